@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * burrow.h — the ONE definition of what the eBPF programs and userspace share: map keys and
+ * values, modes, flags and counter indexes. Included by every bpf/*.bpf.c; the TypeScript codecs
+ * (src/bpf/structs.ts) declare the same layouts and are checked against this object's BTF at
+ * load time (size and every field offset), so a change here that is not mirrored there refuses
+ * to load instead of corrupting maps.
+ *
+ * Plain fixed-width types, explicit padding, no bitfields. Addresses are stored exactly as they
+ * appear on the wire (network byte order); every other integer is in host byte order.
+ * The precise packet semantics live in docs/datapath.md.
+ */
+#ifndef BURROW_H
+#define BURROW_H
+
+#include <linux/types.h>
+
+/* Tunnel mode of a route. */
+enum burrow_mode {
+	BURROW_MODE_NONE  = 0, /* no encapsulation: the packet passes untouched */
+	BURROW_MODE_IPIP  = 1, /* IPv4 protocol 4 (RFC 2003) */
+	BURROW_MODE_VXLAN = 2, /* UDP + VXLAN (RFC 7348) */
+};
+
+/* Bits of burrow_peer.modes: the tunnel modes a peer may send us. */
+enum burrow_peer_mode {
+	BURROW_PEER_IPIP  = 1 << 0,
+	BURROW_PEER_VXLAN = 1 << 1,
+};
+
+/* Bits of burrow_route.flags. Informational for the datapath except where noted. */
+enum burrow_route_flag {
+	BURROW_ROUTE_NAT_OUTGOING = 1 << 0, /* the pool masquerades traffic leaving all pools */
+	BURROW_ROUTE_SAME_SUBNET  = 1 << 1, /* remote node shares the local node's subnet */
+	BURROW_ROUTE_IN_POOL      = 1 << 2, /* the CIDR lies inside an IPPool */
+	BURROW_ROUTE_POOL_DISABLED = 1 << 3, /* the pool has disabled: true (still routes) */
+};
+
+/* Key of the `routes` LPM trie. prefixlen counts the significant bits of addr. */
+struct burrow_route_key {
+	__u32 prefixlen;
+	__u32 addr;             /* IPv4 destination network, network byte order */
+};
+
+/* Value of the `routes` LPM trie: where traffic to the CIDR is tunnelled. */
+struct burrow_route {
+	__u8  mode;             /* enum burrow_mode */
+	__u8  flags;            /* enum burrow_route_flag bits */
+	__u16 pool;             /* index of the IPPool the route comes from (0xffff: none) */
+	__u32 remote;           /* tunnel endpoint (remote node address), network byte order */
+	__u32 vni;              /* VXLAN network identifier (24 bits); 0 = config.default_vni */
+	__u8  vtep_mac[6];      /* remote VTEP MAC: inner Ethernet destination for VXLAN */
+	__u16 _pad;
+};
+
+/* Value of the `peers` hash; key: __u32 outer source address, network byte order. */
+struct burrow_peer {
+	__u8  modes;            /* enum burrow_peer_mode bits: which tunnels we accept from it */
+	__u8  _pad[3];
+	__u32 vni;              /* the only VXLAN VNI accepted from this peer */
+};
+
+/* Bits of burrow_config.flags. */
+enum burrow_config_flag {
+	BURROW_CFG_NONE = 0,
+};
+
+/* Value of the `config` array (one entry, key 0): this node. */
+struct burrow_config {
+	__u32 local_ip;         /* this node's underlay address, network byte order */
+	__u32 uplink_ifindex;   /* where encapsulated packets leave */
+	__u8  uplink_mac[6];
+	__u8  vtep_mac[6];      /* local VTEP MAC: inner Ethernet source for VXLAN */
+	__u16 vxlan_port;       /* UDP destination port, host order (default 4789) */
+	__u8  ttl;              /* outer TTL; 0 means 64 */
+	__u8  _pad0;
+	__u32 default_vni;      /* VNI for routes with vni 0 (default 4096) */
+	__u16 uplink_mtu;       /* 0: no MTU check in the datapath */
+	__u16 _pad1;
+	__u32 flags;            /* enum burrow_config_flag bits */
+};
+
+/* Index of the `stats` per-CPU array. Every verdict of every program moves exactly one. */
+enum burrow_stat {
+	BURROW_STAT_ENCAP_IPIP = 0,
+	BURROW_STAT_ENCAP_VXLAN,
+	BURROW_STAT_DECAP_IPIP,
+	BURROW_STAT_DECAP_VXLAN,
+	BURROW_STAT_PASS,               /* not tunnelled / not ours */
+	BURROW_STAT_PASS_FRAGMENT,      /* outer fragment addressed to us: left to the stack */
+	BURROW_STAT_PASS_FIB,           /* xdp_encap: FIB/neighbour unresolved, left to the stack */
+	BURROW_STAT_PASS_TOO_BIG,       /* xdp_encap: does not fit, left to the stack (ICMP) */
+	BURROW_STAT_DROP_UNKNOWN_PEER,
+	BURROW_STAT_DROP_BAD_VNI,
+	BURROW_STAT_DROP_MALFORMED,
+	BURROW_STAT_DROP_ECN,           /* outer CE on inner Not-ECT (RFC 6040) */
+	BURROW_STAT_DROP_TTL,           /* inner TTL 0 after decap (RFC 2003 3.1) */
+	BURROW_STAT_DROP_TOO_BIG,
+	BURROW_STAT_DROP_NO_ROUTE,      /* no route to the outer destination */
+	BURROW_STAT_DROP_ENCAP_FAILED,  /* bpf_skb_adjust_room / bpf_xdp_adjust_head failed */
+	BURROW_STAT_DROP_ALREADY_ENCAP, /* a tunnel packet routed into the tunnel: recursion */
+	BURROW_STAT__MAX,
+};
+
+/* Value of the `stats` per-CPU array. */
+struct burrow_stat_value {
+	__u64 packets;
+	__u64 bytes;            /* frame length as the program received it */
+};
+
+#define BURROW_ROUTES_MAX 262144
+#define BURROW_PEERS_MAX  16384
+
+#define BURROW_DEFAULT_VXLAN_PORT 4789
+#define BURROW_DEFAULT_VNI        4096
+#define BURROW_DEFAULT_TTL        64
+#define BURROW_IPIP_OVERHEAD      20  /* outer IPv4 */
+#define BURROW_VXLAN_OVERHEAD     50  /* outer IPv4 + UDP + VXLAN + inner Ethernet */
+
+/* VXLAN UDP source port range (the kernel's default ip_local_port_range). */
+#define BURROW_SPORT_MIN 32768
+#define BURROW_SPORT_MAX 60999
+
+#endif /* BURROW_H */

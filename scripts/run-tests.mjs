@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// Runs ava over the compiled tests, passes its output through, and closes with the line
+// `N passed, N failed[, N skipped]` that CI reads (ava's own summary has another shape).
+// Arguments are directories or files under dist/test to restrict the run.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const avaCli = path.join(root, 'node_modules/ava/entrypoints/cli.mjs');
+const args = process.argv.slice(2).map((a) => (a.endsWith('.js') ? a : `${a.replace(/\/$/, '')}/**/*.test.js`));
+
+const child = spawn(process.execPath, [avaCli, '--tap', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let buffer = '';
+const failures = [];
+
+function onLine(line) {
+  // TAP from ava: "ok 3 - file › title", "not ok 4 - ...", "# SKIP"/"# TODO" directives.
+  let m;
+  if ((m = /^ok \d+ - (.*)$/.exec(line))) {
+    if (/# (SKIP|TODO)/.test(m[1])) skipped++;
+    else passed++;
+    process.stdout.write(`  ✔ ${m[1]}\n`);
+  } else if ((m = /^not ok \d+ - (.*)$/.exec(line))) {
+    if (/# TODO/.test(m[1])) { skipped++; return; }
+    failed++;
+    failures.push(m[1]);
+    process.stdout.write(`  ✘ ${m[1]}\n`);
+  } else if (/^(TAP version|1\.\.\d+|# (tests|pass|fail|skip|todo) )/.test(line)) {
+    // ava's own TAP totals: replaced by our closing line
+  } else {
+    process.stdout.write(`${line}\n`);
+  }
+}
+
+child.stdout.setEncoding('utf8');
+child.stdout.on('data', (chunk) => {
+  buffer += chunk;
+  let i;
+  while ((i = buffer.indexOf('\n')) >= 0) {
+    onLine(buffer.slice(0, i));
+    buffer = buffer.slice(i + 1);
+  }
+});
+
+child.on('close', (code) => {
+  if (buffer) onLine(buffer);
+  if (code !== 0 && failed === 0) failed = 1; // ava failed outside any test (crash, timeout, no tests)
+  if (failures.length) {
+    process.stdout.write('\nFailed:\n');
+    for (const f of failures) process.stdout.write(`  - ${f}\n`);
+  }
+  process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+  process.exit(failed > 0 ? 1 : 0);
+});

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Idempotent setup: Debian packages when missing, npm ci when the lockfile changed, then the
+# eBPF objects, the N-API addon and the TypeScript. A second run with nothing changed takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*"; }
+
+APT_PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 nftables tcpdump tshark
+              iperf3 xdp-tools make g++ python3 pkg-config iputils-ping netcat-openbsd)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing Debian packages: ${missing[*]} (run as root to install them)"; exit 1
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm ci only when package-lock.json changed since the last install.
+stamp=node_modules/.burrow-lock-hash
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+  echo "$want" > "$stamp"
+  rm -rf build/Release build/Makefile
+fi
+
+log "eBPF objects"
+make -s -C bpf
+
+NODE_GYP=node_modules/.bin/node-gyp
+GYP_ARGS=()
+[ -f /usr/include/node/node_api.h ] && GYP_ARGS+=(--nodedir=/usr)
+# Reconfigure when binding.gyp or the set of native sources changes (the source list is expanded
+# at configure time).
+gyp_want=$( (cat binding.gyp; ls -1 native/*.cc) | sha256sum | cut -d' ' -f1)
+gyp_stamp=build/.burrow-gyp-hash
+if [ ! -f build/Makefile ] || [ ! -f "$gyp_stamp" ] || [ "$(cat "$gyp_stamp")" != "$gyp_want" ]; then
+  log "configuring the N-API addon"
+  "$NODE_GYP" configure "${GYP_ARGS[@]}" --loglevel=error >/dev/null
+  echo "$gyp_want" > "$gyp_stamp"
+fi
+log "N-API addon"
+"$NODE_GYP" build "${GYP_ARGS[@]}" --loglevel=error -j 2 >/dev/null
+
+log "TypeScript"
+node_modules/.bin/tsc -p tsconfig.json
+log "done"
