@@ -1,0 +1,81 @@
+// The decapsulation programs, xdp_decap and tc_decap (same rules, same counters), step by step
+// as docs/datapath.md states them.
+import { ipv4ToNumber, readU16, readU32 } from './address.js';
+import { ETH_HLEN, ETH_P_IP } from './ethernet.js';
+import { decapEcn } from './ecn.js';
+import { parseIpv4Frame } from './frame-parse.js';
+import { IPPROTO_IPIP, IPPROTO_UDP, IPV4_MIN_HLEN, rewriteTos } from './ipv4.js';
+import { peerAllows, type NodeConfig, type Peer, type PeerMap, type PeerMode } from './model.js';
+import type { StatName } from './stats.js';
+import { UDP_HLEN } from './udp.js';
+import { VXLAN_FLAG_I, VXLAN_HLEN } from './vxlan.js';
+import { resultOf, type DatapathResult, type Hook, type Verdict } from './verdict.js';
+
+export interface DecapOptions {
+  readonly peers: PeerMap;
+  readonly config: NodeConfig;
+  /** Which program: only the return codes differ. Default 'xdp'. */
+  readonly hook?: Hook;
+}
+
+export interface DecapResult extends DatapathResult {
+  /** The tunnel mode recognised (from step 9 on). */
+  readonly mode?: PeerMode;
+  /** The peer found for the outer source (step 9), if any. */
+  readonly peer?: Peer;
+}
+
+/** IHL·4 + 30 for VXLAN: outer UDP, VXLAN and inner Ethernet headers. */
+const VXLAN_INNER_OFFSET = UDP_HLEN + VXLAN_HLEN + ETH_HLEN;
+
+export function decap(frame: Uint8Array, options: DecapOptions): DecapResult {
+  const hook = options.hook ?? 'xdp';
+  const { config } = options;
+  const end = (verdict: Verdict, counter: StatName, extra: Partial<DecapResult> = {}): DecapResult =>
+    ({ ...resultOf(hook, verdict, counter, frame.slice()), ...extra });
+
+  const outer = parseIpv4Frame(frame);
+  if (outer === undefined) return end('pass', 'PASS');
+  if (ipv4ToNumber(outer.dst) !== ipv4ToNumber(config.localIp)) return end('pass', 'PASS');
+  if (outer.protocol !== IPPROTO_IPIP && outer.protocol !== IPPROTO_UDP) return end('pass', 'PASS');
+  if (outer.isFragment) return end('pass', 'PASS_FRAGMENT');
+  const ipLength = frame.length - ETH_HLEN;
+  const hlen = outer.headerLength;
+  const totLen = outer.totalLength;
+  if (hlen > ipLength || totLen < hlen || totLen > ipLength) return end('drop', 'DROP_MALFORMED');
+  const mode: PeerMode = outer.protocol === IPPROTO_IPIP ? 'ipip' : 'vxlan';
+  const udp = ETH_HLEN + hlen;
+  if (mode === 'vxlan') {
+    if (hlen + UDP_HLEN > totLen) return end('drop', 'DROP_MALFORMED');
+    if (readU16(frame, udp + 2) !== config.vxlanPort) return end('pass', 'PASS');
+  }
+  const peer = options.peers.get(outer.src);
+  if (peer === undefined || !peerAllows(peer, mode)) {
+    return end('drop', 'DROP_UNKNOWN_PEER', { mode, ...(peer !== undefined ? { peer } : {}) });
+  }
+  let innerOffset = udp; // IPIP: the inner IPv4 header follows the outer one
+  if (mode === 'vxlan') {
+    if (hlen + VXLAN_INNER_OFFSET > totLen) return end('drop', 'DROP_MALFORMED', { mode, peer });
+    const vxlan = udp + UDP_HLEN;
+    if (((frame[vxlan] ?? 0) & VXLAN_FLAG_I) === 0) return end('drop', 'DROP_MALFORMED', { mode, peer });
+    if (readU32(frame, vxlan + 4) >>> 8 !== peer.vni) return end('drop', 'DROP_BAD_VNI', { mode, peer });
+    if (readU16(frame, vxlan + VXLAN_HLEN + 12) !== ETH_P_IP) return end('drop', 'DROP_MALFORMED', { mode, peer });
+    innerOffset = udp + VXLAN_INNER_OFFSET;
+  }
+  const innerStart = innerOffset - ETH_HLEN; // relative to the outer IPv4 header, as tot_len is
+  const innerB0 = frame[innerOffset] ?? 0;
+  if (innerStart + IPV4_MIN_HLEN > totLen || innerB0 >>> 4 !== 4 || (innerB0 & 0x0f) < 5) {
+    return end('drop', 'DROP_MALFORMED', { mode, peer });
+  }
+  if (frame[innerOffset + 8] === 0) return end('drop', 'DROP_TTL', { mode, peer });
+  const innerTos = frame[innerOffset + 1] ?? 0;
+  const ecn = decapEcn(outer.ecn, innerTos & 3);
+  if (ecn.action === 'drop') return end('drop', 'DROP_ECN', { mode, peer });
+
+  const output = new Uint8Array(ETH_HLEN + frame.length - innerOffset);
+  output.set(frame.subarray(0, ETH_HLEN), 0);
+  output.set(frame.subarray(innerOffset), ETH_HLEN);
+  const newTos = (innerTos & 0xfc) | ecn.innerEcn;
+  if (newTos !== innerTos) rewriteTos(output, ETH_HLEN, newTos);
+  return { ...resultOf(hook, 'pass', mode === 'ipip' ? 'DECAP_IPIP' : 'DECAP_VXLAN', output), mode, peer };
+}

@@ -1,0 +1,178 @@
+// The encapsulation programs, tc_encap and xdp_encap, step by step as docs/datapath.md states
+// them. Pure: the kernel's contributions (random IP ID, FIB lookup, room to grow) are options.
+import { ipv4ToNumber, readU16 } from './address.js';
+import { ETH_HLEN, ETH_P_IP, writeEthernet } from './ethernet.js';
+import { parseIpv4Frame } from './frame-parse.js';
+import { IPPROTO_IPIP, IPPROTO_UDP, type Ipv4Header } from './ipv4.js';
+import { tunnelOverhead, type NodeConfig, type PeerMode, type RouteEntry, type RouteTable } from './model.js';
+import { lookupRoute } from './route-table.js';
+import type { StatName } from './stats.js';
+import { buildTunnelHeaders } from './tunnel-headers.js';
+import { resultOf, type DatapathResult, type Hook, type Verdict } from './verdict.js';
+
+/** What bpf_fib_lookup is asked (docs/datapath.md xdp_encap step 8). */
+export interface FibQuery {
+  /** cfg.local_ip. */
+  readonly src: string;
+  /** route.remote. */
+  readonly dst: string;
+  /** The ingress ifindex. */
+  readonly ifindex: number;
+  /** The outer IPv4 total length (a real FIB answers "frag needed" when it exceeds the MTU). */
+  readonly totLen: number;
+}
+
+export type FibResult =
+  | { readonly result: 'success'; readonly ifindex: number; readonly smac: string; readonly dmac: string }
+  | { readonly result: 'fail' };
+
+/** The FIB/neighbour model: called with the outer destination (route.remote) and the full query. */
+export type FibLookup = (remote: string, query: FibQuery) => FibResult;
+
+export interface EncapOptions {
+  readonly routes: RouteTable;
+  readonly config: NodeConfig;
+  readonly hook: Hook;
+  /**
+   * Outer IPv4 ID when the inner DF bit is clear: the program's random choice, which the test
+   * reads from its output and substitutes here (1–65535; the program never writes 0). Default 1.
+   */
+  readonly ipId?: number;
+  /** tc: the skb is GSO (skips the MTU check). BPF_PROG_TEST_RUN never is. Default false. */
+  readonly gso?: boolean;
+  /**
+   * tc: the kernel's __bpf_skb_max_len (device MTU + hard header length; 65550 on the loopback
+   * device BPF_PROG_TEST_RUN uses). bpf_skb_adjust_room fails when a non-GSO frame would exceed
+   * it. Default: no limit.
+   */
+  readonly skbMaxLen?: number;
+  /** xdp: required. */
+  readonly fib?: FibLookup;
+  /** xdp: the ingress ifindex (BPF_PROG_TEST_RUN: the loopback device, 1). Default 1. */
+  readonly ingressIfindex?: number;
+  /**
+   * xdp: headroom before the frame (XDP_PACKET_HEADROOM, 256, in BPF_PROG_TEST_RUN).
+   * bpf_xdp_adjust_head fails when less than sizeof(struct xdp_frame) = 40 would remain.
+   */
+  readonly xdpHeadroom?: number;
+}
+
+export interface EncapResult extends DatapathResult {
+  /** The LPM entry matched by the inner destination (step 4), if any. */
+  readonly route: RouteEntry | undefined;
+  /** The tunnel mode used, when encapsulated. */
+  readonly mode?: PeerMode;
+  /**
+   * The outer ID (output bytes 18–19) is the program's random choice, not determined by the
+   * input: inner DF clear and the frame encapsulated. Substitute it via `ipId`.
+   */
+  readonly outerIdRandom: boolean;
+  /** Where a redirect sends the frame: cfg.uplink_ifindex (tc) or the FIB egress (xdp). */
+  readonly redirectIfindex?: number;
+  /** xdp: what was asked of the FIB, when step 8 was reached. */
+  readonly fibQuery?: FibQuery;
+}
+
+const XDP_FRAME_SIZE = 40;
+const XDP_PACKET_HEADROOM = 256;
+
+export function encap(frame: Uint8Array, options: EncapOptions): EncapResult {
+  if (options.hook === 'xdp' && options.fib === undefined) throw new TypeError('xdp encap needs a fib model (options.fib)');
+  const ip = parseIpv4Frame(frame);
+  if (ip === undefined) return finish(options.hook, 'pass', 'PASS', frame, undefined);
+  const entry = lookupRoute(options.routes, ip.dst);
+  const mode = entry?.route.mode;
+  if (entry === undefined || mode === undefined || mode === 'none') return finish(options.hook, 'pass', 'PASS', frame, entry);
+  const { route } = entry;
+  const dst = ipv4ToNumber(ip.dst);
+  if (dst === ipv4ToNumber(route.remote) || dst === ipv4ToNumber(options.config.localIp)) {
+    return finish(options.hook, 'pass', 'PASS', frame, entry);
+  }
+  if (isTunnelPacket(frame, ip, options.config)) {
+    return finish(options.hook, 'drop', 'DROP_ALREADY_ENCAP', frame, entry);
+  }
+  const overhead = tunnelOverhead(mode);
+  const mtu = options.config.uplinkMtu;
+  const fits = mtu === 0 || frame.length - ETH_HLEN + overhead <= mtu;
+  const id = outerId(ip, options.ipId);
+  return options.hook === 'tc'
+    ? encapTc(frame, ip, entry, mode, fits, id, options)
+    : encapXdp(frame, ip, entry, mode, fits, id, options);
+}
+
+/** Step 6: inner protocol 4, or an unfragmented UDP packet whose header is in the frame, to the VXLAN port. */
+export function isTunnelPacket(frame: Uint8Array, ip: Ipv4Header, config: NodeConfig): boolean {
+  if (ip.protocol === IPPROTO_IPIP) return true;
+  if (ip.protocol !== IPPROTO_UDP || ip.isFragment) return false;
+  const udp = ETH_HLEN + ip.headerLength;
+  return udp + 8 <= frame.length && readU16(frame, udp + 2) === config.vxlanPort;
+}
+
+function outerId(ip: Ipv4Header, ipId: number | undefined): number {
+  if (ip.df) return 0;
+  const id = ipId ?? 1;
+  if (!Number.isInteger(id) || id < 1 || id > 0xffff) {
+    throw new RangeError(`outer IP ID must be 1–65535 when DF is clear (the program never writes 0), got ${id}`);
+  }
+  return id;
+}
+
+function encapTc(
+  frame: Uint8Array, ip: Ipv4Header, entry: RouteEntry, mode: PeerMode, fits: boolean, id: number, options: EncapOptions,
+): EncapResult {
+  const gso = options.gso ?? false;
+  if (!fits && !gso) return finish('tc', 'drop', 'DROP_TOO_BIG', frame, entry);
+  const overhead = tunnelOverhead(mode);
+  if (!gso && options.skbMaxLen !== undefined && frame.length + overhead > options.skbMaxLen) {
+    return finish('tc', 'drop', 'DROP_ENCAP_FAILED', frame, entry);
+  }
+  const headers = buildTunnelHeaders({ frame, inner: ip, mode, route: entry.route, config: options.config, id });
+  const output = new Uint8Array(frame.length + overhead);
+  output.set(frame.subarray(0, ETH_HLEN), 0);
+  output.set(headers, ETH_HLEN);
+  output.set(frame.subarray(ETH_HLEN), ETH_HLEN + overhead);
+  return {
+    ...resultOf('tc', 'redirect', mode === 'ipip' ? 'ENCAP_IPIP' : 'ENCAP_VXLAN', output),
+    route: entry,
+    mode,
+    outerIdRandom: !ip.df,
+    redirectIfindex: options.config.uplinkIfindex,
+  };
+}
+
+function encapXdp(
+  frame: Uint8Array, ip: Ipv4Header, entry: RouteEntry, mode: PeerMode, fits: boolean, id: number, options: EncapOptions,
+): EncapResult {
+  if (!fits) return finish('xdp', 'pass', 'PASS_TOO_BIG', frame, entry);
+  const overhead = tunnelOverhead(mode);
+  const ingressIfindex = options.ingressIfindex ?? 1;
+  const fibQuery: FibQuery = {
+    src: options.config.localIp,
+    dst: entry.route.remote,
+    ifindex: ingressIfindex,
+    totLen: frame.length - ETH_HLEN + overhead,
+  };
+  const fib = (options.fib as FibLookup)(entry.route.remote, fibQuery);
+  if (fib.result !== 'success') return { ...finish('xdp', 'pass', 'PASS_FIB', frame, entry), fibQuery };
+  if ((options.xdpHeadroom ?? XDP_PACKET_HEADROOM) - overhead < XDP_FRAME_SIZE) {
+    return { ...finish('xdp', 'drop', 'DROP_ENCAP_FAILED', frame, entry), fibQuery };
+  }
+  const headers = buildTunnelHeaders({ frame, inner: ip, mode, route: entry.route, config: options.config, id });
+  const output = new Uint8Array(frame.length + overhead);
+  writeEthernet(output, 0, { dst: fib.dmac, src: fib.smac, etherType: ETH_P_IP });
+  output.set(headers, ETH_HLEN);
+  output.set(frame.subarray(ETH_HLEN), ETH_HLEN + overhead);
+  const verdict: Verdict = fib.ifindex === ingressIfindex ? 'tx' : 'redirect';
+  return {
+    ...resultOf('xdp', verdict, mode === 'ipip' ? 'ENCAP_IPIP' : 'ENCAP_VXLAN', output),
+    route: entry,
+    mode,
+    outerIdRandom: !ip.df,
+    ...(verdict === 'redirect' ? { redirectIfindex: fib.ifindex } : {}),
+    fibQuery,
+  };
+}
+
+function finish(hook: Hook, verdict: Verdict, counter: StatName, frame: Uint8Array, route: RouteEntry | undefined): EncapResult {
+  return { ...resultOf(hook, verdict, counter, frame.slice()), route, outerIdRandom: false };
+}

@@ -1,0 +1,34 @@
+// Longest-prefix-match lookup over a RouteTable, the model of the `routes` LPM trie.
+import { cidrContains, ipv4ToNumber, parseCidr } from './address.js';
+import type { RouteEntry, RouteTable } from './model.js';
+
+/**
+ * The entry whose CIDR contains `address` with the longest prefix. When two entries have the
+ * same network and prefix length, the later one wins: writing the table into the map in order
+ * leaves that one.
+ */
+export function lookupRoute(table: RouteTable, address: string | number): RouteEntry | undefined {
+  const addr = typeof address === 'number' ? address >>> 0 : ipv4ToNumber(address);
+  let best: RouteEntry | undefined;
+  let bestLength = -1;
+  for (const entry of table) {
+    const cidr = parseCidr(entry.cidr);
+    if (cidr.prefixLength >= bestLength && cidrContains(cidr, addr)) {
+      best = entry;
+      bestLength = cidr.prefixLength;
+    }
+  }
+  return best;
+}
+
+/** The table as the map holds it: one entry per (network, prefix length), the last written. */
+export function effectiveRoutes(table: RouteTable): RouteEntry[] {
+  const byKey = new Map<string, RouteEntry>();
+  for (const entry of table) {
+    const cidr = parseCidr(entry.cidr);
+    const key = `${cidr.network}/${cidr.prefixLength}`;
+    byKey.delete(key);
+    byKey.set(key, entry);
+  }
+  return [...byKey.values()];
+}

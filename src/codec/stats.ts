@@ -1,0 +1,32 @@
+// Counter names and indexes of the `stats` map: enum burrow_stat in bpf/include/burrow.h, in
+// its order, without the BURROW_STAT_ prefix.
+
+export const STAT_NAMES = [
+  'ENCAP_IPIP',
+  'ENCAP_VXLAN',
+  'DECAP_IPIP',
+  'DECAP_VXLAN',
+  'PASS',
+  'PASS_FRAGMENT',
+  'PASS_FIB',
+  'PASS_TOO_BIG',
+  'DROP_UNKNOWN_PEER',
+  'DROP_BAD_VNI',
+  'DROP_MALFORMED',
+  'DROP_ECN',
+  'DROP_TTL',
+  'DROP_TOO_BIG',
+  'DROP_NO_ROUTE',
+  'DROP_ENCAP_FAILED',
+  'DROP_ALREADY_ENCAP',
+] as const;
+
+export type StatName = (typeof STAT_NAMES)[number];
+
+/** BURROW_STAT__MAX. */
+export const STAT_COUNT = STAT_NAMES.length;
+
+/** The `stats` map index of a counter (BURROW_STAT_<name>). */
+export function statIndex(name: StatName): number {
+  return STAT_NAMES.indexOf(name);
+}
