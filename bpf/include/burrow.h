@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * burrow.h — the ONE definition of what the eBPF programs and userspace share: map keys and
- * values, modes, flags and counter indexes. Included by every bpf/*.bpf.c; the TypeScript codecs
+ * values, modes, flags and counter indexes. Included by every bpf/NAME.bpf.c; the TypeScript codecs
  * (src/bpf/structs.ts) declare the same layouts and are checked against this object's BTF at
  * load time (size and every field offset), so a change here that is not mirrored there refuses
  * to load instead of corrupting maps.

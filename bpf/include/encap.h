@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * encap.h — what the datapath writes (docs/datapath.md "Outer IPv4", "UDP + VXLAN", "VXLAN
+ * source port hash", steps 8–10 and 14), split as katran splits it: header builders that fill
+ * memory already proved in bounds, and encap/decap actions per hook. Every action follows one
+ * order: grow (or shrink) the room, reload data/data_end, bounds-check, write.
+ *
+ * The plans are what classify.h decided about a frame; the actions only carry them out.
+ */
+#ifndef BURROW_ENCAP_H
+#define BURROW_ENCAP_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "burrow.h"
+#include "consts.h"
+#include "csum.h"
+#include "parse.h"
+
+struct encap_plan {
+	const struct burrow_route *route;
+	const struct burrow_config *cfg;
+	__u32 overhead;         /* BURROW_IPIP_OVERHEAD or BURROW_VXLAN_OVERHEAD */
+	__u8  mode;             /* BURROW_MODE_IPIP or BURROW_MODE_VXLAN */
+	__u8  tos;              /* inner TOS, copied whole to the outer header (RFC 6040 normal) */
+	__be16 df;              /* inner DF bit, as it sits in frag_off */
+	__u16 sport;            /* VXLAN UDP source port */
+};
+
+struct decap_plan {
+	__u32 strip;            /* bytes removed after the outer Ethernet header */
+	__u8  inner_tos;        /* inner TOS after the RFC 6040 table */
+	__u8  tos_changed;
+};
+
+/* ---- VXLAN source port ---------------------------------------------------------------- */
+
+/* MurmurHash3's 32-bit finalizer. */
+static __always_inline __u32 fmix32(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35;
+	h ^= h >> 16;
+	return h;
+}
+
+/* ports: (sport << 16) | dport in host order, or 0 when the flow has none (see flow_ports()). */
+static __always_inline __u16 vxlan_source_port(__be32 saddr, __be32 daddr, __u32 ports,
+					       __u8 protocol)
+{
+	__u32 h = 0x9e3779b9;
+
+	h = fmix32(h ^ bpf_ntohl(saddr));
+	h = fmix32(h ^ bpf_ntohl(daddr));
+	h = fmix32(h ^ ports);
+	h = fmix32(h ^ protocol);
+	return BURROW_SPORT_MIN + h % (BURROW_SPORT_MAX - BURROW_SPORT_MIN + 1);
+}
+
+/* ---- header builders (memory already bounds-checked) ----------------------------------- */
+
+static __always_inline void create_outer_ipv4(struct iphdr *o, const struct encap_plan *e,
+					      __u16 tot_len, __u8 protocol)
+{
+	__u8 ttl = e->cfg->ttl;
+	__u16 id = 0;
+
+	if (!e->df) {
+		/* RFC 6864: a packet that may be fragmented needs an ID that varies. */
+		id = bpf_get_prandom_u32() & 0xffff;
+		if (!id)
+			id = 1;
+	}
+	*(__u8 *)o = 0x45;      /* version 4, IHL 5: one store instead of two bitfield updates */
+	o->tos = e->tos;
+	o->tot_len = bpf_htons(tot_len);
+	o->id = bpf_htons(id);
+	o->frag_off = e->df;
+	o->ttl = ttl ? ttl : BURROW_DEFAULT_TTL;
+	o->protocol = protocol;
+	o->check = 0;
+	o->saddr = e->cfg->local_ip;
+	o->daddr = e->route->remote;
+	o->check = ipv4_csum20(o);
+}
+
+static __always_inline void create_vxlan(struct udphdr *udp, const struct encap_plan *e,
+					 __u16 udp_len)
+{
+	struct vxlan_hdr *vxh = (void *)(udp + 1);
+	struct ethhdr *ieth = (void *)(vxh + 1);
+	__u32 vni = e->route->vni ? e->route->vni : e->cfg->default_vni;
+
+	udp->source = bpf_htons(e->sport);
+	udp->dest = bpf_htons(e->cfg->vxlan_port);
+	udp->len = bpf_htons(udp_len);
+	udp->check = 0;
+
+	vxh->flags = VXLAN_FLAG_I;
+	vxh->reserved1[0] = 0;
+	vxh->reserved1[1] = 0;
+	vxh->reserved1[2] = 0;
+	vxh->vni[0] = vni >> 16;
+	vxh->vni[1] = vni >> 8;
+	vxh->vni[2] = vni;
+	vxh->reserved2 = 0;
+
+	__builtin_memcpy(ieth->h_dest, e->route->vtep_mac, ETH_ALEN);
+	__builtin_memcpy(ieth->h_source, e->cfg->vtep_mac, ETH_ALEN);
+	ieth->h_proto = bpf_htons(ETH_P_IP);
+}
+
+/*
+ * Writes the outer IPv4 header (and UDP + VXLAN + inner Ethernet) right after the 14-byte
+ * Ethernet header of a frame that has just grown by e->overhead. len is the frame length before.
+ */
+static __always_inline int encap_write(void *data, void *data_end, const struct encap_plan *e,
+				       __u32 len)
+{
+	struct iphdr *outer = data + ETH_HLEN;
+	__u32 inner_len = len - ETH_HLEN;
+
+	if (e->mode == BURROW_MODE_VXLAN) {
+		struct udphdr *udp = (void *)(outer + 1);
+
+		if (data + ETH_HLEN + BURROW_VXLAN_OVERHEAD > data_end)
+			return -1;
+		create_outer_ipv4(outer, e, inner_len + BURROW_VXLAN_OVERHEAD, IPPROTO_UDP);
+		create_vxlan(udp, e, inner_len + VXLAN_SHIM_LEN);
+		return 0;
+	}
+	if (data + ETH_HLEN + BURROW_IPIP_OVERHEAD > data_end)
+		return -1;
+	create_outer_ipv4(outer, e, inner_len + BURROW_IPIP_OVERHEAD, IPPROTO_IPIP);
+	return 0;
+}
+
+/* ---- encap actions ---------------------------------------------------------------------- */
+
+/* docs/datapath.md step 7: too big for the uplink once encapsulated (non-GSO frames only). */
+static __always_inline int encap_too_big(const struct encap_plan *e, __u32 len)
+{
+	__u16 mtu = e->cfg->uplink_mtu;
+
+	return mtu && len - ETH_HLEN + e->overhead > mtu;
+}
+
+/*
+ * TC: the ENCAP flags record the inner header offsets and the tunnel GSO type on the skb, so a
+ * GSO packet is segmented correctly after encapsulation. Room is inserted after the MAC header,
+ * so the original Ethernet header stays in front (bpf_redirect_neigh rewrites it).
+ */
+static __always_inline int encap_skb(struct __sk_buff *skb, const struct encap_plan *e, __u32 len)
+{
+	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4;
+
+	if (e->mode == BURROW_MODE_VXLAN)
+		flags |= BPF_F_ADJ_ROOM_ENCAP_L4_UDP | BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
+			 BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN);
+	if (bpf_skb_adjust_room(skb, e->overhead, BPF_ADJ_ROOM_MAC, flags))
+		return -1;
+	return encap_write((void *)(long)skb->data, (void *)(long)skb->data_end, e, len);
+}
+
+/* XDP step 8: where the outer packet leaves and with which MACs. Returns BPF_FIB_LKUP_RET_*. */
+static __always_inline int encap_fib_lookup(struct xdp_md *ctx, const struct encap_plan *e,
+					    __u32 len, struct bpf_fib_lookup *fib)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = AF_INET;
+	fib->tot_len = len - ETH_HLEN + e->overhead;
+	fib->ifindex = ctx->ingress_ifindex;
+	fib->ipv4_src = e->cfg->local_ip;
+	fib->ipv4_dst = e->route->remote;
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+}
+
+/* XDP: a new Ethernet header from the FIB result replaces the original one. */
+static __always_inline int encap_xdp(struct xdp_md *ctx, const struct encap_plan *e, __u32 len,
+				     const struct bpf_fib_lookup *fib)
+{
+	void *data, *data_end;
+	struct ethhdr *eth;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)e->overhead))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+	eth->h_proto = bpf_htons(ETH_P_IP);
+	return encap_write(data, data_end, e, len);
+}
+
+/* ---- decap actions ---------------------------------------------------------------------- */
+
+/* After the strip the inner IPv4 header sits right behind the Ethernet header. */
+static __always_inline int decap_fix_inner(void *data, void *data_end, const struct decap_plan *d)
+{
+	struct iphdr *iph = data + ETH_HLEN;
+
+	if (!d->tos_changed)
+		return 0;
+	if ((void *)(iph + 1) > data_end)
+		return -1;
+	ipv4_set_tos(iph, d->inner_tos);
+	return 0;
+}
+
+/*
+ * TC: DECAP_L3_IPV4 keeps skb->protocol and the GSO state of GRO-merged tunnel packets right;
+ * FIXED_GSO keeps gso_size, the inner segments' payload size, which stripping the outer headers
+ * does not change (without it the kernel would grow the MSS by the stripped length).
+ */
+static __always_inline int decap_skb(struct __sk_buff *skb, const struct decap_plan *d)
+{
+	if (bpf_skb_adjust_room(skb, -(__s32)d->strip, BPF_ADJ_ROOM_MAC,
+				BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_DECAP_L3_IPV4))
+		return -1;
+	return decap_fix_inner((void *)(long)skb->data, (void *)(long)skb->data_end, d);
+}
+
+/* XDP: move the head past the outer headers and put the outer Ethernet header back in front. */
+static __always_inline int decap_xdp(struct xdp_md *ctx, const struct decap_plan *d)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct ethhdr outer_eth;
+
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	__builtin_memcpy(&outer_eth, eth, sizeof(outer_eth));
+	if (bpf_xdp_adjust_head(ctx, d->strip))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	__builtin_memcpy(eth, &outer_eth, sizeof(outer_eth));
+	return decap_fix_inner(data, data_end, d);
+}
+
+#endif /* BURROW_ENCAP_H */

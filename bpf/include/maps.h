@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * maps.h — the four maps of docs/DESIGN.md §3 and the one way to move a counter.
+ *
+ * Every map is pinned by name (LIBBPF_PIN_BY_NAME), so each object loaded with the same pin root
+ * (libbpf's bpf_object_open_opts.pin_root_path; /sys/fs/bpf when unset) reuses the maps the first
+ * one created instead of getting private copies. Names are a contract with `agentctl maps dump`.
+ */
+#ifndef BURROW_MAPS_H
+#define BURROW_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "burrow.h"
+
+/* Tunnel routes: longest-prefix match on the inner destination. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, BURROW_ROUTES_MAX);
+	__type(key, struct burrow_route_key);
+	__type(value, struct burrow_route);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} routes SEC(".maps");
+
+/* Nodes allowed to send us tunnel packets, by outer source address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BURROW_PEERS_MAX);
+	__type(key, __u32);
+	__type(value, struct burrow_peer);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} peers SEC(".maps");
+
+/* This node: one entry, key 0. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct burrow_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} config SEC(".maps");
+
+/* Verdict counters, indexed by enum burrow_stat; per CPU, so no atomics on the fast path. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BURROW_STAT__MAX);
+	__type(key, __u32);
+	__type(value, struct burrow_stat_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} stats SEC(".maps");
+
+static __always_inline const struct burrow_config *config_get(void)
+{
+	__u32 key = 0;
+
+	return bpf_map_lookup_elem(&config, &key);
+}
+
+/* Adds one packet of len bytes (the frame length at entry) to counter stat. */
+static __always_inline void count(enum burrow_stat stat, __u32 len)
+{
+	__u32 key = stat;
+	struct burrow_stat_value *v = bpf_map_lookup_elem(&stats, &key);
+
+	if (v) {
+		v->packets += 1;
+		v->bytes += len;
+	}
+}
+
+/* count() and hand back the program's return code: `return counted(stat, len, XDP_PASS);` */
+static __always_inline int counted(enum burrow_stat stat, __u32 len, int action)
+{
+	count(stat, len);
+	return action;
+}
+
+#endif /* BURROW_MAPS_H */

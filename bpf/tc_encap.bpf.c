@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * tc_encap — docs/datapath.md "Encapsulation": TC egress of the tunnel device, or TC ingress of
+ * a pod's host-side veth (nothing here depends on the direction). Tunnels IPv4 packets routed to
+ * a remote block over IPIP or VXLAN and hands them to the uplink, whose neighbour the kernel
+ * resolves (bpf_redirect_neigh).
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#include "classify.h"
+#include "encap.h"
+#include "maps.h"
+#include "parse.h"
+
+SEC("tc")
+int tc_encap(struct __sk_buff *skb)
+{
+	struct pkt p = pkt_from_skb(skb);
+	struct encap_plan e;
+	__u32 len = p.len;
+	int stat = encap_classify(&p, &e);
+
+	if (stat == BURROW_STAT_PASS)
+		return counted(stat, len, TC_ACT_OK);
+	if (stat == BURROW_STAT_DROP_ALREADY_ENCAP)
+		return counted(stat, len, TC_ACT_SHOT);
+	/* GSO packets are segmented to the route MTU after encapsulation. */
+	if (!skb->gso_size && encap_too_big(&e, len))
+		return counted(BURROW_STAT_DROP_TOO_BIG, len, TC_ACT_SHOT);
+	if (encap_skb(skb, &e, len))
+		return counted(BURROW_STAT_DROP_ENCAP_FAILED, len, TC_ACT_SHOT);
+	count(stat, len);
+	return bpf_redirect_neigh(e.cfg->uplink_ifindex, NULL, 0, 0);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

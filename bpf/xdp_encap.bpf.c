@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * xdp_encap — docs/datapath.md "Encapsulation in XDP" (gateway mode, on an interface receiving
+ * pod traffic). Encapsulates and forwards in XDP when the FIB already knows the way out;
+ * anything it cannot finish here goes up the stack, where the tunnel route and tc_encap take it.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "classify.h"
+#include "encap.h"
+#include "maps.h"
+#include "parse.h"
+
+SEC("xdp")
+int xdp_encap(struct xdp_md *ctx)
+{
+	struct pkt p = pkt_from_xdp(ctx);
+	struct bpf_fib_lookup fib;
+	struct encap_plan e;
+	__u32 ingress = ctx->ingress_ifindex;
+	__u32 len = p.len;
+	int stat = encap_classify(&p, &e);
+
+	if (stat == BURROW_STAT_PASS)
+		return counted(stat, len, XDP_PASS);
+	if (stat == BURROW_STAT_DROP_ALREADY_ENCAP)
+		return counted(stat, len, XDP_DROP);
+	/* The stack routes it through the tunnel route, whose MTU makes it send ICMP. */
+	if (encap_too_big(&e, len))
+		return counted(BURROW_STAT_PASS_TOO_BIG, len, XDP_PASS);
+	if (encap_fib_lookup(ctx, &e, len, &fib) != BPF_FIB_LKUP_RET_SUCCESS)
+		return counted(BURROW_STAT_PASS_FIB, len, XDP_PASS);
+	if (encap_xdp(ctx, &e, len, &fib))
+		return counted(BURROW_STAT_DROP_ENCAP_FAILED, len, XDP_DROP);
+	count(stat, len);
+	if (fib.ifindex == ingress)
+		return XDP_TX;
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
