@@ -1,0 +1,143 @@
+// fast-check scenarios for the encapsulation programs: a node config, a route table, and a frame
+// biased to reach every step of tc_encap / xdp_encap (destinations drawn from the table's CIDRs,
+// sizes around the MTU, tunnel packets, node addresses, junk). Test-only.
+import fc from 'fast-check';
+import { ipv4ToNumber, numberToIpv4, parseCidr, prefixMask } from './address.js';
+import type { EncapOptions, FibLookup, FibResult } from './encap.js';
+import { ETH_HLEN } from './ethernet.js';
+import { IPPROTO_IPIP } from './ipv4.js';
+import { tunnelOverhead, type NodeConfig, type RouteEntry, type TunnelRoute } from './model.js';
+import { lookupRoute } from './route-table.js';
+import type { Hook } from './verdict.js';
+import {
+  arbBadIpHeaderFrame, arbGarbageFrame, arbNonIpv4Frame, arbPacketPlan, arbVlanFrame, buildPacketFrame,
+  plannedFrameLength, type PacketPlan,
+} from './arbitrary-packets.js';
+import { arbFibResult, arbNodeConfig, arbPrefixLength, arbRouteTable, arbTunnelRoute } from './arbitrary-tables.js';
+import { applyTruncation, arbTruncationPlan, type TruncationPlan } from './arbitrary-truncation.js';
+
+export type EncapFrameKind =
+  | 'routed' | 'near-mtu' | 'route-remote' | 'local' | 'tunnel' | 'random-dst' | 'truncated' | 'junk';
+
+export interface EncapScenario {
+  /** How the frame was made (for reading counterexamples and checking coverage). */
+  readonly kind: EncapFrameKind;
+  readonly frame: Uint8Array;
+  readonly routes: RouteEntry[];
+  readonly config: NodeConfig;
+  readonly hook: Hook;
+  /** The outer ID to model (what the program's random choice is replaced by). */
+  readonly ipId: number;
+  readonly ingressIfindex: number;
+  /** The generated FIB answer (xdp), unless a fixed `fib` was given. */
+  readonly fibResult: FibResult;
+  /** Ready for encap(frame, options). */
+  readonly options: EncapOptions;
+}
+
+export interface EncapScenarioOptions {
+  /** Only this hook; default: both. */
+  readonly hook?: Hook;
+  /** A fixed FIB model (e.g. the test's real network), instead of generated answers. */
+  readonly fib?: FibLookup;
+  /** A fixed ingress ifindex; default 1 mostly. */
+  readonly ingressIfindex?: number;
+  /** Passed through to the options (tc). */
+  readonly skbMaxLen?: number;
+}
+
+type FrameSpec =
+  | { kind: 'routed' | 'tunnel' | 'truncated'; packet: PacketPlan; routePick: number; hostBits: number; tunnel: 'ipip' | 'vxlan'; truncation: TruncationPlan }
+  | { kind: 'near-mtu'; packet: PacketPlan; routePick: number; hostBits: number; mtuDelta: number }
+  | { kind: 'route-remote' | 'local'; packet: PacketPlan; routePick: number; prefixLength: number; extraRoute: TunnelRoute }
+  | { kind: 'random-dst'; packet: PacketPlan }
+  | { kind: 'junk'; frame: Uint8Array };
+
+function arbFrameSpec(): fc.Arbitrary<FrameSpec> {
+  const packet = arbPacketPlan({ fragmentWeight: 2, vxlanPortWeight: 0 });
+  const routed = { packet, routePick: fc.nat(), hostBits: fc.integer({ min: 0, max: 0xffffffff }) };
+  const kinds = <K extends string>(...k: K[]) => fc.constantFrom(...k);
+  return fc.oneof(
+    { weight: 10, arbitrary: fc.record({ kind: kinds('routed' as const), ...routed, tunnel: fc.constant('ipip' as const), truncation: arbTruncationPlan() }) },
+    { weight: 3, arbitrary: fc.record({ kind: kinds('tunnel' as const), ...routed, tunnel: kinds('ipip' as const, 'vxlan' as const), truncation: arbTruncationPlan() }) },
+    { weight: 2, arbitrary: fc.record({ kind: kinds('truncated' as const), ...routed, tunnel: fc.constant('ipip' as const), truncation: arbTruncationPlan() }) },
+    { weight: 4, arbitrary: fc.record({ kind: kinds('near-mtu' as const), ...routed, mtuDelta: fc.integer({ min: -2, max: 2 }) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: kinds('route-remote' as const, 'local' as const),
+        packet,
+        routePick: fc.nat(),
+        prefixLength: arbPrefixLength(),
+        extraRoute: arbTunnelRoute({ modes: ['ipip', 'vxlan'] }),
+      }),
+    },
+    { weight: 2, arbitrary: fc.record({ kind: kinds('random-dst' as const), packet }) },
+    { weight: 2, arbitrary: fc.record({ kind: kinds('junk' as const), frame: fc.oneof(arbNonIpv4Frame(), arbVlanFrame(), arbGarbageFrame(), arbBadIpHeaderFrame()) }) },
+  );
+}
+
+export function arbEncapScenario(opts: EncapScenarioOptions = {}): fc.Arbitrary<EncapScenario> {
+  return fc.record({
+    config: arbNodeConfig(),
+    routes: arbRouteTable({ minLength: 1 }),
+    hook: opts.hook !== undefined ? fc.constant(opts.hook) : fc.constantFrom<Hook>('tc', 'xdp'),
+    ipId: fc.oneof(fc.constantFrom(1, 0xffff), fc.integer({ min: 1, max: 0xffff })),
+    ingressIfindex: opts.ingressIfindex !== undefined ? fc.constant(opts.ingressIfindex) : fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 4 }) }),
+    fibResult: arbFibResult(1),
+    spec: arbFrameSpec(),
+  }).map(({ config, routes, hook, ipId, ingressIfindex, fibResult, spec }) => {
+    const { frame, routes: table } = resolveFrame(spec, config, routes);
+    const fib: FibLookup = opts.fib ?? (() => fibResult);
+    const options: EncapOptions = {
+      routes: table, config, hook, ipId, ingressIfindex, fib,
+      ...(opts.skbMaxLen !== undefined ? { skbMaxLen: opts.skbMaxLen } : {}),
+    };
+    return { kind: spec.kind, frame, routes: table, config, hook, ipId, ingressIfindex, fibResult, options };
+  });
+}
+
+function resolveFrame(spec: FrameSpec, config: NodeConfig, routes: RouteEntry[]): { frame: Uint8Array; routes: RouteEntry[] } {
+  const pick = (n: number): RouteEntry => routes[n % routes.length] as RouteEntry;
+  const withDst = (plan: PacketPlan, dst: string): PacketPlan => ({ ...plan, ip: { ...plan.ip, dst } });
+  switch (spec.kind) {
+    case 'junk':
+      return { frame: spec.frame, routes };
+    case 'random-dst':
+      return { frame: buildPacketFrame(spec.packet), routes };
+    case 'route-remote':
+    case 'local': {
+      const dst = spec.kind === 'local' ? config.localIp : pick(spec.routePick).route.remote;
+      const route = spec.kind === 'local' ? spec.extraRoute : { ...spec.extraRoute, remote: dst };
+      const cidr = `${numberToIpv4((ipv4ToNumber(dst) & prefixMask(spec.prefixLength)) >>> 0)}/${spec.prefixLength}`;
+      return { frame: buildPacketFrame(withDst(spec.packet, dst)), routes: [...routes, { cidr, route }] };
+    }
+    case 'near-mtu': {
+      const plan = withDst(spec.packet, addressIn(pick(spec.routePick), spec.hostBits));
+      const matched = lookupRoute(routes, plan.ip.dst)?.route.mode;
+      const overhead = matched === 'vxlan' ? tunnelOverhead('vxlan') : tunnelOverhead('ipip');
+      const mtu = config.uplinkMtu !== 0 ? config.uplinkMtu : 1500;
+      const headers = plannedFrameLength({ ...plan, payloadLength: 0 }) - ETH_HLEN;
+      const payloadLength = Math.max(0, mtu + spec.mtuDelta - overhead - headers);
+      return { frame: buildPacketFrame({ ...plan, payloadLength }), routes };
+    }
+    case 'routed':
+    case 'tunnel':
+    case 'truncated': {
+      let plan = withDst(spec.packet, addressIn(pick(spec.routePick), spec.hostBits));
+      if (spec.kind === 'tunnel') {
+        plan = spec.tunnel === 'ipip'
+          ? { ...plan, l4: { kind: 'raw', protocol: IPPROTO_IPIP } }
+          : { ...plan, l4: { kind: 'udp', sport: 4789, dport: config.vxlanPort, checksum: 'zero', toVxlanPort: true } };
+      }
+      const frame = buildPacketFrame(plan, { vxlanPort: config.vxlanPort });
+      return { frame: spec.kind === 'truncated' ? applyTruncation(frame, spec.truncation) : frame, routes };
+    }
+  }
+}
+
+/** An address inside the entry's CIDR: its network with random host bits. */
+function addressIn(entry: RouteEntry, hostBits: number): string {
+  const cidr = parseCidr(entry.cidr);
+  return numberToIpv4((cidr.network | (hostBits & ~prefixMask(cidr.prefixLength))) >>> 0);
+}

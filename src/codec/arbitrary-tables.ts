@@ -1,0 +1,96 @@
+// fast-check generators of the datapath's map contents: node config, route tables, peers, and
+// the FIB answers xdp_encap gets. Test-only.
+import fc from 'fast-check';
+import { ipv4ToNumber, numberToIpv4, prefixMask } from './address.js';
+import type { FibResult } from './encap.js';
+import { BURROW_POOL_NONE, type NodeConfig, type Peer, type PeerMode, type RouteEntry, type TunnelMode, type TunnelRoute } from './model.js';
+import { arbIpv4Address, arbMac, arbNodeAddress } from './arbitrary-packets.js';
+import { VNI_MAX } from './vxlan.js';
+
+/** VXLAN port 4789 mostly, 8472 or any other; TTL 0 or any; MTU 0 or 1280–1500; VNI 4096 or any. */
+export function arbNodeConfig(): fc.Arbitrary<NodeConfig> {
+  return fc.record({
+    localIp: fc.oneof({ weight: 9, arbitrary: arbNodeAddress() }, { weight: 1, arbitrary: arbIpv4Address() }),
+    uplinkIfindex: fc.integer({ min: 1, max: 8 }),
+    uplinkMac: arbMac(),
+    vtepMac: arbMac(),
+    vxlanPort: fc.oneof({ weight: 6, arbitrary: fc.constant(4789) }, { weight: 1, arbitrary: fc.constant(8472) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 65535 }) }),
+    ttl: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 255 })),
+    defaultVni: fc.oneof(fc.constant(4096), fc.integer({ min: 1, max: VNI_MAX })),
+    uplinkMtu: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.oneof(fc.constantFrom(1280, 1450, 1480, 1500), fc.integer({ min: 1280, max: 1500 })) }),
+    flags: fc.constant(0),
+  });
+}
+
+/** VNI 0 (use the default) or a 24-bit value, 4096 often. */
+export function arbVni(): fc.Arbitrary<number> {
+  return fc.oneof(fc.constantFrom(0, 4096, 1, VNI_MAX), fc.integer({ min: 0, max: VNI_MAX }));
+}
+
+export function arbTunnelRoute(opts: { modes?: readonly TunnelMode[] } = {}): fc.Arbitrary<TunnelRoute> {
+  const modes = opts.modes ?? ['ipip', 'vxlan', 'none'];
+  return fc.record({
+    mode: fc.oneof(
+      ...modes.map((mode) => ({ weight: mode === 'none' ? 1 : 4, arbitrary: fc.constant(mode) })),
+    ),
+    remote: arbNodeAddress(),
+    vni: arbVni(),
+    vtepMac: arbMac(),
+    flags: fc.integer({ min: 0, max: 15 }),
+    pool: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constant(BURROW_POOL_NONE)),
+  });
+}
+
+/** A prefix length: the usual /26, /24, /32, /16, /8, /0 often, any 0–32 otherwise. */
+export function arbPrefixLength(): fc.Arbitrary<number> {
+  return fc.oneof(fc.constantFrom(26, 26, 24, 32, 16, 8, 0), fc.integer({ min: 0, max: 32 }));
+}
+
+/** A strictly masked CIDR around a pod, node or random address. */
+export function arbCidr(): fc.Arbitrary<string> {
+  return fc.tuple(arbIpv4Address(), arbPrefixLength()).map(([address, length]) =>
+    `${numberToIpv4((ipv4ToNumber(address) & prefixMask(length)) >>> 0)}/${length}`);
+}
+
+/** 0–8 entries (nested prefixes are common since the addresses come from small ranges). */
+export function arbRouteTable(opts: { minLength?: number; maxLength?: number; modes?: readonly TunnelMode[] } = {}): fc.Arbitrary<RouteEntry[]> {
+  return fc.array(fc.record({ cidr: arbCidr(), route: arbTunnelRoute(opts) }), {
+    minLength: opts.minLength ?? 0,
+    maxLength: opts.maxLength ?? 8,
+  });
+}
+
+/** Peer modes as a set or as map bits: both, one, or none (rarely). */
+export function arbPeer(): fc.Arbitrary<Peer> {
+  const modes = fc.oneof(
+    { weight: 6, arbitrary: fc.constant<PeerMode[]>(['ipip', 'vxlan']) },
+    { weight: 1, arbitrary: fc.constant<PeerMode[]>(['ipip']) },
+    { weight: 1, arbitrary: fc.constant<PeerMode[]>(['vxlan']) },
+    { weight: 1, arbitrary: fc.constant<PeerMode[]>([]) },
+  );
+  return fc.record({ modes, asBits: fc.boolean(), vni: arbVni() })
+    .map(({ modes, asBits, vni }) => ({
+      modes: asBits ? modes.reduce((bits, m) => bits | (m === 'ipip' ? 1 : 2), 0) : new Set(modes),
+      vni,
+    }));
+}
+
+/** 0–6 peers with distinct node addresses, as [address, peer] pairs (feed them to peerMap). */
+export function arbPeerList(opts: { minLength?: number; maxLength?: number } = {}): fc.Arbitrary<[string, Peer][]> {
+  return fc.uniqueArray(fc.tuple(arbNodeAddress(), arbPeer()), {
+    selector: ([address]) => address,
+    minLength: opts.minLength ?? 0,
+    maxLength: opts.maxLength ?? 6,
+  });
+}
+
+/** Success out of `ingressIfindex` (XDP_TX) or another interface (XDP_REDIRECT), or failure. */
+export function arbFibResult(ingressIfindex = 1): fc.Arbitrary<FibResult> {
+  const success = fc.record({
+    result: fc.constant('success' as const),
+    ifindex: fc.oneof(fc.constant(ingressIfindex), fc.integer({ min: 1, max: 16 })),
+    smac: arbMac(),
+    dmac: arbMac(),
+  });
+  return fc.oneof({ weight: 4, arbitrary: success }, { weight: 1, arbitrary: fc.constant({ result: 'fail' as const }) });
+}
