@@ -1,0 +1,143 @@
+// Rules that involve more than one resource: duplicate names, overlapping pools, node address
+// collisions, blocks against pools and nodes, Felix switches against pool modes, and the /32
+// CrossSubnet pitfall. Each diagnostic is attached to the later resource (in load order) and
+// names the earlier one with its location.
+import { diagnosticAt, formatPath, suggest, type ConfigDiagnostic } from './diagnostics.js';
+import { formatCidr, formatIp, netContainsNet, netsOverlap } from './net.js';
+import type { ResolvedBlock, ResolvedFelix, ResolvedNode, ResolvedPool } from './resolve.js';
+import type { Resource } from './resources.js';
+
+/** `pools.yaml document 2` or `blocks.yaml document 1 items[3]`: where the earlier resource is. */
+const where = (r: Resource): string =>
+  `${r.loc.file} document ${r.loc.document}${r.loc.prefix.length > 0 ? ` ${formatPath(r.loc.prefix)}` : ''}`;
+
+/** Keeps the first resource of each kind+name; later ones are errors and are dropped. */
+export function dropDuplicateNames(resources: readonly Resource[]): { unique: Resource[]; diagnostics: ConfigDiagnostic[] } {
+  const seen = new Map<string, Resource>();
+  const unique: Resource[] = [];
+  const diagnostics: ConfigDiagnostic[] = [];
+  for (const r of resources) {
+    if (r.kind === 'ClusterConfiguration') { unique.push(r); continue; } // checked as "only one"
+    const key = `${r.kind}\u0000${r.name}`;
+    const first = seen.get(key);
+    if (first) {
+      diagnostics.push(diagnosticAt(r.loc, r, ['metadata', 'name'], 'duplicate-name', `duplicate ${r.kind} name '${r.name}': also defined in ${where(first)}`));
+    } else {
+      seen.set(key, r);
+      unique.push(r);
+    }
+  }
+  return { unique, diagnostics };
+}
+
+export function checkPoolOverlaps(pools: readonly ResolvedPool[]): ConfigDiagnostic[] {
+  const out: ConfigDiagnostic[] = [];
+  pools.forEach((p, j) => {
+    for (const q of pools.slice(0, j)) {
+      if (!netsOverlap(p.net, q.net)) continue;
+      out.push(
+        diagnosticAt(p.res.loc, p.res, ['spec', 'cidr'], 'pool-overlap',
+          `IPPool(${p.pool.name}) CIDR overlaps with IPPool(${q.pool.name}) CIDR ${q.pool.cidr} (${where(q.res)})`),
+      );
+    }
+  });
+  return out;
+}
+
+export function checkNodeAddresses(nodes: readonly ResolvedNode[]): ConfigDiagnostic[] {
+  const out: ConfigDiagnostic[] = [];
+  const byAddress = new Map<string, ResolvedNode>();
+  for (const n of nodes) {
+    const first = byAddress.get(n.node.address);
+    if (first) {
+      out.push(
+        diagnosticAt(n.res.loc, n.res, ['spec', 'bgp', 'ipv4Address'], 'duplicate-node-address',
+          `node address ${n.node.address} is already the address of Node ${first.node.name} (${where(first.res)}); each node needs its own tunnel endpoint`),
+      );
+    } else {
+      byAddress.set(n.node.address, n);
+    }
+  }
+  return out;
+}
+
+export interface BlockCheckInput {
+  readonly blocks: readonly ResolvedBlock[];
+  readonly pools: readonly ResolvedPool[];
+  /** Every Node name defined (even one rejected for another mistake: no cascade). */
+  readonly nodeNames: readonly string[];
+  /** False when some IPPool could not be read: a block outside the others is then not reported. */
+  readonly everyPoolRead: boolean;
+}
+
+/** Blocks lie inside exactly one pool, have its block size, belong to a known node, and are not claimed twice. */
+export function checkBlocks({ blocks, pools, nodeNames, everyPoolRead }: BlockCheckInput): { owners: Map<ResolvedBlock, ResolvedPool>; diagnostics: ConfigDiagnostic[] } {
+  const diagnostics: ConfigDiagnostic[] = [];
+  const owners = new Map<ResolvedBlock, ResolvedPool>();
+  const claimed = new Map<string, ResolvedBlock>();
+  for (const b of blocks) {
+    const error = (path: string[], rule: string, message: string) => diagnostics.push(diagnosticAt(b.res.loc, b.res, path, rule, message));
+    const cidr = formatCidr(b.net);
+    const pool = pools.find((p) => netContainsNet(p.net, b.net));
+    if (!pool) {
+      const list = pools.map((p) => `${p.pool.name} ${p.pool.cidr}`).join(', ') || 'none defined';
+      if (everyPoolRead) error(['spec', 'cidr'], 'block-outside-pools', `BlockAffinity CIDR ${cidr} is not inside any IPPool (pools: ${list})`);
+    } else if (b.net.prefix !== pool.pool.blockSize) {
+      error(['spec', 'cidr'], 'block-size-mismatch',
+        `BlockAffinity CIDR ${cidr} is a /${b.net.prefix} but IPPool ${pool.pool.name} has blockSize ${pool.pool.blockSize}`);
+    } else {
+      owners.set(b, pool);
+    }
+    if (!nodeNames.includes(b.node)) {
+      const guess = suggest(b.node, nodeNames);
+      error(['spec', 'node'], 'block-unknown-node',
+        `BlockAffinity refers to Node '${b.node}', which is not defined${guess ? `; did you mean '${guess}'?` : ` (nodes: ${nodeNames.join(', ') || 'none'})`}`);
+    }
+    if (b.active) {
+      const first = claimed.get(cidr);
+      if (first) {
+        error(['spec', 'cidr'], 'block-conflict', `block ${cidr} is already affine to node ${first.node} (${where(first.res)})`);
+      } else {
+        claimed.set(cidr, b);
+      }
+    }
+  }
+  return { owners, diagnostics };
+}
+
+/** ipipEnabled/vxlanEnabled: false in the default FelixConfiguration while a pool needs that tunnel. */
+export function checkFelixSwitches(felix: ResolvedFelix, pools: readonly ResolvedPool[]): ConfigDiagnostic[] {
+  const out: ConfigDiagnostic[] = [];
+  if (!felix.res) return out;
+  const res = felix.res;
+  const switches = [
+    { enabled: felix.ipipEnabled, field: 'ipipEnabled', mode: (p: ResolvedPool) => p.pool.ipipMode, modeField: 'ipipMode' },
+    { enabled: felix.vxlanEnabled, field: 'vxlanEnabled', mode: (p: ResolvedPool) => p.pool.vxlanMode, modeField: 'vxlanMode' },
+  ];
+  for (const s of switches) {
+    if (s.enabled !== false) continue;
+    for (const p of pools) {
+      const mode = s.mode(p);
+      if (mode === 'Never') continue;
+      const why = p.defaulted ? ' (the default for a pool that sets neither mode)' : '';
+      out.push(
+        diagnosticAt(res.loc, res, ['spec', s.field], 'felix-encap-disabled',
+          `${s.field} is false but IPPool ${p.pool.name} uses ${s.modeField} ${mode}${why}; remove ${s.field}: false or set the pool's ${s.modeField} to Never`),
+      );
+    }
+  }
+  return out;
+}
+
+/** Calico's known pitfall: a /32 node address has no subnet, so CrossSubnet encapsulates everything. */
+export function warnHostPrefixNodes(nodes: readonly ResolvedNode[], pools: readonly ResolvedPool[]): ConfigDiagnostic[] {
+  const crossSubnet = pools.find((p) => p.pool.ipVersion === 4 && (p.pool.ipipMode === 'CrossSubnet' || p.pool.vxlanMode === 'CrossSubnet'));
+  if (!crossSubnet) return [];
+  return nodes
+    .filter((n) => n.net.prefix === 32)
+    .map((n) =>
+      diagnosticAt(n.res.loc, n.res, ['spec', 'bgp', 'ipv4Address'], 'node-address-host-prefix',
+        `ipv4Address ${formatIp({ version: 4, value: n.net.addr })}/32 has no subnet: under CrossSubnet (IPPool ${crossSubnet.pool.name}) every other node counts as cross-subnet and all traffic is encapsulated; give the real prefix, e.g. /24`,
+        'warning'),
+    );
+}

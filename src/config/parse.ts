@@ -1,0 +1,102 @@
+// Manifest texts → Model, or every error found. Pure: file names and texts in, values out (the
+// loader in load.ts is the only place that touches the file system). Never throws for a user's
+// mistake: each one is a diagnostic with its file, document, resource and field path.
+import { compareDiagnostics, type ConfigDiagnostic } from './diagnostics.js';
+import {
+  checkBlocks,
+  checkFelixSwitches,
+  checkNodeAddresses,
+  checkPoolOverlaps,
+  dropDuplicateNames,
+  warnHostPrefixNodes,
+} from './cross-check.js';
+import { parseManifestText } from './documents.js';
+import type { Block, IPPool, LoadResult, Model, Node } from './model.js';
+import { compareNets, formatCidr } from './net.js';
+import { resolveBlock, resolveFelix, resolveKonvoy, resolveNode, resolvePool, type Resolved } from './resolve.js';
+import { classifyDocuments, type Resource } from './resources.js';
+
+export interface ManifestSource {
+  /** The name diagnostics show (a path as the user gave it). */
+  readonly file: string;
+  readonly text: string;
+}
+
+type Of<K extends Resource['kind']> = Extract<Resource, { kind: K }>;
+
+export function parseManifests(sources: readonly ManifestSource[]): LoadResult {
+  const errors: ConfigDiagnostic[] = [];
+  const warnings: ConfigDiagnostic[] = [];
+  const report = (ds: readonly ConfigDiagnostic[]) => {
+    for (const d of ds) (d.severity === 'error' ? errors : warnings).push(d);
+  };
+  const values = <T>(results: Resolved<T>[]): T[] => {
+    const out: T[] = [];
+    for (const r of results) {
+      report(r.diagnostics);
+      if (r.value !== undefined) out.push(r.value);
+    }
+    return out;
+  };
+
+  const all: Resource[] = [];
+  const rejected: { kind: string; name: string }[] = [];
+  for (const source of sources) {
+    const parsed = parseManifestText(source.text, source.file);
+    report(parsed.errors);
+    const classified = classifyDocuments(parsed.documents);
+    report(classified.diagnostics);
+    all.push(...classified.resources);
+    rejected.push(...classified.rejected);
+  }
+  const { unique, diagnostics: duplicates } = dropDuplicateNames(all);
+  report(duplicates);
+  const of = <K extends Resource['kind']>(kind: K) => unique.filter((r): r is Of<K> => r.kind === kind);
+
+  const konvoy = resolveKonvoy(of('ClusterConfiguration'));
+  report(konvoy.diagnostics);
+  const encapsulation = konvoy.value!.encapsulation;
+  const pools = values(of('IPPool').map((r) => resolvePool(r, encapsulation)));
+  const nodes = values(of('Node').map(resolveNode));
+  const blocks = values(of('BlockAffinity').map(resolveBlock));
+  const [felix] = values([resolveFelix(of('FelixConfiguration'), konvoy.value!)]);
+
+  report(checkPoolOverlaps(pools));
+  report(checkNodeAddresses(nodes));
+  const nodeNames = [...of('Node').map((n) => n.name), ...rejected.filter((r) => r.kind === 'Node').map((r) => r.name)];
+  const everyPoolRead = !rejected.some((r) => r.kind === 'IPPool') && pools.length === of('IPPool').length;
+  const { owners, diagnostics: blockDiagnostics } = checkBlocks({ blocks, pools, nodeNames, everyPoolRead });
+  report(blockDiagnostics);
+  report(checkFelixSwitches(felix!, pools));
+  report(warnHostPrefixNodes(nodes, pools));
+
+  warnings.sort(compareDiagnostics);
+  if (errors.length > 0) return { ok: false, errors: inLoadOrder(errors, sources), warnings };
+
+  const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const modelPools: IPPool[] = pools.map((p) => p.pool).sort(byName).map((p, index) => ({ ...p, index }));
+  const modelNodes: Node[] = nodes.map((n) => n.node).sort(byName);
+  const modelBlocks: Block[] = blocks
+    .filter((b) => b.active)
+    .sort((a, b) => compareNets(a.net, b.net))
+    .map((b) => ({ node: b.node, cidr: formatCidr(b.net), pool: owners.get(b)!.pool.name }));
+  const model: Model = {
+    pools: modelPools,
+    nodes: modelNodes,
+    blocks: modelBlocks,
+    felix: felix!.settings,
+    defaultEncapsulation: encapsulation,
+    warnings,
+  };
+  return { ok: true, model };
+}
+
+/** Errors in the order the user reads the files: by source, then document (stable within). */
+function inLoadOrder(errors: ConfigDiagnostic[], sources: readonly ManifestSource[]): ConfigDiagnostic[] {
+  const rank = new Map<string, number>();
+  sources.forEach((s, i) => { if (!rank.has(s.file)) rank.set(s.file, i); });
+  return errors
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => (rank.get(a.d.file) ?? -1) - (rank.get(b.d.file) ?? -1) || a.d.document - b.d.document || a.i - b.i)
+    .map(({ d }) => d);
+}

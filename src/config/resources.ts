@@ -1,0 +1,177 @@
+// Documents → typed raw resources: dispatch on kind and apiVersion, expand Lists, run the raw
+// schema. Real Calico kinds burrow has no use for, and Konvoy kinds other than
+// ClusterConfiguration, are skipped with a warning; anything else unknown is an error.
+import { z } from 'zod';
+import { diagnosticAt, suggest, type ConfigDiagnostic, type SourceLocation } from './diagnostics.js';
+import type { RawDocument } from './documents.js';
+import {
+  CALICO_API_VERSION,
+  CALICO_CRD_API_VERSION,
+  IGNORED_CALICO_KINDS,
+  ListSchema,
+  RESOURCE_KINDS,
+  RESOURCE_KIND_NAMES,
+  type RawBlockAffinity,
+  type RawFelixConfiguration,
+  type RawIPPool,
+  type RawKonvoyClusterConfiguration,
+  type RawNode,
+  type ResourceKind,
+} from './schema.js';
+import { describeValue, zodIssuesToDiagnostics } from './zod-issues.js';
+
+interface Located<K extends ResourceKind, R> {
+  readonly kind: K;
+  readonly name: string;
+  readonly loc: SourceLocation;
+  readonly raw: R;
+}
+
+export type Resource =
+  | Located<'IPPool', RawIPPool>
+  | Located<'Node', RawNode>
+  | Located<'BlockAffinity', RawBlockAffinity>
+  | Located<'FelixConfiguration', RawFelixConfiguration>
+  | Located<'ClusterConfiguration', RawKonvoyClusterConfiguration>;
+
+export interface Classified {
+  readonly resources: Resource[];
+  readonly diagnostics: ConfigDiagnostic[];
+  /** Resources of a known kind that failed their schema: later checks must not cascade from their absence. */
+  readonly rejected: { kind: ResourceKind; name: string }[];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const KIND_HINT = `expected one of ${RESOURCE_KIND_NAMES.join(', ')}, List or <Kind>List`;
+
+function nameOf(value: Record<string, unknown>): string {
+  const meta = value['metadata'];
+  return isRecord(meta) && typeof meta['name'] === 'string' ? meta['name'] : '';
+}
+
+/** The kind a List kind holds: 'IPPoolList' → 'IPPool', 'List' → '' (any); undefined: not a List. */
+function listItemKind(kind: string): string | undefined {
+  if (kind === 'List') return '';
+  if (!kind.endsWith('List')) return undefined;
+  const base = kind.slice(0, -'List'.length);
+  return (RESOURCE_KIND_NAMES as string[]).includes(base) || (IGNORED_CALICO_KINDS as readonly string[]).includes(base)
+    ? base
+    : undefined;
+}
+
+export function classifyDocuments(documents: readonly RawDocument[]): Classified {
+  const out: Classified = { resources: [], diagnostics: [], rejected: [] };
+  for (const doc of documents) classifyValue(doc.value, doc.loc, out, undefined);
+  return out;
+}
+
+interface ListContext {
+  readonly itemKind: string; // '' for a generic List
+  readonly apiVersion: string | undefined;
+}
+
+function classifyValue(value: unknown, loc: SourceLocation, out: Classified, list: ListContext | undefined): void {
+  const error = (path: (string | number)[], rule: string, message: string, kind = '', name = '') =>
+    out.diagnostics.push(diagnosticAt(loc, { kind, name }, path, rule, message));
+
+  if (!isRecord(value)) {
+    error([], 'not-a-resource', `expected a resource (a mapping with apiVersion, kind, metadata), got ${describeValue(value)}`);
+    return;
+  }
+  let resource = value;
+  if (list?.itemKind && resource['kind'] === undefined) {
+    // Typed lists (kubectl output) may leave kind and apiVersion to the list.
+    resource = { ...resource, kind: list.itemKind, apiVersion: resource['apiVersion'] ?? list.apiVersion };
+  }
+  const kind = resource['kind'];
+  const name = nameOf(resource);
+  if (typeof kind !== 'string' || kind === '') {
+    error(['kind'], 'required', `kind is missing; ${KIND_HINT}`, '', name);
+    return;
+  }
+  if (list?.itemKind && kind !== list.itemKind) {
+    error(['kind'], 'list-item-kind', `a ${list.itemKind}List may only hold ${list.itemKind} items, got ${kind}`, kind, name);
+    return;
+  }
+
+  const itemKind = listItemKind(kind);
+  if (itemKind !== undefined) {
+    if (list) {
+      error(['kind'], 'nested-list', `a ${kind} cannot be an item of another list`, kind, name);
+      return;
+    }
+    classifyList(resource, kind, itemKind, loc, out);
+    return;
+  }
+
+  const apiVersion = resource['apiVersion'];
+  if (!(RESOURCE_KIND_NAMES as string[]).includes(kind)) {
+    const group = typeof apiVersion === 'string' ? apiVersion.split('/')[0] : '';
+    const calicoGroup = group === 'projectcalico.org' || group === 'crd.projectcalico.org';
+    if ((calicoGroup && (IGNORED_CALICO_KINDS as readonly string[]).includes(kind)) || group === 'konvoy.mesosphere.io') {
+      out.diagnostics.push(
+        diagnosticAt(loc, { kind, name }, [], 'ignored-kind', `${kind} has no effect on burrow's tunnels; skipped`, 'warning'),
+      );
+      return;
+    }
+    const guess = suggest(kind, RESOURCE_KIND_NAMES);
+    error(['kind'], 'unknown-kind', `unknown kind '${kind}'${guess ? `; did you mean '${guess}'?` : `; ${KIND_HINT}`}`, kind, name);
+    return;
+  }
+
+  const spec = RESOURCE_KINDS[kind as ResourceKind];
+  const accepted = spec.apiVersions as readonly string[];
+  const reject = () => out.rejected.push({ kind: kind as ResourceKind, name });
+  if (typeof apiVersion !== 'string') {
+    reject();
+    error(['apiVersion'], 'required', `apiVersion is missing; a ${kind} needs apiVersion: ${accepted[0]}`, kind, name);
+    return;
+  }
+  if (!accepted.includes(apiVersion)) {
+    reject();
+    error(['apiVersion'], 'api-version', `apiVersion '${apiVersion}' is not supported for ${kind}; expected ${accepted.join(' or ')}`, kind, name);
+    return;
+  }
+
+  const schema: z.ZodType = spec.schema;
+  const parsed = schema.safeParse(resource);
+  if (!parsed.success) {
+    reject();
+    out.diagnostics.push(...zodIssuesToDiagnostics(parsed.error.issues, schema, resource, loc, { kind, name }));
+    return;
+  }
+  out.resources.push({ kind, name, loc, raw: parsed.data } as Resource);
+}
+
+function classifyList(
+  value: Record<string, unknown>,
+  kind: string,
+  itemKind: string,
+  loc: SourceLocation,
+  out: Classified,
+): void {
+  const parsed = ListSchema.safeParse(value);
+  if (!parsed.success) {
+    out.diagnostics.push(...zodIssuesToDiagnostics(parsed.error.issues, ListSchema, value, loc, { kind, name: '' }));
+    return;
+  }
+  const apiVersion = parsed.data.apiVersion;
+  if (itemKind === '' && apiVersion !== undefined && apiVersion !== 'v1') {
+    out.diagnostics.push(diagnosticAt(loc, { kind, name: '' }, ['apiVersion'], 'api-version', `apiVersion '${apiVersion}' is not supported for List; expected v1`));
+    return;
+  }
+  if (itemKind !== '' && apiVersion !== undefined) {
+    const known = (RESOURCE_KINDS as Record<string, { apiVersions: readonly string[] }>)[itemKind];
+    const accepted = known ? known.apiVersions : [CALICO_API_VERSION, CALICO_CRD_API_VERSION];
+    if (!accepted.includes(apiVersion)) {
+      out.diagnostics.push(
+        diagnosticAt(loc, { kind, name: '' }, ['apiVersion'], 'api-version', `apiVersion '${apiVersion}' is not supported for ${kind}; expected ${accepted.join(' or ')}`),
+      );
+      return;
+    }
+  }
+  (parsed.data.items ?? []).forEach((item, i) => {
+    classifyValue(item, { ...loc, prefix: [...loc.prefix, 'items', i] }, out, { itemKind, apiVersion });
+  });
+}
