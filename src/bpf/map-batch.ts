@@ -1,0 +1,103 @@
+// The batch operations behind BpfMap.entriesBatch/setBatch/deleteBatch, with the fallback to
+// single-element calls for map types without them (arrays cannot batch-delete; older kernels lack
+// LPM_TRIE batches). The kernel says "not here" with ENOTSUPP (its internal errno), EOPNOTSUPP or
+// EINVAL before touching any element; the answer is remembered per map. The count the kernel
+// reports back cannot tell us that nothing was processed: on ENOTSUPP it leaves the caller's count
+// untouched, so the error code alone decides.
+import { BpfError, ErrKeyNotExist, nativeCall } from './errors.js';
+import type { NativeMapHandle, NativeMapInfo } from './native.js';
+
+export interface BatchSupport {
+  lookup?: boolean;
+  update?: boolean;
+  delete?: boolean;
+}
+
+const UNSUPPORTED = new Set(['ENOTSUPP', 'EOPNOTSUPP', 'EINVAL']);
+
+function isUnsupported(e: unknown): boolean {
+  return e instanceof BpfError && UNSUPPORTED.has(e.code);
+}
+
+/** All [key, value] byte pairs, or null when the map has no batch lookup (caller iterates). */
+export function lookupAll(
+  h: NativeMapHandle,
+  info: NativeMapInfo,
+  support: BatchSupport,
+  batchSize: number,
+): [Buffer, Buffer][] | null {
+  if (support.lookup === false) return null;
+  const ks = info.keySize;
+  const vs = h.valueBufferSize;
+  let n = Math.max(1, Math.min(batchSize, info.maxEntries));
+  let keys = Buffer.alloc(n * ks);
+  let values = Buffer.alloc(n * vs);
+  // The cursor is opaque: a bucket index for hashes, a key for arrays.
+  const tokenSize = Math.max(ks, 8);
+  let inTok: Buffer | null = null;
+  let outTok = Buffer.alloc(tokenSize);
+  const rows: [Buffer, Buffer][] = [];
+  for (;;) {
+    let r: { count: number; done: boolean };
+    try {
+      r = nativeCall(() => h.lookupBatch(inTok, outTok, keys, values, n));
+    } catch (e) {
+      if (inTok === null && rows.length === 0 && isUnsupported(e)) {
+        support.lookup = false;
+        return null;
+      }
+      // ENOSPC: one hash bucket holds more than n entries; retry the same step with more room.
+      if (e instanceof BpfError && e.code === 'ENOSPC' && n < info.maxEntries * 2) {
+        n *= 2;
+        keys = Buffer.alloc(n * ks);
+        values = Buffer.alloc(n * vs);
+        continue;
+      }
+      throw e;
+    }
+    support.lookup = true;
+    for (let i = 0; i < r.count; i++) {
+      rows.push([Buffer.from(keys.subarray(i * ks, (i + 1) * ks)), Buffer.from(values.subarray(i * vs, (i + 1) * vs))]);
+    }
+    if (r.done) return rows;
+    inTok = Buffer.from(outTok);
+    outTok = Buffer.alloc(tokenSize);
+  }
+}
+
+export function updateMany(h: NativeMapHandle, support: BatchSupport, keys: Buffer, values: Buffer, count: number, flags: number): number {
+  if (count === 0) return 0;
+  const ks = keys.length / count;
+  const vs = values.length / count;
+  if (support.update !== false) {
+    try {
+      const n = nativeCall(() => h.updateBatch(keys, values, count, flags));
+      support.update = true;
+      return n;
+    } catch (e) {
+      if (!isUnsupported(e) || support.update === true) throw e;
+      support.update = false;
+    }
+  }
+  for (let i = 0; i < count; i++) {
+    nativeCall(() => h.update(keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs), flags));
+  }
+  return count;
+}
+
+export function deleteMany(h: NativeMapHandle, support: BatchSupport, keys: Buffer, count: number): number {
+  if (count === 0) return 0;
+  const ks = keys.length / count;
+  if (support.delete !== false) {
+    try {
+      const n = nativeCall(() => h.deleteBatch(keys, count));
+      support.delete = true;
+      return n;
+    } catch (e) {
+      if (e instanceof ErrKeyNotExist || !isUnsupported(e) || support.delete === true) throw e;
+      support.delete = false;
+    }
+  }
+  for (let i = 0; i < count; i++) nativeCall(() => h.delete(keys.subarray(i * ks, (i + 1) * ks)));
+  return count;
+}
