@@ -272,7 +272,7 @@ export function arbVlanFrame(): fc.Arbitrary<Uint8Array> {
 
 /** Random bytes, 0–100 long, sometimes with the IPv4 EtherType (so parsing goes further). */
 export function arbGarbageFrame(): fc.Arbitrary<Uint8Array> {
-  return fc.tuple(fc.uint8Array({ minLength: 0, maxLength: 100 }), fc.boolean()).map(([bytes, ipv4]) => {
+  return fc.tuple(fc.uint8Array({ minLength: 0, maxLength: 100, size: 'max' }), fc.boolean()).map(([bytes, ipv4]) => {
     const out = bytes.slice();
     if (ipv4 && out.length >= 14) { out[12] = 0x08; out[13] = 0x00; }
     if (ipv4 && out.length >= 15) out[14] = 0x40 | (out[14]! & 0x0f);

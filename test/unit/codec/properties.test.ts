@@ -1,0 +1,87 @@
+// Properties of the model over generated scenarios (the same arbitraries the differential tests use).
+import test from 'ava';
+import fc from 'fast-check';
+import {
+  decap, encap, ETH_HLEN, ipv4HeaderChecksumValid, parseIpv4, parseUdp, STAT_NAMES, type StatName,
+} from '../../../src/codec/index.js';
+import { arbDecapScenario, arbEncapScenario, receivingNode } from '../../../src/codec/arbitraries.js';
+
+const RUNS = { numRuns: 1500 };
+const isPassCounter = (c: StatName) => c === 'PASS' || c.startsWith('PASS_');
+
+test('property: encap then decap at the receiving node returns the inner packet behind the outer Ethernet header', (t) => {
+  fc.assert(fc.property(arbEncapScenario(), (s) => {
+    const sent = encap(s.frame, s.options);
+    if (!sent.counter.startsWith('ENCAP_') || sent.route === undefined) return true;
+    const receiver = receivingNode(s.config, sent.route);
+    const got = decap(sent.output, { ...receiver, hook: s.hook });
+    const innerTtl = s.frame[ETH_HLEN + 8];
+    if (innerTtl === 0) return got.counter === 'DROP_TTL';
+    // The outer TOS is the inner one, so the RFC 6040 table leaves the inner ECN as it was.
+    return got.counter === (sent.mode === 'ipip' ? 'DECAP_IPIP' : 'DECAP_VXLAN') &&
+      Buffer.from(got.output.subarray(0, ETH_HLEN)).equals(Buffer.from(sent.output.subarray(0, ETH_HLEN))) &&
+      Buffer.from(got.output.subarray(ETH_HLEN)).equals(Buffer.from(s.frame.subarray(ETH_HLEN)));
+  }), RUNS);
+  t.pass();
+});
+
+test('property: encap output has a valid outer checksum, a source port in 32768–60999, the inner bytes intact', (t) => {
+  fc.assert(fc.property(arbEncapScenario(), (s) => {
+    const r = encap(s.frame, s.options);
+    if (!r.counter.startsWith('ENCAP_')) return true;
+    const overhead = r.mode === 'ipip' ? 20 : 50;
+    const outer = parseIpv4(r.output, ETH_HLEN);
+    const sport = r.mode === 'vxlan' ? parseUdp(r.output, ETH_HLEN + 20)?.sport ?? 0 : 32768;
+    return ipv4HeaderChecksumValid(r.output, ETH_HLEN) && outer?.totalLength === r.output.length - ETH_HLEN &&
+      (outer.df ? outer.id === 0 : outer.id === s.ipId) && sport >= 32768 && sport <= 60999 &&
+      Buffer.from(r.output.subarray(ETH_HLEN + overhead)).equals(Buffer.from(s.frame.subarray(ETH_HLEN)));
+  }), RUNS);
+  t.pass();
+});
+
+test('property: pass verdicts leave the frame unchanged (encap and decap)', (t) => {
+  fc.assert(fc.property(arbEncapScenario(), arbDecapScenario(), (e, d) => {
+    const er = encap(e.frame, e.options);
+    const dr = decap(d.frame, d.options);
+    const unchanged = (out: Uint8Array, input: Uint8Array) => Buffer.from(out).equals(Buffer.from(input));
+    return (!isPassCounter(er.counter) || (er.verdict === 'pass' && unchanged(er.output, e.frame))) &&
+      (!isPassCounter(dr.counter) || (dr.verdict === 'pass' && unchanged(dr.output, d.frame))) &&
+      (er.verdict !== 'drop' || unchanged(er.output, e.frame)) && (dr.verdict !== 'drop' || unchanged(dr.output, d.frame));
+  }), RUNS);
+  t.pass();
+});
+
+test('property: decap keeps a valid inner checksum valid, and changes at most the inner TOS ECN bits and checksum', (t) => {
+  fc.assert(fc.property(arbDecapScenario(), (s) => {
+    const r = decap(s.frame, s.options);
+    if (!r.counter.startsWith('DECAP_')) return true;
+    const innerAt = s.frame.length - (r.output.length - ETH_HLEN);
+    const before = s.frame.subarray(innerAt);
+    const after = r.output.subarray(ETH_HLEN);
+    const validBefore = ipv4HeaderChecksumValid(s.frame, innerAt);
+    const sameElsewhere = after.every((b, i) => i === 10 || i === 11 || (i === 1 ? (b & 0xfc) === (before[1]! & 0xfc) : b === before[i]));
+    return sameElsewhere && (!validBefore || ipv4HeaderChecksumValid(r.output, ETH_HLEN));
+  }), RUNS);
+  t.pass();
+});
+
+test('property: decap and encap never throw on arbitrary bytes, and report a known counter', (t) => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 200, size: 'max' }), arbDecapScenario(), arbEncapScenario(), (bytes, d, e) => {
+    const dr = decap(bytes, d.options);
+    const er = encap(bytes, e.options);
+    return STAT_NAMES[dr.counterIndex] === dr.counter && STAT_NAMES[er.counterIndex] === er.counter;
+  }), { numRuns: 3000 });
+  t.pass();
+});
+
+test('property: the counter decides the verdict', (t) => {
+  fc.assert(fc.property(arbEncapScenario(), arbDecapScenario(), (e, d) => {
+    const er = encap(e.frame, e.options);
+    const dr = decap(d.frame, d.options);
+    const encapOk = er.counter.startsWith('DROP_') ? er.verdict === 'drop'
+      : er.counter.startsWith('ENCAP_') ? (er.verdict === 'redirect' || er.verdict === 'tx') : er.verdict === 'pass';
+    const decapOk = dr.counter.startsWith('DROP_') ? dr.verdict === 'drop' : dr.verdict === 'pass';
+    return encapOk && decapOk && !dr.counter.startsWith('ENCAP_') && !er.counter.startsWith('DECAP_');
+  }), RUNS);
+  t.pass();
+});
