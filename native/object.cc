@@ -9,6 +9,9 @@
 //   copied and owned by the handle for its whole life.
 // - bpf_map__reuse_fd() adopts the fd's definition without comparing it to the declared one; the
 //   TS layer compares them first (collection.ts) and refuses incompatible replacements.
+// - bpf_map__reuse_fd() also renames the object's map to the kernel name of the adopted map
+//   (truncated to 15 characters, often empty), after which bpf_object__find_map_by_name() no
+//   longer finds it. Maps are therefore looked up in a name table taken right after open.
 // - A failed bpf_object__load() leaves the object unusable; the caller closes it.
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -69,6 +72,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
       e.Set("libbpfLog", cap.Text());
       throw e;
     }
+    struct bpf_map* m;
+    bpf_object__for_each_map(m, obj_) maps_.emplace_back(bpf_map__name(m), m);
   }
 
   ~BpfObject() override {
@@ -78,6 +83,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
  private:
   struct bpf_object* obj_ = nullptr;
   std::vector<uint8_t> image_;
+  std::vector<std::pair<std::string, struct bpf_map*>> maps_;  // names as declared in the ELF
 
   struct bpf_object* Obj(Napi::Env env) {
     if (obj_ == nullptr) throw Napi::Error::New(env, "BpfObject is closed");
@@ -86,15 +92,16 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
 
   struct bpf_map* FindMap(const Napi::CallbackInfo& info) {
     std::string name = ArgString(info, 0, "map name");
-    struct bpf_map* m = bpf_object__find_map_by_name(Obj(info.Env()), name.c_str());
-    if (m == nullptr) throw ErrnoError(info.Env(), ENOENT, "bpf_object__find_map_by_name(" + name + ")");
-    return m;
+    Obj(info.Env());
+    for (const auto& [n, m] : maps_)
+      if (n == name) return m;
+    throw ErrnoError(info.Env(), ENOENT, "no map '" + name + "' in the object");
   }
 
   struct bpf_program* FindProg(const Napi::CallbackInfo& info) {
     std::string name = ArgString(info, 0, "program name");
     struct bpf_program* p = bpf_object__find_program_by_name(Obj(info.Env()), name.c_str());
-    if (p == nullptr) throw ErrnoError(info.Env(), ENOENT, "bpf_object__find_program_by_name(" + name + ")");
+    if (p == nullptr) throw ErrnoError(info.Env(), ENOENT, "no program '" + name + "' in the object");
     return p;
   }
 
@@ -103,10 +110,9 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     struct bpf_object* obj = Obj(env);
     const struct btf* btf = bpf_object__btf(obj);
     Napi::Array out = Napi::Array::New(env);
-    struct bpf_map* m;
-    bpf_object__for_each_map(m, obj) {
+    for (const auto& [name, m] : maps_) {
       Napi::Object o = Napi::Object::New(env);
-      o.Set("name", bpf_map__name(m));
+      o.Set("name", name);
       o.Set("type", Napi::Number::New(env, bpf_map__type(m)));
       o.Set("keySize", Napi::Number::New(env, bpf_map__key_size(m)));
       o.Set("valueSize", Napi::Number::New(env, bpf_map__value_size(m)));
@@ -208,6 +214,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     if (obj_ != nullptr) bpf_object__close(obj_);
     obj_ = nullptr;
     image_.clear();
+    maps_.clear();
     return info.Env().Undefined();
   }
 };

@@ -69,7 +69,9 @@ export function updateMany(h: NativeMapHandle, support: BatchSupport, keys: Buff
   if (count === 0) return 0;
   const ks = keys.length / count;
   const vs = values.length / count;
-  if (support.update !== false) {
+  // BPF_MAP_UPDATE_BATCH takes no BPF_NOEXIST/BPF_EXIST (elem_flags may only be BPF_F_LOCK):
+  // those updates go one by one, so each key still gets its own ErrKeyExist/ErrKeyNotExist.
+  if (support.update !== false && flags === 0) {
     try {
       const n = nativeCall(() => h.updateBatch(keys, values, count, flags));
       support.update = true;

@@ -13,7 +13,11 @@ export interface RunOptions {
   dataOutSize?: number;
   /** Context in: struct xdp_md for XDP, struct __sk_buff for TC (only some fields may be set). */
   ctx?: Uint8Array;
-  /** Room for the context out; default the size of ctx. */
+  /**
+   * Room for the context out. The kernel copies its whole context struct back (struct __sk_buff is
+   * 192 bytes on 6.x) and fails with ENOSPC when that does not fit, however short ctx was; so the
+   * default is max(ctx length, 512) when a ctx is given. The returned ctx has the kernel's size.
+   */
   ctxOutSize?: number;
   repeat?: number;
   /** Raw BPF_F_TEST_* flags; `xdpLiveFrames` sets BPF_F_TEST_XDP_LIVE_FRAMES. */
@@ -93,7 +97,7 @@ export class Program {
         ...(opts.data ? { data: opts.data } : {}),
         ...(opts.ctx ? { ctx: opts.ctx } : {}),
         dataOutSize,
-        ctxOutSize: opts.ctxOutSize ?? opts.ctx?.length ?? 0,
+        ctxOutSize: opts.ctxOutSize ?? (opts.ctx ? Math.max(opts.ctx.length, 512) : 0),
         repeat: opts.repeat ?? 0,
         flags,
         cpu: opts.cpu ?? 0,
