@@ -17,7 +17,7 @@ import sys
 import tempfile
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-OBJ = os.path.join(ROOT, "build", "bpf")
+OBJ = os.environ.get("BURROW_BPF_OBJ", os.path.join(ROOT, "build", "bpf"))
 PIN = "/sys/fs/bpf"
 VERBOSE = "-v" in sys.argv
 
