@@ -174,9 +174,8 @@ def setup():
     # /sys still shows the host's devices (sysfs belongs to the netns that mounted it)
     sh("ip", "link", "set", "up0", "xdpdrv", "pinned", progs["xdp_noop"])
     ifindex = json.loads(sh("ip", "-j", "link", "show", "up0"))[0]["ifindex"]
-    cfg = struct.pack("<4sI6s6sHBBIHHI", ip4(LOCAL), ifindex, b"\x02\0\0\0\xaa\x01", VTEP_LOCAL,
-                      4789, 0, 0, 4096, UPLINK_MTU, 0, 0)
-    map_update("config", struct.pack("<I", 0), cfg)
+    CONFIG["uplink_ifindex"] = ifindex
+    set_config()
     routes = [("10.244.2.0", 24, 1, "10.0.1.11", 0, VTEP_REMOTE),
               ("10.244.3.0", 24, 2, "10.0.1.12", 0, VTEP_REMOTE),
               ("10.244.4.0", 24, 2, "10.0.1.12", 7777, VTEP_REMOTE),
@@ -184,13 +183,23 @@ def setup():
               ("10.244.6.0", 24, 3, "10.0.1.11", 0, VTEP_REMOTE),
               ("10.0.9.0", 24, 1, "10.0.9.1", 0, VTEP_REMOTE),
               ("10.0.1.0", 24, 1, "10.0.7.7", 0, VTEP_REMOTE),
-              ("10.99.0.0", 16, 1, "10.0.5.5", 0, VTEP_REMOTE)]
+              ("10.99.0.0", 16, 1, "10.0.5.5", 0, VTEP_REMOTE),
+              ("10.244.7.0", 24, 2, "10.0.1.12", 0x1234567, VTEP_REMOTE)]
     for net, plen, mode, remote, vni, mac in routes:
         map_update("routes", struct.pack("<I4s", plen, ip4(net)),
                    struct.pack("<BBH4sI6sH", mode, 0, 0xFFFF, ip4(remote), vni, mac, 0))
     for peer, modes, vni in (("10.0.1.11", 1, 0), ("10.0.1.12", 3, 4096), ("10.0.2.10", 2, 4096)):
         map_update("peers", ip4(peer), struct.pack("<B3xI", modes, vni))
     return progs, ifindex
+
+
+CONFIG = {}
+
+
+def set_config(ttl=0):
+    cfg = struct.pack("<4sI6s6sHBBIHHI", ip4(LOCAL), CONFIG["uplink_ifindex"],
+                      b"\x02\0\0\0\xaa\x01", VTEP_LOCAL, 4789, ttl, 0, 4096, UPLINK_MTU, 0, 0)
+    map_update("config", struct.pack("<I", 0), cfg)
 
 
 def map_update(name, key, value):
@@ -284,6 +293,15 @@ def encap_cases(prog, xdp, up_ifindex):
     t = eth(ipv4("10.244.1.2", "10.244.4.9", 6, tcp(33333, 80)))
     check("VXLAN TCP route VNI 7777", prog, t, ok, "ENCAP_VXLAN",
           expect_encap(t, "vxlan", "10.0.1.12", 7777, head=head))
+    wide = eth(ipv4("10.244.1.2", "10.244.7.9", 6, tcp(33333, 80)))
+    check("VXLAN route VNI 0x1234567: low 24 bits", prog, wide, ok, "ENCAP_VXLAN",
+          expect_encap(wide, "vxlan", "10.0.1.12", 0x234567, head=head))
+    set_config(ttl=9)
+    got = expect_encap(ping, "ipip", "10.0.1.11", head=head)
+    got = got[:22] + b"\x09" + got[23:24] + struct.pack("!H", 0) + got[26:]
+    got = got[:24] + struct.pack("!H", csum(got[14:34])) + got[26:]
+    check("cfg.ttl 9 used as outer TTL", prog, ping, ok, "ENCAP_IPIP", got)
+    set_config()
     fr = eth(ipv4("10.244.1.2", "10.244.4.9", 6, tcp(33333, 80), frag=0x2000))
     check("VXLAN TCP fragment: no ports in hash", prog, fr, ok, "ENCAP_VXLAN",
           lambda i: expect_encap(fr, "vxlan", "10.0.1.12", 7777, ident=i, head=head), fix_id=True)
