@@ -131,13 +131,16 @@ export function checkFelixSwitches(felix: ResolvedFelix, pools: readonly Resolve
 
 /** Calico's known pitfall: a /32 node address has no subnet, so CrossSubnet encapsulates everything. */
 export function warnHostPrefixNodes(nodes: readonly ResolvedNode[], pools: readonly ResolvedPool[]): ConfigDiagnostic[] {
-  const crossSubnet = pools.find((p) => p.pool.ipVersion === 4 && (p.pool.ipipMode === 'CrossSubnet' || p.pool.vxlanMode === 'CrossSubnet'));
-  if (!crossSubnet) return [];
+  const crossSubnet = pools
+    .filter((p) => p.pool.ipVersion === 4 && (p.pool.ipipMode === 'CrossSubnet' || p.pool.vxlanMode === 'CrossSubnet'))
+    .map((p) => p.pool.name)
+    .sort();
+  if (crossSubnet.length === 0) return [];
   return nodes
     .filter((n) => n.net.prefix === 32)
     .map((n) =>
       diagnosticAt(n.res.loc, n.res, ['spec', 'bgp', 'ipv4Address'], 'node-address-host-prefix',
-        `ipv4Address ${formatIp({ version: 4, value: n.net.addr })}/32 has no subnet: under CrossSubnet (IPPool ${crossSubnet.pool.name}) every other node counts as cross-subnet and all traffic is encapsulated; give the real prefix, e.g. /24`,
+        `ipv4Address ${formatIp({ version: 4, value: n.net.addr })}/32 has no subnet: under CrossSubnet (IPPool ${crossSubnet.join(', ')}) every other node counts as cross-subnet and all traffic is encapsulated; give the real prefix, e.g. /24`,
         'warning'),
     );
 }

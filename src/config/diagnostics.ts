@@ -90,8 +90,9 @@ export const formatDiagnostics = (ds: readonly ConfigDiagnostic[]): string => ds
 
 /** Stable order independent of the order manifests were given in (for warnings in outputs). */
 export function compareDiagnostics(a: ConfigDiagnostic, b: ConfigDiagnostic): number {
-  const ka = [a.kind, a.name, a.path, a.rule, a.message];
-  const kb = [b.kind, b.name, b.path, b.rule, b.message];
+  // The path last: it carries a List item's position, which moves with the layout.
+  const ka = [a.kind, a.name, a.rule, a.message, a.path];
+  const kb = [b.kind, b.name, b.rule, b.message, b.path];
   for (let i = 0; i < ka.length; i++) {
     if (ka[i]! < kb[i]!) return -1;
     if (ka[i]! > kb[i]!) return 1;

@@ -49,7 +49,14 @@ function parseYaml(text: string, file: string): ParsedText {
       }
       return;
     }
-    const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // e.g. an alias bomb ("Excessive alias count"): still the user's document, not our crash.
+      errors.push(syntaxError(file, index, 'yaml-syntax', `invalid YAML: ${e instanceof Error ? e.message : String(e)}`));
+      return;
+    }
     if (value === null || value === undefined) return;
     documents.push({ loc: { file, document: index, prefix: [] }, value });
   });

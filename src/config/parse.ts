@@ -11,10 +11,20 @@ import {
   warnHostPrefixNodes,
 } from './cross-check.js';
 import { parseManifestText } from './documents.js';
-import type { Block, IPPool, LoadResult, Model, Node } from './model.js';
+import type { Block, Encapsulation, FelixSettings, IPPool, LoadResult, Model, Node } from './model.js';
 import { compareNets, formatCidr } from './net.js';
-import { resolveBlock, resolveFelix, resolveKonvoy, resolveNode, resolvePool, type Resolved } from './resolve.js';
-import { classifyDocuments, type Resource } from './resources.js';
+import {
+  resolveBlock,
+  resolveFelix,
+  resolveKonvoy,
+  resolveNode,
+  resolvePool,
+  type Resolved,
+  type ResolvedBlock,
+  type ResolvedNode,
+  type ResolvedPool,
+} from './resolve.js';
+import { classifyDocuments, type Classified, type Resource } from './resources.js';
 
 export interface ManifestSource {
   /** The name diagnostics show (a path as the user gave it). */
@@ -39,16 +49,8 @@ export function parseManifests(sources: readonly ManifestSource[]): LoadResult {
     return out;
   };
 
-  const all: Resource[] = [];
-  const rejected: { kind: string; name: string }[] = [];
-  for (const source of sources) {
-    const parsed = parseManifestText(source.text, source.file);
-    report(parsed.errors);
-    const classified = classifyDocuments(parsed.documents);
-    report(classified.diagnostics);
-    all.push(...classified.resources);
-    rejected.push(...classified.rejected);
-  }
+  const { resources: all, rejected, diagnostics: documentDiagnostics } = classifySources(sources);
+  report(documentDiagnostics);
   const { unique, diagnostics: duplicates } = dropDuplicateNames(all);
   report(duplicates);
   const of = <K extends Resource['kind']>(kind: K) => unique.filter((r): r is Of<K> => r.kind === kind);
@@ -73,22 +75,45 @@ export function parseManifests(sources: readonly ManifestSource[]): LoadResult {
   warnings.sort(compareDiagnostics);
   if (errors.length > 0) return { ok: false, errors: inLoadOrder(errors, sources), warnings };
 
+  return { ok: true, model: assembleModel(pools, nodes, blocks, owners, felix!.settings, encapsulation, warnings) };
+}
+
+/** Every source's documents, classified; diagnostics in source order. */
+function classifySources(sources: readonly ManifestSource[]): Classified {
+  const out: Classified = { resources: [], rejected: [], diagnostics: [] };
+  for (const source of sources) {
+    const parsed = parseManifestText(source.text, source.file);
+    out.diagnostics.push(...parsed.errors);
+    const classified = classifyDocuments(parsed.documents);
+    out.diagnostics.push(...classified.diagnostics);
+    out.resources.push(...classified.resources);
+    out.rejected.push(...classified.rejected);
+  }
+  return out;
+}
+
+/** Sorted by name (pools, which also fixes their index) or network (blocks): never by load order. */
+function assembleModel(
+  pools: readonly ResolvedPool[],
+  nodes: readonly ResolvedNode[],
+  blocks: readonly ResolvedBlock[],
+  owners: ReadonlyMap<ResolvedBlock, ResolvedPool>,
+  felix: FelixSettings,
+  defaultEncapsulation: Encapsulation,
+  warnings: readonly ConfigDiagnostic[],
+): Model {
   const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  const modelPools: IPPool[] = pools.map((p) => p.pool).sort(byName).map((p, index) => ({ ...p, index }));
-  const modelNodes: Node[] = nodes.map((n) => n.node).sort(byName);
-  const modelBlocks: Block[] = blocks
-    .filter((b) => b.active)
-    .sort((a, b) => compareNets(a.net, b.net))
-    .map((b) => ({ node: b.node, cidr: formatCidr(b.net), pool: owners.get(b)!.pool.name }));
-  const model: Model = {
-    pools: modelPools,
-    nodes: modelNodes,
-    blocks: modelBlocks,
-    felix: felix!.settings,
-    defaultEncapsulation: encapsulation,
+  return {
+    pools: pools.map((p) => p.pool).sort(byName).map((p, index): IPPool => ({ ...p, index })),
+    nodes: nodes.map((n): Node => n.node).sort(byName),
+    blocks: blocks
+      .filter((b) => b.active)
+      .sort((a, b) => compareNets(a.net, b.net))
+      .map((b): Block => ({ node: b.node, cidr: formatCidr(b.net), pool: owners.get(b)!.pool.name })),
+    felix,
+    defaultEncapsulation,
     warnings,
   };
-  return { ok: true, model };
 }
 
 /** Errors in the order the user reads the files: by source, then document (stable within). */

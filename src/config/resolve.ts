@@ -126,23 +126,7 @@ export function resolvePool(res: Of<'IPPool'>, encap: Encapsulation): Resolved<R
     );
   }
   const blockSize = spec.blockSize ?? (v === 4 ? DEFAULT_BLOCK_SIZE_V4 : DEFAULT_BLOCK_SIZE_V6);
-  const [min, max] = v === 4 ? [20, 32] : [116, 128];
-  if (blockSize < min || blockSize > max) {
-    error(['spec', 'blockSize'], 'block-size-range', `IPv${v} block size must be between ${min} and ${max}, got ${blockSize}`);
-  } else if (!spec.disabled && net.prefix > blockSize) {
-    // Calico exempts disabled pools: nothing is allocated from them.
-    error(
-      cidrPath,
-      'pool-smaller-than-block',
-      `IP pool size is too small for use with Calico IPAM. It must be equal to or greater than the block size (pool /${net.prefix}, blockSize ${blockSize})`,
-    );
-  }
-  if (v === 4 && netsOverlap(network, IPV4_LINK_LOCAL)) {
-    error(cidrPath, 'link-local-overlap', 'IP pool range overlaps with IPv4 Link Local range 169.254.0.0/16');
-  }
-  if (v === 6 && netsOverlap(network, IPV6_LINK_LOCAL)) {
-    error(cidrPath, 'link-local-overlap', 'IP pool range overlaps with IPv6 Link Local range fe80::/10');
-  }
+  checkPoolRange(network, blockSize, spec.disabled ?? false, error);
   const pool: Omit<IPPool, 'index'> = {
     name: res.name,
     cidr: formatCidr(network),
@@ -157,6 +141,31 @@ export function resolvePool(res: Of<'IPPool'>, encap: Encapsulation): Resolved<R
     disableBGPExport: spec.disableBGPExport ?? false,
   };
   return { value: { res, net: network, defaulted, pool }, diagnostics };
+}
+
+type ReportError = (path: PathSegment[], rule: string, message: string) => void;
+
+/** Block size range, pool at least one block (enabled pools only, as Calico), no link-local overlap. */
+function checkPoolRange(net: IpNetwork, blockSize: number, disabled: boolean, error: ReportError): void {
+  const cidrPath = ['spec', 'cidr'];
+  const v = net.version;
+  const [min, max] = v === 4 ? [20, 32] : [116, 128];
+  if (blockSize < min || blockSize > max) {
+    error(['spec', 'blockSize'], 'block-size-range', `IPv${v} block size must be between ${min} and ${max}, got ${blockSize}`);
+  } else if (!disabled && net.prefix > blockSize) {
+    // Calico exempts disabled pools: nothing is allocated from them.
+    error(
+      cidrPath,
+      'pool-smaller-than-block',
+      `IP pool size is too small for use with Calico IPAM. It must be equal to or greater than the block size (pool /${net.prefix}, blockSize ${blockSize})`,
+    );
+  }
+  if (v === 4 && netsOverlap(net, IPV4_LINK_LOCAL)) {
+    error(cidrPath, 'link-local-overlap', 'IP pool range overlaps with IPv4 Link Local range 169.254.0.0/16');
+  }
+  if (v === 6 && netsOverlap(net, IPV6_LINK_LOCAL)) {
+    error(cidrPath, 'link-local-overlap', 'IP pool range overlaps with IPv6 Link Local range fe80::/10');
+  }
 }
 
 // ── Node ─────────────────────────────────────────────────────────────────────────────────────

@@ -105,39 +105,46 @@ function classifyValue(value: unknown, loc: SourceLocation, out: Classified, lis
     return;
   }
 
+  if ((RESOURCE_KIND_NAMES as string[]).includes(kind)) parseResource(resource, kind as ResourceKind, name, loc, out);
+  else skipOrRejectUnknownKind(resource, kind, name, loc, out);
+}
+
+/** Real Calico kinds burrow has no use for and any Konvoy kind are skipped with a warning; the rest is an error. */
+function skipOrRejectUnknownKind(resource: Record<string, unknown>, kind: string, name: string, loc: SourceLocation, out: Classified): void {
   const apiVersion = resource['apiVersion'];
-  if (!(RESOURCE_KIND_NAMES as string[]).includes(kind)) {
-    const group = typeof apiVersion === 'string' ? apiVersion.split('/')[0] : '';
-    const calicoGroup = group === 'projectcalico.org' || group === 'crd.projectcalico.org';
-    if ((calicoGroup && (IGNORED_CALICO_KINDS as readonly string[]).includes(kind)) || group === 'konvoy.mesosphere.io') {
-      out.diagnostics.push(
-        diagnosticAt(loc, { kind, name }, [], 'ignored-kind', `${kind} has no effect on burrow's tunnels; skipped`, 'warning'),
-      );
-      return;
-    }
-    const guess = suggest(kind, RESOURCE_KIND_NAMES);
-    error(['kind'], 'unknown-kind', `unknown kind '${kind}'${guess ? `; did you mean '${guess}'?` : `; ${KIND_HINT}`}`, kind, name);
+  const group = typeof apiVersion === 'string' ? apiVersion.split('/')[0] : '';
+  const calicoGroup = group === 'projectcalico.org' || group === 'crd.projectcalico.org';
+  if ((calicoGroup && (IGNORED_CALICO_KINDS as readonly string[]).includes(kind)) || group === 'konvoy.mesosphere.io') {
+    out.diagnostics.push(diagnosticAt(loc, { kind, name }, [], 'ignored-kind', `${kind} has no effect on burrow's tunnels; skipped`, 'warning'));
     return;
   }
+  const guess = suggest(kind, RESOURCE_KIND_NAMES);
+  out.diagnostics.push(
+    diagnosticAt(loc, { kind, name }, ['kind'], 'unknown-kind', `unknown kind '${kind}'${guess ? `; did you mean '${guess}'?` : `; ${KIND_HINT}`}`),
+  );
+}
 
-  const spec = RESOURCE_KINDS[kind as ResourceKind];
+/** A known kind: check its apiVersion, then its raw schema. */
+function parseResource(resource: Record<string, unknown>, kind: ResourceKind, name: string, loc: SourceLocation, out: Classified): void {
+  const spec = RESOURCE_KINDS[kind];
   const accepted = spec.apiVersions as readonly string[];
-  const reject = () => out.rejected.push({ kind: kind as ResourceKind, name });
+  const apiVersion = resource['apiVersion'];
+  const reject = (path: string[], rule: string, message: string) => {
+    out.rejected.push({ kind, name });
+    if (rule) out.diagnostics.push(diagnosticAt(loc, { kind, name }, path, rule, message));
+  };
   if (typeof apiVersion !== 'string') {
-    reject();
-    error(['apiVersion'], 'required', `apiVersion is missing; a ${kind} needs apiVersion: ${accepted[0]}`, kind, name);
+    reject(['apiVersion'], 'required', `apiVersion is missing; a ${kind} needs apiVersion: ${accepted[0]}`);
     return;
   }
   if (!accepted.includes(apiVersion)) {
-    reject();
-    error(['apiVersion'], 'api-version', `apiVersion '${apiVersion}' is not supported for ${kind}; expected ${accepted.join(' or ')}`, kind, name);
+    reject(['apiVersion'], 'api-version', `apiVersion '${apiVersion}' is not supported for ${kind}; expected ${accepted.join(' or ')}`);
     return;
   }
-
   const schema: z.ZodType = spec.schema;
   const parsed = schema.safeParse(resource);
   if (!parsed.success) {
-    reject();
+    reject([], '', '');
     out.diagnostics.push(...zodIssuesToDiagnostics(parsed.error.issues, schema, resource, loc, { kind, name }));
     return;
   }

@@ -102,7 +102,11 @@ export function zodIssuesToDiagnostics(
         const value = valueAt(input, issue.path);
         const expected = EXPECTED_WORDS[issue.expected] ?? `a ${issue.expected}`;
         if (value === undefined) at(issue.path, 'required', `required field is missing (expected ${expected})`);
-        else at(issue.path, 'invalid-type', `expected ${expected}, got ${describeValue(value)}`);
+        else {
+          // YAML 1.1 habits (Go's YAML reads yes/no/on/off as booleans; YAML 1.2 does not).
+          const hint = issue.expected === 'boolean' && typeof value === 'string' ? '; write true or false' : '';
+          at(issue.path, 'invalid-type', `expected ${expected}, got ${describeValue(value)}${hint}`);
+        }
         break;
       }
       case 'too_small':

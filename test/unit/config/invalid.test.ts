@@ -33,7 +33,7 @@ const cases: Case[] = [
   { title: 'vxlanMode with the wrong case', sources: badPool({ vxlanMode: 'always' }), ...POOL2, rule: 'invalid-enum', path: 'spec.vxlanMode', message: /'always'/ },
   { title: 'misspelt field ipipmode', sources: badPool({ ipipmode: 'Always' }), ...POOL2, rule: 'unknown-field', path: 'spec.ipipmode', message: "unknown field 'ipipmode'; did you mean 'ipipMode'?" },
   { title: 'unknown metadata field', sources: badPool({}).map((s) => (s.file === 'pools.yaml' ? { ...s, text: s.text.replace('name: bad', 'name: bad\n  label: x') } : s)), ...POOL2, rule: 'unknown-field', path: 'metadata.label', message: /did you mean 'labels'/ },
-  { title: 'natOutgoing as a string', sources: badPool({ natOutgoing: 'yes' }), ...POOL2, rule: 'invalid-type', path: 'spec.natOutgoing', message: "expected a boolean, got string 'yes'" },
+  { title: 'natOutgoing as a string', sources: badPool({ natOutgoing: 'yes' }), ...POOL2, rule: 'invalid-type', path: 'spec.natOutgoing', message: "expected a boolean, got string 'yes'; write true or false" },
   { title: 'allowedUses with an unknown use', sources: badPool({ allowedUses: ['Workload', 'Everything'] }), ...POOL2, rule: 'invalid-enum', path: 'spec.allowedUses[1]' },
   {
     title: 'pool without cidr', ...POOL2, rule: 'required', path: 'spec.cidr', message: /required field is missing/,
@@ -62,6 +62,7 @@ const cases: Case[] = [
     title: 'overlapping pools name both', sources: badPool({}, '192.168.128.0/17'), ...POOL2, rule: 'pool-overlap', path: 'spec.cidr',
     message: 'IPPool(bad) CIDR overlaps with IPPool(lab-pool) CIDR 192.168.0.0/16 (pools.yaml document 1)',
   },
+  { title: 'a rejected pool does not make its blocks "outside every pool"', sources: lab({ poolSpec: { ipipMode: 'Sometimes' } }), file: 'pools.yaml', document: 1, name: 'lab-pool', rule: 'invalid-enum', path: 'spec.ipipMode' },
   { title: 'duplicate pool name', sources: lab({ extraPools: [pool('lab-pool', '172.16.0.0/16')] }), rule: 'duplicate-name', path: 'metadata.name', document: 2, name: 'lab-pool', message: /also defined in pools\.yaml document 1/ },
 
   // ── BlockAffinity ────────────────────────────────────────────────────────────────────────
@@ -105,6 +106,7 @@ const cases: Case[] = [
   { title: 'document without kind', sources: [...lab(), src('more.yaml', 'apiVersion: projectcalico.org/v3\nmetadata:\n  name: x\n')], file: 'more.yaml', rule: 'required', path: 'kind' },
   { title: 'YAML syntax error', sources: [...lab(), src('broken.yaml', 'kind: IPPool\nspec: [1\n')], file: 'broken.yaml', document: 1, rule: 'yaml-syntax', path: '', message: /^invalid YAML: .*line/ },
   { title: 'YAML duplicate key', sources: [...lab(), src('dup.yaml', 'kind: IPPool\nkind: Node\n')], rule: 'yaml-syntax', path: '', message: /unique/ },
+  { title: 'YAML alias bomb', sources: [...lab(), src('bomb.yaml', 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n')], file: 'bomb.yaml', rule: 'yaml-syntax', path: '', message: /alias/i },
   { title: 'JSON syntax error', sources: [...lab(), src('pool.json', '{"kind": "IPPool",}')], file: 'pool.json', rule: 'json-syntax', path: '' },
   { title: 'a document that is a list', sources: [...lab(), src('list.yaml', '- 1\n- 2\n')], rule: 'not-a-resource', path: '' },
   {
