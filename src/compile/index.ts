@@ -1,0 +1,25 @@
+// Public surface of the compiler: Model → DesiredState (pure) and its JSON view.
+export { compileDesiredState } from './compile.js';
+export { desiredStateJson, type DesiredStateJson, type TunnelRouteJson } from './json.js';
+export {
+  CompileError,
+  CompileOptionsSchema,
+  IPIP_OVERHEAD,
+  VXLAN_OVERHEAD,
+  type CompileOptions,
+  type ResolvedCompileOptions,
+} from './options.js';
+export { inSendersSubnet, poolEncap, tunnelModeFor } from './encap.js';
+export type {
+  DesiredState,
+  DirectKernelRoute,
+  KernelRoute,
+  NatRule,
+  NodeConfig,
+  PoolRef,
+  TunnelEncap,
+  TunnelKernelRoute,
+  TunnelMode,
+  TunnelPeer,
+  TunnelRoute,
+} from './types.js';

@@ -1,0 +1,95 @@
+// Tunnel routes (the BPF `routes` LPM trie) and the kernel routes that steer pod traffic into
+// the tunnel device or straight to a same-subnet node.
+import { diagnosticAt, type ConfigDiagnostic } from '../config/diagnostics.js';
+import type { IPPool, Model, Node } from '../config/model.js';
+import { compareCidrText, mustParseCidr, mustParseIp, netContainsIp } from '../config/net.js';
+import { inSendersSubnet, tunnelModeFor } from './encap.js';
+import type { ResolvedCompileOptions } from './options.js';
+import { CompileError, compileDiagnostic } from './options.js';
+import type { KernelRoute, NodeConfig, PoolRef, TunnelRoute } from './types.js';
+
+export interface RouteInputs {
+  readonly model: Model;
+  readonly local: Node;
+}
+
+const poolRef = (p: IPPool): PoolRef => ({ name: p.name, index: p.index });
+
+/**
+ * One entry per remote node's block (mode per its pool and the CrossSubnet rule) and a /32
+ * 'none' entry per node address inside a pool, so the datapath never tunnels to a node
+ * address. The node-address entry wins if a /32 block has the same CIDR.
+ */
+export function compileTunnelRoutes({ model, local }: RouteInputs): TunnelRoute[] {
+  const vni = model.felix.vxlanVNI;
+  const v4Pools = model.pools.filter((p) => p.ipVersion === 4).map((pool) => ({ pool, net: mustParseCidr(pool.cidr) }));
+  const nodes = new Map(model.nodes.map((n) => [n.name, n]));
+  const pools = new Map(model.pools.map((p) => [p.name, p]));
+  const byCidr = new Map<string, TunnelRoute>();
+
+  for (const n of model.nodes) {
+    const ip = mustParseIp(n.address);
+    const owner = v4Pools.find((p) => netContainsIp(p.net, ip))?.pool;
+    if (!owner) continue;
+    const cidr = `${n.address}/32`;
+    byCidr.set(cidr, {
+      kind: 'node-address', cidr, mode: 'none', remote: n.address, node: n.name, vni, vtepMac: n.vtepMac,
+      natOutgoing: owner.natOutgoing, sameSubnet: inSendersSubnet(local, n), inPool: true,
+      poolDisabled: owner.disabled, pool: poolRef(owner),
+    });
+  }
+
+  for (const b of model.blocks) {
+    if (b.node === local.name) continue; // our own blocks are reached through the pods' veths
+    const pool = pools.get(b.pool);
+    const owner = nodes.get(b.node);
+    if (!pool || !owner) {
+      throw new CompileError([compileDiagnostic('', 'model-inconsistent', `block ${b.cidr} refers to unknown ${pool ? `node ${b.node}` : `pool ${b.pool}`}`)]);
+    }
+    if (pool.ipVersion !== 4 || byCidr.has(b.cidr)) continue;
+    const sameSubnet = inSendersSubnet(local, owner);
+    byCidr.set(b.cidr, {
+      kind: 'block', cidr: b.cidr, mode: tunnelModeFor(pool, sameSubnet), remote: owner.address, node: owner.name, vni,
+      vtepMac: owner.vtepMac, natOutgoing: pool.natOutgoing, sameSubnet, inPool: true, poolDisabled: pool.disabled,
+      pool: poolRef(pool),
+    });
+  }
+  return [...byCidr.values()].sort((a, b) => compareCidrText(a.cidr, b.cidr));
+}
+
+/**
+ * Encapsulated blocks → the tunnel device with the tunnel MTU; unencapsulated blocks of a
+ * same-subnet node → a direct route via that node. An unencapsulated block of a node outside
+ * our subnet gets no kernel route (the kernel would refuse a gateway that is not on-link): the
+ * underlay must route it, and a warning says so.
+ */
+export function compileKernelRoutes(
+  routes: readonly TunnelRoute[],
+  node: NodeConfig,
+  local: Node,
+  options: ResolvedCompileOptions,
+): { kernelRoutes: KernelRoute[]; warnings: ConfigDiagnostic[] } {
+  const kernelRoutes: KernelRoute[] = [];
+  const warned = new Map<string, ConfigDiagnostic>();
+  for (const r of routes) {
+    if (r.kind !== 'block') continue;
+    if (r.mode !== 'none') {
+      const src = r.mode === 'ipip' ? local.ipipTunnelAddr : local.vxlanTunnelAddr;
+      kernelRoutes.push({
+        type: 'tunnel', dst: r.cidr, dev: node.tunnelDevice, via: r.remote, onlink: true,
+        mtu: node.tunnelMtu[r.mode], ...(src !== undefined ? { src } : {}), mode: r.mode, node: r.node,
+      });
+    } else if (r.sameSubnet) {
+      kernelRoutes.push({ type: 'direct', dst: r.cidr, via: r.remote, ...(options.uplinkDevice ? { dev: options.uplinkDevice } : {}), node: r.node });
+    } else {
+      const pool = r.pool?.name ?? '';
+      const key = `${pool}\u0000${r.node}`;
+      if (!warned.has(key)) {
+        warned.set(key, diagnosticAt({ file: '', document: 0, prefix: [] }, { kind: 'IPPool', name: pool }, [], 'direct-route-off-subnet',
+          `IPPool ${pool} does not encapsulate to node ${r.node} (${r.remote}), which is outside ${local.name}'s subnet ${local.address}/${local.prefixLength}: its blocks get no kernel route and the underlay must route pod addresses; use ipipMode or vxlanMode Always or CrossSubnet to tunnel them`,
+          'warning'));
+      }
+    }
+  }
+  return { kernelRoutes, warnings: [...warned.values()] };
+}

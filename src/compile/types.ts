@@ -1,0 +1,107 @@
+// DesiredState: everything one node's datapath and kernel should hold, as plain values. The
+// agent turns it into BPF map entries (bpf/include/burrow.h: routes, peers, config), kernel
+// routes and an nftables table; `agentctl compile -o json` prints it (json.ts).
+import type { ConfigDiagnostic } from '../config/diagnostics.js';
+
+/** burrow_mode: how traffic to a route's CIDR leaves this node. */
+export type TunnelMode = 'ipip' | 'vxlan' | 'none';
+export type TunnelEncap = Exclude<TunnelMode, 'none'>;
+
+export interface PoolRef {
+  readonly name: string;
+  /** IPPool index in the model (burrow_route.pool). */
+  readonly index: number;
+}
+
+/** One entry of the `routes` LPM trie. */
+export interface TunnelRoute {
+  /** 'block': a remote node's block affinity; 'node-address': a node address inside a pool, never tunnelled. */
+  readonly kind: 'block' | 'node-address';
+  readonly cidr: string;
+  readonly mode: TunnelMode;
+  /** Tunnel endpoint: the address of the node the CIDR belongs to. */
+  readonly remote: string;
+  /** Name of that node. */
+  readonly node: string;
+  readonly vni: number;
+  /** The remote node's VTEP MAC (inner Ethernet destination for VXLAN). */
+  readonly vtepMac: string;
+  // burrow_route.flags
+  readonly natOutgoing: boolean;
+  readonly sameSubnet: boolean;
+  readonly inPool: boolean;
+  readonly poolDisabled: boolean;
+  readonly pool: PoolRef | null;
+}
+
+/** One entry of the `peers` hash: an outer source we accept tunnel packets from. */
+export interface TunnelPeer {
+  readonly address: string;
+  readonly node: string;
+  /** Sorted: the tunnels that node may send us. */
+  readonly modes: readonly TunnelEncap[];
+  readonly vni: number;
+}
+
+/** The `config` array entry, plus the MTUs the kernel routes carry. */
+export interface NodeConfig {
+  readonly name: string;
+  readonly localIp: string;
+  readonly prefixLength: number;
+  /** 0 when not known at compile time (the agent fills it in). */
+  readonly uplinkIfindex: number;
+  readonly uplinkMac: string | null;
+  readonly vtepMac: string;
+  readonly vxlanPort: number;
+  readonly defaultVni: number;
+  readonly ttl: number;
+  readonly uplinkMtu: number;
+  readonly tunnelMtu: { readonly ipip: number; readonly vxlan: number };
+  readonly tunnelDevice: string;
+}
+
+/**
+ * `ip route replace <dst> via <via> dev <dev> onlink mtu <mtu> [src <src>]`: pod traffic to a
+ * remote block enters the tunnel device, whose TC egress program encapsulates it. The gateway
+ * is informational on the ARP-less device (it mirrors Calico's tunl0 routes and shows the
+ * endpoint in `ip route`); the BPF routes map decides the outer destination.
+ */
+export interface TunnelKernelRoute {
+  readonly type: 'tunnel';
+  readonly dst: string;
+  readonly dev: string;
+  readonly via: string;
+  readonly onlink: true;
+  readonly mtu: number;
+  /** This node's tunnel address for the mode, when the Node sets one (it must be on the device). */
+  readonly src?: string;
+  readonly mode: TunnelEncap;
+  readonly node: string;
+}
+
+/** `ip route replace <dst> via <via> [dev <dev>]`: a same-subnet block reached without a tunnel. */
+export interface DirectKernelRoute {
+  readonly type: 'direct';
+  readonly dst: string;
+  readonly via: string;
+  readonly dev?: string;
+  readonly node: string;
+}
+
+export type KernelRoute = TunnelKernelRoute | DirectKernelRoute;
+
+/** Masquerade traffic from `sourceCidr` to any destination outside every pool. */
+export interface NatRule {
+  readonly pool: string;
+  readonly sourceCidr: string;
+  readonly excludeDestinations: readonly string[];
+}
+
+export interface DesiredState {
+  readonly node: NodeConfig;
+  readonly routes: readonly TunnelRoute[];
+  readonly peers: readonly TunnelPeer[];
+  readonly kernelRoutes: readonly KernelRoute[];
+  readonly nat: readonly NatRule[];
+  readonly warnings: readonly ConfigDiagnostic[];
+}
