@@ -7,6 +7,7 @@ import path from 'node:path';
 
 import { checkLayouts, checkStruct, type LayoutCheckResult } from './btf-check.js';
 import { CollectionSpec, type MapSpec } from './collection-spec.js';
+import { MapType, nameOf } from './constants.js';
 import { ErrMapIncompatible, nativeCall } from './errors.js';
 import { BpfMap } from './map.js';
 import { addon, type BtfStruct, type BtfTypeRef } from './native.js';
@@ -41,14 +42,14 @@ type MapLike = Pick<MapSpec, 'type' | 'keySize' | 'valueSize' | 'maxEntries' | '
 
 function differences(want: MapLike, have: MapLike): string[] {
   const out: string[] = [];
-  const cmp = (what: string, w: number, h: number): void => {
-    if (w !== h) out.push(`${what} ${h}, object wants ${w}`);
+  const cmp = (what: string, w: number, h: number, show: (n: number) => string = String): void => {
+    if (w !== h) out.push(`${what} ${show(h)}, object wants ${show(w)}`);
   };
-  cmp('type', want.type, have.type);
+  cmp('type', want.type, have.type, (n) => nameOf(MapType, n));
   cmp('key size', want.keySize, have.keySize);
   cmp('value size', want.valueSize, have.valueSize);
   cmp('max entries', want.maxEntries, have.maxEntries);
-  cmp('flags', want.flags, have.flags);
+  cmp('flags', want.flags, have.flags, (n) => `0x${n.toString(16)}`);
   return out;
 }
 

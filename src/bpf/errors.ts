@@ -55,9 +55,18 @@ function isElementOp(syscall: string): boolean {
   return /^bpf_map_(lookup|update|delete|get_next)/.test(syscall);
 }
 
-/** Turns whatever a native call threw into the library's error classes. */
-export function translateError(e: unknown): unknown {
+/**
+ * Turns whatever a native call threw into the library's error classes; `context` (e.g. "map
+ * 'routes'") is put in front of the message.
+ */
+export function translateError(e: unknown, context?: string): unknown {
   if (!isNativeError(e)) return e;
+  const out = classify(e);
+  if (context) out.message = `${context}: ${out.message}`;
+  return out;
+}
+
+function classify(e: NativeError): BpfError {
   const elem = isElementOp(e.syscall);
   switch (e.code) {
     case 'ENOENT':
@@ -83,11 +92,11 @@ export function translateError(e: unknown): unknown {
 }
 
 /** Runs a native call, translating what it throws. */
-export function nativeCall<T>(fn: () => T): T {
+export function nativeCall<T>(fn: () => T, context?: string): T {
   try {
     return fn();
   } catch (e) {
-    throw translateError(e);
+    throw translateError(e, context);
   }
 }
 

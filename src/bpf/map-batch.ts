@@ -25,6 +25,7 @@ export function lookupAll(
   info: NativeMapInfo,
   support: BatchSupport,
   batchSize: number,
+  label?: string,
 ): [Buffer, Buffer][] | null {
   if (support.lookup === false) return null;
   const ks = info.keySize;
@@ -40,7 +41,7 @@ export function lookupAll(
   for (;;) {
     let r: { count: number; done: boolean };
     try {
-      r = nativeCall(() => h.lookupBatch(inTok, outTok, keys, values, n));
+      r = nativeCall(() => h.lookupBatch(inTok, outTok, keys, values, n), label);
     } catch (e) {
       if (inTok === null && rows.length === 0 && isUnsupported(e)) {
         support.lookup = false;
@@ -65,7 +66,15 @@ export function lookupAll(
   }
 }
 
-export function updateMany(h: NativeMapHandle, support: BatchSupport, keys: Buffer, values: Buffer, count: number, flags: number): number {
+export function updateMany(
+  h: NativeMapHandle,
+  support: BatchSupport,
+  keys: Buffer,
+  values: Buffer,
+  count: number,
+  flags: number,
+  label?: string,
+): number {
   if (count === 0) return 0;
   const ks = keys.length / count;
   const vs = values.length / count;
@@ -73,7 +82,7 @@ export function updateMany(h: NativeMapHandle, support: BatchSupport, keys: Buff
   // those updates go one by one, so each key still gets its own ErrKeyExist/ErrKeyNotExist.
   if (support.update !== false && flags === 0) {
     try {
-      const n = nativeCall(() => h.updateBatch(keys, values, count, flags));
+      const n = nativeCall(() => h.updateBatch(keys, values, count, flags), label);
       support.update = true;
       return n;
     } catch (e) {
@@ -82,17 +91,17 @@ export function updateMany(h: NativeMapHandle, support: BatchSupport, keys: Buff
     }
   }
   for (let i = 0; i < count; i++) {
-    nativeCall(() => h.update(keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs), flags));
+    nativeCall(() => h.update(keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs), flags), label);
   }
   return count;
 }
 
-export function deleteMany(h: NativeMapHandle, support: BatchSupport, keys: Buffer, count: number): number {
+export function deleteMany(h: NativeMapHandle, support: BatchSupport, keys: Buffer, count: number, label?: string): number {
   if (count === 0) return 0;
   const ks = keys.length / count;
   if (support.delete !== false) {
     try {
-      const n = nativeCall(() => h.deleteBatch(keys, count));
+      const n = nativeCall(() => h.deleteBatch(keys, count), label);
       support.delete = true;
       return n;
     } catch (e) {
@@ -100,6 +109,6 @@ export function deleteMany(h: NativeMapHandle, support: BatchSupport, keys: Buff
       support.delete = false;
     }
   }
-  for (let i = 0; i < count; i++) nativeCall(() => h.delete(keys.subarray(i * ks, (i + 1) * ks)));
+  for (let i = 0; i < count; i++) nativeCall(() => h.delete(keys.subarray(i * ks, (i + 1) * ks)), label);
   return count;
 }

@@ -157,6 +157,11 @@ export class BpfMap<K, V> {
     return this.handle.fd;
   }
 
+  /** For error messages: "map 'routes'" (maps created without a name go by id). */
+  get label(): string {
+    return this.info.name ? `map '${this.info.name}'` : `map id ${this.info.id}`;
+  }
+
   get isPerCpu(): boolean {
     return isPerCpuMapType(this.info.type);
   }
@@ -186,7 +191,7 @@ export class BpfMap<K, V> {
   get(key: K): V | undefined {
     const out = Buffer.alloc(this.value.size);
     try {
-      nativeCall(() => this.handle.lookup(this.encodeKey(key), out));
+      nativeCall(() => this.handle.lookup(this.encodeKey(key), out), this.label);
     } catch (e) {
       if (e instanceof ErrKeyNotExist) return undefined;
       throw e;
@@ -202,13 +207,13 @@ export class BpfMap<K, V> {
   set(key: K, value: V, mode: UpdateMode = 'any'): void {
     const k = this.encodeKey(key);
     const v = this.encodeValue(value);
-    nativeCall(() => this.handle.update(k, v, UpdateFlag[mode]));
+    nativeCall(() => this.handle.update(k, v, UpdateFlag[mode]), this.label);
   }
 
   /** false when the key was not there. */
   delete(key: K): boolean {
     try {
-      nativeCall(() => this.handle.delete(this.encodeKey(key)));
+      nativeCall(() => this.handle.delete(this.encodeKey(key)), this.label);
       return true;
     } catch (e) {
       if (e instanceof ErrKeyNotExist) return false;
@@ -220,7 +225,7 @@ export class BpfMap<K, V> {
   *keys(): Generator<K> {
     const next = Buffer.alloc(this.key.size);
     let prev: Buffer | null = null;
-    while (nativeCall(() => this.handle.nextKey(prev, next))) {
+    while (nativeCall(() => this.handle.nextKey(prev, next), this.label)) {
       yield this.key.read(next, 0);
       prev = Buffer.from(next);
     }
@@ -236,7 +241,7 @@ export class BpfMap<K, V> {
 
   /** Every entry, through BPF_MAP_LOOKUP_BATCH where the map type has it, else one by one. */
   entriesBatch(opts: { batchSize?: number } = {}): [K, V][] {
-    const rows = lookupAll(this.handle, this.info, this.batchSupport, opts.batchSize ?? 256);
+    const rows = lookupAll(this.handle, this.info, this.batchSupport, opts.batchSize ?? 256, this.label);
     if (rows === null) return [...this.entries()];
     return rows.map(([k, v]) => [this.key.read(k, 0), this.value.read(v, 0)]);
   }
@@ -250,7 +255,7 @@ export class BpfMap<K, V> {
       this.key.write(k, keys, i * this.key.size);
       this.value.write(v, values, i * this.value.size);
     });
-    return updateMany(this.handle, this.batchSupport, keys, values, list.length, UpdateFlag[mode]);
+    return updateMany(this.handle, this.batchSupport, keys, values, list.length, UpdateFlag[mode], this.label);
   }
 
   /** Deletes all keys (BPF_MAP_DELETE_BATCH or one by one); a missing key throws ErrKeyNotExist. */
@@ -258,11 +263,11 @@ export class BpfMap<K, V> {
     const list = [...keys];
     const buf = Buffer.alloc(list.length * this.key.size);
     list.forEach((k, i) => this.key.write(k, buf, i * this.key.size));
-    return deleteMany(this.handle, this.batchSupport, buf, list.length);
+    return deleteMany(this.handle, this.batchSupport, buf, list.length, this.label);
   }
 
   pin(path: string): void {
-    nativeCall(() => addon().objPin(this.handle.fd, path));
+    nativeCall(() => addon().objPin(this.handle.fd, path), this.label);
     this.pinnedAt = path;
   }
 

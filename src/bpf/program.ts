@@ -103,6 +103,7 @@ export class Program {
         cpu: opts.cpu ?? 0,
         batchSize: opts.batchSize ?? 0,
       }),
+      `program '${this.name}'`,
     );
     return { retval: r.retval, duration: r.duration, data: r.data ?? Buffer.alloc(0), ctx: r.ctx ?? undefined };
   }
@@ -113,7 +114,7 @@ export class Program {
   }
 
   pin(path: string): void {
-    nativeCall(() => addon().objPin(this.fd, path));
+    nativeCall(() => addon().objPin(this.fd, path), `program '${this.name}'`);
     this.pinnedAt = path;
   }
 

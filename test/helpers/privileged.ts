@@ -10,7 +10,7 @@ let told = false;
 function tell(): void {
   if (told) return;
   told = true;
-  process.stderr.write(`# skipping privileged tests in ${process.argv[1] ?? 'this file'}: they need root (uid 0)\n`);
+  process.stderr.write(`# skipping the privileged tests of ${test.meta.file}: they need root (uid 0)\n`);
 }
 
 function register(run: (title: string, impl: Impl) => void, skip: (title: string, impl: Impl) => void) {
