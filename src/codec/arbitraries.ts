@@ -9,7 +9,7 @@
 //  maps      arbNodeConfig, arbVni, arbTunnelRoute, arbPrefixLength, arbCidr, arbRouteTable, arbPeer,
 //            arbPeerList, arbFibResult
 //  programs  arbEncapScenario (tc_encap, xdp_encap), arbDecapScenario (xdp_decap, tc_decap),
-//            receivingNode (the decap side of an encap scenario)
+//            receivingNode (the decap side of an encap scenario); both take { hook, testRunnable }
 export * from './arbitrary-packets.js';
 export * from './arbitrary-truncation.js';
 export * from './arbitrary-tables.js';

@@ -9,6 +9,7 @@ import { ETH_HLEN, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_8021Q } from './ethern
 import { buildIpipFrame, buildVxlanFrame, type FrameFields } from './frame-builder.js';
 import { fixIpv4HeaderChecksum } from './ipv4.js';
 import { effectiveVni, peerMap, type NodeConfig, type Peer, type PeerMap, type PeerMode, type RouteEntry } from './model.js';
+import { acceptedByTestRun } from './test-run-input.js';
 import type { Hook } from './verdict.js';
 import {
   arbBadIpHeaderFrame, arbFragmentFields, arbGarbageFrame, arbIpOptions, arbIpv4Address, arbMac, arbNonIpv4Frame,
@@ -138,6 +139,8 @@ function arbFrameSpec(): fc.Arbitrary<FrameSpec> {
 export interface DecapScenarioOptions {
   /** Only this hook; default: both. */
   readonly hook?: Hook;
+  /** Only frames BPF_PROG_TEST_RUN accepts for the scenario's hook (see acceptedByTestRun). */
+  readonly testRunnable?: boolean;
 }
 
 export function arbDecapScenario(opts: DecapScenarioOptions = {}): fc.Arbitrary<DecapScenario> {
@@ -150,7 +153,7 @@ export function arbDecapScenario(opts: DecapScenarioOptions = {}): fc.Arbitrary<
     const peers = peerMap(peerList);
     const frame = resolveFrame(spec, config, peerList);
     return { kind: spec.kind, frame, peerList, peers, config, hook, options: { peers, config, hook } };
-  });
+  }).filter((s) => !opts.testRunnable || acceptedByTestRun(s.frame, s.hook));
 }
 
 function resolveFrame(spec: FrameSpec, config: NodeConfig, peerList: [string, Peer][]): Uint8Array {

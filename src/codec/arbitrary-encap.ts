@@ -8,6 +8,7 @@ import { ETH_HLEN } from './ethernet.js';
 import { IPPROTO_IPIP } from './ipv4.js';
 import { tunnelOverhead, type NodeConfig, type RouteEntry, type TunnelRoute } from './model.js';
 import { lookupRoute } from './route-table.js';
+import { acceptedByTestRun } from './test-run-input.js';
 import type { Hook } from './verdict.js';
 import {
   arbBadIpHeaderFrame, arbGarbageFrame, arbNonIpv4Frame, arbPacketPlan, arbVlanFrame, buildPacketFrame,
@@ -44,6 +45,8 @@ export interface EncapScenarioOptions {
   readonly ingressIfindex?: number;
   /** Passed through to the options (tc). */
   readonly skbMaxLen?: number;
+  /** Only frames BPF_PROG_TEST_RUN accepts for the scenario's hook (see acceptedByTestRun). */
+  readonly testRunnable?: boolean;
 }
 
 type FrameSpec =
@@ -94,7 +97,7 @@ export function arbEncapScenario(opts: EncapScenarioOptions = {}): fc.Arbitrary<
       ...(opts.skbMaxLen !== undefined ? { skbMaxLen: opts.skbMaxLen } : {}),
     };
     return { kind: spec.kind, frame, routes: table, config, hook, ipId, ingressIfindex, fibResult, options };
-  });
+  }).filter((s) => !opts.testRunnable || acceptedByTestRun(s.frame, s.hook));
 }
 
 function resolveFrame(spec: FrameSpec, config: NodeConfig, routes: RouteEntry[]): { frame: Uint8Array; routes: RouteEntry[] } {

@@ -82,7 +82,8 @@ export function encap(frame: Uint8Array, options: EncapOptions): EncapResult {
   if (ip === undefined) return finish(options.hook, 'pass', 'PASS', frame, undefined);
   const entry = lookupRoute(options.routes, ip.dst);
   const mode = entry?.route.mode;
-  if (entry === undefined || mode === undefined || mode === 'none') return finish(options.hook, 'pass', 'PASS', frame, entry);
+  // Step 4 passes any mode that is neither IPIP nor VXLAN: NONE, or a value burrow.h does not define.
+  if (entry === undefined || (mode !== 'ipip' && mode !== 'vxlan')) return finish(options.hook, 'pass', 'PASS', frame, entry);
   const { route } = entry;
   const dst = ipv4ToNumber(ip.dst);
   if (dst === ipv4ToNumber(route.remote) || dst === ipv4ToNumber(options.config.localIp)) {

@@ -15,6 +15,7 @@ export * from './route-table.js';
 export * from './source-port.js';
 export * from './stats.js';
 export * from './tcp.js';
+export * from './test-run-input.js';
 export * from './tunnel-headers.js';
 export * from './udp.js';
 export * from './verdict.js';

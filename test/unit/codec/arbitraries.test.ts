@@ -3,7 +3,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import {
-  buildVxlanFrame, decap, encap, ETH_HLEN, parseCidr, parseIpv4, readU16, type StatName,
+  acceptedByTestRun, buildVxlanFrame, decap, encap, ETH_HLEN, parseCidr, parseIpv4, readU16, type StatName,
 } from '../../../src/codec/index.js';
 import {
   applyTruncation, arbBadIpHeaderFrame, arbDecapScenario, arbEncapScenario, arbGarbageFrame, arbIpv4Frame, arbIpv4Plan,
@@ -161,4 +161,24 @@ test('decap scenarios: all 16 outer/inner ECN pairs reach step 13', (t) => {
     pairs.add(`${s.frame[ETH_HLEN + 1]! & 3}/${r.counter === 'DROP_ECN' ? 0 : s.frame[innerAt + 1]! & 3}`);
   }
   t.is(pairs.size, 16, [...pairs].sort().join(' '));
+});
+
+test('testRunnable scenarios hold only frames BPF_PROG_TEST_RUN accepts', (t) => {
+  const encaps = sample(arbEncapScenario({ hook: 'tc', testRunnable: true }), 1000);
+  const decaps = sample(arbDecapScenario({ testRunnable: true }), 1000);
+  t.true(encaps.every((s) => acceptedByTestRun(s.frame, 'tc')));
+  t.true(decaps.every((s) => acceptedByTestRun(s.frame, s.hook)));
+  t.true(decaps.some((s) => s.hook === 'xdp' && s.frame.length < 34 && readU16(s.frame, 12) === 0x0800), 'short IPv4 frames stay for XDP');
+  t.true(sample(arbEncapScenario({ hook: 'tc' }), 1000).some((s) => !acceptedByTestRun(s.frame, 'tc')), 'without the option they occur');
+});
+
+test('acceptedByTestRun: 14 bytes minimum; TC also 34 for IPv4 and 54 for IPv6', (t) => {
+  const frame = (type: number, length: number) => Uint8Array.from({ length }, (_, i) => (i === 12 ? type >> 8 : i === 13 ? type & 0xff : 0));
+  t.false(acceptedByTestRun(new Uint8Array(13), 'xdp'));
+  t.true(acceptedByTestRun(frame(0x0800, 14), 'xdp'));
+  t.false(acceptedByTestRun(frame(0x0800, 33), 'tc'));
+  t.true(acceptedByTestRun(frame(0x0800, 34), 'tc'));
+  t.false(acceptedByTestRun(frame(0x86dd, 53), 'tc'));
+  t.true(acceptedByTestRun(frame(0x86dd, 54), 'tc'));
+  t.true(acceptedByTestRun(frame(0x0806, 14), 'tc'));
 });

@@ -50,6 +50,7 @@ const TC_CASES: Case[] = [
   { name: '3: IHL 4', frame: withByte(podTcp(), ETH_HLEN, 0x44), counter: 'PASS', verdict: 'pass', retval: 0 },
   { name: '4: no route', frame: podTcp({ dst: '192.168.1.1' }), counter: 'PASS', verdict: 'pass', retval: 0 },
   { name: '4: route with mode none', frame: podTcp({ dst: '10.244.4.5' }), counter: 'PASS', verdict: 'pass', retval: 0 },
+  { name: '4: route with a mode burrow.h does not define', frame: podTcp({ dst: '10.244.5.5' }), options: { routes: [...ROUTES, { cidr: '10.244.5.0/24', route: { ...ROUTES[0]!.route, mode: 'gre' as never } }] }, counter: 'PASS', verdict: 'pass', retval: 0 },
   { name: '5: destination is the route\'s remote', frame: podTcp({ dst: NODE_C_IP }), counter: 'PASS', verdict: 'pass', retval: 0 },
   { name: '5: destination is the local node', frame: podTcp({ dst: NODE_A.localIp }), counter: 'PASS', verdict: 'pass', retval: 0 },
   { name: '5: another node address under a tunnel route is tunnelled', frame: podTcp({ dst: NODE_B_IP }), counter: 'ENCAP_IPIP', verdict: 'redirect', retval: 7 },
