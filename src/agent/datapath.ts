@@ -1,0 +1,129 @@
+/**
+ * The datapath's kernel objects under one pin root:
+ *
+ *   <pinRoot>/routes, peers, config, stats   the four maps (shared by every program)
+ *   <pinRoot>/links/<name>                   bpf_links of attached programs (agentd)
+ *
+ * `loadDatapath` loads the program objects (adopting maps already pinned there, so a restarted
+ * agent keeps its state); `openDatapathMaps` opens the pinned maps alone, which is all agentctl
+ * needs to read or write state without a daemon. bpffs is mounted on the pin root when the
+ * directory is not on one (inside `ip netns exec`, /sys/fs/bpf is not mounted).
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  BpfMap,
+  Collection,
+  burrowConfig,
+  burrowConfigKey,
+  burrowPeer,
+  burrowPeerKey,
+  burrowRoute,
+  burrowRouteKey,
+  burrowStatKey,
+  burrowStatValue,
+  perCpu,
+  type BurrowConfig,
+  type BurrowPeer,
+  type BurrowRoute,
+  type BurrowRouteKey,
+  type BurrowStatValue,
+  type Program,
+} from '../bpf/index.js';
+
+export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/burrow';
+export const DATAPATH_PROGRAMS = ['tc_encap', 'tc_decap', 'xdp_decap', 'xdp_encap'] as const;
+export type DatapathProgramName = (typeof DATAPATH_PROGRAMS)[number];
+export const MAP_NAMES = ['routes', 'peers', 'config', 'stats'] as const;
+
+const BPF_FS_MAGIC = 0xcafe4a11;
+
+/** Directory of the compiled objects: build/bpf at the repository root. */
+export function objectDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url)); // dist/src/agent
+  return path.resolve(here, '../../../build/bpf');
+}
+
+export function objectPath(program: DatapathProgramName | 'noop'): string {
+  return path.join(objectDir(), `${program}.bpf.o`);
+}
+
+export function isBpffs(dir: string): boolean {
+  try {
+    return fs.statfsSync(dir).type === BPF_FS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+/** Makes `pinRoot` a directory on bpffs; returns true when it mounted a new bpffs there. */
+export function ensureBpffs(pinRoot: string): boolean {
+  fs.mkdirSync(pinRoot, { recursive: true });
+  if (isBpffs(pinRoot)) return false;
+  execFileSync('mount', ['-t', 'bpf', 'bpf', pinRoot]);
+  return true;
+}
+
+export interface DatapathMaps {
+  routes: BpfMap<BurrowRouteKey, BurrowRoute>;
+  peers: BpfMap<string, BurrowPeer>;
+  config: BpfMap<number, BurrowConfig>;
+  stats: BpfMap<number, BurrowStatValue[]>;
+  close(): void;
+}
+
+export class NoDatapathError extends Error {
+  override readonly name = 'NoDatapathError';
+}
+
+/** Opens the pinned maps; throws NoDatapathError when nothing is pinned at `pinRoot`. */
+export function openDatapathMaps(pinRoot: string): DatapathMaps {
+  const missing = MAP_NAMES.filter((m) => !fs.existsSync(path.join(pinRoot, m)));
+  if (missing.length > 0) {
+    throw new NoDatapathError(
+      `no burrow datapath pinned at ${pinRoot} (missing ${missing.join(', ')}): is agentd running, or was --pin-root right?`,
+    );
+  }
+  const maps = {
+    routes: BpfMap.openPinned(path.join(pinRoot, 'routes'), burrowRouteKey, burrowRoute),
+    peers: BpfMap.openPinned(path.join(pinRoot, 'peers'), burrowPeerKey, burrowPeer),
+    config: BpfMap.openPinned(path.join(pinRoot, 'config'), burrowConfigKey, burrowConfig),
+    stats: BpfMap.openPinned(path.join(pinRoot, 'stats'), burrowStatKey, perCpu(burrowStatValue)),
+  };
+  return {
+    ...maps,
+    close() {
+      for (const m of Object.values(maps)) m.close();
+    },
+  };
+}
+
+export interface Datapath {
+  maps: DatapathMaps;
+  programs: Record<DatapathProgramName, Program>;
+  close(): void;
+}
+
+/**
+ * Loads every datapath program with its maps pinned at `pinRoot` (adopting maps already pinned
+ * there, BTF-checked against the TS codecs). Mounts bpffs on the pin root when needed.
+ */
+export function loadDatapath(pinRoot: string, programs: readonly DatapathProgramName[] = DATAPATH_PROGRAMS): Datapath {
+  ensureBpffs(pinRoot);
+  const collections = programs.map((p) => Collection.load(objectPath(p), { pinRoot, pinMaps: [...MAP_NAMES], name: p }));
+  const loaded = {} as Record<DatapathProgramName, Program>;
+  programs.forEach((p, i) => {
+    loaded[p] = collections[i]!.program(p);
+  });
+  const maps = openDatapathMaps(pinRoot);
+  return {
+    maps,
+    programs: loaded,
+    close() {
+      maps.close();
+      for (const c of collections) c.close();
+    },
+  };
+}

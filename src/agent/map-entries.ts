@@ -1,0 +1,113 @@
+/**
+ * DesiredState ⇄ BPF map entries: the one translation between the compiler's domain values and
+ * burrow.h's structs (via the codecs in src/bpf/structs.ts). Pure. Keys are canonical strings so
+ * the reconciler can diff what is in the maps against what should be.
+ */
+import type { DesiredState, NodeConfig, TunnelPeer, TunnelRoute } from '../compile/index.js';
+import {
+  BurrowMode,
+  BurrowPeerMode,
+  BurrowRouteFlag,
+  type BurrowConfig,
+  type BurrowPeer,
+  type BurrowRoute,
+  type BurrowRouteKey,
+} from '../bpf/index.js';
+
+export const NO_POOL = 0xffff;
+const ZERO_MAC = '00:00:00:00:00:00';
+
+export interface RouteEntry {
+  key: BurrowRouteKey;
+  value: BurrowRoute;
+}
+
+export interface PeerEntry {
+  key: string;
+  value: BurrowPeer;
+}
+
+export interface DesiredMapEntries {
+  routes: Map<string, RouteEntry>;
+  peers: Map<string, PeerEntry>;
+  config: BurrowConfig;
+}
+
+export function routeKeyOf(cidr: string): BurrowRouteKey {
+  const [addr, len] = cidr.split('/');
+  return { prefixlen: Number(len ?? 32), addr: addr ?? '0.0.0.0' };
+}
+
+export function routeKeyString(key: BurrowRouteKey): string {
+  return `${key.addr}/${key.prefixlen}`;
+}
+
+export function routeValueOf(r: TunnelRoute): BurrowRoute {
+  const flags =
+    (r.natOutgoing ? BurrowRouteFlag.nat_outgoing : 0) |
+    (r.sameSubnet ? BurrowRouteFlag.same_subnet : 0) |
+    (r.inPool ? BurrowRouteFlag.in_pool : 0) |
+    (r.poolDisabled ? BurrowRouteFlag.pool_disabled : 0);
+  return {
+    mode: BurrowMode[r.mode],
+    flags,
+    pool: r.pool?.index ?? NO_POOL,
+    remote: r.remote,
+    vni: r.mode === 'vxlan' ? r.vni : 0,
+    vtep_mac: r.mode === 'vxlan' ? r.vtepMac : ZERO_MAC,
+  };
+}
+
+export function peerValueOf(p: TunnelPeer): BurrowPeer {
+  const modes = p.modes.reduce((bits, m) => bits | BurrowPeerMode[m], 0);
+  return { modes, vni: p.vni };
+}
+
+export interface RuntimeUplink {
+  ifindex: number;
+  mac: string;
+  mtu: number;
+}
+
+export function configValueOf(n: NodeConfig, uplink?: RuntimeUplink): BurrowConfig {
+  return {
+    local_ip: n.localIp,
+    uplink_ifindex: uplink?.ifindex ?? n.uplinkIfindex,
+    uplink_mac: uplink?.mac ?? n.uplinkMac ?? ZERO_MAC,
+    vtep_mac: n.vtepMac,
+    vxlan_port: n.vxlanPort,
+    ttl: n.ttl,
+    default_vni: n.defaultVni,
+    uplink_mtu: uplink?.mtu ?? n.uplinkMtu,
+    flags: 0,
+  };
+}
+
+export function desiredMapEntries(state: DesiredState, uplink?: RuntimeUplink): DesiredMapEntries {
+  const routes = new Map<string, RouteEntry>();
+  for (const r of state.routes) {
+    const key = routeKeyOf(r.cidr);
+    routes.set(routeKeyString(key), { key, value: routeValueOf(r) });
+  }
+  const peers = new Map<string, PeerEntry>();
+  for (const p of state.peers) peers.set(p.address, { key: p.address, value: peerValueOf(p) });
+  return { routes, peers, config: configValueOf(state.node, uplink) };
+}
+
+/** Names of the bits set in a flags value, for `agentctl maps dump`. */
+export function routeFlagNames(flags: number): string[] {
+  return Object.entries(BurrowRouteFlag)
+    .filter(([, bit]) => (flags & bit) !== 0)
+    .map(([name]) => name.replace(/_/g, '-'));
+}
+
+export function modeName(mode: number): string {
+  const found = Object.entries(BurrowMode).find(([, v]) => v === mode);
+  return found ? found[0] : `unknown(${mode})`;
+}
+
+export function peerModeNames(bits: number): string[] {
+  return Object.entries(BurrowPeerMode)
+    .filter(([, bit]) => (bits & bit) !== 0)
+    .map(([name]) => name);
+}
