@@ -38,7 +38,7 @@ export function frameAround(fields: Omit<FrameFields, 'src' | 'dst'>, packet: Ui
   writeEthernet(out, 0, {
     dst: fields.ethDst ?? DEFAULT_ETH_DST,
     src: fields.ethSrc ?? DEFAULT_ETH_SRC,
-    ...(fields.etherType !== undefined ? { etherType: fields.etherType } : {}),
+    etherType: fields.etherType,
   });
   out.set(packet, ETH_HLEN);
   out.set(padding, ETH_HLEN + packet.length);
@@ -72,11 +72,11 @@ export function buildTcpFrame(fields: TcpFrameFields): Uint8Array {
     {
       sport: fields.sport,
       dport: fields.dport,
-      ...(fields.seq !== undefined ? { seq: fields.seq } : {}),
-      ...(fields.ack !== undefined ? { ack: fields.ack } : {}),
-      ...(fields.tcpFlags !== undefined ? { flags: fields.tcpFlags } : {}),
-      ...(fields.window !== undefined ? { window: fields.window } : {}),
-      ...(fields.l4Checksum !== undefined ? { checksum: fields.l4Checksum } : {}),
+      seq: fields.seq,
+      ack: fields.ack,
+      flags: fields.tcpFlags,
+      window: fields.window,
+      checksum: fields.l4Checksum,
     },
     fields.payload ?? new Uint8Array(0),
     fields.src,
@@ -98,8 +98,8 @@ export function buildUdpFrame(fields: UdpFrameFields): Uint8Array {
     {
       sport: fields.sport,
       dport: fields.dport,
-      ...(fields.udpLength !== undefined ? { length: fields.udpLength } : {}),
-      ...(fields.udpChecksum !== undefined ? { checksum: fields.udpChecksum } : {}),
+      length: fields.udpLength,
+      checksum: fields.udpChecksum,
     },
     fields.payload ?? new Uint8Array(0),
     fields.src,
@@ -121,11 +121,11 @@ export interface IcmpEchoFrameFields extends FrameFields {
 export function buildIcmpEchoFrame(fields: IcmpEchoFrameFields): Uint8Array {
   const message = buildIcmpEcho(
     {
-      ...(fields.icmpType !== undefined ? { type: fields.icmpType } : {}),
-      ...(fields.icmpCode !== undefined ? { code: fields.icmpCode } : {}),
-      ...(fields.identifier !== undefined ? { identifier: fields.identifier } : {}),
-      ...(fields.sequence !== undefined ? { sequence: fields.sequence } : {}),
-      ...(fields.l4Checksum !== undefined ? { checksum: fields.l4Checksum } : {}),
+      type: fields.icmpType,
+      code: fields.icmpCode,
+      identifier: fields.identifier,
+      sequence: fields.sequence,
+      checksum: fields.l4Checksum,
     },
     fields.payload ?? new Uint8Array(0),
   );
@@ -168,11 +168,11 @@ export interface VxlanFrameFields extends FrameFields {
 /** A VXLAN frame: outer Ethernet + IPv4 + UDP + VXLAN + inner Ethernet + the inner packet. */
 export function buildVxlanFrame(fields: VxlanFrameFields): Uint8Array {
   const payload = new Uint8Array(VXLAN_HLEN + ETH_HLEN + fields.inner.length);
-  writeVxlan(payload, 0, { vni: fields.vni, ...(fields.vxlanFlags !== undefined ? { flags: fields.vxlanFlags } : {}) });
+  writeVxlan(payload, 0, { vni: fields.vni, flags: fields.vxlanFlags });
   writeEthernet(payload, VXLAN_HLEN, {
     dst: fields.innerEthDst ?? DEFAULT_ETH_DST,
     src: fields.innerEthSrc ?? DEFAULT_ETH_SRC,
-    ...(fields.innerEtherType !== undefined ? { etherType: fields.innerEtherType } : {}),
+    etherType: fields.innerEtherType,
   });
   payload.set(fields.inner, VXLAN_HLEN + ETH_HLEN);
   return buildUdpFrame({
