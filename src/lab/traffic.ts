@@ -1,0 +1,243 @@
+// Traffic and observation in the lab, shared by the e2e tests and the demo: ping (with its
+// summary and any "frag needed" report parsed), a TCP transfer with a sha256 content check
+// (tcp-peer.js at both ends), and packet captures (tcpdump to a file, read back with tshark).
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { exited, inNetns, runAsync, sh } from './sh.js';
+
+const TCP_PEER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'tcp-peer.js');
+
+export interface PingOptions {
+  count?: number;
+  /** Seconds between packets (ping -i). */
+  interval?: number;
+  /** ICMP payload bytes (ping -s). */
+  size?: number;
+  /** Set DF and never fragment locally (ping -M do). */
+  dontFragment?: boolean;
+  /** Seconds to wait for each reply (ping -W). */
+  wait?: number;
+}
+
+export interface PingResult {
+  transmitted: number;
+  received: number;
+  /** Replies missing, as a percentage of those sent. */
+  lossPercent: number;
+  /** The MTU an ICMP "frag needed" (or the local PMTU cache) reported, if any. */
+  fragNeededMtu: number | undefined;
+  output: string;
+}
+
+export function parsePing(output: string): PingResult {
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(output);
+  const transmitted = Number(m?.[1] ?? 0);
+  const received = Number(m?.[2] ?? 0);
+  const frag = /(?:[Ff]rag needed and DF set|message too long)[^\n]*?mtu ?= ?(\d+)/.exec(output);
+  return {
+    transmitted,
+    received,
+    lossPercent: transmitted === 0 ? 100 : (100 * (transmitted - received)) / transmitted,
+    fragNeededMtu: frag ? Number(frag[1]) : undefined,
+    output,
+  };
+}
+
+function pingArgv(ns: string, dst: string, o: PingOptions): string[] {
+  return inNetns(ns, [
+    'ping', '-n', '-c', String(o.count ?? 3), '-i', String(o.interval ?? 0.2), '-W', String(o.wait ?? 1),
+    ...(o.size !== undefined ? ['-s', String(o.size)] : []),
+    ...(o.dontFragment ? ['-M', 'do'] : []),
+    dst,
+  ]);
+}
+
+export async function ping(ns: string, dst: string, o: PingOptions = {}): Promise<PingResult> {
+  const r = await runAsync(pingArgv(ns, dst, o), { timeoutMs: 60_000 });
+  return parsePing(r.stdout + r.stderr);
+}
+
+/** A ping running in the background (e.g. 100/s during a change); `done` resolves at its end. */
+export function startPing(ns: string, dst: string, o: PingOptions): { done: Promise<PingResult>; stop(): void } {
+  const argv = pingArgv(ns, dst, o);
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout.on('data', (b: Buffer) => (text += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (text += b.toString()));
+  return {
+    done: exited(child).then(() => parsePing(text)),
+    stop: () => child.kill('SIGINT'),
+  };
+}
+
+/** Reads JSON lines from a child, resolving each wait with the next line that matches. */
+class JsonLines {
+  private readonly lines: Record<string, unknown>[] = [];
+  private readonly waiters = new Set<() => void>();
+  stderr = '';
+
+  constructor(readonly child: ChildProcess) {
+    let buffer = '';
+    child.stdout?.on('data', (b: Buffer) => {
+      buffer += b.toString();
+      let i;
+      while ((i = buffer.indexOf('\n')) >= 0) {
+        try {
+          this.lines.push(JSON.parse(buffer.slice(0, i)) as Record<string, unknown>);
+        } catch {
+          this.lines.push({ text: buffer.slice(0, i) });
+        }
+        buffer = buffer.slice(i + 1);
+      }
+      for (const w of this.waiters) w();
+    });
+    child.stderr?.on('data', (b: Buffer) => (this.stderr += b.toString()));
+    child.on('exit', () => {
+      for (const w of this.waiters) w();
+    });
+  }
+
+  next(pred: (l: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => finish(new Error(`no answer within ${timeoutMs} ms ${this.stderr.trim()}`)), timeoutMs);
+      const finish = (e?: Error, line?: Record<string, unknown>) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        if (e) reject(e);
+        else resolve(line!);
+      };
+      const check = () => {
+        const hit = this.lines.find(pred);
+        if (hit) return finish(undefined, hit);
+        const err = this.lines.find((l) => 'error' in l);
+        if (err) return finish(new Error(String(err.error)));
+        if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          finish(new Error(`exited (${this.child.exitCode ?? this.child.signalCode}) ${this.stderr.trim()}`));
+        }
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+}
+
+function spawnPeer(ns: string, args: string[]): JsonLines {
+  const argv = inNetns(ns, [process.execPath, TCP_PEER, ...args]);
+  return new JsonLines(spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** A one-shot TCP listener that reports who connected and what it received. */
+export interface TcpListener {
+  /** Resolves with the peer address, byte count and sha256 once the sender closed. */
+  result: Promise<{ peer: string; bytes: number; sha256: string }>;
+  kill(): void;
+}
+
+export async function listenTcp(ns: string, port: number, timeoutMs = 30_000): Promise<TcpListener> {
+  const p = spawnPeer(ns, ['listen', String(port)]);
+  await p.next((l) => l.ready === true, 10_000);
+  const result = p.next((l) => typeof l.sha256 === 'string', timeoutMs).then((l) => ({
+    peer: String(l.peer),
+    bytes: Number(l.bytes),
+    sha256: String(l.sha256),
+  }));
+  result.catch(() => undefined);
+  return { result, kill: () => p.child.kill('SIGKILL') };
+}
+
+export interface TransferResult {
+  ok: boolean;
+  bytes: number;
+  sent: { bytes: number; sha256: string };
+  received: { peer: string; bytes: number; sha256: string };
+  seconds: number;
+  /** Goodput, Mbit/s. */
+  mbps: number;
+}
+
+/** Sends `bytes` random bytes from namespace `fromNs` to `toAddress:port` served in `toNs`. */
+export async function tcpTransfer(fromNs: string, toNs: string, toAddress: string, bytes: number, port = 5201, timeoutMs = 60_000): Promise<TransferResult> {
+  const listener = await listenTcp(toNs, port, timeoutMs);
+  try {
+    const sender = spawnPeer(fromNs, ['send', toAddress, String(port), String(bytes)]);
+    const [sent, received] = await Promise.all([
+      sender.next((l) => typeof l.sha256 === 'string', timeoutMs),
+      listener.result,
+    ]);
+    const seconds = Number(sent.seconds);
+    return {
+      ok: received.bytes === bytes && received.sha256 === sent.sha256,
+      bytes,
+      sent: { bytes: Number(sent.bytes), sha256: String(sent.sha256) },
+      received,
+      seconds,
+      mbps: (bytes * 8) / seconds / 1e6,
+    };
+  } finally {
+    listener.kill();
+  }
+}
+
+/** One line of a capture: the fields tshark printed (comma-joined when a field repeats: IPIP's outer and inner IP). */
+export interface CapturedPacket {
+  src: string[];
+  dst: string[];
+  proto: number[];
+  udpDstPort: number | undefined;
+  vni: number | undefined;
+  iface: string;
+}
+
+export interface Capture {
+  readonly file: string;
+  /** Stops tcpdump and returns the packets it saw. */
+  stop(): Promise<CapturedPacket[]>;
+}
+
+/** tcpdump on every interface of namespace `ns` (optionally filtered), writing to `file`. */
+export async function startCapture(ns: string, file: string, filter: readonly string[] = []): Promise<Capture> {
+  const argv = inNetns(ns, ['tcpdump', '-i', 'any', '-n', '-U', '-s', '256', '-w', file, ...filter]);
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+      if (err.includes('listening on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', () => reject(new Error(`tcpdump exited: ${err}`)));
+  });
+  return {
+    file,
+    async stop() {
+      child.kill('SIGINT');
+      await exited(child);
+      return readCapture(file);
+    },
+  };
+}
+
+export function readCapture(file: string): CapturedPacket[] {
+  const out = sh(['tshark', '-r', file, '-n', '-T', 'fields', '-E', 'separator=\t',
+    '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ip.proto', '-e', 'udp.dstport', '-e', 'vxlan.vni', '-e', 'sll.ifindex']);
+  const list = (s: string | undefined) => (s ? s.split(',') : []);
+  return out
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => {
+      const [src, dst, proto, port, vni, iface] = l.split('\t');
+      return {
+        src: list(src),
+        dst: list(dst),
+        proto: list(proto).map(Number),
+        udpDstPort: port ? Number(port.split(',')[0]) : undefined,
+        vni: vni ? Number(vni.split(',')[0]) : undefined,
+        iface: iface ?? '',
+      };
+    });
+}
