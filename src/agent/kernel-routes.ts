@@ -13,6 +13,8 @@ export interface KernelRoute {
   via?: string | undefined;
   mtu?: number | undefined;
   onlink?: boolean | undefined;
+  /** Preferred source address (the node's tunnel address, when it sets one). */
+  src?: string | undefined;
 }
 
 export function kernelRouteKey(r: KernelRoute): string {
@@ -25,7 +27,8 @@ export function kernelRouteEqual(a: KernelRoute, b: KernelRoute): boolean {
     (a.via ?? '') === (b.via ?? '') &&
     (a.dev ?? '') === (b.dev ?? '') &&
     (a.mtu ?? 0) === (b.mtu ?? 0) &&
-    Boolean(a.onlink) === Boolean(b.onlink)
+    Boolean(a.onlink) === Boolean(b.onlink) &&
+    (a.src ?? '') === (b.src ?? '')
   );
 }
 
@@ -35,6 +38,7 @@ interface IpRouteJson {
   dev?: string;
   metrics?: Array<{ mtu?: number }>;
   flags?: string[];
+  prefsrc?: string;
 }
 
 function normaliseDst(dst: string): string {
@@ -51,6 +55,7 @@ export async function listKernelRoutes(proto = BURROW_ROUTE_PROTO): Promise<Kern
     const mtu = r.metrics?.find((m) => m.mtu !== undefined)?.mtu;
     if (mtu) route.mtu = mtu;
     if (r.flags?.includes('onlink')) route.onlink = true;
+    if (r.prefsrc) route.src = r.prefsrc;
     return route;
   });
 }
@@ -61,6 +66,7 @@ export function routeReplaceLine(r: KernelRoute, proto = BURROW_ROUTE_PROTO): st
   if (r.dev) parts.push('dev', r.dev);
   if (r.onlink) parts.push('onlink');
   if (r.mtu) parts.push('mtu', String(r.mtu));
+  if (r.src) parts.push('src', r.src);
   parts.push('proto', String(proto));
   return parts.join(' ');
 }
