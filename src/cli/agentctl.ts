@@ -1,24 +1,38 @@
 #!/usr/bin/env node
 /** agentctl: assembles the commands; each lives in commands/ and parses its own options. */
 import { Command, CommanderError } from 'commander';
+
+import { DEFAULT_PIN_ROOT } from '../agent/datapath.js';
+import { applyCommand } from './commands/apply.js';
 import { compileCommand } from './commands/compile.js';
+import { mapsCommand } from './commands/maps.js';
+import { planCommand } from './commands/plan.js';
+import { statsCommand } from './commands/stats.js';
+import { statusCommand } from './commands/status.js';
+import { traceCommand } from './commands/trace.js';
 import { validateCommand } from './commands/validate.js';
-import { EXIT_USAGE, handleError } from './errors.js';
+import { EXIT_CODES_HELP, EXIT_USAGE, handleError } from './errors.js';
 
 export function buildProgram(): Command {
   const program = new Command('agentctl')
     .description('Inspect and drive burrow, the eBPF IP-in-IP / VXLAN node agent')
-    .option('--pin-root <dir>', 'bpffs directory holding burrow\'s pinned maps and links', '/sys/fs/bpf/burrow')
-    .option('--log-level <level>', 'trace, debug, info, warn, error or silent', 'warn')
+    .option('--pin-root <dir>', 'bpffs directory holding burrow\'s pinned maps and links', DEFAULT_PIN_ROOT)
+    .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (logs go to stderr)', 'warn')
     .showHelpAfterError()
-    .exitOverride()
-    .addHelpText(
-      'after',
-      '\nExit codes: 0 success, 1 invalid input, 2 usage error, 3 runtime error (kernel, pins, tools).',
-    );
+    .addHelpText('after', `\n${EXIT_CODES_HELP}`);
   program.addCommand(validateCommand());
   program.addCommand(compileCommand());
-  for (const c of program.commands) c.exitOverride();
+  program.addCommand(planCommand());
+  program.addCommand(applyCommand());
+  program.addCommand(mapsCommand());
+  program.addCommand(statsCommand());
+  program.addCommand(statusCommand());
+  program.addCommand(traceCommand());
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
   return program;
 }
 

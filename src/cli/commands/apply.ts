@@ -1,0 +1,66 @@
+import { Command } from 'commander';
+import { z } from 'zod';
+
+import { loadDatapath, type Datapath } from '../../agent/datapath.js';
+import { planJson, planLines, planSummary } from '../../agent/plan-render.js';
+import { reconcile, type ReconcileMaps } from '../../agent/reconcile.js';
+import { memoryDatapathMaps } from '../../agent/reconcile-memory.js';
+import { desiredStateOptions, loadDesiredState, withDesiredStateOptions } from '../desired.js';
+import { rootLogger } from '../log.js';
+import { parseOptions } from '../options.js';
+import { renderJson } from '../output.js';
+import { openPinnedOrNull } from './plan.js';
+
+const applyOptions = desiredStateOptions.extend({ dryRun: z.boolean().default(false) });
+
+export function applyCommand(): Command {
+  return withDesiredStateOptions(
+    new Command('apply').description('Make the pinned maps (and kernel routes, nft) hold the manifests\' desired state, changing only what differs'),
+  )
+    .option('--dry-run', 'plan only: print what would change, change nothing')
+    .addHelpText(
+      'after',
+      `
+The manifests are validated and compiled first: invalid ones change nothing (exit 1).
+Adds and updates are written before deletes (make-before-break); a second apply of the same
+input reports "no changes". When nothing is pinned under --pin-root, the datapath's maps are
+created there (bpffs is mounted on the directory if it is not one). Kernel routes (proto 211)
+and the nft table "ip burrow" are changed in this process's network namespace: use --no-kernel
+to drive the maps alone.
+
+Examples:
+  agentctl apply -f manifests/ --node node-a --no-kernel
+  agentctl apply -f manifests/ --node node-a --uplink eth0 --dry-run
+  ip netns exec node-a agentctl --pin-root /run/burrow/node-a apply -f manifests/ --node node-a -o json`,
+    )
+    .action(async (_opts: unknown, cmd: Command) => {
+      const opts = parseOptions(applyOptions, cmd.optsWithGlobals());
+      const { state, uplink } = await loadDesiredState(opts);
+      const pinned = openPinnedOrNull(opts.pinRoot);
+      // Nothing pinned yet: apply creates the maps (loading the programs pins them); a dry run plans against nothing.
+      const created: Datapath | undefined = pinned || opts.dryRun ? undefined : loadDatapath(opts.pinRoot);
+      const maps: ReconcileMaps = pinned ?? created?.maps ?? memoryDatapathMaps();
+      try {
+        const result = await reconcile(maps, state, {
+          dryRun: opts.dryRun,
+          kernel: opts.kernel,
+          ...(uplink ? { uplink } : {}),
+          log: rootLogger(opts.logLevel),
+        });
+        if (opts.output === 'json') {
+          process.stdout.write(renderJson({
+            node: state.node.name, pinRoot: opts.pinRoot, created: created !== undefined, dryRun: opts.dryRun,
+            applied: result.applied, steps: result.steps, ...planJson(result.plan),
+          }));
+          return;
+        }
+        const lines = planLines(result.plan);
+        const summary = planSummary(result.plan);
+        const tail = result.applied ? `applied: ${summary}` : opts.dryRun && result.changes > 0 ? `dry run, nothing applied: ${summary}` : summary;
+        process.stdout.write([...(created ? [`created the datapath maps under ${opts.pinRoot}`] : []), ...lines, tail].join('\n') + '\n');
+      } finally {
+        if (created) created.close();
+        else pinned?.close();
+      }
+    });
+}

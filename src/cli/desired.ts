@@ -1,0 +1,67 @@
+/**
+ * What `plan` and `apply` share: their options (manifests, node, uplink facts, kernel part) and
+ * the road from them to a DesiredState. Validation and compilation happen here, before any map
+ * is opened, so invalid manifests never reach a write.
+ */
+import fs from 'node:fs';
+
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+
+import type { RuntimeUplink } from '../agent/map-entries.js';
+import { compileDesiredState, type DesiredState } from '../compile/index.js';
+import { loadModelOrThrow } from './manifests.js';
+import { globalOptions, ifnameOption, intOption, outputOption } from './options.js';
+import { UsageError } from './output.js';
+
+export const desiredStateOptions = z.strictObject({
+  ...globalOptions,
+  filename: z.array(z.string().min(1)).min(1),
+  node: z.string().min(1),
+  uplink: ifnameOption.optional(),
+  uplinkMtu: intOption(118, 65535).optional(),
+  tunnelDevice: ifnameOption,
+  kernel: z.boolean(),
+  output: outputOption,
+});
+
+export type DesiredStateOptions = z.output<typeof desiredStateOptions>;
+
+/** Adds the options every desired-state command takes. */
+export function withDesiredStateOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('-f, --filename <path...>', 'manifest files or directories (YAML, multi-document, or JSON)')
+    .requiredOption('--node <name>', 'the node whose datapath this is')
+    .option('--uplink <dev>', 'uplink interface in this namespace: its ifindex, MAC and MTU go into the config map (default: keep those already there)')
+    .option('--uplink-mtu <bytes>', 'uplink MTU the tunnel MTUs derive from (default: the --uplink device\'s, else 1500)')
+    .option('--tunnel-device <dev>', 'the device tunnel routes point at', 'burrow0')
+    .addOption(new Option('--no-kernel', 'leave kernel routes and the nft table alone (maps only)'))
+    .option('-o, --output <format>', 'table or json', 'table');
+}
+
+/** ifindex, MAC and MTU of an interface of the calling process's network namespace. */
+export function readUplink(dev: string): RuntimeUplink {
+  const read = (f: string) => fs.readFileSync(`/sys/class/net/${dev}/${f}`, 'utf8').trim();
+  try {
+    return { ifindex: Number(read('ifindex')), mac: read('address'), mtu: Number(read('mtu')) };
+  } catch {
+    throw new UsageError(`--uplink: no interface '${dev}' in this network namespace`);
+  }
+}
+
+export interface LoadedDesiredState {
+  state: DesiredState;
+  uplink: RuntimeUplink | undefined;
+}
+
+/** Loads, validates and compiles; throws InvalidManifestsError / CompileError (exit 1). */
+export async function loadDesiredState(opts: DesiredStateOptions): Promise<LoadedDesiredState> {
+  const uplink = opts.uplink !== undefined ? readUplink(opts.uplink) : undefined;
+  const model = await loadModelOrThrow(opts.filename);
+  const state = compileDesiredState(model, opts.node, {
+    uplinkMtu: opts.uplinkMtu ?? uplink?.mtu ?? 1500,
+    tunnelDevice: opts.tunnelDevice,
+    ...(uplink && opts.uplink ? { uplinkDevice: opts.uplink, uplinkIfindex: uplink.ifindex, uplinkMac: uplink.mac } : {}),
+  });
+  return { state, uplink };
+}
