@@ -1,0 +1,60 @@
+// agentctl's surface: every command has --help with examples; usage errors exit 2 and name the
+// flag; reading commands against a pin root with nothing pinned exit 3 and say where they looked.
+import test from 'ava';
+
+import { agentctl } from '../../helpers/agentctl.js';
+
+const COMMANDS = [['validate'], ['compile'], ['plan'], ['apply'], ['maps'], ['maps', 'dump'], ['stats'], ['status'], ['trace']];
+
+for (const cmd of COMMANDS) {
+  test(`agentctl ${cmd.join(' ')} --help: exit 0, usage and examples`, async (t) => {
+    const r = await agentctl([...cmd, '--help']);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stdout, new RegExp(`^Usage: agentctl ${cmd.join(' ')} `));
+    t.regex(r.stdout, /\nExamples:\n {2}agentctl /);
+  });
+}
+
+test('the program help lists every command and the exit codes', async (t) => {
+  const r = await agentctl(['--help']);
+  t.is(r.code, 0);
+  for (const c of ['validate', 'compile', 'plan', 'apply', 'maps', 'stats', 'status', 'trace']) t.regex(r.stdout, new RegExp(`^  ${c} `, 'm'));
+  t.regex(r.stdout, /Exit codes:\n {2}0 {2}success\n {2}1 {2}invalid input/);
+  t.regex(r.stdout, /--pin-root <dir>/);
+});
+
+test('trace --help warns that the test run moves the real counters', async (t) => {
+  const r = await agentctl(['trace', '--help']);
+  t.regex(r.stdout, /REAL maps: its packet moves the\s+live stats counters/);
+});
+
+test('unknown option or command: exit 2', async (t) => {
+  t.is((await agentctl(['stats', '--bogus'])).code, 2);
+  t.is((await agentctl(['frobnicate'])).code, 2);
+  t.is((await agentctl(['plan', '--node', 'a'])).code, 2, 'a missing required option');
+});
+
+test('bad values are usage errors naming the flag, checked before any map is opened', async (t) => {
+  const r = await agentctl(['--pin-root', '/nonexistent', 'trace', '--src', '10.0.0.300', '--dst', '192.168.2.7', '--proto', 'sctp', '--sport', '70000']);
+  t.is(r.code, 2);
+  t.deepEqual(r.stderr.trimEnd().split('\n').sort(), [
+    'error: --proto: must be one of tcp, udp, icmp',
+    'error: --sport: must be at most 65535',
+    'error: --src: must be an IPv4 address like 10.0.1.10',
+  ]);
+  const dump = await agentctl(['--pin-root', '/nonexistent', 'maps', 'dump', 'neighbours']);
+  t.is(dump.code, 2);
+  t.regex(dump.stderr, /--map: must be one of routes, peers, config, stats/);
+  const level = await agentctl(['--log-level', 'loud', '--pin-root', '/nonexistent', 'stats']);
+  t.is(level.code, 2);
+  t.regex(level.stderr, /--log-level: must be one of trace, debug/);
+});
+
+for (const cmd of [['stats'], ['status'], ['maps', 'dump'], ['trace', '--src', '192.168.0.5', '--dst', '192.168.2.7']]) {
+  test(`agentctl ${cmd[0]} with nothing pinned: exit 3 naming the pin root`, async (t) => {
+    const r = await agentctl(['--pin-root', '/nonexistent/burrow', ...cmd]);
+    t.is(r.code, 3);
+    t.is(r.stdout, '');
+    t.regex(r.stderr, /^error: no burrow datapath pinned at \/nonexistent\/burrow \(missing routes, peers, config, stats\)/);
+  });
+}
