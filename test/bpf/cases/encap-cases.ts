@@ -1,0 +1,179 @@
+// tc_encap and xdp_encap, a row per rule of docs/datapath.md "Encapsulation" (and DESIGN.md §4):
+// the frame, the tables when they are not the world's (cases/world.ts), and what each program
+// must return, count and output. Rows without an `xdp` (or `tc`) expectation do not apply there.
+import {
+  buildIcmpEchoFrame, buildIpv4Frame, buildUdpFrame, type NodeConfig, type StatName,
+} from '../../../src/codec/index.js';
+import type { EncapCase, Expected, LabDevice } from '../harness/table-cases.js';
+import { tcEncapOutput, xdpEncapOutput, type TunnelParams } from './expected.js';
+import { LAB, NODE, PAYLOAD, VTEP_B, VTEP_C, podTcp, sizedTcp, tagged, withBytes } from './world.js';
+
+const untouched = (verdict: 'pass' | 'drop', counter: StatName): Expected => ({ verdict, counter, output: 'input' });
+const PASS = untouched('pass', 'PASS');
+const bothPass = { tc: PASS, xdp: PASS };
+const ALREADY = { tc: untouched('drop', 'DROP_ALREADY_ENCAP'), xdp: untouched('drop', 'DROP_ALREADY_ENCAP') };
+
+interface Tunnel {
+  readonly mode: 'ipip' | 'vxlan';
+  readonly remote: string;
+  /** Outer TTL the row expects. */
+  readonly ttl: number;
+  /** VXLAN: the VNI the row expects on the wire. */
+  readonly vni?: number;
+  readonly remoteVtep?: string;
+  readonly config?: NodeConfig;
+  /** xdp_encap: the lab device the FIB sends it out of, and the neighbour whose MAC it gets. */
+  readonly via: 'ua' | 'ub';
+  readonly nextHop?: string;
+  readonly ingress?: LabDevice;
+}
+
+/** A row whose frame is encapsulated by both programs. */
+function tunnelled(description: string, rule: string, frame: Uint8Array, t: Tunnel, extra: Partial<EncapCase> = {}): EncapCase {
+  const config = t.config ?? NODE;
+  const df = ((frame[20] ?? 0) & 0x40) !== 0;
+  const params = (id: number): TunnelParams => ({
+    mode: t.mode, local: config.localIp, remote: t.remote, ttl: t.ttl, id, port: config.vxlanPort,
+    localVtep: config.vtepMac, remoteVtep: t.remoteVtep ?? VTEP_B, ...(t.vni !== undefined ? { vni: t.vni } : {}),
+  });
+  const fib = { dmac: LAB.neighbour(t.nextHop ?? t.remote), smac: LAB[t.via].smac };
+  const counter: StatName = t.mode === 'ipip' ? 'ENCAP_IPIP' : 'ENCAP_VXLAN';
+  const ingress = t.ingress ?? 'lo';
+  return {
+    description, rule, frame, ingress,
+    ...(t.config ? { config: t.config } : {}),
+    tc: { verdict: 'redirect', counter, output: df ? tcEncapOutput(frame, params(0)) : (id) => tcEncapOutput(frame, params(id)) },
+    xdp: {
+      verdict: ingress === t.via ? 'tx' : 'redirect',
+      counter,
+      output: df ? xdpEncapOutput(frame, params(0), fib) : (id) => xdpEncapOutput(frame, params(id), fib),
+    },
+    ...extra,
+  };
+}
+
+/** tc_encap encapsulates; xdp_encap leaves the frame to the stack with `xdpCounter`. */
+function tcOnly(description: string, rule: string, frame: Uint8Array, t: Omit<Tunnel, 'via'>, xdpCounter: StatName, extra: Partial<EncapCase> = {}): EncapCase {
+  const row = tunnelled(description, rule, frame, { ...t, via: 'ua' }, extra);
+  return { ...row, xdp: untouched('pass', xdpCounter) };
+}
+
+const udp = (dst: string, sport: number, dport: number, extra: Record<string, unknown> = {}): Uint8Array =>
+  buildUdpFrame({ src: '10.244.1.5', dst, sport, dport, df: true, payload: PAYLOAD, ...extra });
+
+const V = (remote = '10.0.1.2'): Tunnel => ({ mode: 'vxlan', remote, ttl: 64, vni: 4096, via: 'ua' });
+const I = (remote = '10.0.2.2'): Tunnel => ({ mode: 'ipip', remote, ttl: 64, via: 'ub' });
+const OPTIONS_40 = new Uint8Array(40).fill(1);
+/** Rows about XDP verdicts only: for tc_encap they would repeat other rows. */
+const XDP_ONLY: Partial<EncapCase> = { tc: undefined };
+
+const F = podTcp(); // 10.244.2.7: VXLAN to 10.0.1.2, VNI 0 in the route
+
+export const ENCAP_CASES: EncapCase[] = [
+  // --- steps 1–3: not an IPv4 frame we can judge -----------------------------------------
+  { description: 'Ethernet header only (14 bytes, IPv4 type)', rule: 'step 3', frame: F.slice(0, 14), ...bothPass },
+  { description: '19 bytes of IPv4 header', rule: 'step 3', frame: F.slice(0, 33), ...bothPass },
+  { description: 'IPv4 EtherType, version 6', rule: 'step 3', frame: withBytes(F, { 14: 0x65 }), ...bothPass },
+  { description: 'IPv4 EtherType, IHL 4', rule: 'step 3', frame: withBytes(F, { 14: 0x44 }), ...bothPass },
+  { description: 'ARP EtherType passes untouched', rule: 'step 2', frame: withBytes(F, { 13: 0x06 }), ...bothPass },
+  { description: 'IPv6 EtherType passes untouched', rule: 'step 2', frame: withBytes(F, { 12: 0x86, 13: 0xdd }), ...bothPass },
+  { description: 'EtherType 0x0801 passes untouched', rule: 'step 2', frame: withBytes(F, { 13: 0x01 }), ...bothPass },
+  { description: '802.1Q-tagged IPv4 to a tunnelled block passes untouched', rule: 'step 2', frame: tagged(F, 0x8100), ...bothPass },
+  { description: '802.1ad-tagged IPv4 to a tunnelled block passes untouched', rule: 'step 2', frame: tagged(F, 0x88a8), ...bothPass },
+
+  // --- step 4: routes -------------------------------------------------------------------
+  { description: 'no route for the destination', rule: 'step 4', frame: podTcp({ dst: '192.168.1.1' }), ...bothPass },
+  { description: 'route with mode NONE (longer than the 10/8 IPIP route)', rule: 'step 4', frame: podTcp({ dst: '10.244.4.5' }), ...bothPass },
+  { description: 'route with a mode burrow.h does not define (3)', rule: 'step 4', frame: podTcp({ dst: '10.244.10.5' }), ...bothPass },
+  tunnelled('a pod outside every /26 falls back to the 10/8 IPIP route', 'step 4 (longest prefix)', podTcp({ dst: '10.244.20.1' }), I()),
+
+  // --- step 5: node addresses -----------------------------------------------------------
+  { description: 'destination is the route\'s own remote', rule: 'step 5', frame: podTcp({ dst: '10.0.2.2' }), ...bothPass },
+  { description: 'destination is the local node address', rule: 'step 5', frame: podTcp({ dst: NODE.localIp }), ...bothPass },
+  tunnelled('another node address under a tunnel route is tunnelled', 'step 5', podTcp({ dst: '10.0.1.11' }), I()),
+  tunnelled('the remote of a different route is tunnelled', 'step 5', podTcp({ dst: '10.0.1.2' }), I()),
+
+  // --- step 6: already tunnelled --------------------------------------------------------
+  { description: 'inner protocol 4 (IPIP) is dropped', rule: 'step 6', frame: buildIpv4Frame({ src: '10.244.1.5', dst: '10.244.3.7', protocol: 4, df: true, payload: podTcp().slice(14) }), ...ALREADY },
+  { description: 'inner protocol 4 is dropped even as a fragment', rule: 'step 6', frame: buildIpv4Frame({ src: '10.244.1.5', dst: '10.244.3.7', protocol: 4, fragOffset: 3, payload: PAYLOAD }), ...ALREADY },
+  { description: 'UDP to the VXLAN port 4789 is dropped', rule: 'step 6', frame: udp('10.244.2.7', 33000, 4789), ...ALREADY },
+  { description: 'UDP to 4789 behind 40 bytes of IP options is dropped', rule: 'step 6', frame: udp('10.244.3.7', 33000, 4789, { options: OPTIONS_40 }), ...ALREADY },
+  { description: 'UDP to 4789 whose header ends the frame (8 bytes) is dropped', rule: 'step 6', frame: udp('10.244.3.7', 33000, 4789).slice(0, 42), ...ALREADY },
+  tunnelled('UDP to 4789 with 7 header bytes in the frame is not a tunnel packet', 'step 6', udp('10.244.3.7', 33000, 4789).slice(0, 41), I()),
+  tunnelled('UDP from port 4789 to 53 is not a tunnel packet', 'step 6', udp('10.244.2.7', 4789, 53), V()),
+  tunnelled('UDP to 4789 as a non-first fragment is not a tunnel packet (no ports hashed)', 'step 6', udp('10.244.2.7', 33000, 4789, { fragOffset: 1, df: false }), V()),
+  tunnelled('UDP to 4789 as a first fragment (MF) is not a tunnel packet', 'step 6', udp('10.244.2.7', 33000, 4789, { mf: true, df: false }), V()),
+  (() => {
+    const config = { ...NODE, vxlanPort: 8472 };
+    return tunnelled('UDP to 4789 when the VXLAN port is 8472 is tunnelled', 'step 6', udp('10.244.2.7', 33000, 4789), { ...V(), config });
+  })(),
+  { description: 'UDP to 8472 when the VXLAN port is 8472 is dropped', rule: 'step 6', frame: udp('10.244.2.7', 33000, 8472), config: { ...NODE, vxlanPort: 8472 }, ...ALREADY },
+
+  // --- step 7: MTU ----------------------------------------------------------------------
+  tunnelled('IPIP exactly at the uplink MTU (1480 + 20 = 1500)', 'step 7', sizedTcp('10.244.3.7', 1480), I()),
+  {
+    description: 'IPIP one byte over the uplink MTU', rule: 'step 7', frame: sizedTcp('10.244.3.7', 1481),
+    tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
+  },
+  tunnelled('VXLAN exactly at the uplink MTU (1450 + 50 = 1500)', 'step 7', sizedTcp('10.244.2.7', 1450), V()),
+  {
+    description: 'VXLAN one byte over the uplink MTU', rule: 'step 7', frame: sizedTcp('10.244.2.7', 1451),
+    tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
+  },
+  {
+    description: 'Ethernet padding counts: 1480 bytes of IPv4 plus 1 byte of padding is too big', rule: 'step 7',
+    frame: sizedTcp('10.244.3.7', 1480, { padding: 1 }), tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
+  },
+  {
+    description: 'a smaller configured MTU (1280): 1261 bytes of IPv4 over IPIP is too big', rule: 'step 7',
+    frame: sizedTcp('10.244.3.7', 1261), config: { ...NODE, uplinkMtu: 1280 },
+    tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
+  },
+  tunnelled('MTU 0 means no check: 3000 bytes over IPIP (the lab sends it out of the 9000-byte ub)', 'step 7',
+    sizedTcp('10.244.3.7', 3000), { ...I(), config: { ...NODE, uplinkMtu: 0 } }),
+  tcOnly('MTU 0, 2000 bytes over VXLAN (xdp_encap: the 1500-byte ua needs fragmenting, left to the stack)', 'step 7, xdp step 8',
+    sizedTcp('10.244.2.7', 2000), { ...V(), config: { ...NODE, uplinkMtu: 0 } }, 'PASS_FIB'),
+
+  // --- outer IPv4 -----------------------------------------------------------------------
+  tunnelled('TOS is copied whole: DSCP 46 and CE', 'Outer IPv4: TOS', podTcp({ dst: '10.244.3.7', dscp: 46, ecn: 3 }), I()),
+  tunnelled('TOS is copied whole: DSCP 10, Not-ECT', 'Outer IPv4: TOS', podTcp({ dst: '10.244.2.7', dscp: 10, ecn: 0 }), V()),
+  tunnelled('inner DF set: outer DF set, ID 0', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.3.7', df: true, id: 0x5555 }), I()),
+  tunnelled('inner DF clear: outer DF clear, a random ID that is never 0', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.3.7', df: false, id: 0x5555 }), I()),
+  tunnelled('VXLAN, inner DF clear: random outer ID', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.2.7', df: false }), V()),
+  tunnelled('config TTL 0 → outer TTL 64', 'Outer IPv4: TTL', podTcp({ dst: '10.244.3.7' }), { ...I(), ttl: 64, config: { ...NODE, ttl: 0 } }),
+  tunnelled('config TTL 5 → outer TTL 5', 'Outer IPv4: TTL', podTcp({ dst: '10.244.3.7' }), { ...I(), ttl: 5, config: { ...NODE, ttl: 5 } }),
+  tunnelled('config TTL 255 → outer TTL 255 (VXLAN)', 'Outer IPv4: TTL', podTcp({ dst: '10.244.2.7' }), { ...V(), ttl: 255, config: { ...NODE, ttl: 255 } }),
+  tunnelled('the inner TTL is not looked at by encap (TTL 0 is tunnelled as is)', 'Outer IPv4', podTcp({ dst: '10.244.3.7', ttl: 0 }), I()),
+  tunnelled('inner IP options are carried unchanged', 'Output frame', podTcp({ dst: '10.244.3.7', options: Uint8Array.of(148, 4, 0, 0) }), I()),
+  tunnelled('Ethernet padding after the inner packet is carried and counted in the lengths', 'Output frame', podTcp({ dst: '10.244.2.7', padding: 5 }), V()),
+
+  // --- UDP + VXLAN ----------------------------------------------------------------------
+  tunnelled('route VNI 0 → the default VNI 4096', 'VXLAN: VNI', podTcp({ dst: '10.244.2.9' }), { ...V(), vni: 4096 }),
+  tunnelled('route VNI 0 → the configured default VNI 5000', 'VXLAN: VNI', podTcp({ dst: '10.244.2.9' }), { ...V(), vni: 5000, config: { ...NODE, defaultVni: 5000 } }),
+  tunnelled('route VNI 77 and its VTEP MAC', 'VXLAN: VNI', podTcp({ dst: '10.244.5.7' }), { mode: 'vxlan', remote: '10.0.2.3', ttl: 64, vni: 77, remoteVtep: VTEP_C, via: 'ub' }),
+  tunnelled('configured VXLAN port 8472 is the destination port', 'UDP + VXLAN', podTcp({ dst: '10.244.2.7' }), { ...V(), config: { ...NODE, vxlanPort: 8472 } }),
+  tunnelled('source port from TCP ports', 'source port hash', podTcp({ dst: '10.244.2.7', sport: 1, dport: 65535 }), V()),
+  tunnelled('source port of ICMP: no ports', 'source port hash', buildIcmpEchoFrame({ src: '10.244.1.5', dst: '10.244.2.7', df: true, identifier: 7, sequence: 9, payload: PAYLOAD }), V()),
+  tunnelled('source port of SCTP: ports hashed', 'source port hash', buildIpv4Frame({ src: '10.244.1.5', dst: '10.244.2.7', protocol: 132, df: true, payload: Uint8Array.of(0x13, 0x88, 0x00, 0x50, 1, 2, 3, 4) }), V()),
+  tunnelled('source port of GRE: no ports', 'source port hash', buildIpv4Frame({ src: '10.244.1.5', dst: '10.244.2.7', protocol: 47, df: true, payload: PAYLOAD }), V()),
+  tunnelled('source port with inner IP options: ports read after IHL·4', 'source port hash', podTcp({ dst: '10.244.2.7', options: OPTIONS_40 }), V()),
+
+  // --- truncated inner packets (encap does not check the inner lengths) -----------------
+  tunnelled('cut after the IPv4 header (34 bytes), IPIP', 'truncation', podTcp({ dst: '10.244.3.7' }).slice(0, 34), I()),
+  tunnelled('cut after the IPv4 header (34 bytes), VXLAN: no ports to hash', 'truncation', F.slice(0, 34), V()),
+  tunnelled('cut after 3 port bytes: no ports hashed', 'truncation', F.slice(0, 37), V()),
+  tunnelled('cut after the 4 port bytes: ports hashed', 'truncation', F.slice(0, 38), V()),
+  tunnelled('cut inside the TCP header', 'truncation', F.slice(0, 45), V()),
+  tunnelled('cut inside 40 bytes of IP options: UDP to 4789 cannot be seen', 'truncation', udp('10.244.3.7', 33000, 4789, { options: OPTIONS_40 }).slice(0, 60), I()),
+  tunnelled('cut one byte short of the end', 'truncation', F.slice(0, F.length - 1), V()),
+
+  // --- xdp_encap: FIB -------------------------------------------------------------------
+  tunnelled('FIB egress is the ingress device: XDP_TX', 'xdp step 10', podTcp({ dst: '10.244.2.7' }), { ...V(), ingress: 'ua' }, XDP_ONLY),
+  tunnelled('FIB egress differs from the ingress device: XDP_REDIRECT', 'xdp step 10', podTcp({ dst: '10.244.2.7' }), { ...V(), ingress: 'ub' }, XDP_ONLY),
+  tunnelled('IPIP out of ub, arriving on ub: XDP_TX', 'xdp step 10', podTcp({ dst: '10.244.3.7' }), { ...I(), ingress: 'ub' }, XDP_ONLY),
+  tunnelled('remote behind a gateway (xdp_encap: the gateway\'s MAC)', 'xdp step 8', podTcp({ dst: '10.244.9.7' }), { ...V('10.0.2.9'), nextHop: '10.0.1.1' }),
+  tcOnly('remote without a neighbour entry (xdp_encap leaves it to the stack)', 'xdp step 8', podTcp({ dst: '10.244.6.7' }), I('10.0.1.9'), 'PASS_FIB'),
+  tcOnly('remote without a route (xdp_encap leaves it to the stack)', 'xdp step 8', podTcp({ dst: '10.244.7.7' }), I('10.0.2.12'), 'PASS_FIB'),
+  tunnelled('remote with a locked route MTU of 1300: 1280 + 20 fits', 'xdp step 8', sizedTcp('10.244.8.7', 1280), { ...I('10.0.1.4'), via: 'ua' }),
+  tcOnly('remote with a locked route MTU of 1300: 1281 + 20 (xdp_encap: frag needed, left to the stack)', 'xdp step 8', sizedTcp('10.244.8.7', 1281), I('10.0.1.4'), 'PASS_FIB'),
+];

@@ -1,0 +1,51 @@
+// The tests tc_decap and xdp_decap share (same rules, same counters; only the return codes
+// differ): generated scenarios against the codec, and the table of decapsulation rules.
+import fc from 'fast-check';
+
+import { arbDecapScenario } from '../../src/codec/arbitraries.js';
+import { privileged } from '../helpers/privileged.js';
+import { DECAP_CASES } from './cases/decap-cases.js';
+import { NODE, PEERS } from './cases/world.js';
+import { ProgramUnderTest, hookOf } from './harness/datapath.js';
+import { CounterTally, DifferentialRunner, assertAgreement } from './harness/differential.js';
+import { describeTally, propertyRuns, propertySeed, uniqueDescriptions } from './harness/property.js';
+import { runDecapCase } from './harness/table-cases.js';
+
+/** Every counter a decap program can move in a test run (adjust failures cannot happen there). */
+const REACHABLE = [
+  'PASS', 'PASS_FRAGMENT', 'DECAP_IPIP', 'DECAP_VXLAN', 'DROP_UNKNOWN_PEER', 'DROP_BAD_VNI', 'DROP_MALFORMED',
+  'DROP_ECN', 'DROP_TTL',
+];
+
+export function decapSuite(name: 'tc_decap' | 'xdp_decap'): void {
+  const hook = hookOf(name);
+  let runner: DifferentialRunner;
+  privileged.before(() => {
+    runner = new DifferentialRunner(ProgramUnderTest.load(name));
+  });
+  privileged.afterAlways(() => runner?.target.close());
+
+  privileged.serial(`${name} equals the codec on ${propertyRuns()} generated scenarios`, (t) => {
+    const seed = propertySeed();
+    const tally = new CounterTally();
+    fc.assert(
+      fc.property(arbDecapScenario({ hook, testRunnable: true }), (s) => {
+        const outcome = runner.checkDecap(s.frame, s.options);
+        assertAgreement({ program: name, frame: s.frame, config: s.config, peers: s.peers, notes: [`scenario kind: ${s.kind}`] }, outcome);
+        tally.add(outcome.model.counter);
+      }),
+      { numRuns: propertyRuns(), seed, includeErrorInReport: true },
+    );
+    t.log(`seed ${seed}: ${describeTally(tally)}`);
+    for (const counter of REACHABLE) t.true(tally.counts.has(counter), `no generated case moved ${counter}`);
+  });
+
+  for (const c of uniqueDescriptions(DECAP_CASES)) {
+    privileged.serial(`table: ${c.description} (${c.rule})`, (t) => {
+      const report = runDecapCase(runner, c, { config: NODE, peers: PEERS });
+      if (!report.ranProgram) t.log(`BPF_PROG_TEST_RUN refuses this frame at ${hook === 'tc' ? 'TC' : 'XDP'}: checked against the codec only`);
+      if (report.problems.length) t.fail(report.problems.join('\n'));
+      else t.pass();
+    });
+  }
+}

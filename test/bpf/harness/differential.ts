@@ -1,0 +1,138 @@
+// One case, both sides: the tables go into the program's maps, the frame through
+// BPF_PROG_TEST_RUN, and the same frame and tables through the codec's model. The return code, the
+// output bytes and the counters must agree: the program moves exactly one counter, by 1 packet and
+// the frame length in bytes, and it is the codec's.
+import {
+  STAT_NAMES, decap, encap, readU16,
+  type DatapathResult, type DecapOptions, type EncapOptions, type NodeConfig, type PeerMap, type RouteTable,
+} from '../../../src/codec/index.js';
+import type { ProgramUnderTest } from './datapath.js';
+import { decodeFrame } from './decode.js';
+import { describeOutputDifference, MismatchError, toHex } from './report.js';
+import { StatsProbe, type CounterMove, type StatsSnapshot } from './stats.js';
+import { TableWriter } from './tables.js';
+
+export interface BpfOutcome {
+  readonly retval: number;
+  readonly output: Uint8Array;
+  readonly moves: readonly CounterMove[];
+}
+
+export interface CaseOutcome {
+  readonly model: DatapathResult;
+  readonly bpf: BpfOutcome;
+  /** What disagrees, one line each; empty when the program and the codec agree. */
+  readonly problems: readonly string[];
+  /** Map updates the case needed (0 when the tables were already in place). */
+  readonly tableChanges: number;
+}
+
+const OUTER_ID_OFFSET = 14 + 4;
+
+export class DifferentialRunner {
+  readonly writer: TableWriter;
+  private last: StatsSnapshot | undefined;
+
+  constructor(readonly target: ProgramUnderTest) {
+    this.writer = new TableWriter(target);
+  }
+
+  /** Runs the frame and returns what the program did, counters included. */
+  run(frame: Uint8Array, ingressIfindex?: number): BpfOutcome {
+    const before = this.last ?? this.target.stats.snapshot();
+    this.last = undefined; // a failing run must not leave a stale reading behind
+    const raw = this.target.runRaw(frame, ingressIfindex !== undefined ? { ingressIfindex } : {});
+    const after = this.target.stats.snapshot();
+    this.last = after;
+    return { retval: raw.retval, output: raw.output, moves: StatsProbe.moves(before, after) };
+  }
+
+  checkEncap(frame: Uint8Array, options: EncapOptions): CaseOutcome {
+    const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writeRoutes(options.routes).changes;
+    const bpf = this.run(frame, this.target.hook === 'xdp' ? options.ingressIfindex ?? 1 : undefined);
+    let model = encap(frame, { ...options, hook: this.target.hook });
+    const problems: string[] = [];
+    if (model.outerIdRandom && bpf.output.length >= OUTER_ID_OFFSET + 2) {
+      // The program's random outer ID (inner DF clear): never 0; the codec takes it as a parameter.
+      const id = readU16(bpf.output, OUTER_ID_OFFSET);
+      if (id === 0) problems.push('outer IPv4 ID is 0 although the inner DF bit is clear (the program must write 1–65535)');
+      else model = encap(frame, { ...options, hook: this.target.hook, ipId: id });
+    }
+    problems.push(...compare(model, bpf, frame.length));
+    return { model, bpf, problems, tableChanges };
+  }
+
+  checkDecap(frame: Uint8Array, options: DecapOptions): CaseOutcome {
+    const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writePeers(options.peers).changes;
+    const bpf = this.run(frame);
+    const model = decap(frame, { ...options, hook: this.target.hook });
+    return { model, bpf, problems: compare(model, bpf, frame.length), tableChanges };
+  }
+}
+
+function compare(model: DatapathResult, bpf: BpfOutcome, length: number): string[] {
+  const problems: string[] = [];
+  if (bpf.retval !== model.retval) problems.push(`return code: bpf ${bpf.retval}, codec ${model.retval} (${model.verdict})`);
+  const want = `${model.counter} +1 packet +${length} bytes`;
+  const got = bpf.moves.map((m) => `${m.counter} +${m.packets} packet(s) +${m.bytes} bytes`).join(', ') || 'none';
+  const only = bpf.moves[0];
+  if (bpf.moves.length !== 1 || only?.counter !== model.counter || only.packets !== 1 || only.bytes !== length) {
+    problems.push(`counters: bpf moved ${got}; codec expects exactly ${want}`);
+  }
+  if (Buffer.compare(Buffer.from(bpf.output), Buffer.from(model.output)) !== 0) problems.push('output bytes differ');
+  return problems;
+}
+
+export interface CaseInputs {
+  readonly program: string;
+  readonly frame: Uint8Array;
+  readonly config: NodeConfig;
+  readonly routes?: RouteTable;
+  readonly peers?: PeerMap;
+  readonly ingressIfindex?: number;
+  /** Anything else worth printing (the scenario kind, the FIB answer, ...). */
+  readonly notes?: readonly string[];
+}
+
+/** The full report of a disagreement. */
+export function describeMismatch(inputs: CaseInputs, outcome: CaseOutcome): string {
+  const { model, bpf } = outcome;
+  const vxlanPorts = [...new Set([4789, inputs.config.vxlanPort])];
+  const lines = [
+    `${inputs.program} and the codec disagree:`,
+    ...outcome.problems.map((p) => `  - ${p}`),
+    `bpf:   return ${bpf.retval}, counters ${bpf.moves.map((m) => `${m.counter}+${m.packets}/${m.bytes}B`).join(' ') || 'none'}`,
+    `codec: return ${model.retval} (${model.verdict}), counter ${model.counter}`,
+    ...describeOutputDifference({ label: 'bpf', bytes: bpf.output }, { label: 'codec', bytes: model.output }, vxlanPorts),
+    'input frame decoded:',
+    ...decodeFrame(inputs.frame, vxlanPorts).map((l) => `  ${l}`),
+    `input frame (hex): ${toHex(inputs.frame)}`,
+    `config: ${JSON.stringify(inputs.config)}`,
+  ];
+  if (inputs.routes) lines.push(`routes: ${JSON.stringify(inputs.routes)}`);
+  if (inputs.peers) lines.push(`peers: ${JSON.stringify([...inputs.peers].map(([a, p]) => [a, { ...p, modes: typeof p.modes === 'number' ? p.modes : [...p.modes] }]))}`);
+  if (inputs.ingressIfindex !== undefined) lines.push(`ingress ifindex: ${inputs.ingressIfindex}`);
+  lines.push(...(inputs.notes ?? []));
+  return lines.join('\n');
+}
+
+export function assertAgreement(inputs: CaseInputs, outcome: CaseOutcome): void {
+  if (outcome.problems.length) throw new MismatchError(describeMismatch(inputs, outcome));
+}
+
+/** Counter name → how many cases moved it, for coverage checks and the fuzz report. */
+export class CounterTally {
+  readonly counts = new Map<string, number>();
+  total = 0;
+
+  add(counter: string): void {
+    this.counts.set(counter, (this.counts.get(counter) ?? 0) + 1);
+    this.total++;
+  }
+
+  /** In enum order, zeros left out. */
+  entries(): [string, number][] {
+    return STAT_NAMES.filter((n) => this.counts.has(n)).map((n) => [n, this.counts.get(n) ?? 0]);
+  }
+}
+
