@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 
 import { DEFAULT_PIN_ROOT } from '../agent/datapath.js';
 import { applyCommand } from './commands/apply.js';
+import { cleanupCommand } from './commands/cleanup.js';
 import { compileCommand } from './commands/compile.js';
 import { mapsCommand } from './commands/maps.js';
 import { planCommand } from './commands/plan.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   program.addCommand(statsCommand());
   program.addCommand(statusCommand());
   program.addCommand(traceCommand());
+  program.addCommand(cleanupCommand());
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);

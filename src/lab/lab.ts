@@ -262,6 +262,9 @@ export class Lab {
   }
 
   private buildNode(node: LabNode): void {
+    // The router could route every block (a cloud's route table may well): only its pod-address
+    // check stops bare pod traffic, which is what the tests observe.
+    this.ip(this.routerNs, 'route', 'add', node.block, 'via', node.address);
     fs.mkdirSync(node.manifestsDir, { recursive: true });
     fs.mkdirSync(node.pinRoot, { recursive: true });
     // In this (the caller's) mount namespace, so that `ip netns exec` copies it into agentd's and

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { exited, inNetns, runAsync, sh } from './sh.js';
+import { exited, inNetns, runAsync, sh, sleep } from './sh.js';
 
 const TCP_PEER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'tcp-peer.js');
 
@@ -198,7 +198,7 @@ export interface Capture {
 
 /** tcpdump on every interface of namespace `ns` (optionally filtered), writing to `file`. */
 export async function startCapture(ns: string, file: string, filter: readonly string[] = []): Promise<Capture> {
-  const argv = inNetns(ns, ['tcpdump', '-i', 'any', '-n', '-U', '-s', '256', '-w', file, ...filter]);
+  const argv = inNetns(ns, ['tcpdump', '-i', 'any', '-n', '-U', '--immediate-mode', '-s', '256', '-w', file, ...filter]);
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let err = '';
@@ -215,6 +215,7 @@ export async function startCapture(ns: string, file: string, filter: readonly st
   return {
     file,
     async stop() {
+      await sleep(100); // let the last packets reach the ring before tcpdump stops reading it
       child.kill('SIGINT');
       await exited(child);
       return readCapture(file);

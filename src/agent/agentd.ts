@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+/**
+ * agentd: burrow's node agent. Run it inside the node's network namespace (on a host: the host's
+ * own; in the lab: `ip netns exec <node-ns> agentd ...`).
+ *
+ *   agentd --node NAME --manifests PATH [--manifests PATH ...] [--uplink IF] [--pin-root DIR]
+ *          [--decap-hook xdp|tc|auto] [--listen ADDR] [--cleanup-on-exit]
+ *
+ * Exit codes: 0 stopped by a signal, 1 invalid options or manifests at start, 3 runtime error.
+ */
+import { Command, CommanderError } from 'commander';
+import { z } from 'zod';
+
+import { CompileError } from '../compile/index.js';
+import { Daemon } from './daemon.js';
+import { DEFAULT_PIN_ROOT } from './datapath.js';
+import { createRootLogger, LOG_LEVELS } from './logger.js';
+import { parseListen } from './metrics.js';
+
+const ifname = z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'must be an interface name of 1-15 letters, digits, _ . -');
+
+const AgentdOptions = z.strictObject({
+  node: z.string().min(1),
+  manifests: z.array(z.string().min(1)).min(1),
+  uplink: ifname.optional(),
+  pinRoot: z.string().startsWith('/', 'must be an absolute path'),
+  decapHook: z.enum(['xdp', 'tc', 'auto']),
+  tunnelDevice: ifname,
+  listen: z
+    .string()
+    .refine((v) => {
+      try {
+        parseListen(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'expected PORT, :PORT or HOST:PORT')
+    .optional(),
+  cleanupOnExit: z.boolean().default(false),
+  debounce: z.coerce.number().int().min(0).max(60_000),
+  resync: z.coerce.number().int().min(0),
+  logLevel: z.enum(LOG_LEVELS),
+});
+
+function buildCommand(): Command {
+  return new Command('agentd')
+    .description('burrow node agent: keeps the eBPF IP-in-IP/VXLAN datapath, kernel routes and NAT in line with the manifests')
+    .requiredOption('--node <name>', 'this node\'s name (a Calico Node manifest)')
+    .requiredOption('--manifests <path...>', 'manifest files or directories (watched)')
+    .option('--uplink <if>', 'underlay interface (default: the one holding the node address)')
+    .option('--pin-root <dir>', 'bpffs directory for maps and links (bpffs is mounted there if needed)', DEFAULT_PIN_ROOT)
+    .option('--decap-hook <hook>', 'xdp, tc, or auto (TC on veth and devices without native XDP)', 'auto')
+    .option('--tunnel-device <name>', 'the tunnel device agentd creates', 'burrow0')
+    .option('--listen <addr>', 'serve /metrics and /healthz on PORT, :PORT or HOST:PORT')
+    .option('--cleanup-on-exit', 'on SIGTERM/SIGINT remove everything instead of leaving the datapath forwarding')
+    .option('--debounce <ms>', 'wait this long after a manifest change before reconciling', '200')
+    .option('--resync <ms>', 'full reconcile at this interval even without changes (0: never)', '30000')
+    .option('--log-level <level>', LOG_LEVELS.join(', '), 'info')
+    .exitOverride();
+}
+
+async function main(argv: string[]): Promise<void> {
+  const cmd = buildCommand();
+  try {
+    cmd.parse(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+    throw e;
+  }
+  const parsed = AgentdOptions.safeParse(cmd.opts());
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) process.stderr.write(`agentd: --${i.path.join('.').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}\n`);
+    process.exit(2);
+  }
+  const o = parsed.data;
+  const log = createRootLogger(o.logLevel, { node: o.node });
+  const daemon = new Daemon({
+    node: o.node,
+    manifests: o.manifests,
+    uplink: o.uplink,
+    pinRoot: o.pinRoot,
+    decapHook: o.decapHook,
+    tunnelDevice: o.tunnelDevice,
+    listen: o.listen,
+    cleanupOnExit: o.cleanupOnExit,
+    debounceMs: o.debounce,
+    resyncMs: o.resync,
+    log,
+  });
+  const stopOn = (signal: NodeJS.Signals) =>
+    process.once(signal, () => {
+      daemon
+        .stop(signal)
+        .then(() => process.exit(0))
+        .catch((e: unknown) => {
+          log.error({ err: e }, 'stopping failed');
+          process.exit(3);
+        });
+    });
+  stopOn('SIGTERM');
+  stopOn('SIGINT');
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading');
+    daemon.trigger('SIGHUP');
+  });
+  try {
+    await daemon.start();
+  } catch (e) {
+    log.fatal({ err: e }, `agentd could not start: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(e instanceof CompileError ? 1 : 3);
+  }
+}
+
+void main(process.argv);

@@ -1,0 +1,81 @@
+/**
+ * The uplink: the interface that holds the node's address, whose facts (ifindex, MAC, MTU) go
+ * into the `config` map and whose kind decides the decap hook. Read with `ip -j -d`, in the
+ * calling process's network namespace.
+ */
+import fs from 'node:fs';
+
+import { run } from './exec.js';
+
+export interface UplinkInfo {
+  name: string;
+  ifindex: number;
+  mac: string;
+  mtu: number;
+  /** rtnetlink kind ('veth', 'bridge', 'vxlan', …); undefined for a physical NIC. */
+  kind: string | undefined;
+  /** The driver behind a physical device (/sys/class/net/IF/device/driver), if any. */
+  driver: string | undefined;
+}
+
+interface IpLinkJson {
+  ifindex: number;
+  ifname: string;
+  address?: string;
+  mtu: number;
+  flags?: string[];
+  linkinfo?: { info_kind?: string };
+}
+
+interface IpAddrJson {
+  ifname: string;
+  addr_info?: Array<{ family: string; local: string }>;
+}
+
+function driverOf(name: string): string | undefined {
+  try {
+    return fs.readlinkSync(`/sys/class/net/${name}/device/driver`).split('/').pop();
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readLink(name: string): Promise<IpLinkJson | undefined> {
+  try {
+    const rows = JSON.parse(await run(['ip', '-j', '-d', 'link', 'show', 'dev', name])) as IpLinkJson[];
+    return rows[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The uplink named `name`, or the interface holding `address` when no name is given. */
+export async function findUplink(name: string | undefined, address: string): Promise<UplinkInfo> {
+  let ifname = name;
+  if (!ifname) {
+    const rows = JSON.parse(await run(['ip', '-j', '-4', 'addr', 'show'])) as IpAddrJson[];
+    ifname = rows.find((r) => r.addr_info?.some((a) => a.family === 'inet' && a.local === address))?.ifname;
+    if (!ifname) {
+      throw new Error(`no interface in this network namespace holds the node address ${address}: pass --uplink, or run agentd in the node's namespace`);
+    }
+  }
+  const link = await readLink(ifname);
+  if (!link) throw new Error(`uplink ${ifname} does not exist in this network namespace`);
+  if (!link.address || link.address === '00:00:00:00:00:00') throw new Error(`uplink ${ifname} has no Ethernet address: burrow needs an Ethernet uplink`);
+  return { name: ifname, ifindex: link.ifindex, mac: link.address, mtu: link.mtu, kind: link.linkinfo?.info_kind, driver: driverOf(ifname) };
+}
+
+export type DecapHook = 'xdp' | 'tc';
+export type DecapHookChoice = DecapHook | 'auto';
+
+/**
+ * `auto`: TC on veth and on virtual devices without a driver (XDP on a veth strips GSO from its
+ * peer: ~4x less TCP throughput, DESIGN.md §1), XDP on a NIC with a driver (attach then tries
+ * native mode and falls back to TC if the driver has none).
+ */
+export function chooseDecapHook(requested: DecapHookChoice, uplink: UplinkInfo): { hook: DecapHook; reason: string } {
+  if (requested !== 'auto') return { hook: requested, reason: 'requested' };
+  if (uplink.kind === 'veth') return { hook: 'tc', reason: 'veth uplink: XDP would strip GSO from its peer' };
+  if (!uplink.driver) return { hook: 'tc', reason: `${uplink.kind ?? 'virtual'} device without a driver: no native XDP` };
+  return { hook: 'xdp', reason: `driver ${uplink.driver}: native XDP` };
+}

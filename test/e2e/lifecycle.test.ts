@@ -1,0 +1,131 @@
+// agentd's lifecycle with traffic flowing (issue 5, i and j, and cleanup): kill -9 and restart
+// lose nothing and the restarted agentd changes nothing; a live IPIP → VXLAN switch loses at
+// most 1% of a 100/s ping; removing a node from the manifests removes its routes; invalid
+// manifests change nothing; SIGTERM leaves the datapath forwarding, `agentctl cleanup` (or
+// --cleanup-on-exit) removes every trace; /metrics and /healthz answer.
+import fs from 'node:fs';
+
+import { listAttached, withNetns } from '../../src/bpf/index.js';
+import { openDatapathMaps } from '../../src/agent/datapath.js';
+import { agentctlArgv, startAgent } from '../../src/lab/agents.js';
+import type { Lab } from '../../src/lab/lab.js';
+import { clusterManifests, labManifests, poolManifest, writeLabManifests } from '../../src/lab/manifests.js';
+import { sh, sleep } from '../../src/lab/sh.js';
+import { ping, startPing } from '../../src/lab/traffic.js';
+import { counters, labWithAgents } from '../helpers/lab.js';
+import { privileged } from '../helpers/privileged.js';
+
+const podPing = (lab: Lab, count: number) =>
+  startPing(lab.pod('node-a').ns, lab.pod('node-c').address, { count, interval: 0.01, wait: 1 });
+
+function burrowRoutes(lab: Lab, node: string): string {
+  return sh(['ip', '-n', lab.node(node).ns, 'route', 'show', 'proto', '211']);
+}
+
+for (const hook of ['tc', 'xdp'] as const) {
+  privileged.serial(`restart (${hook.toUpperCase()} decap): kill -9 of agentd during a 100/s ping loses nothing; the new agentd adopts and changes nothing`, async (t) => {
+    const { lab, agents } = await labWithAgents(t, { agent: { decapHook: hook } });
+    const run = podPing(lab, 400);
+    await sleep(1000);
+    agents['node-a']!.child.kill('SIGKILL');
+    agents['node-c']!.child.kill('SIGKILL');
+    await Promise.all([agents['node-a']!.stop(), agents['node-c']!.stop()]);
+    await sleep(500);
+    const [a] = await Promise.all([startAgent(lab, 'node-a', { decapHook: hook }), startAgent(lab, 'node-c', { decapHook: hook })]);
+    const result = await run.done;
+    t.log(`restart with ${hook} decap: ${result.transmitted - result.received} of ${result.transmitted} lost`);
+    t.is(result.transmitted, 400);
+    t.is(result.received, 400, 'no packet lost');
+    const first = a.reconciles()[0]!;
+    t.is(first.changes, 0, `first reconcile after restart: ${JSON.stringify(first)}`);
+    t.deepEqual((first.links as Array<{ action: string }>).map((l) => l.action), ['adopted', 'adopted']);
+  });
+}
+
+privileged.serial('live change: ipipMode Always → vxlanMode Always during a 100/s ping loses at most 1%', async (t) => {
+  const { lab, agents } = await labWithAgents(t, { pool: { ipipMode: 'Always' } });
+  const run = podPing(lab, 600);
+  await sleep(2000);
+  const next = Object.values(agents).map((a) => a.nextReconcile());
+  writeLabManifests(lab, labManifests(lab, { 'pool.yaml': poolManifest({ vxlanMode: 'Always' }) }));
+  const applied = await Promise.all(next);
+  const result = await run.done;
+  t.log(`IPIP → VXLAN: ${result.transmitted - result.received} of ${result.transmitted} lost (${result.lossPercent.toFixed(2)}%); reconciles took ${applied.map((r) => `${(r.durationMs as number).toFixed(0)} ms`).join(', ')}`);
+  t.true(result.lossPercent <= 1, `lost ${result.lossPercent}%`);
+  t.regex(burrowRoutes(lab, 'node-a'), /192\.168\.2\.0\/26 via 10\.0\.2\.10 dev burrow0 .*mtu 1450/);
+  const before = counters(lab, 'node-a').encap_vxlan!;
+  t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 3, interval: 0.05 })).received, 3);
+  t.true(counters(lab, 'node-a').encap_vxlan! >= before + 3, 'now through VXLAN');
+});
+
+privileged.serial('a node removed from the manifests: its routes and peer go; invalid manifests change nothing', async (t) => {
+  const { lab, agents } = await labWithAgents(t);
+  t.regex(burrowRoutes(lab, 'node-a'), /192\.168\.2\.0\/26/);
+
+  const broken = agents['node-a']!.waitFor((r) => r.level >= 50 && /do not validate/.test(r.msg), 10_000, agents['node-a']!.records.length);
+  writeLabManifests(lab, labManifests(lab, { 'pool.yaml': poolManifest({ ipipMode: 'Always', vxlanMode: 'Always' }) }));
+  await broken;
+  t.regex(burrowRoutes(lab, 'node-a'), /192\.168\.2\.0\/26 via 10\.0\.2\.10 dev burrow0 .*mtu 1480/, 'the last good state stays');
+  t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 2, interval: 0.05 })).received, 2);
+
+  const withoutC = { ...lab.topology, nodes: lab.topology.nodes.filter((n) => n.name !== 'node-c') };
+  const next = agents['node-a']!.nextReconcile();
+  writeLabManifests(lab, { ...clusterManifests(withoutC), 'pool.yaml': poolManifest({ ipipMode: 'Always' }) });
+  t.true(((await next).stateChanges as number) > 0);
+  t.notRegex(burrowRoutes(lab, 'node-a'), /192\.168\.2\./, 'kernel route to c\'s block removed');
+  t.regex(burrowRoutes(lab, 'node-a'), /192\.168\.1\.0\/26/, 'b stays');
+  const maps = openDatapathMaps(lab.node('node-a').pinRoot);
+  try {
+    t.false([...maps.routes.keys()].some((k) => k.addr.startsWith('192.168.2.') || k.addr === '10.0.2.10'), 'routes map entries removed');
+    t.false(maps.peers.has('10.0.2.10'), 'c is no longer a peer');
+  } finally {
+    maps.close();
+  }
+  t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 2, interval: 0.05 })).received, 0);
+});
+
+function assertNothingLeft(t: Parameters<Parameters<typeof privileged>[1]>[0], lab: Lab, node: string): void {
+  const n = lab.node(node);
+  t.is(burrowRoutes(lab, node).trim(), '', 'no burrow routes');
+  t.false(sh(['ip', 'netns', 'exec', n.ns, 'nft', 'list', 'tables']).includes('burrow'), 'no nft table');
+  t.false(sh(['ip', '-n', n.ns, 'link']).includes('burrow0'), 'no tunnel device');
+  // maps.debug and progs.debug are the kernel's preload iterators of a fresh bpffs, not pins of ours.
+  t.deepEqual(fs.readdirSync(n.pinRoot).filter((f) => !f.endsWith('.debug')), [], 'no pins');
+  const attached = withNetns(`/run/netns/${n.ns}`, () => listAttached(n.uplink));
+  t.is(attached.xdp, null);
+  t.deepEqual(attached.tcx, { ingress: [], egress: [] }, 'nothing attached to the uplink');
+}
+
+privileged.serial('SIGTERM leaves the datapath forwarding; agentctl cleanup then removes everything agentd made', async (t) => {
+  const { lab, agents } = await labWithAgents(t, { pool: { ipipMode: 'Always', natOutgoing: true } });
+  t.is(await agents['node-a']!.stop('SIGTERM'), 0);
+  t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 3, interval: 0.05 })).received, 3, 'still forwarding');
+  const out = sh(agentctlArgv(lab, 'node-a', ['cleanup', '-o', 'json']));
+  const report = JSON.parse(out) as { links: string[]; routes: string[]; natTable: boolean; tunnelDevice: boolean; errors: string[] };
+  t.deepEqual(report.links.sort(), ['tc_decap@eth0', 'tc_encap@burrow0']);
+  t.deepEqual(report.routes.sort(), ['192.168.1.0/26', '192.168.2.0/26']);
+  t.true(report.natTable && report.tunnelDevice);
+  t.deepEqual(report.errors, []);
+  assertNothingLeft(t, lab, 'node-a');
+  t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 2, interval: 0.05 })).received, 0, 'no datapath left');
+  const again = JSON.parse(sh(agentctlArgv(lab, 'node-a', ['cleanup', '-o', 'json']))) as { links: string[]; routes: string[] };
+  t.deepEqual([again.links, again.routes], [[], []], 'a second cleanup finds nothing');
+});
+
+privileged.serial('--listen serves /metrics and /healthz; --cleanup-on-exit removes everything on SIGTERM', async (t) => {
+  const { lab, agents } = await labWithAgents(t, { agent: { listen: '127.0.0.1:9464', cleanupOnExit: true } });
+  await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 2, interval: 0.05 });
+  const get = (p: string) =>
+    sh(['ip', 'netns', 'exec', lab.node('node-a').ns, process.execPath, '-e',
+      `fetch('http://127.0.0.1:9464${p}').then(async (r) => process.stdout.write(r.status + '\\n' + await r.text()))`]);
+  const metrics = get('/metrics');
+  t.regex(metrics, /^200\n/);
+  t.regex(metrics, /burrow_datapath_packets_total\{counter="encap_ipip"\} [1-9]/);
+  t.regex(metrics, /burrow_reconciles_total\{outcome="ok"\} [1-9]/);
+  t.regex(metrics, /burrow_reconcile_duration_seconds_count [1-9]/);
+  const health = get('/healthz');
+  t.regex(health, /^200\n/);
+  t.is((JSON.parse(health.split('\n').slice(1).join('\n')) as { status: string }).status, 'ok');
+  t.is(await agents['node-a']!.stop('SIGTERM'), 0);
+  assertNothingLeft(t, lab, 'node-a');
+});
