@@ -90,6 +90,24 @@ export function keepRuntimeUplink(desired: DesiredParts, actualConfig: BurrowCon
   return { ...desired, config: { ...desired.config, uplink_ifindex, uplink_mac, uplink_mtu } };
 }
 
+/**
+ * Make-before-break across nodes: when a pool's encapsulation changes, each node switches when its
+ * own agent reconciles, so for a while a peer may still send the old tunnel, or already the new
+ * one. A peer that stays a peer keeps the modes `previous` allowed it on top of the new ones
+ * (the VNI is the new one: a peer has one). Reconcile with this for a grace period after a
+ * change, then with `next` alone to narrow the modes; peers that went are not kept.
+ */
+export function withTransitionalPeers(next: DesiredState, previous: DesiredState): DesiredState {
+  const before = new Map(previous.peers.map((p) => [p.address, p]));
+  const peers = next.peers.map((p) => {
+    const old = before.get(p.address);
+    if (!old) return p;
+    const modes = [...new Set([...p.modes, ...old.modes])].sort();
+    return modes.length === p.modes.length ? p : { ...p, modes };
+  });
+  return { ...next, peers };
+}
+
 /** The compiler's kernel route as `ip route replace` arguments. */
 export function kernelRouteOf(r: CompiledKernelRoute): KernelRoute {
   if (r.type === 'tunnel') {

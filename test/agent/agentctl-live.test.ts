@@ -69,8 +69,24 @@ privileged('apply into a plain directory mounts bpffs there and creates the four
   const r = await agentctl(['--pin-root', dir, 'apply', '-f', m.write('lab.yaml', labManifests()), '--node', 'node-a', '--no-kernel']);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, new RegExp(`^created the datapath maps under ${dir}\n`));
+  t.notRegex(r.stderr, /warning/, 'the mount is in our own mount namespace and outlives the command');
   t.is(fs.statfsSync(dir).type, 0xcafe4a11, 'bpffs');
   t.deepEqual(['config', 'peers', 'routes', 'stats'].filter((f) => fs.existsSync(path.join(dir, f))), ['config', 'peers', 'routes', 'stats']);
+});
+
+privileged.serial('apply under ip netns exec into a plain directory warns that its bpffs mount ends with the command', async (t) => {
+  const ns = createNetns();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burrow-plain-'));
+  const m = manifestDir();
+  t.teardown(() => {
+    ns.destroy();
+    fs.rmSync(dir, { recursive: true, force: true });
+    m.cleanup();
+  });
+  const r = await agentctl(['--pin-root', dir, 'apply', '-f', m.write('lab.yaml', labManifests()), '--node', 'node-a', '--no-kernel'], { netns: ns.name });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, new RegExp(`^warning: mounted a new bpffs on ${dir} inside a mount namespace of its own .*mount -t bpf bpf ${dir}\\)$`, 'm'));
+  t.not(fs.statfsSync(dir).type, 0xcafe4a11, 'and indeed, seen from here, nothing is mounted there');
 });
 
 privileged('maps dump -o json decodes every field of routes, peers, config and stats', async (t) => {

@@ -6,6 +6,7 @@ import type { ExecutionContext } from 'ava';
 
 import { loadDatapath, type Datapath } from '../../src/agent/datapath.js';
 import { configValueOf, desiredMapEntries } from '../../src/agent/map-entries.js';
+import { withTransitionalPeers } from '../../src/agent/plan.js';
 import { reconcile } from '../../src/agent/reconcile.js';
 import { BurrowMode } from '../../src/bpf/index.js';
 import type { DesiredState, TunnelRoute } from '../../src/compile/index.js';
@@ -159,4 +160,18 @@ privileged('thousands of routes are written with one batch call and removed with
   t.is(r2.plan.routes.remove.length, 2500);
   t.deepEqual(calls.filter((c) => c.startsWith('routes.')), ['routes.deleteBatch 2500']);
   t.deepEqual([...readBack(dp.maps).routes.keys()].sort(), half.map((h) => h.cidr).sort());
+});
+
+privileged('IPIP → VXLAN with transitional peers: the peer accepts both tunnels until the grace ends, then only VXLAN', async (t) => {
+  const { dp } = datapath(t);
+  const ipip = desiredFor({ pool: { ipipMode: 'Always' } });
+  const vxlan = desiredFor({ pool: { ipipMode: 'Never', vxlanMode: 'Always' } });
+  await reconcile(dp.maps, ipip, { kernel: false });
+  const during = await reconcile(dp.maps, withTransitionalPeers(vxlan, ipip), { kernel: false });
+  t.deepEqual(during.plan.peers.update.map((c) => [c.key, c.after!.value.modes]), [['10.0.1.11', 3], ['10.0.2.10', 3]]);
+  t.true([...readBack(dp.maps).routes.values()].every((r) => r.mode === BurrowMode.vxlan), 'routes switch at once');
+  const after = await reconcile(dp.maps, vxlan, { kernel: false });
+  t.deepEqual(after.plan.peers.update.map((c) => [c.key, c.after!.value.modes]), [['10.0.1.11', 2], ['10.0.2.10', 2]]);
+  t.is(after.changes, 2);
+  expectExactly(t, dp, vxlan);
 });

@@ -1,7 +1,9 @@
+import fs from 'node:fs';
+
 import { Command } from 'commander';
 import { z } from 'zod';
 
-import { loadDatapath, type Datapath } from '../../agent/datapath.js';
+import { ensureBpffs, loadDatapath, type Datapath } from '../../agent/datapath.js';
 import { planJson, planLines, planSummary } from '../../agent/plan-render.js';
 import { reconcile, type ReconcileMaps } from '../../agent/reconcile.js';
 import { memoryDatapathMaps } from '../../agent/reconcile-memory.js';
@@ -10,6 +12,18 @@ import { rootLogger } from '../log.js';
 import { parseOptions } from '../options.js';
 import { renderJson } from '../output.js';
 import { openPinnedOrNull } from './plan.js';
+
+/**
+ * Are we in a mount namespace our parent is not in? `ip netns exec` makes one per command, and
+ * a mount made there ends with it.
+ */
+function inPrivateMountNamespace(): boolean {
+  try {
+    return fs.readlinkSync('/proc/self/ns/mnt') !== fs.readlinkSync(`/proc/${process.ppid}/ns/mnt`);
+  } catch {
+    return false;
+  }
+}
 
 const applyOptions = desiredStateOptions.extend({ dryRun: z.boolean().default(false) });
 
@@ -24,7 +38,8 @@ export function applyCommand(): Command {
 The manifests are validated and compiled first: invalid ones change nothing (exit 1).
 Adds and updates are written before deletes (make-before-break); a second apply of the same
 input reports "no changes". When nothing is pinned under --pin-root, the datapath's maps are
-created there (bpffs is mounted on the directory if it is not one). Kernel routes (proto 211)
+created there (bpffs is mounted on the directory if it is not one; under ip netns exec, mount it
+from the host first, or the mount ends with the command). Kernel routes (proto 211)
 and the nft table "ip burrow" are changed in this process's network namespace: use --no-kernel
 to drive the maps alone.
 
@@ -38,6 +53,12 @@ Examples:
       const { state, uplink } = await loadDesiredState(opts);
       const pinned = openPinnedOrNull(opts.pinRoot);
       // Nothing pinned yet: apply creates the maps (loading the programs pins them); a dry run plans against nothing.
+      if (!pinned && !opts.dryRun && ensureBpffs(opts.pinRoot) && inPrivateMountNamespace()) {
+        process.stderr.write(
+          `warning: mounted a new bpffs on ${opts.pinRoot} inside a mount namespace of its own (ip netns exec makes one per command): ` +
+            `it and the maps pinned there vanish when agentctl exits; mount bpffs there from the host first (mount -t bpf bpf ${opts.pinRoot})\n`,
+        );
+      }
       const created: Datapath | undefined = pinned || opts.dryRun ? undefined : loadDatapath(opts.pinRoot);
       const maps: ReconcileMaps = pinned ?? created?.maps ?? memoryDatapathMaps();
       try {
