@@ -2,7 +2,7 @@
  * A Plan for people (+ add, ~ update, - remove, one line per change, in the order apply makes
  * them) and for machines (planJson: decoded values, fixed key order). Pure.
  */
-import type { BurrowConfig, BurrowPeer, BurrowRoute } from '../bpf/index.js';
+import type { BurrowConfig } from '../bpf/index.js';
 import type { KeyedChange, KeyedDiff } from './diff.js';
 import type { KernelRoute } from './kernel-routes.js';
 import { configView, peerView, routeView, type ConfigView, type PeerView, type RouteView } from './map-views.js';
@@ -166,8 +166,8 @@ const CONFIG_VIEW_NAME: Record<keyof BurrowConfig, keyof ConfigView> = {
 };
 
 export function planJson(plan: Plan): PlanJson {
-  const routeOfEntry = (key: string, e: RouteEntry): RouteView => routeView(key, e.value as BurrowRoute);
-  const peerOfEntry = (key: string, e: PeerEntry): PeerView => peerView(key, e.value as BurrowPeer);
+  const routeOfEntry = (key: string, e: RouteEntry): RouteView => routeView(key, e.value);
+  const peerOfEntry = (key: string, e: PeerEntry): PeerView => peerView(key, e.value);
   return {
     changes: planChangeCount(plan),
     skipped: [...plan.skipped],

@@ -10,7 +10,7 @@
 import type { BurrowConfig, BurrowRouteKey } from '../bpf/index.js';
 import { numberToIpv4, ipv4ToNumber, prefixMask } from '../codec/address.js';
 import type { DesiredState, KernelRoute as CompiledKernelRoute } from '../compile/index.js';
-import { deepEqual, diffKeyed, isEmptyDiff, type KeyedChange, type KeyedDiff } from './diff.js';
+import { deepEqual, diffKeyed, isEmptyDiff, type KeyedDiff } from './diff.js';
 import type { KernelRoute } from './kernel-routes.js';
 import { desiredMapEntries, type PeerEntry, type RouteEntry, type RuntimeUplink } from './map-entries.js';
 import { natRuleFingerprint, type NatRule } from './nat.js';

@@ -79,8 +79,9 @@ export function codecTables(
 }
 
 const L4_HEADER: Record<TraceProto, number> = { tcp: 20, udp: 8, icmp: 8 };
-const POD_MAC = '02:00:00:00:00:01';
-const PEER_UPLINK_MAC = '02:00:00:00:00:02';
+export const POD_MAC = '02:00:00:00:00:01';
+export const POD_GATEWAY_MAC = '02:00:00:00:00:02';
+const PEER_UPLINK_MAC = '02:00:00:00:00:0a';
 
 /** The pod packet in an Ethernet frame, its IPv4 total length exactly `p.size`. */
 export function podFrame(p: TracePacket, eth: { src: string; dst: string }): Uint8Array {

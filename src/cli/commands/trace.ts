@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 
-import { Collection, TcAction, XdpAction, nameOf } from '../../bpf/index.js';
-import { MAP_NAMES, objectPath, openDatapathMaps, type DatapathProgramName } from '../../agent/datapath.js';
+import { Collection, TcAction, XdpAction, nameOf, type RunResult } from '../../bpf/index.js';
+import { MAP_NAMES, objectPath, openDatapathMaps, type DatapathMaps, type DatapathProgramName } from '../../agent/datapath.js';
 import { cidrOf, peerView, routeView, type CounterView, type PeerView, type RouteView } from '../../agent/map-views.js';
 import { frameLayers, layerLine, type Layer } from '../frame-view.js';
 import { globalOptions, intOption, ipv4Option, outputOption, parseOptions } from '../options.js';
@@ -13,11 +13,11 @@ import {
   ingressFrame,
   ingressSender,
   podFrame,
+  POD_GATEWAY_MAC,
+  POD_MAC,
   predict,
-  type Comparison,
   type CounterDelta,
   type IngressSender,
-  type TracePacket,
 } from '../trace-packet.js';
 import { readCounters } from './maps.js';
 
@@ -38,7 +38,15 @@ const traceOptions = z.strictObject({
   vni: intOption(0, 0xffffff).optional(),
   xdp: z.boolean().default(false),
   output: outputOption,
+}).superRefine((o, ctx) => {
+  if (o.hook !== 'egress') return;
+  for (const key of ['outerSrc', 'mode', 'vni'] as const) {
+    if (o[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'only with --hook ingress' });
+  }
+  if (o.xdp) ctx.addIssue({ code: 'custom', path: ['xdp'], message: 'only with --hook ingress (egress runs tc_encap)' });
 });
+
+type TraceOptions = z.output<typeof traceOptions>;
 
 export interface TraceView {
   hook: 'egress' | 'ingress';
@@ -134,57 +142,61 @@ Examples:
     )
     .action((_opts: unknown, cmd: Command) => {
       const opts = parseOptions(traceOptions, cmd.optsWithGlobals());
-      const p: TracePacket = { ...opts };
       const maps = openDatapathMaps(opts.pinRoot);
       try {
-        const config = maps.config.get(0);
-        if (!config) throw new Error(`the config map under ${opts.pinRoot} has no entry 0`);
-        const routeEntries = maps.routes.entriesBatch();
-        const rawRoutes = new Map(routeEntries.map(([k, v]) => [cidrOf(k), v]));
-        const tables = codecTables(routeEntries, maps.peers.entriesBatch(), config);
-        const sender = p.hook === 'ingress' ? ingressSender(p, tables) : undefined;
-        const frame = sender ? ingressFrame(p, tables, sender) : podFrame(p, { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' });
-        const program: DatapathProgramName = p.hook === 'egress' ? 'tc_encap' : opts.xdp ? 'xdp_decap' : 'tc_decap';
-        const coll = Collection.load(objectPath(program), { pinRoot: opts.pinRoot, pinMaps: [...MAP_NAMES], name: program });
-        let run;
-        let before: CounterView[];
-        let after: CounterView[];
-        try {
-          before = readCounters(maps);
-          run = coll.program(program).run({ data: frame });
-          after = readCounters(maps);
-        } finally {
-          coll.close();
-        }
-        const counters = moved(before, after);
-        const prediction = predict(p.hook, frame, tables, run.data, opts.xdp);
-        const cmp: Comparison = compareWithPrediction({ retval: run.retval, output: run.data, moved: counters }, prediction.result, frame.length);
-        const actions: Record<string, number> = opts.xdp ? XdpAction : TcAction;
-        const peer = sender ? maps.peers.get(sender.outerSrc) : undefined;
-        const view: TraceView = {
-          hook: p.hook,
-          program,
-          pinRoot: opts.pinRoot,
-          input: { length: frame.length, layers: frameLayers(frame, config.vxlan_port) },
-          sender: sender ? { outerSrc: sender.outerSrc, mode: sender.mode, vni: sender.vni } : null,
-          route: prediction.route && rawRoutes.has(prediction.route.cidr) ? routeView(prediction.route.cidr, rawRoutes.get(prediction.route.cidr)!) : null,
-          peer: sender && peer ? peerView(sender.outerSrc, peer) : null,
-          retval: run.retval,
-          verdict: verdictOf(opts.xdp ? 'xdp' : 'tc', run.retval),
-          action: `${opts.xdp ? 'XDP' : 'TC_ACT'}_${nameOf(actions, run.retval).toUpperCase()}`,
-          counters,
-          output: { length: run.data.length, layers: frameLayers(run.data, config.vxlan_port) },
-          codec: {
-            verdict: prediction.result.verdict,
-            retval: prediction.result.retval,
-            counter: prediction.result.counter.toLowerCase(),
-            outputLength: prediction.result.output.length,
-          },
-          ...cmp,
-        };
+        const view = runTrace(opts, maps);
         process.stdout.write(opts.output === 'json' ? renderJson(view) : renderTrace(view));
       } finally {
         maps.close();
       }
     });
+}
+
+/** Builds the frame, runs the program once on the live maps, and compares with the codec. */
+function runTrace(opts: TraceOptions, maps: DatapathMaps): TraceView {
+  const config = maps.config.get(0);
+  if (!config) throw new Error(`the config map under ${opts.pinRoot} has no entry 0`);
+  const routeEntries = maps.routes.entriesBatch();
+  const tables = codecTables(routeEntries, maps.peers.entriesBatch(), config);
+  const sender = opts.hook === 'ingress' ? ingressSender(opts, tables) : undefined;
+  const frame = sender ? ingressFrame(opts, tables, sender) : podFrame(opts, { src: POD_MAC, dst: POD_GATEWAY_MAC });
+  const hook = opts.xdp ? 'xdp' : 'tc';
+  const program: DatapathProgramName = opts.hook === 'egress' ? 'tc_encap' : opts.xdp ? 'xdp_decap' : 'tc_decap';
+
+  const coll = Collection.load(objectPath(program), { pinRoot: opts.pinRoot, pinMaps: [...MAP_NAMES], name: program });
+  let counters: CounterDelta[];
+  let run: RunResult;
+  try {
+    const before = readCounters(maps);
+    run = coll.program(program).run({ data: frame });
+    counters = moved(before, readCounters(maps));
+  } finally {
+    coll.close();
+  }
+
+  const prediction = predict(opts.hook, frame, tables, run.data, opts.xdp);
+  const matched = prediction.route && routeEntries.find(([k]) => cidrOf(k) === prediction.route!.cidr);
+  const peer = sender ? maps.peers.get(sender.outerSrc) : undefined;
+  const actions: Record<string, number> = opts.xdp ? XdpAction : TcAction;
+  return {
+    hook: opts.hook,
+    program,
+    pinRoot: opts.pinRoot,
+    input: { length: frame.length, layers: frameLayers(frame, config.vxlan_port) },
+    sender: sender ? { outerSrc: sender.outerSrc, mode: sender.mode, vni: sender.vni } : null,
+    route: matched ? routeView(cidrOf(matched[0]), matched[1]) : null,
+    peer: sender && peer ? peerView(sender.outerSrc, peer) : null,
+    retval: run.retval,
+    verdict: verdictOf(hook, run.retval),
+    action: `${opts.xdp ? 'XDP' : 'TC_ACT'}_${nameOf(actions, run.retval).toUpperCase()}`,
+    counters,
+    output: { length: run.data.length, layers: frameLayers(run.data, config.vxlan_port) },
+    codec: {
+      verdict: prediction.result.verdict,
+      retval: prediction.result.retval,
+      counter: prediction.result.counter.toLowerCase(),
+      outputLength: prediction.result.output.length,
+    },
+    ...compareWithPrediction({ retval: run.retval, output: run.data, moved: counters }, prediction.result, frame.length),
+  };
 }

@@ -42,6 +42,12 @@ test('bad values are usage errors naming the flag, checked before any map is ope
     'error: --sport: must be at most 65535',
     'error: --src: must be an IPv4 address like 10.0.1.10',
   ]);
+  const egress = await agentctl(['--pin-root', '/nonexistent', 'trace', '--src', '192.168.0.5', '--dst', '192.168.2.7', '--xdp', '--outer-src', '10.0.2.10']);
+  t.is(egress.code, 2);
+  t.deepEqual(egress.stderr.trimEnd().split('\n').sort(), [
+    'error: --outer-src: only with --hook ingress',
+    'error: --xdp: only with --hook ingress (egress runs tc_encap)',
+  ]);
   const dump = await agentctl(['--pin-root', '/nonexistent', 'maps', 'dump', 'neighbours']);
   t.is(dump.code, 2);
   t.regex(dump.stderr, /--map: must be one of routes, peers, config, stats/);
