@@ -29,15 +29,43 @@ export interface CaseOutcome {
 
 const OUTER_ID_OFFSET = 14 + 4;
 
+/**
+ * How counters are checked. 'every-case': a full reading of `stats` before and after each run
+ * (the moves are exact and complete). 'ledger' (the fuzz campaign): only the counter the codec
+ * names is read after each run and must have moved by exactly 1 packet and the frame length
+ * from the ledger, which then takes the new value; checkpoint() compares a full reading with the
+ * ledger, so a counter that moved when it should not have shows there (counters only grow).
+ */
+export type CounterCheck = 'every-case' | 'ledger';
+
 export class DifferentialRunner {
   readonly writer: TableWriter;
   private last: StatsSnapshot | undefined;
+  private counterCheck: CounterCheck = 'every-case';
+  private ledger: StatsSnapshot | undefined;
 
   constructor(readonly target: ProgramUnderTest) {
     this.writer = new TableWriter(target);
   }
 
-  /** Runs the frame and returns what the program did, counters included. */
+  setCounterCheck(mode: CounterCheck): void {
+    this.counterCheck = mode;
+    this.last = undefined;
+    this.ledger = mode === 'ledger' ? this.target.stats.snapshot() : undefined;
+  }
+
+  /**
+   * Ledger mode: the counters whose full reading differs from the ledger (empty when every case
+   * since the last checkpoint moved only its own counter); the ledger restarts from the reading.
+   */
+  checkpoint(): CounterMove[] {
+    const now = this.target.stats.snapshot();
+    const differ = this.ledger ? StatsProbe.moves(this.ledger, now) : [];
+    if (this.ledger) this.ledger = now;
+    return differ;
+  }
+
+  /** Runs the frame and returns what the program did, counters included (always a full reading). */
   run(frame: Uint8Array, ingressIfindex?: number): BpfOutcome {
     const before = this.last ?? this.target.stats.snapshot();
     this.last = undefined; // a failing run must not leave a stale reading behind
@@ -49,24 +77,47 @@ export class DifferentialRunner {
 
   checkEncap(frame: Uint8Array, options: EncapOptions): CaseOutcome {
     const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writeRoutes(options.routes).changes;
-    const bpf = this.run(frame, this.target.hook === 'xdp' ? options.ingressIfindex ?? 1 : undefined);
+    const counted = this.runCounted(frame, this.target.hook === 'xdp' ? options.ingressIfindex ?? 1 : undefined);
     let model = encap(frame, { ...options, hook: this.target.hook });
     const problems: string[] = [];
-    if (model.outerIdRandom && bpf.output.length >= OUTER_ID_OFFSET + 2) {
+    if (model.outerIdRandom && counted.output.length >= OUTER_ID_OFFSET + 2) {
       // The program's random outer ID (inner DF clear): never 0; the codec takes it as a parameter.
-      const id = readU16(bpf.output, OUTER_ID_OFFSET);
+      const id = readU16(counted.output, OUTER_ID_OFFSET);
       if (id === 0) problems.push('outer IPv4 ID is 0 although the inner DF bit is clear (the program must write 1–65535)');
       else model = encap(frame, { ...options, hook: this.target.hook, ipId: id });
     }
+    const bpf = counted.finish(model);
     problems.push(...compare(model, bpf, frame.length));
     return { model, bpf, problems, tableChanges };
   }
 
   checkDecap(frame: Uint8Array, options: DecapOptions): CaseOutcome {
     const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writePeers(options.peers).changes;
-    const bpf = this.run(frame);
+    const counted = this.runCounted(frame);
     const model = decap(frame, { ...options, hook: this.target.hook });
+    const bpf = counted.finish(model);
     return { model, bpf, problems: compare(model, bpf, frame.length), tableChanges };
+  }
+
+  /** A run whose counter moves are known once the codec has said which counter it expects. */
+  private runCounted(frame: Uint8Array, ingressIfindex?: number): { output: Uint8Array; finish(model: DatapathResult): BpfOutcome } {
+    if (this.counterCheck === 'every-case') {
+      const bpf = this.run(frame, ingressIfindex);
+      return { output: bpf.output, finish: () => bpf };
+    }
+    const raw = this.target.runRaw(frame, ingressIfindex !== undefined ? { ingressIfindex } : {});
+    return {
+      output: raw.output,
+      finish: (model) => {
+        const ledger = this.ledger as StatsSnapshot;
+        const i = model.counterIndex;
+        const [packets, bytes] = this.target.stats.read(i);
+        const move = { counter: model.counter, packets: packets - (ledger[i * 2] ?? 0), bytes: bytes - (ledger[i * 2 + 1] ?? 0) };
+        ledger[i * 2] = packets;
+        ledger[i * 2 + 1] = bytes;
+        return { retval: raw.retval, output: raw.output, moves: move.packets || move.bytes ? [move] : [] };
+      },
+    };
   }
 }
 

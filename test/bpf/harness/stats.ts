@@ -40,6 +40,21 @@ export class StatsProbe {
     return out;
   }
 
+  /** One counter, summed over CPUs: [packets, bytes]. */
+  read(index: number): [number, number] {
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(index, 0);
+    const value = this.map.get(key);
+    if (!value) throw new Error(`stats has no slot ${index}`);
+    let packets = 0;
+    let bytes = 0;
+    for (let cpu = 0; cpu < this.cpus; cpu++) {
+      packets += Number(value.readBigUInt64LE(cpu * this.stride));
+      bytes += Number(value.readBigUInt64LE(cpu * this.stride + 8));
+    }
+    return [packets, bytes];
+  }
+
   /** The counters that differ between two snapshots, in counter order. */
   static moves(before: StatsSnapshot, after: StatsSnapshot): CounterMove[] {
     const moved: CounterMove[] = [];

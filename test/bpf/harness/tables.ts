@@ -59,11 +59,6 @@ export function configValueOf(config: NodeConfig): BurrowConfig {
   };
 }
 
-const ZERO_CONFIG: NodeConfig = {
-  localIp: '0.0.0.0', uplinkIfindex: 0, uplinkMac: '00:00:00:00:00:00', vtepMac: '00:00:00:00:00:00',
-  vxlanPort: 0, ttl: 0, defaultVni: 0, uplinkMtu: 0, flags: 0,
-};
-
 /** Where an LPM entry lives: its masked network and prefix length (host bits do not count). */
 function trieSlot(cidr: string): string {
   const c = parseCidr(cidr);
@@ -79,20 +74,33 @@ export class TableWriter {
   private readonly routes = new Map<string, { key: BurrowRouteKey; bytes: string }>();
   private readonly peers = new Map<string, string>();
   private config: string | undefined;
+  // The table objects written last: tables are immutable values, so the same object again (every
+  // frame of a fuzz batch) needs neither encoding nor comparing.
+  private lastConfig: NodeConfig | undefined;
+  private lastRoutes: RouteTable | undefined;
+  private lastPeers: PeerMap | undefined;
 
   constructor(private readonly target: ProgramUnderTest) {}
 
   writeConfig(config: NodeConfig): TableWrites {
+    if (config === this.lastConfig) return { changes: 0 };
+    this.lastConfig = undefined;
     const value = configValueOf(config);
     const bytes = encode(burrowConfig, value).toString('hex');
-    if (bytes === this.config) return { changes: 0 };
+    if (bytes === this.config) {
+      this.lastConfig = config;
+      return { changes: 0 };
+    }
     this.target.config.set(0, value);
     this.config = bytes;
+    this.lastConfig = config;
     return { changes: 1 };
   }
 
   /** The table as the trie holds it: one entry per slot, the last one written (effectiveRoutes). */
   writeRoutes(table: RouteTable): TableWrites {
+    if (table === this.lastRoutes) return { changes: 0 };
+    this.lastRoutes = undefined;
     const wanted = new Map<string, { key: BurrowRouteKey; value: BurrowRoute; bytes: string }>();
     for (const entry of effectiveRoutes(table)) {
       const value = routeValueOf(entry.route);
@@ -104,10 +112,13 @@ export class TableWriter {
     for (const [slot] of stale) this.routes.delete(slot);
     if (changed.length) this.target.routes.setBatch(changed.map(([, w]) => [w.key, w.value] as const));
     for (const [slot, w] of changed) this.routes.set(slot, { key: w.key, bytes: w.bytes });
+    this.lastRoutes = table;
     return { changes: stale.length + changed.length };
   }
 
   writePeers(peers: PeerMap): TableWrites {
+    if (peers === this.lastPeers) return { changes: 0 };
+    this.lastPeers = undefined;
     const wanted = new Map<string, { value: BurrowPeer; bytes: string }>();
     for (const [address, peer] of peers) {
       const value = peerValueOf(peer);
@@ -119,13 +130,7 @@ export class TableWriter {
     for (const a of stale) this.peers.delete(a);
     if (changed.length) this.target.peers.setBatch(changed.map(([a, w]) => [a, w.value] as const));
     for (const [a, w] of changed) this.peers.set(a, w.bytes);
+    this.lastPeers = peers;
     return { changes: stale.length + changed.length };
-  }
-
-  /** Empties routes and peers and zeroes the config. */
-  clear(): void {
-    this.writeRoutes([]);
-    this.writePeers(new Map());
-    this.writeConfig(ZERO_CONFIG);
   }
 }
