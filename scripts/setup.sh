@@ -53,5 +53,12 @@ log "N-API addon"
 "$NODE_GYP" build "${GYP_ARGS[@]}" --loglevel=error -j 2 >/dev/null
 
 log "TypeScript"
+# Drop compiled files whose source is gone, so a deleted test never runs from a stale dist/.
+if [ -d dist ]; then
+  find dist -name '*.js' -not -path 'dist/node_modules/*' | while read -r js; do
+    src="${js#dist/}"; src="${src%.js}.ts"
+    [ -f "$src" ] || [ -f "${js#dist/}" ] || rm -f "$js" "$js.map"
+  done
+fi
 node_modules/.bin/tsc -p tsconfig.json
 log "done"
