@@ -16,13 +16,14 @@
 import type http from 'node:http';
 import type { Logger } from 'pino';
 
-import { compileDesiredState, CompileError } from '../compile/index.js';
+import { compileDesiredState, CompileError, type DesiredState } from '../compile/index.js';
 import { formatDiagnostics, loadManifests, type Model } from '../config/index.js';
 import { ensureAttachments, linksDir, type AttachmentResult, type AttachmentSpec } from './attach.js';
 import { cleanupAgentState, type CleanupReport } from './cleanup.js';
 import { loadDatapath, type Datapath } from './datapath.js';
 import { createMetrics, serveMetrics, type AgentMetrics, type Health } from './metrics.js';
 import { preparePinRoot } from './pin-root.js';
+import { TunnelModeSwitch } from './mode-switch.js';
 import { reconcileDesiredState, type StateReconciler } from './daemon-reconcile.js';
 import { ensureTunnelDevice } from './tunnel-device.js';
 import { chooseDecapHook, findUplink, type DecapHook, type DecapHookChoice, type UplinkInfo } from './uplink.js';
@@ -40,6 +41,12 @@ export interface DaemonOptions {
   debounceMs: number;
   /** Full cycle even without a change event (repairs drift); 0: never. */
   resyncMs: number;
+  /**
+   * A change of the tunnel modes peers use is applied in phases (mode-switch.ts): accept the new
+   * modes this long before sending them, then keep accepting the old ones for `peerGraceMs`.
+   */
+  acceptAheadMs: number;
+  peerGraceMs: number;
   log: Logger;
   /** Default: reconcile.ts through daemon-reconcile.ts. */
   reconciler?: StateReconciler;
@@ -55,6 +62,8 @@ export interface CycleSummary {
   links: Array<Pick<AttachmentResult, 'action' | 'iface' | 'point'> & { pin: string }>;
   removedLinks: string[];
   decapHook?: DecapHook;
+  /** Where a tunnel-mode switch stands (mode-switch.ts). */
+  phase?: string;
   durationMs: number;
 }
 
@@ -72,11 +81,16 @@ export class Daemon {
   private hook: DecapHook | undefined;
   private lastCycle: CycleSummary | undefined;
   private lastError: string | undefined;
+  /** The last compiled state applied (before any transitional widening). */
+  private previous: DesiredState | undefined;
+  private readonly modeSwitch: TunnelModeSwitch;
+  private switchTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.log.child({ component: 'daemon' });
     this.metrics = createMetrics(() => this.datapath?.maps.stats);
     this.reconciler = opts.reconciler ?? reconcileDesiredState;
+    this.modeSwitch = new TunnelModeSwitch(opts.acceptAheadMs, opts.peerGraceMs);
   }
 
   get summary(): CycleSummary | undefined {
@@ -179,7 +193,13 @@ export class Daemon {
     if (!uplink) throw new Error('unreachable: compile accepted an unknown node');
     const device = await ensureTunnelDevice(this.opts.tunnelDevice, uplink.mtu);
     summary.device = device.changes;
-    const result = await this.reconciler(this.datapath!.maps, state, { uplink: { ifindex: uplink.ifindex, mac: uplink.mac, mtu: uplink.mtu }, log: this.opts.log });
+    const decision = this.modeSwitch.decide(this.previous, state);
+    if (decision.phase !== 'steady') this.log.info({ phase: decision.phase, nextInMs: decision.wakeInMs }, 'switching peer tunnel modes');
+    const result = await this.reconciler(this.datapath!.maps, decision.apply, { uplink: { ifindex: uplink.ifindex, mac: uplink.mac, mtu: uplink.mtu }, log: this.opts.log });
+    this.previous = state;
+    summary.phase = decision.phase;
+    if (this.switchTimer) clearTimeout(this.switchTimer);
+    this.switchTimer = decision.wakeInMs === undefined ? undefined : setTimeout(() => this.trigger(`tunnel switch: ${decision.phase} phase over`), decision.wakeInMs);
     summary.stateChanges = result.changes;
     const links = this.attach(uplink);
     summary.decapHook = this.hook;
@@ -221,6 +241,7 @@ export class Daemon {
     this.stopping = true;
     this.watcher?.close();
     if (this.resync) clearInterval(this.resync);
+    if (this.switchTimer) clearTimeout(this.switchTimer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await this.idle();
     this.datapath?.close();
@@ -234,3 +255,4 @@ export class Daemon {
     return report;
   }
 }
+

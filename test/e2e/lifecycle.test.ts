@@ -53,6 +53,14 @@ privileged.serial('live change: ipipMode Always → vxlanMode Always during a 10
   t.log(`IPIP → VXLAN: ${result.transmitted - result.received} of ${result.transmitted} lost (${result.lossPercent.toFixed(2)}%); reconciles took ${applied.map((r) => `${(r.durationMs as number).toFixed(0)} ms`).join(', ')}`);
   t.true(result.lossPercent <= 1, `lost ${result.lossPercent}%`);
   t.regex(burrowRoutes(lab, 'node-a'), /192\.168\.2\.0\/26 via 10\.0\.2\.10 dev burrow0 .*mtu 1450/);
+  const narrowed = await agents['node-a']!.waitFor((r) => r.msg === 'reconciled' && r.phase === 'steady' && String(r.reason).startsWith('tunnel switch'), 10_000);
+  t.true((narrowed.stateChanges as number) > 0, 'after the grace period the peers accept VXLAN only');
+  const maps = openDatapathMaps(lab.node('node-a').pinRoot);
+  try {
+    t.like(maps.peers.get('10.0.2.10'), { modes: 2, vni: 4096 }, 'node-c: VXLAN (2) only');
+  } finally {
+    maps.close();
+  }
   const before = counters(lab, 'node-a').encap_vxlan!;
   t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 3, interval: 0.05 })).received, 3);
   t.true(counters(lab, 'node-a').encap_vxlan! >= before + 3, 'now through VXLAN');
