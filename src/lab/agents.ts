@@ -1,7 +1,7 @@
 // Running agentd in a lab node: `ip netns exec <node-ns> node dist/src/agent/agentd.js ...`
-// with the node's pin root and manifests directory. Its JSON log lines are kept (and appended
-// to <node dir>/agentd.log) so tests can wait for "agentd ready" and read each "reconciled"
-// summary. The lab kills every agent it started when it is destroyed.
+// with the node's pin root and manifests directory. It writes its JSON log lines to
+// <node dir>/agentd.log, which is followed here, so tests can wait for "agentd ready" and read
+// each "reconciled" summary. The lab kills every agent it started when it is destroyed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,33 +34,65 @@ export interface AgentLogRecord {
 export class LabAgent {
   readonly records: AgentLogRecord[] = [];
   private readonly waiters = new Set<() => void>();
+  private readonly tailer: NodeJS.Timeout;
+  private offset = 0;
+  private partial = '';
 
+  /** agentd writes to `logFile` directly (no pipe), so it keeps running if the lab is kept. */
   constructor(
     readonly node: LabNode,
     readonly child: ChildProcess,
     readonly logFile: string,
+    /** Where this agentd's lines start in the (appended) log file. */
+    start = 0,
   ) {
-    let buffer = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      fs.appendFileSync(logFile, chunk);
-      buffer += chunk;
-      let i;
-      while ((i = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, i);
-        buffer = buffer.slice(i + 1);
-        try {
-          this.records.push(JSON.parse(line) as AgentLogRecord);
-        } catch {
-          this.records.push({ level: 30, msg: line });
-        }
-      }
-      for (const w of this.waiters) w();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => fs.appendFileSync(logFile, chunk));
+    this.offset = start;
+    this.tailer = setInterval(() => this.readLog(), 20);
+    this.tailer.unref();
     child.on('exit', () => {
+      this.readLog();
+      clearInterval(this.tailer);
       for (const w of this.waiters) w();
     });
+  }
+
+  private readLog(): void {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.logFile, 'r');
+    } catch {
+      return;
+    }
+    try {
+      const buf = Buffer.alloc(1 << 16);
+      let n: number;
+      let got = false;
+      while ((n = fs.readSync(fd, buf, 0, buf.length, this.offset)) > 0) {
+        this.offset += n;
+        this.partial += buf.subarray(0, n).toString('utf8');
+        got = true;
+      }
+      if (!got) return;
+    } finally {
+      fs.closeSync(fd);
+    }
+    let i;
+    while ((i = this.partial.indexOf('\n')) >= 0) {
+      const line = this.partial.slice(0, i);
+      this.partial = this.partial.slice(i + 1);
+      try {
+        this.records.push(JSON.parse(line) as AgentLogRecord);
+      } catch {
+        this.records.push({ level: 30, msg: line });
+      }
+    }
+    for (const w of this.waiters) w();
+  }
+
+  /** Stops following the log and lets this process exit while agentd runs on (`--keep`). */
+  release(): void {
+    clearInterval(this.tailer);
+    this.child.unref();
   }
 
   get pid(): number {
@@ -143,11 +175,16 @@ export async function startAgent(lab: Lab, nodeName: string, opts: AgentOptions 
     ...(opts.cleanupOnExit ? ['--cleanup-on-exit'] : []),
     ...(opts.extraArgs ?? []),
   ];
-  const child = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logFile = path.join(node.dir, 'agentd.log');
+  const out = fs.openSync(logFile, 'a');
+  const start = fs.fstatSync(out).size;
+  // Its own process group: a Ctrl-C meant for a demo that keeps its lab does not stop agentd.
+  const child = spawn(args[0]!, args.slice(1), { stdio: ['ignore', out, out], detached: true });
+  fs.closeSync(out);
   lab.onDestroy(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  const agent = new LabAgent(node, child, path.join(node.dir, 'agentd.log'));
+  const agent = new LabAgent(node, child, logFile, start);
   await agent.waitFor((r) => r.msg === 'agentd ready', opts.readyTimeoutMs ?? 20_000);
   return agent;
 }

@@ -185,6 +185,16 @@ export class Lab {
     return { podSource: count('pod-source'), podDestination: count('pod-destination') };
   }
 
+  /**
+   * Leaves the lab (and the agents in it) running after this process exits: no exit hook will
+   * destroy it. `destroyLab(prefix)` (scripts/lab.ts down) removes it later.
+   */
+  keep(): void {
+    live.delete(this.prefix);
+    this.cleanups.splice(0);
+    this.destroyed = true;
+  }
+
   /** Idempotent; safe from a process 'exit' hook (synchronous). */
   destroy(): void {
     if (this.destroyed) return;
