@@ -12,7 +12,7 @@ import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 
 import { CompileError } from '../compile/index.js';
-import { Daemon } from './daemon.js';
+import { Daemon, InvalidStartError } from './daemon.js';
 import { DEFAULT_PIN_ROOT } from './datapath.js';
 import { createRootLogger, LOG_LEVELS } from './logger.js';
 import { parseListen } from './metrics.js';
@@ -114,7 +114,7 @@ async function main(argv: string[]): Promise<void> {
     await daemon.start();
   } catch (e) {
     log.fatal({ err: e }, `agentd could not start: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(e instanceof CompileError ? 1 : 3);
+    process.exit(e instanceof CompileError || e instanceof InvalidStartError ? 1 : 3);
   }
 }
 

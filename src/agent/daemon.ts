@@ -67,6 +67,11 @@ export interface CycleSummary {
   durationMs: number;
 }
 
+/** agentd cannot start because its input (manifests, node name) is invalid: exit code 1. */
+export class InvalidStartError extends Error {
+  override readonly name = 'InvalidStartError';
+}
+
 export class Daemon {
   private datapath: Datapath | undefined;
   private watcher: ManifestWatcher | undefined;
@@ -99,12 +104,17 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { pinRoot } = this.opts;
+    // Refuse before touching anything when the manifests cannot describe this node.
+    const model = await this.loadModel();
+    if (!model) throw new InvalidStartError(this.lastError ?? 'manifests do not validate');
+    if (!model.nodes.some((n) => n.name === this.opts.node)) compileDesiredState(model, this.opts.node); // throws CompileError with suggestions
     const pin = preparePinRoot(pinRoot);
     this.log.info({ pinRoot, bpffs: pin.mount }, 'pin root ready');
     if (pin.warning) this.log.warn(pin.warning);
     this.datapath = loadDatapath(pinRoot, ['tc_encap', 'tc_decap', 'xdp_decap']);
     this.log.info({ programs: Object.keys(this.datapath.programs) }, 'datapath loaded');
     const first = await this.cycle('start');
+    if (first.outcome === 'invalid') throw new InvalidStartError(this.lastError ?? 'invalid input');
     if (first.outcome !== 'ok') throw new Error(`the first reconcile failed: ${this.lastError ?? first.outcome}`);
     this.watcher = watchManifests(this.opts.manifests, this.opts.debounceMs, (reason) => this.trigger(reason));
     if (this.opts.resyncMs > 0) {

@@ -15,6 +15,8 @@ export const AGENTCTL = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 
 export interface AgentOptions {
   decapHook?: 'xdp' | 'tc' | 'auto';
+  /** Leave out --uplink: agentd finds the interface holding the node address. */
+  detectUplink?: boolean;
   debounceMs?: number;
   listen?: string;
   cleanupOnExit?: boolean;
@@ -166,7 +168,7 @@ export async function startAgent(lab: Lab, nodeName: string, opts: AgentOptions 
     'ip', 'netns', 'exec', node.ns, process.execPath, AGENTD,
     '--node', node.name,
     '--manifests', node.manifestsDir,
-    '--uplink', node.uplink,
+    ...(opts.detectUplink ? [] : ['--uplink', node.uplink]),
     '--pin-root', node.pinRoot,
     '--decap-hook', opts.decapHook ?? 'auto',
     '--debounce', String(opts.debounceMs ?? 200),

@@ -28,7 +28,8 @@ function felixVxlan(lab: Lab, node: string, peer: string, peerVtep: string, ownV
 
 for (const hook of ['tc', 'xdp'] as const) {
   privileged.serial(`burrow (${hook.toUpperCase()} decap) ↔ the kernel's VXLAN device set up as Calico's felix does`, async (t) => {
-    const { lab } = await labWithAgents(t, { pool: { vxlanMode: 'Always' }, agents: ['node-a'], agent: { decapHook: hook } });
+    const { lab, agents } = await labWithAgents(t, { pool: { vxlanMode: 'Always' }, agents: ['node-a'], agent: { decapHook: hook, detectUplink: true } });
+    t.like(agents['node-a']!.records.find((r) => r.msg === 'decap hook chosen'), { uplink: 'eth0' }, 'uplink found by the node address');
     // VTEP addresses: the first address of each node's block, as Calico allocates them.
     felixVxlan(lab, 'node-b', 'node-a', '192.168.0.1', '192.168.1.1');
 

@@ -3,12 +3,13 @@
 // most 1% of a 100/s ping; removing a node from the manifests removes its routes; invalid
 // manifests change nothing; SIGTERM leaves the datapath forwarding, `agentctl cleanup` (or
 // --cleanup-on-exit) removes every trace; /metrics and /healthz answer.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
 import { listAttached, withNetns } from '../../src/bpf/index.js';
 import { openDatapathMaps } from '../../src/agent/datapath.js';
-import { agentctlArgv, startAgent } from '../../src/lab/agents.js';
-import type { Lab } from '../../src/lab/lab.js';
+import { AGENTD, agentctlArgv, startAgent } from '../../src/lab/agents.js';
+import { Lab } from '../../src/lab/lab.js';
 import { clusterManifests, labManifests, poolManifest, writeLabManifests } from '../../src/lab/manifests.js';
 import { sh, sleep } from '../../src/lab/sh.js';
 import { ping, startPing } from '../../src/lab/traffic.js';
@@ -104,8 +105,11 @@ function assertNothingLeft(t: Parameters<Parameters<typeof privileged>[1]>[0], l
   t.deepEqual(attached.tcx, { ingress: [], egress: [] }, 'nothing attached to the uplink');
 }
 
-privileged.serial('SIGTERM leaves the datapath forwarding; agentctl cleanup then removes everything agentd made', async (t) => {
+privileged.serial('SIGHUP reloads; SIGTERM leaves the datapath forwarding; agentctl cleanup then removes everything agentd made', async (t) => {
   const { lab, agents } = await labWithAgents(t, { pool: { ipipMode: 'Always', natOutgoing: true } });
+  const reload = agents['node-a']!.nextReconcile();
+  agents['node-a']!.child.kill('SIGHUP');
+  t.like(await reload, { reason: 'SIGHUP', changes: 0 }, 'SIGHUP reloads; nothing changed');
   t.is(await agents['node-a']!.stop('SIGTERM'), 0);
   t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 3, interval: 0.05 })).received, 3, 'still forwarding');
   const out = sh(agentctlArgv(lab, 'node-a', ['cleanup', '-o', 'json']));
@@ -136,4 +140,22 @@ privileged.serial('--listen serves /metrics and /healthz; --cleanup-on-exit remo
   t.is((JSON.parse(health.split('\n').slice(1).join('\n')) as { status: string }).status, 'ok');
   t.is(await agents['node-a']!.stop('SIGTERM'), 0);
   assertNothingLeft(t, lab, 'node-a');
+});
+
+privileged.serial('agentd refuses to start (exit 1) on invalid manifests or an unknown node, and creates nothing', (t) => {
+  const lab = Lab.create();
+  t.teardown(() => lab.destroy());
+  const a = lab.node('node-a');
+  const agentd = (node: string) =>
+    spawnSync('ip', ['netns', 'exec', a.ns, process.execPath, AGENTD, '--node', node, '--manifests', a.manifestsDir, '--pin-root', a.pinRoot], { encoding: 'utf8' });
+  writeLabManifests(lab, labManifests(lab, { 'pool.yaml': poolManifest({ ipipMode: 'Always', vxlanMode: 'Always' }) }));
+  const invalid = agentd('node-a');
+  t.is(invalid.status, 1, invalid.stdout);
+  t.regex(invalid.stdout, /ipipMode and vxlanMode cannot both be enabled|cannot both/i);
+  writeLabManifests(lab, labManifests(lab, { 'pool.yaml': poolManifest({ ipipMode: 'Always' }) }));
+  const unknown = agentd('node-x');
+  t.is(unknown.status, 1, unknown.stdout);
+  t.regex(unknown.stdout, /local node 'node-x' is not defined/);
+  t.deepEqual(fs.readdirSync(a.pinRoot).filter((f) => !f.endsWith('.debug')), [], 'no pins');
+  t.false(sh(['ip', '-n', a.ns, 'link']).includes('burrow0'));
 });

@@ -1,0 +1,33 @@
+// agentd's small pure decisions: the decap hook for an uplink, --listen, pin and device names.
+import test from 'ava';
+
+import { attachmentPinName } from '../../../src/agent/attach.js';
+import { parseListen } from '../../../src/agent/metrics.js';
+import { tunnelPeerName } from '../../../src/agent/tunnel-device.js';
+import { chooseDecapHook, type UplinkInfo } from '../../../src/agent/uplink.js';
+
+const uplink = (kind: string | undefined, driver: string | undefined): UplinkInfo => ({ name: 'eth0', ifindex: 2, mac: '02:00:00:00:00:01', mtu: 1500, kind, driver });
+
+test('decap hook: explicit wins; auto is TC on veth and driverless devices, XDP with a driver', (t) => {
+  const cases: Array<[Parameters<typeof chooseDecapHook>[0], UplinkInfo, string]> = [
+    ['xdp', uplink('veth', undefined), 'xdp'],
+    ['tc', uplink(undefined, 'ixgbe'), 'tc'],
+    ['auto', uplink('veth', undefined), 'tc'],
+    ['auto', uplink('bond', undefined), 'tc'],
+    ['auto', uplink(undefined, 'virtio_net'), 'xdp'],
+  ];
+  for (const [requested, u, want] of cases) t.is(chooseDecapHook(requested, u).hook as string, want, `${requested} on ${u.kind ?? u.driver}`);
+});
+
+test('--listen: PORT, :PORT, HOST:PORT', (t) => {
+  t.deepEqual(parseListen('9464'), { host: '127.0.0.1', port: 9464 });
+  t.deepEqual(parseListen(':9464'), { host: '127.0.0.1', port: 9464 });
+  t.deepEqual(parseListen('0.0.0.0:80'), { host: '0.0.0.0', port: 80 });
+  for (const bad of ['', 'x', '1.2.3.4:', '70000']) t.throws(() => parseListen(bad), { instanceOf: RangeError }, bad);
+});
+
+test('names: link pins are <program>@<iface> without dots; the tunnel peer fits 15 characters', (t) => {
+  t.is(attachmentPinName({ programName: 'tc_decap', iface: 'eth0.100' }), 'tc_decap@eth0_100');
+  t.is(tunnelPeerName('burrow0'), 'burrow0p');
+  t.is(tunnelPeerName('a-fifteen-chars').length, 15);
+});
