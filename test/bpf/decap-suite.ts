@@ -8,7 +8,8 @@ import { DECAP_CASES } from './cases/decap-cases.js';
 import { NODE, PEERS } from './cases/world.js';
 import { ProgramUnderTest, hookOf } from './harness/datapath.js';
 import { CounterTally, DifferentialRunner, assertAgreement } from './harness/differential.js';
-import { describeTally, propertyRuns, propertySeed, uniqueDescriptions } from './harness/property.js';
+import { batchProperty } from './harness/batches.js';
+import { BATCH_RUNS, BATCH_SIZE, describeTally, propertyRuns, propertySeed, uniqueDescriptions } from './harness/property.js';
 import { runDecapCase } from './harness/table-cases.js';
 
 /** Every counter a decap program can move in a test run (adjust failures cannot happen there). */
@@ -38,6 +39,13 @@ export function decapSuite(name: 'tc_decap' | 'xdp_decap'): void {
     );
     t.log(`seed ${seed}: ${describeTally(tally)}`);
     for (const counter of REACHABLE) t.true(tally.counts.has(counter), `no generated case moved ${counter}`);
+  });
+
+  privileged.serial(`${name} equals the codec on ${BATCH_RUNS} generated tables with up to ${BATCH_SIZE} frames each (one in eight with map values across their C ranges)`, (t) => {
+    const seed = propertySeed();
+    fc.assert(batchProperty(runner, { size: BATCH_SIZE }), { numRuns: BATCH_RUNS, seed, includeErrorInReport: true });
+    t.log(`seed ${seed}`);
+    t.pass();
   });
 
   for (const c of uniqueDescriptions(DECAP_CASES)) {

@@ -14,12 +14,10 @@
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 
-import { arbDecapScenario, arbEncapScenario } from '../../src/codec/arbitraries.js';
-import { STAT_NAMES, type Hook, type NodeConfig, type PeerMap, type RouteEntry } from '../../src/codec/index.js';
-import { arbDecapBatch } from './harness/batch-decap.js';
-import { arbEncapBatch, type BatchFrame } from './harness/batch-encap.js';
-import { PROGRAM_NAMES, ProgramUnderTest, directionOf, hookOf, isProgramName, type ProgramName } from './harness/datapath.js';
-import { CounterTally, DifferentialRunner, describeMismatch, type CaseOutcome } from './harness/differential.js';
+import { STAT_NAMES } from '../../src/codec/index.js';
+import { arbProgramBatch, batchMismatch, checkBatchFrame, type Batch, type BatchFrame } from './harness/batches.js';
+import { PROGRAM_NAMES, ProgramUnderTest, isProgramName, type ProgramName } from './harness/datapath.js';
+import { CounterTally, DifferentialRunner } from './harness/differential.js';
 import { createFibLab, type FibLab } from './harness/fib-lab.js';
 import { MismatchError } from './harness/report.js';
 
@@ -40,14 +38,6 @@ interface Settings {
   readonly perCase: boolean;
   readonly programs: readonly ProgramName[];
   readonly progressSeconds: number;
-}
-
-/** One table and the frames run against it. */
-interface Batch {
-  readonly config: NodeConfig;
-  readonly routes?: RouteEntry[];
-  readonly peers?: PeerMap;
-  readonly frames: readonly BatchFrame[];
 }
 
 interface CampaignResult {
@@ -104,37 +94,10 @@ function parseSettings(argv: string[]): Settings {
 
 class UsageError extends Error {}
 
-function arbBatch(name: ProgramName, settings: Settings, lab: FibLab | undefined): fc.Arbitrary<Batch> {
-  const hook: Hook = hookOf(name);
-  if (directionOf(name) === 'encap') {
-    if (!settings.perCase) return arbEncapBatch({ hook, size: settings.batch, ...(lab ? { ingressIfindexes: lab.ingressIfindexes } : {}) });
-    const ingress = lab ? fc.constantFrom(...lab.ingressIfindexes) : fc.constant(undefined);
-    return fc.tuple(arbEncapScenario({ hook, testRunnable: true, ...(lab ? { fib: lab.fib } : {}) }), ingress)
-      .map(([s, ingressIfindex]) => ({
-        config: s.config, routes: s.routes,
-        frames: [{ kind: s.kind, frame: s.frame, ...(ingressIfindex !== undefined ? { ingressIfindex } : {}) }],
-      }));
-  }
-  if (!settings.perCase) return arbDecapBatch({ hook, size: settings.batch });
-  return arbDecapScenario({ hook, testRunnable: true }).map((s) => ({ config: s.config, peers: s.peers, frames: [{ kind: s.kind, frame: s.frame }] }));
-}
-
-function checkFrame(runner: DifferentialRunner, batch: Batch, f: BatchFrame, lab: FibLab | undefined): CaseOutcome {
-  const hook = runner.target.hook;
-  if (directionOf(runner.target.name) === 'encap') {
-    return runner.checkEncap(f.frame, {
-      routes: batch.routes ?? [], config: batch.config, hook,
-      ...(f.ingressIfindex !== undefined ? { ingressIfindex: f.ingressIfindex } : {}),
-      ...(lab ? { fib: lab.fib } : {}),
-    });
-  }
-  return runner.checkDecap(f.frame, { config: batch.config, peers: batch.peers ?? new Map(), hook });
-}
-
 function campaign(name: ProgramName, settings: Settings, runner: DifferentialRunner, lab: FibLab | undefined): CampaignResult {
   const tally = new CounterTally();
   const verdicts = new CounterTally();
-  const arbitrary = arbBatch(name, settings, lab);
+  const arbitrary = arbProgramBatch(name, { size: settings.batch, perCase: settings.perCase, ...(lab ? { lab } : {}) });
   const started = performance.now();
   const cpuStart = process.cpuUsage();
   let cases = 0;
@@ -143,18 +106,12 @@ function campaign(name: ProgramName, settings: Settings, runner: DifferentialRun
   let failing = false;
   let nextProgress = started + settings.progressSeconds * 1000;
 
-  const mismatch = (batch: Batch, f: BatchFrame, outcome: CaseOutcome): MismatchError => new MismatchError(describeMismatch({
-    program: name, frame: f.frame, config: batch.config, ...(batch.routes ? { routes: batch.routes } : {}),
-    ...(batch.peers ? { peers: batch.peers } : {}), ...(f.ingressIfindex !== undefined ? { ingressIfindex: f.ingressIfindex } : {}),
-    notes: [`scenario kind: ${f.kind}`, ...(lab ? [`lab ifindexes: ua ${lab.ifindex.ua}, ub ${lab.ifindex.ub}`] : [])],
-  }, outcome));
-
   // Replays frames with a full counter reading around each, and throws for the first that disagrees.
   const replay = (batch: Batch, frames: readonly BatchFrame[], why: string): never => {
     runner.setCounterCheck('every-case');
     for (const f of frames) {
-      const outcome = checkFrame(runner, batch, f, lab);
-      if (outcome.problems.length) throw mismatch(batch, f, outcome);
+      const outcome = checkBatchFrame(runner, batch, f, lab);
+      if (outcome.problems.length) throw batchMismatch(runner, batch, f, outcome, lab);
     }
     throw new MismatchError(`${why}, but no single case reproduces it when replayed with full counter readings`);
   };
@@ -167,10 +124,10 @@ function campaign(name: ProgramName, settings: Settings, runner: DifferentialRun
     const checked: BatchFrame[] = [];
     for (const f of batch.frames) {
       if (!failing && cases >= settings.cases) break;
-      const outcome = checkFrame(runner, batch, f, lab);
+      const outcome = checkBatchFrame(runner, batch, f, lab);
       checked.push(f);
       if (outcome.problems.length) {
-        if (failing) throw mismatch(batch, f, outcome);
+        if (failing) throw batchMismatch(runner, batch, f, outcome, lab);
         failing = true;
         replay(batch, checked, `${name} disagreed with the codec on a ${f.kind} frame`);
       }

@@ -8,7 +8,8 @@ import { ENCAP_CASES } from './cases/encap-cases.js';
 import { NODE, ROUTES } from './cases/world.js';
 import { ProgramUnderTest } from './harness/datapath.js';
 import { CounterTally, DifferentialRunner, assertAgreement } from './harness/differential.js';
-import { describeTally, propertyRuns, propertySeed, uniqueDescriptions } from './harness/property.js';
+import { batchProperty } from './harness/batches.js';
+import { BATCH_RUNS, BATCH_SIZE, describeTally, propertyRuns, propertySeed, uniqueDescriptions } from './harness/property.js';
 import { runEncapCase } from './harness/table-cases.js';
 
 let runner: DifferentialRunner;
@@ -33,6 +34,13 @@ privileged.serial(`tc_encap equals the codec on ${propertyRuns()} generated scen
   );
   t.log(`seed ${seed}: ${describeTally(tally)}`);
   for (const counter of REACHABLE) t.true(tally.counts.has(counter), `no generated case moved ${counter}`);
+});
+
+privileged.serial(`tc_encap equals the codec on ${BATCH_RUNS} generated tables with up to ${BATCH_SIZE} frames each (one in eight with map values across their C ranges)`, (t) => {
+  const seed = propertySeed();
+  fc.assert(batchProperty(runner, { size: BATCH_SIZE }), { numRuns: BATCH_RUNS, seed, includeErrorInReport: true });
+  t.log(`seed ${seed}`);
+  t.pass();
 });
 
 for (const c of uniqueDescriptions(ENCAP_CASES.filter((row) => row.tc))) {

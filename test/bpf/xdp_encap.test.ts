@@ -10,8 +10,9 @@ import { ENCAP_CASES } from './cases/encap-cases.js';
 import { NODE, ROUTES } from './cases/world.js';
 import { ProgramUnderTest } from './harness/datapath.js';
 import { CounterTally, DifferentialRunner, assertAgreement } from './harness/differential.js';
-import { createFibLab, type FibLab } from './harness/fib-lab.js';
-import { describeTally, propertyRuns, propertySeed, uniqueDescriptions } from './harness/property.js';
+import { LAB_FATES, createFibLab, labFate, type FibLab } from './harness/fib-lab.js';
+import { batchProperty } from './harness/batches.js';
+import { BATCH_RUNS, BATCH_SIZE, describeTally, propertyRuns, propertySeed, uniqueDescriptions } from './harness/property.js';
 import { runEncapCase } from './harness/table-cases.js';
 
 let runner: DifferentialRunner;
@@ -32,6 +33,7 @@ privileged.serial(`xdp_encap equals the codec on ${propertyRuns()} generated sce
   const seed = propertySeed();
   const tally = new CounterTally();
   const verdicts = new CounterTally();
+  const fates = new CounterTally();
   const scenario = fc.tuple(
     arbEncapScenario({ hook: 'xdp', testRunnable: true, fib: lab.fib }),
     fc.constantFrom(...lab.ingressIfindexes),
@@ -45,12 +47,23 @@ privileged.serial(`xdp_encap equals the codec on ${propertyRuns()} generated sce
       }, outcome);
       tally.add(outcome.model.counter);
       verdicts.add(outcome.model.verdict);
+      const asked = (outcome.model as { fibQuery?: { dst: string } }).fibQuery;
+      if (asked) fates.add(labFate(asked.dst));
     }),
     { numRuns: propertyRuns(), seed, includeErrorInReport: true },
   ));
   t.log(`seed ${seed}: ${describeTally(tally)}; verdicts ${[...verdicts.counts].map(([v, n]) => `${v} ${n}`).join(', ')}`);
   for (const counter of REACHABLE) t.true(tally.counts.has(counter), `no generated case moved ${counter}`);
   for (const verdict of ['tx', 'redirect', 'pass', 'drop']) t.true(verdicts.counts.has(verdict), `no generated case ended in ${verdict}`);
+  t.log(`FIB lookups by the lab's answer: ${[...fates.counts].map(([f, n]) => `${f} ${n}`).join(', ')}`);
+  for (const fate of LAB_FATES) t.true(fates.counts.has(fate), `no generated case asked the FIB about a remote with ${fate}`);
+});
+
+privileged.serial(`xdp_encap equals the codec on ${BATCH_RUNS} generated tables with up to ${BATCH_SIZE} frames each (one in eight with map values across their C ranges)`, (t) => {
+  const seed = propertySeed();
+  lab.run(() => fc.assert(batchProperty(runner, { size: BATCH_SIZE, lab }), { numRuns: BATCH_RUNS, seed, includeErrorInReport: true }));
+  t.log(`seed ${seed}`);
+  t.pass();
 });
 
 for (const c of uniqueDescriptions(ENCAP_CASES.filter((row) => row.xdp))) {

@@ -2,7 +2,8 @@
 // frames against them. The frames follow arbDecapScenario's kinds, plans and weights
 // (src/codec/arbitrary-decap.ts): IPIP and VXLAN around generated inner packets, from peers or
 // strangers, to us or elsewhere, with outer options and fragments, right and wrong ports, VNIs and
-// flags, every ECN pair, inner TTL 0, damaged lengths and truncations; plain packets; junk.
+// flags, every ECN pair, inner TTL 0, damaged lengths and truncations; plain packets; junk. One
+// batch in eight takes config and peer values across their whole C ranges (wide-tables.ts).
 import fc from 'fast-check';
 
 import {
@@ -16,6 +17,8 @@ import {
   type FrameFields, type Hook, type NodeConfig, type Peer, type PeerMap,
 } from '../../../src/codec/index.js';
 import type { BatchFrame } from './batch-encap.js';
+import { fitsTestRun } from './datapath.js';
+import { arbMaybeWideTables, widenConfig, widenPeers } from './wide-tables.js';
 
 export interface DecapBatch {
   readonly config: NodeConfig;
@@ -131,17 +134,22 @@ function arbFrameSpec(): fc.Arbitrary<FrameSpec> {
 
 export function arbDecapBatch(opts: { hook: Hook; size: number }): fc.Arbitrary<DecapBatch> {
   return fc.record({
-    config: arbNodeConfig(),
-    peerList: fc.oneof(weighted(9, arbPeerList({ minLength: 1, maxLength: 5 })), weighted(1, arbPeerList({ maxLength: 0 }))),
+    generated: arbNodeConfig(),
+    generatedPeers: fc.oneof(weighted(9, arbPeerList({ minLength: 1, maxLength: 5 })), weighted(1, arbPeerList({ maxLength: 0 }))),
+    wide: arbMaybeWideTables(),
     specs: fc.array(arbFrameSpec(), { minLength: 1, maxLength: opts.size, size: 'max' }),
-  }).map(({ config, peerList, specs }) => ({
-    config,
-    peerList,
-    peers: peerMap(peerList),
-    frames: specs
-      .map((spec) => ({ kind: spec.kind, frame: resolveFrame(spec, config, peerList) }))
-      .filter((f) => acceptedByTestRun(f.frame, opts.hook)),
-  }));
+  }).map(({ generated, generatedPeers, wide, specs }) => {
+    const config = widenConfig(generated, wide);
+    const peerList = widenPeers(generatedPeers, wide);
+    return {
+      config,
+      peerList,
+      peers: peerMap(peerList),
+      frames: specs
+        .map((spec) => ({ kind: spec.kind, frame: resolveFrame(spec, config, peerList) }))
+        .filter((f) => acceptedByTestRun(f.frame, opts.hook) && fitsTestRun(f.frame, opts.hook)),
+    };
+  });
 }
 
 function resolveFrame(spec: FrameSpec, config: NodeConfig, peerList: [string, Peer][]): Uint8Array {

@@ -3,7 +3,8 @@
 // arbEncapScenario's kinds and weights (src/codec/arbitrary-encap.ts), built from the codec's
 // exported generators. Its 'route-remote' and 'local' kinds add a route around the destination;
 // here those routes belong to the batch's table (extra entries after the generated ones), and
-// the frames of those kinds are sent to the local address or to a route's remote.
+// the frames of those kinds are sent to the local address or to a route's remote. One batch in
+// eight takes config and route values across their whole C ranges (wide-tables.ts).
 import fc from 'fast-check';
 
 import {
@@ -11,6 +12,8 @@ import {
   arbRouteTable, arbTruncationPlan, arbTunnelRoute, arbVlanFrame, buildPacketFrame, plannedFrameLength,
   type PacketPlan, type TruncationPlan,
 } from '../../../src/codec/arbitraries.js';
+import { fitsTestRun } from './datapath.js';
+import { arbMaybeWideTables, widenConfig, widenRoutes } from './wide-tables.js';
 import {
   ETH_HLEN, IPPROTO_IPIP, acceptedByTestRun, ipv4ToNumber, lookupRoute, numberToIpv4, parseCidr, prefixMask, tunnelOverhead,
   type Hook, type NodeConfig, type RouteEntry, type TunnelRoute,
@@ -37,6 +40,9 @@ type FrameSpec =
   | { kind: 'local'; packet: PacketPlan }
   | { kind: 'random-dst'; packet: PacketPlan }
   | { kind: 'junk'; frame: Uint8Array };
+
+/** MTUs above this (wide tables) would make near-MTU frames longer than a test run takes. */
+const NEAR_MTU_MAX = 3000;
 
 const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
 
@@ -92,17 +98,20 @@ export function arbEncapBatch(opts: EncapBatchOptions): fc.Arbitrary<EncapBatch>
   const ingress = opts.ingressIfindexes?.length ? fc.constantFrom(...opts.ingressIfindexes) : fc.constant(undefined);
   const frame = fc.tuple(arbFrameSpec(), ingress);
   return fc.record({
-    config: arbNodeConfig(),
-    routes: arbRouteTable({ minLength: 1 }),
+    generated: arbNodeConfig(),
+    generatedRoutes: arbRouteTable({ minLength: 1 }),
     extras: arbExtraRoutes(),
+    wide: arbMaybeWideTables(),
     specs: fc.array(frame, { minLength: 1, maxLength: opts.size, size: 'max' }),
-  }).map(({ config, routes, extras, specs }) => {
+  }).map(({ generated, generatedRoutes, extras, wide, specs }) => {
+    const config = widenConfig(generated, wide);
+    const routes = widenRoutes(generatedRoutes, wide);
     const table = withExtras(config, routes, extras);
     const frames = specs
       .map(([spec, ingressIfindex]): BatchFrame => ({
         kind: spec.kind, frame: resolveFrame(spec, config, routes), ...(ingressIfindex !== undefined ? { ingressIfindex } : {}),
       }))
-      .filter((f) => acceptedByTestRun(f.frame, opts.hook));
+      .filter((f) => acceptedByTestRun(f.frame, opts.hook) && fitsTestRun(f.frame, opts.hook));
     return { config, routes: table, frames };
   });
 }
@@ -123,7 +132,8 @@ function resolveFrame(spec: FrameSpec, config: NodeConfig, routes: RouteEntry[])
       const plan = withDst(spec.packet, addressIn(pick(spec.routePick), spec.hostBits));
       const matched = lookupRoute(routes, plan.ip.dst)?.route.mode;
       const overhead = matched === 'vxlan' ? tunnelOverhead('vxlan') : tunnelOverhead('ipip');
-      const mtu = config.uplinkMtu !== 0 ? config.uplinkMtu : 1500;
+      // Around the MTU, when frames of that size can go through a test run (else around 1500).
+      const mtu = config.uplinkMtu !== 0 && config.uplinkMtu <= NEAR_MTU_MAX ? config.uplinkMtu : 1500;
       const headers = plannedFrameLength({ ...plan, payloadLength: 0 }) - ETH_HLEN;
       return buildPacketFrame({ ...plan, payloadLength: Math.max(0, mtu + spec.mtuDelta - overhead - headers) });
     }

@@ -119,3 +119,21 @@ function labFib(remote: string, query: FibQuery, ifindexOf: ReadonlyMap<LabDevic
   if (!neighbour) return { result: 'fail' };
   return { result: 'success', ifindex: ifindexOf.get(route.device) ?? 0, smac: route.device.mac, dmac: neighbour[2] };
 }
+
+/** Which branch of the lab's FIB a remote takes (for coverage: every branch must be reached). */
+export type LabFate = 'neighbour on ua' | 'neighbour on ub' | 'locked MTU' | 'via gateway' | 'no neighbour' | 'local or broadcast' | 'no route';
+
+export const LAB_FATES: readonly LabFate[] = [
+  'neighbour on ua', 'neighbour on ub', 'locked MTU', 'via gateway', 'no neighbour', 'local or broadcast', 'no route',
+];
+
+export function labFate(remote: string): LabFate {
+  if (NOT_UNICAST.has(remote)) return 'local or broadcast';
+  const match = lookupRoute(LPM_TABLE, ipv4ToNumber(remote));
+  const route = match && LPM.get(match);
+  if (!route) return 'no route';
+  if (route.via) return 'via gateway';
+  if (!NEIGHBOURS.some(([dev, address]) => dev === route.device && address === remote)) return 'no neighbour';
+  if (route.mtu) return 'locked MTU';
+  return route.device === UA ? 'neighbour on ua' : 'neighbour on ub';
+}

@@ -9,6 +9,10 @@ export function propertyRuns(): number {
   return n;
 }
 
+/** Tables per program in the batch properties (each with up to BATCH_SIZE frames). */
+export const BATCH_RUNS = 40;
+export const BATCH_SIZE = 64;
+
 /** BURROW_SEED when set, else a fresh one. */
 export function propertySeed(): number {
   const fixed = process.env.BURROW_SEED;
