@@ -9,7 +9,7 @@ import { NODE, PEERS } from './cases/world.js';
 import { ProgramUnderTest, hookOf } from './harness/datapath.js';
 import { CounterTally, DifferentialRunner, assertAgreement } from './harness/differential.js';
 import { batchProperty } from './harness/batches.js';
-import { BATCH_RUNS, BATCH_SIZE, describeTally, propertyRuns, propertySeed, uniqueDescriptions } from './harness/property.js';
+import { BATCH_RUNS, BATCH_SIZE, coverageExpected, describeTally, propertyRuns, propertySeed, uniqueDescriptions } from './harness/property.js';
 import { runDecapCase } from './harness/table-cases.js';
 
 /** Every counter a decap program can move in a test run (adjust failures cannot happen there). */
@@ -38,6 +38,8 @@ export function decapSuite(name: 'tc_decap' | 'xdp_decap'): void {
       { numRuns: propertyRuns(), seed, includeErrorInReport: true },
     );
     t.log(`seed ${seed}: ${describeTally(tally)}`);
+    t.pass('the property held');
+    if (!coverageExpected()) return; // too few cases to insist on coverage
     for (const counter of REACHABLE) t.true(tally.counts.has(counter), `no generated case moved ${counter}`);
   });
 

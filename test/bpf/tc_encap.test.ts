@@ -9,7 +9,7 @@ import { NODE, ROUTES } from './cases/world.js';
 import { ProgramUnderTest } from './harness/datapath.js';
 import { CounterTally, DifferentialRunner, assertAgreement } from './harness/differential.js';
 import { batchProperty } from './harness/batches.js';
-import { BATCH_RUNS, BATCH_SIZE, describeTally, propertyRuns, propertySeed, uniqueDescriptions } from './harness/property.js';
+import { BATCH_RUNS, BATCH_SIZE, coverageExpected, describeTally, propertyRuns, propertySeed, uniqueDescriptions } from './harness/property.js';
 import { runEncapCase } from './harness/table-cases.js';
 
 let runner: DifferentialRunner;
@@ -33,6 +33,8 @@ privileged.serial(`tc_encap equals the codec on ${propertyRuns()} generated scen
     { numRuns: propertyRuns(), seed, includeErrorInReport: true },
   );
   t.log(`seed ${seed}: ${describeTally(tally)}`);
+  t.pass('the property held');
+  if (!coverageExpected()) return; // too few cases to insist on coverage
   for (const counter of REACHABLE) t.true(tally.counts.has(counter), `no generated case moved ${counter}`);
 });
 

@@ -12,7 +12,7 @@ import { ProgramUnderTest } from './harness/datapath.js';
 import { CounterTally, DifferentialRunner, assertAgreement } from './harness/differential.js';
 import { LAB_FATES, createFibLab, labFate, type FibLab } from './harness/fib-lab.js';
 import { batchProperty } from './harness/batches.js';
-import { BATCH_RUNS, BATCH_SIZE, describeTally, propertyRuns, propertySeed, uniqueDescriptions } from './harness/property.js';
+import { BATCH_RUNS, BATCH_SIZE, coverageExpected, describeTally, propertyRuns, propertySeed, uniqueDescriptions } from './harness/property.js';
 import { runEncapCase } from './harness/table-cases.js';
 
 let runner: DifferentialRunner;
@@ -53,9 +53,11 @@ privileged.serial(`xdp_encap equals the codec on ${propertyRuns()} generated sce
     { numRuns: propertyRuns(), seed, includeErrorInReport: true },
   ));
   t.log(`seed ${seed}: ${describeTally(tally)}; verdicts ${[...verdicts.counts].map(([v, n]) => `${v} ${n}`).join(', ')}`);
+  t.log(`FIB lookups by the lab's answer: ${[...fates.counts].map(([f, n]) => `${f} ${n}`).join(', ')}`);
+  t.pass('the property held');
+  if (!coverageExpected()) return; // too few cases to insist on coverage
   for (const counter of REACHABLE) t.true(tally.counts.has(counter), `no generated case moved ${counter}`);
   for (const verdict of ['tx', 'redirect', 'pass', 'drop']) t.true(verdicts.counts.has(verdict), `no generated case ended in ${verdict}`);
-  t.log(`FIB lookups by the lab's answer: ${[...fates.counts].map(([f, n]) => `${f} ${n}`).join(', ')}`);
   for (const fate of LAB_FATES) t.true(fates.counts.has(fate), `no generated case asked the FIB about a remote with ${fate}`);
 });
 

@@ -9,6 +9,14 @@ export function propertyRuns(): number {
   return n;
 }
 
+/**
+ * Whether a property ran enough cases to insist that every counter (verdict, FIB branch) it can
+ * reach was reached: the rarest come up dozens of times in 2500 cases, not reliably in 50.
+ */
+export function coverageExpected(): boolean {
+  return propertyRuns() >= 1000;
+}
+
 /** Tables per program in the batch properties (each with up to BATCH_SIZE frames). */
 export const BATCH_RUNS = 40;
 export const BATCH_SIZE = 64;
