@@ -6,8 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
-import { listAttached, withNetns } from '../../src/bpf/index.js';
-import { openDatapathMaps } from '../../src/agent/datapath.js';
+import { Collection, FdLink, attachTc, attachXdp, listAttached, withNetns } from '../../src/bpf/index.js';
+import { linksDir } from '../../src/agent/attach.js';
+import { objectPath, openDatapathMaps } from '../../src/agent/datapath.js';
 import { AGENTD, agentctlArgv, startAgent } from '../../src/lab/agents.js';
 import { Lab } from '../../src/lab/lab.js';
 import { clusterManifests, labManifests, poolManifest, writeLabManifests } from '../../src/lab/manifests.js';
@@ -158,4 +159,38 @@ privileged.serial('agentd refuses to start (exit 1) on invalid manifests or an u
   t.regex(unknown.stdout, /local node 'node-x' is not defined/);
   t.deepEqual(fs.readdirSync(a.pinRoot).filter((f) => !f.endsWith('.debug')), [], 'no pins');
   t.false(sh(['ip', '-n', a.ns, 'link']).includes('burrow0'));
+});
+
+privileged.serial('pinned links that run other code (an older build) are replaced on start: tcx make-before-break, XDP in place', async (t) => {
+  const { lab, agents } = await labWithAgents(t, { agent: { decapHook: 'xdp' } });
+  const a = lab.node('node-a');
+  await agents['node-a']!.stop('SIGTERM');
+  const noop = Collection.load(objectPath('noop'));
+  try {
+    withNetns(`/run/netns/${a.ns}`, () => {
+      for (const [pin, attach] of [
+        ['tc_encap@burrow0', () => attachTc(noop.program('tc_noop'), 'burrow0', 'egress')],
+        ['xdp_decap@eth0', () => attachXdp(noop.program('xdp_noop'), 'eth0')],
+      ] as const) {
+        const file = `${linksDir(a.pinRoot)}/${pin}`;
+        const old = FdLink.openPinned(file);
+        old.detach();
+        old.unpin();
+        old.close();
+        const link = attach();
+        link.pin(file);
+        link.close();
+      }
+    });
+  } finally {
+    noop.close();
+  }
+  t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 2, interval: 0.05 })).received, 0, 'the no-op programs do not tunnel');
+  const restarted = await startAgent(lab, 'node-a', { decapHook: 'xdp' });
+  t.deepEqual((restarted.reconciles()[0]!.links as Array<{ action: string }>).map((l) => l.action), ['replaced', 'replaced']);
+  t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 3, interval: 0.05 })).received, 3);
+  const attached = withNetns(`/run/netns/${a.ns}`, () => [listAttached('burrow0'), listAttached('eth0')]);
+  t.deepEqual(attached[0]!.tcx.egress.map((p) => p.name), ['tc_encap'], 'only the new program on burrow0');
+  t.is(attached[1]!.xdp?.name, 'xdp_decap');
+  t.deepEqual(fs.readdirSync(linksDir(a.pinRoot)).sort(), ['tc_encap@burrow0', 'xdp_decap@eth0'], 'no temporary pins left');
 });
