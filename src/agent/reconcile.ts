@@ -158,24 +158,22 @@ export async function readActualState(
 
 /** Every value must encode and the desired sets must fit the maps, or nothing is written. */
 export function checkWritable(desired: DesiredParts, maps: ReconcileMaps): void {
-  const tryEncode = (what: string, encode: () => unknown) => {
+  // Written into scratch buffers, and the message built only on failure: this runs per entry.
+  const scratch = Buffer.alloc(Math.max(burrowRouteKey.size, burrowRoute.size, burrowPeerKey.size, burrowPeer.size, burrowConfig.size));
+  const tryEncode = (what: () => string, encode: () => unknown) => {
     try {
       encode();
     } catch (e) {
-      throw new ReconcileRefusedError(`${what} cannot be written to the map: ${e instanceof Error ? e.message : String(e)}; nothing was changed`);
+      throw new ReconcileRefusedError(`${what()} cannot be written to the map: ${e instanceof Error ? e.message : String(e)}; nothing was changed`);
     }
   };
   for (const [cidr, e] of desired.routes) {
-    tryEncode(`route ${cidr}`, () => (burrowRouteKey.encode(e.key), burrowRoute.encode(e.value)));
+    tryEncode(() => `route ${cidr}`, () => (burrowRouteKey.write(e.key, scratch, 0), burrowRoute.write(e.value, scratch, 0)));
   }
   for (const [address, e] of desired.peers) {
-    tryEncode(`peer ${address}`, () => {
-      const b = Buffer.alloc(burrowPeerKey.size);
-      burrowPeerKey.write(e.key, b, 0);
-      burrowPeer.encode(e.value);
-    });
+    tryEncode(() => `peer ${address}`, () => (burrowPeerKey.write(e.key, scratch, 0), burrowPeer.write(e.value, scratch, 0)));
   }
-  tryEncode('config', () => burrowConfig.encode(desired.config));
+  tryEncode(() => 'config', () => burrowConfig.write(desired.config, scratch, 0));
   for (const [what, want, max] of [
     ['routes', desired.routes.size, maps.routes.info.maxEntries],
     ['peers', desired.peers.size, maps.peers.info.maxEntries],

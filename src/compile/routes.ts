@@ -2,7 +2,7 @@
 // the tunnel device or straight to a same-subnet node.
 import { diagnosticAt, type ConfigDiagnostic } from '../config/diagnostics.js';
 import type { IPPool, Model, Node } from '../config/model.js';
-import { compareCidrText, mustParseCidr, mustParseIp, netContainsIp } from '../config/net.js';
+import { compareNets, mustParseCidr, mustParseIp, netContainsIp } from '../config/net.js';
 import { inSendersSubnet, tunnelModeFor } from './encap.js';
 import type { ResolvedCompileOptions } from './options.js';
 import { CompileError, compileDiagnostic } from './options.js';
@@ -26,6 +26,13 @@ export function compileTunnelRoutes({ model, local }: RouteInputs): TunnelRoute[
   const nodes = new Map(model.nodes.map((n) => [n.name, n]));
   const pools = new Map(model.pools.map((p) => [p.name, p]));
   const byCidr = new Map<string, TunnelRoute>();
+  // One answer per remote node, not per block (100k blocks are typically ~1k nodes).
+  const subnetOf = new Map<string, boolean>();
+  const sameSubnetAs = (n: Node): boolean => {
+    let same = subnetOf.get(n.name);
+    if (same === undefined) subnetOf.set(n.name, (same = inSendersSubnet(local, n)));
+    return same;
+  };
 
   for (const n of model.nodes) {
     const ip = mustParseIp(n.address);
@@ -34,7 +41,7 @@ export function compileTunnelRoutes({ model, local }: RouteInputs): TunnelRoute[
     const cidr = `${n.address}/32`;
     byCidr.set(cidr, {
       kind: 'node-address', cidr, mode: 'none', remote: n.address, node: n.name, vni, vtepMac: n.vtepMac,
-      natOutgoing: owner.natOutgoing, sameSubnet: inSendersSubnet(local, n), inPool: true,
+      natOutgoing: owner.natOutgoing, sameSubnet: sameSubnetAs(n), inPool: true,
       poolDisabled: owner.disabled, pool: poolRef(owner),
     });
   }
@@ -47,14 +54,22 @@ export function compileTunnelRoutes({ model, local }: RouteInputs): TunnelRoute[
       throw new CompileError([compileDiagnostic('', 'model-inconsistent', `block ${b.cidr} refers to unknown ${pool ? `node ${b.node}` : `pool ${b.pool}`}`)]);
     }
     if (pool.ipVersion !== 4 || byCidr.has(b.cidr)) continue;
-    const sameSubnet = inSendersSubnet(local, owner);
+    const sameSubnet = sameSubnetAs(owner);
     byCidr.set(b.cidr, {
       kind: 'block', cidr: b.cidr, mode: tunnelModeFor(pool, sameSubnet), remote: owner.address, node: owner.name, vni,
       vtepMac: owner.vtepMac, natOutgoing: pool.natOutgoing, sameSubnet, inPool: true, poolDisabled: pool.disabled,
       pool: poolRef(pool),
     });
   }
-  return [...byCidr.values()].sort((a, b) => compareCidrText(a.cidr, b.cidr));
+  return sortByCidr([...byCidr.values()]);
+}
+
+/** compareCidrText order, each CIDR parsed once instead of once per comparison. */
+function sortByCidr(routes: TunnelRoute[]): TunnelRoute[] {
+  return routes
+    .map((route) => ({ route, net: mustParseCidr(route.cidr) }))
+    .sort((a, b) => compareNets(a.net, b.net))
+    .map((k) => k.route);
 }
 
 /**
