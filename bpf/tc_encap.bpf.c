@@ -26,6 +26,9 @@ int tc_encap(struct __sk_buff *skb)
 		return counted(stat, len, TC_ACT_OK);
 	if (stat == BURROW_STAT_DROP_ALREADY_ENCAP)
 		return counted(stat, len, TC_ACT_SHOT);
+	/* No uplink configured yet: bpf_redirect_neigh(0) would lose the packet without a trace. */
+	if (!e.cfg->uplink_ifindex)
+		return counted(BURROW_STAT_DROP_NO_ROUTE, len, TC_ACT_SHOT);
 	/* GSO packets are segmented to the route MTU after encapsulation. */
 	if (!skb->gso_size && encap_too_big(&e, len))
 		return counted(BURROW_STAT_DROP_TOO_BIG, len, TC_ACT_SHOT);

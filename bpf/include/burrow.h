@@ -68,7 +68,7 @@ enum burrow_config_flag {
 /* Value of the `config` array (one entry, key 0): this node. */
 struct burrow_config {
 	__u32 local_ip;         /* this node's underlay address, network byte order */
-	__u32 uplink_ifindex;   /* where encapsulated packets leave */
+	__u32 uplink_ifindex;   /* where tc_encap sends packets; 0: none yet (it drops them) */
 	__u8  uplink_mac[6];
 	__u8  vtep_mac[6];      /* local VTEP MAC: inner Ethernet source for VXLAN */
 	__u16 vxlan_port;       /* UDP destination port, host order (default 4789) */
@@ -96,7 +96,7 @@ enum burrow_stat {
 	BURROW_STAT_DROP_ECN,           /* outer CE on inner Not-ECT (RFC 6040) */
 	BURROW_STAT_DROP_TTL,           /* inner TTL 0 after decap (RFC 2003 3.1) */
 	BURROW_STAT_DROP_TOO_BIG,
-	BURROW_STAT_DROP_NO_ROUTE,      /* no route to the outer destination */
+	BURROW_STAT_DROP_NO_ROUTE,      /* tc_encap: no uplink configured (uplink_ifindex 0) */
 	BURROW_STAT_DROP_ENCAP_FAILED,  /* bpf_skb_adjust_room / bpf_xdp_adjust_head failed */
 	BURROW_STAT_DROP_ALREADY_ENCAP, /* a tunnel packet routed into the tunnel: recursion */
 	BURROW_STAT__MAX,

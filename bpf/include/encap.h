@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * encap.h — what the datapath writes (docs/datapath.md "Outer IPv4", "UDP + VXLAN", "VXLAN
- * source port hash", steps 8–10 and 14), split as katran splits it: header builders that fill
- * memory already proved in bounds, and encap/decap actions per hook. Every action follows one
- * order: grow (or shrink) the room, reload data/data_end, bounds-check, write.
+ * source port hash", tc_encap steps 9–10, xdp_encap steps 8–10, decapsulation step 14), split
+ * as katran splits it: header builders that fill memory already proved in bounds, and
+ * encap/decap actions per hook. Every action follows one order: grow (or shrink) the room,
+ * reload data/data_end, bounds-check, write.
  *
  * The plans are what classify.h decided about a frame; the actions only carry them out.
  */
@@ -141,7 +142,8 @@ static __always_inline int encap_write(void *data, void *data_end, const struct 
 
 /* ---- encap actions ---------------------------------------------------------------------- */
 
-/* docs/datapath.md step 7: too big for the uplink once encapsulated (non-GSO frames only). */
+/* docs/datapath.md tc_encap step 8, xdp_encap step 7: too big for the uplink once encapsulated
+ * (tc_encap asks only for non-GSO frames). */
 static __always_inline int encap_too_big(const struct encap_plan *e, __u32 len)
 {
 	__u16 mtu = e->cfg->uplink_mtu;

@@ -32,7 +32,7 @@ export function withDesiredStateOptions(cmd: Command): Command {
   return cmd
     .requiredOption('-f, --filename <path...>', 'manifest files or directories (YAML, multi-document, or JSON)')
     .requiredOption('--node <name>', 'the node whose datapath this is')
-    .option('--uplink <dev>', 'uplink interface in this namespace: its ifindex, MAC and MTU go into the config map (default: keep those already there)')
+    .option('--uplink <dev>', 'uplink interface in this namespace: its ifindex, MAC and MTU go into the config map (default: keep those already there; with none there, tc_encap drops what it would tunnel: drop_no_route)')
     .option('--uplink-mtu <bytes>', 'uplink MTU the tunnel MTUs derive from (default: the --uplink device\'s, else 1500)')
     .option('--tunnel-device <dev>', 'the device tunnel routes point at', 'burrow0')
     .addOption(new Option('--no-kernel', 'leave kernel routes and the nft table alone (maps only)'))

@@ -82,6 +82,8 @@ const L4_HEADER: Record<TraceProto, number> = { tcp: 20, udp: 8, icmp: 8 };
 export const POD_MAC = '02:00:00:00:00:01';
 export const POD_GATEWAY_MAC = '02:00:00:00:00:02';
 const PEER_UPLINK_MAC = '02:00:00:00:00:0a';
+/** Any uplink: the modelled sender's tc_encap drops everything without one (DROP_NO_ROUTE). */
+const PEER_UPLINK_IFINDEX = 2;
 
 /** The pod packet in an Ethernet frame, its IPv4 total length exactly `p.size`. */
 export function podFrame(p: TracePacket, eth: { src: string; dst: string }): Uint8Array {
@@ -125,7 +127,7 @@ export function ingressSender(p: TracePacket, t: CodecTables): IngressSender {
 export function ingressFrame(p: TracePacket, t: CodecTables, sender: IngressSender): Uint8Array {
   const inner = podFrame(p, { src: PEER_UPLINK_MAC, dst: t.config.uplinkMac });
   const senderConfig: NodeConfig = {
-    localIp: sender.outerSrc, uplinkIfindex: 0, uplinkMac: PEER_UPLINK_MAC,
+    localIp: sender.outerSrc, uplinkIfindex: PEER_UPLINK_IFINDEX, uplinkMac: PEER_UPLINK_MAC,
     vtepMac: sender.route?.route.vtepMac ?? '66:00:00:00:00:01', vxlanPort: t.config.vxlanPort, ttl: 64,
     defaultVni: sender.vni, uplinkMtu: 0, flags: 0,
   };

@@ -7,11 +7,14 @@ import { BURROW_POOL_NONE, type NodeConfig, type Peer, type PeerMode, type Route
 import { arbIpv4Address, arbMac, arbNodeAddress } from './arbitrary-packets.js';
 import { VNI_MAX } from './vxlan.js';
 
-/** VXLAN port 4789 mostly, 8472 or any other; TTL 0 or any; MTU 0 or 1280–1500; VNI 4096 or any. */
+/**
+ * Uplink ifindex 1–8, or 0 (no uplink yet: tc_encap's DROP_NO_ROUTE) one time in ten; VXLAN port
+ * 4789 mostly, 8472 or any other; TTL 0 or any; MTU 0 or 1280–1500; VNI 4096 or any.
+ */
 export function arbNodeConfig(): fc.Arbitrary<NodeConfig> {
   return fc.record({
     localIp: fc.oneof({ weight: 9, arbitrary: arbNodeAddress() }, { weight: 1, arbitrary: arbIpv4Address() }),
-    uplinkIfindex: fc.integer({ min: 1, max: 8 }),
+    uplinkIfindex: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 8 }) }, { weight: 1, arbitrary: fc.constant(0) }),
     uplinkMac: arbMac(),
     vtepMac: arbMac(),
     vxlanPort: fc.oneof({ weight: 6, arbitrary: fc.constant(4789) }, { weight: 1, arbitrary: fc.constant(8472) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 65535 }) }),

@@ -121,6 +121,8 @@ function outerId(ip: Ipv4Header, ipId: number | undefined): number {
 function encapTc(
   frame: Uint8Array, ip: Ipv4Header, entry: RouteEntry, mode: PeerMode, fits: boolean, id: number, options: EncapOptions,
 ): EncapResult {
+  // Step 7: without an uplink, bpf_redirect_neigh(0) would drop the packet unseen.
+  if (options.config.uplinkIfindex === 0) return finish('tc', 'drop', 'DROP_NO_ROUTE', frame, entry);
   const gso = options.gso ?? false;
   if (!fits && !gso) return finish('tc', 'drop', 'DROP_TOO_BIG', frame, entry);
   const overhead = tunnelOverhead(mode);

@@ -69,7 +69,7 @@ export type PeerMap = ReadonlyMap<string, Peer>;
 export interface NodeConfig {
   /** This node's underlay address. */
   readonly localIp: string;
-  /** Where encapsulated packets leave (tc_encap redirects there). */
+  /** Where encapsulated packets leave (tc_encap redirects there); 0: none yet, tc_encap drops them (DROP_NO_ROUTE). */
   readonly uplinkIfindex: number;
   readonly uplinkMac: string;
   /** Local VTEP MAC: inner Ethernet source for VXLAN. */

@@ -34,16 +34,28 @@ interface Trace {
   disagreements: string[];
 }
 
-/** A pin root populated by `agentctl apply` (maps only); removed afterwards. */
-async function applied(t: ExecutionContext, lab: Parameters<typeof labManifests>[0] = {}): Promise<{ pinRoot: string; ctl: (...a: string[]) => ReturnType<typeof agentctl> }> {
+/**
+ * A pin root populated by `agentctl apply` (maps only); removed afterwards. Without `uplink` the
+ * config entry has none (ifindex 0, so tc_encap drops what it would tunnel); with it, apply runs
+ * in a namespace of its own with `--uplink eth0` (a veth there).
+ */
+async function applied(
+  t: ExecutionContext, lab: Parameters<typeof labManifests>[0] = {}, opts: { uplink?: boolean } = {},
+): Promise<{ pinRoot: string; ctl: (...a: string[]) => ReturnType<typeof agentctl> }> {
   const pins = makePinDir();
   const m = manifestDir();
+  const ns = opts.uplink ? createNetns() : undefined;
   t.teardown(() => {
+    ns?.destroy();
     pins.cleanup();
     m.cleanup();
   });
+  if (ns) addVeth(ns, 'eth0', 'eth0p');
   const file = m.write('lab.yaml', labManifests(lab));
-  const r = await agentctl(['--pin-root', pins.path, 'apply', '-f', file, '--node', 'node-a', '--no-kernel']);
+  const r = await agentctl(
+    ['--pin-root', pins.path, 'apply', '-f', file, '--node', 'node-a', '--no-kernel', ...(ns ? ['--uplink', 'eth0'] : [])],
+    ns ? { netns: ns.name } : {},
+  );
   if (r.code !== 0) throw new Error(r.stderr);
   return { pinRoot: pins.path, ctl: (...a) => agentctl(['--pin-root', pins.path, ...a]) };
 }
@@ -114,7 +126,7 @@ privileged('maps dump -o json decodes every field of routes, peers, config and s
 });
 
 privileged('trace egress to an IPIP route: ENCAP_IPIP, redirect, outer header as the codec predicts; stats shows the packet', async (t) => {
-  const { ctl } = await applied(t);
+  const { ctl } = await applied(t, {}, { uplink: true });
   const tr = await json<Trace>(ctl('trace', '--src', '192.168.0.5', '--dst', '192.168.2.7', '--size', '200', '-o', 'json'));
   t.like(tr, { program: 'tc_encap', verdict: 'redirect', action: 'TC_ACT_REDIRECT', retval: 7, agree: true });
   t.deepEqual(tr.disagreements, []);
@@ -132,6 +144,15 @@ privileged('trace egress to an IPIP route: ENCAP_IPIP, redirect, outer header as
   t.is(all.counters.length, burrowStatNames.length);
   const text = await ctl('stats');
   t.is(text.stdout, 'COUNTER     PACKETS  BYTES\nencap_ipip        1    214\n');
+});
+
+privileged('trace egress before any uplink is configured (apply without --uplink): DROP_NO_ROUTE, the codec agrees', async (t) => {
+  const { ctl } = await applied(t);
+  const tr = await json<Trace>(ctl('trace', '--src', '192.168.0.5', '--dst', '192.168.2.7', '--size', '200', '-o', 'json'));
+  t.like(tr, { program: 'tc_encap', verdict: 'drop', action: 'TC_ACT_SHOT', retval: 2, agree: true, codec: { verdict: 'drop', counter: 'drop_no_route' } });
+  t.like(tr.route, { cidr: '192.168.2.0/26', mode: 'ipip', remote: '10.0.2.10' });
+  t.deepEqual(tr.counters, [{ name: 'drop_no_route', packets: 1, bytes: 214 }]);
+  t.deepEqual(tr.output.layers, tr.input.layers);
 });
 
 privileged('trace egress to a same-subnet route (mode none) and to no route: PASS, frame untouched', async (t) => {

@@ -19,7 +19,7 @@ privileged.before(() => {
 privileged.afterAlways(() => runner?.target.close());
 
 /** Every counter tc_encap can move in a test run (DROP_ENCAP_FAILED needs a frame over 64 KiB). */
-const REACHABLE = ['PASS', 'ENCAP_IPIP', 'ENCAP_VXLAN', 'DROP_TOO_BIG', 'DROP_ALREADY_ENCAP'];
+const REACHABLE = ['PASS', 'ENCAP_IPIP', 'ENCAP_VXLAN', 'DROP_NO_ROUTE', 'DROP_TOO_BIG', 'DROP_ALREADY_ENCAP'];
 
 privileged.serial(`tc_encap equals the codec on ${propertyRuns()} generated scenarios`, (t) => {
   const seed = propertySeed();

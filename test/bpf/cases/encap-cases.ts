@@ -12,6 +12,9 @@ const untouched = (verdict: 'pass' | 'drop', counter: StatName): Expected => ({ 
 const PASS = untouched('pass', 'PASS');
 const bothPass = { tc: PASS, xdp: PASS };
 const ALREADY = { tc: untouched('drop', 'DROP_ALREADY_ENCAP'), xdp: untouched('drop', 'DROP_ALREADY_ENCAP') };
+const NO_ROUTE = untouched('drop', 'DROP_NO_ROUTE');
+/** The agent has not configured an uplink yet. */
+const NO_UPLINK: NodeConfig = { ...NODE, uplinkIfindex: 0 };
 
 interface Tunnel {
   readonly mode: 'ipip' | 'vxlan';
@@ -109,29 +112,39 @@ export const ENCAP_CASES: EncapCase[] = [
   })(),
   { description: 'UDP to 8472 when the VXLAN port is 8472 is dropped', rule: 'step 6', frame: udp('10.244.2.7', 33000, 8472), config: { ...NODE, vxlanPort: 8472 }, ...ALREADY },
 
-  // --- step 7: MTU ----------------------------------------------------------------------
-  tunnelled('IPIP exactly at the uplink MTU (1480 + 20 = 1500)', 'step 7', sizedTcp('10.244.3.7', 1480), I()),
+  // --- step 7: no uplink (tc_encap only; xdp_encap's FIB chooses the egress) ------------
+  { ...tunnelled('no uplink configured (ifindex 0): IPIP dropped', 'step 7', podTcp({ dst: '10.244.3.7' }), { ...I(), config: NO_UPLINK }), tc: NO_ROUTE },
+  { ...tunnelled('no uplink configured (ifindex 0): VXLAN dropped', 'step 7', podTcp({ dst: '10.244.2.7' }), { ...V(), config: NO_UPLINK }), tc: NO_ROUTE },
   {
-    description: 'IPIP one byte over the uplink MTU', rule: 'step 7', frame: sizedTcp('10.244.3.7', 1481),
+    description: 'no uplink and too big: step 7 comes before the MTU', rule: 'step 7', frame: sizedTcp('10.244.3.7', 1481), config: NO_UPLINK,
+    tc: NO_ROUTE, xdp: untouched('pass', 'PASS_TOO_BIG'),
+  },
+  { description: 'no uplink, a tunnel packet: step 6 comes first', rule: 'step 7', frame: udp('10.244.2.7', 33000, 4789), config: NO_UPLINK, ...ALREADY },
+  { description: 'no uplink, no route: step 4 comes first', rule: 'step 7', frame: podTcp({ dst: '192.168.1.1' }), config: NO_UPLINK, ...bothPass },
+
+  // --- step 8 (xdp_encap: step 7): MTU ---------------------------------------------------
+  tunnelled('IPIP exactly at the uplink MTU (1480 + 20 = 1500)', 'step 8 (xdp step 7)', sizedTcp('10.244.3.7', 1480), I()),
+  {
+    description: 'IPIP one byte over the uplink MTU', rule: 'step 8 (xdp step 7)', frame: sizedTcp('10.244.3.7', 1481),
     tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
   },
-  tunnelled('VXLAN exactly at the uplink MTU (1450 + 50 = 1500)', 'step 7', sizedTcp('10.244.2.7', 1450), V()),
+  tunnelled('VXLAN exactly at the uplink MTU (1450 + 50 = 1500)', 'step 8 (xdp step 7)', sizedTcp('10.244.2.7', 1450), V()),
   {
-    description: 'VXLAN one byte over the uplink MTU', rule: 'step 7', frame: sizedTcp('10.244.2.7', 1451),
+    description: 'VXLAN one byte over the uplink MTU', rule: 'step 8 (xdp step 7)', frame: sizedTcp('10.244.2.7', 1451),
     tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
   },
   {
-    description: 'Ethernet padding counts: 1480 bytes of IPv4 plus 1 byte of padding is too big', rule: 'step 7',
+    description: 'Ethernet padding counts: 1480 bytes of IPv4 plus 1 byte of padding is too big', rule: 'step 8 (xdp step 7)',
     frame: sizedTcp('10.244.3.7', 1480, { padding: 1 }), tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
   },
   {
-    description: 'a smaller configured MTU (1280): 1261 bytes of IPv4 over IPIP is too big', rule: 'step 7',
+    description: 'a smaller configured MTU (1280): 1261 bytes of IPv4 over IPIP is too big', rule: 'step 8 (xdp step 7)',
     frame: sizedTcp('10.244.3.7', 1261), config: { ...NODE, uplinkMtu: 1280 },
     tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
   },
-  tunnelled('MTU 0 means no check: 3000 bytes over IPIP (the lab sends it out of the 9000-byte ub)', 'step 7',
+  tunnelled('MTU 0 means no check: 3000 bytes over IPIP (the lab sends it out of the 9000-byte ub)', 'step 8 (xdp step 7)',
     sizedTcp('10.244.3.7', 3000), { ...I(), config: { ...NODE, uplinkMtu: 0 } }),
-  tcOnly('MTU 0, 2000 bytes over VXLAN (xdp_encap: the 1500-byte ua needs fragmenting, left to the stack)', 'step 7, xdp step 8',
+  tcOnly('MTU 0, 2000 bytes over VXLAN (xdp_encap: the 1500-byte ua needs fragmenting, left to the stack)', 'step 8, xdp step 8',
     sizedTcp('10.244.2.7', 2000), { ...V(), config: { ...NODE, uplinkMtu: 0 } }, 'PASS_FIB'),
 
   // --- outer IPv4 -----------------------------------------------------------------------

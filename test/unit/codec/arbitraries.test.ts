@@ -90,8 +90,10 @@ test('route tables: /0 and /32, every mode, VNI 0 and set, nested prefixes', (t)
   t.true(tables.some((table) => table.length === 0) && tables.some((table) => table.length >= 6));
 });
 
-test('configs: VXLAN port 4789 and others, TTL 0 and others, MTU 0 or 1280–1500', (t) => {
+test('configs: uplink ifindex 0 now and then, VXLAN port 4789 and others, TTL 0 and others, MTU 0 or 1280–1500', (t) => {
   const configs = sample(arbNodeConfig(), 1000);
+  const noUplink = configs.filter((c) => c.uplinkIfindex === 0).length;
+  t.true(noUplink > 50 && noUplink < 200, `uplink ifindex 0: ${noUplink} of 1000`);
   t.true(configs.filter((c) => c.vxlanPort === 4789).length > 500 && configs.some((c) => c.vxlanPort !== 4789));
   t.true(configs.some((c) => c.ttl === 0) && configs.some((c) => c.ttl !== 0));
   t.true(configs.some((c) => c.uplinkMtu === 0));
@@ -117,6 +119,8 @@ test('encap scenarios reach every tc_encap outcome often', (t) => {
   for (const c of ['PASS', 'DROP_ALREADY_ENCAP', 'DROP_TOO_BIG', 'ENCAP_IPIP', 'ENCAP_VXLAN'] as const) {
     t.true((shares.get(c) ?? 0) > 0.05, `${c}: ${shares.get(c)}`);
   }
+  // One config in ten has no uplink; about half the frames get as far as step 7.
+  t.true((shares.get('DROP_NO_ROUTE') ?? 0) > 0.03, `DROP_NO_ROUTE: ${shares.get('DROP_NO_ROUTE')}`);
   t.is(shares.get('DROP_ENCAP_FAILED'), undefined, 'not reachable without skbMaxLen');
 });
 
@@ -126,6 +130,7 @@ test('encap scenarios reach every xdp_encap outcome often, XDP_TX and XDP_REDIRE
   for (const c of ['PASS', 'DROP_ALREADY_ENCAP', 'PASS_TOO_BIG', 'PASS_FIB', 'ENCAP_IPIP', 'ENCAP_VXLAN'] as const) {
     t.true((shares.get(c) ?? 0) > 0.05, `${c}: ${shares.get(c)}`);
   }
+  t.is(shares.get('DROP_NO_ROUTE'), undefined, 'the uplink ifindex is tc_encap\'s alone');
   const verdicts = tally(results.map((r) => r.verdict));
   t.true((verdicts.get('tx') ?? 0) > 100 && (verdicts.get('redirect') ?? 0) > 100);
 });

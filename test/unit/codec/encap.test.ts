@@ -2,13 +2,15 @@
 import test from 'ava';
 import {
   buildIpv4Frame, buildUdpFrame, encap, ETH_HLEN, ipv4HeaderChecksumValid, parseEthernet, parseIpv4, parseUdp,
-  parseVxlan, statIndex, vxlanSourcePort, type EncapOptions, type FibResult, type StatName, type Verdict,
+  parseVxlan, statIndex, vxlanSourcePort, type EncapOptions, type FibResult, type NodeConfig, type StatName, type Verdict,
 } from '../../../src/codec/index.js';
 import { NODE_A, NODE_B_IP, NODE_C_IP, podTcp, ROUTES, toHex } from './fixtures.js';
 
 const FIB_OUT: FibResult = { result: 'success', ifindex: 2, smac: '02:00:00:00:0a:01', dmac: '02:00:00:00:0b:01' };
 const TC: EncapOptions = { routes: ROUTES, config: NODE_A, hook: 'tc', ipId: 0x4d2 };
 const XDP: EncapOptions = { routes: ROUTES, config: NODE_A, hook: 'xdp', ipId: 0x4d2, ingressIfindex: 1, fib: () => FIB_OUT };
+/** The agent has not configured an uplink yet. */
+const NO_UPLINK: NodeConfig = { ...NODE_A, uplinkIfindex: 0 };
 
 /** A frame whose IPv4 packet (after Ethernet) is exactly `ipLength` bytes. */
 function sized(dst: string, ipLength: number, extra: { padding?: number } = {}): Uint8Array {
@@ -63,16 +65,22 @@ const TC_CASES: Case[] = [
   { name: '6: UDP fragment (MF) to the VXLAN port is tunnelled', frame: buildUdpFrame({ src: '10.244.1.5', dst: '10.244.2.7', sport: 1, dport: 4789, mf: true }), counter: 'ENCAP_VXLAN', verdict: 'redirect', retval: 7 },
   { name: '6: UDP fragment (offset) to the VXLAN port is tunnelled', frame: buildUdpFrame({ src: '10.244.1.5', dst: '10.244.2.7', sport: 1, dport: 4789, fragOffset: 1 }), counter: 'ENCAP_VXLAN', verdict: 'redirect', retval: 7 },
   { name: '6: UDP header cut to 7 bytes is tunnelled', frame: buildUdpFrame({ src: '10.244.1.5', dst: '10.244.2.7', sport: 1, dport: 4789 }).subarray(0, ETH_HLEN + 20 + 7), counter: 'ENCAP_VXLAN', verdict: 'redirect', retval: 7 },
-  { name: '7: IPIP, 1480-byte packet fits MTU 1500', frame: sized('10.244.3.9', 1480), counter: 'ENCAP_IPIP', verdict: 'redirect', retval: 7 },
-  { name: '7: IPIP, 1481-byte packet does not', frame: sized('10.244.3.9', 1481), counter: 'DROP_TOO_BIG', verdict: 'drop', retval: 2 },
-  { name: '7: VXLAN, 1450-byte packet fits MTU 1500', frame: sized('10.244.2.9', 1450), counter: 'ENCAP_VXLAN', verdict: 'redirect', retval: 7 },
-  { name: '7: VXLAN, 1451-byte packet does not', frame: sized('10.244.2.9', 1451), counter: 'DROP_TOO_BIG', verdict: 'drop', retval: 2 },
-  { name: '7: Ethernet padding counts (len − 14)', frame: sized('10.244.2.9', 1440, { padding: 11 }), counter: 'DROP_TOO_BIG', verdict: 'drop', retval: 2 },
-  { name: '7: MTU 1280 applies', frame: sized('10.244.3.9', 1261), options: { config: { ...NODE_A, uplinkMtu: 1280 } }, counter: 'DROP_TOO_BIG', verdict: 'drop', retval: 2 },
-  { name: '7: MTU 0 disables the check', frame: sized('10.244.2.9', 2900), options: { config: { ...NODE_A, uplinkMtu: 0 } }, counter: 'ENCAP_VXLAN', verdict: 'redirect', retval: 7 },
-  { name: '7: GSO skips the check', frame: sized('10.244.2.9', 2900), options: { gso: true }, counter: 'ENCAP_VXLAN', verdict: 'redirect', retval: 7 },
-  { name: '8: adjust_room fails past the skb maximum', frame: sized('10.244.2.9', 1000), options: { skbMaxLen: 1014 + 49 }, counter: 'DROP_ENCAP_FAILED', verdict: 'drop', retval: 2 },
-  { name: '8: adjust_room succeeds at exactly the skb maximum', frame: sized('10.244.2.9', 1000), options: { skbMaxLen: 1014 + 50 }, counter: 'ENCAP_VXLAN', verdict: 'redirect', retval: 7 },
+  { name: '7: no uplink (ifindex 0), IPIP', frame: sized('10.244.3.9', 100), options: { config: NO_UPLINK }, counter: 'DROP_NO_ROUTE', verdict: 'drop', retval: 2 },
+  { name: '7: no uplink (ifindex 0), VXLAN', frame: podTcp(), options: { config: NO_UPLINK }, counter: 'DROP_NO_ROUTE', verdict: 'drop', retval: 2 },
+  { name: '7: no uplink, and too big (step 8 comes after)', frame: sized('10.244.3.9', 1481), options: { config: NO_UPLINK }, counter: 'DROP_NO_ROUTE', verdict: 'drop', retval: 2 },
+  { name: '7: no uplink, GSO too', frame: sized('10.244.2.9', 2900), options: { config: NO_UPLINK, gso: true }, counter: 'DROP_NO_ROUTE', verdict: 'drop', retval: 2 },
+  { name: '7: no uplink, but a tunnel packet (step 6 comes first)', frame: buildIpv4Frame({ src: '10.244.1.5', dst: '10.244.2.7', protocol: 4 }), options: { config: NO_UPLINK }, counter: 'DROP_ALREADY_ENCAP', verdict: 'drop', retval: 2 },
+  { name: '7: no uplink, but no route (step 4 comes first)', frame: podTcp({ dst: '192.168.1.1' }), options: { config: NO_UPLINK }, counter: 'PASS', verdict: 'pass', retval: 0 },
+  { name: '8: IPIP, 1480-byte packet fits MTU 1500', frame: sized('10.244.3.9', 1480), counter: 'ENCAP_IPIP', verdict: 'redirect', retval: 7 },
+  { name: '8: IPIP, 1481-byte packet does not', frame: sized('10.244.3.9', 1481), counter: 'DROP_TOO_BIG', verdict: 'drop', retval: 2 },
+  { name: '8: VXLAN, 1450-byte packet fits MTU 1500', frame: sized('10.244.2.9', 1450), counter: 'ENCAP_VXLAN', verdict: 'redirect', retval: 7 },
+  { name: '8: VXLAN, 1451-byte packet does not', frame: sized('10.244.2.9', 1451), counter: 'DROP_TOO_BIG', verdict: 'drop', retval: 2 },
+  { name: '8: Ethernet padding counts (len − 14)', frame: sized('10.244.2.9', 1440, { padding: 11 }), counter: 'DROP_TOO_BIG', verdict: 'drop', retval: 2 },
+  { name: '8: MTU 1280 applies', frame: sized('10.244.3.9', 1261), options: { config: { ...NODE_A, uplinkMtu: 1280 } }, counter: 'DROP_TOO_BIG', verdict: 'drop', retval: 2 },
+  { name: '8: MTU 0 disables the check', frame: sized('10.244.2.9', 2900), options: { config: { ...NODE_A, uplinkMtu: 0 } }, counter: 'ENCAP_VXLAN', verdict: 'redirect', retval: 7 },
+  { name: '8: GSO skips the check', frame: sized('10.244.2.9', 2900), options: { gso: true }, counter: 'ENCAP_VXLAN', verdict: 'redirect', retval: 7 },
+  { name: '9: adjust_room fails past the skb maximum', frame: sized('10.244.2.9', 1000), options: { skbMaxLen: 1014 + 49 }, counter: 'DROP_ENCAP_FAILED', verdict: 'drop', retval: 2 },
+  { name: '9: adjust_room succeeds at exactly the skb maximum', frame: sized('10.244.2.9', 1000), options: { skbMaxLen: 1014 + 50 }, counter: 'ENCAP_VXLAN', verdict: 'redirect', retval: 7 },
 ];
 
 const XDP_CASES: Case[] = [
@@ -86,6 +94,7 @@ const XDP_CASES: Case[] = [
   { name: '9: adjust_head fails without headroom', frame: podTcp(), options: { xdpHeadroom: 40 + 49 }, counter: 'DROP_ENCAP_FAILED', verdict: 'drop', retval: 1 },
   { name: '9: adjust_head succeeds with just enough headroom', frame: podTcp(), options: { xdpHeadroom: 40 + 50 }, counter: 'ENCAP_VXLAN', verdict: 'redirect', retval: 4 },
   { name: '10: egress ≠ ingress → XDP_REDIRECT', frame: podTcp(), counter: 'ENCAP_VXLAN', verdict: 'redirect', retval: 4 },
+  { name: '10: uplink ifindex 0 is not looked at (the FIB chooses the egress)', frame: podTcp(), options: { config: NO_UPLINK }, counter: 'ENCAP_VXLAN', verdict: 'redirect', retval: 4 },
   { name: '10: egress = ingress → XDP_TX', frame: podTcp({ dst: '10.244.3.1' }), options: { ingressIfindex: 2 }, counter: 'ENCAP_IPIP', verdict: 'tx', retval: 3 },
 ];
 
