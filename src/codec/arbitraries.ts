@@ -10,6 +10,9 @@
 //            arbPeerList, arbFibResult
 //  programs  arbEncapScenario (tc_encap, xdp_encap), arbDecapScenario (xdp_decap, tc_decap),
 //            receivingNode (the decap side of an encap scenario); both take { hook, testRunnable }
+//  frames    what the scenarios are made of, for generators that share one table among many
+//            frames (the fuzz campaign's batches): arbEncapFrameSpec + resolveEncapFrame,
+//            routeAround; arbDecapFrameSpec + resolveDecapFrame, arbDecapPeerList
 export * from './arbitrary-packets.js';
 export * from './arbitrary-truncation.js';
 export * from './arbitrary-tables.js';

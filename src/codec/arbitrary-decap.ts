@@ -64,7 +64,11 @@ type Damage =
   | { kind: 'pad'; bytes: number }
   | { kind: 'total-length'; delta: number };
 
-type FrameSpec =
+/**
+ * How one frame of a decap scenario is made, before the config and peers it meets are known; the
+ * fuzz campaign's batches (test/bpf/harness) draw their frames from here too.
+ */
+export type DecapFrameSpec =
   | { kind: 'ipip' | 'vxlan'; inner: PacketPlan; innerFirstByte: number | undefined; outer: OuterPlan; vxlan: VxlanPlan; damage: Damage }
   | { kind: 'plain'; packet: PacketPlan; toLocal: boolean }
   | { kind: 'junk'; frame: Uint8Array };
@@ -116,7 +120,8 @@ function arbDamage(): fc.Arbitrary<Damage> {
   );
 }
 
-function arbFrameSpec(): fc.Arbitrary<FrameSpec> {
+/** The kinds of frame and their weights. */
+export function arbDecapFrameSpec(): fc.Arbitrary<DecapFrameSpec> {
   const innerFirstByte = fc.oneof(
     weighted(18, fc.constant(undefined)),
     weighted(1, fc.integer({ min: 0, max: 4 }).map((ihl) => 0x40 | ihl)),
@@ -143,20 +148,26 @@ export interface DecapScenarioOptions {
   readonly testRunnable?: boolean;
 }
 
+/** 1–5 peers, or none one time in ten. */
+export function arbDecapPeerList(): fc.Arbitrary<[string, Peer][]> {
+  return fc.oneof(weighted(9, arbPeerList({ minLength: 1, maxLength: 5 })), weighted(1, arbPeerList({ maxLength: 0 })));
+}
+
 export function arbDecapScenario(opts: DecapScenarioOptions = {}): fc.Arbitrary<DecapScenario> {
   return fc.record({
     config: arbNodeConfig(),
-    peerList: fc.oneof(weighted(9, arbPeerList({ minLength: 1, maxLength: 5 })), weighted(1, arbPeerList({ maxLength: 0 }))),
+    peerList: arbDecapPeerList(),
     hook: opts.hook !== undefined ? fc.constant(opts.hook) : fc.constantFrom<Hook>('tc', 'xdp'),
-    spec: arbFrameSpec(),
+    spec: arbDecapFrameSpec(),
   }).map(({ config, peerList, hook, spec }) => {
     const peers = peerMap(peerList);
-    const frame = resolveFrame(spec, config, peerList);
+    const frame = resolveDecapFrame(spec, config, peerList);
     return { kind: spec.kind, frame, peerList, peers, config, hook, options: { peers, config, hook } };
   }).filter((s) => !opts.testRunnable || acceptedByTestRun(s.frame, s.hook));
 }
 
-function resolveFrame(spec: FrameSpec, config: NodeConfig, peerList: [string, Peer][]): Uint8Array {
+/** The frame of `spec` for a node with `config` and `peerList` (its 'peer' sources pick from the list). */
+export function resolveDecapFrame(spec: DecapFrameSpec, config: NodeConfig, peerList: [string, Peer][]): Uint8Array {
   if (spec.kind === 'junk') return spec.frame;
   if (spec.kind === 'plain') {
     const plan = spec.toLocal ? { ...spec.packet, ip: { ...spec.packet.ip, dst: config.localIp } } : spec.packet;

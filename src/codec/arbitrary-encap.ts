@@ -49,14 +49,19 @@ export interface EncapScenarioOptions {
   readonly testRunnable?: boolean;
 }
 
-type FrameSpec =
+/**
+ * How one frame of an encap scenario is made, before the table it is aimed at is known; the
+ * fuzz campaign's batches (test/bpf/harness) draw their frames from here too.
+ */
+export type EncapFrameSpec =
   | { kind: 'routed' | 'tunnel' | 'truncated'; packet: PacketPlan; routePick: number; hostBits: number; tunnel: 'ipip' | 'vxlan'; truncation: TruncationPlan }
   | { kind: 'near-mtu'; packet: PacketPlan; routePick: number; hostBits: number; mtuDelta: number }
   | { kind: 'route-remote' | 'local'; packet: PacketPlan; routePick: number; prefixLength: number; extraRoute: TunnelRoute }
   | { kind: 'random-dst'; packet: PacketPlan }
   | { kind: 'junk'; frame: Uint8Array };
 
-function arbFrameSpec(): fc.Arbitrary<FrameSpec> {
+/** The kinds of frame and their weights. */
+export function arbEncapFrameSpec(): fc.Arbitrary<EncapFrameSpec> {
   const packet = arbPacketPlan({ fragmentWeight: 2, vxlanPortWeight: 0 });
   const routed = { packet, routePick: fc.nat(), hostBits: fc.integer({ min: 0, max: 0xffffffff }) };
   const kinds = <K extends string>(...k: K[]) => fc.constantFrom(...k);
@@ -88,9 +93,9 @@ export function arbEncapScenario(opts: EncapScenarioOptions = {}): fc.Arbitrary<
     ipId: fc.oneof(fc.constantFrom(1, 0xffff), fc.integer({ min: 1, max: 0xffff })),
     ingressIfindex: opts.ingressIfindex !== undefined ? fc.constant(opts.ingressIfindex) : fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 4 }) }),
     fibResult: arbFibResult(1),
-    spec: arbFrameSpec(),
+    spec: arbEncapFrameSpec(),
   }).map(({ config, routes, hook, ipId, ingressIfindex, fibResult, spec }) => {
-    const { frame, routes: table } = resolveFrame(spec, config, routes);
+    const { frame, routes: table } = resolveEncapFrame(spec, config, routes);
     const fib: FibLookup = opts.fib ?? (() => fibResult);
     const options: EncapOptions = {
       routes: table, config, hook, ipId, ingressIfindex, fib,
@@ -100,7 +105,15 @@ export function arbEncapScenario(opts: EncapScenarioOptions = {}): fc.Arbitrary<
   }).filter((s) => !opts.testRunnable || acceptedByTestRun(s.frame, s.hook));
 }
 
-function resolveFrame(spec: FrameSpec, config: NodeConfig, routes: RouteEntry[]): { frame: Uint8Array; routes: RouteEntry[] } {
+/** MTUs above this (the wide tables of the fuzz campaign) would make near-MTU frames longer than a test run takes. */
+const NEAR_MTU_MAX = 3000;
+
+/**
+ * The frame of `spec` against `config` and `routes` (at least one entry), and the table to run it
+ * against: `routes`, plus for the 'route-remote' and 'local' kinds a route around the frame's
+ * destination (routeAround).
+ */
+export function resolveEncapFrame(spec: EncapFrameSpec, config: NodeConfig, routes: RouteEntry[]): { frame: Uint8Array; routes: RouteEntry[] } {
   const pick = (n: number): RouteEntry => routes[n % routes.length] as RouteEntry;
   const withDst = (plan: PacketPlan, dst: string): PacketPlan => ({ ...plan, ip: { ...plan.ip, dst } });
   switch (spec.kind) {
@@ -111,15 +124,15 @@ function resolveFrame(spec: FrameSpec, config: NodeConfig, routes: RouteEntry[])
     case 'route-remote':
     case 'local': {
       const dst = spec.kind === 'local' ? config.localIp : pick(spec.routePick).route.remote;
-      const route = spec.kind === 'local' ? spec.extraRoute : { ...spec.extraRoute, remote: dst };
-      const cidr = `${numberToIpv4((ipv4ToNumber(dst) & prefixMask(spec.prefixLength)) >>> 0)}/${spec.prefixLength}`;
-      return { frame: buildPacketFrame(withDst(spec.packet, dst)), routes: [...routes, { cidr, route }] };
+      const extra = routeAround(dst, spec.prefixLength, spec.extraRoute, spec.kind === 'route-remote');
+      return { frame: buildPacketFrame(withDst(spec.packet, dst)), routes: [...routes, extra] };
     }
     case 'near-mtu': {
       const plan = withDst(spec.packet, addressIn(pick(spec.routePick), spec.hostBits));
       const matched = lookupRoute(routes, plan.ip.dst)?.route.mode;
       const overhead = matched === 'vxlan' ? tunnelOverhead('vxlan') : tunnelOverhead('ipip');
-      const mtu = config.uplinkMtu !== 0 ? config.uplinkMtu : 1500;
+      // Around the MTU, when frames of that size can go through a test run (else around 1500).
+      const mtu = config.uplinkMtu !== 0 && config.uplinkMtu <= NEAR_MTU_MAX ? config.uplinkMtu : 1500;
       const headers = plannedFrameLength({ ...plan, payloadLength: 0 }) - ETH_HLEN;
       const payloadLength = Math.max(0, mtu + spec.mtuDelta - overhead - headers);
       return { frame: buildPacketFrame({ ...plan, payloadLength }), routes };
@@ -137,6 +150,17 @@ function resolveFrame(spec: FrameSpec, config: NodeConfig, routes: RouteEntry[])
       return { frame: spec.kind === 'truncated' ? applyTruncation(frame, spec.truncation) : frame, routes };
     }
   }
+}
+
+/**
+ * A route whose CIDR (`prefixLength` bits) holds `dst`: to a node address, which step 5 must pass
+ * however the tables reach it. With `remoteIsDst`, the route's remote is `dst` itself.
+ */
+export function routeAround(dst: string, prefixLength: number, route: TunnelRoute, remoteIsDst: boolean): RouteEntry {
+  return {
+    cidr: `${numberToIpv4((ipv4ToNumber(dst) & prefixMask(prefixLength)) >>> 0)}/${prefixLength}`,
+    route: remoteIsDst ? { ...route, remote: dst } : route,
+  };
 }
 
 /** An address inside the entry's CIDR: its network with random host bits. */

@@ -4,28 +4,16 @@
 // route, 10.0.1.4 has a locked route MTU of 1300, 10.0.2.9 is reached via the gateway 10.0.1.1.
 import {
   buildIpipFrame, buildTcpFrame, buildVxlanFrame, peerMap,
-  type IpipFrameFields, type NodeConfig, type RouteEntry, type TcpFrameFields, type TunnelRoute, type VxlanFrameFields,
+  type IpipFrameFields, type NodeConfig, type RouteEntry, type TcpFrameFields, type VxlanFrameFields,
 } from '../../../src/codec/index.js';
+import { NODE_A, VTEP_B, tunnelRoute as route } from '../../helpers/codec-node.js';
 import { undefinedMode } from '../harness/tables.js';
 
-export const NODE: NodeConfig = {
-  localIp: '10.0.1.10',
-  uplinkIfindex: 3,
-  uplinkMac: '02:00:00:00:0a:01',
-  vtepMac: '66:00:00:00:00:0a',
-  vxlanPort: 4789,
-  ttl: 0,
-  defaultVni: 4096,
-  uplinkMtu: 1500,
-  flags: 0,
-};
+/** node-a of the lab (test/helpers/codec-node.ts, as the codec's unit tests use it). */
+export const NODE: NodeConfig = NODE_A;
 
-export const VTEP_B = '66:00:00:00:00:0b';
+export { VTEP_B };
 export const VTEP_C = '66:00:00:00:00:0c';
-
-function route(mode: TunnelRoute['mode'], remote: string, extra: Partial<TunnelRoute> = {}): TunnelRoute {
-  return { mode, remote, vni: 0, vtepMac: VTEP_B, flags: 0, pool: 0, ...extra };
-}
 
 export const ROUTES: RouteEntry[] = [
   { cidr: '10.244.2.0/26', route: route('vxlan', '10.0.1.2') },

@@ -1,7 +1,9 @@
 // Shared values for the codec tests: a node, its routes and peers, and byte helpers.
-import {
-  buildTcpFrame, ETH_HLEN, peerMap, type NodeConfig, type RouteEntry, type TcpFrameFields, type TunnelRoute,
-} from '../../../src/codec/index.js';
+import { buildTcpFrame, ETH_HLEN, peerMap, type RouteEntry, type TcpFrameFields } from '../../../src/codec/index.js';
+import { NODE_A, tunnelRoute as route } from '../../helpers/codec-node.js';
+
+/** node-a of the lab (test/helpers/codec-node.ts); `route(mode, remote, extra)` makes a tunnel route. */
+export { NODE_A, route };
 
 export function fromHex(text: string): Uint8Array {
   const clean = text.replace(/[^0-9a-fA-F]/g, '');
@@ -12,25 +14,8 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
 
-/** node-a of the lab. */
-export const NODE_A: NodeConfig = {
-  localIp: '10.0.1.10',
-  uplinkIfindex: 3,
-  uplinkMac: '02:00:00:00:0a:01',
-  vtepMac: '66:00:00:00:00:0a',
-  vxlanPort: 4789,
-  ttl: 0,
-  defaultVni: 4096,
-  uplinkMtu: 1500,
-  flags: 0,
-};
-
 export const NODE_B_IP = '10.0.1.11';
 export const NODE_C_IP = '10.0.2.10';
-
-export function route(mode: TunnelRoute['mode'], remote: string, extra: Partial<TunnelRoute> = {}): TunnelRoute {
-  return { mode, remote, vni: 0, vtepMac: '66:00:00:00:00:0b', flags: 0, pool: 0, ...extra };
-}
 
 /** node-a's view: node-b's block over VXLAN, node-c's over IPIP, a direct block, the node subnet. */
 export const ROUTES: RouteEntry[] = [
