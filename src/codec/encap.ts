@@ -8,6 +8,7 @@ import { tunnelOverhead, type NodeConfig, type PeerMode, type RouteEntry, type R
 import { lookupRoute } from './route-table.js';
 import type { StatName } from './stats.js';
 import { buildTunnelHeaders } from './tunnel-headers.js';
+import { XDP_PACKET_HEADROOM } from './test-run-input.js';
 import { resultOf, type DatapathResult, type Hook, type Verdict } from './verdict.js';
 
 /** What bpf_fib_lookup is asked (docs/datapath.md xdp_encap step 8). */
@@ -74,7 +75,6 @@ export interface EncapResult extends DatapathResult {
 }
 
 const XDP_FRAME_SIZE = 40;
-const XDP_PACKET_HEADROOM = 256;
 
 export function encap(frame: Uint8Array, options: EncapOptions): EncapResult {
   if (options.hook === 'xdp' && options.fib === undefined) throw new TypeError('xdp encap needs a fib model (options.fib)');

@@ -10,7 +10,6 @@ import fc from 'fast-check';
 import { arbDecapFrameSpec, arbDecapPeerList, arbNodeConfig, resolveDecapFrame } from '../../../src/codec/arbitraries.js';
 import { acceptedByTestRun, peerMap, type Hook, type NodeConfig, type Peer, type PeerMap } from '../../../src/codec/index.js';
 import type { BatchFrame } from './batch-encap.js';
-import { fitsTestRun } from './datapath.js';
 import { arbMaybeWideTables, widenConfig, widenPeers } from './wide-tables.js';
 
 export interface DecapBatch {
@@ -35,7 +34,7 @@ export function arbDecapBatch(opts: { hook: Hook; size: number }): fc.Arbitrary<
       peers: peerMap(peerList),
       frames: specs
         .map((spec) => ({ kind: spec.kind, frame: resolveDecapFrame(spec, config, peerList) }))
-        .filter((f) => acceptedByTestRun(f.frame, opts.hook) && fitsTestRun(f.frame, opts.hook)),
+        .filter((f) => acceptedByTestRun(f.frame, opts.hook)),
     };
   });
 }

@@ -11,7 +11,7 @@ import {
   Collection, burrowConfig, burrowConfigKey, burrowPeer, burrowPeerKey, burrowRoute, burrowRouteKey,
   type BpfMap, type BurrowConfig, type BurrowPeer, type BurrowRoute, type BurrowRouteKey, type Program,
 } from '../../../src/bpf/index.js';
-import type { Hook } from '../../../src/codec/index.js';
+import { TC_TEST_RUN_MAX, XDP_TEST_RUN_LINEAR_MAX, acceptedByTestRun, type Hook } from '../../../src/codec/index.js';
 import { makePinDir } from '../../helpers/bpffs.js';
 import { repoRoot } from '../../helpers/paths.js';
 import { StatsProbe } from './stats.js';
@@ -29,21 +29,6 @@ export function directionOf(name: ProgramName): 'encap' | 'decap' {
 
 export function isProgramName(name: string): name is ProgramName {
   return (PROGRAM_NAMES as readonly string[]).includes(name);
-}
-
-/**
- * The longest frame an XDP test run keeps linear, measured on kernel 6.18 x86_64 (a 4 KiB page
- * less the headroom, the test run's xdp_page_head and skb_shared_info). Longer frames are split
- * into fragments a program without xdp.frags never sees, so its view and the codec's differ for a
- * reason that is no bug of either. (TC test runs refuse frames over 3712 bytes with EINVAL.)
- */
-export const XDP_TEST_RUN_LINEAR_MAX = 3520;
-/** The longest frame a TC test run takes (kernel 6.18 x86_64; longer ones: EINVAL). */
-export const TC_TEST_RUN_MAX = 3712;
-
-/** Frames a program of `hook` can be compared on, at the long end (acceptedByTestRun: the short end). */
-export function fitsTestRun(frame: Uint8Array, hook: Hook): boolean {
-  return frame.length <= (hook === 'xdp' ? XDP_TEST_RUN_LINEAR_MAX : TC_TEST_RUN_MAX);
 }
 
 export interface RunContext {
@@ -95,10 +80,14 @@ export class ProgramUnderTest {
     }
   }
 
-  /** One BPF_PROG_TEST_RUN of `frame`; the caller reads the counters around it (StatsProbe). */
+  /**
+   * One BPF_PROG_TEST_RUN of `frame`; the caller reads the counters around it (StatsProbe). Only
+   * frames acceptedByTestRun: the kernel refuses the others (EINVAL), or, XDP frames longer than
+   * XDP_TEST_RUN_LINEAR_MAX, takes them but shows the program only part of them.
+   */
   runRaw(frame: Uint8Array, context: RunContext = {}): RawRun {
-    if (this.hook === 'xdp' && frame.length > XDP_TEST_RUN_LINEAR_MAX) {
-      throw new RangeError(`a ${frame.length}-byte frame is longer than an XDP test run keeps linear (${XDP_TEST_RUN_LINEAR_MAX}): ${this.name} would see only part of it`);
+    if (!acceptedByTestRun(frame, this.hook)) {
+      throw new RangeError(`a ${frame.length}-byte frame is not one a ${this.hook} test run takes whole (acceptedByTestRun; longest: tc ${TC_TEST_RUN_MAX}, xdp ${XDP_TEST_RUN_LINEAR_MAX}): ${this.name} cannot be compared on it`);
     }
     const ctx = this.hook === 'xdp' && context.ingressIfindex ? xdpMd(frame.length, context.ingressIfindex) : undefined;
     const r = this.program.run({ data: frame, dataOutSize: frame.length + 128, ...(ctx ? { ctx, ctxOutSize: ctx.length } : {}) });

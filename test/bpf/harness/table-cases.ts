@@ -57,7 +57,7 @@ export interface EncapContext {
 export interface CaseReport {
   /** Problems, one per line; empty when both sides did what the row says. */
   readonly problems: string[];
-  /** False when BPF_PROG_TEST_RUN refuses the frame (then only the codec was checked). */
+  /** False when the frame is not acceptedByTestRun (then only the codec was checked). */
   readonly ranProgram: boolean;
 }
 

@@ -3,7 +3,8 @@
 import test from 'ava';
 import fc from 'fast-check';
 import {
-  acceptedByTestRun, buildVxlanFrame, decap, encap, ETH_HLEN, parseCidr, parseIpv4, readU16, type StatName,
+  acceptedByTestRun, buildVxlanFrame, decap, encap, ETH_HLEN, parseCidr, parseIpv4, readU16, TC_TEST_RUN_MAX,
+  XDP_TEST_RUN_LINEAR_MAX, type StatName,
 } from '../../../src/codec/index.js';
 import {
   applyTruncation, arbBadIpHeaderFrame, arbDecapScenario, arbEncapScenario, arbGarbageFrame, arbIpv4Frame, arbIpv4Plan,
@@ -177,7 +178,7 @@ test('testRunnable scenarios hold only frames BPF_PROG_TEST_RUN accepts', (t) =>
   t.true(sample(arbEncapScenario({ hook: 'tc' }), 1000).some((s) => !acceptedByTestRun(s.frame, 'tc')), 'without the option they occur');
 });
 
-test('acceptedByTestRun: 14 bytes minimum; TC also 34 for IPv4 and 54 for IPv6', (t) => {
+test('acceptedByTestRun: 14 bytes minimum; TC also 34 for IPv4 and 54 for IPv6; at most 3712 (TC) and 3520 (XDP)', (t) => {
   const frame = (type: number, length: number) => Uint8Array.from({ length }, (_, i) => (i === 12 ? type >> 8 : i === 13 ? type & 0xff : 0));
   t.false(acceptedByTestRun(new Uint8Array(13), 'xdp'));
   t.true(acceptedByTestRun(frame(0x0800, 14), 'xdp'));
@@ -186,4 +187,12 @@ test('acceptedByTestRun: 14 bytes minimum; TC also 34 for IPv4 and 54 for IPv6',
   t.false(acceptedByTestRun(frame(0x86dd, 53), 'tc'));
   t.true(acceptedByTestRun(frame(0x86dd, 54), 'tc'));
   t.true(acceptedByTestRun(frame(0x0806, 14), 'tc'));
+  t.is(TC_TEST_RUN_MAX, 3712);
+  t.is(XDP_TEST_RUN_LINEAR_MAX, 3520);
+  for (const type of [0x0800, 0x86dd, 0x0806]) {
+    t.true(acceptedByTestRun(frame(type, 3712), 'tc'));
+    t.false(acceptedByTestRun(frame(type, 3713), 'tc'));
+    t.true(acceptedByTestRun(frame(type, 3520), 'xdp'));
+    t.false(acceptedByTestRun(frame(type, 3521), 'xdp'));
+  }
 });
