@@ -1,0 +1,322 @@
+/**
+ * §4 Lab throughput, pod → pod across one node pair (src/lab: node-a and node-b on one bridged
+ * segment, one pod each), every scenario in its own lab, all labs up at once so each round
+ * measures every scenario back to back:
+ *
+ *   routed            plain routes between the nodes, no encapsulation: the limit
+ *   routed+xdp-noop   the same with xdp_noop on both uplinks (what any XDP program costs on veth)
+ *   burrow-*-tc|xdp   agentd on both nodes (IPIP or VXLAN pool, Always), decap hook forced
+ *   kernel-vxlan      the kernel's VXLAN device as Calico's felix sets it up: vxlan.calico,
+ *                     VNI 4096, port 4789, VTEP MAC, permanent neighbour + FDB entry for the
+ *                     peer's VTEP, route to its block via that VTEP address, onlink, MTU 1450
+ *
+ * Tests: iperf3 TCP 1 and 4 streams (Gbit/s received); small UDP: 64-byte payloads from one core
+ * as fast as it can send them (bench/tools/udp_blast.c, 64 datagrams per sendmmsg: iperf3 -u -l 64
+ * -b 0 makes one system call per datagram and measured ~60 kpps for every scenario alike, the
+ * syscall cost of this VM, not the path), counted and dropped by an nftables rule at pod-b's
+ * prerouting hook: packets/s that arrived. CPU: the senders and receivers run in a cpuacct cgroup
+ * of ours, whose usage includes the softirq work done in their context (no IRQ time accounting on
+ * this kernel), plus the ksoftirqd threads' run time over the test; divided by the rate.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+
+import { attachXdp, type Link } from '../src/bpf/index.js';
+import { calicoVtepMac } from '../src/config/index.js';
+import { startAgent } from '../src/lab/agents.js';
+import { Lab } from '../src/lab/lab.js';
+import { labManifests, poolManifest, writeLabManifests } from '../src/lab/manifests.js';
+import { sh } from '../src/lab/sh.js';
+import { defaultTopology } from '../src/lab/topology.js';
+import { ping } from '../src/lab/traffic.js';
+import { withNetns } from '../src/bpf/index.js';
+import { pairedRatio, sleep, summarize, type Summary } from './measure.js';
+import { noopObject, udpBlast } from './objects.js';
+import { onCleanup } from './scratch.js';
+
+export type TestName = 'tcp1' | 'tcp4' | 'udp64';
+
+export interface LabThroughputOptions {
+  rounds: number;
+  seconds: number;
+  scenarios: string[];
+  tests: TestName[];
+  log: (line: string) => void;
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  description: string;
+  /** Per test: the rate (Gbit/s for TCP, packets/s for UDP). */
+  rate: Record<string, Summary>;
+  /** CPU cores busy during the test (cgroup + ksoftirqd). */
+  cores: Record<string, Summary>;
+  /** cores per Gbit/s (TCP) or per Mpps (UDP). */
+  cpuPerUnit: Record<string, Summary>;
+  /** Against `routed` and `kernel-vxlan`, per round. */
+  vsLimit: Record<string, Summary>;
+  vsKernel: Record<string, Summary>;
+  /** TCP retransmits (median). */
+  retransmits: Record<string, number>;
+  /** udp64: share of the datagrams sent that arrived (median). */
+  delivered?: number;
+}
+
+export interface LabThroughputResult {
+  scenarios: ScenarioResult[];
+  seconds: number;
+}
+
+interface Scenario {
+  name: string;
+  description: string;
+  setup(lab: Lab, links: Link[]): Promise<void>;
+}
+
+const NODE_A = 'node-a';
+const NODE_B = 'node-b';
+
+function topology() {
+  const base = defaultTopology();
+  return defaultTopology({ nodes: base.nodes.filter((n) => n.name === NODE_A || n.name === NODE_B) });
+}
+
+function routedSetup(lab: Lab): void {
+  const a = lab.node(NODE_A);
+  const b = lab.node(NODE_B);
+  lab.ip(a.ns, 'route', 'add', b.block, 'via', b.address, 'dev', a.uplink);
+  lab.ip(b.ns, 'route', 'add', a.block, 'via', a.address, 'dev', b.uplink);
+}
+
+/** Felix's VXLAN programming for `node` towards `peer` (VTEP addresses: each block's first). */
+function felixVxlan(lab: Lab, node: string, peer: string): void {
+  const n = lab.node(node);
+  const p = lab.node(peer);
+  const vtep = (block: string) => block.replace(/\.0\/\d+$/, '.1');
+  lab.ip(n.ns, 'link', 'add', 'vxlan.calico', 'type', 'vxlan', 'id', '4096', 'dstport', '4789', 'local', n.address, 'dev', n.uplink, 'nolearning');
+  lab.ip(n.ns, 'link', 'set', 'vxlan.calico', 'address', calicoVtepMac(node), 'mtu', '1450', 'up');
+  lab.ip(n.ns, 'addr', 'add', `${vtep(n.block)}/32`, 'dev', 'vxlan.calico');
+  lab.ip(n.ns, 'neigh', 'replace', vtep(p.block), 'lladdr', calicoVtepMac(peer), 'dev', 'vxlan.calico', 'nud', 'permanent');
+  sh(['bridge', '-n', n.ns, 'fdb', 'replace', calicoVtepMac(peer), 'dev', 'vxlan.calico', 'dst', p.address, 'self', 'permanent']);
+  lab.ip(n.ns, 'route', 'replace', p.block, 'via', vtep(p.block), 'dev', 'vxlan.calico', 'onlink');
+}
+
+function burrow(mode: 'ipip' | 'vxlan', hook: 'tc' | 'xdp'): Scenario {
+  return {
+    name: `burrow-${mode}-${hook}`,
+    description: `agentd on both nodes, ${mode === 'ipip' ? 'ipipMode' : 'vxlanMode'} Always, ${hook.toUpperCase()} decap`,
+    async setup(lab) {
+      writeLabManifests(lab, labManifests(lab, { 'pool.yaml': poolManifest(mode === 'ipip' ? { ipipMode: 'Always' } : { vxlanMode: 'Always' }) }));
+      await Promise.all([NODE_A, NODE_B].map((n) => startAgent(lab, n, { decapHook: hook, extraArgs: ['--resync', '0'] })));
+    },
+  };
+}
+
+export const SCENARIOS: Scenario[] = [
+  { name: 'routed', description: 'plain routes via the peer node, no encapsulation (the limit)', setup: async (lab) => routedSetup(lab) },
+  {
+    name: 'routed+xdp-noop',
+    description: 'plain routes, xdp_noop on both uplinks (the price of any XDP program on veth)',
+    async setup(lab, links) {
+      routedSetup(lab);
+      const prog = noopObject().program('xdp_noop');
+      for (const n of [NODE_A, NODE_B]) links.push(withNetns(`/run/netns/${lab.node(n).ns}`, () => attachXdp(prog, 'eth0', { mode: 'native' })));
+    },
+  },
+  burrow('ipip', 'tc'),
+  burrow('ipip', 'xdp'),
+  burrow('vxlan', 'tc'),
+  burrow('vxlan', 'xdp'),
+  {
+    name: 'kernel-vxlan',
+    description: "the kernel's VXLAN device set up as Calico's felix does (vxlan.calico, VNI 4096, port 4789)",
+    async setup(lab) {
+      felixVxlan(lab, NODE_A, NODE_B);
+      felixVxlan(lab, NODE_B, NODE_A);
+    },
+  },
+];
+
+/** A cpuacct cgroup of ours that iperf3 runs in. */
+function cpuCgroup(): { path: string; usageNs(): number } {
+  const root = '/sys/fs/cgroup/cpuacct';
+  const dir = `${root}/burrow-bench-${process.pid}`;
+  fs.mkdirSync(dir, { recursive: true });
+  onCleanup(`cgroup:${dir}`, () => fs.rmdirSync(dir));
+  return { path: dir, usageNs: () => Number(fs.readFileSync(`${dir}/cpuacct.usage`, 'utf8')) };
+}
+
+function ksoftirqdNs(): number {
+  let sum = 0;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (!fs.readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('ksoftirqd/')) continue;
+      sum += Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // gone
+    }
+  }
+  return sum;
+}
+
+interface IperfRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `ip netns exec ns <cmd> ...` inside the cgroup. */
+function inCgroup(cgroup: string, ns: string, argv: string[], timeoutMs: number): { done: Promise<IperfRun>; kill(): void } {
+  const script = `echo $$ > ${cgroup}/cgroup.procs && exec ip netns exec "$0" "$@"`;
+  const child = spawn('sh', ['-c', script, ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<IperfRun>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+  return { done, kill: () => child.kill('SIGKILL') };
+}
+
+interface Measurement {
+  rate: number;
+  cores: number;
+  retransmits: number;
+  /** udp64: share of the datagrams sent that arrived. */
+  delivered?: number;
+}
+
+const SINK_TABLE = 'burrow_bench_sink';
+const SINK_PORT = 9;
+
+/** pod-b counts and drops the small-UDP test's datagrams before anything else sees them. */
+function installUdpSink(lab: Lab): void {
+  lab.exec(lab.pod(NODE_B).ns, ['nft', '-f', '-'], [
+    `table ip ${SINK_TABLE} {`,
+    '  chain pre {',
+    '    type filter hook prerouting priority raw; policy accept;',
+    `    udp dport ${SINK_PORT} counter drop`,
+    '  }',
+    '}',
+  ].join('\n') + '\n');
+}
+
+/**
+ * The sink rule's packet count. `nft -j list` has been seen (twice in one run, on a loaded machine,
+ * not reproducible alone) to exit 0 with no output at all: such a reading is taken again.
+ */
+function udpSinkCount(lab: Lab): number {
+  for (let attempt = 1; ; attempt++) {
+    const text = lab.exec(lab.pod(NODE_B).ns, ['nft', '-j', 'list', 'table', 'ip', SINK_TABLE]);
+    let out: { nftables: Array<{ rule?: { expr?: Array<{ counter?: { packets: number } }> } }> };
+    try {
+      out = JSON.parse(text) as typeof out;
+    } catch (e) {
+      if (attempt < 5) continue;
+      throw new Error(`nft -j list table ip ${SINK_TABLE} in ${lab.pod(NODE_B).ns} printed no JSON 5 times: ${JSON.stringify(text.slice(0, 200))}`, { cause: e });
+    }
+    for (const item of out.nftables) {
+      const c = item.rule?.expr?.find((x) => x.counter)?.counter;
+      if (c) return c.packets;
+    }
+    return 0;
+  }
+}
+
+async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType<typeof cpuCgroup>): Promise<Measurement> {
+  const client = lab.pod(NODE_A);
+  const server = lab.pod(NODE_B);
+  const timeout = (seconds + 30) * 1000;
+  if (test === 'udp64') {
+    const before = udpSinkCount(lab);
+    const cpu0 = cg.usageNs();
+    const soft0 = ksoftirqdNs();
+    const t0 = process.hrtime.bigint();
+    const r = await inCgroup(cg.path, client.ns, [udpBlast(), server.address, String(SINK_PORT), '64', String(seconds)], timeout).done;
+    const wall = Number(process.hrtime.bigint() - t0);
+    const cores = (cg.usageNs() - cpu0 + (ksoftirqdNs() - soft0)) / wall;
+    if (r.code !== 0) throw new Error(`udp_blast in lab ${lab.prefix} failed (${r.code}): ${r.stderr.trim()}`);
+    const [sent, secs] = r.stdout.trim().split(/\s+/).map(Number);
+    await sleep(100); // the last datagrams arrive
+    const arrived = udpSinkCount(lab) - before;
+    return { rate: arrived / secs!, cores, retransmits: 0, delivered: arrived / sent! };
+  }
+  const srv = inCgroup(cg.path, server.ns, ['iperf3', '-s', '-1', '-p', '5201'], timeout);
+  await sleep(300);
+  const args = ['iperf3', '-c', server.address, '-p', '5201', '-t', String(seconds), '-J'];
+  if (test === 'tcp4') args.push('-P', '4');
+  const cpu0 = cg.usageNs();
+  const soft0 = ksoftirqdNs();
+  const t0 = process.hrtime.bigint();
+  const cli = await inCgroup(cg.path, client.ns, args, timeout).done;
+  const wall = Number(process.hrtime.bigint() - t0);
+  const cores = (cg.usageNs() - cpu0 + (ksoftirqdNs() - soft0)) / wall;
+  srv.kill();
+  await srv.done;
+  if (cli.code !== 0) throw new Error(`iperf3 ${test} in lab ${lab.prefix} failed (${cli.code}): ${cli.stderr.trim() || cli.stdout.slice(-500)}`);
+  const j = JSON.parse(cli.stdout) as { end: { sum_received: { bits_per_second: number }; sum_sent?: { retransmits?: number } } };
+  return { rate: j.end.sum_received.bits_per_second / 1e9, cores, retransmits: j.end.sum_sent?.retransmits ?? 0 };
+}
+
+export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabThroughputResult> {
+  const { log } = opts;
+  const chosen = SCENARIOS.filter((s) => opts.scenarios.includes(s.name));
+  const labs = new Map<string, Lab>();
+  const links: Link[] = [];
+  const cg = cpuCgroup();
+  try {
+    for (const s of chosen) {
+      const lab = Lab.create({ topology: topology() });
+      labs.set(s.name, lab);
+      await s.setup(lab, links);
+      installUdpSink(lab);
+      const p = await ping(lab.pod(NODE_A).ns, lab.pod(NODE_B).address, { count: 3, interval: 0.05, wait: 2 });
+      if (p.received === 0) throw new Error(`scenario ${s.name}: pod-a cannot reach pod-b (lab ${lab.prefix})\n${p.output}`);
+      log(`  ${s.name}: lab ${lab.prefix} up (${s.description})`);
+    }
+    const samples = new Map<string, Map<TestName, Measurement[]>>();
+    for (const s of chosen) samples.set(s.name, new Map(opts.tests.map((t) => [t, []])));
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const test of opts.tests) {
+        for (const s of chosen) {
+          const m = await measure(labs.get(s.name)!, test, opts.seconds, cg);
+          samples.get(s.name)!.get(test)!.push(m);
+        }
+      }
+      log(`  round ${round + 1}/${opts.rounds} done`);
+    }
+    const series = (name: string, test: TestName) => samples.get(name)?.get(test)?.map((m) => m.rate) ?? [];
+    const out: ScenarioResult[] = chosen.map((s) => {
+      const r: ScenarioResult = { scenario: s.name, description: s.description, rate: {}, cores: {}, cpuPerUnit: {}, vsLimit: {}, vsKernel: {}, retransmits: {} };
+      for (const test of opts.tests) {
+        const ms = samples.get(s.name)!.get(test)!;
+        r.rate[test] = summarize(ms.map((m) => m.rate));
+        r.cores[test] = summarize(ms.map((m) => m.cores));
+        r.cpuPerUnit[test] = summarize(ms.map((m) => (test === 'udp64' ? m.cores / (m.rate / 1e6) : m.cores / m.rate)));
+        if (samples.has('routed')) r.vsLimit[test] = pairedRatio(series(s.name, test), series('routed', test));
+        if (samples.has('kernel-vxlan')) r.vsKernel[test] = pairedRatio(series(s.name, test), series('kernel-vxlan', test));
+        r.retransmits[test] = summarize(ms.map((m) => m.retransmits)).median;
+        if (test === 'udp64') r.delivered = summarize(ms.map((m) => m.delivered ?? NaN)).median;
+      }
+      const fmt = (t: TestName) => (t === 'udp64' ? `${((r.rate[t]?.median ?? NaN) / 1e6).toFixed(3)} Mpps` : `${(r.rate[t]?.median ?? NaN).toFixed(2)} Gbit/s`);
+      log(`  ${s.name.padEnd(16)} ${opts.tests.map((t) => `${t} ${fmt(t)}`).join(', ')}`);
+      return r;
+    });
+    return { scenarios: out, seconds: opts.seconds };
+  } finally {
+    for (const l of links) {
+      try {
+        l.close();
+      } catch {
+        // the lab goes anyway
+      }
+    }
+    for (const lab of labs.values()) lab.destroy();
+  }
+}
