@@ -9,15 +9,6 @@ export interface TsharkOptions {
 
 export type DissectedFrame = Readonly<Record<string, string[]>>;
 
-export function tsharkAvailable(): boolean {
-  try {
-    execFileSync('tshark', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** One entry per frame of the file; fields tshark found no value for are []. */
 export function dissect(pcapPath: string, fields: readonly string[], opts: TsharkOptions = {}): DissectedFrame[] {
   const decodeAs = [...new Set(opts.vxlanPorts ?? [])].filter((p) => p !== 4789).flatMap((p) => ['-d', `udp.port==${p},vxlan`]);

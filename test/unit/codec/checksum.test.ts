@@ -50,12 +50,11 @@ test('an unchanged word leaves the checksum unchanged', (t) => {
 });
 
 test('property: the incremental TOS update equals a full recomputation on valid headers', (t) => {
-  fc.assert(fc.property(arbIpv4Plan(), fc.integer({ min: 0, max: 255 }), (plan, tos) => {
+  t.notThrows(() => fc.assert(fc.property(arbIpv4Plan(), fc.integer({ min: 0, max: 255 }), (plan, tos) => {
     const header = buildIpv4Header({ ...plan, protocol: 6 }, 0);
     rewriteTos(header, 0, tos);
     return header[1] === tos && ipv4HeaderChecksum(header) === ((header[10]! << 8) | header[11]!) && ipv4HeaderChecksumValid(header);
-  }), { numRuns: 2000 });
-  t.pass();
+  }), { numRuns: 2000 }));
 });
 
 test('rewriteTos keeps a wrong checksum wrong (incremental, not recomputed)', (t) => {

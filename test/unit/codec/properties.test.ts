@@ -10,7 +10,7 @@ const RUNS = { numRuns: 1500 };
 const isPassCounter = (c: StatName) => c === 'PASS' || c.startsWith('PASS_');
 
 test('property: encap then decap at the receiving node returns the inner packet behind the outer Ethernet header', (t) => {
-  fc.assert(fc.property(arbEncapScenario(), (s) => {
+  t.notThrows(() => fc.assert(fc.property(arbEncapScenario(), (s) => {
     const sent = encap(s.frame, s.options);
     if (!sent.counter.startsWith('ENCAP_') || sent.route === undefined) return true;
     const receiver = receivingNode(s.config, sent.route);
@@ -21,12 +21,11 @@ test('property: encap then decap at the receiving node returns the inner packet 
     return got.counter === (sent.mode === 'ipip' ? 'DECAP_IPIP' : 'DECAP_VXLAN') &&
       Buffer.from(got.output.subarray(0, ETH_HLEN)).equals(Buffer.from(sent.output.subarray(0, ETH_HLEN))) &&
       Buffer.from(got.output.subarray(ETH_HLEN)).equals(Buffer.from(s.frame.subarray(ETH_HLEN)));
-  }), RUNS);
-  t.pass();
+  }), RUNS));
 });
 
 test('property: encap output has a valid outer checksum, a source port in 32768â€“60999, the inner bytes intact', (t) => {
-  fc.assert(fc.property(arbEncapScenario(), (s) => {
+  t.notThrows(() => fc.assert(fc.property(arbEncapScenario(), (s) => {
     const r = encap(s.frame, s.options);
     if (!r.counter.startsWith('ENCAP_')) return true;
     const overhead = r.mode === 'ipip' ? 20 : 50;
@@ -35,24 +34,22 @@ test('property: encap output has a valid outer checksum, a source port in 32768â
     return ipv4HeaderChecksumValid(r.output, ETH_HLEN) && outer?.totalLength === r.output.length - ETH_HLEN &&
       (outer.df ? outer.id === 0 : outer.id === s.ipId) && sport >= 32768 && sport <= 60999 &&
       Buffer.from(r.output.subarray(ETH_HLEN + overhead)).equals(Buffer.from(s.frame.subarray(ETH_HLEN)));
-  }), RUNS);
-  t.pass();
+  }), RUNS));
 });
 
 test('property: pass verdicts leave the frame unchanged (encap and decap)', (t) => {
-  fc.assert(fc.property(arbEncapScenario(), arbDecapScenario(), (e, d) => {
+  t.notThrows(() => fc.assert(fc.property(arbEncapScenario(), arbDecapScenario(), (e, d) => {
     const er = encap(e.frame, e.options);
     const dr = decap(d.frame, d.options);
     const unchanged = (out: Uint8Array, input: Uint8Array) => Buffer.from(out).equals(Buffer.from(input));
     return (!isPassCounter(er.counter) || (er.verdict === 'pass' && unchanged(er.output, e.frame))) &&
       (!isPassCounter(dr.counter) || (dr.verdict === 'pass' && unchanged(dr.output, d.frame))) &&
       (er.verdict !== 'drop' || unchanged(er.output, e.frame)) && (dr.verdict !== 'drop' || unchanged(dr.output, d.frame));
-  }), RUNS);
-  t.pass();
+  }), RUNS));
 });
 
 test('property: decap keeps a valid inner checksum valid, and changes at most the inner TOS ECN bits and checksum', (t) => {
-  fc.assert(fc.property(arbDecapScenario(), (s) => {
+  t.notThrows(() => fc.assert(fc.property(arbDecapScenario(), (s) => {
     const r = decap(s.frame, s.options);
     if (!r.counter.startsWith('DECAP_')) return true;
     const innerAt = s.frame.length - (r.output.length - ETH_HLEN);
@@ -61,27 +58,24 @@ test('property: decap keeps a valid inner checksum valid, and changes at most th
     const validBefore = ipv4HeaderChecksumValid(s.frame, innerAt);
     const sameElsewhere = after.every((b, i) => i === 10 || i === 11 || (i === 1 ? (b & 0xfc) === (before[1]! & 0xfc) : b === before[i]));
     return sameElsewhere && (!validBefore || ipv4HeaderChecksumValid(r.output, ETH_HLEN));
-  }), RUNS);
-  t.pass();
+  }), RUNS));
 });
 
 test('property: decap and encap never throw on arbitrary bytes, and report a known counter', (t) => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 200, size: 'max' }), arbDecapScenario(), arbEncapScenario(), (bytes, d, e) => {
+  t.notThrows(() => fc.assert(fc.property(fc.uint8Array({ maxLength: 200, size: 'max' }), arbDecapScenario(), arbEncapScenario(), (bytes, d, e) => {
     const dr = decap(bytes, d.options);
     const er = encap(bytes, e.options);
     return STAT_NAMES[dr.counterIndex] === dr.counter && STAT_NAMES[er.counterIndex] === er.counter;
-  }), { numRuns: 3000 });
-  t.pass();
+  }), { numRuns: 3000 }));
 });
 
 test('property: the counter decides the verdict', (t) => {
-  fc.assert(fc.property(arbEncapScenario(), arbDecapScenario(), (e, d) => {
+  t.notThrows(() => fc.assert(fc.property(arbEncapScenario(), arbDecapScenario(), (e, d) => {
     const er = encap(e.frame, e.options);
     const dr = decap(d.frame, d.options);
     const encapOk = er.counter.startsWith('DROP_') ? er.verdict === 'drop'
       : er.counter.startsWith('ENCAP_') ? (er.verdict === 'redirect' || er.verdict === 'tx') : er.verdict === 'pass';
     const decapOk = dr.counter.startsWith('DROP_') ? dr.verdict === 'drop' : dr.verdict === 'pass';
     return encapOk && decapOk && !dr.counter.startsWith('ENCAP_') && !er.counter.startsWith('DECAP_');
-  }), RUNS);
-  t.pass();
+  }), RUNS));
 });

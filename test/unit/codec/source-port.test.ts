@@ -73,7 +73,7 @@ test('vxlanSourcePort: ports ignored for fragments (MF or offset), other protoco
 });
 
 test('property: the port is in 32768–60999 and agrees with the BigInt implementation', (t) => {
-  fc.assert(fc.property(arbIpv4Frame(), (frame) => {
+  t.notThrows(() => fc.assert(fc.property(arbIpv4Frame(), (frame) => {
     const port = vxlanSourcePort(frame);
     const ihl = frame[ETH_HLEN]! & 0xf;
     const protocol = frame[ETH_HLEN + 9]!;
@@ -84,8 +84,7 @@ test('property: the port is in 32768–60999 and agrees with the BigInt implemen
     const src = Array.from(frame.subarray(ETH_HLEN + 12, ETH_HLEN + 16)).join('.');
     const dst = Array.from(frame.subarray(ETH_HLEN + 16, ETH_HLEN + 20)).join('.');
     return port >= 32768 && port <= 60999 && port === portBig(src, dst, protocol, ports).port;
-  }), { numRuns: 2000 });
-  t.pass();
+  }), { numRuns: 2000 }));
 });
 
 test('property: sourcePortOfHash maps every 32-bit value into 32768–60999', (t) => {
