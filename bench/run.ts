@@ -15,6 +15,7 @@ import path from 'node:path';
 
 import { Command, Option } from 'commander';
 
+import { useSystemToolPath } from '../src/agent/exec.js';
 import { runControlPlane } from './control-plane.js';
 import { runDecapRate } from './decap-rate.js';
 import { runLabThroughput, SCENARIOS, type TestName } from './lab-throughput.js';
@@ -74,6 +75,7 @@ function readResults(file: string): Results | undefined {
 }
 
 async function main(argv: string[]): Promise<void> {
+  useSystemToolPath();
   const cmd = new Command('bench')
     .description("burrow's benchmarks: per-program cost, XDP decap rate, lab throughput, control plane")
     .option('--quick', 'smaller and shorter (about a minute): a smoke check; writes build/bench/quick.json only')

@@ -15,6 +15,7 @@ import { clusterManifests, writeLabManifests } from '../src/lab/manifests.js';
 import { runAsync } from '../src/lab/sh.js';
 import { ping, startCapture, tcpTransfer, type Capture } from '../src/lab/traffic.js';
 import { checkUnderlay } from '../src/lab/underlay.js';
+import { useSystemToolPath } from '../src/agent/exec.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const seed = (file: string) => fs.readFileSync(path.join(root, 'test/fixtures/manifests', file), 'utf8');
@@ -105,6 +106,7 @@ async function show(lab: Lab, title: string, args: string[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  useSystemToolPath();
   if (process.getuid?.() !== 0) {
     process.stderr.write('the demo builds network namespaces and loads eBPF programs: run it as root\n');
     process.exit(1);

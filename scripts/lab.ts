@@ -3,7 +3,10 @@
 //   node dist/scripts/lab.js list               labs left on this machine (by prefix)
 //   node dist/scripts/lab.js down PREFIX...     remove them: processes, namespaces, mounts, files
 //   node dist/scripts/lab.js down --all
+import { useSystemToolPath } from '../src/agent/exec.js';
 import { destroyLab, labNamespaces, listLabs } from '../src/lab/lab.js';
+
+useSystemToolPath();
 
 function usage(): never {
   process.stderr.write('usage: lab.js list | down PREFIX... | down --all\n');

@@ -10,7 +10,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const avaCli = path.join(root, 'node_modules/ava/entrypoints/cli.mjs');
 const args = process.argv.slice(2).map((a) => (a.endsWith('.js') ? a : `${a.replace(/\/$/, '')}/**/*.test.js`));
 
-const child = spawn(process.execPath, [avaCli, '--tap', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+// npm puts node_modules/.bin first on PATH, where `nft` is @vercel/nft (an ava dependency), not
+// nftables: tests must reach the system tools (src/agent/exec.ts systemToolPath does the same).
+const systemDirs = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+const pathDirs = (process.env.PATH ?? '').split(':').filter((d) => d !== '' && !/node_modules[\\/]\.bin\/?$/.test(d));
+for (const d of systemDirs) if (!pathDirs.includes(d)) pathDirs.push(d);
+const env = { ...process.env, PATH: pathDirs.join(':') };
+
+const child = spawn(process.execPath, [avaCli, '--tap', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
 
 let passed = 0;
 let failed = 0;

@@ -16,6 +16,7 @@ import { Daemon, InvalidStartError } from './daemon.js';
 import { DEFAULT_PIN_ROOT } from './datapath.js';
 import { createRootLogger, LOG_LEVELS } from './logger.js';
 import { parseListen } from './metrics.js';
+import { useSystemToolPath } from './exec.js';
 
 const ifname = z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'must be an interface name of 1-15 letters, digits, _ . -');
 
@@ -65,6 +66,7 @@ function buildCommand(): Command {
 }
 
 async function main(argv: string[]): Promise<void> {
+  useSystemToolPath();
   const cmd = buildCommand();
   try {
     cmd.parse(argv);

@@ -33,3 +33,22 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
     if (options.input !== undefined) child.stdin?.end(options.input);
   });
 }
+
+const SYSTEM_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+/**
+ * PATH without node_modules/.bin entries, with the system directories appended when missing.
+ * npm puts node_modules/.bin first on PATH for its scripts (`npm test`, `npm run demo`), and there
+ * `nft` is @vercel/nft (a dependency of ava), which prints nothing and exits 0: nftables calls then
+ * silently "succeed" with empty output. System tools must never resolve there.
+ */
+export function systemToolPath(current = process.env.PATH ?? ''): string {
+  const dirs = current.split(':').filter((d) => d !== '' && !/node_modules[\\/]\.bin\/?$/.test(d));
+  for (const d of SYSTEM_DIRS) if (!dirs.includes(d)) dirs.push(d);
+  return dirs.join(':');
+}
+
+/** Every entry point (agentd, agentctl, the demo, the lab script, the bench) calls this first. */
+export function useSystemToolPath(): void {
+  process.env.PATH = systemToolPath();
+}

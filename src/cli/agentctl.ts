@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 
 import { DEFAULT_PIN_ROOT } from '../agent/datapath.js';
+import { useSystemToolPath } from '../agent/exec.js';
 import { applyCommand } from './commands/apply.js';
 import { cleanupCommand } from './commands/cleanup.js';
 import { compileCommand } from './commands/compile.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
 }
 
 async function main(argv: string[]): Promise<void> {
+  useSystemToolPath();
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
