@@ -207,26 +207,15 @@ function installUdpSink(lab: Lab): void {
   ].join('\n') + '\n');
 }
 
-/**
- * The sink rule's packet count. `nft -j list` has been seen (twice in one run, on a loaded machine,
- * not reproducible alone) to exit 0 with no output at all: such a reading is taken again.
- */
+/** The sink rule's packet count. */
 function udpSinkCount(lab: Lab): number {
-  for (let attempt = 1; ; attempt++) {
-    const text = lab.exec(lab.pod(NODE_B).ns, ['nft', '-j', 'list', 'table', 'ip', SINK_TABLE]);
-    let out: { nftables: Array<{ rule?: { expr?: Array<{ counter?: { packets: number } }> } }> };
-    try {
-      out = JSON.parse(text) as typeof out;
-    } catch (e) {
-      if (attempt < 5) continue;
-      throw new Error(`nft -j list table ip ${SINK_TABLE} in ${lab.pod(NODE_B).ns} printed no JSON 5 times: ${JSON.stringify(text.slice(0, 200))}`, { cause: e });
-    }
-    for (const item of out.nftables) {
-      const c = item.rule?.expr?.find((x) => x.counter)?.counter;
-      if (c) return c.packets;
-    }
-    return 0;
+  const text = lab.exec(lab.pod(NODE_B).ns, ['nft', '-j', 'list', 'table', 'ip', SINK_TABLE]);
+  const out = JSON.parse(text) as { nftables: Array<{ rule?: { expr?: Array<{ counter?: { packets: number } }> } }> };
+  for (const item of out.nftables) {
+    const c = item.rule?.expr?.find((x) => x.counter)?.counter;
+    if (c) return c.packets;
   }
+  return 0;
 }
 
 async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType<typeof cpuCgroup>): Promise<Measurement> {

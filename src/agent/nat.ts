@@ -40,8 +40,6 @@ export async function readNatFingerprints(table: string): Promise<string[]> {
   } catch {
     return [];
   }
-  // nft 1.0.6 has been seen to exit 0 with no output for a table that does not exist yet.
-  if (out.trim() === '') return [];
   const parsed = JSON.parse(out) as { nftables?: Array<{ rule?: { comment?: string } }> };
   return (parsed.nftables ?? [])
     .map((item) => item.rule?.comment)
