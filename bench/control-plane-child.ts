@@ -81,6 +81,9 @@ function openMaps(): DatapathMaps {
   const pinRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'burrow-bench-cp-'));
   execFileSync('mount', ['-t', 'bpf', 'bpf', pinRoot]); // private mount namespace: gone with us
   const dp = loadDatapath(pinRoot, ['tc_encap']);
+  // The maps live on through our fds: drop the bpffs and its directory now, leaving nothing behind.
+  execFileSync('umount', ['-l', pinRoot]);
+  fs.rmdirSync(pinRoot);
   return dp.maps;
 }
 
