@@ -17,21 +17,6 @@ export interface KernelRoute {
   src?: string | undefined;
 }
 
-export function kernelRouteKey(r: KernelRoute): string {
-  return r.dst;
-}
-
-export function kernelRouteEqual(a: KernelRoute, b: KernelRoute): boolean {
-  return (
-    a.dst === b.dst &&
-    (a.via ?? '') === (b.via ?? '') &&
-    (a.dev ?? '') === (b.dev ?? '') &&
-    (a.mtu ?? 0) === (b.mtu ?? 0) &&
-    Boolean(a.onlink) === Boolean(b.onlink) &&
-    (a.src ?? '') === (b.src ?? '')
-  );
-}
-
 interface IpRouteJson {
   dst: string;
   gateway?: string;

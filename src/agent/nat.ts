@@ -47,11 +47,6 @@ export async function readNatFingerprints(table: string): Promise<string[]> {
     .sort();
 }
 
-export function natInSync(actualFingerprints: readonly string[], desired: readonly NatRule[]): boolean {
-  const want = desired.map(natRuleFingerprint).sort();
-  return want.length === actualFingerprints.length && want.every((w, i) => w === actualFingerprints[i]);
-}
-
 export async function applyNat(table: string, rules: readonly NatRule[]): Promise<void> {
   await run(['nft', '-f', '-'], { input: renderNatScript(table, rules) });
 }

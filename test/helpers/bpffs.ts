@@ -6,16 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-
-const BPF_FS_MAGIC = 0xcafe4a11;
-
-function isBpffs(dir: string): boolean {
-  try {
-    return fs.statfsSync(dir).type === BPF_FS_MAGIC;
-  } catch {
-    return false;
-  }
-}
+import { isBpffs } from '../../src/agent/datapath.js';
 
 export interface PinDir {
   readonly path: string;
