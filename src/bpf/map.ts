@@ -258,6 +258,20 @@ export class BpfMap<K, V> {
     return updateMany(this.handle, this.batchSupport, keys, values, list.length, UpdateFlag[mode], this.label);
   }
 
+  /** setBatch for entries already encoded: `count` keys and values laid end to end. */
+  setBatchRaw(keys: Buffer, values: Buffer, count: number, mode: UpdateMode = 'any'): number {
+    if (keys.length !== count * this.key.size || values.length !== count * this.value.size) {
+      throw new RangeError(`${this.label}: ${count} entries need ${count * this.key.size} key and ${count * this.value.size} value bytes`);
+    }
+    return updateMany(this.handle, this.batchSupport, keys, values, count, UpdateFlag[mode], this.label);
+  }
+
+  /** deleteBatch for keys already encoded, laid end to end. */
+  deleteBatchRaw(keys: Buffer, count: number): number {
+    if (keys.length !== count * this.key.size) throw new RangeError(`${this.label}: ${count} keys need ${count * this.key.size} bytes`);
+    return deleteMany(this.handle, this.batchSupport, keys, count, this.label);
+  }
+
   /** Deletes all keys (BPF_MAP_DELETE_BATCH or one by one); a missing key throws ErrKeyNotExist. */
   deleteBatch(keys: Iterable<K>): number {
     const list = [...keys];

@@ -29,7 +29,7 @@ function findLocalNode(model: Model, name: string): Node {
 }
 
 /** Tunnel MTUs: FelixConfiguration's when set, else the uplink MTU less the encapsulation overhead. */
-function compileNodeConfig(model: Model, local: Node, options: ResolvedCompileOptions): { node: NodeConfig; warnings: ConfigDiagnostic[] } {
+export function compileNodeConfig(model: Pick<Model, 'felix'>, local: Node, options: ResolvedCompileOptions): { node: NodeConfig; warnings: ConfigDiagnostic[] } {
   const { felix } = model;
   const warnings: ConfigDiagnostic[] = [];
   const tunnelMtu = {

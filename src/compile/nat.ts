@@ -5,7 +5,7 @@ import type { Model } from '../config/model.js';
 import { compareCidrText } from '../config/net.js';
 import type { NatRule } from './types.js';
 
-export function compileNatRules(model: Model): NatRule[] {
+export function compileNatRules(model: Pick<Model, 'pools'>): NatRule[] {
   const v4Pools = model.pools.filter((p) => p.ipVersion === 4);
   const allPools = v4Pools.map((p) => p.cidr).sort(compareCidrText);
   return v4Pools

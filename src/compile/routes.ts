@@ -99,12 +99,15 @@ export function compileKernelRoutes(
     } else {
       const pool = r.pool?.name ?? '';
       const key = `${pool}\u0000${r.node}`;
-      if (!warned.has(key)) {
-        warned.set(key, diagnosticAt({ file: '', document: 0, prefix: [] }, { kind: 'IPPool', name: pool }, [], 'direct-route-off-subnet',
-          `IPPool ${pool} does not encapsulate to node ${r.node} (${r.remote}), which is outside ${local.name}'s subnet ${local.address}/${local.prefixLength}: its blocks get no kernel route and the underlay must route pod addresses; use ipipMode or vxlanMode Always or CrossSubnet to tunnel them`,
-          'warning'));
-      }
+      if (!warned.has(key)) warned.set(key, offSubnetWarning(pool, r.node, r.remote, local));
     }
   }
   return { kernelRoutes, warnings: [...warned.values()] };
+}
+
+/** An IPPool that does not encapsulate to a node outside our subnet: its blocks get no kernel route. */
+export function offSubnetWarning(pool: string, node: string, remote: string, local: Node): ConfigDiagnostic {
+  return diagnosticAt({ file: '', document: 0, prefix: [] }, { kind: 'IPPool', name: pool }, [], 'direct-route-off-subnet',
+    `IPPool ${pool} does not encapsulate to node ${node} (${remote}), which is outside ${local.name}'s subnet ${local.address}/${local.prefixLength}: its blocks get no kernel route and the underlay must route pod addresses; use ipipMode or vxlanMode Always or CrossSubnet to tunnel them`,
+    'warning');
 }

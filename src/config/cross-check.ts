@@ -2,14 +2,26 @@
 // collisions, blocks against pools and nodes, Felix switches against pool modes, and the /32
 // CrossSubnet pitfall. Each diagnostic is attached to the later resource (in load order) and
 // names the earlier one with its location.
-import { diagnosticAt, formatPath, suggest, type ConfigDiagnostic } from './diagnostics.js';
-import { formatCidr, formatIp, netContainsNet, netsOverlap } from './net.js';
+import { diagnosticAt, formatPath, suggest, type ConfigDiagnostic, type SourceLocation } from './diagnostics.js';
+import { formatCidr, formatIp, netContainsNet, netsOverlap, type IpNetwork } from './net.js';
 import type { ResolvedBlock, ResolvedFelix, ResolvedNode, ResolvedPool } from './resolve.js';
 import type { Resource } from './resources.js';
 
 /** `pools.yaml document 2` or `blocks.yaml document 1 items[3]`: where the earlier resource is. */
-const where = (r: Resource): string =>
+/** What a diagnostic needs of a resource: its kind, name and where it was read. */
+export interface Located {
+  readonly kind: string;
+  readonly name: string;
+  readonly loc: SourceLocation;
+}
+
+const where = (r: Located): string =>
   `${r.loc.file} document ${r.loc.document}${r.loc.prefix.length > 0 ? ` ${formatPath(r.loc.prefix)}` : ''}`;
+
+/** The diagnostic on a later resource with the same kind and name as `first`. */
+export function duplicateNameDiagnostic(r: Located, first: Located): ConfigDiagnostic {
+  return diagnosticAt(r.loc, r, ['metadata', 'name'], 'duplicate-name', `duplicate ${r.kind} name '${r.name}': also defined in ${where(first)}`);
+}
 
 /** Keeps the first resource of each kind+name; later ones are errors and are dropped. */
 export function dropDuplicateNames(resources: readonly Resource[]): { unique: Resource[]; diagnostics: ConfigDiagnostic[] } {
@@ -21,7 +33,7 @@ export function dropDuplicateNames(resources: readonly Resource[]): { unique: Re
     const key = `${r.kind}\u0000${r.name}`;
     const first = seen.get(key);
     if (first) {
-      diagnostics.push(diagnosticAt(r.loc, r, ['metadata', 'name'], 'duplicate-name', `duplicate ${r.kind} name '${r.name}': also defined in ${where(first)}`));
+      diagnostics.push(duplicateNameDiagnostic(r, first));
     } else {
       seen.set(key, r);
       unique.push(r);
@@ -44,19 +56,19 @@ export function checkPoolOverlaps(pools: readonly ResolvedPool[]): ConfigDiagnos
   return out;
 }
 
+/** The diagnostic on a later node that has the address of `first`. */
+export function duplicateNodeAddressDiagnostic(n: { res: Located; node: { address: string } }, first: { res: Located; node: { name: string } }): ConfigDiagnostic {
+  return diagnosticAt(n.res.loc, n.res, ['spec', 'bgp', 'ipv4Address'], 'duplicate-node-address',
+    `node address ${n.node.address} is already the address of Node ${first.node.name} (${where(first.res)}); each node needs its own tunnel endpoint`);
+}
+
 export function checkNodeAddresses(nodes: readonly ResolvedNode[]): ConfigDiagnostic[] {
   const out: ConfigDiagnostic[] = [];
   const byAddress = new Map<string, ResolvedNode>();
   for (const n of nodes) {
     const first = byAddress.get(n.node.address);
-    if (first) {
-      out.push(
-        diagnosticAt(n.res.loc, n.res, ['spec', 'bgp', 'ipv4Address'], 'duplicate-node-address',
-          `node address ${n.node.address} is already the address of Node ${first.node.name} (${where(first.res)}); each node needs its own tunnel endpoint`),
-      );
-    } else {
-      byAddress.set(n.node.address, n);
-    }
+    if (first) out.push(duplicateNodeAddressDiagnostic(n, first));
+    else byAddress.set(n.node.address, n);
   }
   return out;
 }
@@ -70,36 +82,61 @@ export interface BlockCheckInput {
   readonly everyPoolRead: boolean;
 }
 
+/** What the block rules need of a block. */
+export interface BlockLike {
+  readonly res: Located;
+  readonly net: IpNetwork;
+  readonly node: string;
+  readonly active: boolean;
+}
+
+/** The pool a block lies in and has the block size of (undefined: it has none), with what is wrong. */
+export function blockPoolCheck<P extends ResolvedPool>(b: BlockLike, pools: readonly P[], everyPoolRead: boolean): { owner: P | undefined; diagnostics: ConfigDiagnostic[] } {
+  const cidr = formatCidr(b.net);
+  const pool = pools.find((p) => netContainsNet(p.net, b.net));
+  if (!pool) {
+    if (!everyPoolRead) return { owner: undefined, diagnostics: [] };
+    const list = pools.map((p) => `${p.pool.name} ${p.pool.cidr}`).join(', ') || 'none defined';
+    return { owner: undefined, diagnostics: [diagnosticAt(b.res.loc, b.res, ['spec', 'cidr'], 'block-outside-pools', `BlockAffinity CIDR ${cidr} is not inside any IPPool (pools: ${list})`)] };
+  }
+  if (b.net.prefix !== pool.pool.blockSize) {
+    return {
+      owner: undefined,
+      diagnostics: [diagnosticAt(b.res.loc, b.res, ['spec', 'cidr'], 'block-size-mismatch',
+        `BlockAffinity CIDR ${cidr} is a /${b.net.prefix} but IPPool ${pool.pool.name} has blockSize ${pool.pool.blockSize}`)],
+    };
+  }
+  return { owner: pool, diagnostics: [] };
+}
+
+/** A block whose node no Node defines; `nodeNames` only feeds the suggestion. */
+export function blockUnknownNodeDiagnostic(b: BlockLike, nodeNames: readonly string[]): ConfigDiagnostic {
+  const guess = suggest(b.node, nodeNames);
+  return diagnosticAt(b.res.loc, b.res, ['spec', 'node'], 'block-unknown-node',
+    `BlockAffinity refers to Node '${b.node}', which is not defined${guess ? `; did you mean '${guess}'?` : ` (nodes: ${nodeNames.join(', ') || 'none'})`}`);
+}
+
+/** An active block whose CIDR `first` (earlier in load order) already claims. */
+export function blockConflictDiagnostic(b: BlockLike, first: BlockLike): ConfigDiagnostic {
+  return diagnosticAt(b.res.loc, b.res, ['spec', 'cidr'], 'block-conflict', `block ${formatCidr(b.net)} is already affine to node ${first.node} (${where(first.res)})`);
+}
+
 /** Blocks lie inside exactly one pool, have its block size, belong to a known node, and are not claimed twice. */
 export function checkBlocks({ blocks, pools, nodeNames, everyPoolRead }: BlockCheckInput): { owners: Map<ResolvedBlock, ResolvedPool>; diagnostics: ConfigDiagnostic[] } {
   const diagnostics: ConfigDiagnostic[] = [];
   const owners = new Map<ResolvedBlock, ResolvedPool>();
   const claimed = new Map<string, ResolvedBlock>();
+  const known = new Set(nodeNames);
   for (const b of blocks) {
-    const error = (path: string[], rule: string, message: string) => diagnostics.push(diagnosticAt(b.res.loc, b.res, path, rule, message));
-    const cidr = formatCidr(b.net);
-    const pool = pools.find((p) => netContainsNet(p.net, b.net));
-    if (!pool) {
-      const list = pools.map((p) => `${p.pool.name} ${p.pool.cidr}`).join(', ') || 'none defined';
-      if (everyPoolRead) error(['spec', 'cidr'], 'block-outside-pools', `BlockAffinity CIDR ${cidr} is not inside any IPPool (pools: ${list})`);
-    } else if (b.net.prefix !== pool.pool.blockSize) {
-      error(['spec', 'cidr'], 'block-size-mismatch',
-        `BlockAffinity CIDR ${cidr} is a /${b.net.prefix} but IPPool ${pool.pool.name} has blockSize ${pool.pool.blockSize}`);
-    } else {
-      owners.set(b, pool);
-    }
-    if (!nodeNames.includes(b.node)) {
-      const guess = suggest(b.node, nodeNames);
-      error(['spec', 'node'], 'block-unknown-node',
-        `BlockAffinity refers to Node '${b.node}', which is not defined${guess ? `; did you mean '${guess}'?` : ` (nodes: ${nodeNames.join(', ') || 'none'})`}`);
-    }
+    const { owner, diagnostics: poolDiagnostics } = blockPoolCheck(b, pools, everyPoolRead);
+    for (const d of poolDiagnostics) diagnostics.push(d);
+    if (owner) owners.set(b, owner);
+    if (!known.has(b.node)) diagnostics.push(blockUnknownNodeDiagnostic(b, nodeNames));
     if (b.active) {
+      const cidr = formatCidr(b.net);
       const first = claimed.get(cidr);
-      if (first) {
-        error(['spec', 'cidr'], 'block-conflict', `block ${cidr} is already affine to node ${first.node} (${where(first.res)})`);
-      } else {
-        claimed.set(cidr, b);
-      }
+      if (first) diagnostics.push(blockConflictDiagnostic(b, first));
+      else claimed.set(cidr, b);
     }
   }
   return { owners, diagnostics };
@@ -129,18 +166,29 @@ export function checkFelixSwitches(felix: ResolvedFelix, pools: readonly Resolve
   return out;
 }
 
-/** Calico's known pitfall: a /32 node address has no subnet, so CrossSubnet encapsulates everything. */
-export function warnHostPrefixNodes(nodes: readonly ResolvedNode[], pools: readonly ResolvedPool[]): ConfigDiagnostic[] {
-  const crossSubnet = pools
+/** Names of the IPv4 pools with a CrossSubnet mode, sorted: what the /32 warning lists. */
+export function crossSubnetPoolNames(pools: readonly ResolvedPool[]): string[] {
+  return pools
     .filter((p) => p.pool.ipVersion === 4 && (p.pool.ipipMode === 'CrossSubnet' || p.pool.vxlanMode === 'CrossSubnet'))
     .map((p) => p.pool.name)
     .sort();
-  if (crossSubnet.length === 0) return [];
-  return nodes
-    .filter((n) => n.net.prefix === 32)
-    .map((n) =>
-      diagnosticAt(n.res.loc, n.res, ['spec', 'bgp', 'ipv4Address'], 'node-address-host-prefix',
-        `ipv4Address ${formatIp({ version: 4, value: n.net.addr })}/32 has no subnet: under CrossSubnet (IPPool ${crossSubnet.join(', ')}) every other node counts as cross-subnet and all traffic is encapsulated; give the real prefix, e.g. /24`,
-        'warning'),
-    );
+}
+
+/** Calico's known pitfall for one node: a /32 address has no subnet, so CrossSubnet encapsulates everything. */
+export function hostPrefixWarning(n: ResolvedNode, crossSubnet: readonly string[]): ConfigDiagnostic | undefined {
+  if (crossSubnet.length === 0 || n.net.prefix !== 32) return undefined;
+  return diagnosticAt(n.res.loc, n.res, ['spec', 'bgp', 'ipv4Address'], 'node-address-host-prefix',
+    `ipv4Address ${formatIp({ version: 4, value: n.net.addr })}/32 has no subnet: under CrossSubnet (IPPool ${crossSubnet.join(', ')}) every other node counts as cross-subnet and all traffic is encapsulated; give the real prefix, e.g. /24`,
+    'warning');
+}
+
+/** Calico's known pitfall: a /32 node address has no subnet, so CrossSubnet encapsulates everything. */
+export function warnHostPrefixNodes(nodes: readonly ResolvedNode[], pools: readonly ResolvedPool[]): ConfigDiagnostic[] {
+  const crossSubnet = crossSubnetPoolNames(pools);
+  const out: ConfigDiagnostic[] = [];
+  for (const n of nodes) {
+    const w = hostPrefixWarning(n, crossSubnet);
+    if (w) out.push(w);
+  }
+  return out;
 }

@@ -1,0 +1,246 @@
+/**
+ * The derived state of one node, kept up to date from the store's changes
+ * (docs/control-plane.md): the desired `routes` entries (encoded burrow_route bytes in a
+ * PackedTable), the peers, the NAT rules and the node config, by the same rules as the one-shot
+ * compiler (src/compile): each route is computed by the same functions (tunnelModeFor,
+ * routeValueOf). A change recomputes only the route keys it can affect:
+ *
+ *   block added/removed/changed          its CIDR
+ *   node changed                         its blocks, its old and new /32, its peer entry
+ *   pool modes / NAT / disabled changed  that pool's blocks and node addresses; all peers
+ *   pool set, CIDRs or VNI changed       everything (rare; ≤ 500 ms at 100k routes)
+ *   the local node's address changed     everything
+ *
+ * Every key whose bytes changed is queued for the next flush (flush.ts).
+ */
+import { burrowRoute, type BurrowConfig } from '../bpf/index.js';
+import { compileNodeConfig } from '../compile/compile.js';
+import { tunnelModeFor } from '../compile/encap.js';
+import { compileNatRules } from '../compile/nat.js';
+import { offSubnetWarning } from '../compile/routes.js';
+import { resolveCompileOptions, type CompileOptions } from '../compile/options.js';
+import type { NatRule, NodeConfig, TunnelEncap, TunnelMode, TunnelPeer, TunnelRoute } from '../compile/types.js';
+import type { ConfigDiagnostic } from '../config/diagnostics.js';
+import type { IPPool, Node } from '../config/model.js';
+import { configValueOf, routeValueOf, type RuntimeUplink } from '../agent/map-entries.js';
+import { ipv4Number, maskNumber, packRouteKey, PackedTable, routeKeyAddr, routeKeyPrefix, routeKeyText } from './packed-table.js';
+import type { PoolView, ResourceStore, StoreChanges } from './store.js';
+
+export const ROUTE_KIND_BLOCK = 1;
+export const ROUTE_KIND_NODE_ADDRESS = 2;
+
+/** The uplink as agentd finds it: what compile options and the config entry need. */
+export interface UplinkFacts extends RuntimeUplink {
+  readonly name?: string;
+}
+
+interface OffSubnet {
+  pool: string;
+  node: string;
+}
+
+export class DerivedState {
+  /** Desired `routes` entries: packed key → burrow_route bytes. */
+  readonly routes = new PackedTable(burrowRoute.size, 4096);
+  /** Per desired route key: ROUTE_KIND_BLOCK or ROUTE_KIND_NODE_ADDRESS. */
+  readonly routeKinds = new Map<number, number>();
+  /** Desired peers by outer address. */
+  readonly peers = new Map<string, TunnelPeer>();
+  private readonly peerOf = new Map<string, string>();
+  nat: NatRule[] = [];
+  /** Route keys whose desired entry changed since the last flush. */
+  readonly pendingRoutes = new Set<number>();
+  /** Unencapsulated blocks of nodes outside our subnet (no kernel route: a warning). */
+  private readonly offSubnet = new Map<number, OffSubnet>();
+  private poolsBefore: PoolView[] = [];
+  private vniBefore = -1;
+  private localBefore: Node | undefined;
+  private readonly scratch = Buffer.alloc(burrowRoute.size);
+
+  constructor(
+    private readonly store: ResourceStore,
+    readonly localName: string,
+    private readonly options: Pick<CompileOptions, 'tunnelDevice' | 'ttl'> = {},
+  ) {}
+
+  get local(): Node | undefined {
+    return this.store.node(this.localName);
+  }
+
+  /** Recomputes what `changes` can affect. */
+  update(changes: StoreChanges): void {
+    const local = this.local;
+    const vni = this.store.felixSettings.vxlanVNI;
+    let all = false;
+    let allPeers = false;
+    const keys = new Set<number>(changes.blockKeys);
+    const peerNodes = new Set<string>();
+
+    if (!sameLocal(this.localBefore, local)) {
+      all = true;
+      allPeers = true;
+    }
+    this.localBefore = local;
+
+    if (changes.pools) {
+      const before = this.poolsBefore;
+      const after = this.store.pools;
+      this.nat = compileNatRules({ pools: after.map((p) => p.pool) });
+      const structure = (ps: readonly PoolView[]) => ps.map((p) => `${p.pool.name} ${p.pool.cidr} ${p.pool.ipVersion}`).join(',');
+      if (structure(before) !== structure(after) || vni !== this.vniBefore) {
+        all = true;
+        allPeers = true;
+      } else {
+        for (let i = 0; i < after.length; i++) {
+          const a = before[i]!.pool;
+          const b = after[i]!.pool;
+          if (a.ipipMode === b.ipipMode && a.vxlanMode === b.vxlanMode && a.natOutgoing === b.natOutgoing && a.disabled === b.disabled) continue;
+          allPeers ||= a.ipipMode !== b.ipipMode || a.vxlanMode !== b.vxlanMode;
+          for (const blk of this.store.blocksByPool.get(b.name) ?? []) if (blk.addr !== undefined) keys.add(packRouteKey(blk.addr, blk.prefix));
+          const net = after[i]!.net;
+          for (const n of this.store.nodes()) {
+            const addr = ipv4Number(n.address);
+            if (maskNumber(addr, net.prefix) === net.addr) keys.add(packRouteKey(addr, 32));
+          }
+        }
+      }
+      this.poolsBefore = after;
+      this.vniBefore = vni;
+    }
+
+    for (const name of changes.nodes) {
+      peerNodes.add(name);
+      const before = changes.nodesBefore.get(name);
+      if (before) keys.add(packRouteKey(ipv4Number(before.address), 32));
+      const now = this.store.node(name);
+      if (now) keys.add(packRouteKey(ipv4Number(now.address), 32));
+      for (const b of this.store.blocksOf(name)) if (b.addr !== undefined) keys.add(packRouteKey(b.addr, b.prefix));
+    }
+
+    if (all) {
+      keys.clear();
+      for (const k of this.routes.keys()) keys.add(k);
+      for (const k of this.store.claims.keys()) keys.add(k);
+      for (const addr of this.store.nodesByAddress.keys()) keys.add(packRouteKey(addr, 32));
+    }
+    for (const k of keys) this.recomputeRoute(k);
+
+    if (allPeers) {
+      for (const n of this.peerOf.keys()) peerNodes.add(n);
+      for (const n of this.store.nodes()) peerNodes.add(n.name);
+    }
+    for (const name of peerNodes) this.recomputePeer(name);
+  }
+
+  private poolContaining(addr: number): PoolView | undefined {
+    for (const p of this.store.pools) {
+      if (p.pool.ipVersion === 4 && maskNumber(addr, p.net.prefix) === p.net.addr) return p;
+    }
+    return undefined;
+  }
+
+  private sameSubnet(local: Node, n: Node): boolean {
+    return maskNumber(ipv4Number(local.address), local.prefixLength) === maskNumber(ipv4Number(n.address), local.prefixLength);
+  }
+
+  /** The route for one key, by the rules of src/compile/routes.ts. */
+  private routeFor(key: number): TunnelRoute | undefined {
+    const local = this.local;
+    if (!local) return undefined;
+    const vni = this.store.felixSettings.vxlanVNI;
+    const addr = routeKeyAddr(key);
+    const prefix = routeKeyPrefix(key);
+    const poolRef = (p: IPPool) => ({ name: p.name, index: p.index });
+    if (prefix === 32) {
+      const holder = this.store.nodesByAddress.get(addr)?.[0]?.resolved?.node;
+      const owner = holder ? this.poolContaining(addr)?.pool : undefined;
+      if (holder && owner) {
+        return {
+          kind: 'node-address', cidr: routeKeyText(key), mode: 'none', remote: holder.address, node: holder.name, vni, vtepMac: holder.vtepMac,
+          natOutgoing: owner.natOutgoing, sameSubnet: this.sameSubnet(local, holder), inPool: true, poolDisabled: owner.disabled, pool: poolRef(owner),
+        };
+      }
+    }
+    const block = this.store.claims.get(key)?.[0];
+    if (!block || block.owner === undefined || block.node === local.name) return undefined;
+    const pool = this.store.pools.find((p) => p.pool.name === block.owner)?.pool;
+    const owner = this.store.node(block.node);
+    if (!pool || !owner || pool.ipVersion !== 4) return undefined;
+    const sameSubnet = this.sameSubnet(local, owner);
+    return {
+      kind: 'block', cidr: routeKeyText(key), mode: tunnelModeFor(pool, sameSubnet), remote: owner.address, node: owner.name, vni,
+      vtepMac: owner.vtepMac, natOutgoing: pool.natOutgoing, sameSubnet, inPool: true, poolDisabled: pool.disabled, pool: poolRef(pool),
+    };
+  }
+
+  private recomputeRoute(key: number): void {
+    const route = this.routeFor(key);
+    if (!route) {
+      this.offSubnet.delete(key);
+      if (this.routes.delete(key)) {
+        this.routeKinds.delete(key);
+        this.pendingRoutes.add(key);
+      }
+      return;
+    }
+    burrowRoute.write(routeValueOf(route), this.scratch, 0);
+    const kind = route.kind === 'block' ? ROUTE_KIND_BLOCK : ROUTE_KIND_NODE_ADDRESS;
+    if (route.kind === 'block' && route.mode === 'none' && !route.sameSubnet) this.offSubnet.set(key, { pool: route.pool?.name ?? '', node: route.node });
+    else this.offSubnet.delete(key);
+    const kindChanged = this.routeKinds.get(key) !== kind;
+    this.routeKinds.set(key, kind);
+    if (this.routes.set(key, this.scratch) || kindChanged) this.pendingRoutes.add(key);
+  }
+
+  private recomputePeer(name: string): void {
+    const had = this.peerOf.get(name);
+    if (had !== undefined && this.peers.get(had)?.node === name) this.peers.delete(had);
+    this.peerOf.delete(name);
+    const local = this.local;
+    const n = this.store.node(name);
+    if (!local || !n || n.name === local.name) return;
+    // The rule seen from the sender's side: its subnet, our address (src/compile/peers.ts).
+    const same = maskNumber(ipv4Number(n.address), n.prefixLength) === maskNumber(ipv4Number(local.address), n.prefixLength);
+    const modes = new Set<TunnelEncap>();
+    for (const p of this.store.pools) {
+      if (p.pool.ipVersion !== 4) continue;
+      const mode: TunnelMode = tunnelModeFor(p.pool, same);
+      if (mode !== 'none') modes.add(mode);
+    }
+    if (modes.size === 0) return;
+    this.peers.set(n.address, { address: n.address, node: n.name, modes: [...modes].sort(), vni: this.store.felixSettings.vxlanVNI });
+    this.peerOf.set(name, n.address);
+  }
+
+  /** The node config (compile.ts's rules) for the uplink as found, with its warnings. */
+  nodeConfig(uplink: UplinkFacts | undefined): { node: NodeConfig; config: BurrowConfig; warnings: ConfigDiagnostic[] } | undefined {
+    const local = this.local;
+    if (!local) return undefined;
+    const options = resolveCompileOptions({
+      ...this.options,
+      ...(uplink ? { uplinkMtu: uplink.mtu, uplinkIfindex: uplink.ifindex, uplinkMac: uplink.mac, ...(uplink.name ? { uplinkDevice: uplink.name } : {}) } : {}),
+    });
+    const { node, warnings } = compileNodeConfig({ felix: this.store.felixSettings }, local, options);
+    return { node, config: configValueOf(node, uplink), warnings };
+  }
+
+  /** compile's route warnings: unencapsulated blocks of nodes outside our subnet, one per pool and node. */
+  routeWarnings(): ConfigDiagnostic[] {
+    const local = this.local;
+    if (!local) return [];
+    const seen = new Map<string, ConfigDiagnostic>();
+    for (const { pool, node } of this.offSubnet.values()) {
+      const key = `${pool}\u0000${node}`;
+      if (seen.has(key)) continue;
+      const remote = this.store.node(node)?.address ?? '';
+      seen.set(key, offSubnetWarning(pool, node, remote, local));
+    }
+    return [...seen.values()];
+  }
+}
+
+function sameLocal(a: Node | undefined, b: Node | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  return a.name === b.name && a.address === b.address && a.prefixLength === b.prefixLength;
+}

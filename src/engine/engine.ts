@@ -1,0 +1,440 @@
+/**
+ * The incremental control plane of one node (docs/control-plane.md): events in, deltas out.
+ *
+ *   apply(events)   sources' events → store (validation through indexes) → derived state; only
+ *                   the affected route keys are recomputed and queued
+ *   flush(target)   when the model is valid: writes the queued changes, make-before-break, in
+ *                   the reconciler's order (peers, config, routes set in one batch, kernel routes
+ *                   in one `ip -batch`, nft only when the NAT set changed, routes deleted, peers
+ *                   deleted); invalid input flushes nothing and the datapath keeps the last good state
+ *   adopt(target)   reads what the node holds (maps, proto-211 routes, nft) as the applied state,
+ *                   so a restarted agent writes only what differs
+ *   resync(target)  drift repair without re-parsing anything: compares the node's maps, kernel
+ *                   routes and nft against the applied state in slices, queues what drifted
+ *
+ * The applied state (what was last written) is kept as compact as the desired one: encoded
+ * bytes in PackedTables keyed by packed route keys.
+ */
+import { setImmediate as yieldToEvents } from 'node:timers/promises';
+
+import { burrowRoute, BurrowMode, BurrowRouteFlag, type BurrowConfig, type BurrowPeer } from '../bpf/index.js';
+import type { TunnelPeer } from '../compile/types.js';
+import { compileDiagnostic } from '../compile/options.js';
+import { compareDiagnostics, suggest, type ConfigDiagnostic } from '../config/diagnostics.js';
+import type { KernelRoute } from '../agent/kernel-routes.js';
+import { peerValueOf } from '../agent/map-entries.js';
+import { natRuleFingerprint } from '../agent/nat.js';
+import { kernelRouteSatisfies, planConfig } from '../agent/plan.js';
+import { ReconcileApplyError, ReconcileRefusedError, type ApplyStepName, type AppliedStep, type KernelState, type ReconcileMap } from '../agent/reconcile.js';
+import { DerivedState, ROUTE_KIND_BLOCK, type UplinkFacts } from './derive.js';
+import type { SourceEvent } from './events.js';
+import { ipv4Number, ipv4Text, maskNumber, packRouteKey, PackedTable, routeKeyAddr, routeKeyPrefix, routeKeyText } from './packed-table.js';
+import { ResourceStore } from './store.js';
+
+/** The `routes` map as raw bytes: the engine writes encoded entries without decoding them. */
+export interface RawRouteMap {
+  readonly maxEntries: number;
+  /** Every entry: 8-byte burrow_route_key, burrow_route.size-byte value. */
+  readAll(): Iterable<readonly [Uint8Array, Uint8Array]>;
+  setMany(keys: Buffer, values: Buffer, count: number): void;
+  deleteMany(keys: Buffer, count: number): void;
+}
+
+export interface EngineTarget {
+  routes: RawRouteMap;
+  peers: ReconcileMap<string, BurrowPeer>;
+  config: ReconcileMap<number, BurrowConfig>;
+  /** Kernel routes and nft; null: the maps alone (tests, agentctl --no-kernel). */
+  kernel: KernelState | null;
+}
+
+export interface EngineOptions {
+  localNode: string;
+  tunnelDevice?: string;
+  ttl?: number;
+}
+
+export interface FlushOptions {
+  uplink?: UplinkFacts;
+  /** Peers to write instead of the derived ones (a tunnel-mode switch widens them for a while). */
+  peers?: readonly TunnelPeer[];
+  /** Write the peers only and keep everything else queued (the switch's accepting phase). */
+  peersOnly?: boolean;
+}
+
+export interface FlushResult {
+  /** False when the model is invalid: nothing was written. */
+  applied: boolean;
+  changes: number;
+  steps: AppliedStep[];
+  counts: { routesSet: number; routesDeleted: number; peersSet: number; peersDeleted: number; config: number; kernelRoutes: number; nat: number };
+}
+
+export interface DriftReport {
+  routes: number;
+  peers: number;
+  config: number;
+  kernelRoutes: number;
+  nat: number;
+}
+
+const ROUTE_KEY_SIZE = 8;
+const ROUTE_VALUE_SIZE = burrowRoute.size;
+const MODE_NAMES = new Map<number, 'none' | 'ipip' | 'vxlan'>(Object.entries(BurrowMode).map(([k, v]) => [v, k as 'none' | 'ipip' | 'vxlan']));
+const SLICE = 16384;
+
+/** burrow_route_key bytes: prefixlen (host order, little-endian here) then the address in network order. */
+export function writeRouteKey(key: number, buf: Buffer, off: number): void {
+  buf.writeUInt32LE(routeKeyPrefix(key), off);
+  buf.writeUInt32BE(routeKeyAddr(key), off + 4);
+}
+
+/** The entry's identity as the LPM trie sees it (host bits ignored). */
+export function readRouteKey(bytes: Uint8Array): number {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, ROUTE_KEY_SIZE);
+  const prefix = Math.min(32, view.readUInt32LE(0));
+  return packRouteKey(maskNumber(view.readUInt32BE(4), prefix), prefix);
+}
+
+export class Engine {
+  readonly store = new ResourceStore();
+  readonly derived: DerivedState;
+  private readonly appliedRoutes = new PackedTable(ROUTE_VALUE_SIZE, 4096);
+  private readonly appliedPeers = new Map<string, BurrowPeer>();
+  private appliedConfig: BurrowConfig | null = null;
+  private readonly appliedKernel = new Map<number, KernelRoute>();
+  private appliedNat: string[] | null = null;
+  private readonly pendingKernel = new Set<number>();
+  private kernelShape = '';
+  private natChecked = false;
+
+  constructor(readonly options: EngineOptions) {
+    this.derived = new DerivedState(this.store, options.localNode, {
+      ...(options.tunnelDevice ? { tunnelDevice: options.tunnelDevice } : {}),
+      ...(options.ttl ? { ttl: options.ttl } : {}),
+    });
+  }
+
+  /** Applies events to the store and the derived state; returns how many route keys now wait for a flush. */
+  apply(events: readonly SourceEvent[]): number {
+    const changes = this.store.apply(events);
+    this.derived.update(changes);
+    if (changes.pools) this.natChecked = false;
+    return this.derived.pendingRoutes.size;
+  }
+
+  /** Valid: no error anywhere and the local node is defined. */
+  get valid(): boolean {
+    return this.store.book.errors === 0 && this.derived.local !== undefined;
+  }
+
+  /** Every error, in load order (sources, then documents); the unknown local node last. */
+  errors(): ConfigDiagnostic[] {
+    const out = [...this.store.book.all()].filter((d) => d.severity === 'error');
+    out.sort((a, b) => compareLoc(a, b));
+    if (this.store.book.errors === 0 && this.derived.local === undefined) {
+      const names = [...this.store.nodes()].map((n) => n.name).sort();
+      const guess = suggest(this.options.localNode, names);
+      out.push(compileDiagnostic('', 'unknown-local-node',
+        `local node '${this.options.localNode}' is not defined by any Node manifest${guess ? `; did you mean '${guess}'?` : `; nodes: ${names.join(', ') || 'none'}`}`,
+        'Node', this.options.localNode));
+    }
+    return out;
+  }
+
+  /** The model's warnings and compile's (node config, off-subnet direct routes), sorted. */
+  warnings(uplink?: UplinkFacts): ConfigDiagnostic[] {
+    const out = [...this.store.book.all()].filter((d) => d.severity === 'warning');
+    for (const w of this.derived.nodeConfig(uplink)?.warnings ?? []) out.push(w);
+    for (const w of this.derived.routeWarnings()) out.push(w);
+    return out.sort(compareDiagnostics);
+  }
+
+  // ── the desired state as plain values (tests, agentctl) ────────────────────────────────────
+
+  /** The kernel route a desired route key wants, or undefined (compile's compileKernelRoutes rules). */
+  kernelRouteFor(key: number, uplink: UplinkFacts | undefined, cfg = this.derived.nodeConfig(uplink)): KernelRoute | undefined {
+    if (this.derived.routeKinds.get(key) !== ROUTE_KIND_BLOCK) return undefined;
+    const bytes = this.derived.routes.get(key);
+    const local = this.derived.local;
+    if (!bytes || !cfg || !local) return undefined;
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, ROUTE_VALUE_SIZE);
+    const mode = MODE_NAMES.get(buf[0]!) ?? 'none';
+    const remote = ipv4Text(buf.readUInt32BE(4));
+    const dst = routeKeyText(key);
+    if (mode !== 'none') {
+      const src = mode === 'ipip' ? local.ipipTunnelAddr : local.vxlanTunnelAddr;
+      return { dst, dev: cfg.node.tunnelDevice, via: remote, onlink: true, mtu: cfg.node.tunnelMtu[mode], ...(src !== undefined ? { src } : {}) };
+    }
+    if ((buf[1]! & BurrowRouteFlag.same_subnet) !== 0) return { dst, via: remote, ...(uplink?.name ? { dev: uplink.name } : {}) };
+    return undefined;
+  }
+
+  /** Every desired kernel route (tests, agentctl). */
+  kernelRoutes(uplink: UplinkFacts | undefined): KernelRoute[] {
+    const cfg = this.derived.nodeConfig(uplink);
+    const out: KernelRoute[] = [];
+    for (const key of this.derived.routes.keys()) {
+      const r = this.kernelRouteFor(key, uplink, cfg);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  // ── writing ────────────────────────────────────────────────────────────────────────────────
+
+  /** Reads what the node holds as the applied state; everything desired is queued against it. */
+  async adopt(target: EngineTarget): Promise<void> {
+    const actual = await readActual(target);
+    this.appliedRoutes.clear();
+    for (const [key, value] of actual.routes) this.appliedRoutes.set(key, value);
+    this.appliedPeers.clear();
+    for (const [k, v] of actual.peers) this.appliedPeers.set(k, v);
+    this.appliedConfig = actual.config;
+    this.appliedKernel.clear();
+    for (const [k, r] of actual.kernel ?? []) this.appliedKernel.set(k, r);
+    this.appliedNat = actual.nat;
+    this.natChecked = false;
+    this.kernelShape = '';
+    for (const k of this.appliedRoutes.keys()) this.derived.pendingRoutes.add(k);
+    for (const k of this.derived.routes.keys()) this.derived.pendingRoutes.add(k);
+  }
+
+  /**
+   * Drift repair: compares the node against the applied state (no parsing, no compiling), takes
+   * the node's word for what drifted and queues those keys; the next flush repairs them.
+   */
+  async resync(target: EngineTarget): Promise<DriftReport> {
+    const actual = await readActual(target);
+    const drift: DriftReport = { routes: 0, peers: 0, config: 0, kernelRoutes: 0, nat: 0 };
+    let n = 0;
+    const seen = new Set<number>();
+    for (const [key, value] of actual.routes) {
+      seen.add(key);
+      if (this.appliedRoutes.set(key, value)) { drift.routes++; this.derived.pendingRoutes.add(key); }
+      if (++n % SLICE === 0) await yieldToEvents();
+    }
+    for (const key of [...this.appliedRoutes.keys()]) {
+      if (!seen.has(key)) { this.appliedRoutes.delete(key); drift.routes++; this.derived.pendingRoutes.add(key); }
+    }
+    for (const [address, before] of this.appliedPeers) {
+      const now = actual.peers.get(address);
+      if (!now || now.modes !== before.modes || now.vni !== before.vni) drift.peers++;
+    }
+    for (const address of actual.peers.keys()) if (!this.appliedPeers.has(address)) drift.peers++;
+    if (drift.peers > 0) {
+      this.appliedPeers.clear();
+      for (const [k, v] of actual.peers) this.appliedPeers.set(k, v);
+    }
+    if (this.appliedConfig === null ? actual.config !== null : planConfig(actual.config, this.appliedConfig) !== null) {
+      drift.config = 1;
+      this.appliedConfig = actual.config;
+    }
+    if (actual.kernel) {
+      n = 0;
+      for (const [key, route] of actual.kernel) {
+        const before = this.appliedKernel.get(key);
+        if (!before || !kernelRouteSatisfies(route, before) || !kernelRouteSatisfies(before, route)) {
+          drift.kernelRoutes++;
+          this.appliedKernel.set(key, route);
+          this.pendingKernel.add(key);
+        }
+        if (++n % SLICE === 0) await yieldToEvents();
+      }
+      for (const key of [...this.appliedKernel.keys()]) {
+        if (!actual.kernel.has(key)) { this.appliedKernel.delete(key); drift.kernelRoutes++; this.pendingKernel.add(key); }
+      }
+    }
+    if (actual.nat !== null && this.appliedNat !== null && actual.nat.join('\n') !== this.appliedNat.join('\n')) {
+      drift.nat = 1;
+      this.appliedNat = actual.nat;
+      this.natChecked = false;
+    }
+    return drift;
+  }
+
+  /** Writes what is queued (see the file comment); nothing when the model is invalid. */
+  async flush(target: EngineTarget, opts: FlushOptions = {}): Promise<FlushResult> {
+    const counts = { routesSet: 0, routesDeleted: 0, peersSet: 0, peersDeleted: 0, config: 0, kernelRoutes: 0, nat: 0 };
+    if (!this.valid) return { applied: false, changes: 0, steps: [], counts };
+    const cfg = this.derived.nodeConfig(opts.uplink)!;
+    const local = this.derived.local!;
+
+    // Peers: few (one per node), compared whole.
+    const wantPeers = new Map<string, BurrowPeer>();
+    for (const p of opts.peers ?? this.derived.peers.values()) wantPeers.set(p.address, peerValueOf(p));
+    const peerSets: [string, BurrowPeer][] = [];
+    for (const [address, value] of wantPeers) {
+      const before = this.appliedPeers.get(address);
+      if (!before || before.modes !== value.modes || before.vni !== value.vni) peerSets.push([address, value]);
+    }
+    const peerDeletes = [...this.appliedPeers.keys()].filter((a) => !wantPeers.has(a));
+
+    const peersOnly = opts.peersOnly === true;
+    const configChange = peersOnly ? null : planConfig(this.appliedConfig, cfg.config);
+
+    // Routes: only the queued keys.
+    const routeSets: number[] = [];
+    const routeDeletes: number[] = [];
+    if (!peersOnly) {
+      for (const key of this.derived.pendingRoutes) {
+        this.pendingKernel.add(key);
+        if (this.derived.routes.has(key)) {
+          if (!this.derived.routes.sameAs(this.appliedRoutes, key)) routeSets.push(key);
+        } else if (this.appliedRoutes.has(key)) {
+          routeDeletes.push(key);
+        }
+      }
+    }
+
+    // Kernel routes: the queued keys, or all when what every route carries changed (device, MTU, src).
+    const kernel = target.kernel;
+    const kernelReplace: KernelRoute[] = [];
+    const kernelRemove: KernelRoute[] = [];
+    let natRules: typeof this.derived.nat | null = null;
+    if (kernel && !peersOnly) {
+      const shape = `${cfg.node.tunnelDevice}|${cfg.node.tunnelMtu.ipip}|${cfg.node.tunnelMtu.vxlan}|${local.ipipTunnelAddr ?? ''}|${local.vxlanTunnelAddr ?? ''}|${opts.uplink?.name ?? ''}`;
+      if (shape !== this.kernelShape) {
+        for (const k of this.derived.routes.keys()) this.pendingKernel.add(k);
+        for (const k of this.appliedKernel.keys()) this.pendingKernel.add(k);
+      }
+      for (const key of this.pendingKernel) {
+        const want = this.kernelRouteFor(key, opts.uplink, cfg);
+        const have = this.appliedKernel.get(key);
+        if (want && (!have || !kernelRouteSatisfies(have, want))) kernelReplace.push(want);
+        else if (!want && have) kernelRemove.push(have);
+      }
+      if (!this.natChecked || this.appliedNat === null) {
+        const want = this.derived.nat.map((r) => natRuleFingerprint(r)).sort();
+        const have = this.appliedNat ?? [];
+        if (this.appliedNat === null || want.join('\n') !== have.join('\n')) natRules = this.derived.nat;
+      }
+    }
+
+    // Nothing is written unless all of it fits.
+    const routeCount = this.appliedRoutes.size + routeSets.filter((k) => !this.appliedRoutes.has(k)).length - routeDeletes.length;
+    if (this.derived.routes.size > target.routes.maxEntries) {
+      throw new ReconcileRefusedError(`${this.derived.routes.size} routes wanted but the routes map holds at most ${target.routes.maxEntries}; nothing was changed`);
+    }
+    if (wantPeers.size > target.peers.info.maxEntries) {
+      throw new ReconcileRefusedError(`${wantPeers.size} peers wanted but the peers map holds at most ${target.peers.info.maxEntries}; nothing was changed`);
+    }
+    const routesFirst = routeCount > target.routes.maxEntries;
+    const peersFirst = this.appliedPeers.size + peerSets.length > target.peers.info.maxEntries;
+
+    const steps: AppliedStep[] = [];
+    const step = async (name: ApplyStepName, count: number, write: () => unknown): Promise<void> => {
+      if (count === 0) return;
+      try {
+        await write();
+      } catch (e) {
+        throw new ReconcileApplyError(name, steps, e);
+      }
+      steps.push({ step: name, count });
+    };
+    const deletePeers = () => step('peers.delete', peerDeletes.length, () => {
+      target.peers.deleteBatch(peerDeletes);
+      for (const a of peerDeletes) this.appliedPeers.delete(a);
+      counts.peersDeleted = peerDeletes.length;
+    });
+    const deleteRoutes = () => step('routes.delete', routeDeletes.length, () => {
+      const keys = Buffer.alloc(routeDeletes.length * ROUTE_KEY_SIZE);
+      routeDeletes.forEach((k, i) => writeRouteKey(k, keys, i * ROUTE_KEY_SIZE));
+      target.routes.deleteMany(keys, routeDeletes.length);
+      for (const k of routeDeletes) this.appliedRoutes.delete(k);
+      counts.routesDeleted = routeDeletes.length;
+    });
+
+    if (peersFirst) await deletePeers();
+    await step('peers.set', peerSets.length, () => {
+      target.peers.setBatch(peerSets);
+      for (const [a, v] of peerSets) this.appliedPeers.set(a, v);
+      counts.peersSet = peerSets.length;
+    });
+    if (configChange) {
+      await step('config.set', 1, () => {
+        target.config.set(0, cfg.config);
+        this.appliedConfig = cfg.config;
+        counts.config = 1;
+      });
+    }
+    if (routesFirst) await deleteRoutes();
+    await step('routes.set', routeSets.length, () => {
+      const keys = Buffer.alloc(routeSets.length * ROUTE_KEY_SIZE);
+      const values = Buffer.alloc(routeSets.length * ROUTE_VALUE_SIZE);
+      routeSets.forEach((k, i) => {
+        writeRouteKey(k, keys, i * ROUTE_KEY_SIZE);
+        values.set(this.derived.routes.get(k)!, i * ROUTE_VALUE_SIZE);
+      });
+      target.routes.setMany(keys, values, routeSets.length);
+      for (const k of routeSets) this.appliedRoutes.set(k, this.derived.routes.get(k)!);
+      counts.routesSet = routeSets.length;
+    });
+    if (kernel && !peersOnly) {
+      await step('kernel-routes', kernelReplace.length + kernelRemove.length, async () => {
+        await kernel.applyRoutes(kernelReplace, kernelRemove);
+        counts.kernelRoutes = kernelReplace.length + kernelRemove.length;
+      });
+      for (const r of kernelReplace) this.appliedKernel.set(keyOfDst(r.dst), r);
+      for (const r of kernelRemove) this.appliedKernel.delete(keyOfDst(r.dst));
+      this.pendingKernel.clear();
+      this.kernelShape = `${cfg.node.tunnelDevice}|${cfg.node.tunnelMtu.ipip}|${cfg.node.tunnelMtu.vxlan}|${local.ipipTunnelAddr ?? ''}|${local.vxlanTunnelAddr ?? ''}|${opts.uplink?.name ?? ''}`;
+      if (natRules) {
+        const rules = natRules;
+        await step('nat', Math.max(1, rules.length), async () => {
+          await kernel.applyNat(rules.map((r) => ({ sourceCidr: r.sourceCidr, excludeDestinations: [...r.excludeDestinations] })));
+          counts.nat = 1;
+        });
+        this.appliedNat = rules.map((r) => natRuleFingerprint(r)).sort();
+      }
+      this.natChecked = true;
+    }
+    if (!routesFirst) await deleteRoutes();
+    if (!peersFirst) await deletePeers();
+    if (!peersOnly) this.derived.pendingRoutes.clear();
+    const changes = counts.routesSet + counts.routesDeleted + counts.peersSet + counts.peersDeleted + counts.config + counts.kernelRoutes + counts.nat;
+    return { applied: true, changes, steps, counts };
+  }
+
+  /** Queued route keys (for metrics and tests). */
+  get pending(): number {
+    return this.derived.pendingRoutes.size;
+  }
+}
+
+function keyOfDst(dst: string): number {
+  const [addr, len] = dst.split('/');
+  const prefix = Number(len ?? 32);
+  return packRouteKey(maskNumber(ipv4Number(addr!), prefix), prefix);
+}
+
+interface ActualNode {
+  routes: Map<number, Uint8Array>;
+  peers: Map<string, BurrowPeer>;
+  config: BurrowConfig | null;
+  kernel: Map<number, KernelRoute> | null;
+  nat: string[] | null;
+}
+
+async function readActual(target: EngineTarget): Promise<ActualNode> {
+  const routes = new Map<number, Uint8Array>();
+  for (const [k, v] of target.routes.readAll()) routes.set(readRouteKey(k), v);
+  const peers = new Map<string, BurrowPeer>();
+  for (const [k, v] of target.peers.entriesBatch()) peers.set(k, v);
+  const config = target.config.get(0);
+  const zero = config === undefined || (config.local_ip === '0.0.0.0' && config.uplink_ifindex === 0 && config.vxlan_port === 0 && config.ttl === 0);
+  let kernel: Map<number, KernelRoute> | null = null;
+  let nat: string[] | null = null;
+  if (target.kernel) {
+    kernel = new Map();
+    for (const r of await target.kernel.listRoutes()) kernel.set(keyOfDst(r.dst), r);
+    nat = (await target.kernel.natFingerprints()).sort();
+  }
+  return { routes, peers, config: zero ? null : config, kernel, nat };
+}
+
+function compareLoc(a: ConfigDiagnostic, b: ConfigDiagnostic): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  return a.document - b.document;
+}
+

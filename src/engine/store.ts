@@ -1,0 +1,597 @@
+/**
+ * The keyed resource store with incremental validation (docs/control-plane.md).
+ *
+ * Sources hand in events (events.ts); each document is classified and resolved once, when it
+ * arrives (schema and per-resource rules: src/config/resources.ts, resolve.ts), and kept as a
+ * record. A source's previous records are diffed against its new ones, so re-reading a file that
+ * changed in one place costs the parse plus one change. Calico's cross-resource rules (duplicate
+ * names, overlapping pools, node address collisions, blocks against pools, nodes and each other,
+ * Felix switches) are kept up to date through indexes: a change re-checks the resources it can
+ * affect, not the whole model. Every diagnostic is the one src/config produces for the same
+ * input (the rules' message builders are shared, src/config/cross-check.ts).
+ *
+ * The store tells a listener what changed (blocks, nodes by name, the pool phase) so the derived
+ * state (derive.ts) recomputes only that.
+ */
+import {
+  blockConflictDiagnostic,
+  blockPoolCheck,
+  blockUnknownNodeDiagnostic,
+  checkFelixSwitches,
+  checkPoolOverlaps,
+  crossSubnetPoolNames,
+  duplicateNameDiagnostic,
+  duplicateNodeAddressDiagnostic,
+  hostPrefixWarning,
+  type Located,
+} from '../config/cross-check.js';
+import type { ConfigDiagnostic, SourceLocation } from '../config/diagnostics.js';
+import type { RawDocument } from '../config/documents.js';
+import type { Encapsulation, FelixSettings, IPPool, Node } from '../config/model.js';
+import {
+  resolveBlock,
+  resolveFelix,
+  resolveKonvoy,
+  resolveNode,
+  resolvePool,
+  type ResolvedFelix,
+  type ResolvedNode,
+  type ResolvedPool,
+} from '../config/resolve.js';
+import { classifyDocuments, type Resource } from '../config/resources.js';
+import type { ResourceKind } from '../config/schema.js';
+import { DiagnosticBook } from './diagnostic-book.js';
+import { compareOrder, isSourceError, type SourceEvent, type SourceItem, type SourceRef } from './events.js';
+import { packRouteKey } from './packed-table.js';
+
+type Of<K extends Resource['kind']> = Extract<Resource, { kind: K }>;
+
+interface SourceState {
+  ref: SourceRef;
+  parts: Map<string, PartState>;
+}
+
+interface PartState {
+  records: Map<string, Rec>;
+  /** Document-level diagnostics (syntax, unknown kind, schema failures, skipped kinds). */
+  diagnostics: ConfigDiagnostic[];
+  /** Resources of a known kind that failed their schema: their names still count (no cascade). */
+  rejected: { kind: ResourceKind; name: string }[];
+}
+
+interface RecBase extends Located {
+  readonly src: SourceState;
+  readonly document: number;
+  /** Index in a List document, -1 for a document that is the resource itself. */
+  readonly item: number;
+  /** Diagnostics of the resource alone (resolve.ts). */
+  readonly own: readonly ConfigDiagnostic[];
+}
+
+export interface PoolRec extends RecBase { readonly kind: 'IPPool'; readonly res: Of<'IPPool'> }
+export interface NodeRec extends RecBase { readonly kind: 'Node'; readonly res: Of<'Node'>; readonly resolved: ResolvedNode | undefined }
+export interface FelixRec extends RecBase { readonly kind: 'FelixConfiguration'; readonly res: Of<'FelixConfiguration'> }
+export interface KonvoyRec extends RecBase { readonly kind: 'ClusterConfiguration'; readonly res: Of<'ClusterConfiguration'> }
+/** Compact: no raw resource kept (there are 100k of them), the location built when asked. */
+export class BlockRecord implements RecBase {
+  readonly kind = 'BlockAffinity' as const;
+  /** The pool it lies in with the right block size (set by the block check). */
+  owner: string | undefined = undefined;
+  constructor(
+    readonly src: SourceState,
+    readonly document: number,
+    readonly item: number,
+    readonly name: string,
+    readonly own: readonly ConfigDiagnostic[],
+    readonly node: string,
+    /** Undefined when the CIDR does not resolve (an own diagnostic says why). */
+    readonly addr: number | undefined,
+    readonly prefix: number,
+    readonly active: boolean,
+  ) {}
+
+  get loc(): SourceLocation {
+    return locOf(this);
+  }
+}
+export type BlockRec = BlockRecord;
+export type Rec = PoolRec | NodeRec | FelixRec | KonvoyRec | BlockRec;
+
+function locOf(r: { src: SourceState; document: number; item: number }): SourceLocation {
+  return { file: r.src.ref.id, document: r.document, prefix: r.item >= 0 ? ['items', r.item] : [] };
+}
+
+export function compareRecs(a: RecBase, b: RecBase): number {
+  return compareOrder(a.src.ref.order, b.src.ref.order) || (a.src.ref.id < b.src.ref.id ? -1 : a.src.ref.id > b.src.ref.id ? 1 : 0) ||
+    a.document - b.document || a.item - b.item;
+}
+
+function insertSorted<T extends RecBase>(list: T[], r: T): void {
+  let i = list.length;
+  while (i > 0 && compareRecs(list[i - 1]!, r) > 0) i--;
+  list.splice(i, 0, r);
+}
+
+function removeFrom<T>(list: T[], r: T): void {
+  const i = list.indexOf(r);
+  if (i >= 0) list.splice(i, 1);
+}
+
+const netOf = (b: BlockRec) => ({ version: 4 as const, addr: BigInt(b.addr ?? 0), prefix: b.prefix });
+const blockLike = (b: BlockRec) => ({ res: b, net: netOf(b), node: b.node, active: b.active });
+
+/** A pool as the derived state sees it: resolved, with its index in the name-sorted list. */
+export interface PoolView {
+  readonly pool: IPPool;
+  readonly net: { addr: number; prefix: number };
+  readonly resolved: ResolvedPool;
+}
+
+/** What changed in one batch of events: derive.ts recomputes exactly this. */
+export interface StoreChanges {
+  /** Route keys of blocks added, removed or changed. */
+  blockKeys: Set<number>;
+  /** Node names whose effective Node changed (added, removed, address, MAC…). */
+  nodes: Set<string>;
+  /** The effective node records before the change, by name (for old addresses). */
+  nodesBefore: Map<string, Node | undefined>;
+  /** Pools, Felix or Konvoy changed: the pool phase was recomputed. */
+  pools: boolean;
+}
+
+export const emptyChanges = (): StoreChanges => ({ blockKeys: new Set(), nodes: new Set(), nodesBefore: new Map(), pools: false });
+
+export class ResourceStore {
+  private readonly sources = new Map<string, SourceState>();
+  readonly book = new DiagnosticBook();
+
+  /** Valid records by kind + name, in load order: the first is the one that counts. */
+  private readonly groups = new Map<string, Rec[]>();
+  private readonly konvoys: KonvoyRec[] = [];
+  /** Every Node name defined anywhere (valid, duplicate or rejected): how many times. */
+  private readonly nodeNameCount = new Map<string, number>();
+  private rejectedPools = 0;
+
+  /** Effective (first-of-name) blocks by node name. */
+  private readonly blocksByNode = new Map<string, Set<BlockRec>>();
+  /** Effective active blocks by route key, in load order: the first claims the CIDR. */
+  readonly claims = new Map<number, BlockRec[]>();
+  /** Effective resolved nodes by address number, in load order. */
+  readonly nodesByAddress = new Map<number, NodeRec[]>();
+  /** Effective blocks by the pool that owns them. */
+  readonly blocksByPool = new Map<string, Set<BlockRec>>();
+
+  // The pool phase: recomputed whenever a pool, Felix or Konvoy resource changes (they are few).
+  private konvoyEncap: Encapsulation = 'ipip';
+  private konvoyMtu: number | undefined;
+  /** Effective resolved pools in load order. */
+  private resolvedPools: ResolvedPool[] = [];
+  private everyPoolRead = true;
+  private crossSubnet: string[] = [];
+  felix: ResolvedFelix = { settings: { vxlanVNI: 4096, vxlanPort: 4789 } };
+  /** Sorted by name, indexed: the model's pools. */
+  pools: PoolView[] = [];
+
+  private changes: StoreChanges = emptyChanges();
+  private poolsDirty = false;
+  private readonly blocksToCheck = new Set<BlockRec>();
+  private readonly nodeNamesToCheck = new Set<string>();
+  /** Blocks whose node is not defined: their message suggests among all names, so any name change rechecks them. */
+  private readonly unknownNodeBlocks = new Set<BlockRec>();
+  /** A Node was added or removed somewhere: the suggestions' list (and its order) may differ. */
+  private nodeListChanged = false;
+
+  /** Applies the events; returns what changed for the derived state. */
+  apply(events: readonly SourceEvent[]): StoreChanges {
+    for (const e of events) this.applyOne(e);
+    this.settle();
+    const out = this.changes;
+    this.changes = emptyChanges();
+    return out;
+  }
+
+  // ── events ────────────────────────────────────────────────────────────────────────────────
+
+  private applyOne(e: SourceEvent): void {
+    let src = this.sources.get(e.source.id);
+    if (!src) {
+      if (e.type === 'remove' || e.type === 'delete') return;
+      src = { ref: e.source, parts: new Map() };
+      this.sources.set(e.source.id, src);
+    }
+    switch (e.type) {
+      case 'replace':
+        this.replacePart(src, '', this.ingest(src, e.items));
+        for (const key of [...src.parts.keys()]) if (key !== '') this.replacePart(src, key, undefined);
+        break;
+      case 'remove':
+        for (const key of [...src.parts.keys()]) this.replacePart(src, key, undefined);
+        break;
+      case 'upsert':
+        this.replacePart(src, `k:${e.key}`, this.ingest(src, [e.document]));
+        break;
+      case 'delete':
+        this.replacePart(src, `k:${e.key}`, undefined);
+        break;
+    }
+    if (src.parts.size === 0) this.sources.delete(src.ref.id);
+  }
+
+  /** Classifies and resolves each document as it is produced (the tree is dropped after). */
+  private ingest(src: SourceState, items: Iterable<SourceItem>): PartState {
+    const part: PartState = { records: new Map(), diagnostics: [], rejected: [] };
+    for (const item of items) {
+      if (isSourceError(item)) {
+        part.diagnostics.push(item.error);
+        continue;
+      }
+      this.ingestDocument(src, item, part);
+    }
+    return part;
+  }
+
+  private ingestDocument(src: SourceState, doc: RawDocument, part: PartState): void {
+    const classified = classifyDocuments([doc]);
+    for (const d of classified.diagnostics) part.diagnostics.push(d);
+    for (const r of classified.rejected) part.rejected.push(r);
+    for (const res of classified.resources) {
+      const rec = this.recordOf(src, res);
+      let key = `${rec.document}/${rec.item}/${rec.kind}/${rec.name}`;
+      while (part.records.has(key)) key += '+';
+      part.records.set(key, rec);
+    }
+  }
+
+  private recordOf(src: SourceState, res: Resource): Rec {
+    const prefix = res.loc.prefix;
+    const item = prefix.length >= 2 && typeof prefix[1] === 'number' ? prefix[1] : -1;
+    const base = { src, document: res.loc.document, item, name: res.name, loc: res.loc };
+    switch (res.kind) {
+      case 'BlockAffinity': {
+        const r = resolveBlock(res);
+        const v = r.value;
+        return new BlockRecord(src, res.loc.document, item, res.name, r.diagnostics, res.raw.spec.node,
+          v ? Number(v.net.addr) : undefined, v ? v.net.prefix : 0, v?.active ?? false);
+      }
+      case 'Node': {
+        const r = resolveNode(res);
+        return { ...base, kind: 'Node', res, own: r.diagnostics, resolved: r.value };
+      }
+      case 'IPPool':
+        return { ...base, kind: 'IPPool', res, own: [] };
+      case 'FelixConfiguration':
+        return { ...base, kind: 'FelixConfiguration', res, own: [] };
+      case 'ClusterConfiguration':
+        return { ...base, kind: 'ClusterConfiguration', res, own: [] };
+    }
+  }
+
+  private replacePart(src: SourceState, key: string, next: PartState | undefined): void {
+    const prev = src.parts.get(key);
+    if (prev) {
+      this.book.set(prev, []);
+      for (const r of prev.rejected) this.countRejected(r, -1);
+    }
+    if (next) {
+      this.book.set(next, next.diagnostics);
+      for (const r of next.rejected) this.countRejected(r, +1);
+      src.parts.set(key, next);
+    } else {
+      src.parts.delete(key);
+    }
+    const before = prev?.records ?? new Map<string, Rec>();
+    const after = next?.records ?? new Map<string, Rec>();
+    for (const [k, old] of before) {
+      const now = after.get(k);
+      if (now && sameContent(old, now)) after.set(k, old); // unchanged: keep the record in place
+      else this.removeRec(old);
+    }
+    for (const [k, r] of after) if (before.get(k) !== r) this.addRec(r);
+  }
+
+  private countRejected(r: { kind: ResourceKind; name: string }, delta: number): void {
+    if (r.kind === 'Node') this.bumpNodeName(r.name, delta);
+    if (r.kind === 'IPPool') { this.rejectedPools += delta; this.poolsDirty = true; }
+  }
+
+  private bumpNodeName(name: string, delta: number): void {
+    const n = (this.nodeNameCount.get(name) ?? 0) + delta;
+    if (n === 0) this.nodeNameCount.delete(name);
+    else this.nodeNameCount.set(name, n);
+    if ((n === 0 && delta < 0) || (n === delta && delta > 0)) this.nodeNamesToCheck.add(name);
+    this.nodeListChanged = true;
+  }
+
+  // ── records and duplicate groups ──────────────────────────────────────────────────────────
+
+  private addRec(r: Rec): void {
+    if (r.kind === 'Node') this.bumpNodeName(r.name, +1);
+    if (r.kind === 'ClusterConfiguration') {
+      insertSorted(this.konvoys, r);
+      this.poolsDirty = true;
+      return;
+    }
+    const key = `${r.kind}\u0000${r.name}`;
+    let group = this.groups.get(key);
+    if (!group) this.groups.set(key, (group = []));
+    const winner = group[0];
+    insertSorted(group, r);
+    this.regroup(group, winner);
+  }
+
+  private removeRec(r: Rec): void {
+    this.book.clear(r);
+    if (r.kind === 'Node') this.bumpNodeName(r.name, -1);
+    if (r.kind === 'ClusterConfiguration') {
+      removeFrom(this.konvoys, r);
+      this.poolsDirty = true;
+      return;
+    }
+    const key = `${r.kind}\u0000${r.name}`;
+    const group = this.groups.get(key)!;
+    const winner = group[0];
+    removeFrom(group, r);
+    if (group.length === 0) this.groups.delete(key);
+    this.regroup(group, winner);
+  }
+
+  /** Duplicate diagnostics of a group, and the effects of a change of its first record. */
+  private regroup(group: Rec[], winnerBefore: Rec | undefined): void {
+    const first = group[0];
+    // A later duplicate is dropped before its own rules run: only the first reports them.
+    group.forEach((r, i) => {
+      this.book.set(r, i === 0 ? [] : [duplicateNameDiagnostic(r, first!)], 'dup');
+      this.book.set(r, i === 0 ? r.own : [], 'own');
+    });
+    if (first === winnerBefore) return;
+    const kind = (first ?? winnerBefore)!.kind;
+    if (kind === 'IPPool' || kind === 'FelixConfiguration') this.poolsDirty = true;
+    else if (kind === 'Node') this.nodeWinnerChanged(winnerBefore as NodeRec | undefined, first as NodeRec | undefined);
+    else if (kind === 'BlockAffinity') this.blockWinnerChanged(winnerBefore as BlockRec | undefined, first as BlockRec | undefined);
+  }
+
+  private effectiveNode(name: string): NodeRec | undefined {
+    return this.groups.get(`Node\u0000${name}`)?.[0] as NodeRec | undefined;
+  }
+
+  /** The model's node of that name (resolved), if any. */
+  node(name: string): Node | undefined {
+    return this.effectiveNode(name)?.resolved?.node;
+  }
+
+  private nodeWinnerChanged(before: NodeRec | undefined, after: NodeRec | undefined): void {
+    const name = (after ?? before)!.name;
+    if (!this.changes.nodesBefore.has(name)) this.changes.nodesBefore.set(name, before?.resolved?.node);
+    this.changes.nodes.add(name);
+    for (const n of [before, after]) {
+      const v = n?.resolved;
+      if (!v) continue;
+      const addr = Number(v.net.addr);
+      let list = this.nodesByAddress.get(addr);
+      if (n === before) {
+        if (list) {
+          removeFrom(list, n);
+          if (list.length === 0) this.nodesByAddress.delete(addr);
+          else this.recheckAddress(list);
+        }
+        this.book.clear(n, 'node');
+      } else {
+        if (!list) this.nodesByAddress.set(addr, (list = []));
+        insertSorted(list, n);
+        this.recheckAddress(list);
+      }
+    }
+  }
+
+  private recheckAddress(list: NodeRec[]): void {
+    const first = list[0]!;
+    list.forEach((n, i) => {
+      this.book.set(n, i === 0 ? this.nodeWarnings(n) : [duplicateNodeAddressDiagnostic(n.resolved!, first.resolved!), ...this.nodeWarnings(n)], 'node');
+    });
+  }
+
+  private nodeWarnings(n: NodeRec): ConfigDiagnostic[] {
+    const w = n.resolved ? hostPrefixWarning(n.resolved, this.crossSubnet) : undefined;
+    return w ? [w] : [];
+  }
+
+  private blockWinnerChanged(before: BlockRec | undefined, after: BlockRec | undefined): void {
+    if (before) {
+      this.book.clear(before, 'block');
+      this.blocksToCheck.delete(before);
+      this.unknownNodeBlocks.delete(before);
+      this.blocksByNode.get(before.node)?.delete(before);
+      if (before.owner !== undefined) this.blocksByPool.get(before.owner)?.delete(before);
+      before.owner = undefined;
+      if (before.addr !== undefined) {
+        const key = packRouteKey(before.addr, before.prefix);
+        this.changes.blockKeys.add(key);
+        const claim = this.claims.get(key);
+        if (claim && before.active) {
+          removeFrom(claim, before);
+          if (claim.length === 0) this.claims.delete(key);
+          else for (const b of claim) this.blocksToCheck.add(b);
+        }
+      }
+    }
+    if (after) {
+      let byNode = this.blocksByNode.get(after.node);
+      if (!byNode) this.blocksByNode.set(after.node, (byNode = new Set()));
+      byNode.add(after);
+      this.blocksToCheck.add(after);
+      if (after.addr !== undefined) {
+        const key = packRouteKey(after.addr, after.prefix);
+        this.changes.blockKeys.add(key);
+        if (after.active) {
+          let claim = this.claims.get(key);
+          if (!claim) this.claims.set(key, (claim = []));
+          insertSorted(claim, after);
+          for (const b of claim) this.blocksToCheck.add(b);
+        }
+      }
+    }
+  }
+
+  // ── settling: the cross-resource checks for what the events touched ──────────────────────
+
+  private settle(): void {
+    if (this.poolsDirty) this.recomputePools();
+    if (this.nodeListChanged) for (const b of this.unknownNodeBlocks) this.blocksToCheck.add(b);
+    this.nodeListChanged = false;
+    if (this.nodeNamesToCheck.size > 0) {
+      for (const name of this.nodeNamesToCheck) {
+        for (const b of this.blocksByNode.get(name) ?? []) this.blocksToCheck.add(b);
+      }
+    }
+    this.nodeNamesToCheck.clear();
+    for (const b of this.blocksToCheck) this.checkBlock(b);
+    this.blocksToCheck.clear();
+  }
+
+  private checkBlock(b: BlockRec): void {
+    if (b.addr === undefined) {
+      this.unknownNodeBlocks.delete(b);
+      this.book.set(b, [], 'block');
+      return;
+    }
+    const like = blockLike(b);
+    const diagnostics: ConfigDiagnostic[] = [];
+    const { owner, diagnostics: poolDiagnostics } = blockPoolCheck(like, this.resolvedPools, this.everyPoolRead);
+    for (const d of poolDiagnostics) diagnostics.push(d);
+    const ownerName = owner?.pool.name;
+    if (ownerName !== b.owner) {
+      if (b.owner !== undefined) this.blocksByPool.get(b.owner)?.delete(b);
+      if (ownerName !== undefined) {
+        let set = this.blocksByPool.get(ownerName);
+        if (!set) this.blocksByPool.set(ownerName, (set = new Set()));
+        set.add(b);
+      }
+      b.owner = ownerName;
+      this.changes.blockKeys.add(packRouteKey(b.addr, b.prefix));
+    }
+    if (!this.nodeNameCount.has(b.node)) {
+      diagnostics.push(blockUnknownNodeDiagnostic(like, this.nodeNames()));
+      this.unknownNodeBlocks.add(b);
+    } else {
+      this.unknownNodeBlocks.delete(b);
+    }
+    if (b.active) {
+      const claim = this.claims.get(packRouteKey(b.addr, b.prefix));
+      const first = claim?.[0];
+      if (first && first !== b) diagnostics.push(blockConflictDiagnostic(like, blockLike(first)));
+    }
+    this.book.set(b, diagnostics, 'block');
+  }
+
+  /**
+   * Every Node name defined, in the order the one-shot loader lists them (valid ones in load
+   * order, then rejected ones): only on the error path, for the suggestion and the list.
+   */
+  private nodeNames(): string[] {
+    const valid: NodeRec[] = [];
+    for (const group of this.groups.values()) if (group[0]?.kind === 'Node') valid.push(group[0]);
+    valid.sort(compareRecs);
+    const rejected: string[] = [];
+    for (const src of [...this.sources.values()].sort((a, b) => compareOrder(a.ref.order, b.ref.order) || (a.ref.id < b.ref.id ? -1 : 1))) {
+      for (const key of [...src.parts.keys()].sort()) {
+        for (const r of src.parts.get(key)!.rejected) if (r.kind === 'Node') rejected.push(r.name);
+      }
+    }
+    return [...valid.map((n) => n.name), ...rejected];
+  }
+
+  private recomputePools(): void {
+    this.poolsDirty = false;
+    this.changes.pools = true;
+    // Konvoy: at most one.
+    const konvoy = resolveKonvoy(this.konvoys.map((k) => k.res));
+    this.konvoyEncap = konvoy.value!.encapsulation;
+    this.konvoyMtu = konvoy.value!.mtu;
+    const diagnostics: ConfigDiagnostic[] = [...konvoy.diagnostics];
+    const poolRecs: PoolRec[] = [];
+    const felixRecs: FelixRec[] = [];
+    for (const group of this.groups.values()) {
+      const first = group[0];
+      if (first?.kind === 'IPPool') poolRecs.push(first);
+      else if (first?.kind === 'FelixConfiguration') felixRecs.push(first);
+    }
+    poolRecs.sort(compareRecs);
+    felixRecs.sort(compareRecs);
+    const resolved: ResolvedPool[] = [];
+    for (const rec of poolRecs) {
+      const r = resolvePool(rec.res, this.konvoyEncap);
+      for (const d of r.diagnostics) diagnostics.push(d);
+      if (r.value) resolved.push(r.value);
+    }
+    for (const d of checkPoolOverlaps(resolved)) diagnostics.push(d);
+    const felix = resolveFelix(felixRecs.map((f) => f.res), { encapsulation: this.konvoyEncap, ...(this.konvoyMtu !== undefined ? { mtu: this.konvoyMtu } : {}) });
+    for (const d of felix.diagnostics) diagnostics.push(d);
+    this.felix = felix.value!;
+    for (const d of checkFelixSwitches(this.felix, resolved)) diagnostics.push(d);
+    this.book.set(this.poolPhaseKey, diagnostics);
+
+    const structural = (ps: readonly ResolvedPool[]) => ps.map((p) => `${p.pool.name} ${p.pool.cidr}/${p.pool.blockSize}`).join(',');
+    const recheckBlocks =
+      structural(this.resolvedPools) !== structural(resolved) || this.everyPoolRead !== (this.rejectedPools === 0 && resolved.length === poolRecs.length);
+    this.resolvedPools = resolved;
+    this.everyPoolRead = this.rejectedPools === 0 && resolved.length === poolRecs.length;
+    const crossSubnet = crossSubnetPoolNames(resolved);
+    const crossChanged = crossSubnet.join(',') !== this.crossSubnet.join(',');
+    this.crossSubnet = crossSubnet;
+    this.pools = [...resolved]
+      .sort((a, b) => (a.pool.name < b.pool.name ? -1 : a.pool.name > b.pool.name ? 1 : 0))
+      .map((p, index) => ({ pool: { ...p.pool, index }, net: { addr: Number(p.net.addr), prefix: p.net.prefix }, resolved: p }));
+    if (recheckBlocks) {
+      for (const group of this.groups.values()) {
+        const first = group[0];
+        if (first?.kind === 'BlockAffinity') this.blocksToCheck.add(first);
+      }
+    }
+    if (crossChanged) {
+      for (const list of this.nodesByAddress.values()) this.recheckAddress(list);
+    }
+  }
+
+  private readonly poolPhaseKey = {};
+
+  // ── views ─────────────────────────────────────────────────────────────────────────────────
+
+  get felixSettings(): FelixSettings {
+    return this.felix.settings;
+  }
+
+  get defaultEncapsulation(): Encapsulation {
+    return this.konvoyEncap;
+  }
+
+  /** Every effective node with a resolved address, any order. */
+  *nodes(): Generator<Node> {
+    for (const list of this.nodesByAddress.values()) for (const n of list) yield n.resolved!.node;
+  }
+
+  blocksOf(nodeName: string): Iterable<BlockRec> {
+    return this.blocksByNode.get(nodeName) ?? [];
+  }
+
+  get nodeCount(): number {
+    let n = 0;
+    for (const list of this.nodesByAddress.values()) n += list.length;
+    return n;
+  }
+
+  /** All node names known (for suggestions). */
+  knownNodeNames(): string[] {
+    return this.nodeNames();
+  }
+}
+
+/** Whether a re-read record is the same as the one kept (then nothing downstream changes). */
+function sameContent(a: Rec, b: Rec): boolean {
+  if (a.kind !== b.kind || a.name !== b.name || a.document !== b.document || a.item !== b.item) return false;
+  if (a.own.length !== b.own.length || a.own.some((d, i) => d.message !== b.own[i]!.message || d.path !== b.own[i]!.path)) return false;
+  if (a.kind === 'BlockAffinity') {
+    const y = b as BlockRec;
+    return a.node === y.node && a.addr === y.addr && a.prefix === y.prefix && a.active === y.active;
+  }
+  return JSON.stringify(a.res.raw) === JSON.stringify((b as Exclude<Rec, BlockRec>).res.raw);
+}

@@ -1,0 +1,257 @@
+// The incremental engine against the one-shot path (issue 9, point 5): random sequences of file
+// events — files written (adds, updates, deletes of resources inside), removed, rewritten whole
+// (a relist), invalid documents and syntax errors interleaved — over a small universe of pools,
+// nodes, blocks, Felix and Konvoy resources where names, CIDRs and addresses collide often.
+// After every event:
+//   - the engine is valid exactly when parseManifests + compileDesiredState accept the same files;
+//   - valid: its desired routes, peers, config, kernel routes and NAT rules equal the from-scratch
+//     compile's (desiredParts), and its warnings equal the compile's;
+//   - invalid: its errors equal parseManifests' (as formatted lines, order aside), and a flush writes
+//     nothing: the maps stay as they were;
+//   - the maps (in memory) the engine flushed into equal the maps a full reconcile() wrote.
+import test from 'ava';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+
+import { deepEqual } from '../../../src/agent/diff.js';
+import type { KernelRoute } from '../../../src/agent/kernel-routes.js';
+import { peerValueOf } from '../../../src/agent/map-entries.js';
+import { natRuleFingerprint } from '../../../src/agent/nat.js';
+import { canonicalRouteKey, desiredParts, kernelRouteSatisfies } from '../../../src/agent/plan.js';
+import { reconcile } from '../../../src/agent/reconcile.js';
+import { memoryDatapathMaps, type MemoryDatapathMaps } from '../../../src/agent/reconcile-memory.js';
+import { burrowRoute } from '../../../src/bpf/index.js';
+import { compileDesiredState, CompileError, type DesiredState } from '../../../src/compile/index.js';
+import { formatDiagnostic, parseManifests, parseManifestText, type ConfigDiagnostic } from '../../../src/config/index.js';
+import { Engine } from '../../../src/engine/engine.js';
+import type { SourceEvent } from '../../../src/engine/events.js';
+import { routeKeyText } from '../../../src/engine/packed-table.js';
+import { rawRoutesOf } from '../../../src/engine/target.js';
+import { memoryKernel, type MemoryKernel } from '../../agent/_reconcile.js';
+
+const LOCAL = 'n0';
+const UPLINK = { name: 'eth0', ifindex: 2, mac: '02:00:00:00:00:01', mtu: 1500 };
+const V3 = 'projectcalico.org/v3';
+
+// ── the universe ────────────────────────────────────────────────────────────────────────────
+
+const pool = (name: string, cidr: string, spec: Record<string, unknown> = {}) => ({ apiVersion: V3, kind: 'IPPool', metadata: { name }, spec: { cidr, ...spec } });
+const node = (name: string, address: string, spec: Record<string, unknown> = {}) => ({ apiVersion: V3, kind: 'Node', metadata: { name }, spec: { bgp: { ipv4Address: address }, ...spec } });
+const block = (node: string, cidr: string, extra: Record<string, unknown> = {}) =>
+  ({ apiVersion: V3, kind: 'BlockAffinity', metadata: { name: `${node}-${cidr.replace(/[./]/g, '-')}` }, spec: { node, cidr, ...extra } });
+
+const arbMode = fc.constantFrom('Always', 'CrossSubnet', 'Never');
+const arbPool = fc.oneof(
+  fc.record({ name: fc.constantFrom('p1', 'p2', 'p0'), net: fc.constantFrom('10.0.0.0/16', '10.1.0.0/16', '10.0.0.0/8'), mode: arbMode, vx: fc.boolean(), nat: fc.boolean(), disabled: fc.boolean() })
+    .map(({ name, net, mode, vx, nat, disabled }) => pool(name, net, { [vx ? 'vxlanMode' : 'ipipMode']: mode, natOutgoing: nat, ...(disabled ? { disabled } : {}) })),
+  fc.constantFrom(pool('p1', '10.0.0.0/16'), pool('p9', '10.0.0.1/16'), pool('p3', '10.2.0.0/16', { blockSize: 24 }), pool('p1', '172.16.0.0/24', { ipipMode: 'Always' })),
+);
+const arbNode = fc.record({
+  name: fc.constantFrom('n0', 'n1', 'n2', 'n3'),
+  address: fc.constantFrom('172.16.0.1/24', '172.16.0.2/24', '172.16.1.3/24', '172.17.0.4/16', '172.16.0.5/32', '10.0.5.7/24', '172.16.0.2'),
+  mac: fc.constantFrom(undefined, '66:00:00:00:00:01', '66:00:00:00:00:02'),
+  tunnel: fc.constantFrom(undefined, '10.0.9.1'),
+}).map(({ name, address, mac, tunnel }) =>
+  node(name, address, { ...(mac ? { vxlanTunnelMACAddr: mac } : {}), ...(tunnel ? { ipv4VXLANTunnelAddr: tunnel } : {}) }));
+const arbBlock = fc.record({
+  node: fc.constantFrom('n0', 'n1', 'n2', 'n3', 'nx'),
+  cidr: fc.constantFrom('10.0.0.0/26', '10.0.0.64/26', '10.0.1.0/26', '10.1.0.0/26', '10.1.2.0/26', '10.2.0.0/24', '10.0.5.7/32', '10.0.0.5/26', '10.9.0.0/26'),
+  state: fc.constantFrom(undefined, 'confirmed', 'pending'),
+  deleted: fc.constantFrom(undefined, 'true'),
+}).map(({ node, cidr, state, deleted }) => block(node, cidr, { ...(state ? { state } : {}), ...(deleted ? { deleted } : {}) }));
+const arbFelix = fc.record({ name: fc.constantFrom('default', 'node.n1'), vni: fc.constantFrom(undefined, 4096, 5000), mtu: fc.constantFrom(undefined, 1400, 1490) })
+  .map(({ name, vni, mtu }) => ({ apiVersion: V3, kind: 'FelixConfiguration', metadata: { name }, spec: { ...(vni ? { vxlanVNI: vni } : {}), ...(mtu ? { ipipMTU: mtu } : {}) } }));
+const arbKonvoy = fc.constantFrom('ipip', 'vxlan').map((encapsulation) => ({
+  apiVersion: 'konvoy.mesosphere.io/v1beta2', kind: 'ClusterConfiguration', metadata: { name: 'konvoy' },
+  spec: { kubernetes: { containerNetworking: { calico: { encapsulation } } } },
+}));
+const arbJunk = fc.constantFrom(
+  { apiVersion: V3, kind: 'IPPool', metadata: { name: 'bad' }, spec: { cidr: '10.3.0.0/16', ipipMode: 'Sometimes' } },
+  { apiVersion: V3, kind: 'Node', metadata: { name: 'n2' }, spec: { bgp: {} } },
+  { apiVersion: V3, kind: 'Gadget', metadata: { name: 'x' } },
+  'just a string',
+  { apiVersion: V3, kind: 'BGPPeer', metadata: { name: 'skipped' }, spec: {} },
+);
+
+const arbDoc: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 3, arbitrary: arbPool },
+  { weight: 4, arbitrary: arbNode },
+  { weight: 6, arbitrary: arbBlock },
+  { weight: 1, arbitrary: arbFelix },
+  { weight: 1, arbitrary: arbKonvoy },
+  { weight: 1, arbitrary: arbJunk },
+);
+
+/** A file's text: documents, sometimes one List of them, sometimes a syntax error. */
+const arbText = fc.oneof(
+  { weight: 6, arbitrary: fc.array(arbDoc, { maxLength: 6 }).map((docs) => docs.map((d) => stringify(d)).join('---\n')) },
+  { weight: 2, arbitrary: fc.array(arbDoc, { maxLength: 6 }).map((items) => stringify({ apiVersion: 'v1', kind: 'List', items })) },
+  { weight: 1, arbitrary: fc.constant('kind: [unclosed\n') },
+);
+
+type Ev = { type: 'write'; file: number; text: string } | { type: 'remove'; file: number } | { type: 'noop' };
+const arbEvent: fc.Arbitrary<Ev> = fc.oneof(
+  { weight: 8, arbitrary: fc.record({ type: fc.constant('write' as const), file: fc.integer({ min: 0, max: 3 }), text: arbText }) },
+  { weight: 2, arbitrary: fc.record({ type: fc.constant('remove' as const), file: fc.integer({ min: 0, max: 3 }) }) },
+);
+
+/** A base set of files that is valid (so that sequences spend time on the valid side too). */
+const BASE: Record<number, string> = {
+  0: [pool('p1', '10.0.0.0/16', { ipipMode: 'CrossSubnet', natOutgoing: true }), pool('p2', '10.1.0.0/16', { vxlanMode: 'Always' })].map((d) => stringify(d)).join('---\n'),
+  1: [node('n0', '172.16.0.1/24'), node('n1', '172.16.0.2/24'), node('n2', '172.16.1.3/24'), node('n3', '10.0.5.7/24')].map((d) => stringify(d)).join('---\n'),
+  2: stringify({ apiVersion: 'v1', kind: 'List', items: [block('n1', '10.0.0.0/26'), block('n2', '10.1.0.0/26'), block('n0', '10.0.1.0/26'), block('n3', '10.0.0.64/26')] }),
+};
+
+// ── the two paths ───────────────────────────────────────────────────────────────────────────
+
+const fileName = (i: number) => `m/${i}.yaml`;
+const sourceRef = (i: number) => ({ id: fileName(i), order: [0, fileName(i)] });
+
+function oracle(files: Map<number, string>): { ok: true; state: DesiredState } | { ok: false; errors: ConfigDiagnostic[] } {
+  const sources = [...files.keys()].sort((a, b) => a - b).map((i) => ({ file: fileName(i), text: files.get(i)! }));
+  const r = parseManifests(sources);
+  if (!r.ok) return { ok: false, errors: [...r.errors] };
+  try {
+    return { ok: true, state: compileDesiredState(r.model, LOCAL, { uplinkMtu: UPLINK.mtu, uplinkIfindex: UPLINK.ifindex, uplinkMac: UPLINK.mac, uplinkDevice: UPLINK.name }) };
+  } catch (e) {
+    if (e instanceof CompileError) return { ok: false, errors: [...e.diagnostics] };
+    throw e;
+  }
+}
+
+function eventOf(ev: Ev): SourceEvent | undefined {
+  if (ev.type === 'write') {
+    const parsed = parseManifestText(ev.text, fileName(ev.file));
+    return { type: 'replace', source: sourceRef(ev.file), items: [...parsed.errors.map((error) => ({ error })), ...parsed.documents] };
+  }
+  if (ev.type === 'remove') return { type: 'remove', source: sourceRef(ev.file) };
+  return undefined;
+}
+
+const lines = (ds: readonly ConfigDiagnostic[]) => ds.map(formatDiagnostic).sort();
+const sortedKernel = (rs: readonly KernelRoute[]) => [...rs].sort((a, b) => (a.dst < b.dst ? -1 : 1));
+
+interface World {
+  engine: Engine;
+  files: Map<number, string>;
+  engineMaps: MemoryDatapathMaps;
+  engineKernel: MemoryKernel;
+  fullMaps: MemoryDatapathMaps;
+  fullKernel: MemoryKernel;
+}
+
+function newWorld(): World {
+  const engineMaps = memoryDatapathMaps();
+  return { engine: new Engine({ localNode: LOCAL }), files: new Map(), engineMaps, engineKernel: memoryKernel(), fullMaps: memoryDatapathMaps(), fullKernel: memoryKernel() };
+}
+
+const targetOf = (w: World) => ({ routes: rawRoutesOf(w.engineMaps.routes), peers: w.engineMaps.peers, config: w.engineMaps.config, kernel: w.engineKernel });
+const mapsText = (m: MemoryDatapathMaps, k: MemoryKernel) =>
+  JSON.stringify({
+    routes: m.routes.entriesBatch().map(([key, v]) => [canonicalRouteKey(key), v]).sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
+    peers: m.peers.entriesBatch().sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+    config: m.config.get(0),
+    kernel: sortedKernel([...k.routes.values()]),
+    nat: [...k.fingerprints].sort(),
+  });
+
+/** Compares the engine with the one-shot path after an event; returns a description of the first difference. */
+async function step(w: World, ev: Ev): Promise<string | undefined> {
+  const e = eventOf(ev);
+  if (ev.type === 'write') w.files.set(ev.file, ev.text);
+  if (ev.type === 'remove') w.files.delete(ev.file);
+  if (e) w.engine.apply([e]);
+  const want = oracle(w.files);
+  if (w.engine.valid !== want.ok) {
+    return `valid: engine ${w.engine.valid}, one-shot ${want.ok}; engine errors ${JSON.stringify(lines(w.engine.errors()))}; one-shot ${want.ok ? '' : JSON.stringify(lines(want.errors))}`;
+  }
+  const before = mapsText(w.engineMaps, w.engineKernel);
+  const flushed = await w.engine.flush(targetOf(w), { uplink: UPLINK });
+  if (!want.ok) {
+    if (!deepEqual(lines(w.engine.errors()), lines(want.errors))) return `errors differ:\n engine   ${lines(w.engine.errors()).join('\n          ')}\n one-shot ${lines(want.errors).join('\n          ')}`;
+    if (flushed.applied || mapsText(w.engineMaps, w.engineKernel) !== before) return 'an invalid model changed the maps';
+    return undefined;
+  }
+  const parts = desiredParts(want.state, UPLINK);
+  const routes = new Map<string, unknown>();
+  for (const key of w.engine.derived.routes.keys()) routes.set(routeKeyText(key), burrowRoute.read(Buffer.from(w.engine.derived.routes.get(key)!), 0));
+  const wantRoutes = new Map([...parts.routes].map(([k, v]) => [k, v.value]));
+  if (!deepEqual(Object.fromEntries(routes), Object.fromEntries(wantRoutes))) return `routes differ:\n engine   ${JSON.stringify([...routes])}\n one-shot ${JSON.stringify([...wantRoutes])}`;
+  const peers = Object.fromEntries([...w.engine.derived.peers].map(([a, p]) => [a, peerValueOf(p)]));
+  if (!deepEqual(peers, Object.fromEntries([...parts.peers].map(([a, p]) => [a, p.value])))) return `peers differ: ${JSON.stringify(peers)} vs ${JSON.stringify([...parts.peers])}`;
+  if (!deepEqual(w.engine.derived.nodeConfig(UPLINK)!.config, parts.config)) return 'config differs';
+  const kernel = sortedKernel(w.engine.kernelRoutes(UPLINK));
+  const wantKernel = sortedKernel(parts.kernelRoutes);
+  if (kernel.length !== wantKernel.length || kernel.some((r, i) => !kernelRouteSatisfies(r, wantKernel[i]!) || !kernelRouteSatisfies(wantKernel[i]!, r))) {
+    return `kernel routes differ:\n engine   ${JSON.stringify(kernel)}\n one-shot ${JSON.stringify(wantKernel)}`;
+  }
+  const nat = w.engine.derived.nat.map(natRuleFingerprint).sort();
+  if (!deepEqual(nat, parts.nat.map(natRuleFingerprint).sort())) return 'nat differs';
+  if (!deepEqual(lines(w.engine.warnings(UPLINK)), lines(want.state.warnings))) return `warnings differ:\n engine   ${lines(w.engine.warnings(UPLINK)).join('\n          ')}\n one-shot ${lines(want.state.warnings).join('\n          ')}`;
+  await reconcile(w.fullMaps, want.state, { uplink: UPLINK, kernelState: w.fullKernel });
+  if (mapsText(w.engineMaps, w.engineKernel) !== mapsText(w.fullMaps, w.fullKernel)) {
+    return `maps differ after flush:\n engine ${mapsText(w.engineMaps, w.engineKernel)}\n full   ${mapsText(w.fullMaps, w.fullKernel)}`;
+  }
+  return undefined;
+}
+
+export async function run(events: readonly Ev[], withBase: boolean): Promise<string | undefined> {
+  const w = newWorld();
+  const seq: Ev[] = withBase ? [...Object.entries(BASE).map(([f, text]) => ({ type: 'write' as const, file: Number(f), text })), ...events] : [...events];
+  for (const [i, ev] of seq.entries()) {
+    const problem = await step(w, ev);
+    if (problem) return `after event ${i} (${ev.type}${'file' in ev ? ` ${fileName(ev.file)}` : ''}): ${problem}`;
+  }
+  return undefined;
+}
+
+test('the base universe is valid, routes something, and the engine agrees with the one-shot path', async (t) => {
+  const w = newWorld();
+  for (const [f, text] of Object.entries(BASE)) t.is(await step(w, { type: 'write', file: Number(f), text }), undefined);
+  t.true(w.engine.valid);
+  t.true(w.engine.derived.routes.size >= 3, 'blocks of other nodes and node addresses inside pools are routes');
+  t.true(w.engine.derived.peers.size >= 2);
+});
+
+test('after every event of random sequences, the engine equals a from-scratch compile, and the maps a full apply', async (t) => {
+  let valid = 0;
+  let invalid = 0;
+  let lastProblem = '';
+  t.teardown(() => { if (lastProblem) console.error(`last difference found: ${lastProblem}`); });
+  await fc.assert(
+    fc.asyncProperty(fc.array(arbEvent, { minLength: 1, maxLength: 12 }), fc.boolean(), async (events, withBase) => {
+      const problem = await run(events, withBase);
+      if (problem) {
+        lastProblem = problem;
+        throw new Error(problem);
+      }
+    }),
+    { numRuns: 2000 },
+  );
+  // Both sides of the property were exercised (a generator that only made invalid input would prove little).
+  for (let i = 0; i < 200; i++) {
+    const w = newWorld();
+    for (const [f, text] of Object.entries(BASE)) await step(w, { type: 'write', file: Number(f), text });
+    const ev = fc.sample(arbEvent, 1)[0]!;
+    await step(w, ev);
+    if (w.engine.valid) valid++;
+    else invalid++;
+  }
+  t.true(valid > 20, `valid states reached: ${valid}`);
+  t.true(invalid > 20, `invalid states reached: ${invalid}`);
+});
+
+test('invalid input after a valid state changes nothing in the maps, and fixing it converges', async (t) => {
+  const w = newWorld();
+  for (const [f, text] of Object.entries(BASE)) await step(w, { type: 'write', file: Number(f), text });
+  const before = mapsText(w.engineMaps, w.engineKernel);
+  t.is(await step(w, { type: 'write', file: 3, text: stringify(pool('p7', '10.0.0.0/8')) }), undefined); // overlaps p1 and p2
+  t.false(w.engine.valid);
+  t.is(mapsText(w.engineMaps, w.engineKernel), before);
+  t.true(w.engine.errors().some((d) => d.rule === 'pool-overlap' && d.file === 'm/3.yaml'));
+  t.is(await step(w, { type: 'write', file: 2, text: stringify(block('n2', '10.0.1.64/26')) }), undefined); // a change while invalid: queued
+  t.is(mapsText(w.engineMaps, w.engineKernel), before);
+  t.is(await step(w, { type: 'remove', file: 3 }), undefined); // fixed: the queued change lands
+  t.true(w.engine.valid);
+  t.not(mapsText(w.engineMaps, w.engineKernel), before);
+});
