@@ -1,10 +1,15 @@
 /**
  * agentd's lifecycle, inside one node's network namespace:
  *
- *   start    bpffs on the pin root → load the datapath (adopting pinned maps) → first cycle →
- *            watch the manifests (debounced) → periodic resync → "agentd ready"
- *   cycle    load + validate manifests → uplink facts → tunnel device → compile → reconcile maps,
- *            kernel routes and nft (reconcile.ts) → attach or adopt the pinned links
+ *   start    read the manifests into the incremental engine (src/engine, docs/control-plane.md)
+ *            → refuse if invalid → bpffs on the pin root → load the datapath (adopting pinned
+ *            maps) → adopt what the node holds → first cycle → watch → periodic resync → "agentd ready"
+ *   events   the file source re-reads only the file that changed; the engine recomputes only
+ *            what that change affects and queues it; a cycle is triggered
+ *   cycle    uplink facts → tunnel device → flush the queued changes (maps, kernel routes, nft)
+ *            → attach or adopt the pinned links
+ *   resync   every --resync ms: compare maps, kernel routes and nft with what was written (no
+ *            re-parse, in slices), repair what drifted, count it (burrow_drift_repairs_total)
  *   stop     SIGTERM/SIGINT: close handles, leave the datapath forwarding (pinned links stay),
  *            or with --cleanup-on-exit remove everything; SIGHUP runs a cycle now
  *
@@ -16,18 +21,20 @@
 import type http from 'node:http';
 import type { Logger } from 'pino';
 
-import { compileDesiredState, CompileError, type DesiredState } from '../compile/index.js';
-import { formatDiagnostics, loadManifests, type Model } from '../config/index.js';
+import { formatDiagnostics, type ConfigDiagnostic } from '../config/index.js';
+import type { TunnelPeer } from '../compile/index.js';
+import { Engine, type EngineTarget } from '../engine/engine.js';
+import type { SourceEvent } from '../engine/events.js';
+import { FileSource } from '../engine/file-source.js';
+import { datapathTarget } from '../engine/target.js';
 import { ensureAttachments, linksDir, type AttachmentResult, type AttachmentSpec } from './attach.js';
 import { cleanupAgentState, type CleanupReport } from './cleanup.js';
 import { loadDatapath, type Datapath } from './datapath.js';
 import { createMetrics, serveMetrics, type AgentMetrics, type Health } from './metrics.js';
 import { preparePinRoot } from './pin-root.js';
 import { TunnelModeSwitch } from './mode-switch.js';
-import { reconcileDesiredState, type StateReconciler } from './daemon-reconcile.js';
 import { ensureTunnelDevice } from './tunnel-device.js';
 import { chooseDecapHook, findUplink, type DecapHook, type DecapHookChoice, type UplinkInfo } from './uplink.js';
-import { watchManifests, type ManifestWatcher } from './watch.js';
 
 export interface DaemonOptions {
   node: string;
@@ -48,9 +55,12 @@ export interface DaemonOptions {
   acceptAheadMs: number;
   peerGraceMs: number;
   log: Logger;
-  /** Default: reconcile.ts through daemon-reconcile.ts. */
-  reconciler?: StateReconciler;
+  /** Files over this are refused (default: the file source's, 64 MiB). */
+  maxFileBytes?: number;
 }
+
+/** Diagnostics shown in a log line or /healthz at most: a thousand broken blocks are not a thousand lines. */
+const MAX_SHOWN = 20;
 
 export interface CycleSummary {
   reason: string;
@@ -64,6 +74,8 @@ export interface CycleSummary {
   decapHook?: DecapHook;
   /** Where a tunnel-mode switch stands (mode-switch.ts). */
   phase?: string;
+  /** Entries a resync found drifted (then repaired), when this cycle was a resync. */
+  drift?: number;
   durationMs: number;
 }
 
@@ -74,7 +86,9 @@ export class InvalidStartError extends Error {
 
 export class Daemon {
   private datapath: Datapath | undefined;
-  private watcher: ManifestWatcher | undefined;
+  private target: EngineTarget | undefined;
+  private source: FileSource | undefined;
+  readonly engine: Engine;
   private resync: NodeJS.Timeout | undefined;
   private server: http.Server | undefined;
   private running: Promise<void> | undefined;
@@ -82,19 +96,21 @@ export class Daemon {
   private stopping = false;
   private readonly log: Logger;
   private readonly metrics: AgentMetrics;
-  private readonly reconciler: StateReconciler;
   private hook: DecapHook | undefined;
   private lastCycle: CycleSummary | undefined;
   private lastError: string | undefined;
-  /** The last compiled state applied (before any transitional widening). */
-  private previous: DesiredState | undefined;
+  /** The peers last derived (before any transitional widening). */
+  private previous: { peers: readonly TunnelPeer[] } | undefined;
   private readonly modeSwitch: TunnelModeSwitch;
+  private uplink: UplinkInfo | undefined;
+  private uplinkFor: string | undefined;
+  private resyncDue = false;
   private switchTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.log.child({ component: 'daemon' });
     this.metrics = createMetrics(() => this.datapath?.maps.stats);
-    this.reconciler = opts.reconciler ?? reconcileDesiredState;
+    this.engine = new Engine({ localNode: opts.node, tunnelDevice: opts.tunnelDevice });
     this.modeSwitch = new TunnelModeSwitch(opts.acceptAheadMs, opts.peerGraceMs);
   }
 
@@ -104,25 +120,55 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { pinRoot } = this.opts;
-    // Refuse before touching anything when the manifests cannot describe this node.
-    const model = await this.loadModel();
-    if (!model) throw new InvalidStartError(this.lastError ?? 'manifests do not validate');
-    if (!model.nodes.some((n) => n.name === this.opts.node)) compileDesiredState(model, this.opts.node); // throws CompileError with suggestions
+    // Read everything once; refuse before touching anything when it cannot describe this node.
+    this.source = new FileSource({
+      paths: this.opts.manifests,
+      sink: (events) => this.onEvents(events),
+      debounceMs: this.opts.debounceMs,
+      ...(this.opts.maxFileBytes !== undefined ? { maxFileBytes: this.opts.maxFileBytes } : {}),
+      log: this.opts.log.child({ component: 'file-source' }),
+    });
+    await this.source.start();
+    if (!this.engine.valid) {
+      this.source.close();
+      throw new InvalidStartError(this.describeInvalid());
+    }
     const pin = preparePinRoot(pinRoot);
     this.log.info({ pinRoot, bpffs: pin.mount }, 'pin root ready');
     if (pin.warning) this.log.warn(pin.warning);
     this.datapath = loadDatapath(pinRoot, ['tc_encap', 'tc_decap', 'xdp_decap']);
     this.log.info({ programs: Object.keys(this.datapath.programs) }, 'datapath loaded');
+    this.target = datapathTarget(this.datapath.maps);
+    await this.engine.adopt(this.target);
     const first = await this.cycle('start');
     if (first.outcome === 'invalid') throw new InvalidStartError(this.lastError ?? 'invalid input');
     if (first.outcome !== 'ok') throw new Error(`the first reconcile failed: ${this.lastError ?? first.outcome}`);
-    this.watcher = watchManifests(this.opts.manifests, this.opts.debounceMs, (reason) => this.trigger(reason));
     if (this.opts.resyncMs > 0) {
-      this.resync = setInterval(() => this.trigger('resync'), this.opts.resyncMs);
+      this.resync = setInterval(() => {
+        this.resyncDue = true;
+        this.trigger('resync');
+      }, this.opts.resyncMs);
       this.resync.unref();
     }
     if (this.opts.listen) this.server = await serveMetrics(this.opts.listen, this.metrics, () => this.health(), this.opts.log.child({ component: 'metrics' }));
     this.log.info({ node: this.opts.node, decapHook: this.hook, manifests: this.opts.manifests }, 'agentd ready');
+  }
+
+  /** Events from the file source: applied to the engine at once (cheap), then one cycle flushes them. */
+  private onEvents(events: readonly SourceEvent[]): void {
+    if (this.stopping) return;
+    const t0 = process.hrtime.bigint();
+    const pending = this.engine.apply(events);
+    this.metrics.observeEvents(events.length);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    this.log.debug({ events: events.length, sources: events.map((e) => e.source.id).slice(0, MAX_SHOWN), pending, ms }, 'source events applied');
+    if (this.datapath) this.trigger(`${events.map((e) => e.source.id).slice(0, 3).join(', ')}${events.length > 3 ? ', …' : ''} changed`);
+  }
+
+  /** The errors that keep the engine from applying, as one message (capped). */
+  private describeInvalid(): string {
+    const errors = this.engine.errors();
+    return `manifests do not validate (${errors.length} error${errors.length === 1 ? '' : 's'}):\n${formatCapped(errors)}`;
   }
 
   /** Asks for a cycle; coalesces with one already queued. */
@@ -161,52 +207,62 @@ export class Daemon {
     };
   }
 
-  private async loadModel(): Promise<Model | undefined> {
-    const result = await loadManifests(this.opts.manifests);
-    if (!result.ok) {
-      this.lastError = `manifests do not validate:\n${formatDiagnostics(result.errors)}`;
-      this.log.error({ errors: result.errors.length }, `manifests do not validate; keeping the current state\n${formatDiagnostics(result.errors).trimEnd()}`);
-      return undefined;
-    }
-    if (result.model.warnings.length > 0) this.log.warn(formatDiagnostics(result.model.warnings).trimEnd());
-    return result.model;
-  }
-
   private async cycle(reason: string): Promise<CycleSummary> {
     const started = process.hrtime.bigint();
     const summary: CycleSummary = { reason, outcome: 'ok', changes: 0, stateChanges: 0, device: [], links: [], removedLinks: [], durationMs: 0 };
     try {
-      const model = await this.loadModel();
-      if (!model) summary.outcome = 'invalid';
-      else await this.apply(model, summary);
+      if (this.resyncDue) {
+        this.resyncDue = false;
+        const drift = await this.engine.resync(this.target!);
+        for (const [part, n] of Object.entries(drift) as [keyof typeof drift, number][]) this.metrics.observeDrift(part, n);
+        const total = drift.routes + drift.peers + drift.config + drift.kernelRoutes + drift.nat;
+        summary.drift = total;
+        if (total > 0) this.log.warn({ drift }, 'resync: the node differed from what was written; repairing');
+        this.uplinkFor = undefined; // look at the uplink again too
+      }
+      if (!this.engine.valid) {
+        summary.outcome = 'invalid';
+        this.lastError = this.describeInvalid();
+        this.log.error({ errors: this.engine.errors().length }, `${this.lastError.trimEnd()}\nkeeping the current state`);
+      } else {
+        await this.apply(summary);
+      }
     } catch (e) {
-      summary.outcome = e instanceof CompileError ? 'invalid' : 'error';
-      this.lastError = e instanceof CompileError ? formatDiagnostics(e.diagnostics) : e instanceof Error ? e.message : String(e);
-      this.log.error({ reason, err: e instanceof CompileError ? undefined : e }, `reconcile failed; keeping the current state: ${this.lastError.trimEnd()}`);
+      summary.outcome = 'error';
+      this.lastError = e instanceof Error ? e.message : String(e);
+      this.log.error({ reason, err: e }, `reconcile failed; keeping the current state: ${this.lastError.trimEnd()}`);
     }
     summary.durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     if (summary.outcome === 'ok') this.lastError = undefined;
     this.metrics.observeReconcile(summary.outcome, summary.changes, summary.durationMs / 1000);
     this.lastCycle = summary;
-    if (summary.outcome === 'ok') this.log.info(summary, 'reconciled');
+    if (summary.outcome === 'ok') {
+      const warnings = this.engine.warnings(this.uplinkFacts());
+      if (warnings.length > 0 && summary.changes > 0) this.log.warn(formatCapped(warnings));
+      this.log.info(summary, 'reconciled');
+    }
     return summary;
   }
 
-  private async apply(model: Model, summary: CycleSummary): Promise<void> {
-    const local = model.nodes.find((n) => n.name === this.opts.node);
-    // compileDesiredState reports an unknown node with suggestions; the uplink needs the address first.
-    const uplink = local ? await findUplink(this.opts.uplink, local.address) : undefined;
-    const state = compileDesiredState(model, this.opts.node, {
-      tunnelDevice: this.opts.tunnelDevice,
-      ...(uplink ? { uplinkMtu: uplink.mtu, uplinkDevice: uplink.name, uplinkIfindex: uplink.ifindex, uplinkMac: uplink.mac } : {}),
-    });
-    if (!uplink) throw new Error('unreachable: compile accepted an unknown node');
+  private uplinkFacts() {
+    const u = this.uplink;
+    return u ? { name: u.name, ifindex: u.ifindex, mac: u.mac, mtu: u.mtu } : undefined;
+  }
+
+  private async apply(summary: CycleSummary): Promise<void> {
+    const local = this.engine.derived.local!;
+    if (!this.uplink || this.uplinkFor !== local.address) {
+      this.uplink = await findUplink(this.opts.uplink, local.address);
+      this.uplinkFor = local.address;
+    }
+    const uplink = this.uplink;
     const device = await ensureTunnelDevice(this.opts.tunnelDevice, uplink.mtu);
     summary.device = device.changes;
-    const decision = this.modeSwitch.decide(this.previous, state);
+    const next = { peers: [...this.engine.derived.peers.values()] };
+    const decision = this.modeSwitch.decide(this.previous, next);
     if (decision.phase !== 'steady') this.log.info({ phase: decision.phase, nextInMs: decision.wakeInMs }, 'switching peer tunnel modes');
-    const result = await this.reconciler(this.datapath!.maps, decision.apply, { uplink: { ifindex: uplink.ifindex, mac: uplink.mac, mtu: uplink.mtu }, log: this.opts.log });
-    this.previous = state;
+    const result = await this.engine.flush(this.target!, { uplink: this.uplinkFacts()!, peers: decision.apply.peers, peersOnly: decision.phase === 'accepting' });
+    this.previous = next;
     summary.phase = decision.phase;
     if (this.switchTimer) clearTimeout(this.switchTimer);
     this.switchTimer = decision.wakeInMs === undefined ? undefined : setTimeout(() => this.trigger(`tunnel switch: ${decision.phase} phase over`), decision.wakeInMs);
@@ -249,7 +305,7 @@ export class Daemon {
   async stop(signal: string): Promise<CleanupReport | undefined> {
     if (this.stopping) return undefined;
     this.stopping = true;
-    this.watcher?.close();
+    this.source?.close();
     if (this.resync) clearInterval(this.resync);
     if (this.switchTimer) clearTimeout(this.switchTimer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -266,3 +322,8 @@ export class Daemon {
   }
 }
 
+
+function formatCapped(ds: readonly ConfigDiagnostic[]): string {
+  const shown = formatDiagnostics(ds.slice(0, MAX_SHOWN));
+  return ds.length > MAX_SHOWN ? `${shown}\n… and ${ds.length - MAX_SHOWN} more` : shown;
+}

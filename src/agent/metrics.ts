@@ -14,6 +14,10 @@ export type ReconcileOutcome = 'ok' | 'invalid' | 'error';
 export interface AgentMetrics {
   readonly registry: Registry;
   observeReconcile(outcome: ReconcileOutcome, changes: number, seconds: number): void;
+  /** Entries a resync found different from what was written (repaired by the next flush). */
+  observeDrift(part: 'routes' | 'peers' | 'config' | 'kernelRoutes' | 'nat', count: number): void;
+  /** Source events applied to the engine. */
+  observeEvents(count: number): void;
 }
 
 export function createMetrics(stats: () => BpfMap<number, BurrowStatValue[]> | undefined): AgentMetrics {
@@ -44,7 +48,15 @@ export function createMetrics(stats: () => BpfMap<number, BurrowStatValue[]> | u
     };
   new Counter({ name: 'burrow_datapath_packets_total', help: 'Datapath counters (stats map, summed over CPUs): packets', labelNames: ['counter'] as const, registers: [registry], collect: read('packets') });
   new Counter({ name: 'burrow_datapath_bytes_total', help: 'Datapath counters (stats map, summed over CPUs): bytes', labelNames: ['counter'] as const, registers: [registry], collect: read('bytes') });
+  const drift = new Counter({
+    name: 'burrow_drift_repairs_total',
+    help: 'Entries the periodic resync found changed behind burrow\'s back (maps, kernel routes, nft), then repaired',
+    labelNames: ['part'] as const,
+    registers: [registry],
+  });
+  const events = new Counter({ name: 'burrow_source_events_total', help: 'Source events (a file re-read, a file removed) applied to the control plane', registers: [registry] });
   for (const o of ['ok', 'invalid', 'error'] as const) reconciles.inc({ outcome: o }, 0);
+  for (const p of ['routes', 'peers', 'config', 'kernelRoutes', 'nat'] as const) drift.inc({ part: p }, 0);
   return {
     registry,
     observeReconcile(outcome, n, seconds) {
@@ -52,6 +64,12 @@ export function createMetrics(stats: () => BpfMap<number, BurrowStatValue[]> | u
       if (n > 0) changes.inc(n);
       duration.observe(seconds);
       if (outcome === 'ok') lastOk.setToCurrentTime();
+    },
+    observeDrift(part, count) {
+      if (count > 0) drift.inc({ part }, count);
+    },
+    observeEvents(count) {
+      events.inc(count);
     },
   };
 }

@@ -12,35 +12,34 @@
  * Only a change of the modes a peer may use starts a switch; any other change applies at once.
  * Pure apart from the clock it is given: the daemon applies `apply` and runs again after `wakeInMs`.
  */
-import type { DesiredState } from '../compile/index.js';
-import { withTransitionalPeers } from './plan.js';
+import { withTransitionalPeers, type PeerSet } from './plan.js';
 
 export type SwitchPhase = 'steady' | 'accepting' | 'grace';
 
-export interface SwitchDecision {
-  apply: DesiredState;
+export interface SwitchDecision<S extends PeerSet = PeerSet> {
+  apply: S;
   phase: SwitchPhase;
   /** Run again after this long (the next phase boundary); undefined when steady. */
   wakeInMs: number | undefined;
 }
 
-interface Transition {
+interface Transition<S extends PeerSet> {
   /** What the datapath was sending with when the switch began. */
-  sending: DesiredState;
+  sending: S;
   /** Whose peer modes stay accepted until the end of the grace period. */
-  accepted: DesiredState;
+  accepted: PeerSet;
   switchAt: number;
   until: number;
 }
 
-export function peerModesChanged(a: DesiredState, b: DesiredState): boolean {
-  const modes = (s: DesiredState) => new Map(s.peers.map((p) => [p.address, p.modes.join(',')]));
+export function peerModesChanged(a: PeerSet, b: PeerSet): boolean {
+  const modes = (s: PeerSet) => new Map(s.peers.map((p) => [p.address, p.modes.join(',')]));
   const before = modes(a);
   return [...modes(b)].some(([address, m]) => before.has(address) && before.get(address) !== m);
 }
 
-export class TunnelModeSwitch {
-  private transition: Transition | undefined;
+export class TunnelModeSwitch<S extends PeerSet = PeerSet> {
+  private transition: Transition<S> | undefined;
 
   constructor(
     private readonly acceptAheadMs: number,
@@ -55,7 +54,7 @@ export class TunnelModeSwitch {
   }
 
   /** What to apply now, given the last compiled state (`previous`, if any) and the new one. */
-  decide(previous: DesiredState | undefined, next: DesiredState): SwitchDecision {
+  decide(previous: S | undefined, next: S): SwitchDecision<S> {
     const now = this.now();
     if (previous && this.acceptAheadMs + this.graceMs > 0 && peerModesChanged(previous, next)) {
       const t = this.transition;

@@ -9,7 +9,7 @@
  */
 import type { BurrowConfig, BurrowRouteKey } from '../bpf/index.js';
 import { numberToIpv4, ipv4ToNumber, prefixMask } from '../codec/address.js';
-import type { DesiredState, KernelRoute as CompiledKernelRoute } from '../compile/index.js';
+import type { DesiredState, KernelRoute as CompiledKernelRoute, TunnelPeer } from '../compile/index.js';
 import { deepEqual, diffKeyed, isEmptyDiff, type KeyedDiff } from './diff.js';
 import type { KernelRoute } from './kernel-routes.js';
 import { desiredMapEntries, type PeerEntry, type RouteEntry, type RuntimeUplink } from './map-entries.js';
@@ -97,7 +97,7 @@ export function keepRuntimeUplink(desired: DesiredParts, actualConfig: BurrowCon
  * (the VNI is the new one: a peer has one). Reconcile with this for a grace period after a
  * change, then with `next` alone to narrow the modes; peers that went are not kept.
  */
-export function withTransitionalPeers(next: DesiredState, previous: DesiredState): DesiredState {
+export function withTransitionalPeers<S extends PeerSet>(next: S, previous: PeerSet): S {
   const before = new Map(previous.peers.map((p) => [p.address, p]));
   const peers = next.peers.map((p) => {
     const old = before.get(p.address);
@@ -106,6 +106,11 @@ export function withTransitionalPeers(next: DesiredState, previous: DesiredState
     return modes.length === p.modes.length ? p : { ...p, modes };
   });
   return { ...next, peers };
+}
+
+/** What a tunnel-mode switch works on: a DesiredState, or the engine's peers alone. */
+export interface PeerSet {
+  readonly peers: readonly TunnelPeer[];
 }
 
 /** The compiler's kernel route as `ip route replace` arguments. */

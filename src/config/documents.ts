@@ -1,7 +1,19 @@
 // Manifest text → documents. YAML files may hold several documents (`---`); a `.json` file holds
 // one. Syntax errors become diagnostics with the line; empty documents are skipped but still
 // counted, so "document N" always matches what an editor shows. Pure: text and a file name in.
-import { parseAllDocuments } from 'yaml';
+//
+// Speed (issue 9: 100k BlockAffinities, one per document, in one 16 MB file): the `yaml` library
+// builds a full CST and AST for every document before handing out values, ~10× slower than
+// js-yaml. So the text is split at document markers here, and each document is read by js-yaml
+// with a schema that resolves plain scalars exactly as the `yaml` library's YAML 1.2 core schema
+// does. The `yaml` library (what this file always used) still reads every document js-yaml
+// rejects — so syntax errors keep their exact messages — and every document that uses a construct
+// where the two libraries could disagree (anchors, aliases and tags — the alias-bomb limit stays
+// the `yaml` library's —, directives, flow collections, complex or null keys, tabs, …). The
+// property test in test/unit/config/documents.test.ts compares both paths.
+import { FAILSAFE_SCHEMA, load as jsYamlLoad, Type } from 'js-yaml';
+import { Composer, LineCounter, Parser, type Document } from 'yaml';
+import type { SourceItem } from '../engine/events.js';
 import type { ConfigDiagnostic, SourceLocation } from './diagnostics.js';
 
 export interface RawDocument {
@@ -20,45 +32,420 @@ function syntaxError(file: string, document: number, rule: string, message: stri
   return { severity: 'error', file, document, kind: '', name: '', path: '', rule, message };
 }
 
+/** All documents and syntax errors at once (the lazy form is parseManifestDocuments). */
 export function parseManifestText(text: string, file: string): ParsedText {
-  return isJsonFile(file) ? parseJson(text, file) : parseYaml(text, file);
+  const documents: RawDocument[] = [];
+  const errors: ConfigDiagnostic[] = [];
+  for (const item of parseManifestDocuments(text, file)) {
+    if ('error' in item) errors.push(item.error);
+    else documents.push(item);
+  }
+  return { documents, errors };
 }
 
-function parseJson(text: string, file: string): ParsedText {
-  if (text.trim() === '') return { documents: [], errors: [] };
+/**
+ * The file's documents one at a time, in order, each read only when asked for; a syntax error is an
+ * `{ error }` item in the place of its document. Numbering as parseManifestText.
+ */
+export function* parseManifestDocuments(text: string, file: string): Generator<SourceItem> {
+  if (isJsonFile(file)) yield* jsonDocuments(text, file);
+  else yield* yamlDocuments(text, file);
+}
+
+function* jsonDocuments(text: string, file: string): Generator<SourceItem> {
+  if (text.trim() === '') return;
+  let value: unknown;
   try {
-    return { documents: [{ loc: { file, document: 1, prefix: [] }, value: JSON.parse(text) as unknown }], errors: [] };
+    value = JSON.parse(text) as unknown;
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
-    return { documents: [], errors: [syntaxError(file, 1, 'json-syntax', `invalid JSON: ${reason}`)] };
+    yield { error: syntaxError(file, 1, 'json-syntax', `invalid JSON: ${reason}`) };
+    return;
+  }
+  yield { loc: { file, document: 1, prefix: [] }, value };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `yaml` library: today's reading of a document, its diagnostics and its alias limit.
+
+// uniqueKeys (the default) makes a repeated key an error: Go's YAML would silently keep one.
+const YAML_OPTIONS = { uniqueKeys: true } as const;
+
+interface Composed {
+  readonly doc: Document.Parsed;
+  readonly lines: LineCounter;
+}
+
+/**
+ * The `yaml` library's documents of `source`, one at a time (parseAllDocuments without holding them
+ * all); yamlLibraryItems applies what its prettyErrors option would.
+ */
+function* composeYaml(source: string): Generator<Composed> {
+  const lines = new LineCounter();
+  const composer = new Composer(YAML_OPTIONS);
+  for (const doc of composer.compose(new Parser(lines.addNewLine).parse(source))) yield { doc, lines };
+}
+
+/**
+ * A document's errors as diagnostics: the first line of what `prettyErrors: true` makes of the
+ * message (it appends ` at line N, column M`), with `lineOffset` added to N.
+ */
+function errorItems({ doc, lines }: Composed, file: string, index: number, lineOffset: number): SourceItem[] {
+  return doc.errors.map((err) => {
+    let message = err.message;
+    if (err.pos[0] !== -1) {
+      const { line, col } = lines.linePos(err.pos[0]);
+      message += ` at line ${line + lineOffset}, column ${col}`;
+    }
+    const firstLine = (message.split('\n')[0] ?? message).replace(/:$/, '');
+    return { error: syntaxError(file, index, 'yaml-syntax', `invalid YAML: ${firstLine}`) };
+  });
+}
+
+/** The items of one document read by the `yaml` library (lines shifted by `lineOffset`). */
+function yamlLibraryItems(composed: Composed, file: string, index: number, lineOffset: number): SourceItem[] {
+  const { doc } = composed;
+  if (doc.errors.length > 0) return errorItems(composed, file, index, lineOffset);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // e.g. an alias bomb ("Excessive alias count"): still the user's document, not our crash.
+    return [{ error: syntaxError(file, index, 'yaml-syntax', `invalid YAML: ${e instanceof Error ? e.message : String(e)}`) }];
+  }
+  if (value === null || value === undefined) return [];
+  return [{ loc: { file, document: index, prefix: [] }, value }];
+}
+
+// ---------------------------------------------------------------------------------------------
+// js-yaml with the `yaml` library's YAML 1.2 core schema (node_modules/yaml/dist/schema/core):
+// js-yaml's own CORE_SCHEMA also takes 0b binary, signed hex and octal (`-0x1` → -1), which the
+// `yaml` library reads as strings. Timestamps stay strings in both.
+
+// Every plain scalar goes through these resolvers (null, bool, int, float in the `yaml` library's
+// order), so each rejects most strings on their first character before any RegExp runs.
+
+const NULLS = new Set(['', '~', 'null', 'Null', 'NULL']);
+const BOOLS = new Map([['true', true], ['True', true], ['TRUE', true], ['false', false], ['False', false], ['FALSE', false]]);
+/** 0-9 + - . : what an int or float starts with. */
+const mayBeNumber = (s: string): boolean => {
+  const c = s.charCodeAt(0);
+  return (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e;
+};
+const INT_OCT = /^0o[0-7]+$/;
+const INT = /^[-+]?[0-9]+$/;
+const INT_HEX = /^0x[0-9a-fA-F]+$/;
+const FLOAT_NAN = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
+const FLOAT_EXP = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/;
+const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
+
+const CORE_SCHEMA_OF_YAML = FAILSAFE_SCHEMA.extend({
+  implicit: [
+    new Type('tag:yaml.org,2002:null', { kind: 'scalar', resolve: (s: string) => NULLS.has(s), construct: () => null }),
+    new Type('tag:yaml.org,2002:bool', { kind: 'scalar', resolve: (s: string) => BOOLS.has(s), construct: (s: string) => BOOLS.get(s) }),
+    // One type per tag: js-yaml keeps only the last type of a tag.
+    new Type('tag:yaml.org,2002:int', {
+      kind: 'scalar',
+      resolve: (s: string) => mayBeNumber(s) && (INT_OCT.test(s) || INT.test(s) || INT_HEX.test(s)),
+      construct: (s: string) => (s[1] === 'o' ? parseInt(s.substring(2), 8) : s[1] === 'x' ? parseInt(s.substring(2), 16) : parseInt(s, 10)),
+    }),
+    new Type('tag:yaml.org,2002:float', {
+      kind: 'scalar',
+      resolve: (s: string) => mayBeNumber(s) && (FLOAT_NAN.test(s) || FLOAT_EXP.test(s) || FLOAT.test(s)),
+      construct: (s: string) =>
+        FLOAT_NAN.test(s)
+          ? s.slice(-3).toLowerCase() === 'nan' ? NaN : s[0] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY
+          : parseFloat(s),
+    }),
+  ],
+});
+
+/**
+ * A document js-yaml could read differently from the `yaml` library (or accept where it reports an
+ * error) goes to the `yaml` library. Matching is lexical and conservative: a hit inside a quoted
+ * string only costs speed.
+ *   [&*!]          anchors, aliases, tags (the alias-bomb limit is the `yaml` library's)
+ *   ?              complex keys (js-yaml joins a list key with commas, `yaml` writes it as YAML)
+ *   %              directives (their effect is the `yaml` library's)
+ *   << \t          merge keys; tabs (the two differ on tabs around indentation)
+ *   |2 >-1 …       block scalars with an indentation indicator (they differ at the top level)
+ *   [ ] { }        flow collections except an empty `[]`/`{}` value: their indentation rules differ
+ *   []: {}:        an empty collection as a key
+ *   null/~/empty key  js-yaml names it 'null', `yaml` ''
+ *   "# '# ]# }# |#  a comment not separated from the token before it: an error for `yaml` only
+ *   ---x ...x      js-yaml takes a line starting `---x` for a document start
+ *   control characters, NEL, LS, PS, BOM, lone CR
+ */
+const NEEDS_YAML_LIBRARY = new RegExp(
+  [
+    /[&*!?%\t]|<<|[|>][-+]?[0-9]/.source,
+    /\[(?!\])|(?<!\[)\]|\{(?!\})|(?<!\{)\}|(?:\[\]|\{\})[ ]*:/.source,
+    /(?:^|[\s,\-])(?:~|null|Null|NULL)?[ ]*:(?=[\s]|$)/.source,
+    /["'\]}]#|[|>][-+0-9]*#|^(?:---|\.\.\.)(?=\S)/.source,
+    /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u2028\u2029\uFEFF\uFFFE\uFFFF]|\r(?!\n)/.source,
+  ].join('|'),
+  'm',
+);
+
+/** The value js-yaml reads, or NOT_READ when the document must go to the `yaml` library. */
+const NOT_READ = Symbol('not read');
+
+function readWithJsYaml(source: string): unknown {
+  // A byte-order mark at the start of the stream: both libraries skip it.
+  const body = source.charCodeAt(0) === BOM ? source.slice(1) : source;
+  if (NEEDS_YAML_LIBRARY.test(body) || hasMultiLineQuotedScalar(body)) return NOT_READ;
+  try {
+    return jsYamlLoad(body, { schema: CORE_SCHEMA_OF_YAML });
+  } catch {
+    return NOT_READ; // the `yaml` library reports it, with its own words and lines
   }
 }
 
-function parseYaml(text: string, file: string): ParsedText {
-  const documents: RawDocument[] = [];
-  const errors: ConfigDiagnostic[] = [];
-  // uniqueKeys (the default) makes a repeated key an error: Go's YAML would silently keep one.
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
-  const list = Array.isArray(docs) ? docs : [docs];
-  list.forEach((doc, i) => {
-    const index = i + 1;
-    if (doc.errors.length > 0) {
-      for (const err of doc.errors) {
-        const firstLine = (err.message.split('\n')[0] ?? err.message).replace(/:$/, '');
-        errors.push(syntaxError(file, index, 'yaml-syntax', `invalid YAML: ${firstLine}`));
+const isSeparator = (c: number): boolean =>
+  c === SPACE || c === TAB || c === 0x3a /* : */ || c === DASH || c === 0x2c /* , */ || c === 0x5b /* [ */ || c === 0x7b /* { */ || c === 0x3f; /* ? */
+
+/**
+ * Whether a quoted scalar may go on past its line: js-yaml takes continuation lines the `yaml`
+ * library refuses as not indented enough. Conservative: any quote that may open a scalar and is
+ * not closed on its line counts.
+ */
+function hasMultiLineQuotedScalar(s: string): boolean {
+  if (s.indexOf('"') < 0 && s.indexOf("'") < 0) return false;
+  let lineStart = 0;
+  while (lineStart < s.length) {
+    let eol = s.indexOf('\n', lineStart);
+    if (eol < 0) eol = s.length;
+    for (let i = lineStart; i < eol; i++) {
+      const c = s.charCodeAt(i);
+      const atBoundary = i === lineStart || isSeparator(s.charCodeAt(i - 1));
+      if (c === HASH && (i === lineStart || s.charCodeAt(i - 1) === SPACE || s.charCodeAt(i - 1) === TAB)) break;
+      if (!atBoundary || (c !== 0x22 /* " */ && c !== 0x27) /* ' */) continue;
+      let j = i + 1;
+      for (; j < eol; j++) {
+        const d = s.charCodeAt(j);
+        if (c === 0x22 && d === 0x5c /* \ */) j++;
+        else if (d === c) {
+          if (c === 0x27 && s.charCodeAt(j + 1) === 0x27) j++;
+          else break;
+        }
       }
-      return;
+      if (j >= eol) return true;
+      i = j;
     }
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (e) {
-      // e.g. an alias bomb ("Excessive alias count"): still the user's document, not our crash.
-      errors.push(syntaxError(file, index, 'yaml-syntax', `invalid YAML: ${e instanceof Error ? e.message : String(e)}`));
-      return;
+    lineStart = eol + 1;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Splitting at document markers, the way the `yaml` library's lexer does: a line starting at
+// column 0 with `---` or `...` followed by whitespace or the end of the line always ends the
+// document before it, inside block scalars and quoted strings too. Outside a document, blank
+// lines, comments and directives (`%…`) belong to the next document; any other line, `---`
+// included, starts it; a `...` with no document open is an empty document of its own.
+
+interface Chunk {
+  /** 1-based document number. */
+  readonly index: number;
+  /** Offsets in the text: the document (with the comments and directives before it)... */
+  readonly start: number;
+  readonly end: number;
+  /** ...and up to the end of the marker line that ended it, for the `yaml` library. */
+  readonly contextEnd: number;
+  /** 0-based line of `start`. */
+  readonly line: number;
+  /** Must be read by the `yaml` library: directives, content after a marker, a line > 1024 chars. */
+  readonly needsYamlLibrary: boolean;
+  /**
+   * The `yaml` library must read the rest of the file from here on: a directive other than
+   * `%YAML 1.2` (a 1.1 directive holds for the documents after it too), or content after `...`.
+   */
+  readonly restToYamlLibrary: boolean;
+}
+
+const DASH = 0x2d;
+const DOT = 0x2e;
+const HASH = 0x23;
+const PERCENT = 0x25;
+const SPACE = 0x20;
+const TAB = 0x09;
+const CR = 0x0d;
+const BOM = 0xfeff;
+/** The `yaml` library refuses an implicit key longer than this; js-yaml does not. */
+const MAX_IMPLICIT_KEY = 1024;
+
+/** Whether the line [pos, eol) is blank or only a comment. */
+function isBlankOrComment(text: string, pos: number, eol: number): boolean {
+  let i = pos;
+  let c = text.charCodeAt(i);
+  while (i < eol && (c === SPACE || c === TAB)) c = text.charCodeAt(++i);
+  return i >= eol || c === HASH || (c === CR && i + 1 === eol);
+}
+
+function* splitDocuments(text: string): Generator<Chunk> {
+  const length = text.length;
+  let pos = 0;
+  let line = 0;
+  let index = 0;
+  // The document being collected.
+  let start = 0;
+  let startLine = 0;
+  let open = false;
+  let needsYamlLibrary = false;
+  let restToYamlLibrary = false;
+  const chunk = (end: number, contextEnd: number): Chunk =>
+    ({ index: ++index, start, end, contextEnd, line: startLine, needsYamlLibrary, restToYamlLibrary });
+  const next = (at: number, atLine: number) => {
+    start = at;
+    startLine = atLine;
+    open = false;
+    needsYamlLibrary = false;
+    restToYamlLibrary = false;
+  };
+
+  while (pos < length) {
+    let eol = text.indexOf('\n', pos);
+    if (eol < 0) eol = length;
+    const after = eol < length ? eol + 1 : length;
+    // A byte-order mark may start the stream (and, for the `yaml` library, any line outside a
+    // document: not split here, see splitsLikeYamlLibrary).
+    const at = pos === 0 && text.charCodeAt(0) === BOM ? 1 : pos;
+    const c = text.charCodeAt(at);
+    if (eol - at > MAX_IMPLICIT_KEY) needsYamlLibrary = true;
+
+    let marker = false;
+    if ((c === DASH || c === DOT) && text.charCodeAt(at + 1) === c && text.charCodeAt(at + 2) === c) {
+      const c3 = text.charCodeAt(at + 3);
+      marker = at + 3 >= eol || c3 === SPACE || c3 === TAB || c3 === CR;
     }
-    if (value === null || value === undefined) return;
-    documents.push({ loc: { file, document: index, prefix: [] }, value });
-  });
-  return { documents, errors };
+    if (marker) {
+      const content = !isBlankOrComment(text, at + 3, eol);
+      if (c === DASH) {
+        if (open) {
+          yield chunk(pos, after);
+          next(pos, line);
+        }
+        open = true;
+        if (content) needsYamlLibrary = true; // `--- a: 1` is an error for `yaml` only; `--- |` etc. are rare
+      } else {
+        // Content after `...` becomes errors of this document and can swallow the lines after it.
+        if (content) restToYamlLibrary = true;
+        yield chunk(after, after);
+        next(after, line + 1);
+      }
+    } else if (!open) {
+      if (c === PERCENT) {
+        needsYamlLibrary = true;
+        if (!/^%YAML[ \t]+1\.2[ \t]*(?:#.*)?\r?$/.test(text.slice(at, eol))) restToYamlLibrary = true;
+      } else if (!isBlankOrComment(text, at, eol)) {
+        open = true;
+      }
+    }
+    pos = after;
+    line++;
+  }
+  if (open) yield chunk(length, length);
+}
+
+/**
+ * Whether splitDocuments sees the documents as the `yaml` library does. It does not for a lone CR
+ * (a line break for js-yaml, not for `yaml`) or a byte-order mark after the first character (the
+ * `yaml` library skips one at the start of any line outside a document): such a text is read by
+ * the `yaml` library alone.
+ */
+const splitsLikeYamlLibrary = (text: string): boolean => !/\r(?!\n)/.test(text) && text.indexOf('\uFEFF', 1) < 0;
+
+/**
+ * How the `yaml` library attributes errors, reproduced document by document:
+ * - An error token the parser emits before a document is complete (e.g. "Unexpected flow-seq-end
+ *   token in YAML document") goes to the document before it, when there is one. So each
+ *   document after the first is read after a stand-in previous document (PREVIOUS); the errors
+ *   the stand-in collects are the real previous document's, which is held back one step for them.
+ * - An unterminated quoted scalar takes in the text after its document (the lexer looks for the
+ *   closing quote in the rest of the file). So a document is read followed by a document marker
+ *   (`---`); if that marker does not start a document of its own, the rest of the file is read
+ *   by the `yaml` library in one go from this document on.
+ * - Its line counter misses the line breaks inside some erroneous tokens, and every later line
+ *   number in the file is that much smaller: `missedLines` carries the difference forward.
+ */
+const PREVIOUS = '~\n...\n';
+const PREVIOUS_LINES = 2;
+const PROBE = '---\n';
+
+function* yamlDocuments(text: string, file: string): Generator<SourceItem> {
+  if (!splitsLikeYamlLibrary(text)) {
+    yield* yamlLibraryRest(text, 0, file, 1, 0, undefined);
+    return;
+  }
+  let held: Held | undefined;
+  let missedLines = 0;
+  for (const chunk of splitDocuments(text)) {
+    if (!chunk.restToYamlLibrary && !chunk.needsYamlLibrary) {
+      const value = readWithJsYaml(text.slice(chunk.start, chunk.end));
+      if (value !== NOT_READ) {
+        if (held) yield* held.items;
+        held = { index: chunk.index, items: value === null || value === undefined ? [] : [{ loc: { file, document: chunk.index, prefix: [] }, value }] };
+        continue;
+      }
+    }
+    const withPrevious = chunk.index > 1;
+    const lineOffset = chunk.line - missedLines - (withPrevious ? PREVIOUS_LINES : 0);
+    if (!chunk.restToYamlLibrary) {
+      const body = text.slice(chunk.start, chunk.end);
+      const probed = chunk.end < text.length;
+      const source = (withPrevious ? PREVIOUS : '') + body + (probed ? PROBE : '');
+      const docs = [...composeYaml(source)];
+      if (docs.length === (withPrevious ? 1 : 0) + 1 + (probed ? 1 : 0)) {
+        const [previous, composed] = withPrevious ? [docs[0]!, docs[1]!] : [undefined, docs[0]!];
+        if (previous && held) attachErrors(held, previous, file, lineOffset);
+        if (held) yield* held.items;
+        held = { index: chunk.index, items: yamlLibraryItems(composed, file, chunk.index, lineOffset) };
+        missedLines += countLineBreaks(body) - countedLineBreaks(composed.lines, source.length - body.length - (probed ? PROBE.length : 0), body.length);
+        continue;
+      }
+    }
+    yield* yamlLibraryRest(text, chunk.start, file, chunk.index, lineOffset, held);
+    return;
+  }
+  if (held) yield* held.items;
+}
+
+interface Held {
+  readonly index: number;
+  items: SourceItem[];
+}
+
+/** Errors the stand-in previous document collected: the held document's, which then has no value. */
+function attachErrors(held: Held, previous: Composed, file: string, lineOffset: number): void {
+  if (previous.doc.errors.length === 0) return;
+  const errors = errorItems(previous, file, held.index, lineOffset);
+  held.items = held.items.every((item) => 'error' in item) ? [...held.items, ...errors] : errors;
+}
+
+/** The rest of the text from `start`, by the `yaml` library alone (after the stand-in previous document when `held`). */
+function* yamlLibraryRest(text: string, start: number, file: string, firstIndex: number, lineOffset: number, held: Held | undefined): Generator<SourceItem> {
+  let index = firstIndex;
+  let first = held !== undefined;
+  for (const composed of composeYaml((held ? PREVIOUS : '') + text.slice(start))) {
+    if (first) {
+      first = false;
+      attachErrors(held!, composed, file, lineOffset);
+      yield* held!.items;
+      continue;
+    }
+    yield* yamlLibraryItems(composed, file, index++, lineOffset);
+  }
+}
+
+function countLineBreaks(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/** Line starts the `yaml` library's counter recorded in (from, from + length]: one per line break it saw there. */
+function countedLineBreaks(lines: LineCounter, from: number, length: number): number {
+  let n = 0;
+  for (const s of lines.lineStarts) if (s > from && s <= from + length) n++;
+  return n;
 }

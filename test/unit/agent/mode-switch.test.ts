@@ -22,7 +22,7 @@ function clock() {
 
 test('no previous state, or no peer-mode change: the new state at once', (t) => {
   const c = clock();
-  const sw = new TunnelModeSwitch(1000, 5000, c.now);
+  const sw = new TunnelModeSwitch<DesiredState>(1000, 5000, c.now);
   t.like(sw.decide(undefined, state('ipip')), { phase: 'steady', wakeInMs: undefined });
   const d = sw.decide(state('ipip'), state('ipip', '10.0.3.10'));
   t.is(d.phase, 'steady');
@@ -31,7 +31,7 @@ test('no previous state, or no peer-mode change: the new state at once', (t) => 
 
 test('ipip → vxlan: accept both while sending ipip, then send vxlan accepting both, then vxlan only', (t) => {
   const c = clock();
-  const sw = new TunnelModeSwitch(1000, 5000, c.now);
+  const sw = new TunnelModeSwitch<DesiredState>(1000, 5000, c.now);
   const [ipip, vxlan] = [state('ipip'), state('vxlan')];
   const cases: Array<[number, string, string, string[], number | undefined]> = [
     [0, 'accepting', 'ipip', ['10.0.2.10:ipip+vxlan'], 1000],
@@ -52,7 +52,7 @@ test('ipip → vxlan: accept both while sending ipip, then send vxlan accepting 
 
 test('a second change while accepting keeps sending the original way and accepts every mode seen', (t) => {
   const c = clock();
-  const sw = new TunnelModeSwitch(1000, 5000, c.now);
+  const sw = new TunnelModeSwitch<DesiredState>(1000, 5000, c.now);
   sw.decide(state('ipip'), state('vxlan'));
   c.advance(500);
   const d = sw.decide(state('vxlan'), state('ipip'));
@@ -63,7 +63,7 @@ test('a second change while accepting keeps sending the original way and accepts
 });
 
 test('both periods 0: switches at once', (t) => {
-  const sw = new TunnelModeSwitch(0, 0);
+  const sw = new TunnelModeSwitch<DesiredState>(0, 0);
   t.like(sw.decide(state('ipip'), state('vxlan')), { phase: 'steady' });
 });
 
