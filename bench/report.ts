@@ -3,6 +3,7 @@
  * each figure. Pure: results in, markdown out. The prose states the method and the mechanisms;
  * every number comes from the results.
  */
+import type { EngineBenchResult, EngineSizeResult } from './engine.js';
 import type { ControlPlaneResult, SizeResult } from './control-plane.js';
 import type { DecapRateResult, RateRow } from './decap-rate.js';
 import type { LabThroughputResult, ScenarioResult } from './lab-throughput.js';
@@ -379,5 +380,50 @@ the median and, in parentheses, the range over rounds; ratios are taken within e
   if (s['decap-rate']) parts.push(decapRate(s['decap-rate']));
   if (s.lab) parts.push(labThroughput(s.lab));
   if (s['control-plane']) parts.push(controlPlane(s['control-plane']));
+  if (s.engine) parts.push(engineSection(s.engine));
   return parts.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------- §6
+
+function engineSection(rec: SectionRecord): string {
+  const d = rec.data as EngineBenchResult;
+  const ev = (s: EngineSizeResult, name: string) => fmt(s.events[name], 1);
+  const rows = d.sizes.map((s) => [
+    `${s.routes.toLocaleString('en')} (${s.nodes - 1} × ${s.blocksPerNode})`,
+    `${s.format} ${s.fileMiB.toFixed(1)} MiB`,
+    fmt(s.coldMs, 0),
+    ev(s, 'node added'),
+    ev(s, 'node removed'),
+    ev(s, 'block added'),
+    ev(s, 'block removed'),
+    `${ev(s, 'pool mode flipped')} (${(s.eventChanges['pool mode flipped'] ?? 0).toLocaleString('en')} routes)`,
+    fmt(s.resyncMs, 0),
+    fmt(s.rssAfterColdMiB, 0),
+    fmt(s.peakRssMiB, 0),
+    s.validate ? `${s.validate.seconds.toFixed(1)} s, ${s.validate.maxRssMiB.toFixed(0)} MiB${s.validate.ok ? '' : ' (failed)'}` : '',
+  ]);
+  const a = d.agentd;
+  return `
+## 6. Incremental control plane (src/engine)
+
+${sectionHeader(rec)}
+
+The engine of issue 9 (docs/control-plane.md): sources hand in events, the store validates
+through indexes, the derived state recomputes only what a change can affect, and a flush writes
+only what changed. Each size runs in its own process (\`bench/engine-child.ts\`, private mount
+namespace, maps only, no kernel routes): **cold** = the file source reads the directory, the engine
+validates and derives, adopts the empty maps and flushes (file read → maps written); **events** =
+one event → maps updated (engine.apply + flush, median of the rounds; node added/removed: a file
+with a Node and its blocks; block: a one-block file; pool flip: the pool's own file rewritten
+IPIP → VXLAN, every route changes); **resync** = the routes, peers and config maps read back and
+compared with what was written, nothing to write; RSS after the cold start and peak; **validate** =
+\`agentctl validate -f\` of the multi-document YAML under GNU time (one-shot path).
+
+${table(['routes (nodes × blocks)', 'input', 'cold ms', 'node added ms', 'node removed ms', 'block added ms', 'block removed ms', 'pool flip ms', 'resync ms', 'RSS after cold MiB', 'peak RSS MiB', 'agentctl validate'], rows)}
+${a ? `
+agentd at ${a.routes.toLocaleString('en')} routes (JSON lists, kernel routes and nft too, veth uplink in a throwaway namespace,
+default 30 s resync): start → ready ${a.readyMs.toFixed(0)} ms; RSS ${a.rssReadyMiB.toFixed(0)} MiB when ready, ${a.rssIdleMiB.toFixed(0)} MiB after ${a.idleSeconds} s idle,
+peak ${a.peakRssMiB.toFixed(0)} MiB; CPU ${a.cpuMsPerMinute.toFixed(0)} ms per idle minute (two resyncs).
+` : ''}`;
 }

@@ -18,6 +18,7 @@ import { Command, Option } from 'commander';
 import { useSystemToolPath } from '../src/agent/exec.js';
 import { runControlPlane } from './control-plane.js';
 import { runDecapRate } from './decap-rate.js';
+import { runEngine } from './engine.js';
 import { runLabThroughput, SCENARIOS, type TestName } from './lab-throughput.js';
 import { busyShare, cpuSnapshot, loadAverage, machineFacts } from './machine.js';
 import { ROOT } from './objects.js';
@@ -25,7 +26,7 @@ import { runProgramCost } from './program-cost.js';
 import { renderReport, type Results, type SectionRecord } from './report.js';
 import { cleanupAll, removeStale } from './scratch.js';
 
-export const SECTIONS = ['program-cost', 'decap-rate', 'lab', 'control-plane'] as const;
+export const SECTIONS = ['program-cost', 'decap-rate', 'lab', 'control-plane', 'engine'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 interface Options {
@@ -61,6 +62,14 @@ async function runSection(name: SectionName, o: Options): Promise<unknown> {
         rounds: rounds(3, 1),
         syscalls: !q,
         agentdSizes: q ? [1000] : [1000, 10_000, 100_000],
+        log,
+      });
+    case 'engine':
+      return runEngine({
+        sizes: q ? [1000, 10_000] : [1000, 10_000, 100_000],
+        rounds: rounds(2, 1),
+        agentdSize: q ? 10_000 : 100_000,
+        idleSeconds: q ? 10 : 60,
         log,
       });
   }

@@ -168,7 +168,8 @@ const CORE_SCHEMA_OF_YAML = FAILSAFE_SCHEMA.extend({
  *   ?              complex keys (js-yaml joins a list key with commas, `yaml` writes it as YAML)
  *   %              directives (their effect is the `yaml` library's)
  *   << \t          merge keys; tabs (the two differ on tabs around indentation)
- *   |2 >-1 …       block scalars with an indentation indicator (they differ at the top level)
+ *   |2 >-1 …       block scalars with an indentation indicator (they differ at the top level) or
+ *                  starting with an empty line (more indented, an error for `yaml` only)
  *   [ ] { }        flow collections except an empty `[]`/`{}` value: their indentation rules differ
  *   []: {}:        an empty collection as a key
  *   null/~/empty key  js-yaml names it 'null', `yaml` ''
@@ -178,7 +179,7 @@ const CORE_SCHEMA_OF_YAML = FAILSAFE_SCHEMA.extend({
  */
 const NEEDS_YAML_LIBRARY = new RegExp(
   [
-    /[&*!?%\t]|<<|[|>][-+]?[0-9]/.source,
+    /[&*!?%\t]|<<|[|>][-+]?[0-9]|[|>][-+]?[ ]*(?:#.*)?\r?\n[ \r]*(?:\n|$)/.source,
     /\[(?!\])|(?<!\[)\]|\{(?!\})|(?<!\{)\}|(?:\[\]|\{\})[ ]*:/.source,
     /(?:^|[\s,\-])(?:~|null|Null|NULL)?[ ]*:(?=[\s]|$)/.source,
     /["'\]}]#|[|>][-+0-9]*#|^(?:---|\.\.\.)(?=\S)/.source,

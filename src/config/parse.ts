@@ -10,7 +10,7 @@ import {
   dropDuplicateNames,
   warnHostPrefixNodes,
 } from './cross-check.js';
-import { parseManifestText } from './documents.js';
+import { parseManifestDocuments, type RawDocument } from './documents.js';
 import type { Block, Encapsulation, FelixSettings, IPPool, LoadResult, Model, Node } from './model.js';
 import { compareNets, formatCidr } from './net.js';
 import {
@@ -78,19 +78,41 @@ export function parseManifests(sources: readonly ManifestSource[]): LoadResult {
   return { ok: true, model: assembleModel(pools, nodes, blocks, owners, felix!.settings, encapsulation, warnings) };
 }
 
-/** Every source's documents, classified; diagnostics in source order. */
+/**
+ * Every source's documents, classified; diagnostics in source order (a file's syntax errors, then
+ * its resources' diagnostics). Documents are parsed one at a time and classified in batches, so a
+ * file's raw document tree is never held whole next to the resources made from it; and nothing
+ * is spread into push(...): a file of 130k documents would overflow the call stack.
+ */
 function classifySources(sources: readonly ManifestSource[]): Classified {
   const out: Classified = { resources: [], rejected: [], diagnostics: [] };
+  const append = <T>(to: T[], from: readonly T[]) => {
+    for (const x of from) to.push(x);
+  };
   for (const source of sources) {
-    const parsed = parseManifestText(source.text, source.file);
-    out.diagnostics.push(...parsed.errors);
-    const classified = classifyDocuments(parsed.documents);
-    out.diagnostics.push(...classified.diagnostics);
-    out.resources.push(...classified.resources);
-    out.rejected.push(...classified.rejected);
+    const syntaxErrors: ConfigDiagnostic[] = [];
+    const resourceDiagnostics: ConfigDiagnostic[] = [];
+    let batch: RawDocument[] = [];
+    const classifyBatch = () => {
+      const classified = classifyDocuments(batch);
+      append(resourceDiagnostics, classified.diagnostics);
+      append(out.resources, classified.resources);
+      append(out.rejected, classified.rejected);
+      batch = [];
+    };
+    for (const item of parseManifestDocuments(source.text, source.file)) {
+      if ('error' in item) syntaxErrors.push(item.error);
+      else if (batch.push(item) === CLASSIFY_BATCH) classifyBatch();
+    }
+    classifyBatch();
+    append(out.diagnostics, syntaxErrors);
+    append(out.diagnostics, resourceDiagnostics);
   }
   return out;
 }
+
+/** Documents classified together: enough to amortise the call, few enough to drop their trees early. */
+const CLASSIFY_BATCH = 256;
 
 /** Sorted by name (pools, which also fixes their index) or network (blocks): never by load order. */
 function assembleModel(

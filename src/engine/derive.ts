@@ -13,17 +13,17 @@
  *
  * Every key whose bytes changed is queued for the next flush (flush.ts).
  */
-import { burrowRoute, type BurrowConfig } from '../bpf/index.js';
+import { burrowRoute, BurrowMode, BurrowRouteFlag, type BurrowConfig } from '../bpf/index.js';
 import { compileNodeConfig } from '../compile/compile.js';
 import { tunnelModeFor } from '../compile/encap.js';
 import { compileNatRules } from '../compile/nat.js';
 import { offSubnetWarning } from '../compile/routes.js';
 import { resolveCompileOptions, type CompileOptions } from '../compile/options.js';
-import type { NatRule, NodeConfig, TunnelEncap, TunnelMode, TunnelPeer, TunnelRoute } from '../compile/types.js';
+import type { NatRule, NodeConfig, TunnelEncap, TunnelMode, TunnelPeer } from '../compile/types.js';
 import type { ConfigDiagnostic } from '../config/diagnostics.js';
 import type { IPPool, Node } from '../config/model.js';
-import { configValueOf, routeValueOf, type RuntimeUplink } from '../agent/map-entries.js';
-import { ipv4Number, maskNumber, packRouteKey, PackedTable, routeKeyAddr, routeKeyPrefix, routeKeyText } from './packed-table.js';
+import { configValueOf, type RuntimeUplink } from '../agent/map-entries.js';
+import { ipv4Number, maskNumber, packRouteKey, PackedTable, routeKeyAddr, routeKeyPrefix } from './packed-table.js';
 import type { PoolView, ResourceStore, StoreChanges } from './store.js';
 
 export const ROUTE_KIND_BLOCK = 1;
@@ -143,39 +143,62 @@ export class DerivedState {
     return maskNumber(ipv4Number(local.address), local.prefixLength) === maskNumber(ipv4Number(n.address), local.prefixLength);
   }
 
-  /** The route for one key, by the rules of src/compile/routes.ts. */
-  private routeFor(key: number): TunnelRoute | undefined {
+  /**
+   * The route for one key, by the rules of src/compile/routes.ts, encoded straight into
+   * `this.scratch` as burrow_route bytes (the fields routeValueOf gives; the property test holds
+   * them equal): no object per route. Returns the route kind, or 0 for no route.
+   */
+  private encodeRoute(key: number): number {
     const local = this.local;
-    if (!local) return undefined;
-    const vni = this.store.felixSettings.vxlanVNI;
+    if (!local) return 0;
     const addr = routeKeyAddr(key);
     const prefix = routeKeyPrefix(key);
-    const poolRef = (p: IPPool) => ({ name: p.name, index: p.index });
+    let kind = 0;
+    let holder: Node | undefined;
+    let pool: IPPool | undefined;
     if (prefix === 32) {
-      const holder = this.store.nodesByAddress.get(addr)?.[0]?.resolved?.node;
-      const owner = holder ? this.poolContaining(addr)?.pool : undefined;
-      if (holder && owner) {
-        return {
-          kind: 'node-address', cidr: routeKeyText(key), mode: 'none', remote: holder.address, node: holder.name, vni, vtepMac: holder.vtepMac,
-          natOutgoing: owner.natOutgoing, sameSubnet: this.sameSubnet(local, holder), inPool: true, poolDisabled: owner.disabled, pool: poolRef(owner),
-        };
-      }
+      holder = this.store.nodesByAddress.get(addr)?.[0]?.resolved?.node;
+      pool = holder ? this.poolContaining(addr)?.pool : undefined;
+      if (holder && pool) kind = ROUTE_KIND_NODE_ADDRESS;
     }
-    const block = this.store.claims.get(key)?.[0];
-    if (!block || block.owner === undefined || block.node === local.name) return undefined;
-    const pool = this.store.pools.find((p) => p.pool.name === block.owner)?.pool;
-    const owner = this.store.node(block.node);
-    if (!pool || !owner || pool.ipVersion !== 4) return undefined;
-    const sameSubnet = this.sameSubnet(local, owner);
-    return {
-      kind: 'block', cidr: routeKeyText(key), mode: tunnelModeFor(pool, sameSubnet), remote: owner.address, node: owner.name, vni,
-      vtepMac: owner.vtepMac, natOutgoing: pool.natOutgoing, sameSubnet, inPool: true, poolDisabled: pool.disabled, pool: poolRef(pool),
-    };
+    let mode: TunnelMode = 'none';
+    if (kind === 0) {
+      const block = this.store.claims.get(key)?.[0];
+      if (!block || block.owner === undefined || block.node === local.name) return 0;
+      pool = this.poolNamed(block.owner);
+      holder = this.store.node(block.node);
+      if (!pool || !holder || pool.ipVersion !== 4) return 0;
+      kind = ROUTE_KIND_BLOCK;
+    }
+    const sameSubnet = this.sameSubnet(local, holder!);
+    if (kind === ROUTE_KIND_BLOCK) mode = tunnelModeFor(pool!, sameSubnet);
+    const p = pool!;
+    const flags = (p.natOutgoing ? BurrowRouteFlag.nat_outgoing : 0) | (sameSubnet ? BurrowRouteFlag.same_subnet : 0) |
+      BurrowRouteFlag.in_pool | (p.disabled ? BurrowRouteFlag.pool_disabled : 0);
+    const b = this.scratch;
+    b.fill(0);
+    b[0] = BurrowMode[mode];
+    b[1] = flags;
+    b.writeUInt16LE(p.index, 2);
+    b.writeUInt32BE(ipv4Number(holder!.address), 4);
+    if (mode === 'vxlan') {
+      b.writeUInt32LE(this.store.felixSettings.vxlanVNI, 8);
+      const mac = holder!.vtepMac;
+      for (let i = 0; i < 6; i++) b[12 + i] = parseInt(mac.slice(i * 3, i * 3 + 2), 16);
+    }
+    if (kind === ROUTE_KIND_BLOCK && mode === 'none' && !sameSubnet) this.offSubnet.set(key, { pool: p.name, node: holder!.name });
+    else this.offSubnet.delete(key);
+    return kind;
+  }
+
+  private poolNamed(name: string): IPPool | undefined {
+    for (const p of this.store.pools) if (p.pool.name === name) return p.pool;
+    return undefined;
   }
 
   private recomputeRoute(key: number): void {
-    const route = this.routeFor(key);
-    if (!route) {
+    const kind = this.encodeRoute(key);
+    if (kind === 0) {
       this.offSubnet.delete(key);
       if (this.routes.delete(key)) {
         this.routeKinds.delete(key);
@@ -183,12 +206,8 @@ export class DerivedState {
       }
       return;
     }
-    burrowRoute.write(routeValueOf(route), this.scratch, 0);
-    const kind = route.kind === 'block' ? ROUTE_KIND_BLOCK : ROUTE_KIND_NODE_ADDRESS;
-    if (route.kind === 'block' && route.mode === 'none' && !route.sameSubnet) this.offSubnet.set(key, { pool: route.pool?.name ?? '', node: route.node });
-    else this.offSubnet.delete(key);
     const kindChanged = this.routeKinds.get(key) !== kind;
-    this.routeKinds.set(key, kind);
+    if (kindChanged) this.routeKinds.set(key, kind);
     if (this.routes.set(key, this.scratch) || kindChanged) this.pendingRoutes.add(key);
   }
 
