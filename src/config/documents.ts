@@ -3,14 +3,17 @@
 // counted, so "document N" always matches what an editor shows. Pure: text and a file name in.
 //
 // Speed (issue 9: 100k BlockAffinities, one per document, in one 16 MB file): the `yaml` library
-// builds a full CST and AST for every document before handing out values, ~10× slower than
+// builds a CST and an AST for every document before handing out values, ~10× slower than
 // js-yaml. So the text is split at document markers here, and each document is read by js-yaml
 // with a schema that resolves plain scalars exactly as the `yaml` library's YAML 1.2 core schema
 // does. The `yaml` library (what this file always used) still reads every document js-yaml
-// rejects — so syntax errors keep their exact messages — and every document that uses a construct
-// where the two libraries could disagree (anchors, aliases and tags — the alias-bomb limit stays
-// the `yaml` library's —, directives, flow collections, complex or null keys, tabs, …). The
-// property test in test/unit/config/documents.test.ts compares both paths.
+// rejects — so syntax errors keep their exact messages and lines — and every document with a
+// construct where the two could disagree (anchors, aliases and tags — the alias-bomb limit stays
+// the `yaml` library's —, directives, flow collections, complex or null keys, tabs, …: see
+// NEEDS_YAML_LIBRARY). Where the `yaml` library's reading of one document depends on the others
+// (error attribution, unterminated quotes, YAML 1.1 directives) see yamlDocuments. Documents are
+// produced one at a time: the file's whole document tree is never built.
+// test/unit/config/documents.test.ts holds the result equal to the `yaml` library alone.
 import { FAILSAFE_SCHEMA, load as jsYamlLoad, Type } from 'js-yaml';
 import { Composer, LineCounter, Parser, type Document } from 'yaml';
 import type { SourceItem } from '../engine/events.js';
@@ -125,8 +128,10 @@ function yamlLibraryItems(composed: Composed, file: string, index: number, lineO
 // Every plain scalar goes through these resolvers (null, bool, int, float in the `yaml` library's
 // order), so each rejects most strings on their first character before any RegExp runs.
 
-const NULLS = new Set(['', '~', 'null', 'Null', 'NULL']);
-const BOOLS = new Map([['true', true], ['True', true], ['TRUE', true], ['false', false], ['False', false], ['FALSE', false]]);
+const isNull = (s: string): boolean =>
+  s.length === 0 || (s.length === 1 && s === '~') || (s.length === 4 && (s === 'null' || s === 'Null' || s === 'NULL'));
+const isTrue = (s: string): boolean => s.length === 4 && (s === 'true' || s === 'True' || s === 'TRUE');
+const isFalse = (s: string): boolean => s.length === 5 && (s === 'false' || s === 'False' || s === 'FALSE');
 /** 0-9 + - . : what an int or float starts with. */
 const mayBeNumber = (s: string): boolean => {
   const c = s.charCodeAt(0);
@@ -141,8 +146,8 @@ const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
 
 const CORE_SCHEMA_OF_YAML = FAILSAFE_SCHEMA.extend({
   implicit: [
-    new Type('tag:yaml.org,2002:null', { kind: 'scalar', resolve: (s: string) => NULLS.has(s), construct: () => null }),
-    new Type('tag:yaml.org,2002:bool', { kind: 'scalar', resolve: (s: string) => BOOLS.has(s), construct: (s: string) => BOOLS.get(s) }),
+    new Type('tag:yaml.org,2002:null', { kind: 'scalar', resolve: isNull, construct: () => null }),
+    new Type('tag:yaml.org,2002:bool', { kind: 'scalar', resolve: (s: string) => isTrue(s) || isFalse(s), construct: isTrue }),
     // One type per tag: js-yaml keeps only the last type of a tag.
     new Type('tag:yaml.org,2002:int', {
       kind: 'scalar',
@@ -174,7 +179,7 @@ const CORE_SCHEMA_OF_YAML = FAILSAFE_SCHEMA.extend({
  *   []: {}:        an empty collection as a key
  *   null/~/empty key  js-yaml names it 'null', `yaml` ''
  *   "# '# ]# }# |#  a comment not separated from the token before it: an error for `yaml` only
- *   ---x ...x      js-yaml takes a line starting `---x` for a document start
+ *   `-` alone      an empty sequence item: after `- - a` js-yaml puts the next outer item inside
  *   control characters, NEL, LS, PS, BOM, lone CR
  */
 const NEEDS_YAML_LIBRARY = new RegExp(
@@ -182,11 +187,20 @@ const NEEDS_YAML_LIBRARY = new RegExp(
     /[&*!?%\t]|<<|[|>][-+]?[0-9]|[|>][-+]?[ ]*(?:#.*)?\r?\n[ \r]*(?:\n|$)/.source,
     /\[(?!\])|(?<!\[)\]|\{(?!\})|(?<!\{)\}|(?:\[\]|\{\})[ ]*:/.source,
     /(?:^|[\s,\-])(?:~|null|Null|NULL)?[ ]*:(?=[\s]|$)/.source,
-    /["'\]}]#|[|>][-+0-9]*#|^(?:---|\.\.\.)(?=\S)/.source,
+    /["'\]}]#|[|>][-+0-9]*#|(?:^|[ ])-[ ]*(?:#.*)?\r?$/.source,
     /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u2028\u2029\uFEFF\uFFFE\uFFFF]|\r(?!\n)/.source,
   ].join('|'),
   'm',
 );
+
+/** Every character NEEDS_YAML_LIBRARY can match on, but for null and empty keys and empty items (checked apart). */
+const MAY_NEED_YAML_LIBRARY = /[&*!?%\t<|>[\]{}"'#~\r\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u2028\u2029\uFEFF\uFFFE\uFFFF]|(?:^|[\n ])-[ ]*(?:\n|$)/;
+
+/** A cheap test first: most documents have none of these characters. */
+const needsYamlLibrary = (s: string): boolean =>
+  (MAY_NEED_YAML_LIBRARY.test(s) || s.includes('null') || s.includes('Null') || s.includes('NULL') || s.includes(' :') || s.includes('\n:') ||
+    s.includes('-:') || s.charCodeAt(0) === 0x3a) &&
+  (NEEDS_YAML_LIBRARY.test(s) || hasMultiLineQuotedScalar(s));
 
 /** The value js-yaml reads, or NOT_READ when the document must go to the `yaml` library. */
 const NOT_READ = Symbol('not read');
@@ -194,7 +208,7 @@ const NOT_READ = Symbol('not read');
 function readWithJsYaml(source: string): unknown {
   // A byte-order mark at the start of the stream: both libraries skip it.
   const body = source.charCodeAt(0) === BOM ? source.slice(1) : source;
-  if (NEEDS_YAML_LIBRARY.test(body) || hasMultiLineQuotedScalar(body)) return NOT_READ;
+  if (needsYamlLibrary(body)) return NOT_READ;
   try {
     return jsYamlLoad(body, { schema: CORE_SCHEMA_OF_YAML });
   } catch {
@@ -318,6 +332,7 @@ function* splitDocuments(text: string): Generator<Chunk> {
     if ((c === DASH || c === DOT) && text.charCodeAt(at + 1) === c && text.charCodeAt(at + 2) === c) {
       const c3 = text.charCodeAt(at + 3);
       marker = at + 3 >= eol || c3 === SPACE || c3 === TAB || c3 === CR;
+      if (!marker) needsYamlLibrary = true; // js-yaml takes `---x` for a document start
     }
     if (marker) {
       const content = !isBlankOrComment(text, at + 3, eol);
@@ -364,8 +379,8 @@ const splitsLikeYamlLibrary = (text: string): boolean => !/\r(?!\n)/.test(text) 
  *   the stand-in collects are the real previous document's, which is held back one step for them.
  * - An unterminated quoted scalar takes in the text after its document (the lexer looks for the
  *   closing quote in the rest of the file). So a document is read followed by a document marker
- *   (`---`); if that marker does not start a document of its own, the rest of the file is read
- *   by the `yaml` library in one go from this document on.
+ *   (`---`); if that marker does not start a document of its own, untouched by this one, the
+ *   rest of the file is read by the `yaml` library in one go from this document on.
  * - Its line counter misses the line breaks inside some erroneous tokens, and every later line
  *   number in the file is that much smaller: `missedLines` carries the difference forward.
  */
@@ -375,7 +390,7 @@ const PROBE = '---\n';
 
 function* yamlDocuments(text: string, file: string): Generator<SourceItem> {
   if (!splitsLikeYamlLibrary(text)) {
-    yield* yamlLibraryRest(text, 0, file, 1, 0, undefined);
+    yield* yamlLibraryRest(text, 0, file, 1, 0, false, undefined);
     return;
   }
   let held: Held | undefined;
@@ -396,7 +411,7 @@ function* yamlDocuments(text: string, file: string): Generator<SourceItem> {
       const probed = chunk.end < text.length;
       const source = (withPrevious ? PREVIOUS : '') + body + (probed ? PROBE : '');
       const docs = [...composeYaml(source)];
-      if (docs.length === (withPrevious ? 1 : 0) + 1 + (probed ? 1 : 0)) {
+      if (docs.length === (withPrevious ? 1 : 0) + 1 + (probed ? 1 : 0) && (!probed || isUntouched(docs[docs.length - 1]!.doc))) {
         const [previous, composed] = withPrevious ? [docs[0]!, docs[1]!] : [undefined, docs[0]!];
         if (previous && held) attachErrors(held, previous, file, lineOffset);
         if (held) yield* held.items;
@@ -405,10 +420,27 @@ function* yamlDocuments(text: string, file: string): Generator<SourceItem> {
         continue;
       }
     }
-    yield* yamlLibraryRest(text, chunk.start, file, chunk.index, lineOffset, held);
+    yield* yamlLibraryRest(text, chunk.start, file, chunk.index, lineOffset, withPrevious, held);
     return;
   }
   if (held) yield* held.items;
+}
+
+/**
+ * Whether the probe document got nothing from the one before it: no errors (the parser's error
+ * tokens between two documents go to the later one after a directive), no directive (the lexer
+ * can take the rest of an erroneous line for one), no content.
+ */
+function isUntouched(probe: Document.Parsed): boolean {
+  const { directives } = probe;
+  return (
+    probe.errors.length === 0 &&
+    probe.warnings.length === 0 &&
+    probe.contents === null &&
+    directives.yaml.version === '1.2' &&
+    !directives.yaml.explicit &&
+    Object.keys(directives.tags).length === 2
+  );
 }
 
 interface Held {
@@ -423,19 +455,32 @@ function attachErrors(held: Held, previous: Composed, file: string, lineOffset: 
   held.items = held.items.every((item) => 'error' in item) ? [...held.items, ...errors] : errors;
 }
 
-/** The rest of the text from `start`, by the `yaml` library alone (after the stand-in previous document when `held`). */
-function* yamlLibraryRest(text: string, start: number, file: string, firstIndex: number, lineOffset: number, held: Held | undefined): Generator<SourceItem> {
+/**
+ * The rest of the text from `start`, by the `yaml` library alone; after the stand-in previous
+ * document when `withPrevious` (its errors go to `held`, which is yielded first).
+ */
+function* yamlLibraryRest(
+  text: string,
+  start: number,
+  file: string,
+  firstIndex: number,
+  lineOffset: number,
+  withPrevious: boolean,
+  held: Held | undefined,
+): Generator<SourceItem> {
   let index = firstIndex;
-  let first = held !== undefined;
-  for (const composed of composeYaml((held ? PREVIOUS : '') + text.slice(start))) {
+  let first = withPrevious;
+  for (const composed of composeYaml((withPrevious ? PREVIOUS : '') + text.slice(start))) {
     if (first) {
       first = false;
-      attachErrors(held!, composed, file, lineOffset);
-      yield* held!.items;
+      if (held) attachErrors(held, composed, file, lineOffset);
       continue;
     }
+    if (held) yield* held.items;
+    held = undefined;
     yield* yamlLibraryItems(composed, file, index++, lineOffset);
   }
+  if (held) yield* held.items;
 }
 
 function countLineBreaks(s: string): number {
