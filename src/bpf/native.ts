@@ -255,3 +255,36 @@ export function isNativeError(e: unknown): e is NativeError {
   return e instanceof Error && typeof (e as Partial<NativeError>).code === 'string' &&
     typeof (e as Partial<NativeError>).errno === 'number';
 }
+
+// ---- burrow_rtnl.node (native/rtnl/): rtnetlink dumps as bytes, for src/agent/kernel-routes.ts.
+// A second, libbpf-free addon built beside burrow_native by the same binding.gyp.
+
+export interface NativeRtnl {
+  /**
+   * Sends `request` (one complete netlink message with NLM_F_REQUEST|NLM_F_DUMP) on a fresh
+   * NETLINK_ROUTE socket of the calling thread's network namespace, with strict checking (the
+   * kernel applies the request's filters) and extended acks, and returns every reply message
+   * (nlmsghdr included) that came before NLMSG_DONE. A netlink error throws a NativeError whose
+   * message carries the kernel's reason (also as `.extack`).
+   */
+  rtnlDump(request: Uint8Array): Buffer;
+}
+
+function isNativeRtnl(mod: unknown): mod is NativeRtnl {
+  return typeof mod === 'object' && mod !== null && typeof (mod as Record<string, unknown>).rtnlDump === 'function';
+}
+
+let loadedRtnl: NativeRtnl | undefined;
+
+/** burrow_rtnl.node, loaded on first use. */
+export function rtnlAddon(): NativeRtnl {
+  if (loadedRtnl) return loadedRtnl;
+  const file = path.join(path.dirname(findAddon()), 'burrow_rtnl.node');
+  if (!fs.existsSync(file)) {
+    throw new Error(`burrow: the native addon ${file} is not built; run \`bash scripts/setup.sh\``);
+  }
+  const mod: unknown = createRequire(import.meta.url)(file);
+  if (!isNativeRtnl(mod)) throw new Error(`burrow: ${file} does not export rtnlDump; rebuild it (bash scripts/setup.sh)`);
+  loadedRtnl = mod;
+  return mod;
+}
