@@ -27,7 +27,31 @@ export function lookupAll(
   batchSize: number,
   label?: string,
 ): [Buffer, Buffer][] | null {
-  if (support.lookup === false) return null;
+  const ks = info.keySize;
+  const vs = h.valueBufferSize;
+  const rows: [Buffer, Buffer][] = [];
+  const ok = lookupBatches(h, info, support, batchSize, (keys, values, count) => {
+    for (let i = 0; i < count; i++) {
+      rows.push([Buffer.from(keys.subarray(i * ks, (i + 1) * ks)), Buffer.from(values.subarray(i * vs, (i + 1) * vs))]);
+    }
+  }, label);
+  return ok ? rows : null;
+}
+
+/**
+ * Every entry, a batch at a time: `each` sees `count` keys and values laid end to end in buffers
+ * that are reused for the next batch (copy what you keep). False when the map has no batch
+ * lookup (nothing was read; the caller iterates).
+ */
+export function lookupBatches(
+  h: NativeMapHandle,
+  info: NativeMapInfo,
+  support: BatchSupport,
+  batchSize: number,
+  each: (keys: Buffer, values: Buffer, count: number) => void,
+  label?: string,
+): boolean {
+  if (support.lookup === false) return false;
   const ks = info.keySize;
   const vs = h.valueBufferSize;
   let n = Math.max(1, Math.min(batchSize, info.maxEntries));
@@ -37,15 +61,15 @@ export function lookupAll(
   const tokenSize = Math.max(ks, 8);
   let inTok: Buffer | null = null;
   let outTok = Buffer.alloc(tokenSize);
-  const rows: [Buffer, Buffer][] = [];
+  let seen = false;
   for (;;) {
     let r: { count: number; done: boolean };
     try {
       r = nativeCall(() => h.lookupBatch(inTok, outTok, keys, values, n), label);
     } catch (e) {
-      if (inTok === null && rows.length === 0 && isUnsupported(e)) {
+      if (inTok === null && !seen && isUnsupported(e)) {
         support.lookup = false;
-        return null;
+        return false;
       }
       // ENOSPC: one hash bucket holds more than n entries; retry the same step with more room.
       if (e instanceof BpfError && e.code === 'ENOSPC' && n < info.maxEntries * 2) {
@@ -57,10 +81,9 @@ export function lookupAll(
       throw e;
     }
     support.lookup = true;
-    for (let i = 0; i < r.count; i++) {
-      rows.push([Buffer.from(keys.subarray(i * ks, (i + 1) * ks)), Buffer.from(values.subarray(i * vs, (i + 1) * vs))]);
-    }
-    if (r.done) return rows;
+    seen = true;
+    if (r.count > 0) each(keys, values, r.count);
+    if (r.done) return true;
     inTok = Buffer.from(outTok);
     outTok = Buffer.alloc(tokenSize);
   }

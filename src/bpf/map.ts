@@ -4,7 +4,7 @@ import fs from 'node:fs';
 
 import { isPerCpuMapType, MapType, nameOf, UpdateFlag, type MapTypeName, type UpdateMode } from './constants.js';
 import { ErrKeyNotExist, nativeCall } from './errors.js';
-import { lookupAll, deleteMany, updateMany, type BatchSupport } from './map-batch.js';
+import { lookupAll, lookupBatches, deleteMany, updateMany, type BatchSupport } from './map-batch.js';
 import { addon, type NativeMapHandle } from './native.js';
 import { raw, type Codec } from './struct.js';
 
@@ -244,6 +244,26 @@ export class BpfMap<K, V> {
     const rows = lookupAll(this.handle, this.info, this.batchSupport, opts.batchSize ?? 256, this.label);
     if (rows === null) return [...this.entries()];
     return rows.map(([k, v]) => [this.key.read(k, 0), this.value.read(v, 0)]);
+  }
+
+  /**
+   * Every entry as raw bytes, a batch at a time (BPF_MAP_LOOKUP_BATCH, else one by one): `each`
+   * gets `count` keys and values end to end in buffers reused for the next batch.
+   */
+  scanRaw(each: (keys: Buffer, values: Buffer, count: number) => void, opts: { batchSize?: number } = {}): void {
+    if (lookupBatches(this.handle, this.info, this.batchSupport, opts.batchSize ?? 4096, each, this.label)) return;
+    const kb = Buffer.alloc(this.key.size);
+    const vb = Buffer.alloc(this.value.size);
+    for (const k of this.keys()) {
+      this.key.write(k, kb, 0);
+      try {
+        nativeCall(() => this.handle.lookup(kb, vb), this.label);
+      } catch (e) {
+        if (e instanceof ErrKeyNotExist) continue;
+        throw e;
+      }
+      each(kb, vb, 1);
+    }
   }
 
   /** Writes all entries (BPF_MAP_UPDATE_BATCH or one by one); returns how many were written. */

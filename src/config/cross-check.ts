@@ -92,8 +92,8 @@ export interface BlockLike {
 
 /** The pool a block lies in and has the block size of (undefined: it has none), with what is wrong. */
 export function blockPoolCheck<P extends ResolvedPool>(b: BlockLike, pools: readonly P[], everyPoolRead: boolean): { owner: P | undefined; diagnostics: ConfigDiagnostic[] } {
-  const cidr = formatCidr(b.net);
   const pool = pools.find((p) => netContainsNet(p.net, b.net));
+  const cidr = pool && b.net.prefix === pool.pool.blockSize ? '' : formatCidr(b.net); // only messages need it
   if (!pool) {
     if (!everyPoolRead) return { owner: undefined, diagnostics: [] };
     const list = pools.map((p) => `${p.pool.name} ${p.pool.cidr}`).join(', ') || 'none defined';

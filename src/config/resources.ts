@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { diagnosticAt, suggest, type ConfigDiagnostic, type SourceLocation } from './diagnostics.js';
 import type { RawDocument } from './documents.js';
 import {
+  NAME_RE,
   CALICO_API_VERSION,
   CALICO_CRD_API_VERSION,
   IGNORED_CALICO_KINDS,
@@ -34,7 +35,14 @@ export type Resource =
   | Located<'FelixConfiguration', RawFelixConfiguration>
   | Located<'ClusterConfiguration', RawKonvoyClusterConfiguration>;
 
-export interface Classified {
+/** Where classification puts what it finds: arrays (Classified), or a sink that consumes resources as they come. */
+export interface ClassifyOut {
+  readonly resources: { push(r: Resource): unknown };
+  readonly diagnostics: ConfigDiagnostic[];
+  readonly rejected: { kind: ResourceKind; name: string }[];
+}
+
+export interface Classified extends ClassifyOut {
   readonly resources: Resource[];
   readonly diagnostics: ConfigDiagnostic[];
   /** Resources of a known kind that failed their schema: later checks must not cascade from their absence. */
@@ -66,12 +74,17 @@ export function classifyDocuments(documents: readonly RawDocument[]): Classified
   return out;
 }
 
+/** classifyDocuments into `out`, whose resources sink may consume each resource as it is made (a List's items one by one). */
+export function classifyDocumentsInto(documents: Iterable<RawDocument>, out: ClassifyOut): void {
+  for (const doc of documents) classifyValue(doc.value, doc.loc, out, undefined);
+}
+
 interface ListContext {
   readonly itemKind: string; // '' for a generic List
   readonly apiVersion: string | undefined;
 }
 
-function classifyValue(value: unknown, loc: SourceLocation, out: Classified, list: ListContext | undefined): void {
+function classifyValue(value: unknown, loc: SourceLocation, out: ClassifyOut, list: ListContext | undefined): void {
   const error = (path: (string | number)[], rule: string, message: string, kind = '', name = '') =>
     out.diagnostics.push(diagnosticAt(loc, { kind, name }, path, rule, message));
 
@@ -110,7 +123,7 @@ function classifyValue(value: unknown, loc: SourceLocation, out: Classified, lis
 }
 
 /** Real Calico kinds burrow has no use for and any Konvoy kind are skipped with a warning; the rest is an error. */
-function skipOrRejectUnknownKind(resource: Record<string, unknown>, kind: string, name: string, loc: SourceLocation, out: Classified): void {
+function skipOrRejectUnknownKind(resource: Record<string, unknown>, kind: string, name: string, loc: SourceLocation, out: ClassifyOut): void {
   const apiVersion = resource['apiVersion'];
   const group = typeof apiVersion === 'string' ? apiVersion.split('/')[0] : '';
   const calicoGroup = group === 'projectcalico.org' || group === 'crd.projectcalico.org';
@@ -125,7 +138,7 @@ function skipOrRejectUnknownKind(resource: Record<string, unknown>, kind: string
 }
 
 /** A known kind: check its apiVersion, then its raw schema. */
-function parseResource(resource: Record<string, unknown>, kind: ResourceKind, name: string, loc: SourceLocation, out: Classified): void {
+function parseResource(resource: Record<string, unknown>, kind: ResourceKind, name: string, loc: SourceLocation, out: ClassifyOut): void {
   const spec = RESOURCE_KINDS[kind];
   const accepted = spec.apiVersions as readonly string[];
   const apiVersion = resource['apiVersion'];
@@ -140,6 +153,13 @@ function parseResource(resource: Record<string, unknown>, kind: ResourceKind, na
   if (!accepted.includes(apiVersion)) {
     reject(['apiVersion'], 'api-version', `apiVersion '${apiVersion}' is not supported for ${kind}; expected ${accepted.join(' or ')}`);
     return;
+  }
+  if (kind === 'BlockAffinity') {
+    const raw = fastBlockAffinity(resource);
+    if (raw) {
+      out.resources.push({ kind, name, loc, raw });
+      return;
+    }
   }
   const schema: z.ZodType = spec.schema;
   const parsed = schema.safeParse(resource);
@@ -156,7 +176,7 @@ function classifyList(
   kind: string,
   itemKind: string,
   loc: SourceLocation,
-  out: Classified,
+  out: ClassifyOut,
 ): void {
   const parsed = ListSchema.safeParse(value);
   if (!parsed.success) {
@@ -181,4 +201,48 @@ function classifyList(
   (parsed.data.items ?? []).forEach((item, i) => {
     classifyValue(item, { ...loc, prefix: [...loc.prefix, 'items', i] }, out, { itemKind, apiVersion });
   });
+}
+
+// ── BlockAffinity fast path ──────────────────────────────────────────────────────────────────
+// A cluster has 100k of them and they all look alike. One whose every field is of the plain,
+// valid shape is accepted here without zod (what zod would return: the same fields, copied);
+// anything else — an unknown field, a wrong type, a name zod would refuse — goes through the
+// schema for its diagnostics. test/unit/config/fast-block.test.ts holds the two equal.
+
+const FAST_META_STRINGS = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp']);
+const BLOCK_STATES = new Set(['confirmed', 'pending', 'pendingDeletion']);
+
+export function fastBlockAffinity(resource: Record<string, unknown>): RawBlockAffinity | undefined {
+  let spec: Record<string, unknown> | undefined;
+  let meta: Record<string, unknown> | undefined;
+  for (const key in resource) {
+    const v = resource[key];
+    if (key === 'spec') { if (!isRecord(v)) return undefined; spec = v; }
+    else if (key === 'metadata') { if (!isRecord(v)) return undefined; meta = v; }
+    else if (key !== 'apiVersion' && key !== 'kind') return undefined;
+  }
+  if (!spec || !meta || typeof resource['apiVersion'] !== 'string' || typeof resource['kind'] !== 'string') return undefined;
+  const metadata: Record<string, string> = {};
+  for (const key in meta) {
+    const v = meta[key];
+    if (!FAST_META_STRINGS.has(key) || typeof v !== 'string') return undefined;
+    metadata[key] = v;
+  }
+  const name = metadata['name'];
+  if (name === undefined || name.length === 0 || name.length > 253 || !NAME_RE.test(name)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const key in spec) {
+    const v = spec[key];
+    switch (key) {
+      case 'node': if (typeof v !== 'string' || v.length === 0) return undefined; break;
+      case 'cidr': if (typeof v !== 'string') return undefined; break;
+      case 'state': if (typeof v !== 'string' || !BLOCK_STATES.has(v)) return undefined; break;
+      case 'deleted': if (v !== true && v !== false && v !== 'true' && v !== 'false') return undefined; break;
+      case 'type': if (v !== 'host' && v !== 'virtual') return undefined; break;
+      default: return undefined;
+    }
+    out[key] = v;
+  }
+  if (out['node'] === undefined || out['cidr'] === undefined) return undefined;
+  return { apiVersion: resource['apiVersion'], kind: resource['kind'], metadata: metadata as unknown as RawBlockAffinity['metadata'], spec: out as RawBlockAffinity['spec'] };
 }

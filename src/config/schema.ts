@@ -45,7 +45,7 @@ const macField = z.string().superRefine((v, ctx) => {
 });
 
 const NAME_LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
-const NAME_RE = new RegExp(`^${NAME_LABEL}(\\.${NAME_LABEL})*$`);
+export const NAME_RE = new RegExp(`^${NAME_LABEL}(\\.${NAME_LABEL})*$`);
 
 /** Calico (and Kubernetes DNS-1123 subdomain) resource names. */
 const resourceName = z.string().superRefine((v, ctx) => {

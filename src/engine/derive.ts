@@ -24,7 +24,7 @@ import type { ConfigDiagnostic } from '../config/diagnostics.js';
 import type { IPPool, Node } from '../config/model.js';
 import { configValueOf, type RuntimeUplink } from '../agent/map-entries.js';
 import { ipv4Number, maskNumber, packRouteKey, PackedTable, routeKeyAddr, routeKeyPrefix } from './packed-table.js';
-import type { PoolView, ResourceStore, StoreChanges } from './store.js';
+import type { NodeRec, PoolView, ResourceStore, StoreChanges } from './store.js';
 
 export const ROUTE_KIND_BLOCK = 1;
 export const ROUTE_KIND_NODE_ADDRESS = 2;
@@ -40,10 +40,8 @@ interface OffSubnet {
 }
 
 export class DerivedState {
-  /** Desired `routes` entries: packed key → burrow_route bytes. */
+  /** Desired `routes` entries: packed key → burrow_route bytes, tagged ROUTE_KIND_BLOCK or ROUTE_KIND_NODE_ADDRESS. */
   readonly routes = new PackedTable(burrowRoute.size, 4096);
-  /** Per desired route key: ROUTE_KIND_BLOCK or ROUTE_KIND_NODE_ADDRESS. */
-  readonly routeKinds = new Map<number, number>();
   /** Desired peers by outer address. */
   readonly peers = new Map<string, TunnelPeer>();
   private readonly peerOf = new Map<string, string>();
@@ -56,6 +54,7 @@ export class DerivedState {
   private vniBefore = -1;
   private localBefore: Node | undefined;
   private readonly scratch = Buffer.alloc(burrowRoute.size);
+  private readonly macBytes = new Map<string, Uint8Array>();
 
   constructor(
     private readonly store: ResourceStore,
@@ -67,9 +66,13 @@ export class DerivedState {
     return this.store.node(this.localName);
   }
 
+  /** The local node's name, prefix and masked network, taken once per update. */
+  private localCache: { name: string; prefixLength: number; net: number } | undefined;
+
   /** Recomputes what `changes` can affect. */
   update(changes: StoreChanges): void {
     const local = this.local;
+    this.localCache = local ? { name: local.name, prefixLength: local.prefixLength, net: maskNumber(ipv4Number(local.address), local.prefixLength) } : undefined;
     const vni = this.store.felixSettings.vxlanVNI;
     let all = false;
     let allPeers = false;
@@ -139,9 +142,6 @@ export class DerivedState {
     return undefined;
   }
 
-  private sameSubnet(local: Node, n: Node): boolean {
-    return maskNumber(ipv4Number(local.address), local.prefixLength) === maskNumber(ipv4Number(n.address), local.prefixLength);
-  }
 
   /**
    * The route for one key, by the rules of src/compile/routes.ts, encoded straight into
@@ -149,15 +149,15 @@ export class DerivedState {
    * them equal): no object per route. Returns the route kind, or 0 for no route.
    */
   private encodeRoute(key: number): number {
-    const local = this.local;
+    const local = this.localCache;
     if (!local) return 0;
     const addr = routeKeyAddr(key);
     const prefix = routeKeyPrefix(key);
     let kind = 0;
-    let holder: Node | undefined;
+    let holder: NodeRec | undefined;
     let pool: IPPool | undefined;
     if (prefix === 32) {
-      holder = this.store.nodesByAddress.get(addr)?.[0]?.resolved?.node;
+      holder = this.store.nodesByAddress.get(addr)?.[0];
       pool = holder ? this.poolContaining(addr)?.pool : undefined;
       if (holder && pool) kind = ROUTE_KIND_NODE_ADDRESS;
     }
@@ -166,11 +166,11 @@ export class DerivedState {
       const block = this.store.claims.get(key)?.[0];
       if (!block || block.owner === undefined || block.node === local.name) return 0;
       pool = this.poolNamed(block.owner);
-      holder = this.store.node(block.node);
+      holder = this.store.nodeRec(block.node);
       if (!pool || !holder || pool.ipVersion !== 4) return 0;
       kind = ROUTE_KIND_BLOCK;
     }
-    const sameSubnet = this.sameSubnet(local, holder!);
+    const sameSubnet = maskNumber(holder!.addr, local.prefixLength) === local.net;
     if (kind === ROUTE_KIND_BLOCK) mode = tunnelModeFor(pool!, sameSubnet);
     const p = pool!;
     const flags = (p.natOutgoing ? BurrowRouteFlag.nat_outgoing : 0) | (sameSubnet ? BurrowRouteFlag.same_subnet : 0) |
@@ -180,11 +180,16 @@ export class DerivedState {
     b[0] = BurrowMode[mode];
     b[1] = flags;
     b.writeUInt16LE(p.index, 2);
-    b.writeUInt32BE(ipv4Number(holder!.address), 4);
+    b.writeUInt32BE(holder!.addr, 4);
     if (mode === 'vxlan') {
       b.writeUInt32LE(this.store.felixSettings.vxlanVNI, 8);
-      const mac = holder!.vtepMac;
-      for (let i = 0; i < 6; i++) b[12 + i] = parseInt(mac.slice(i * 3, i * 3 + 2), 16);
+      const text = holder!.resolved!.node.vtepMac;
+      let mac = this.macBytes.get(text);
+      if (!mac) {
+        mac = Uint8Array.from(text.split(':').map((h) => parseInt(h, 16)));
+        this.macBytes.set(text, mac);
+      }
+      b.set(mac, 12);
     }
     if (kind === ROUTE_KIND_BLOCK && mode === 'none' && !sameSubnet) this.offSubnet.set(key, { pool: p.name, node: holder!.name });
     else this.offSubnet.delete(key);
@@ -200,15 +205,11 @@ export class DerivedState {
     const kind = this.encodeRoute(key);
     if (kind === 0) {
       this.offSubnet.delete(key);
-      if (this.routes.delete(key)) {
-        this.routeKinds.delete(key);
-        this.pendingRoutes.add(key);
-      }
+      if (this.routes.delete(key)) this.pendingRoutes.add(key);
       return;
     }
-    const kindChanged = this.routeKinds.get(key) !== kind;
-    if (kindChanged) this.routeKinds.set(key, kind);
-    if (this.routes.set(key, this.scratch) || kindChanged) this.pendingRoutes.add(key);
+    // The tag is the route kind: a kind change alone (same bytes) still re-derives the kernel route.
+    if (this.routes.set(key, this.scratch, 0, kind)) this.pendingRoutes.add(key);
   }
 
   private recomputePeer(name: string): void {

@@ -34,8 +34,8 @@ import { ResourceStore } from './store.js';
 /** The `routes` map as raw bytes: the engine writes encoded entries without decoding them. */
 export interface RawRouteMap {
   readonly maxEntries: number;
-  /** Every entry: 8-byte burrow_route_key, burrow_route.size-byte value. */
-  readAll(): Iterable<readonly [Uint8Array, Uint8Array]>;
+  /** Every entry, a batch at a time: `count` 8-byte burrow_route_keys and values end to end (buffers reused). */
+  scan(each: (keys: Buffer, values: Buffer, count: number) => void): void;
   setMany(keys: Buffer, values: Buffer, count: number): void;
   deleteMany(keys: Buffer, count: number): void;
 }
@@ -90,10 +90,9 @@ export function writeRouteKey(key: number, buf: Buffer, off: number): void {
 }
 
 /** The entry's identity as the LPM trie sees it (host bits ignored). */
-export function readRouteKey(bytes: Uint8Array): number {
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, ROUTE_KEY_SIZE);
-  const prefix = Math.min(32, view.readUInt32LE(0));
-  return packRouteKey(maskNumber(view.readUInt32BE(4), prefix), prefix);
+export function readRouteKey(buf: Buffer, off = 0): number {
+  const prefix = Math.min(32, buf.readUInt32LE(off));
+  return packRouteKey(maskNumber(buf.readUInt32BE(off + 4), prefix), prefix);
 }
 
 export class Engine {
@@ -154,7 +153,7 @@ export class Engine {
 
   /** The kernel route a desired route key wants, or undefined (compile's compileKernelRoutes rules). */
   kernelRouteFor(key: number, uplink: UplinkFacts | undefined, cfg = this.derived.nodeConfig(uplink)): KernelRoute | undefined {
-    if (this.derived.routeKinds.get(key) !== ROUTE_KIND_BLOCK) return undefined;
+    if (this.derived.routes.tag(key) !== ROUTE_KIND_BLOCK) return undefined;
     const bytes = this.derived.routes.get(key);
     const local = this.derived.local;
     if (!bytes || !cfg || !local) return undefined;
@@ -185,9 +184,11 @@ export class Engine {
 
   /** Reads what the node holds as the applied state; everything desired is queued against it. */
   async adopt(target: EngineTarget): Promise<void> {
-    const actual = await readActual(target);
+    const actual = await readActual(target, false);
     this.appliedRoutes.clear();
-    for (const [key, value] of actual.routes) this.appliedRoutes.set(key, value);
+    target.routes.scan((keys, values, count) => {
+      for (let i = 0; i < count; i++) this.appliedRoutes.set(readRouteKey(keys, i * ROUTE_KEY_SIZE), values, i * ROUTE_VALUE_SIZE);
+    });
     this.appliedPeers.clear();
     for (const [k, v] of actual.peers) this.appliedPeers.set(k, v);
     this.appliedConfig = actual.config;
@@ -205,18 +206,40 @@ export class Engine {
    * the node's word for what drifted and queues those keys; the next flush repairs them.
    */
   async resync(target: EngineTarget): Promise<DriftReport> {
-    const actual = await readActual(target);
+    const actual = await readActual(target, true);
     const drift: DriftReport = { routes: 0, peers: 0, config: 0, kernelRoutes: 0, nat: 0 };
+    // Routes: compared in place, batch by batch, against the bytes last written.
+    const seen = new Float64Array(Math.max(1, this.appliedRoutes.size + 1024));
+    let seenCount = 0;
+    let present = 0;
+    let extra: number[] = [];
+    target.routes.scan((keys, values, count) => {
+      for (let i = 0; i < count; i++) {
+        const key = readRouteKey(keys, i * ROUTE_KEY_SIZE);
+        if (this.appliedRoutes.has(key)) {
+          present++;
+          if (seenCount < seen.length) seen[seenCount++] = key;
+          if (this.appliedRoutes.equalsBytes(key, values, i * ROUTE_VALUE_SIZE)) continue;
+        } else {
+          extra.push(key);
+        }
+        this.appliedRoutes.set(key, values, i * ROUTE_VALUE_SIZE);
+        drift.routes++;
+        this.derived.pendingRoutes.add(key);
+      }
+    });
+    const expected = this.appliedRoutes.size - extra.length;
+    if (present !== expected) {
+      // Entries were removed behind our back: find which.
+      const there = new Set<number>(seen.subarray(0, seenCount));
+      for (const k of extra) there.add(k);
+      for (const key of [...this.appliedRoutes.keys()]) {
+        if (!there.has(key)) { this.appliedRoutes.delete(key); drift.routes++; this.derived.pendingRoutes.add(key); }
+      }
+    }
+    extra = [];
+    await yieldToEvents();
     let n = 0;
-    const seen = new Set<number>();
-    for (const [key, value] of actual.routes) {
-      seen.add(key);
-      if (this.appliedRoutes.set(key, value)) { drift.routes++; this.derived.pendingRoutes.add(key); }
-      if (++n % SLICE === 0) await yieldToEvents();
-    }
-    for (const key of [...this.appliedRoutes.keys()]) {
-      if (!seen.has(key)) { this.appliedRoutes.delete(key); drift.routes++; this.derived.pendingRoutes.add(key); }
-    }
     for (const [address, before] of this.appliedPeers) {
       const now = actual.peers.get(address);
       if (!now || now.modes !== before.modes || now.vni !== before.vni) drift.peers++;
@@ -364,10 +387,10 @@ export class Engine {
       const values = Buffer.alloc(routeSets.length * ROUTE_VALUE_SIZE);
       routeSets.forEach((k, i) => {
         writeRouteKey(k, keys, i * ROUTE_KEY_SIZE);
-        values.set(this.derived.routes.get(k)!, i * ROUTE_VALUE_SIZE);
+        this.derived.routes.copyTo(k, values, i * ROUTE_VALUE_SIZE);
       });
       target.routes.setMany(keys, values, routeSets.length);
-      for (const k of routeSets) this.appliedRoutes.set(k, this.derived.routes.get(k)!);
+      routeSets.forEach((k, i) => this.appliedRoutes.set(k, values, i * ROUTE_VALUE_SIZE));
       counts.routesSet = routeSets.length;
     });
     if (kernel && !peersOnly) {
@@ -409,16 +432,14 @@ function keyOfDst(dst: string): number {
 }
 
 interface ActualNode {
-  routes: Map<number, Uint8Array>;
   peers: Map<string, BurrowPeer>;
   config: BurrowConfig | null;
   kernel: Map<number, KernelRoute> | null;
   nat: string[] | null;
 }
 
-async function readActual(target: EngineTarget): Promise<ActualNode> {
-  const routes = new Map<number, Uint8Array>();
-  for (const [k, v] of target.routes.readAll()) routes.set(readRouteKey(k), v);
+/** Peers, config, kernel routes and nft as the node has them (routes are scanned in place by the caller). */
+async function readActual(target: EngineTarget, _forResync: boolean): Promise<ActualNode> {
   const peers = new Map<string, BurrowPeer>();
   for (const [k, v] of target.peers.entriesBatch()) peers.set(k, v);
   const config = target.config.get(0);
@@ -430,7 +451,7 @@ async function readActual(target: EngineTarget): Promise<ActualNode> {
     for (const r of await target.kernel.listRoutes()) kernel.set(keyOfDst(r.dst), r);
     nat = (await target.kernel.natFingerprints()).sort();
   }
-  return { routes, peers, config: zero ? null : config, kernel, nat };
+  return { peers, config: zero ? null : config, kernel, nat };
 }
 
 function compareLoc(a: ConfigDiagnostic, b: ConfigDiagnostic): number {

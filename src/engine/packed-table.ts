@@ -6,6 +6,8 @@
 export class PackedTable {
   private readonly slots = new Map<number, number>();
   private slab: Uint8Array;
+  /** One byte per slot beside the record (what kind of entry it is). */
+  private tags: Uint8Array;
   private free: number[] = [];
   private next = 0;
 
@@ -14,6 +16,7 @@ export class PackedTable {
     initialCapacity = 1024,
   ) {
     this.slab = new Uint8Array(recordSize * initialCapacity);
+    this.tags = new Uint8Array(initialCapacity);
   }
 
   get size(): number {
@@ -30,22 +33,45 @@ export class PackedTable {
     return slot === undefined ? undefined : this.slab.subarray(slot * this.recordSize, (slot + 1) * this.recordSize);
   }
 
-  /** Writes the record; returns false when it was already exactly this. */
-  set(key: number, record: Uint8Array): boolean {
+  /** The record's tag, or undefined when absent. */
+  tag(key: number): number | undefined {
+    const slot = this.slots.get(key);
+    return slot === undefined ? undefined : this.tags[slot];
+  }
+
+  /** Copies the record into `buf` at `off`; false when absent. */
+  copyTo(key: number, buf: Uint8Array, off: number): boolean {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return false;
+    buf.set(this.slab.subarray(slot * this.recordSize, (slot + 1) * this.recordSize), off);
+    return true;
+  }
+
+  /** Whether the record equals `recordSize` bytes of `buf` at `off` (absent: false). */
+  equalsBytes(key: number, buf: Uint8Array, off: number): boolean {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return false;
+    const n = this.recordSize;
+    const base = slot * n;
+    for (let i = 0; i < n; i++) if (this.slab[base + i] !== buf[off + i]) return false;
+    return true;
+  }
+
+  /** Writes `recordSize` bytes of `record` from `off`, and the tag; returns false when it was already exactly this. */
+  set(key: number, record: Uint8Array, off = 0, tag = 0): boolean {
     const n = this.recordSize;
     let slot = this.slots.get(key);
     if (slot !== undefined) {
-      const off = slot * n;
-      let same = true;
-      for (let i = 0; i < n; i++) {
-        if (this.slab[off + i] !== record[i]) { same = false; break; }
-      }
+      const base = slot * n;
+      let same = this.tags[slot] === tag;
+      for (let i = 0; same && i < n; i++) if (this.slab[base + i] !== record[off + i]) same = false;
       if (same) return false;
     } else {
       slot = this.free.pop() ?? this.grow();
       this.slots.set(key, slot);
     }
-    this.slab.set(record.subarray(0, n), slot * n);
+    this.slab.set(record.subarray(off, off + n), slot * n);
+    this.tags[slot] = tag;
     return true;
   }
 
@@ -58,13 +84,11 @@ export class PackedTable {
     return true;
   }
 
-  /** Whether the two tables hold the same record for `key` (both absent counts as equal). */
+  /** Whether the two tables hold the same record for `key` (both absent counts as equal; tags not compared). */
   sameAs(other: PackedTable, key: number): boolean {
-    const a = this.get(key);
-    const b = other.get(key);
-    if (a === undefined || b === undefined) return a === b;
-    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-    return true;
+    const slot = this.slots.get(key);
+    if (slot === undefined) return !other.has(key);
+    return other.equalsBytes(key, this.slab, slot * this.recordSize);
   }
 
   keys(): IterableIterator<number> {
@@ -83,6 +107,9 @@ export class PackedTable {
       const bigger = new Uint8Array(Math.max(this.slab.length * 2, (slot + 1) * this.recordSize));
       bigger.set(this.slab);
       this.slab = bigger;
+      const tags = new Uint8Array(bigger.length / this.recordSize);
+      tags.set(this.tags);
+      this.tags = tags;
     }
     return slot;
   }
@@ -112,4 +139,45 @@ export function ipv4Number(text: string): number {
 
 export function maskNumber(addr: number, prefix: number): number {
   return prefix === 0 ? 0 : (addr & (0xffffffff << (32 - prefix))) >>> 0;
+}
+
+/**
+ * `a.b.c.d/n`, strictly masked, by src/config/net.ts's rules (decimal, no leading zeros, octets
+ * ≤ 255, prefix ≤ 32) without bigints; undefined for anything else (the full parser then says why).
+ */
+export function strictIpv4Cidr(text: string): { addr: number; prefix: number } | undefined {
+  let addr = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  let i = 0;
+  const n = text.length;
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits === 1 && part === 0) return undefined; // leading zero
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return undefined;
+    } else if (c === 46 || c === 47) {
+      if (digits === 0) return undefined;
+      addr = addr * 256 + part;
+      part = 0;
+      digits = 0;
+      if (c === 47) break;
+      if (++dots > 3) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  if (i === n || dots !== 3) return undefined;
+  let prefix = 0;
+  let pd = 0;
+  for (i++; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57 || (pd === 1 && prefix === 0)) return undefined;
+    prefix = prefix * 10 + (c - 48);
+    if (++pd > 2) return undefined;
+  }
+  if (pd === 0 || prefix > 32) return undefined;
+  return maskNumber(addr, prefix) === addr ? { addr, prefix } : undefined;
 }

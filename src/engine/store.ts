@@ -38,11 +38,13 @@ import {
   type ResolvedNode,
   type ResolvedPool,
 } from '../config/resolve.js';
-import { classifyDocuments, type Resource } from '../config/resources.js';
+import { classifyDocumentsInto, type Resource } from '../config/resources.js';
 import type { ResourceKind } from '../config/schema.js';
 import { DiagnosticBook } from './diagnostic-book.js';
 import { compareOrder, isSourceError, type SourceEvent, type SourceItem, type SourceRef } from './events.js';
-import { packRouteKey } from './packed-table.js';
+import { packRouteKey, strictIpv4Cidr } from './packed-table.js';
+
+const NO_DIAGNOSTICS: readonly ConfigDiagnostic[] = Object.freeze([]);
 
 type Of<K extends Resource['kind']> = Extract<Resource, { kind: K }>;
 
@@ -69,7 +71,7 @@ interface RecBase extends Located {
 }
 
 export interface PoolRec extends RecBase { readonly kind: 'IPPool'; readonly res: Of<'IPPool'> }
-export interface NodeRec extends RecBase { readonly kind: 'Node'; readonly res: Of<'Node'>; readonly resolved: ResolvedNode | undefined }
+export interface NodeRec extends RecBase { readonly kind: 'Node'; readonly res: Of<'Node'>; readonly resolved: ResolvedNode | undefined; /** The address as a number (0 when unresolved). */ readonly addr: number }
 export interface FelixRec extends RecBase { readonly kind: 'FelixConfiguration'; readonly res: Of<'FelixConfiguration'> }
 export interface KonvoyRec extends RecBase { readonly kind: 'ClusterConfiguration'; readonly res: Of<'ClusterConfiguration'> }
 /** Compact: no raw resource kept (there are 100k of them), the location built when asked. */
@@ -146,7 +148,11 @@ export class ResourceStore {
   readonly book = new DiagnosticBook();
 
   /** Valid records by kind + name, in load order: the first is the one that counts. */
-  private readonly groups = new Map<string, Rec[]>();
+  private readonly groups: Record<Exclude<ResourceKind, 'ClusterConfiguration'>, Map<string, Rec[]>> = {
+    IPPool: new Map(), Node: new Map(), BlockAffinity: new Map(), FelixConfiguration: new Map(),
+  };
+  /** One string per node name, however many blocks name it. */
+  private readonly nodeNameStrings = new Map<string, string>();
   private readonly konvoys: KonvoyRec[] = [];
   /** Every Node name defined anywhere (valid, duplicate or rejected): how many times. */
   private readonly nodeNameCount = new Map<string, number>();
@@ -230,16 +236,20 @@ export class ResourceStore {
     return part;
   }
 
+  /** A document's resources become records as they are classified (a List's items one by one). */
   private ingestDocument(src: SourceState, doc: RawDocument, part: PartState): void {
-    const classified = classifyDocuments([doc]);
-    for (const d of classified.diagnostics) part.diagnostics.push(d);
-    for (const r of classified.rejected) part.rejected.push(r);
-    for (const res of classified.resources) {
-      const rec = this.recordOf(src, res);
-      let key = `${rec.document}/${rec.item}/${rec.kind}/${rec.name}`;
-      while (part.records.has(key)) key += '+';
-      part.records.set(key, rec);
-    }
+    classifyDocumentsInto([doc], {
+      diagnostics: part.diagnostics,
+      rejected: part.rejected,
+      resources: {
+        push: (res: Resource) => {
+          const rec = this.recordOf(src, res);
+          let key = `${rec.document}/${rec.item}/${rec.kind}/${rec.name}`;
+          while (part.records.has(key)) key += '+';
+          part.records.set(key, rec);
+        },
+      },
+    });
   }
 
   private recordOf(src: SourceState, res: Resource): Rec {
@@ -248,14 +258,20 @@ export class ResourceStore {
     const base = { src, document: res.loc.document, item, name: res.name, loc: res.loc };
     switch (res.kind) {
       case 'BlockAffinity': {
+        const spec = res.raw.spec;
+        let node = this.nodeNameStrings.get(spec.node);
+        if (node === undefined) this.nodeNameStrings.set(spec.node, (node = spec.node));
+        const active = !(spec.deleted === true || spec.deleted === 'true') && (spec.state ?? 'confirmed') === 'confirmed';
+        const fast = strictIpv4Cidr(spec.cidr);
+        if (fast) return new BlockRecord(src, res.loc.document, item, res.name, NO_DIAGNOSTICS, node, fast.addr, fast.prefix, active);
         const r = resolveBlock(res);
         const v = r.value;
-        return new BlockRecord(src, res.loc.document, item, res.name, r.diagnostics, res.raw.spec.node,
+        return new BlockRecord(src, res.loc.document, item, res.name, r.diagnostics, node,
           v ? Number(v.net.addr) : undefined, v ? v.net.prefix : 0, v?.active ?? false);
       }
       case 'Node': {
         const r = resolveNode(res);
-        return { ...base, kind: 'Node', res, own: r.diagnostics, resolved: r.value };
+        return { ...base, kind: 'Node', res, own: r.diagnostics, resolved: r.value, addr: r.value ? Number(r.value.net.addr) : 0 };
       }
       case 'IPPool':
         return { ...base, kind: 'IPPool', res, own: [] };
@@ -311,9 +327,9 @@ export class ResourceStore {
       this.poolsDirty = true;
       return;
     }
-    const key = `${r.kind}\u0000${r.name}`;
-    let group = this.groups.get(key);
-    if (!group) this.groups.set(key, (group = []));
+    const groups = this.groups[r.kind];
+    let group = groups.get(r.name);
+    if (!group) groups.set(r.name, (group = []));
     const winner = group[0];
     insertSorted(group, r);
     this.regroup(group, winner);
@@ -327,11 +343,11 @@ export class ResourceStore {
       this.poolsDirty = true;
       return;
     }
-    const key = `${r.kind}\u0000${r.name}`;
-    const group = this.groups.get(key)!;
+    const groups = this.groups[r.kind];
+    const group = groups.get(r.name)!;
     const winner = group[0];
     removeFrom(group, r);
-    if (group.length === 0) this.groups.delete(key);
+    if (group.length === 0) groups.delete(r.name);
     this.regroup(group, winner);
   }
 
@@ -351,7 +367,13 @@ export class ResourceStore {
   }
 
   private effectiveNode(name: string): NodeRec | undefined {
-    return this.groups.get(`Node\u0000${name}`)?.[0] as NodeRec | undefined;
+    return this.groups.Node.get(name)?.[0] as NodeRec | undefined;
+  }
+
+  /** The effective node record of that name when it resolved (with its address as a number). */
+  nodeRec(name: string): NodeRec | undefined {
+    const r = this.effectiveNode(name);
+    return r?.resolved ? r : undefined;
   }
 
   /** The model's node of that name (resolved), if any. */
@@ -489,7 +511,7 @@ export class ResourceStore {
    */
   private nodeNames(): string[] {
     const valid: NodeRec[] = [];
-    for (const group of this.groups.values()) if (group[0]?.kind === 'Node') valid.push(group[0]);
+    for (const group of this.groups.Node.values()) valid.push(group[0] as NodeRec);
     valid.sort(compareRecs);
     const rejected: string[] = [];
     for (const src of [...this.sources.values()].sort((a, b) => compareOrder(a.ref.order, b.ref.order) || (a.ref.id < b.ref.id ? -1 : 1))) {
@@ -510,11 +532,8 @@ export class ResourceStore {
     const diagnostics: ConfigDiagnostic[] = [...konvoy.diagnostics];
     const poolRecs: PoolRec[] = [];
     const felixRecs: FelixRec[] = [];
-    for (const group of this.groups.values()) {
-      const first = group[0];
-      if (first?.kind === 'IPPool') poolRecs.push(first);
-      else if (first?.kind === 'FelixConfiguration') felixRecs.push(first);
-    }
+    for (const group of this.groups.IPPool.values()) poolRecs.push(group[0] as PoolRec);
+    for (const group of this.groups.FelixConfiguration.values()) felixRecs.push(group[0] as FelixRec);
     poolRecs.sort(compareRecs);
     felixRecs.sort(compareRecs);
     const resolved: ResolvedPool[] = [];
@@ -542,10 +561,7 @@ export class ResourceStore {
       .sort((a, b) => (a.pool.name < b.pool.name ? -1 : a.pool.name > b.pool.name ? 1 : 0))
       .map((p, index) => ({ pool: { ...p.pool, index }, net: { addr: Number(p.net.addr), prefix: p.net.prefix }, resolved: p }));
     if (recheckBlocks) {
-      for (const group of this.groups.values()) {
-        const first = group[0];
-        if (first?.kind === 'BlockAffinity') this.blocksToCheck.add(first);
-      }
+      for (const group of this.groups.BlockAffinity.values()) this.blocksToCheck.add(group[0] as BlockRec);
     }
     if (crossChanged) {
       for (const list of this.nodesByAddress.values()) this.recheckAddress(list);

@@ -14,7 +14,7 @@ export function datapathTarget(maps: DatapathMaps, kernel: KernelState | null = 
   return {
     routes: {
       maxEntries: maps.routes.info.maxEntries,
-      readAll: () => routes.entriesBatch({ batchSize: 4096 }),
+      scan: (each) => routes.scanRaw(each, { batchSize: 4096 }),
       setMany: (keys, values, count) => routes.setBatchRaw(keys, values, count),
       deleteMany: (keys, count) => routes.deleteBatchRaw(keys, count),
     },
@@ -28,14 +28,15 @@ export function datapathTarget(maps: DatapathMaps, kernel: KernelState | null = 
 export function rawRoutesOf(map: ReconcileMap<BurrowRouteKey, BurrowRoute>): RawRouteMap {
   return {
     maxEntries: map.info.maxEntries,
-    *readAll() {
-      for (const [k, v] of map.entriesBatch()) {
-        const kb = Buffer.alloc(burrowRouteKey.size);
-        const vb = Buffer.alloc(burrowRoute.size);
-        burrowRouteKey.write(k, kb, 0);
-        burrowRoute.write(v, vb, 0);
-        yield [kb, vb] as const;
-      }
+    scan(each) {
+      const rows = map.entriesBatch();
+      const keys = Buffer.alloc(rows.length * burrowRouteKey.size);
+      const values = Buffer.alloc(rows.length * burrowRoute.size);
+      rows.forEach(([k, v], i) => {
+        burrowRouteKey.write(k, keys, i * burrowRouteKey.size);
+        burrowRoute.write(v, values, i * burrowRoute.size);
+      });
+      if (rows.length > 0) each(keys, values, rows.length);
     },
     setMany(keys, values, count) {
       const entries: [BurrowRouteKey, BurrowRoute][] = [];

@@ -255,3 +255,29 @@ test('invalid input after a valid state changes nothing in the maps, and fixing 
   t.true(w.engine.valid);
   t.not(mapsText(w.engineMaps, w.engineKernel), before);
 });
+
+test('resync finds what changed behind its back (routes, peers, config, kernel routes, nft), counts it, and the next flush repairs it', async (t) => {
+  const w = newWorld();
+  for (const [f, text] of Object.entries(BASE)) t.is(await step(w, { type: 'write', file: Number(f), text }), undefined);
+  const good = mapsText(w.engineMaps, w.engineKernel);
+  t.deepEqual(await w.engine.resync(targetOf(w)), { routes: 0, peers: 0, config: 0, kernelRoutes: 0, nat: 0 }, 'nothing drifted yet');
+  t.is((await w.engine.flush(targetOf(w), { uplink: UPLINK })).changes, 0);
+  // Tamper: a route removed, a route changed, a stray route, a peer removed, the config zeroed,
+  // a kernel route removed and a stray one added, the nft table emptied.
+  const [first, second] = w.engineMaps.routes.entriesBatch();
+  w.engineMaps.routes.deleteBatch([first![0]]);
+  w.engineMaps.routes.set(second![0], { ...second![1], mode: second![1].mode === 1 ? 2 : 1 });
+  w.engineMaps.routes.set({ prefixlen: 26, addr: '10.9.9.0' }, { ...second![1] });
+  const [peer] = w.engineMaps.peers.entriesBatch();
+  w.engineMaps.peers.deleteBatch([peer![0]]);
+  w.engineMaps.config.set(0, { ...w.engineMaps.config.get(0)!, ttl: 1 });
+  const [kr] = [...w.engineKernel.routes.keys()];
+  w.engineKernel.routes.delete(kr!);
+  w.engineKernel.routes.set('10.8.0.0/26', { dst: '10.8.0.0/26', dev: 'burrow0', via: '172.16.0.2', onlink: true, mtu: 1480 });
+  w.engineKernel.fingerprints = [];
+  const drift = await w.engine.resync(targetOf(w));
+  t.deepEqual(drift, { routes: 3, peers: 1, config: 1, kernelRoutes: 2, nat: 1 });
+  await w.engine.flush(targetOf(w), { uplink: UPLINK });
+  t.is(mapsText(w.engineMaps, w.engineKernel), good, 'repaired to exactly what was written before');
+  t.deepEqual(await w.engine.resync(targetOf(w)), { routes: 0, peers: 0, config: 0, kernelRoutes: 0, nat: 0 });
+});
