@@ -20,7 +20,8 @@ import path from 'node:path';
 
 import { loadDatapath, type DatapathMaps } from '../src/agent/datapath.js';
 import { parseManifestDocuments } from '../src/config/documents.js';
-import { Engine, type EngineTarget } from '../src/engine/engine.js';
+import { burrowRoute } from '../src/bpf/index.js';
+import { Engine, writeRouteKey, type EngineTarget } from '../src/engine/engine.js';
 import type { SourceEvent } from '../src/engine/events.js';
 import { FileSource } from '../src/engine/file-source.js';
 import { datapathTarget } from '../src/engine/target.js';
@@ -38,6 +39,10 @@ export interface EngineChildResult {
   peers: number;
   coldMs: number;
   coldCpuMs: number;
+  /** The cold start's parts: read + validate + derive (file source → engine), adopt, flush. */
+  coldPhasesMs: { source: number; adopt: number; flush: number };
+  /** The same routes written raw (pre-encoded, one BPF_MAP_UPDATE_BATCH) into an emptied map. */
+  rawWriteMs: number[];
   /** Event → maps updated, per kind of event: every round. */
   eventMs: Record<string, number[]>;
   /** Route changes each event wrote. */
@@ -88,9 +93,12 @@ async function main(): Promise<void> {
   await source.start();
   source.close();
   if (!engine.valid) throw new Error(`manifests invalid: ${engine.errors().slice(0, 3).map((d) => d.message).join('; ')}`);
+  const t1 = now();
   await engine.adopt(target);
+  const t2 = now();
   const cold = await engine.flush(target, { uplink: UPLINK });
   const coldMs = now() - t0;
+  const coldPhasesMs = { source: t1 - t0, adopt: t2 - t1, flush: now() - t2 };
   const coldCpuMs = cpuMs() - c0;
   const rssAfterColdMiB = status('VmRSS');
   const hwmAfterColdMiB = status('VmHWM');
@@ -145,11 +153,31 @@ async function main(): Promise<void> {
     resyncCpuMs.push(cpuMs() - c);
     if (drift.routes + drift.peers + drift.config !== 0 || r.changes !== 0) throw new Error(`resync found drift: ${JSON.stringify(drift)}, ${r.changes} changes`);
   }
+  // The raw baseline: every desired route, encoded beforehand, written in one batch into the
+  // emptied map (then the map holds what the engine wrote, as before).
+  const rawWriteMs: number[] = [];
+  {
+    const keys = [...engine.derived.routes.keys()];
+    const kb = Buffer.alloc(keys.length * 8);
+    const vb = Buffer.alloc(keys.length * burrowRoute.size);
+    keys.forEach((k, i) => {
+      writeRouteKey(k, kb, i * 8);
+      engine.derived.routes.copyTo(k, vb, i * burrowRoute.size);
+    });
+    for (let round = 0; round < o.rounds; round++) {
+      target.routes.deleteMany(kb, keys.length);
+      const t = now();
+      target.routes.setMany(kb, vb, keys.length);
+      rawWriteMs.push(now() - t);
+    }
+  }
   const result: EngineChildResult = {
     routes: engine.derived.routes.size,
     peers: engine.derived.peers.size,
     coldMs,
     coldCpuMs,
+    coldPhasesMs,
+    rawWriteMs,
     eventMs,
     eventChanges,
     resyncMs,

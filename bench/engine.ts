@@ -45,6 +45,10 @@ export interface EngineSizeResult {
   fileMiB: number;
   coldMs: Summary;
   coldCpuMs: Summary;
+  coldSourceMs: Summary;
+  coldAdoptMs: Summary;
+  coldFlushMs: Summary;
+  rawWriteMs: Summary;
   events: Record<string, Summary>;
   eventChanges: Record<string, number>;
   resyncMs: Summary;
@@ -134,6 +138,10 @@ export async function runEngine(opts: EngineBenchOptions): Promise<EngineBenchRe
           fileMiB: dirSizeMiB(manifests),
           coldMs: summarize(runs.map((r) => r.coldMs)),
           coldCpuMs: summarize(runs.map((r) => r.coldCpuMs)),
+          coldSourceMs: summarize(runs.map((r) => r.coldPhasesMs.source)),
+          coldAdoptMs: summarize(runs.map((r) => r.coldPhasesMs.adopt)),
+          coldFlushMs: summarize(runs.map((r) => r.coldPhasesMs.flush)),
+          rawWriteMs: summarize(runs.flatMap((r) => r.rawWriteMs)),
           events,
           eventChanges: runs[0]!.eventChanges,
           resyncMs: summarize(runs.flatMap((r) => r.resyncMs)),

@@ -392,7 +392,8 @@ function engineSection(rec: SectionRecord): string {
   const rows = d.sizes.map((s) => [
     `${s.routes.toLocaleString('en')} (${s.nodes - 1} × ${s.blocksPerNode})`,
     `${s.format} ${s.fileMiB.toFixed(1)} MiB`,
-    fmt(s.coldMs, 0),
+    `${fmt(s.coldMs, 0)} (${fmt(s.coldSourceMs, 0)} / ${fmt(s.coldAdoptMs, 0)} / ${fmt(s.coldFlushMs, 0)})`,
+    `${fmt(s.rawWriteMs, 0)} (${(s.coldFlushMs.median / s.rawWriteMs.median).toFixed(1)}×)`,
     ev(s, 'node added'),
     ev(s, 'node removed'),
     ev(s, 'block added'),
@@ -417,10 +418,12 @@ validates and derives, adopts the empty maps and flushes (file read → maps wri
 one event → maps updated (engine.apply + flush, median of the rounds; node added/removed: a file
 with a Node and its blocks; block: a one-block file; pool flip: the pool's own file rewritten
 IPIP → VXLAN, every route changes); **resync** = the routes, peers and config maps read back and
-compared with what was written, nothing to write; RSS after the cold start and peak; **validate** =
+compared with what was written, nothing to write; **raw write** = the same entries pre-encoded and
+written in one BPF_MAP_UPDATE_BATCH into the emptied map (the flush's floor); RSS after the cold
+start and peak (the peak includes the events and resyncs); **validate** =
 \`agentctl validate -f\` of the multi-document YAML under GNU time (one-shot path).
 
-${table(['routes (nodes × blocks)', 'input', 'cold ms', 'node added ms', 'node removed ms', 'block added ms', 'block removed ms', 'pool flip ms', 'resync ms', 'RSS after cold MiB', 'peak RSS MiB', 'agentctl validate'], rows)}
+${table(['routes (nodes × blocks)', 'input', 'cold ms (read+validate+derive / adopt / flush)', 'raw write ms (flush ÷ raw)', 'node added ms', 'node removed ms', 'block added ms', 'block removed ms', 'pool flip ms', 'resync ms', 'RSS after cold MiB', 'peak RSS MiB', 'agentctl validate'], rows)}
 ${a ? `
 agentd at ${a.routes.toLocaleString('en')} routes (JSON lists, kernel routes and nft too, veth uplink in a throwaway namespace,
 default 30 s resync): start → ready ${a.readyMs.toFixed(0)} ms; RSS ${a.rssReadyMiB.toFixed(0)} MiB when ready, ${a.rssIdleMiB.toFixed(0)} MiB after ${a.idleSeconds} s idle,

@@ -76,7 +76,9 @@ export class DerivedState {
     const vni = this.store.felixSettings.vxlanVNI;
     let all = false;
     let allPeers = false;
-    const keys = new Set<number>(changes.blockKeys);
+    const keys = new Set<number>();
+    /** Pools whose blocks are recomputed (a mode, NAT or disabled change). */
+    const poolsToRecompute: string[] = [];
     const peerNodes = new Set<string>();
 
     if (!sameLocal(this.localBefore, local)) {
@@ -99,7 +101,7 @@ export class DerivedState {
           const b = after[i]!.pool;
           if (a.ipipMode === b.ipipMode && a.vxlanMode === b.vxlanMode && a.natOutgoing === b.natOutgoing && a.disabled === b.disabled) continue;
           allPeers ||= a.ipipMode !== b.ipipMode || a.vxlanMode !== b.vxlanMode;
-          for (const blk of this.store.blocksByPool.get(b.name) ?? []) if (blk.addr !== undefined) keys.add(packRouteKey(blk.addr, blk.prefix));
+          poolsToRecompute.push(b.name);
           const net = after[i]!.net;
           for (const n of this.store.nodes()) {
             const addr = ipv4Number(n.address);
@@ -121,12 +123,22 @@ export class DerivedState {
     }
 
     if (all) {
-      keys.clear();
-      for (const k of this.routes.keys()) keys.add(k);
-      for (const k of this.store.claims.keys()) keys.add(k);
-      for (const addr of this.store.nodesByAddress.keys()) keys.add(packRouteKey(addr, 32));
+      // Everything: every claimed CIDR, every node address, and whatever else was desired.
+      for (const k of this.store.claims.keys()) this.recomputeRoute(k);
+      for (const addr of this.store.nodesByAddress.keys()) this.recomputeRoute(packRouteKey(addr, 32));
+      const stale: number[] = [];
+      for (const k of this.routes.keys()) {
+        if (!this.store.claims.has(k) && !(routeKeyPrefix(k) === 32 && this.store.nodesByAddress.has(routeKeyAddr(k)))) stale.push(k);
+      }
+      for (const k of stale) this.recomputeRoute(k);
+    } else {
+      // Straight from the indexes: a pool's 100k blocks are not copied into a set first.
+      for (const name of poolsToRecompute) {
+        for (const blk of this.store.blocksByPool.get(name) ?? []) if (blk.addr !== undefined) this.recomputeRoute(packRouteKey(blk.addr, blk.prefix));
+      }
+      for (const k of changes.blockKeys) this.recomputeRoute(k);
+      for (const k of keys) this.recomputeRoute(k);
     }
-    for (const k of keys) this.recomputeRoute(k);
 
     if (allPeers) {
       for (const n of this.peerOf.keys()) peerNodes.add(n);
@@ -163,7 +175,7 @@ export class DerivedState {
     }
     let mode: TunnelMode = 'none';
     if (kind === 0) {
-      const block = this.store.claims.get(key)?.[0];
+      const block = this.store.claims.first(key);
       if (!block || block.owner === undefined || block.node === local.name) return 0;
       pool = this.poolNamed(block.owner);
       holder = this.store.nodeRec(block.node);

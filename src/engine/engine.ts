@@ -300,13 +300,12 @@ export class Engine {
     const routeSets: number[] = [];
     const routeDeletes: number[] = [];
     if (!peersOnly) {
+      const kernelToo = target.kernel !== null;
       for (const key of this.derived.pendingRoutes) {
-        this.pendingKernel.add(key);
-        if (this.derived.routes.has(key)) {
-          if (!this.derived.routes.sameAs(this.appliedRoutes, key)) routeSets.push(key);
-        } else if (this.appliedRoutes.has(key)) {
-          routeDeletes.push(key);
-        }
+        if (kernelToo) this.pendingKernel.add(key);
+        const c = this.derived.routes.compare(this.appliedRoutes, key);
+        if (c === 'differs') routeSets.push(key);
+        else if (c === 'gone') routeDeletes.push(key);
       }
     }
 
@@ -335,7 +334,9 @@ export class Engine {
     }
 
     // Nothing is written unless all of it fits.
-    const routeCount = this.appliedRoutes.size + routeSets.filter((k) => !this.appliedRoutes.has(k)).length - routeDeletes.length;
+    let added = 0;
+    for (const k of routeSets) if (!this.appliedRoutes.has(k)) added++;
+    const routeCount = this.appliedRoutes.size + added - routeDeletes.length;
     if (this.derived.routes.size > target.routes.maxEntries) {
       throw new ReconcileRefusedError(`${this.derived.routes.size} routes wanted but the routes map holds at most ${target.routes.maxEntries}; nothing was changed`);
     }

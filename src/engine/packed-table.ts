@@ -43,7 +43,9 @@ export class PackedTable {
   copyTo(key: number, buf: Uint8Array, off: number): boolean {
     const slot = this.slots.get(key);
     if (slot === undefined) return false;
-    buf.set(this.slab.subarray(slot * this.recordSize, (slot + 1) * this.recordSize), off);
+    const n = this.recordSize;
+    const base = slot * n;
+    for (let i = 0; i < n; i++) buf[off + i] = this.slab[base + i]!;
     return true;
   }
 
@@ -70,7 +72,8 @@ export class PackedTable {
       slot = this.free.pop() ?? this.grow();
       this.slots.set(key, slot);
     }
-    this.slab.set(record.subarray(off, off + n), slot * n);
+    const base = slot * n;
+    for (let i = 0; i < n; i++) this.slab[base + i] = record[off + i]!;
     this.tags[slot] = tag;
     return true;
   }
@@ -82,6 +85,16 @@ export class PackedTable {
     this.slots.delete(key);
     this.free.push(slot);
     return true;
+  }
+
+  /**
+   * How this table's record for `key` stands against `other`'s: 'same' (both absent counts),
+   * 'differs' (here, and absent or other bytes there), 'gone' (absent here, present there). One lookup each.
+   */
+  compare(other: PackedTable, key: number): 'same' | 'differs' | 'gone' {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return other.has(key) ? 'gone' : 'same';
+    return other.equalsBytes(key, this.slab, slot * this.recordSize) ? 'same' : 'differs';
   }
 
   /** Whether the two tables hold the same record for `key` (both absent counts as equal; tags not compared). */

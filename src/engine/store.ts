@@ -41,8 +41,9 @@ import {
 import { classifyDocumentsInto, type Resource } from '../config/resources.js';
 import type { ResourceKind } from '../config/schema.js';
 import { DiagnosticBook } from './diagnostic-book.js';
+import { MultiIndex } from './multi-index.js';
 import { compareOrder, isSourceError, type SourceEvent, type SourceItem, type SourceRef } from './events.js';
-import { packRouteKey, strictIpv4Cidr } from './packed-table.js';
+import { maskNumber, packRouteKey, strictIpv4Cidr } from './packed-table.js';
 
 const NO_DIAGNOSTICS: readonly ConfigDiagnostic[] = Object.freeze([]);
 
@@ -54,7 +55,8 @@ interface SourceState {
 }
 
 interface PartState {
-  records: Map<string, Rec>;
+  /** By name (records of one name in document order). */
+  records: MultiIndex<string, Rec>;
   /** Document-level diagnostics (syntax, unknown kind, schema failures, skipped kinds). */
   diagnostics: ConfigDiagnostic[];
   /** Resources of a known kind that failed their schema: their names still count (no cascade). */
@@ -148,8 +150,8 @@ export class ResourceStore {
   readonly book = new DiagnosticBook();
 
   /** Valid records by kind + name, in load order: the first is the one that counts. */
-  private readonly groups: Record<Exclude<ResourceKind, 'ClusterConfiguration'>, Map<string, Rec[]>> = {
-    IPPool: new Map(), Node: new Map(), BlockAffinity: new Map(), FelixConfiguration: new Map(),
+  private readonly groups: Record<Exclude<ResourceKind, 'ClusterConfiguration'>, MultiIndex<string, Rec>> = {
+    IPPool: new MultiIndex(), Node: new MultiIndex(), BlockAffinity: new MultiIndex(), FelixConfiguration: new MultiIndex(),
   };
   /** One string per node name, however many blocks name it. */
   private readonly nodeNameStrings = new Map<string, string>();
@@ -161,7 +163,7 @@ export class ResourceStore {
   /** Effective (first-of-name) blocks by node name. */
   private readonly blocksByNode = new Map<string, Set<BlockRec>>();
   /** Effective active blocks by route key, in load order: the first claims the CIDR. */
-  readonly claims = new Map<number, BlockRec[]>();
+  readonly claims = new MultiIndex<number, BlockRec>();
   /** Effective resolved nodes by address number, in load order. */
   readonly nodesByAddress = new Map<number, NodeRec[]>();
   /** Effective blocks by the pool that owns them. */
@@ -173,6 +175,7 @@ export class ResourceStore {
   /** Effective resolved pools in load order. */
   private resolvedPools: ResolvedPool[] = [];
   private everyPoolRead = true;
+  private v4PoolNets: { name: string; addr: number; prefix: number; blockSize: number }[] = [];
   private crossSubnet: string[] = [];
   felix: ResolvedFelix = { settings: { vxlanVNI: 4096, vxlanPort: 4789 } };
   /** Sorted by name, indexed: the model's pools. */
@@ -225,7 +228,7 @@ export class ResourceStore {
 
   /** Classifies and resolves each document as it is produced (the tree is dropped after). */
   private ingest(src: SourceState, items: Iterable<SourceItem>): PartState {
-    const part: PartState = { records: new Map(), diagnostics: [], rejected: [] };
+    const part: PartState = { records: new MultiIndex(), diagnostics: [], rejected: [] };
     for (const item of items) {
       if (isSourceError(item)) {
         part.diagnostics.push(item.error);
@@ -244,9 +247,7 @@ export class ResourceStore {
       resources: {
         push: (res: Resource) => {
           const rec = this.recordOf(src, res);
-          let key = `${rec.document}/${rec.item}/${rec.kind}/${rec.name}`;
-          while (part.records.has(key)) key += '+';
-          part.records.set(key, rec);
+          part.records.add(rec.name, rec);
         },
       },
     });
@@ -295,14 +296,22 @@ export class ResourceStore {
     } else {
       src.parts.delete(key);
     }
-    const before = prev?.records ?? new Map<string, Rec>();
-    const after = next?.records ?? new Map<string, Rec>();
-    for (const [k, old] of before) {
-      const now = after.get(k);
-      if (now && sameContent(old, now)) after.set(k, old); // unchanged: keep the record in place
-      else this.removeRec(old);
+    const before = prev?.records;
+    const after = next?.records;
+    // Records read again unchanged are kept in place (nothing downstream changes); the others go, then the new come.
+    const kept = new Set<Rec>();
+    if (before) {
+      for (const old of before.values()) {
+        const now = after?.list(old.name).find((r) => !kept.has(r) && r.kind === old.kind && sameContent(old, r));
+        if (now && after) {
+          after.replace(old.name, now, old);
+          kept.add(old);
+        } else {
+          this.removeRec(old);
+        }
+      }
     }
-    for (const [k, r] of after) if (before.get(k) !== r) this.addRec(r);
+    if (after) for (const r of after.values()) if (!kept.has(r)) this.addRec(r);
   }
 
   private countRejected(r: { kind: ResourceKind; name: string }, delta: number): void {
@@ -328,11 +337,9 @@ export class ResourceStore {
       return;
     }
     const groups = this.groups[r.kind];
-    let group = groups.get(r.name);
-    if (!group) groups.set(r.name, (group = []));
-    const winner = group[0];
-    insertSorted(group, r);
-    this.regroup(group, winner);
+    const winner = groups.first(r.name);
+    groups.add(r.name, r, compareRecs);
+    this.regroup(groups.list(r.name), winner);
   }
 
   private removeRec(r: Rec): void {
@@ -344,15 +351,13 @@ export class ResourceStore {
       return;
     }
     const groups = this.groups[r.kind];
-    const group = groups.get(r.name)!;
-    const winner = group[0];
-    removeFrom(group, r);
-    if (group.length === 0) groups.delete(r.name);
-    this.regroup(group, winner);
+    const winner = groups.first(r.name);
+    groups.remove(r.name, r);
+    this.regroup(groups.list(r.name), winner);
   }
 
   /** Duplicate diagnostics of a group, and the effects of a change of its first record. */
-  private regroup(group: Rec[], winnerBefore: Rec | undefined): void {
+  private regroup(group: readonly Rec[], winnerBefore: Rec | undefined): void {
     const first = group[0];
     // A later duplicate is dropped before its own rules run: only the first reports them.
     group.forEach((r, i) => {
@@ -367,7 +372,7 @@ export class ResourceStore {
   }
 
   private effectiveNode(name: string): NodeRec | undefined {
-    return this.groups.Node.get(name)?.[0] as NodeRec | undefined;
+    return this.groups.Node.first(name) as NodeRec | undefined;
   }
 
   /** The effective node record of that name when it resolved (with its address as a number). */
@@ -428,11 +433,8 @@ export class ResourceStore {
       if (before.addr !== undefined) {
         const key = packRouteKey(before.addr, before.prefix);
         this.changes.blockKeys.add(key);
-        const claim = this.claims.get(key);
-        if (claim && before.active) {
-          removeFrom(claim, before);
-          if (claim.length === 0) this.claims.delete(key);
-          else for (const b of claim) this.blocksToCheck.add(b);
+        if (before.active && this.claims.remove(key, before)) {
+          for (const b of this.claims.list(key)) this.blocksToCheck.add(b);
         }
       }
     }
@@ -445,10 +447,8 @@ export class ResourceStore {
         const key = packRouteKey(after.addr, after.prefix);
         this.changes.blockKeys.add(key);
         if (after.active) {
-          let claim = this.claims.get(key);
-          if (!claim) this.claims.set(key, (claim = []));
-          insertSorted(claim, after);
-          for (const b of claim) this.blocksToCheck.add(b);
+          this.claims.add(key, after, compareRecs);
+          for (const b of this.claims.list(key)) this.blocksToCheck.add(b);
         }
       }
     }
@@ -478,9 +478,16 @@ export class ResourceStore {
     }
     const like = blockLike(b);
     const diagnostics: ConfigDiagnostic[] = [];
-    const { owner, diagnostics: poolDiagnostics } = blockPoolCheck(like, this.resolvedPools, this.everyPoolRead);
-    for (const d of poolDiagnostics) diagnostics.push(d);
-    const ownerName = owner?.pool.name;
+    // The common case with numbers: the first pool (load order) holding the block has its size.
+    let ownerName: string | undefined;
+    const fast = this.v4PoolNets.find((p) => maskNumber(b.addr!, p.prefix) === p.addr && b.prefix >= p.prefix);
+    if (fast && fast.blockSize === b.prefix) {
+      ownerName = fast.name;
+    } else {
+      const { owner, diagnostics: poolDiagnostics } = blockPoolCheck(like, this.resolvedPools, this.everyPoolRead);
+      for (const d of poolDiagnostics) diagnostics.push(d);
+      ownerName = owner?.pool.name;
+    }
     if (ownerName !== b.owner) {
       if (b.owner !== undefined) this.blocksByPool.get(b.owner)?.delete(b);
       if (ownerName !== undefined) {
@@ -498,8 +505,7 @@ export class ResourceStore {
       this.unknownNodeBlocks.delete(b);
     }
     if (b.active) {
-      const claim = this.claims.get(packRouteKey(b.addr, b.prefix));
-      const first = claim?.[0];
+      const first = this.claims.first(packRouteKey(b.addr, b.prefix));
       if (first && first !== b) diagnostics.push(blockConflictDiagnostic(like, blockLike(first)));
     }
     this.book.set(b, diagnostics, 'block');
@@ -511,7 +517,7 @@ export class ResourceStore {
    */
   private nodeNames(): string[] {
     const valid: NodeRec[] = [];
-    for (const group of this.groups.Node.values()) valid.push(group[0] as NodeRec);
+    for (const r of this.groups.Node.firsts()) valid.push(r as NodeRec);
     valid.sort(compareRecs);
     const rejected: string[] = [];
     for (const src of [...this.sources.values()].sort((a, b) => compareOrder(a.ref.order, b.ref.order) || (a.ref.id < b.ref.id ? -1 : 1))) {
@@ -532,8 +538,8 @@ export class ResourceStore {
     const diagnostics: ConfigDiagnostic[] = [...konvoy.diagnostics];
     const poolRecs: PoolRec[] = [];
     const felixRecs: FelixRec[] = [];
-    for (const group of this.groups.IPPool.values()) poolRecs.push(group[0] as PoolRec);
-    for (const group of this.groups.FelixConfiguration.values()) felixRecs.push(group[0] as FelixRec);
+    for (const r of this.groups.IPPool.firsts()) poolRecs.push(r as PoolRec);
+    for (const r of this.groups.FelixConfiguration.firsts()) felixRecs.push(r as FelixRec);
     poolRecs.sort(compareRecs);
     felixRecs.sort(compareRecs);
     const resolved: ResolvedPool[] = [];
@@ -553,6 +559,11 @@ export class ResourceStore {
     const recheckBlocks =
       structural(this.resolvedPools) !== structural(resolved) || this.everyPoolRead !== (this.rejectedPools === 0 && resolved.length === poolRecs.length);
     this.resolvedPools = resolved;
+    // IPv4 pools as numbers, in load order (an IPv6 pool never holds an IPv4 block, so the number
+    // scan finds the pool blockPoolCheck's would).
+    this.v4PoolNets = resolved
+      .filter((p) => p.net.version === 4)
+      .map((p) => ({ name: p.pool.name, addr: Number(p.net.addr), prefix: p.net.prefix, blockSize: p.pool.blockSize }));
     this.everyPoolRead = this.rejectedPools === 0 && resolved.length === poolRecs.length;
     const crossSubnet = crossSubnetPoolNames(resolved);
     const crossChanged = crossSubnet.join(',') !== this.crossSubnet.join(',');
@@ -561,7 +572,7 @@ export class ResourceStore {
       .sort((a, b) => (a.pool.name < b.pool.name ? -1 : a.pool.name > b.pool.name ? 1 : 0))
       .map((p, index) => ({ pool: { ...p.pool, index }, net: { addr: Number(p.net.addr), prefix: p.net.prefix }, resolved: p }));
     if (recheckBlocks) {
-      for (const group of this.groups.BlockAffinity.values()) this.blocksToCheck.add(group[0] as BlockRec);
+      for (const r of this.groups.BlockAffinity.firsts()) this.blocksToCheck.add(r as BlockRec);
     }
     if (crossChanged) {
       for (const list of this.nodesByAddress.values()) this.recheckAddress(list);

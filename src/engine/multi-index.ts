@@ -1,0 +1,90 @@
+/**
+ * A map from a key to an ordered list of values that is almost always one value long (a name
+ * defined once, a CIDR claimed by one block): the value itself is stored until a second one
+ * comes, so 100k keys cost 100k map entries, not 100k small arrays.
+ */
+export class MultiIndex<K, V> {
+  private readonly map = new Map<K, V | V[]>();
+
+  /** Values are never arrays themselves, so an array is a list. */
+  private isList(v: V | V[]): v is V[] {
+    return Array.isArray(v);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  has(key: K): boolean {
+    return this.map.has(key);
+  }
+
+  keys(): IterableIterator<K> {
+    return this.map.keys();
+  }
+
+  first(key: K): V | undefined {
+    const v = this.map.get(key);
+    return v === undefined ? undefined : Array.isArray(v) ? (v[0] as V) : v;
+  }
+
+  /** The values in order (a new array for a single value: only for the rarer paths). */
+  list(key: K): readonly V[] {
+    const v = this.map.get(key);
+    return v === undefined ? [] : this.isList(v) ? v : [v];
+  }
+
+  /** The first value of every key. */
+  *firsts(): Generator<V> {
+    for (const v of this.map.values()) yield this.isList(v) ? v[0]! : v;
+  }
+
+  /** Inserts in order (`compare`); equal values go after the ones already there. */
+  add(key: K, value: V, compare?: (a: V, b: V) => number): void {
+    const v = this.map.get(key);
+    if (v === undefined) {
+      this.map.set(key, value);
+      return;
+    }
+    const list = this.isList(v) ? v : [v];
+    let i = list.length;
+    if (compare) while (i > 0 && compare(list[i - 1]!, value) > 0) i--;
+    list.splice(i, 0, value);
+    if (list !== v) this.map.set(key, list);
+  }
+
+  /** Every value, key by key, in order. */
+  *values(): Generator<V> {
+    for (const v of this.map.values()) {
+      if (this.isList(v)) yield* v;
+      else yield v;
+    }
+  }
+
+  /** Puts `to` where `from` is (same key, same position). */
+  replace(key: K, from: V, to: V): void {
+    const v = this.map.get(key);
+    if (v === from) this.map.set(key, to);
+    else if (v !== undefined && this.isList(v)) {
+      const i = v.indexOf(from);
+      if (i >= 0) v[i] = to;
+    }
+  }
+
+  /** Removes the value (by identity); false when it was not there. */
+  remove(key: K, value: V): boolean {
+    const v = this.map.get(key);
+    if (v === undefined) return false;
+    if (!this.isList(v)) {
+      if (v !== value) return false;
+      this.map.delete(key);
+      return true;
+    }
+    const i = v.indexOf(value);
+    if (i < 0) return false;
+    v.splice(i, 1);
+    if (v.length === 1) this.map.set(key, v[0]!);
+    else if (v.length === 0) this.map.delete(key);
+    return true;
+  }
+}
