@@ -41,6 +41,7 @@ const AgentdOptions = z.strictObject({
   cleanupOnExit: z.boolean().default(false),
   debounce: z.coerce.number().int().min(0).max(60_000),
   resync: z.coerce.number().int().min(0),
+  routeRefresh: z.coerce.number().int().min(0),
   peerGrace: z.coerce.number().int().min(0),
   acceptAhead: z.coerce.number().int().min(0),
   logLevel: z.enum(LOG_LEVELS),
@@ -58,7 +59,8 @@ function buildCommand(): Command {
     .option('--listen <addr>', 'serve /metrics and /healthz on PORT, :PORT or HOST:PORT')
     .option('--cleanup-on-exit', 'on SIGTERM/SIGINT remove everything instead of leaving the datapath forwarding')
     .option('--debounce <ms>', 'wait this long after a manifest change before reconciling', '200')
-    .option('--resync <ms>', 'full reconcile at this interval even without changes (0: never)', '30000')
+    .option('--resync <ms>', 'compare the maps with what was written at this interval and repair drift (0: never)', '30000')
+    .option('--route-refresh <ms>', 'compare kernel routes and nft too on the first resync after this long (0: every resync)', '90000')
     .option('--accept-ahead <ms>', 'on a tunnel-mode change, accept the new modes this long before sending them', '1000')
     .option('--peer-grace <ms>', 'then keep accepting a peer\'s old modes this long', '5000')
     .option('--log-level <level>', LOG_LEVELS.join(', '), 'info')
@@ -92,6 +94,7 @@ async function main(argv: string[]): Promise<void> {
     cleanupOnExit: o.cleanupOnExit,
     debounceMs: o.debounce,
     resyncMs: o.resync,
+    routeRefreshMs: o.routeRefresh,
     peerGraceMs: o.peerGrace,
     acceptAheadMs: o.acceptAhead,
     log,

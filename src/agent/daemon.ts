@@ -46,8 +46,10 @@ export interface DaemonOptions {
   listen?: string | undefined;
   cleanupOnExit: boolean;
   debounceMs: number;
-  /** Full cycle even without a change event (repairs drift); 0: never. */
+  /** Drift check of the maps (and, every routeRefreshMs, kernel routes and nft); 0: never. */
   resyncMs: number;
+  /** Kernel routes and nft are compared on the first resync after this long (Felix's routeRefreshInterval); 0: every resync. */
+  routeRefreshMs?: number;
   /**
    * A change of the tunnel modes peers use is applied in phases (mode-switch.ts): accept the new
    * modes this long before sending them, then keep accepting the old ones for `peerGraceMs`.
@@ -105,6 +107,7 @@ export class Daemon {
   private uplink: UplinkInfo | undefined;
   private uplinkFor: string | undefined;
   private resyncDue = false;
+  private lastKernelResync = Date.now();
   private switchTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
@@ -213,7 +216,9 @@ export class Daemon {
     try {
       if (this.resyncDue) {
         this.resyncDue = false;
-        const drift = await this.engine.resync(this.target!);
+        const kernel = Date.now() - this.lastKernelResync >= (this.opts.routeRefreshMs ?? 0);
+        if (kernel) this.lastKernelResync = Date.now();
+        const drift = await this.engine.resync(this.target!, { kernel });
         for (const [part, n] of Object.entries(drift) as [keyof typeof drift, number][]) this.metrics.observeDrift(part, n);
         const total = drift.routes + drift.peers + drift.config + drift.kernelRoutes + drift.nat;
         summary.drift = total;

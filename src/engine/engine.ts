@@ -184,7 +184,7 @@ export class Engine {
 
   /** Reads what the node holds as the applied state; everything desired is queued against it. */
   async adopt(target: EngineTarget): Promise<void> {
-    const actual = await readActual(target, false);
+    const actual = await readActual(target, true);
     this.appliedRoutes.clear();
     target.routes.scan((keys, values, count) => {
       for (let i = 0; i < count; i++) this.appliedRoutes.set(readRouteKey(keys, i * ROUTE_KEY_SIZE), values, i * ROUTE_VALUE_SIZE);
@@ -204,9 +204,11 @@ export class Engine {
   /**
    * Drift repair: compares the node against the applied state (no parsing, no compiling), takes
    * the node's word for what drifted and queues those keys; the next flush repairs them.
+   * `kernel: false` compares the maps alone (kernel routes and nft are checked less often: agentd's
+   * --route-refresh, as Felix's routeRefreshInterval).
    */
-  async resync(target: EngineTarget): Promise<DriftReport> {
-    const actual = await readActual(target, true);
+  async resync(target: EngineTarget, opts: { kernel?: boolean } = {}): Promise<DriftReport> {
+    const actual = await readActual(target, opts.kernel ?? true);
     const drift: DriftReport = { routes: 0, peers: 0, config: 0, kernelRoutes: 0, nat: 0 };
     // Routes: compared in place, batch by batch, against the bytes last written.
     const seen = new Float64Array(Math.max(1, this.appliedRoutes.size + 1024));
@@ -440,14 +442,14 @@ interface ActualNode {
 }
 
 /** Peers, config, kernel routes and nft as the node has them (routes are scanned in place by the caller). */
-async function readActual(target: EngineTarget, _forResync: boolean): Promise<ActualNode> {
+async function readActual(target: EngineTarget, withKernel: boolean): Promise<ActualNode> {
   const peers = new Map<string, BurrowPeer>();
   for (const [k, v] of target.peers.entriesBatch()) peers.set(k, v);
   const config = target.config.get(0);
   const zero = config === undefined || (config.local_ip === '0.0.0.0' && config.uplink_ifindex === 0 && config.vxlan_port === 0 && config.ttl === 0);
   let kernel: Map<number, KernelRoute> | null = null;
   let nat: string[] | null = null;
-  if (target.kernel) {
+  if (target.kernel && withKernel) {
     kernel = new Map();
     for (const r of await target.kernel.listRoutes()) kernel.set(keyOfDst(r.dst), r);
     nat = (await target.kernel.natFingerprints()).sort();

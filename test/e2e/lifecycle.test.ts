@@ -194,3 +194,63 @@ privileged.serial('pinned links that run other code (an older build) are replace
   t.is(attached[1]!.xdp?.name, 'xdp_decap');
   t.deepEqual(fs.readdirSync(linksDir(a.pinRoot)).sort(), ['tc_encap@burrow0', 'xdp_decap@eth0'], 'no temporary pins left');
 });
+
+privileged.serial('resync: a route entry, a peer and a kernel route removed behind agentd\'s back are found, counted and put back; a stray proto-211 route goes', async (t) => {
+  const { lab, agents } = await labWithAgents(t, { agents: ['node-a'], agent: { extraArgs: ['--resync', '1000', '--route-refresh', '0'] } });
+  const a = agents['node-a']!;
+  const ns = lab.node('node-a').ns;
+  const before = burrowRoutes(lab, 'node-a');
+  t.regex(before, /192\.168\.2\.0\/26 via 10\.0\.2\.10 dev burrow0/);
+  const maps = openDatapathMaps(lab.node('node-a').pinRoot);
+  try {
+    const key = { prefixlen: 26, addr: '192.168.2.0' };
+    const route = maps.routes.get(key);
+    t.truthy(route);
+    const [peer] = maps.peers.entriesBatch();
+    maps.routes.deleteBatch([key]);
+    maps.peers.deleteBatch([peer![0]]);
+    sh(['ip', '-n', ns, 'route', 'del', '192.168.2.0/26', 'proto', '211']);
+    sh(['ip', '-n', ns, 'route', 'add', '198.51.100.0/24', 'via', '10.0.1.1', 'proto', '211']);
+    const from = a.records.length;
+    const repaired = await a.waitFor((r) => r.msg === 'reconciled' && r.reason === 'resync' && (r.drift as number) > 0, 10_000, from);
+    t.is(repaired.drift, 4, `drift counted: ${JSON.stringify(repaired)}`);
+    t.deepEqual(maps.routes.get(key), route, 'the route entry is back, byte for byte');
+    t.deepEqual(maps.peers.get(peer![0]), peer![1], 'the peer is back');
+  } finally {
+    maps.close();
+  }
+  t.is(burrowRoutes(lab, 'node-a'), before, 'kernel routes as before: the removed one back, the stray one gone');
+  const quiet = await a.waitFor((r) => r.msg === 'reconciled' && r.reason === 'resync' && r.drift === 0, 10_000, a.records.length);
+  t.is(quiet.changes, 0, 'the next resync finds nothing');
+});
+
+privileged.serial('a FIFO, then an oversized file, in the watched directory: a clear error, nothing applied, traffic and /healthz keep going, SIGTERM still works', async (t) => {
+  const { lab, agents } = await labWithAgents(t, { agent: { listen: '127.0.0.1:9465' } });
+  const a = agents['node-a']!;
+  const dir = lab.node('node-a').manifestsDir;
+  const get = (p: string) =>
+    sh(['ip', 'netns', 'exec', lab.node('node-a').ns, process.execPath, '-e',
+      `fetch('http://127.0.0.1:9465${p}').then(async (r) => process.stdout.write(r.status + '\\n' + await r.text()))`]);
+  const routes = burrowRoutes(lab, 'node-a');
+  for (const [what, make, rule] of [
+    ['FIFO', (f: string) => sh(['mkfifo', f]), /is a FIFO, not a regular file/],
+    // Written aside and renamed in, so that the watcher sees it whole (one growing under its eyes is refused too, as "grew past").
+    ['oversized file', (f: string) => { fs.writeFileSync(`${f}.tmp`, Buffer.alloc(65 * 2 ** 20 + 1, 0x20)); fs.renameSync(`${f}.tmp`, f); }, /over the \d+-byte limit/],
+  ] as const) {
+    const file = `${dir}/zz-bad.yaml`;
+    const from = a.records.length;
+    make(file);
+    const failed = await a.waitFor((r) => r.msg === undefined ? false : /manifests do not validate/.test(String(r.msg)), 10_000, from);
+    t.regex(String(failed.msg), rule, `${what}: the error says what is wrong`);
+    t.true(String(failed.msg).length < 4000, `${what}: the error is short (${String(failed.msg).length} chars)`);
+    const health = get('/healthz');
+    t.regex(health, /^503\n/, `${what}: /healthz answers, not ready`);
+    t.regex(health, rule);
+    t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 3, interval: 0.05 })).received, 3, `${what}: traffic keeps flowing`);
+    t.is(burrowRoutes(lab, 'node-a'), routes, `${what}: nothing changed`);
+    fs.rmSync(file);
+    await a.waitFor((r) => r.msg === 'reconciled', 10_000, a.records.length);
+    t.regex(get('/healthz'), /^200\n/, `${what} removed: healthy again`);
+  }
+  t.is(await a.stop('SIGTERM'), 0);
+});
