@@ -29,6 +29,7 @@ import { ReconcileApplyError, ReconcileRefusedError, type ApplyStepName, type Ap
 import { DerivedState, ROUTE_KIND_BLOCK, type UplinkFacts } from './derive.js';
 import type { SourceEvent } from './events.js';
 import { ipv4Number, ipv4Text, maskNumber, packRouteKey, PackedTable, routeKeyAddr, routeKeyPrefix, routeKeyText } from './packed-table.js';
+import { KernelRouteTable } from './kernel-table.js';
 import { ResourceStore } from './store.js';
 
 /** The `routes` map as raw bytes: the engine writes encoded entries without decoding them. */
@@ -101,7 +102,7 @@ export class Engine {
   private readonly appliedRoutes = new PackedTable(ROUTE_VALUE_SIZE, 4096);
   private readonly appliedPeers = new Map<string, BurrowPeer>();
   private appliedConfig: BurrowConfig | null = null;
-  private readonly appliedKernel = new Map<number, KernelRoute>();
+  private readonly appliedKernel = new KernelRouteTable();
   private appliedNat: string[] | null = null;
   private readonly pendingKernel = new Set<number>();
   private kernelShape = '';
