@@ -83,6 +83,8 @@ const ROUTE_KEY_SIZE = 8;
 const ROUTE_VALUE_SIZE = burrowRoute.size;
 const MODE_NAMES = new Map<number, 'none' | 'ipip' | 'vxlan'>(Object.entries(BurrowMode).map(([k, v]) => [v, k as 'none' | 'ipip' | 'vxlan']));
 const SLICE = 16384;
+/** Kernel routes per `ip -batch` run. */
+const KERNEL_CHUNK = 32768;
 
 /** burrow_route_key bytes: prefixlen (host order, little-endian here) then the address in network order. */
 export function writeRouteKey(key: number, buf: Buffer, off: number): void {
@@ -314,8 +316,10 @@ export class Engine {
 
     // Kernel routes: the queued keys, or all when what every route carries changed (device, MTU, src).
     const kernel = target.kernel;
-    const kernelReplace: KernelRoute[] = [];
-    const kernelRemove: KernelRoute[] = [];
+    // Keys only: the routes themselves are built a chunk at a time when written (100k route
+    // objects and their `ip -batch` text at once cost ~90 MB at start).
+    const kernelReplace: number[] = [];
+    const kernelRemove: number[] = [];
     let natRules: typeof this.derived.nat | null = null;
     if (kernel && !peersOnly) {
       const shape = `${cfg.node.tunnelDevice}|${cfg.node.tunnelMtu.ipip}|${cfg.node.tunnelMtu.vxlan}|${local.ipipTunnelAddr ?? ''}|${local.vxlanTunnelAddr ?? ''}|${opts.uplink?.name ?? ''}`;
@@ -326,8 +330,8 @@ export class Engine {
       for (const key of this.pendingKernel) {
         const want = this.kernelRouteFor(key, opts.uplink, cfg);
         const have = this.appliedKernel.get(key);
-        if (want && (!have || !kernelRouteSatisfies(have, want))) kernelReplace.push(want);
-        else if (!want && have) kernelRemove.push(have);
+        if (want && (!have || !kernelRouteSatisfies(have, want))) kernelReplace.push(key);
+        else if (!want && have) kernelRemove.push(key);
       }
       if (!this.natChecked || this.appliedNat === null) {
         const want = this.derived.nat.map((r) => natRuleFingerprint(r)).sort();
@@ -399,11 +403,20 @@ export class Engine {
     });
     if (kernel && !peersOnly) {
       await step('kernel-routes', kernelReplace.length + kernelRemove.length, async () => {
-        await kernel.applyRoutes(kernelReplace, kernelRemove);
+        // Every replace before any delete (make-before-break), KERNEL_CHUNK routes per `ip -batch`.
+        for (let i = 0; i < kernelReplace.length; i += KERNEL_CHUNK) {
+          const keys = kernelReplace.slice(i, i + KERNEL_CHUNK);
+          const routes = keys.map((k) => this.kernelRouteFor(k, opts.uplink, cfg)!);
+          await kernel.applyRoutes(routes, []);
+          keys.forEach((k, j) => this.appliedKernel.set(k, routes[j]!));
+        }
+        for (let i = 0; i < kernelRemove.length; i += KERNEL_CHUNK) {
+          const keys = kernelRemove.slice(i, i + KERNEL_CHUNK);
+          await kernel.applyRoutes([], keys.map((k) => this.appliedKernel.get(k)!));
+          for (const k of keys) this.appliedKernel.delete(k);
+        }
         counts.kernelRoutes = kernelReplace.length + kernelRemove.length;
       });
-      for (const r of kernelReplace) this.appliedKernel.set(keyOfDst(r.dst), r);
-      for (const r of kernelRemove) this.appliedKernel.delete(keyOfDst(r.dst));
       this.pendingKernel.clear();
       this.kernelShape = `${cfg.node.tunnelDevice}|${cfg.node.tunnelMtu.ipip}|${cfg.node.tunnelMtu.vxlan}|${local.ipipTunnelAddr ?? ''}|${local.vxlanTunnelAddr ?? ''}|${opts.uplink?.name ?? ''}`;
       if (natRules) {

@@ -46,6 +46,7 @@ import { compareOrder, isSourceError, type SourceEvent, type SourceItem, type So
 import { maskNumber, packRouteKey, strictIpv4Cidr } from './packed-table.js';
 
 const NO_DIAGNOSTICS: readonly ConfigDiagnostic[] = Object.freeze([]);
+const NONE = NO_DIAGNOSTICS;
 
 type Of<K extends Resource['kind']> = Extract<Resource, { kind: K }>;
 
@@ -339,7 +340,7 @@ export class ResourceStore {
     const groups = this.groups[r.kind];
     const winner = groups.first(r.name);
     groups.add(r.name, r, compareRecs);
-    this.regroup(groups.list(r.name), winner);
+    this.regroup(winner === undefined ? [r] : groups.list(r.name), winner);
   }
 
   private removeRec(r: Rec): void {
@@ -360,10 +361,11 @@ export class ResourceStore {
   private regroup(group: readonly Rec[], winnerBefore: Rec | undefined): void {
     const first = group[0];
     // A later duplicate is dropped before its own rules run: only the first reports them.
-    group.forEach((r, i) => {
-      this.book.set(r, i === 0 ? [] : [duplicateNameDiagnostic(r, first!)], 'dup');
-      this.book.set(r, i === 0 ? r.own : [], 'own');
-    });
+    for (let i = 0; i < group.length; i++) {
+      const r = group[i]!;
+      this.book.set(r, i === 0 ? NONE : [duplicateNameDiagnostic(r, first!)], 'dup');
+      this.book.set(r, i === 0 ? r.own : NONE, 'own');
+    }
     if (first === winnerBefore) return;
     const kind = (first ?? winnerBefore)!.kind;
     if (kind === 'IPPool' || kind === 'FelixConfiguration') this.poolsDirty = true;
@@ -447,8 +449,9 @@ export class ResourceStore {
         const key = packRouteKey(after.addr, after.prefix);
         this.changes.blockKeys.add(key);
         if (after.active) {
+          const had = this.claims.has(key);
           this.claims.add(key, after, compareRecs);
-          for (const b of this.claims.list(key)) this.blocksToCheck.add(b);
+          if (had) for (const b of this.claims.list(key)) this.blocksToCheck.add(b);
         }
       }
     }
@@ -473,19 +476,23 @@ export class ResourceStore {
   private checkBlock(b: BlockRec): void {
     if (b.addr === undefined) {
       this.unknownNodeBlocks.delete(b);
-      this.book.set(b, [], 'block');
+      this.book.set(b, NONE, 'block');
       return;
     }
-    const like = blockLike(b);
-    const diagnostics: ConfigDiagnostic[] = [];
-    // The common case with numbers: the first pool (load order) holding the block has its size.
+    // The common case with numbers and no allocation: the first pool (load order) holding the
+    // block has its size, the node is defined, nobody else claims the CIDR.
+    let diagnostics: ConfigDiagnostic[] | undefined;
     let ownerName: string | undefined;
-    const fast = this.v4PoolNets.find((p) => maskNumber(b.addr!, p.prefix) === p.addr && b.prefix >= p.prefix);
+    const addr = b.addr;
+    let fast: (typeof this.v4PoolNets)[number] | undefined;
+    for (const p of this.v4PoolNets) {
+      if (b.prefix >= p.prefix && maskNumber(addr, p.prefix) === p.addr) { fast = p; break; }
+    }
     if (fast && fast.blockSize === b.prefix) {
       ownerName = fast.name;
     } else {
-      const { owner, diagnostics: poolDiagnostics } = blockPoolCheck(like, this.resolvedPools, this.everyPoolRead);
-      for (const d of poolDiagnostics) diagnostics.push(d);
+      const { owner, diagnostics: poolDiagnostics } = blockPoolCheck(blockLike(b), this.resolvedPools, this.everyPoolRead);
+      if (poolDiagnostics.length > 0) diagnostics = [...poolDiagnostics];
       ownerName = owner?.pool.name;
     }
     if (ownerName !== b.owner) {
@@ -496,19 +503,19 @@ export class ResourceStore {
         set.add(b);
       }
       b.owner = ownerName;
-      this.changes.blockKeys.add(packRouteKey(b.addr, b.prefix));
+      this.changes.blockKeys.add(packRouteKey(addr, b.prefix));
     }
     if (!this.nodeNameCount.has(b.node)) {
-      diagnostics.push(blockUnknownNodeDiagnostic(like, this.nodeNames()));
+      (diagnostics ??= []).push(blockUnknownNodeDiagnostic(blockLike(b), this.nodeNames()));
       this.unknownNodeBlocks.add(b);
-    } else {
+    } else if (this.unknownNodeBlocks.size > 0) {
       this.unknownNodeBlocks.delete(b);
     }
     if (b.active) {
-      const first = this.claims.first(packRouteKey(b.addr, b.prefix));
-      if (first && first !== b) diagnostics.push(blockConflictDiagnostic(like, blockLike(first)));
+      const first = this.claims.first(packRouteKey(addr, b.prefix));
+      if (first && first !== b) (diagnostics ??= []).push(blockConflictDiagnostic(blockLike(b), blockLike(first)));
     }
-    this.book.set(b, diagnostics, 'block');
+    this.book.set(b, diagnostics ?? NONE, 'block');
   }
 
   /**
