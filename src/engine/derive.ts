@@ -68,12 +68,17 @@ export class DerivedState {
 
   /** The local node's name, prefix and masked network, taken once per update. */
   private localCache: { name: string; prefixLength: number; net: number } | undefined;
+  private poolModes = new Map<string, { pool: IPPool; same: TunnelMode; cross: TunnelMode }>();
 
   /** Recomputes what `changes` can affect. */
   update(changes: StoreChanges): void {
     const local = this.local;
     this.localCache = local ? { name: local.name, prefixLength: local.prefixLength, net: maskNumber(ipv4Number(local.address), local.prefixLength) } : undefined;
     const vni = this.store.felixSettings.vxlanVNI;
+    // Each pool's tunnel mode for a same-subnet and a cross-subnet node, once (tunnelModeFor's rule).
+    if (changes.pools || this.poolModes.size !== this.store.pools.length) {
+      this.poolModes = new Map(this.store.pools.map((p) => [p.pool.name, { pool: p.pool, same: tunnelModeFor(p.pool, true), cross: tunnelModeFor(p.pool, false) }]));
+    }
     let all = false;
     let allPeers = false;
     const keys = new Set<number>();
@@ -177,13 +182,17 @@ export class DerivedState {
     if (kind === 0) {
       const block = this.store.claims.first(key);
       if (!block || block.owner === undefined || block.node === local.name) return 0;
-      pool = this.poolNamed(block.owner);
+      const modes = this.poolModes.get(block.owner);
+      pool = modes?.pool;
       holder = this.store.nodeRec(block.node);
       if (!pool || !holder || pool.ipVersion !== 4) return 0;
       kind = ROUTE_KIND_BLOCK;
     }
     const sameSubnet = maskNumber(holder!.addr, local.prefixLength) === local.net;
-    if (kind === ROUTE_KIND_BLOCK) mode = tunnelModeFor(pool!, sameSubnet);
+    if (kind === ROUTE_KIND_BLOCK) {
+      const modes = this.poolModes.get(pool!.name)!;
+      mode = sameSubnet ? modes.same : modes.cross;
+    }
     const p = pool!;
     const flags = (p.natOutgoing ? BurrowRouteFlag.nat_outgoing : 0) | (sameSubnet ? BurrowRouteFlag.same_subnet : 0) |
       BurrowRouteFlag.in_pool | (p.disabled ? BurrowRouteFlag.pool_disabled : 0);
@@ -204,19 +213,14 @@ export class DerivedState {
       b.set(mac, 12);
     }
     if (kind === ROUTE_KIND_BLOCK && mode === 'none' && !sameSubnet) this.offSubnet.set(key, { pool: p.name, node: holder!.name });
-    else this.offSubnet.delete(key);
+    else if (this.offSubnet.size > 0) this.offSubnet.delete(key);
     return kind;
-  }
-
-  private poolNamed(name: string): IPPool | undefined {
-    for (const p of this.store.pools) if (p.pool.name === name) return p.pool;
-    return undefined;
   }
 
   private recomputeRoute(key: number): void {
     const kind = this.encodeRoute(key);
     if (kind === 0) {
-      this.offSubnet.delete(key);
+      if (this.offSubnet.size > 0) this.offSubnet.delete(key);
       if (this.routes.delete(key)) this.pendingRoutes.add(key);
       return;
     }

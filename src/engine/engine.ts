@@ -304,11 +304,14 @@ export class Engine {
     // Routes: only the queued keys.
     const routeSets: number[] = [];
     const routeDeletes: number[] = [];
+    // The batch is encoded while comparing: keys and values end to end, ready for the kernel.
+    let setValues = Buffer.alloc(0);
     if (!peersOnly) {
       const kernelToo = target.kernel !== null;
+      setValues = Buffer.allocUnsafe(this.derived.pendingRoutes.size * ROUTE_VALUE_SIZE);
       for (const key of this.derived.pendingRoutes) {
         if (kernelToo) this.pendingKernel.add(key);
-        const c = this.derived.routes.compare(this.appliedRoutes, key);
+        const c = this.derived.routes.compareInto(this.appliedRoutes, key, setValues, routeSets.length * ROUTE_VALUE_SIZE);
         if (c === 'differs') routeSets.push(key);
         else if (c === 'gone') routeDeletes.push(key);
       }
@@ -392,11 +395,8 @@ export class Engine {
     if (routesFirst) await deleteRoutes();
     await step('routes.set', routeSets.length, () => {
       const keys = Buffer.alloc(routeSets.length * ROUTE_KEY_SIZE);
-      const values = Buffer.alloc(routeSets.length * ROUTE_VALUE_SIZE);
-      routeSets.forEach((k, i) => {
-        writeRouteKey(k, keys, i * ROUTE_KEY_SIZE);
-        this.derived.routes.copyTo(k, values, i * ROUTE_VALUE_SIZE);
-      });
+      const values = setValues.subarray(0, routeSets.length * ROUTE_VALUE_SIZE);
+      routeSets.forEach((k, i) => writeRouteKey(k, keys, i * ROUTE_KEY_SIZE));
       target.routes.setMany(keys, values, routeSets.length);
       routeSets.forEach((k, i) => this.appliedRoutes.set(k, values, i * ROUTE_VALUE_SIZE));
       counts.routesSet = routeSets.length;

@@ -39,18 +39,20 @@ export class MultiIndex<K, V> {
     for (const v of this.map.values()) yield this.isList(v) ? v[0]! : v;
   }
 
-  /** Inserts in order (`compare`); equal values go after the ones already there. */
-  add(key: K, value: V, compare?: (a: V, b: V) => number): void {
+  /** Inserts in order (`compare`); equal values go after the ones already there. Returns the first value before (one lookup). */
+  add(key: K, value: V, compare?: (a: V, b: V) => number): V | undefined {
     const v = this.map.get(key);
     if (v === undefined) {
       this.map.set(key, value);
-      return;
+      return undefined;
     }
+    const before = Array.isArray(v) ? (v[0] as V) : v;
     const list = this.isList(v) ? v : [v];
     let i = list.length;
     if (compare) while (i > 0 && compare(list[i - 1]!, value) > 0) i--;
     list.splice(i, 0, value);
     if (list !== v) this.map.set(key, list);
+    return before;
   }
 
   /** Every value, key by key, in order. */

@@ -97,6 +97,20 @@ export class PackedTable {
     return other.equalsBytes(key, this.slab, slot * this.recordSize) ? 'same' : 'differs';
   }
 
+  /**
+   * compare(), and when it 'differs', this table's record copied into `buf` at `off` (one
+   * lookup per table).
+   */
+  compareInto(other: PackedTable, key: number, buf: Uint8Array, off: number): 'same' | 'differs' | 'gone' {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return other.has(key) ? 'gone' : 'same';
+    const n = this.recordSize;
+    const base = slot * n;
+    if (other.equalsBytes(key, this.slab, base)) return 'same';
+    for (let i = 0; i < n; i++) buf[off + i] = this.slab[base + i]!;
+    return 'differs';
+  }
+
   /** Whether the two tables hold the same record for `key` (both absent counts as equal; tags not compared). */
   sameAs(other: PackedTable, key: number): boolean {
     const slot = this.slots.get(key);

@@ -338,8 +338,7 @@ export class ResourceStore {
       return;
     }
     const groups = this.groups[r.kind];
-    const winner = groups.first(r.name);
-    groups.add(r.name, r, compareRecs);
+    const winner = groups.add(r.name, r, compareRecs);
     this.regroup(winner === undefined ? [r] : groups.list(r.name), winner);
   }
 
@@ -449,8 +448,7 @@ export class ResourceStore {
         const key = packRouteKey(after.addr, after.prefix);
         this.changes.blockKeys.add(key);
         if (after.active) {
-          const had = this.claims.has(key);
-          this.claims.add(key, after, compareRecs);
+          const had = this.claims.add(key, after, compareRecs);
           if (had) for (const b of this.claims.list(key)) this.blocksToCheck.add(b);
         }
       }
