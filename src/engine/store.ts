@@ -56,8 +56,8 @@ interface SourceState {
 }
 
 interface PartState {
-  /** By name (records of one name in document order). */
-  records: MultiIndex<string, Rec>;
+  /** In document order. */
+  records: Rec[];
   /** Document-level diagnostics (syntax, unknown kind, schema failures, skipped kinds). */
   diagnostics: ConfigDiagnostic[];
   /** Resources of a known kind that failed their schema: their names still count (no cascade). */
@@ -229,7 +229,7 @@ export class ResourceStore {
 
   /** Classifies and resolves each document as it is produced (the tree is dropped after). */
   private ingest(src: SourceState, items: Iterable<SourceItem>): PartState {
-    const part: PartState = { records: new MultiIndex(), diagnostics: [], rejected: [] };
+    const part: PartState = { records: [], diagnostics: [], rejected: [] };
     for (const item of items) {
       if (isSourceError(item)) {
         part.diagnostics.push(item.error);
@@ -248,7 +248,7 @@ export class ResourceStore {
       resources: {
         push: (res: Resource) => {
           const rec = this.recordOf(src, res);
-          part.records.add(rec.name, rec);
+          part.records.push(rec);
         },
       },
     });
@@ -297,22 +297,30 @@ export class ResourceStore {
     } else {
       src.parts.delete(key);
     }
-    const before = prev?.records;
-    const after = next?.records;
-    // Records read again unchanged are kept in place (nothing downstream changes); the others go, then the new come.
-    const kept = new Set<Rec>();
-    if (before) {
-      for (const old of before.values()) {
-        const now = after?.list(old.name).find((r) => !kept.has(r) && r.kind === old.kind && sameContent(old, r));
-        if (now && after) {
-          after.replace(old.name, now, old);
-          kept.add(old);
-        } else {
-          this.removeRec(old);
-        }
+    const before = prev?.records ?? [];
+    const after = next?.records ?? [];
+    if (before.length === 0 || after.length === 0) {
+      for (const old of before) this.removeRec(old);
+      for (const r of after) this.addRec(r);
+      return;
+    }
+    // A source read again: records that come back unchanged are kept in place (nothing downstream
+    // changes); the others go, then the new ones come.
+    const byName = new MultiIndex<string, number>();
+    after.forEach((r, i) => byName.add(r.name, i));
+    const kept = new Set<number>();
+    for (const old of before) {
+      const i = byName.list(old.name).find((j) => !kept.has(j) && after[j]!.kind === old.kind && sameContent(old, after[j]!));
+      if (i === undefined) {
+        this.removeRec(old);
+      } else {
+        after[i] = old;
+        kept.add(i);
       }
     }
-    if (after) for (const r of after.values()) if (!kept.has(r)) this.addRec(r);
+    after.forEach((r, i) => {
+      if (!kept.has(i)) this.addRec(r);
+    });
   }
 
   private countRejected(r: { kind: ResourceKind; name: string }, delta: number): void {
