@@ -32,7 +32,7 @@ const AGENTCTL = path.resolve(HERE, '../src/cli/agentctl.js');
 export interface EngineBenchOptions {
   sizes: number[];
   rounds: number;
-  agentdSize: number | undefined;
+  agentdSizes: number[];
   idleSeconds: number;
   log: (line: string) => void;
 }
@@ -47,6 +47,8 @@ export interface EngineSizeResult {
   coldCpuMs: Summary;
   coldSourceMs: Summary;
   coldAdoptMs: Summary;
+  /** The derive part of coldSourceMs. */
+  coldDeriveMs: Summary;
   coldFlushMs: Summary;
   rawWriteMs: Summary;
   events: Record<string, Summary>;
@@ -70,7 +72,9 @@ export interface AgentdIdleResult {
 
 export interface EngineBenchResult {
   sizes: EngineSizeResult[];
+  /** Older results have one, at the largest size. */
   agentd?: AgentdIdleResult;
+  agentds?: AgentdIdleResult[];
 }
 
 function shapeOf(routes: number): { nodes: number; blocksPerNode: number } {
@@ -114,7 +118,7 @@ const dirSizeMiB = (dir: string) => fs.readdirSync(dir).reduce((a, f) => a + fs.
 
 export async function runEngine(opts: EngineBenchOptions): Promise<EngineBenchResult> {
   const sizes: EngineSizeResult[] = [];
-  let agentd: AgentdIdleResult | undefined;
+  const agentds: AgentdIdleResult[] = [];
   for (const routes of opts.sizes) {
     const shape = shapeOf(routes);
     for (const format of ['json', 'yaml'] as const) {
@@ -140,6 +144,7 @@ export async function runEngine(opts: EngineBenchOptions): Promise<EngineBenchRe
           coldCpuMs: summarize(runs.map((r) => r.coldCpuMs)),
           coldSourceMs: summarize(runs.map((r) => r.coldPhasesMs.source)),
           coldAdoptMs: summarize(runs.map((r) => r.coldPhasesMs.adopt)),
+          coldDeriveMs: summarize(runs.map((r) => r.coldPhasesMs.derive ?? NaN)),
           coldFlushMs: summarize(runs.map((r) => r.coldPhasesMs.flush)),
           rawWriteMs: summarize(runs.flatMap((r) => r.rawWriteMs)),
           events,
@@ -153,8 +158,9 @@ export async function runEngine(opts: EngineBenchOptions): Promise<EngineBenchRe
         const f = (s: Summary | undefined) => (s ? s.median.toFixed(s.median < 10 ? 1 : 0) : '-');
         opts.log(`  engine ${routes} routes (${format}, ${res.fileMiB.toFixed(1)} MiB): cold ${f(res.coldMs)} ms, node added ${f(events['node added'])} ms, block added ${f(events['block added'])} ms, pool flip ${f(events['pool mode flipped'])} ms, resync ${f(res.resyncMs)} ms, RSS ${f(res.rssAfterColdMiB)} / peak ${f(res.peakRssMiB)} MiB${res.validate ? `; agentctl validate ${res.validate.seconds} s, ${res.validate.maxRssMiB.toFixed(0)} MiB` : ''}`);
         sizes.push(res);
-        if (format === 'json' && routes === opts.agentdSize) {
-          agentd = await agentdIdle(manifests, routes, opts.idleSeconds);
+        if (format === 'json' && opts.agentdSizes.includes(routes)) {
+          const agentd = await agentdIdle(manifests, routes, opts.idleSeconds);
+          agentds.push(agentd);
           opts.log(`  agentd ${routes} routes: ready in ${agentd.readyMs.toFixed(0)} ms, RSS ${agentd.rssReadyMiB.toFixed(0)} MiB, idle ${agentd.rssIdleMiB.toFixed(0)} MiB, peak ${agentd.peakRssMiB.toFixed(0)} MiB, CPU ${agentd.cpuMsPerMinute.toFixed(0)} ms per idle minute`);
         }
       } finally {
@@ -162,7 +168,7 @@ export async function runEngine(opts: EngineBenchOptions): Promise<EngineBenchRe
       }
     }
   }
-  return { sizes, ...(agentd ? { agentd } : {}) };
+  return { sizes, agentds };
 }
 
 const TICK_MS = 1000 / 100; // USER_HZ

@@ -392,7 +392,7 @@ function engineSection(rec: SectionRecord): string {
   const rows = d.sizes.map((s) => [
     `${s.routes.toLocaleString('en')} (${s.nodes - 1} × ${s.blocksPerNode})`,
     `${s.format} ${s.fileMiB.toFixed(1)} MiB`,
-    `${fmt(s.coldMs, 0)} (${fmt(s.coldSourceMs, 0)} / ${fmt(s.coldAdoptMs, 0)} / ${fmt(s.coldFlushMs, 0)})`,
+    `${fmt(s.coldMs, 0)} (${fmt(s.coldSourceMs, 0)}${s.coldDeriveMs ? `, derive ${fmt(s.coldDeriveMs, 0)}` : ''} / ${fmt(s.coldAdoptMs, 0)} / ${fmt(s.coldFlushMs, 0)})`,
     `${fmt(s.rawWriteMs, 0)} (${(s.coldFlushMs.median / s.rawWriteMs.median).toFixed(1)}×)`,
     ev(s, 'node added'),
     ev(s, 'node removed'),
@@ -404,7 +404,33 @@ function engineSection(rec: SectionRecord): string {
     fmt(s.peakRssMiB, 0),
     s.validate ? `${s.validate.seconds.toFixed(1)} s, ${s.validate.maxRssMiB.toFixed(0)} MiB${s.validate.ok ? '' : ' (failed)'}` : '',
   ]);
-  const a = d.agentd;
+  const agentds = d.agentds ?? (d.agentd ? [d.agentd] : []);
+  const agentdRows = agentds.map((a) => [
+    a.routes.toLocaleString('en'), a.readyMs.toFixed(0), a.rssReadyMiB.toFixed(0), a.rssIdleMiB.toFixed(0), a.peakRssMiB.toFixed(0), a.cpuMsPerMinute.toFixed(0),
+  ]);
+  const big = d.sizes.filter((s) => s.routes >= 100_000);
+  const json = big.find((s) => s.format === 'json');
+  const yaml = big.find((s) => s.format === 'yaml');
+  const a100 = agentds.find((a) => a.routes >= 100_000);
+  const a10 = agentds.find((a) => a.routes === 10_000);
+  const med = (s: Summary | undefined) => s?.median ?? NaN;
+  const worst = (...xs: number[]) => Math.max(...xs.filter((x) => Number.isFinite(x)));
+  const goal = (what: string, before: string, now: number, unit: string, limit: number, digits = 0) =>
+    [what, before, `${Number.isFinite(now) ? now.toFixed(digits) : '-'} ${unit}`, `≤ ${limit} ${unit}`, Number.isFinite(now) ? (now <= limit ? 'met' : '**missed**') : '-'];
+  const events = json ? ['node added', 'node removed', 'block added', 'block removed'].map((e) => med(json.events[e])) : [];
+  const goals = [
+    goal('one node or block event → maps (median, worst of the four kinds)', '2,696 ms (+1 node, §5)', worst(...events), 'ms', 20, 1),
+    goal('pool mode flipped (100k routes change)', '—', worst(med(json?.events['pool mode flipped']), med(yaml?.events['pool mode flipped'])), 'ms', 500),
+    goal('cold start, JSON lists', '1,957 ms load+compile+apply (§5)', med(json?.coldMs), 'ms', 1500),
+    goal('cold start, multi-document YAML', '16.5 s (`agentctl apply --no-kernel`)', med(yaml?.coldMs), 'ms', 4000),
+    goal('`agentctl validate` of the 16 MB YAML', '13.7 s / 709 MB', yaml?.validate?.seconds ?? NaN, 's', 4, 1),
+    goal('resync with nothing to change (maps)', '2,286 ms (§5)', worst(med(json?.resyncMs), med(yaml?.resyncMs)), 'ms', 300),
+    goal('agentd CPU per idle minute', '~4 s at 10k routes (2 s per 30 s resync)', a100?.cpuMsPerMinute ?? NaN, 'ms', 1000),
+    goal('agentd steady RSS (after a minute idle)', '769 MiB peak (§5)', a100?.rssIdleMiB ?? NaN, 'MiB', 150),
+    goal('agentd peak RSS', '769 MiB', a100?.peakRssMiB ?? NaN, 'MiB', 300),
+    goal('agentd at 10k routes, peak (DaemonSet limit 256Mi)', '367 MB', a10?.peakRssMiB ?? NaN, 'MiB', 256),
+    goal('derive + flush ÷ raw batch write (cold, 100k)', '9.3× compile+apply ÷ raw (§5)', json && json.coldDeriveMs ? (json.coldDeriveMs.median + json.coldFlushMs.median) / json.rawWriteMs.median : NaN, '×', 2, 1),
+  ];
   return `
 ## 6. Incremental control plane (src/engine)
 
@@ -424,9 +450,16 @@ start and peak (the peak includes the events and resyncs); **validate** =
 \`agentctl validate -f\` of the multi-document YAML under GNU time (one-shot path).
 
 ${table(['routes (nodes × blocks)', 'input', 'cold ms (read+validate+derive / adopt / flush)', 'raw write ms (flush ÷ raw)', 'node added ms', 'node removed ms', 'block added ms', 'block removed ms', 'pool flip ms', 'resync ms', 'RSS after cold MiB', 'peak RSS MiB', 'agentctl validate'], rows)}
-${a ? `
-agentd at ${a.routes.toLocaleString('en')} routes (JSON lists, kernel routes and nft too, veth uplink in a throwaway namespace,
-default 30 s resync): start → ready ${a.readyMs.toFixed(0)} ms; RSS ${a.rssReadyMiB.toFixed(0)} MiB when ready, ${a.rssIdleMiB.toFixed(0)} MiB after ${a.idleSeconds} s idle,
-peak ${a.peakRssMiB.toFixed(0)} MiB; CPU ${a.cpuMsPerMinute.toFixed(0)} ms per idle minute (two resyncs).
-` : ''}`;
+
+**agentd** (JSON lists, kernel routes and nft too, veth uplink in a throwaway namespace, default
+30 s resync and 90 s route refresh): start → ready, RSS when ready, after a minute idle, peak, and
+CPU over the idle minute (utime + stime from /proc).
+
+${table(['routes', 'start → ready ms', 'RSS ready MiB', 'RSS idle MiB', 'peak RSS MiB', 'CPU ms per idle minute'], agentdRows)}
+
+**Issue 9's goals** (100k routes unless said; "before" from §5 above, measured 2026-11-23 on the
+one-shot path, and from the issue's own measurements):
+
+${table(['goal', 'before', 'now', 'target', ''], goals)}
+`;
 }

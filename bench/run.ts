@@ -68,7 +68,7 @@ async function runSection(name: SectionName, o: Options): Promise<unknown> {
       return runEngine({
         sizes: q ? [1000, 10_000] : [1000, 10_000, 100_000],
         rounds: rounds(2, 1),
-        agentdSize: q ? 10_000 : 100_000,
+        agentdSizes: q ? [10_000] : [10_000, 100_000],
         idleSeconds: q ? 10 : 60,
         log,
       });

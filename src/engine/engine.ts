@@ -109,6 +109,8 @@ export class Engine {
   private readonly pendingKernel = new Set<number>();
   private kernelShape = '';
   private natChecked = false;
+  /** How the last apply() split between the store (parse, validate) and the derived state. */
+  lastApply = { storeMs: 0, deriveMs: 0 };
 
   constructor(readonly options: EngineOptions) {
     this.derived = new DerivedState(this.store, options.localNode, {
@@ -119,8 +121,11 @@ export class Engine {
 
   /** Applies events to the store and the derived state; returns how many route keys now wait for a flush. */
   apply(events: readonly SourceEvent[]): number {
+    const t0 = performance.now();
     const changes = this.store.apply(events);
+    const t1 = performance.now();
     this.derived.update(changes);
+    this.lastApply = { storeMs: t1 - t0, deriveMs: performance.now() - t1 };
     if (changes.pools) this.natChecked = false;
     return this.derived.pendingRoutes.size;
   }
