@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*"; }
 
 APT_PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 nftables tcpdump tshark
-              iperf3 xdp-tools make g++ python3 pkg-config iputils-ping netcat-openbsd strace time)
+              iperf3 xdp-tools make g++ python3 pkg-config iputils-ping netcat-openbsd strace time etcd-server)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

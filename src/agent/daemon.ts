@@ -27,6 +27,7 @@ import { formatDiagnostics, type ConfigDiagnostic } from '../config/index.js';
 import type { TunnelPeer } from '../compile/index.js';
 import { Engine, type EngineTarget } from '../engine/engine.js';
 import type { SourceEvent } from '../engine/events.js';
+import { EtcdSource } from '../engine/etcd-source.js';
 import { FileSource } from '../engine/file-source.js';
 import { datapathTarget } from '../engine/target.js';
 import { ensureAttachments, linksDir, type AttachmentResult, type AttachmentSpec } from './attach.js';
@@ -40,7 +41,10 @@ import { chooseDecapHook, findUplink, type DecapHook, type DecapHookChoice, type
 
 export interface DaemonOptions {
   node: string;
+  /** Manifest files or directories (the file datastore). */
   manifests: readonly string[];
+  /** Where resources come from: files (default) or Calico's etcdv3 datastore. */
+  datastore?: { kind: 'file' } | { kind: 'etcdv3'; endpoints: readonly string[]; tls?: { ca: Buffer; cert?: Buffer; key?: Buffer } };
   uplink?: string | undefined;
   pinRoot: string;
   decapHook: DecapHookChoice;
@@ -91,7 +95,10 @@ export class InvalidStartError extends Error {
 export class Daemon {
   private datapath: Datapath | undefined;
   private target: EngineTarget | undefined;
-  private source: FileSource | undefined;
+  private source: { start(): Promise<void>; close(): void } | undefined;
+  /** The datastore's connection: since when it has been away (undefined: connected, or files). */
+  private staleSince: Date | undefined;
+  private readonly skipped = new Map<string, string>();
   readonly engine: Engine;
   private resync: NodeJS.Timeout | undefined;
   private server: http.Server | undefined;
@@ -126,13 +133,35 @@ export class Daemon {
   async start(): Promise<void> {
     const { pinRoot } = this.opts;
     // Read everything once; refuse before touching anything when it cannot describe this node.
-    this.source = new FileSource({
-      paths: this.opts.manifests,
-      sink: (events) => this.onEvents(events),
-      debounceMs: this.opts.debounceMs,
-      ...(this.opts.maxFileBytes !== undefined ? { maxFileBytes: this.opts.maxFileBytes } : {}),
-      log: this.opts.log.child({ component: 'file-source' }),
-    });
+    const ds = this.opts.datastore ?? { kind: 'file' as const };
+    this.source = ds.kind === 'etcdv3'
+      ? new EtcdSource({
+        endpoints: ds.endpoints,
+        ...(ds.tls ? { tls: ds.tls } : {}),
+        sink: (events) => this.onEvents(events),
+        log: this.opts.log.child({ component: 'etcd-source' }),
+        onSkipped: (key, diagnostics) => {
+          this.skipped.set(key, formatCapped(diagnostics));
+          if (this.skipped.size > MAX_SHOWN) this.skipped.delete(this.skipped.keys().next().value!);
+          this.metrics.observeSkipped(1);
+        },
+        onConnection: (up, why) => {
+          if (up) {
+            if (this.staleSince) this.log.info({ staleSince: this.staleSince }, 'datastore back: resynced');
+            this.staleSince = undefined;
+          } else if (!this.staleSince) {
+            this.staleSince = new Date();
+            this.log.warn({ why }, 'datastore away: the datapath keeps forwarding with the last known state');
+          }
+        },
+      })
+      : new FileSource({
+        paths: this.opts.manifests,
+        sink: (events) => this.onEvents(events),
+        debounceMs: this.opts.debounceMs,
+        ...(this.opts.maxFileBytes !== undefined ? { maxFileBytes: this.opts.maxFileBytes } : {}),
+        log: this.opts.log.child({ component: 'file-source' }),
+      });
     await this.source.start();
     collectGarbage(); // the parsed documents are garbage now: collect them before the kernel state is built
     this.log.debug({ rssMiB: rssMiB(), routes: this.engine.derived.routes.size }, 'manifests read');
@@ -211,6 +240,10 @@ export class Daemon {
         decapHook: this.hook,
         lastReconcile: this.lastCycle,
         ...(this.lastError ? { lastError: this.lastError } : {}),
+        ...(this.opts.datastore && this.opts.datastore.kind !== 'file'
+          ? { datastore: { kind: this.opts.datastore.kind, connected: this.staleSince === undefined, ...(this.staleSince ? { staleSince: this.staleSince.toISOString() } : {}) } }
+          : {}),
+        ...(this.skipped.size > 0 ? { skippedObjects: Object.fromEntries(this.skipped) } : {}),
       },
     };
   }

@@ -18,6 +18,8 @@ export interface AgentMetrics {
   observeDrift(part: 'routes' | 'peers' | 'config' | 'kernelRoutes' | 'nat', count: number): void;
   /** Source events applied to the engine. */
   observeEvents(count: number): void;
+  /** Datastore objects skipped because they fail their own rules. */
+  observeSkipped(count: number): void;
 }
 
 export function createMetrics(stats: () => BpfMap<number, BurrowStatValue[]> | undefined): AgentMetrics {
@@ -54,6 +56,7 @@ export function createMetrics(stats: () => BpfMap<number, BurrowStatValue[]> | u
     labelNames: ['part'] as const,
     registers: [registry],
   });
+  const skipped = new Counter({ name: 'burrow_datastore_objects_skipped_total', help: 'Datastore objects that failed their own rules and were skipped (their last good version stays)', registers: [registry] });
   const events = new Counter({ name: 'burrow_source_events_total', help: 'Source events (a file re-read, a file removed) applied to the control plane', registers: [registry] });
   for (const o of ['ok', 'invalid', 'error'] as const) reconciles.inc({ outcome: o }, 0);
   for (const p of ['routes', 'peers', 'config', 'kernelRoutes', 'nat'] as const) drift.inc({ part: p }, 0);
@@ -70,6 +73,9 @@ export function createMetrics(stats: () => BpfMap<number, BurrowStatValue[]> | u
     },
     observeEvents(count) {
       events.inc(count);
+    },
+    observeSkipped(count) {
+      skipped.inc(count);
     },
   };
 }

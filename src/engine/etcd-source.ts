@@ -1,0 +1,242 @@
+/**
+ * The etcdv3 datastore source (issue 10; docs/control-plane.md): Calico's own etcd layout,
+ * read the way calico-node reads it, fed to the engine as events (events.ts).
+ *
+ *   /calico/resources/v3/projectcalico.org/ippools/<name>              IPPool (the resource as JSON)
+ *   /calico/resources/v3/projectcalico.org/nodes/<name>                Node
+ *   /calico/resources/v3/projectcalico.org/felixconfigurations/<name>  FelixConfiguration
+ *   /calico/ipam/v2/host/<node>/ipv4/block/<a.b.c.d-nn>                a block affinity (Calico ≤ 3.29)
+ *   /calico/ipam/v2/<host|virtual>/<node>/ipv<4|6>/block/<cidr-nn>      the same (3.30+), value
+ *                                                                        {"state":"confirmed","deleted":false}
+ *
+ * (libcalico-go: lib/backend/model/resource.go and block_affinity.go.) Each key is a source of its
+ * own (load order = the key), so an object's diagnostics name its key. Start: one consistent read
+ * of those prefixes at one revision, then a watch of each from the next revision; a watch
+ * that fails (compaction, cancel) or a lost connection → relist at a new revision (what vanished
+ * is removed, what is unchanged changes nothing), with backoff. An object that fails its own
+ * rules (schema, per-resource checks) is reported and skipped — the last good version of it, if
+ * any, stays — so one bad object never stops the node from following the rest.
+ */
+import type { Logger } from 'pino';
+import { Etcd3, type IOptions, type Watcher } from 'etcd3';
+
+import type { ConfigDiagnostic } from '../config/diagnostics.js';
+import type { RawDocument } from '../config/documents.js';
+import { resolveBlock, resolveNode, resolvePool } from '../config/resolve.js';
+import { classifyDocuments } from '../config/resources.js';
+import type { EventSink, SourceEvent } from './events.js';
+
+export const CALICO_V3_PREFIX = '/calico/resources/v3/projectcalico.org/';
+export const CALICO_IPAM_PREFIX = '/calico/ipam/v2/';
+const COLLECTIONS = { ippools: 'IPPool', nodes: 'Node', felixconfigurations: 'FelixConfiguration' } as const;
+/** What is read and watched: nothing else under /calico (workload endpoints, IPAM blocks and handles churn). */
+export const ETCD_PREFIXES = [
+  ...Object.keys(COLLECTIONS).map((plural) => `${CALICO_V3_PREFIX}${plural}/`),
+  `${CALICO_IPAM_PREFIX}host/`,
+  `${CALICO_IPAM_PREFIX}virtual/`,
+];
+const AFFINITY = /^\/calico\/ipam\/v2\/(?:(host|virtual)\/)?([^/]+)\/ipv([46])\/block\/([^/]+)$/;
+const AFFINITY_OLD = /^\/calico\/ipam\/v2\/host\/([^/]+)\/ipv([46])\/block\/([^/]+)$/;
+
+export interface EtcdSourceOptions {
+  endpoints: readonly string[];
+  /** PEM files' contents (mutual TLS), as calicoctl's etcdCACertFile / etcdCertFile / etcdKeyFile. */
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+  sink: EventSink;
+  log?: Logger;
+  /** Objects skipped because they fail their own rules (for status and metrics). */
+  onSkipped?: (key: string, diagnostics: readonly ConfigDiagnostic[]) => void;
+  /** Connection state changes (for health: "stale since"). */
+  onConnection?: (up: boolean, why?: string) => void;
+  /** Backoff bounds for relists after errors (ms). */
+  backoff?: { min: number; max: number };
+}
+
+/** Calico's CIDRToName: '.', ':' and '/' become '-'. */
+const cidrToName = (cidr: string) => cidr.replace(/[.:/]/g, '-');
+
+/** An etcd key and value → the document Calico's value stands for (undefined: not ours). */
+export function documentOf(key: string, value: string): { document?: RawDocument; error?: string } {
+  const loc = { file: key, document: 1, prefix: [] as (string | number)[] };
+  if (key.startsWith(CALICO_V3_PREFIX)) {
+    const [plural, name, ...rest] = key.slice(CALICO_V3_PREFIX.length).split('/');
+    if (!plural || !name || rest.length > 0 || !(plural in COLLECTIONS)) return {};
+    try {
+      return { document: { loc, value: JSON.parse(value) as unknown } };
+    } catch (e) {
+      return { error: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+  if (key.startsWith(CALICO_IPAM_PREFIX)) {
+    const m = AFFINITY.exec(key) ?? AFFINITY_OLD.exec(key);
+    if (!m) return {};
+    const [, type, node, version, encoded] = m.length === 5 ? m : [m[0], 'host', m[1], m[2], m[3]];
+    if (version !== '4') return {}; // IPv6 blocks: burrow tunnels IPv4 only
+    const dash = encoded!.lastIndexOf('-');
+    const cidr = dash > 0 ? `${encoded!.slice(0, dash)}/${encoded!.slice(dash + 1)}` : encoded!;
+    let parsed: { state?: unknown; deleted?: unknown } = {};
+    if (value.trim() !== '') {
+      try {
+        parsed = JSON.parse(value) as typeof parsed;
+      } catch (e) {
+        return { error: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` };
+      }
+    }
+    const spec: Record<string, unknown> = { node, cidr, state: parsed.state ?? 'confirmed', deleted: parsed.deleted === true ? 'true' : 'false' };
+    if (type === 'virtual') spec['type'] = 'virtual';
+    return {
+      document: {
+        loc,
+        value: { apiVersion: 'projectcalico.org/v3', kind: 'BlockAffinity', metadata: { name: `${node}-${cidrToName(cidr)}` }, spec },
+      },
+    };
+  }
+  return {};
+}
+
+/** The errors of one object on its own (schema and per-resource rules): what makes it skipped. */
+export function errorsAlone(doc: RawDocument): ConfigDiagnostic[] {
+  const c = classifyDocuments([doc]);
+  const out = c.diagnostics.filter((d) => d.severity === 'error');
+  for (const r of c.resources) {
+    const ds =
+      r.kind === 'IPPool' ? resolvePool(r, 'ipip').diagnostics
+        : r.kind === 'Node' ? resolveNode(r).diagnostics
+          : r.kind === 'BlockAffinity' ? resolveBlock(r).diagnostics
+            : [];
+    for (const d of ds) if (d.severity === 'error') out.push(d);
+  }
+  return out;
+}
+
+export class EtcdSource {
+  private readonly client: Etcd3;
+  private watchers: Watcher[] = [];
+  private closed = false;
+  /** Keys emitted (their last good version is in the engine). */
+  private readonly known = new Set<string>();
+  private backoff: number;
+  private retryTimer: NodeJS.Timeout | undefined;
+  relists = 0;
+
+  constructor(private readonly opts: EtcdSourceOptions) {
+    const options: IOptions = { hosts: [...opts.endpoints], dialTimeout: 3000 };
+    if (opts.tls) {
+      options.credentials = { rootCertificate: opts.tls.ca, ...(opts.tls.key ? { privateKey: opts.tls.key } : {}), ...(opts.tls.cert ? { certChain: opts.tls.cert } : {}) };
+    }
+    this.client = new Etcd3(options);
+    this.backoff = opts.backoff?.min ?? 200;
+  }
+
+  /** The first consistent read (one sink call), then the watch. Rejects when etcd cannot be read. */
+  async start(): Promise<void> {
+    await this.list();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    for (const w of this.watchers) void w.cancel().catch(() => undefined);
+    this.client.close();
+  }
+
+  private ref = (key: string) => ({ id: key, order: [1, key] });
+
+  /** Reads every prefix at one revision, replaces what changed, removes what vanished, then watches from there. */
+  private async list(): Promise<void> {
+    // One revision for all prefixes: the first read fixes it, the others read at it.
+    const [firstPrefix, ...others] = ETCD_PREFIXES;
+    const first = await this.client.getAll().prefix(firstPrefix!).exec();
+    const revision = first.header.revision;
+    const kvs = [...first.kvs];
+    for (const p of others) for (const kv of (await this.client.getAll().prefix(p).revision(revision).exec()).kvs) kvs.push(kv);
+    const events: SourceEvent[] = [];
+    const seen = new Set<string>();
+    for (const kv of kvs) {
+      const key = kv.key.toString();
+      seen.add(key);
+      this.eventFor(key, kv.value.toString(), events);
+    }
+    for (const key of this.known) {
+      if (!seen.has(key)) {
+        events.push({ type: 'remove', source: this.ref(key) });
+        this.known.delete(key);
+      }
+    }
+    this.relists++;
+    this.opts.sink(events);
+    this.opts.onConnection?.(true);
+    await this.watch(revision);
+  }
+
+  private eventFor(key: string, value: string, events: SourceEvent[]): void {
+    const { document, error } = documentOf(key, value);
+    if (error) {
+      this.skip(key, [{ severity: 'error', file: key, document: 1, kind: '', name: '', path: '', rule: 'etcd-value', message: error }]);
+      return;
+    }
+    if (!document) return;
+    const errors = errorsAlone(document);
+    if (errors.length > 0) {
+      this.skip(key, errors);
+      return;
+    }
+    this.known.add(key);
+    events.push({ type: 'replace', source: this.ref(key), items: [document] });
+  }
+
+  private skip(key: string, diagnostics: readonly ConfigDiagnostic[]): void {
+    this.opts.log?.warn({ key, errors: diagnostics.map((d) => d.message).slice(0, 5) }, 'datastore object fails its own rules: skipped (its last good version, if any, stays)');
+    this.opts.onSkipped?.(key, diagnostics);
+  }
+
+  private async watch(revision: string): Promise<void> {
+    if (this.closed) return;
+    const next = String(BigInt(revision) + 1n);
+    const watchers: Watcher[] = [];
+    for (const p of ETCD_PREFIXES) watchers.push(await this.client.watch().prefix(p).startRevision(next).create());
+    if (this.closed) {
+      for (const w of watchers) await w.cancel();
+      return;
+    }
+    this.watchers = watchers;
+    this.backoff = this.opts.backoff?.min ?? 200;
+    const restart = (why: string) => {
+      if (this.closed || this.watchers !== watchers) return;
+      this.watchers = [];
+      for (const w of watchers) void w.cancel().catch(() => undefined);
+      this.opts.onConnection?.(false, why);
+      this.opts.log?.warn({ why, retryInMs: this.backoff }, 'etcd watch lost: relisting');
+      this.retry();
+    };
+    for (const watcher of watchers) {
+      watcher.on('data', (res) => {
+        const events: SourceEvent[] = [];
+        for (const e of res.events) {
+          const key = e.kv.key.toString();
+          if (e.type === 'Delete') {
+            if (this.known.delete(key)) events.push({ type: 'remove', source: this.ref(key) });
+          } else {
+            this.eventFor(key, e.kv.value.toString(), events);
+          }
+        }
+        if (events.length > 0) this.opts.sink(events);
+      });
+      watcher.on('error', (e) => restart(e.message));
+      watcher.on('disconnected', (e) => restart(`disconnected: ${e.message}`));
+    }
+  }
+
+  private retry(): void {
+    if (this.closed) return;
+    const delay = this.backoff;
+    this.backoff = Math.min(this.backoff * 2, this.opts.backoff?.max ?? 10_000);
+    this.retryTimer = setTimeout(() => {
+      this.list().catch((e: unknown) => {
+        this.opts.log?.warn({ err: e instanceof Error ? e.message : String(e), retryInMs: this.backoff }, 'etcd relist failed');
+        this.opts.onConnection?.(false, e instanceof Error ? e.message : String(e));
+        this.retry();
+      });
+    }, delay);
+  }
+}

@@ -1,0 +1,99 @@
+// The etcdv3 datastore source against a real etcd (test/support/etcd.ts): Calico's key layout
+// read into the incremental engine; a block affinity written → a route, deleted → gone; an object
+// that fails its own rules is reported and skipped while the rest is followed (its last good
+// version stays); etcd stopped and started again → the source relists and follows on.
+import test from 'ava';
+
+import { Engine } from '../../src/engine/engine.js';
+import { documentOf, EtcdSource } from '../../src/engine/etcd-source.js';
+import { routeKeyText } from '../../src/engine/packed-table.js';
+import { TestEtcd } from '../support/etcd.js';
+
+const V3 = '/calico/resources/v3/projectcalico.org';
+const json = (v: unknown) => JSON.stringify(v);
+const pool = (name: string, cidr: string, spec: object = {}) => json({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name, uid: 'u', creationTimestamp: '2026-11-29T00:00:00Z' }, spec: { cidr, ipipMode: 'Always', ...spec } });
+const node = (name: string, address: string) => json({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name }, spec: { bgp: { ipv4Address: address } } });
+
+async function until(what: string, pred: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const t0 = Date.now();
+  while (!pred()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('Calico etcd keys map to the documents calico-node reads (v3 resources, old and new affinity layouts)', (t) => {
+  t.deepEqual(documentOf('/calico/ipam/v2/host/node-b/ipv4/block/192.168.1.0-26', '{"state":"confirmed","deleted":false}').document?.value, {
+    apiVersion: 'projectcalico.org/v3', kind: 'BlockAffinity', metadata: { name: 'node-b-192-168-1-0-26' },
+    spec: { node: 'node-b', cidr: '192.168.1.0/26', state: 'confirmed', deleted: 'false' },
+  });
+  t.deepEqual((documentOf('/calico/ipam/v2/virtual/node-b/ipv4/block/192.168.1.0-26', '{"state":"pending","deleted":true}').document?.value as { spec: object }).spec,
+    { node: 'node-b', cidr: '192.168.1.0/26', state: 'pending', deleted: 'true', type: 'virtual' });
+  t.is(documentOf('/calico/ipam/v2/host/node-b/ipv6/block/fd00--122', '{}').document, undefined, 'IPv6 blocks are not tunnelled');
+  t.is(documentOf(`${V3}/workloadendpoints/x`, '{}').document, undefined, 'kinds burrow does not read');
+  t.regex(documentOf(`${V3}/ippools/p`, '{').error ?? '', /invalid JSON/);
+  t.deepEqual(documentOf(`${V3}/ippools/p`, pool('p', '10.0.0.0/16')).document?.loc, { file: `${V3}/ippools/p`, document: 1, prefix: [] });
+});
+
+test.serial('a real etcd: list, watch, add and delete affinities, skip an invalid object, survive an outage', async (t) => {
+  const etcd = await TestEtcd.create();
+  t.teardown(() => etcd.destroy());
+  const kv = etcd.client();
+  t.teardown(() => kv.close());
+  await kv.put(`${V3}/ippools/default-ipv4-ippool`).value(pool('default-ipv4-ippool', '192.168.0.0/16'));
+  await kv.put(`${V3}/nodes/node-a`).value(node('node-a', '10.0.1.10/24'));
+  await kv.put(`${V3}/nodes/node-b`).value(node('node-b', '10.0.1.11/24'));
+  await kv.put(`${V3}/felixconfigurations/default`).value(json({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: { vxlanVNI: 4097 } }));
+  await kv.put('/calico/ipam/v2/host/node-a/ipv4/block/192.168.0.0-26').value('{"state":"confirmed","deleted":false}');
+  await kv.put('/calico/ipam/v2/host/node-b/ipv4/block/192.168.1.0-26').value('{"state":"confirmed","deleted":false}');
+  await kv.put('/calico/ipam/v2/assignment/ipv4/block/192.168.1.0-26').value('{"cidr":"192.168.1.0/26"}'); // not an affinity: ignored
+
+  const engine = new Engine({ localNode: 'node-a' });
+  const skipped: string[] = [];
+  const connection: boolean[] = [];
+  const source = new EtcdSource({
+    endpoints: [etcd.endpoint],
+    sink: (events) => engine.apply(events),
+    onSkipped: (key) => skipped.push(key),
+    onConnection: (up) => connection.push(up),
+    backoff: { min: 100, max: 1000 },
+  });
+  t.teardown(() => source.close());
+  await source.start();
+  const routes = () => [...engine.derived.routes.keys()].map(routeKeyText).sort();
+  t.true(engine.valid, JSON.stringify(engine.errors()));
+  t.deepEqual(routes(), ['192.168.1.0/26'], 'node-b\'s block; node-a\'s own block is reached through its pods');
+  t.is(engine.store.felixSettings.vxlanVNI, 4097);
+
+  // A new block in IPAM (the 3.30 layout) becomes a route; deleting it withdraws the route.
+  await kv.put('/calico/ipam/v2/host/node-b/ipv4/block/192.168.1.64-26').value('{"state":"confirmed","deleted":false}');
+  await until('the new block', () => routes().includes('192.168.1.64/26'));
+  await kv.delete().key('/calico/ipam/v2/host/node-b/ipv4/block/192.168.1.64-26');
+  await until('the block withdrawn', () => !routes().includes('192.168.1.64/26'));
+
+  // A node that appears with its block.
+  await kv.put(`${V3}/nodes/node-c`).value(node('node-c', '10.0.2.10/24'));
+  await kv.put('/calico/ipam/v2/host/node-c/ipv4/block/192.168.2.0-26').value('{"state":"confirmed","deleted":false}');
+  await until('node-c\'s block', () => routes().includes('192.168.2.0/26'));
+
+  // node-b turns invalid (not JSON; then a wrong field): skipped and reported, its last good version stays.
+  await kv.put(`${V3}/nodes/node-b`).value('{not json');
+  await kv.put(`${V3}/nodes/node-b`).value(json({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'node-b' }, spec: { bgp: { ipv4Address: 'nonsense' } } }));
+  await until('both reported', () => skipped.filter((k) => k.endsWith('/nodes/node-b')).length >= 2);
+  t.true(engine.valid);
+  t.true(routes().includes('192.168.1.0/26'), 'node-b\'s routes are untouched');
+  await kv.put('/calico/ipam/v2/host/node-c/ipv4/block/192.168.2.64-26').value('{"state":"confirmed","deleted":false}');
+  await until('the rest is still followed', () => routes().includes('192.168.2.64/26'));
+
+  // Outage: etcd stops; the engine keeps its state; etcd is back → relist → changes made meanwhile... none
+  // can be made while it is down, so one is made right after it is back and must arrive.
+  const relists = source.relists;
+  await etcd.stop();
+  await until('the source notices', () => connection.includes(false), 30_000);
+  t.true(routes().includes('192.168.2.0/26'), 'nothing withdrawn while etcd is away');
+  await etcd.start();
+  await until('a relist after the outage', () => source.relists > relists, 30_000);
+  await kv.delete().key('/calico/ipam/v2/host/node-c/ipv4/block/192.168.2.0-26');
+  await until('changes after the outage arrive', () => !routes().includes('192.168.2.0/26'), 30_000);
+  t.true(routes().includes('192.168.2.64/26'));
+});

@@ -1,0 +1,101 @@
+// A real etcd (Debian's etcd-server, installed by scripts/setup.sh) for the datastore tests: a
+// throwaway data directory and two free loopback ports; stop() and start() again on the same
+// data (an outage), destroy() removes everything. Not a fake: the tests talk gRPC to etcd itself.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+import { Etcd3 } from 'etcd3';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const OPS = path.join(path.dirname(new URL(import.meta.url).pathname), 'etcd-ops.js');
+
+export interface TestEtcdOptions {
+  /** Run etcd inside this network namespace (a lab node's), listening on `host`. */
+  netns?: string;
+  host?: string;
+}
+
+export type EtcdOp = { put: string; value: string } | { delete: string } | { get: string };
+
+export class TestEtcd {
+  private child: ChildProcess | undefined;
+  private constructor(
+    readonly dir: string,
+    readonly clientPort: number,
+    readonly peerPort: number,
+    readonly opts: TestEtcdOptions,
+  ) {}
+
+  static async create(opts: TestEtcdOptions = {}): Promise<TestEtcd> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burrow-test-etcd-'));
+    const e = new TestEtcd(dir, await freePort(), await freePort(), opts);
+    await e.start();
+    return e;
+  }
+
+  get endpoint(): string {
+    return `http://${this.opts.host ?? '127.0.0.1'}:${this.clientPort}`;
+  }
+
+  /** Puts, deletes and gets through a client in etcd's namespace (or here). */
+  ops(list: readonly EtcdOp[]): (string | null)[] {
+    const argv = [...(this.opts.netns ? ['ip', 'netns', 'exec', this.opts.netns] : []), process.execPath, OPS, this.endpoint, JSON.stringify(list)];
+    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`etcd ops failed (${r.status}): ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as (string | null)[];
+  }
+
+  client(): Etcd3 {
+    return new Etcd3({ hosts: [this.endpoint], dialTimeout: 2000 });
+  }
+
+  async start(): Promise<void> {
+    const peer = `http://${this.opts.host ?? '127.0.0.1'}:${this.peerPort}`;
+    const argv = [...(this.opts.netns ? ['ip', 'netns', 'exec', this.opts.netns] : []), 'etcd'];
+    const child = spawn(argv[0]!, [...argv.slice(1),
+      '--name', 'burrow-test', '--data-dir', path.join(this.dir, 'data'),
+      '--listen-client-urls', this.endpoint, '--advertise-client-urls', this.endpoint,
+      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `burrow-test=${peer}`,
+      '--log-level', 'error',
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+    this.child = child;
+    for (let i = 0; ; i++) {
+      if (child.exitCode !== null) throw new Error(`etcd exited ${child.exitCode}: ${stderr}`);
+      try {
+        this.ops([{ get: '/health-probe' }]);
+        return;
+      } catch {
+        if (i > 50) throw new Error(`etcd did not answer on ${this.endpoint}: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
