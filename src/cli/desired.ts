@@ -10,13 +10,18 @@ import { z } from 'zod';
 
 import type { RuntimeUplink } from '../agent/map-entries.js';
 import { compileDesiredState, type DesiredState } from '../compile/index.js';
-import { loadModelOrThrow } from './manifests.js';
+import { loadModelOrThrow, withInputOptions } from './manifests.js';
 import { globalOptions, ifnameOption, intOption, outputOption } from './options.js';
 import { UsageError } from './output.js';
 
 export const desiredStateOptions = z.strictObject({
   ...globalOptions,
-  filename: z.array(z.string().min(1)).min(1),
+  filename: z.array(z.string().min(1)).min(1).optional(),
+  datastore: z.enum(['file', 'etcdv3']),
+  etcdEndpoints: z.string().optional(),
+  etcdCaCertFile: z.string().optional(),
+  etcdCertFile: z.string().optional(),
+  etcdKeyFile: z.string().optional(),
   node: z.string().min(1),
   uplink: ifnameOption.optional(),
   uplinkMtu: intOption(118, 65535).optional(),
@@ -29,8 +34,7 @@ export type DesiredStateOptions = z.output<typeof desiredStateOptions>;
 
 /** Adds the options every desired-state command takes. */
 export function withDesiredStateOptions(cmd: Command): Command {
-  return cmd
-    .requiredOption('-f, --filename <path...>', 'manifest files or directories (YAML, multi-document, or JSON)')
+  return withInputOptions(cmd)
     .requiredOption('--node <name>', 'the node whose datapath this is')
     .option('--uplink <dev>', 'uplink interface in this namespace: its ifindex, MAC and MTU go into the config map (default: keep those already there; with none there, tc_encap drops what it would tunnel: drop_no_route)')
     .option('--uplink-mtu <bytes>', 'uplink MTU the tunnel MTUs derive from (default: the --uplink device\'s, else 1500)')
@@ -57,7 +61,7 @@ export interface LoadedDesiredState {
 /** Loads, validates and compiles; throws InvalidManifestsError / CompileError (exit 1). */
 export async function loadDesiredState(opts: DesiredStateOptions): Promise<LoadedDesiredState> {
   const uplink = opts.uplink !== undefined ? readUplink(opts.uplink) : undefined;
-  const model = await loadModelOrThrow(opts.filename);
+  const model = await loadModelOrThrow(opts);
   const state = compileDesiredState(model, opts.node, {
     uplinkMtu: opts.uplinkMtu ?? uplink?.mtu ?? 1500,
     tunnelDevice: opts.tunnelDevice,

@@ -1,9 +1,64 @@
-/** Loading manifests for a command: the model, or an InvalidManifestsError carrying every problem. */
-import { formatDiagnostics, loadManifests, type Model } from '../config/index.js';
-import { InvalidManifestsError } from './errors.js';
+/**
+ * Where a command's resources come from: manifest files (`-f`) or Calico's etcd datastore
+ * (`--datastore etcdv3 --etcd-endpoints …`, one consistent read; docs/control-plane.md), and
+ * loading them into the model or an InvalidManifestsError carrying every problem.
+ */
+import fs from 'node:fs';
 
-export async function loadModelOrThrow(paths: readonly string[], warn = true): Promise<Model> {
-  const result = await loadManifests(paths);
+import type { Command } from 'commander';
+import { formatDiagnostics, loadManifests, parseManifests, type LoadResult, type Model } from '../config/index.js';
+import { readEtcdManifests } from '../engine/etcd-source.js';
+import { InvalidManifestsError } from './errors.js';
+import { UsageError } from './output.js';
+
+export interface InputOptions {
+  filename?: string[] | undefined;
+  datastore?: string | undefined;
+  etcdEndpoints?: string | undefined;
+  etcdCaCertFile?: string | undefined;
+  etcdCertFile?: string | undefined;
+  etcdKeyFile?: string | undefined;
+}
+
+/** -f, or --datastore etcdv3 with its connection options (Calico's ETCD_* variables as defaults). */
+export function withInputOptions(cmd: Command): Command {
+  return cmd
+    .option('-f, --filename <path...>', 'manifest files or directories (YAML, multi-document, or JSON)')
+    .option('--datastore <kind>', 'file (-f) or etcdv3 (Calico\'s etcd datastore)', 'file')
+    .option('--etcd-endpoints <urls>', 'comma-separated etcd URLs; default $ETCD_ENDPOINTS', process.env['ETCD_ENDPOINTS'])
+    .option('--etcd-ca-cert-file <file>', 'etcd CA certificate (PEM); default $ETCD_CA_CERT_FILE', process.env['ETCD_CA_CERT_FILE'])
+    .option('--etcd-cert-file <file>', 'etcd client certificate (PEM); default $ETCD_CERT_FILE', process.env['ETCD_CERT_FILE'])
+    .option('--etcd-key-file <file>', 'etcd client key (PEM); default $ETCD_KEY_FILE', process.env['ETCD_KEY_FILE']);
+}
+
+/** Reads and validates the resources; never throws for a user's mistake in them. */
+export async function loadInput(opts: InputOptions): Promise<LoadResult> {
+  const kind = opts.datastore ?? 'file';
+  if (kind === 'file') {
+    if (!opts.filename || opts.filename.length === 0) throw new UsageError('-f, --filename: required (or --datastore etcdv3)');
+    return loadManifests(opts.filename);
+  }
+  if (kind !== 'etcdv3') throw new UsageError(`--datastore: must be one of file, etcdv3`);
+  if (opts.filename && opts.filename.length > 0) throw new UsageError('-f and --datastore etcdv3 cannot be used together');
+  if (!opts.etcdEndpoints) throw new UsageError('--etcd-endpoints: required with --datastore etcdv3 (or $ETCD_ENDPOINTS)');
+  const read = (flag: string, f: string | undefined) => {
+    if (!f) return undefined;
+    try {
+      return fs.readFileSync(f);
+    } catch (e) {
+      throw new UsageError(`${flag}: cannot read ${f}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  const ca = read('--etcd-ca-cert-file', opts.etcdCaCertFile);
+  const cert = read('--etcd-cert-file', opts.etcdCertFile);
+  const key = read('--etcd-key-file', opts.etcdKeyFile);
+  const endpoints = opts.etcdEndpoints.split(',').map((u) => u.trim()).filter(Boolean);
+  const sources = await readEtcdManifests({ endpoints, ...(ca ? { tls: { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}) });
+  return parseManifests(sources);
+}
+
+export async function loadModelOrThrow(input: InputOptions, warn = true): Promise<Model> {
+  const result = await loadInput(input);
   if (!result.ok) throw new InvalidManifestsError(result.errors);
   if (warn && result.model.warnings.length > 0) process.stderr.write(formatDiagnostics(result.model.warnings));
   return result.model;

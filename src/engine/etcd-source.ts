@@ -194,13 +194,7 @@ export class EtcdSource {
     if (this.closed) return;
     const next = String(BigInt(revision) + 1n);
     const watchers: Watcher[] = [];
-    for (const p of ETCD_PREFIXES) watchers.push(await this.client.watch().prefix(p).startRevision(next).create());
-    if (this.closed) {
-      for (const w of watchers) await w.cancel();
-      return;
-    }
     this.watchers = watchers;
-    this.backoff = this.opts.backoff?.min ?? 200;
     const restart = (why: string) => {
       if (this.closed || this.watchers !== watchers) return;
       this.watchers = [];
@@ -209,8 +203,13 @@ export class EtcdSource {
       this.opts.log?.warn({ why, retryInMs: this.backoff }, 'etcd watch lost: relisting');
       this.retry();
     };
-    for (const watcher of watchers) {
+    const connected: Promise<void>[] = [];
+    for (const p of ETCD_PREFIXES) {
+      // Handlers go on before the watch is created: no event between the read and the watch is missed.
+      const watcher = this.client.watch().prefix(p).startRevision(next).watcher();
+      watchers.push(watcher);
       watcher.on('data', (res) => {
+        if (this.watchers !== watchers) return;
         const events: SourceEvent[] = [];
         for (const e of res.events) {
           const key = e.kv.key.toString();
@@ -224,7 +223,14 @@ export class EtcdSource {
       });
       watcher.on('error', (e) => restart(e.message));
       watcher.on('disconnected', (e) => restart(`disconnected: ${e.message}`));
+      connected.push(new Promise((resolve) => watcher.once('connected', () => resolve())));
     }
+    await Promise.race([Promise.all(connected), new Promise((r) => setTimeout(r, 5000))]);
+    if (this.closed) {
+      for (const w of watchers) await w.cancel().catch(() => undefined);
+      return;
+    }
+    this.backoff = this.opts.backoff?.min ?? 200;
   }
 
   private retry(): void {
@@ -238,5 +244,34 @@ export class EtcdSource {
         this.retry();
       });
     }, delay);
+  }
+}
+
+/**
+ * One consistent read of Calico's etcd (the prefixes above, at one revision) as manifest sources
+ * for the one-shot path (`agentctl validate|compile|plan|apply --datastore etcdv3`): each key is
+ * a "file" whose text is the document's JSON (a value that is not JSON is passed as it is, so
+ * the parser reports it under its key).
+ */
+export async function readEtcdManifests(opts: Pick<EtcdSourceOptions, 'endpoints' | 'tls'>): Promise<{ file: string; text: string }[]> {
+  const options: IOptions = { hosts: [...opts.endpoints], dialTimeout: 3000 };
+  if (opts.tls) options.credentials = { rootCertificate: opts.tls.ca, ...(opts.tls.key ? { privateKey: opts.tls.key } : {}), ...(opts.tls.cert ? { certChain: opts.tls.cert } : {}) };
+  const client = new Etcd3(options);
+  try {
+    const [firstPrefix, ...others] = ETCD_PREFIXES;
+    const first = await client.getAll().prefix(firstPrefix!).exec();
+    const kvs = [...first.kvs];
+    for (const p of others) for (const kv of (await client.getAll().prefix(p).revision(first.header.revision).exec()).kvs) kvs.push(kv);
+    const out: { file: string; text: string }[] = [];
+    for (const kv of kvs) {
+      const key = kv.key.toString();
+      const value = kv.value.toString();
+      const { document, error } = documentOf(key, value);
+      if (document) out.push({ file: key, text: JSON.stringify(document.value) });
+      else if (error) out.push({ file: key, text: value });
+    }
+    return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  } finally {
+    client.close();
   }
 }

@@ -7,6 +7,7 @@ import test from 'ava';
 import { Engine } from '../../src/engine/engine.js';
 import { documentOf, EtcdSource } from '../../src/engine/etcd-source.js';
 import { routeKeyText } from '../../src/engine/packed-table.js';
+import { agentctl } from '../helpers/agentctl.js';
 import { TestEtcd } from '../support/etcd.js';
 
 const V3 = '/calico/resources/v3/projectcalico.org';
@@ -96,4 +97,27 @@ test.serial('a real etcd: list, watch, add and delete affinities, skip an invali
   await kv.delete().key('/calico/ipam/v2/host/node-c/ipv4/block/192.168.2.0-26');
   await until('changes after the outage arrive', () => !routes().includes('192.168.2.0/26'), 30_000);
   t.true(routes().includes('192.168.2.64/26'));
+});
+
+test.serial('agentctl validate and compile read the live etcd datastore (--datastore etcdv3) with the one-shot rules', async (t) => {
+  const etcd = await TestEtcd.create();
+  t.teardown(() => etcd.destroy());
+  etcd.ops([
+    { put: `${V3}/ippools/default-ipv4-ippool`, value: pool('default-ipv4-ippool', '192.168.0.0/16') },
+    { put: `${V3}/nodes/node-a`, value: node('node-a', '10.0.1.10/24') },
+    { put: `${V3}/nodes/node-b`, value: node('node-b', '10.0.2.11/24') },
+    { put: '/calico/ipam/v2/host/node-b/ipv4/block/192.168.1.0-26', value: '{"state":"confirmed","deleted":false}' },
+  ]);
+  const ds = ['--datastore', 'etcdv3', '--etcd-endpoints', etcd.endpoint];
+  const valid = await agentctl(['validate', ...ds]);
+  t.is(valid.code, 0, valid.stderr);
+  t.regex(valid.stdout, /valid: 1 pool\(s\), 2 node\(s\), 1 block\(s\)/);
+  const compiled = JSON.parse((await agentctl(['compile', ...ds, '--node', 'node-a', '-o', 'json'])).stdout) as { routes: { cidr: string; mode: string; remote: string }[] };
+  t.deepEqual(compiled.routes.map((r) => [r.cidr, r.mode, r.remote]), [['192.168.1.0/26', 'ipip', '10.0.2.11']]);
+  etcd.ops([{ put: `${V3}/ippools/overlapping`, value: pool('overlapping', '192.168.0.0/24') }]);
+  const invalid = await agentctl(['validate', ...ds]);
+  t.is(invalid.code, 1);
+  t.regex(invalid.stderr, /\/calico\/resources\/v3\/projectcalico\.org\/ippools\/overlapping: document 1 \(IPPool overlapping\): spec\.cidr: IPPool\(overlapping\) CIDR overlaps/);
+  const usage = await agentctl(['validate', '--datastore', 'etcdv3']);
+  t.is(usage.code, 2, 'no endpoints: a usage error');
 });

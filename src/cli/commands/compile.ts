@@ -1,19 +1,18 @@
 import { Command } from 'commander';
 import { compileDesiredState, desiredStateJson, type DesiredState } from '../../compile/index.js';
-import { loadModelOrThrow } from '../manifests.js';
+import { loadModelOrThrow, withInputOptions, type InputOptions } from '../manifests.js';
 import { parseOutputFormat, renderJson, renderTable } from '../output.js';
 
 export function compileCommand(): Command {
-  return new Command('compile')
-    .description('Show the desired state for one node, offline (no kernel access)')
-    .requiredOption('-f, --filename <path...>', 'manifest files or directories')
+  return withInputOptions(new Command('compile')
+    .description('Show the desired state for one node, offline (no kernel access)'))
     .requiredOption('--node <name>', 'the node to compile for')
     .option('--uplink-mtu <bytes>', 'MTU of the node uplink (tunnel MTUs derive from it)', '1500')
     .option('-o, --output <format>', 'table or json', 'table')
     .addHelpText('after', '\nExamples:\n  agentctl compile -f manifests/ --node node-a\n  agentctl compile -f manifests/ --node node-a -o json | jq .routes')
-    .action(async (opts: { filename: string[]; node: string; uplinkMtu: string; output: string }) => {
+    .action(async (opts: InputOptions & { node: string; uplinkMtu: string; output: string }) => {
       const format = parseOutputFormat(opts.output);
-      const model = await loadModelOrThrow(opts.filename);
+      const model = await loadModelOrThrow(opts);
       const state = compileDesiredState(model, opts.node, { uplinkMtu: Number(opts.uplinkMtu) });
       process.stdout.write(format === 'json' ? renderJson(desiredStateJson(state)) : renderDesiredState(state));
     });

@@ -1,20 +1,20 @@
 import { Command } from 'commander';
-import { formatDiagnostics, loadManifests } from '../../config/index.js';
+import { formatDiagnostics } from '../../config/index.js';
+import { loadInput, withInputOptions, type InputOptions } from '../manifests.js';
 import { InvalidManifestsError } from '../errors.js';
 import { parseOutputFormat, renderJson } from '../output.js';
 
 export function validateCommand(): Command {
-  return new Command('validate')
-    .description('Check manifests (IPPool, Node, BlockAffinity, FelixConfiguration, Konvoy ClusterConfiguration)')
-    .requiredOption('-f, --filename <path...>', 'manifest files or directories (YAML, multi-document, or JSON)')
+  return withInputOptions(new Command('validate')
+    .description('Check manifests (IPPool, Node, BlockAffinity, FelixConfiguration, Konvoy ClusterConfiguration), or what Calico\'s etcd datastore holds'))
     .option('-o, --output <format>', 'table or json', 'table')
     .addHelpText(
       'after',
-      '\nExamples:\n  agentctl validate -f manifests/\n  agentctl validate -f pools.yaml nodes.yaml -o json\n\nExit 0 when valid, 1 with one line per problem otherwise.',
+      '\nExamples:\n  agentctl validate -f manifests/\n  agentctl validate -f pools.yaml nodes.yaml -o json\n  agentctl validate --datastore etcdv3 --etcd-endpoints http://10.0.0.5:2379\n\nExit 0 when valid, 1 with one line per problem otherwise.',
     )
-    .action(async (opts: { filename: string[]; output: string }) => {
+    .action(async (opts: InputOptions & { output: string }) => {
       const format = parseOutputFormat(opts.output);
-      const result = await loadManifests(opts.filename);
+      const result = await loadInput(opts);
       if (format === 'json') {
         const body = result.ok
           ? { valid: true, errors: [], warnings: result.model.warnings, pools: result.model.pools.length, nodes: result.model.nodes.length, blocks: result.model.blocks.length }
