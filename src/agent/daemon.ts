@@ -299,7 +299,8 @@ export class Daemon {
       this.uplinkFor = local.address;
     }
     const uplink = this.uplink;
-    const device = await ensureTunnelDevice(this.opts.tunnelDevice, uplink.mtu);
+    const tunnelAddresses = [...new Set([local.ipipTunnelAddr, local.vxlanTunnelAddr].filter((a): a is string => a !== undefined))];
+    const device = await ensureTunnelDevice(this.opts.tunnelDevice, uplink.mtu, tunnelAddresses);
     summary.device = device.changes;
     const next = { peers: [...this.engine.derived.peers.values()] };
     const decision = this.modeSwitch.decide(this.previous, next);

@@ -22,8 +22,21 @@ async function sysctl(key: string, value: string): Promise<void> {
   await run(['sysctl', '-qw', `${key}=${value}`]).catch(() => undefined); // best effort (IPv6 may be off)
 }
 
-/** Creates or repairs the tunnel device pair; never touches anything else. */
-export async function ensureTunnelDevice(device: string, mtu: number): Promise<TunnelDeviceResult> {
+/** The IPv4 addresses on a device (`a.b.c.d/len`). */
+async function deviceAddresses(device: string): Promise<string[]> {
+  const out = await run(['ip', '-j', '-4', 'addr', 'show', 'dev', device]);
+  const rows = (out.trim() ? JSON.parse(out) : []) as Array<{ addr_info?: Array<{ local: string; prefixlen: number }> }>;
+  return rows.flatMap((r) => (r.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+}
+
+/**
+ * Creates or repairs the tunnel device pair; never touches anything else. `addresses`: the node's
+ * own tunnel addresses (Calico's ipv4IPIPTunnelAddr / ipv4VXLANTunnelAddr), put on the device as
+ * /32s as calico-node puts them on tunl0 / vxlan.calico, so the host's own traffic to remote pods
+ * leaves with a source the remote can answer (the kernel routes name it as `src`); any other IPv4
+ * address on burrow's own device goes.
+ */
+export async function ensureTunnelDevice(device: string, mtu: number, addresses: readonly string[] = []): Promise<TunnelDeviceResult> {
   const peer = tunnelPeerName(device);
   const changes: string[] = [];
   let link = await readLink(device);
@@ -46,6 +59,18 @@ export async function ensureTunnelDevice(device: string, mtu: number): Promise<T
   if (!(peerLink.flags ?? []).includes('UP') || peerLink.mtu !== mtu) {
     await run(['ip', 'link', 'set', peer, 'mtu', String(mtu), 'up']);
     changes.push(`set ${peer} mtu ${mtu}, up`);
+  }
+  const want = new Set(addresses.map((a) => `${a}/32`));
+  const have = await deviceAddresses(device);
+  for (const a of want) {
+    if (have.includes(a)) continue;
+    await run(['ip', 'addr', 'add', a, 'dev', device]);
+    changes.push(`added ${a} to ${device}`);
+  }
+  for (const a of have) {
+    if (want.has(a)) continue;
+    await run(['ip', 'addr', 'del', a, 'dev', device]);
+    changes.push(`removed ${a} from ${device}`);
   }
   if (changes.length > 0) {
     await sysctl(`net.ipv4.conf.${peer}.forwarding`, '0');

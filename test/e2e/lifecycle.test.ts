@@ -254,3 +254,24 @@ privileged.serial('a FIFO, then an oversized file, in the watched directory: a c
   }
   t.is(await a.stop('SIGTERM'), 0);
 });
+
+privileged.serial('the node\'s own tunnel address (ipv4VXLANTunnelAddr) goes on burrow0: the host reaches remote pods from it, and it goes when the Node drops it', async (t) => {
+  const { lab, agents } = await labWithAgents(t, { pool: { vxlanMode: 'Always' } });
+  const a = lab.node('node-a');
+  const withTunnelAddr = (addr: string | undefined) => {
+    const files = labManifests(lab, { 'pool.yaml': poolManifest({ vxlanMode: 'Always' }) });
+    if (addr) files['10-nodes.yaml'] = files['10-nodes.yaml']!.replace(/(name: node-a\nspec:\n)/, `$1  ipv4VXLANTunnelAddr: ${addr}\n`);
+    return files;
+  };
+  const next = agents['node-a']!.nextReconcile();
+  writeLabManifests(lab, withTunnelAddr('192.168.0.1'));
+  await next;
+  t.regex(sh(['ip', '-n', a.ns, '-4', 'addr', 'show', 'dev', 'burrow0']), /inet 192\.168\.0\.1\/32/);
+  t.regex(sh(['ip', '-n', a.ns, 'route', 'get', lab.pod('node-c').address]), /dev burrow0 src 192\.168\.0\.1/, 'the kernel route names it as the source');
+  const r = await ping(a.ns, lab.pod('node-c').address, { count: 3, interval: 0.05 });
+  t.is(r.received, 3, 'node-a itself pings pod-c from its tunnel address, and the answer comes back through the tunnel');
+  const again = agents['node-a']!.nextReconcile();
+  writeLabManifests(lab, withTunnelAddr(undefined));
+  await again;
+  t.notRegex(sh(['ip', '-n', a.ns, '-4', 'addr', 'show', 'dev', 'burrow0']), /192\.168\.0\.1/, 'gone with the Node field');
+});
