@@ -5,6 +5,7 @@
  *
  *   agentd [--node NAME] --manifests PATH [--manifests PATH ...] [--uplink IF] [--pin-root DIR]
  *          [--decap-hook xdp|tc|auto] [--listen ADDR] [--cleanup-on-exit]
+ *   agentd [--node NAME] --datastore kubernetes [--kubeconfig FILE] …
  *   agentd [--node NAME] --datastore etcdv3 --etcd-endpoints URL[,URL…] [--etcd-ca-cert-file F
  *          --etcd-cert-file F --etcd-key-file F] …
  *
@@ -28,7 +29,8 @@ const ifname = z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'must be an interface 
 const AgentdOptions = z.strictObject({
   node: z.string().min(1),
   manifests: z.array(z.string().min(1)).optional(),
-  datastore: z.enum(['file', 'etcdv3']),
+  datastore: z.enum(['file', 'etcdv3', 'kubernetes']),
+  kubeconfig: z.string().optional(),
   etcdEndpoints: z.string().optional(),
   etcdCaCertFile: z.string().optional(),
   etcdCertFile: z.string().optional(),
@@ -61,7 +63,8 @@ function buildCommand(): Command {
   return new Command('agentd')
     .description('burrow node agent: keeps the eBPF IP-in-IP/VXLAN datapath, kernel routes and NAT in line with the manifests')
     .option('--node <name>', 'this node\'s name (a Calico Node); default $NODENAME, then the hostname', process.env['NODENAME'] || os.hostname())
-    .option('--datastore <kind>', 'file (manifests) or etcdv3 (Calico\'s etcd datastore)', process.env['DATASTORE_TYPE'] || 'file')
+    .option('--datastore <kind>', 'file (manifests), kubernetes (Calico\'s KDD: CRDs and Node annotations) or etcdv3 (Calico\'s etcd datastore); default $DATASTORE_TYPE, else file', process.env['DATASTORE_TYPE'] || 'file')
+    .option('--kubeconfig <file>', 'kubeconfig for --datastore kubernetes (default: the in-cluster service account); default $KUBECONFIG', process.env['KUBECONFIG'])
     .option('--manifests <path...>', 'manifest files or directories, watched (--datastore file)')
     .option('--etcd-endpoints <urls>', 'comma-separated etcd URLs (--datastore etcdv3); default $ETCD_ENDPOINTS', process.env['ETCD_ENDPOINTS'])
     .option('--etcd-ca-cert-file <file>', 'etcd CA certificate (PEM); default $ETCD_CA_CERT_FILE', process.env['ETCD_CA_CERT_FILE'])
@@ -104,6 +107,7 @@ async function main(argv: string[]): Promise<void> {
   if (o.datastore === 'file' && (!o.manifests || o.manifests.length === 0)) usage('--manifests is required with --datastore file');
   if (o.datastore === 'etcdv3' && !o.etcdEndpoints) usage('--etcd-endpoints (or $ETCD_ENDPOINTS) is required with --datastore etcdv3');
   let datastore: DaemonOptions['datastore'] = { kind: 'file' };
+  if (o.datastore === 'kubernetes') datastore = { kind: 'kubernetes', ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}) };
   if (o.datastore === 'etcdv3') {
     const read = (f: string | undefined) => {
       if (!f) return undefined;

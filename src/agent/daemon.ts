@@ -29,6 +29,7 @@ import { Engine, type EngineTarget } from '../engine/engine.js';
 import type { SourceEvent } from '../engine/events.js';
 import { EtcdSource } from '../engine/etcd-source.js';
 import { FileSource } from '../engine/file-source.js';
+import { KubeSource } from '../engine/kube-source.js';
 import { datapathTarget } from '../engine/target.js';
 import { ensureAttachments, linksDir, type AttachmentResult, type AttachmentSpec } from './attach.js';
 import { cleanupAgentState, type CleanupReport } from './cleanup.js';
@@ -44,7 +45,10 @@ export interface DaemonOptions {
   /** Manifest files or directories (the file datastore). */
   manifests: readonly string[];
   /** Where resources come from: files (default) or Calico's etcdv3 datastore. */
-  datastore?: { kind: 'file' } | { kind: 'etcdv3'; endpoints: readonly string[]; tls?: { ca: Buffer; cert?: Buffer; key?: Buffer } };
+  datastore?:
+    | { kind: 'file' }
+    | { kind: 'etcdv3'; endpoints: readonly string[]; tls?: { ca: Buffer; cert?: Buffer; key?: Buffer } }
+    | { kind: 'kubernetes'; kubeconfig?: string };
   uplink?: string | undefined;
   pinRoot: string;
   decapHook: DecapHookChoice;
@@ -134,27 +138,27 @@ export class Daemon {
     const { pinRoot } = this.opts;
     // Read everything once; refuse before touching anything when it cannot describe this node.
     const ds = this.opts.datastore ?? { kind: 'file' as const };
+    const datastoreHooks = {
+      sink: (events: readonly SourceEvent[]) => this.onEvents(events),
+      onSkipped: (key: string, diagnostics: readonly ConfigDiagnostic[]) => {
+        this.skipped.set(key, formatCapped(diagnostics));
+        if (this.skipped.size > MAX_SHOWN) this.skipped.delete(this.skipped.keys().next().value!);
+        this.metrics.observeSkipped(1);
+      },
+      onConnection: (up: boolean, why?: string) => {
+        if (up) {
+          if (this.staleSince) this.log.info({ staleSince: this.staleSince }, 'datastore back: resynced');
+          this.staleSince = undefined;
+        } else if (!this.staleSince) {
+          this.staleSince = new Date();
+          this.log.warn({ why }, 'datastore away: the datapath keeps forwarding with the last known state');
+        }
+      },
+    };
     this.source = ds.kind === 'etcdv3'
-      ? new EtcdSource({
-        endpoints: ds.endpoints,
-        ...(ds.tls ? { tls: ds.tls } : {}),
-        sink: (events) => this.onEvents(events),
-        log: this.opts.log.child({ component: 'etcd-source' }),
-        onSkipped: (key, diagnostics) => {
-          this.skipped.set(key, formatCapped(diagnostics));
-          if (this.skipped.size > MAX_SHOWN) this.skipped.delete(this.skipped.keys().next().value!);
-          this.metrics.observeSkipped(1);
-        },
-        onConnection: (up, why) => {
-          if (up) {
-            if (this.staleSince) this.log.info({ staleSince: this.staleSince }, 'datastore back: resynced');
-            this.staleSince = undefined;
-          } else if (!this.staleSince) {
-            this.staleSince = new Date();
-            this.log.warn({ why }, 'datastore away: the datapath keeps forwarding with the last known state');
-          }
-        },
-      })
+      ? new EtcdSource({ endpoints: ds.endpoints, ...(ds.tls ? { tls: ds.tls } : {}), log: this.opts.log.child({ component: 'etcd-source' }), ...datastoreHooks })
+      : ds.kind === 'kubernetes'
+        ? new KubeSource({ ...(ds.kubeconfig ? { kubeconfig: ds.kubeconfig } : { inCluster: true }), log: this.opts.log.child({ component: 'kube-source' }), ...datastoreHooks })
       : new FileSource({
         paths: this.opts.manifests,
         sink: (events) => this.onEvents(events),

@@ -17,7 +17,8 @@ import { UsageError } from './output.js';
 export const desiredStateOptions = z.strictObject({
   ...globalOptions,
   filename: z.array(z.string().min(1)).min(1).optional(),
-  datastore: z.enum(['file', 'etcdv3']),
+  datastore: z.enum(['file', 'etcdv3', 'kubernetes']),
+  kubeconfig: z.string().optional(),
   etcdEndpoints: z.string().optional(),
   etcdCaCertFile: z.string().optional(),
   etcdCertFile: z.string().optional(),
