@@ -47,7 +47,7 @@ export class DerivedState {
   private readonly peerOf = new Map<string, string>();
   nat: NatRule[] = [];
   /** Route keys whose desired entry changed since the last flush. */
-  readonly pendingRoutes = new Set<number>();
+  pendingRoutes = new Set<number>();
   /** Unencapsulated blocks of nodes outside our subnet (no kernel route: a warning). */
   private readonly offSubnet = new Map<number, OffSubnet>();
   private poolsBefore: PoolView[] = [];

@@ -18,7 +18,7 @@
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 
 import { burrowRoute, BurrowMode, BurrowRouteFlag, type BurrowConfig, type BurrowPeer } from '../bpf/index.js';
-import type { TunnelPeer } from '../compile/types.js';
+import type { NatRule, TunnelPeer } from '../compile/types.js';
 import { compileDiagnostic } from '../compile/options.js';
 import { compareDiagnostics, suggest, type ConfigDiagnostic } from '../config/diagnostics.js';
 import type { KernelRoute } from '../agent/kernel-routes.js';
@@ -106,7 +106,7 @@ export class Engine {
   private appliedConfig: BurrowConfig | null = null;
   private readonly appliedKernel = new KernelRouteTable();
   private appliedNat: string[] | null = null;
-  private readonly pendingKernel = new Set<number>();
+  private pendingKernel = new Set<number>();
   private kernelShape = '';
   private natChecked = false;
   /** How the last apply() split between the store (parse, validate) and the derived state. */
@@ -361,6 +361,40 @@ export class Engine {
     const routesFirst = routeCount > target.routes.maxEntries;
     const peersFirst = this.appliedPeers.size + peerSets.length > target.peers.info.maxEntries;
 
+    // This flush owns what is queued now. Events applied while it awaits the kernel (a datastore
+    // watch does not wait) queue into fresh sets for the next flush instead of being cleared
+    // unwritten; on failure what was taken goes back.
+    const takenRoutes = peersOnly ? undefined : this.derived.pendingRoutes;
+    if (takenRoutes) this.derived.pendingRoutes = new Set();
+    const takenKernel = kernel && !peersOnly ? this.pendingKernel : undefined;
+    if (takenKernel) this.pendingKernel = new Set();
+    const giveBack = () => {
+      if (takenRoutes) for (const k of takenRoutes) this.derived.pendingRoutes.add(k);
+      if (takenKernel) for (const k of takenKernel) this.pendingKernel.add(k);
+    };
+    try {
+      return await this.write(target, opts, cfg, { peersFirst, routesFirst, peerSets, peerDeletes, configChange, routeSets, routeDeletes, setValues, kernelReplace, kernelRemove, natRules, counts });
+    } catch (e) {
+      giveBack();
+      throw e;
+    }
+  }
+
+  private async write(
+    target: EngineTarget,
+    opts: FlushOptions,
+    cfg: NonNullable<ReturnType<DerivedState['nodeConfig']>>,
+    w: {
+      peersFirst: boolean; routesFirst: boolean; peerSets: [string, BurrowPeer][]; peerDeletes: string[]; configChange: ReturnType<typeof planConfig>;
+      routeSets: number[]; routeDeletes: number[]; setValues: Buffer; kernelReplace: number[]; kernelRemove: number[];
+      natRules: NatRule[] | null; counts: FlushResult["counts"];
+    },
+  ): Promise<FlushResult> {
+    const { peersFirst, routesFirst, peerSets, peerDeletes, configChange, routeSets, routeDeletes, setValues, kernelReplace, kernelRemove, natRules, counts } = w;
+    const peersOnly = opts.peersOnly === true;
+    const kernel = target.kernel;
+    const local = this.derived.local!;
+
     const steps: AppliedStep[] = [];
     const step = async (name: ApplyStepName, count: number, write: () => unknown): Promise<void> => {
       if (count === 0) return;
@@ -422,7 +456,6 @@ export class Engine {
         }
         counts.kernelRoutes = kernelReplace.length + kernelRemove.length;
       });
-      this.pendingKernel.clear();
       this.kernelShape = `${cfg.node.tunnelDevice}|${cfg.node.tunnelMtu.ipip}|${cfg.node.tunnelMtu.vxlan}|${local.ipipTunnelAddr ?? ''}|${local.vxlanTunnelAddr ?? ''}|${opts.uplink?.name ?? ''}`;
       if (natRules) {
         const rules = natRules;
@@ -436,7 +469,6 @@ export class Engine {
     }
     if (!routesFirst) await deleteRoutes();
     if (!peersFirst) await deletePeers();
-    if (!peersOnly) this.derived.pendingRoutes.clear();
     const changes = counts.routesSet + counts.routesDeleted + counts.peersSet + counts.peersDeleted + counts.config + counts.kernelRoutes + counts.nat;
     return { applied: true, changes, steps, counts };
   }

@@ -18,7 +18,7 @@
  * any, stays — so one bad object never stops the node from following the rest.
  */
 import type { Logger } from 'pino';
-import { Etcd3, type IOptions, type Watcher } from 'etcd3';
+import { Etcd3, Range, type IOptions, type IKeyValue, type Watcher } from 'etcd3';
 
 import type { ConfigDiagnostic } from '../config/diagnostics.js';
 import type { RawDocument } from '../config/documents.js';
@@ -50,6 +50,29 @@ export interface EtcdSourceOptions {
   onConnection?: (up: boolean, why?: string) => void;
   /** Backoff bounds for relists after errors (ms). */
   backoff?: { min: number; max: number };
+}
+
+/** Keys per range request: 100k affinities are ~10 MB, over gRPC's 4 MiB message limit in one piece. */
+const PAGE = 5000;
+
+/**
+ * Every key under `prefix`, page by page, all at one revision (the first page's, unless given):
+ * a consistent read of any size.
+ */
+export async function rangeAll(client: Etcd3, prefix: string, revision?: string, pageSize = PAGE): Promise<{ kvs: IKeyValue[]; revision: string }> {
+  const end = Range.prefix(prefix).end;
+  let start: Buffer = Buffer.from(prefix);
+  let rev = revision;
+  const kvs: IKeyValue[] = [];
+  for (;;) {
+    let query = client.getAll().inRange({ start, end }).limit(pageSize);
+    if (rev !== undefined) query = query.revision(rev);
+    const res = await query.exec();
+    rev ??= res.header.revision;
+    for (const kv of res.kvs) kvs.push(kv);
+    if (!res.more || res.kvs.length === 0) return { kvs, revision: rev };
+    start = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
+  }
 }
 
 /** Calico's CIDRToName: '.', ':' and '/' become '-'. */
@@ -146,10 +169,10 @@ export class EtcdSource {
   private async list(): Promise<void> {
     // One revision for all prefixes: the first read fixes it, the others read at it.
     const [firstPrefix, ...others] = ETCD_PREFIXES;
-    const first = await this.client.getAll().prefix(firstPrefix!).exec();
-    const revision = first.header.revision;
-    const kvs = [...first.kvs];
-    for (const p of others) for (const kv of (await this.client.getAll().prefix(p).revision(revision).exec()).kvs) kvs.push(kv);
+    const first = await rangeAll(this.client, firstPrefix!);
+    const revision = first.revision;
+    const kvs = first.kvs;
+    for (const p of others) for (const kv of (await rangeAll(this.client, p, revision)).kvs) kvs.push(kv);
     const events: SourceEvent[] = [];
     const seen = new Set<string>();
     for (const kv of kvs) {
@@ -259,9 +282,9 @@ export async function readEtcdManifests(opts: Pick<EtcdSourceOptions, 'endpoints
   const client = new Etcd3(options);
   try {
     const [firstPrefix, ...others] = ETCD_PREFIXES;
-    const first = await client.getAll().prefix(firstPrefix!).exec();
-    const kvs = [...first.kvs];
-    for (const p of others) for (const kv of (await client.getAll().prefix(p).revision(first.header.revision).exec()).kvs) kvs.push(kv);
+    const first = await rangeAll(client, firstPrefix!);
+    const kvs = first.kvs;
+    for (const p of others) for (const kv of (await rangeAll(client, p, first.revision)).kvs) kvs.push(kv);
     const out: { file: string; text: string }[] = [];
     for (const kv of kvs) {
       const key = kv.key.toString();

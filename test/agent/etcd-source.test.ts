@@ -5,7 +5,7 @@
 import test from 'ava';
 
 import { Engine } from '../../src/engine/engine.js';
-import { documentOf, EtcdSource } from '../../src/engine/etcd-source.js';
+import { documentOf, EtcdSource, rangeAll } from '../../src/engine/etcd-source.js';
 import { routeKeyText } from '../../src/engine/packed-table.js';
 import { agentctl } from '../helpers/agentctl.js';
 import { TestEtcd } from '../support/etcd.js';
@@ -120,4 +120,19 @@ test.serial('agentctl validate and compile read the live etcd datastore (--datas
   t.regex(invalid.stderr, /\/calico\/resources\/v3\/projectcalico\.org\/ippools\/overlapping: document 1 \(IPPool overlapping\): spec\.cidr: IPPool\(overlapping\) CIDR overlaps/);
   const usage = await agentctl(['validate', '--datastore', 'etcdv3']);
   t.is(usage.code, 2, 'no endpoints: a usage error');
+});
+
+test.serial('rangeAll reads any number of keys page by page, all at the first page\'s revision', async (t) => {
+  const etcd = await TestEtcd.create();
+  t.teardown(() => etcd.destroy());
+  const kv = etcd.client();
+  t.teardown(() => kv.close());
+  for (let i = 0; i < 10; i++) await kv.put(`/p/k${i}`).value(String(i));
+  await kv.put('/q/outside').value('x');
+  const first = await rangeAll(kv, '/p/', undefined, 3);
+  t.deepEqual(first.kvs.map((k) => k.key.toString()), Array.from({ length: 10 }, (_, i) => `/p/k${i}`), 'every key once, in order, across four pages');
+  await kv.put('/p/k99').value('late');
+  const again = await rangeAll(kv, '/p/', first.revision, 3);
+  t.is(again.kvs.length, 10, 'read at the old revision: the later key is not there');
+  t.is((await rangeAll(kv, '/p/', undefined, 3)).kvs.length, 11);
 });

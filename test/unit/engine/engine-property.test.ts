@@ -281,3 +281,25 @@ test('resync finds what changed behind its back (routes, peers, config, kernel r
   t.is(mapsText(w.engineMaps, w.engineKernel), good, 'repaired to exactly what was written before');
   t.deepEqual(await w.engine.resync(targetOf(w)), { routes: 0, peers: 0, config: 0, kernelRoutes: 0, nat: 0 });
 });
+
+test('events applied while a flush awaits the kernel are not lost: the next flush writes them', async (t) => {
+  const w = newWorld();
+  for (const [f, text] of Object.entries(BASE)) t.is(await step(w, { type: 'write', file: Number(f), text }), undefined);
+  // A kernel that takes its time, as `ip -batch` does.
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const slow = { ...w.engineKernel, applyRoutes: async (replace: readonly KernelRoute[], remove: readonly KernelRoute[]) => { await gate; return w.engineKernel.applyRoutes(replace, remove); } };
+  w.engine.apply([eventOf({ type: 'write', file: 3, text: stringify(block('n1', '10.0.0.128/26')) })!]);
+  const first = w.engine.flush({ ...targetOf(w), kernel: slow }, { uplink: UPLINK });
+  await new Promise((r) => setImmediate(r));
+  // While the first flush waits on the kernel, another block arrives (a datastore watch does not wait).
+  w.files.set(3, stringify(block('n1', '10.0.0.128/26')) + '---\n' + stringify(block('n2', '10.0.0.192/26')));
+  w.engine.apply([eventOf({ type: 'write', file: 3, text: w.files.get(3)! })!]);
+  release();
+  await first;
+  t.true(w.engine.pending > 0, 'the second block is still queued after the first flush');
+  await w.engine.flush(targetOf(w), { uplink: UPLINK });
+  const keys = w.engineMaps.routes.entriesBatch().map(([k]) => canonicalRouteKey(k));
+  t.true(keys.includes('10.0.0.128/26') && keys.includes('10.0.0.192/26'), `both blocks written: ${keys.join(' ')}`);
+  t.is(await step(w, { type: 'noop' }), undefined, 'and the maps equal a full apply');
+});
