@@ -9,8 +9,9 @@
  *   /calico/ipam/v2/<host|virtual>/<node>/ipv<4|6>/block/<cidr-nn>      the same (3.30+), value
  *                                                                        {"state":"confirmed","deleted":false}
  *
- * (libcalico-go: lib/backend/model/resource.go and block_affinity.go.) Each key is a source of its
- * own (load order = the key), so an object's diagnostics name its key. Start: one consistent read
+ * (libcalico-go: lib/backend/model/resource.go and block_affinity.go.) The datastore is one
+ * source whose objects are keyed by their etcd key (upsert/delete; load order = the key), so an
+ * object's diagnostics name its key. Start: one consistent read
  * of those prefixes at one revision, then a watch of each from the next revision; a watch
  * that fails (compaction, cancel) or a lost connection → relist at a new revision (what vanished
  * is removed, what is unchanged changes nothing), with backoff. An object that fails its own
@@ -25,6 +26,7 @@ import type { RawDocument } from '../config/documents.js';
 import { resolveBlock, resolveNode, resolvePool } from '../config/resolve.js';
 import { classifyDocuments } from '../config/resources.js';
 import type { EventSink, SourceEvent } from './events.js';
+import { strictIpv4Cidr } from './packed-table.js';
 
 export const CALICO_V3_PREFIX = '/calico/resources/v3/projectcalico.org/';
 export const CALICO_IPAM_PREFIX = '/calico/ipam/v2/';
@@ -163,7 +165,8 @@ export class EtcdSource {
     this.client.close();
   }
 
-  private ref = (key: string) => ({ id: key, order: [1, key] });
+  /** One source for the whole datastore; each key an object of it (diagnostics name the key). */
+  private readonly source = { id: 'etcdv3', order: [1, 'etcdv3'] };
 
   /** Reads every prefix at one revision, replaces what changed, removes what vanished, then watches from there. */
   private async list(): Promise<void> {
@@ -182,7 +185,7 @@ export class EtcdSource {
     }
     for (const key of this.known) {
       if (!seen.has(key)) {
-        events.push({ type: 'remove', source: this.ref(key) });
+        events.push({ type: 'delete', source: this.source, key });
         this.known.delete(key);
       }
     }
@@ -199,13 +202,15 @@ export class EtcdSource {
       return;
     }
     if (!document) return;
-    const errors = errorsAlone(document);
+    // An affinity made from an IPAM key is schema-valid by construction; only its CIDR can be wrong.
+    const synthesized = key.startsWith(CALICO_IPAM_PREFIX) && strictIpv4Cidr((document.value as { spec: { cidr: string } }).spec.cidr) !== undefined;
+    const errors = synthesized ? [] : errorsAlone(document);
     if (errors.length > 0) {
       this.skip(key, errors);
       return;
     }
     this.known.add(key);
-    events.push({ type: 'replace', source: this.ref(key), items: [document] });
+    events.push({ type: 'upsert', source: this.source, key, document });
   }
 
   private skip(key: string, diagnostics: readonly ConfigDiagnostic[]): void {
@@ -237,7 +242,7 @@ export class EtcdSource {
         for (const e of res.events) {
           const key = e.kv.key.toString();
           if (e.type === 'Delete') {
-            if (this.known.delete(key)) events.push({ type: 'remove', source: this.ref(key) });
+            if (this.known.delete(key)) events.push({ type: 'delete', source: this.source, key });
           } else {
             this.eventFor(key, e.kv.value.toString(), events);
           }

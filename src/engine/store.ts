@@ -93,6 +93,8 @@ export class BlockRecord implements RecBase {
     readonly addr: number | undefined,
     readonly prefix: number,
     readonly active: boolean,
+    /** Where it was read when that is not the source's id (a keyed object of a datastore: its key). */
+    readonly file?: string,
   ) {}
 
   get loc(): SourceLocation {
@@ -102,13 +104,19 @@ export class BlockRecord implements RecBase {
 export type BlockRec = BlockRecord;
 export type Rec = PoolRec | NodeRec | FelixRec | KonvoyRec | BlockRec;
 
-function locOf(r: { src: SourceState; document: number; item: number }): SourceLocation {
-  return { file: r.src.ref.id, document: r.document, prefix: r.item >= 0 ? ['items', r.item] : [] };
+function locOf(r: { src: SourceState; document: number; item: number; file?: string | undefined }): SourceLocation {
+  return { file: r.file ?? r.src.ref.id, document: r.document, prefix: r.item >= 0 ? ['items', r.item] : [] };
 }
 
+/** Load order: source, then (for keyed objects of one source) the object's key, document, item. */
 export function compareRecs(a: RecBase, b: RecBase): number {
-  return compareOrder(a.src.ref.order, b.src.ref.order) || (a.src.ref.id < b.src.ref.id ? -1 : a.src.ref.id > b.src.ref.id ? 1 : 0) ||
-    a.document - b.document || a.item - b.item;
+  if (a.src !== b.src) {
+    const c = compareOrder(a.src.ref.order, b.src.ref.order) || (a.src.ref.id < b.src.ref.id ? -1 : a.src.ref.id > b.src.ref.id ? 1 : 0);
+    if (c !== 0) return c;
+  }
+  const fa = a.loc.file;
+  const fb = b.loc.file;
+  return (fa < fb ? -1 : fa > fb ? 1 : 0) || a.document - b.document || a.item - b.item;
 }
 
 function insertSorted<T extends RecBase>(list: T[], r: T): void {
@@ -265,11 +273,12 @@ export class ResourceStore {
         if (node === undefined) this.nodeNameStrings.set(spec.node, (node = spec.node));
         const active = !(spec.deleted === true || spec.deleted === 'true') && (spec.state ?? 'confirmed') === 'confirmed';
         const fast = strictIpv4Cidr(spec.cidr);
-        if (fast) return new BlockRecord(src, res.loc.document, item, res.name, NO_DIAGNOSTICS, node, fast.addr, fast.prefix, active);
+        const file = res.loc.file === src.ref.id ? undefined : res.loc.file;
+        if (fast) return new BlockRecord(src, res.loc.document, item, res.name, NO_DIAGNOSTICS, node, fast.addr, fast.prefix, active, file);
         const r = resolveBlock(res);
         const v = r.value;
         return new BlockRecord(src, res.loc.document, item, res.name, r.diagnostics, node,
-          v ? Number(v.net.addr) : undefined, v ? v.net.prefix : 0, v?.active ?? false);
+          v ? Number(v.net.addr) : undefined, v ? v.net.prefix : 0, v?.active ?? false, file);
       }
       case 'Node': {
         const r = resolveNode(res);
