@@ -4,6 +4,7 @@
  * every number comes from the results.
  */
 import type { EngineBenchResult, EngineSizeResult } from './engine.js';
+import { etcdTable, type EtcdBenchResult } from './etcd.js';
 import type { ControlPlaneResult, SizeResult } from './control-plane.js';
 import type { DecapRateResult, RateRow } from './decap-rate.js';
 import type { LabThroughputResult, ScenarioResult } from './lab-throughput.js';
@@ -381,6 +382,7 @@ the median and, in parentheses, the range over rounds; ratios are taken within e
   if (s.lab) parts.push(labThroughput(s.lab));
   if (s['control-plane']) parts.push(controlPlane(s['control-plane']));
   if (s.engine) parts.push(engineSection(s.engine));
+  if (s.etcd) parts.push(`\n## 7. The etcd datastore (issue 10)\n\n${sectionHeader(s.etcd)}\n\n${etcdTable(s.etcd.data as EtcdBenchResult)}\n`);
   return parts.join('\n') + '\n';
 }
 

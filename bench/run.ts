@@ -19,6 +19,7 @@ import { useSystemToolPath } from '../src/agent/exec.js';
 import { runControlPlane } from './control-plane.js';
 import { runDecapRate } from './decap-rate.js';
 import { runEngine } from './engine.js';
+import { runEtcd } from './etcd.js';
 import { runLabThroughput, SCENARIOS, type TestName } from './lab-throughput.js';
 import { busyShare, cpuSnapshot, loadAverage, machineFacts } from './machine.js';
 import { ROOT } from './objects.js';
@@ -26,7 +27,7 @@ import { runProgramCost } from './program-cost.js';
 import { renderReport, type Results, type SectionRecord } from './report.js';
 import { cleanupAll, removeStale } from './scratch.js';
 
-export const SECTIONS = ['program-cost', 'decap-rate', 'lab', 'control-plane', 'engine'] as const;
+export const SECTIONS = ['program-cost', 'decap-rate', 'lab', 'control-plane', 'engine', 'etcd'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 interface Options {
@@ -72,6 +73,8 @@ async function runSection(name: SectionName, o: Options): Promise<unknown> {
         idleSeconds: q ? 10 : 60,
         log,
       });
+    case 'etcd':
+      return runEtcd({ nodes: q ? 500 : 5000, blocksPerNode: 20, rounds: rounds(3, 1), churnCount: q ? 2000 : 20_000, latencyRounds: q ? 5 : 20, log });
   }
 }
 
