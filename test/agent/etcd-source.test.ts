@@ -9,19 +9,13 @@ import { documentOf, EtcdSource, rangeAll } from '../../src/engine/etcd-source.j
 import { routeKeyText } from '../../src/engine/packed-table.js';
 import { agentctl } from '../helpers/agentctl.js';
 import { TestEtcd } from '../support/etcd.js';
+import { until } from '../helpers/wait.js';
 
 const V3 = '/calico/resources/v3/projectcalico.org';
 const json = (v: unknown) => JSON.stringify(v);
 const pool = (name: string, cidr: string, spec: object = {}) => json({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name, uid: 'u', creationTimestamp: '2026-11-29T00:00:00Z' }, spec: { cidr, ipipMode: 'Always', ...spec } });
 const node = (name: string, address: string) => json({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name }, spec: { bgp: { ipv4Address: address } } });
 
-async function until(what: string, pred: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('Calico etcd keys map to the documents calico-node reads (v3 resources, old and new affinity layouts)', (t) => {
   t.deepEqual(documentOf('/calico/ipam/v2/host/node-b/ipv4/block/192.168.1.0-26', '{"state":"confirmed","deleted":false}').document?.value, {

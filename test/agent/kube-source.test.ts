@@ -12,6 +12,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { documentOfKube, KubeSource, kubeKey, NO_ADDRESS_MESSAGE } from '../../src/engine/kube-source.js';
 import { routeKeyText } from '../../src/engine/packed-table.js';
 import { FakeApiServer } from '../support/fake-apiserver.js';
+import { until } from '../helpers/wait.js';
 
 const NODES = '/api/v1/nodes';
 const POOLS = '/apis/crd.projectcalico.org/v1/ippools';
@@ -39,13 +40,6 @@ const affinity = (node: string, cidr: string, deleted = 'false') => ({
   spec: { state: 'confirmed', node, cidr, deleted },
 });
 
-async function until(what: string, pred: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('a core Node becomes the Calico Node K8sNodeToCalico makes of its annotations', (t) => {
   const { document, error } = documentOfKube('Node', k8sNode('node-b', '10.0.1.11/24', {

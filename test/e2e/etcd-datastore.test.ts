@@ -11,6 +11,7 @@ import { ping, startPing } from '../../src/lab/traffic.js';
 import { parseManifestText } from '../../src/config/index.js';
 import { privileged } from '../helpers/privileged.js';
 import { TestEtcd, type EtcdOp } from '../support/etcd.js';
+import { until } from '../helpers/wait.js';
 
 const V3 = '/calico/resources/v3/projectcalico.org';
 const PLURAL: Record<string, string> = { IPPool: 'ippools', Node: 'nodes', FelixConfiguration: 'felixconfigurations' };
@@ -33,13 +34,6 @@ function etcdOpsFor(texts: readonly string[]): EtcdOp[] {
 
 const burrowRoutes = (lab: Lab, node: string) => sh(['ip', '-n', lab.node(node).ns, 'route', 'show', 'proto', '211']);
 
-async function until(what: string, pred: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 privileged.serial('etcdv3 datastore: three agentd follow one real etcd; a node added and removed in etcd; a 10 s etcd outage loses nothing and changes nothing', async (t) => {
   const lab = Lab.create();

@@ -15,6 +15,7 @@ import { Lab } from '../../src/lab/lab.js';
 import { sh, sleep } from '../../src/lab/sh.js';
 import { ping } from '../../src/lab/traffic.js';
 import { privileged } from '../helpers/privileged.js';
+import { until } from '../helpers/wait.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../support/fake-apiserver-cli.js');
 const NODES = '/api/v1/nodes';
@@ -61,13 +62,6 @@ async function startFake(ns: string, host: string): Promise<{ kubeconfig: string
 
 const burrowRoutes = (lab: Lab, node: string) => sh(['ip', '-n', lab.node(node).ns, 'route', 'show', 'proto', '211']);
 
-async function until(what: string, pred: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 privileged.serial('kubernetes datastore (fake API server): three agentd follow Calico\'s CRDs and Node annotations; add, delete, 410 relist', async (t) => {
   const lab = Lab.create();
