@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * noop — benchmark baselines: the cost of having a program attached at all (for XDP on veth,
- * losing GSO from the peer; see DESIGN.md §1). No maps, no counters.
+ * losing GSO from the peer; see docs/datapath.md, "Choosing the decap hook"). No maps, no counters.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>

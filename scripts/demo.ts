@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   writeLabManifests(lab, { ...clusterManifests(lab.topology), ...scenarios[0]!.files });
   const agents = await Promise.all([...lab.nodes.keys()].map((n) => startAgent(lab, n)));
   const hooks = agents.map((a) => `${a.node.name} ${String(a.reconciles()[0]?.decapHook)}`).join(', ');
-  step(`agentd ready on every node (decap hook auto: ${hooks}; XDP on a veth would cost GSO, DESIGN.md §1)`);
+  step(`agentd ready on every node (decap hook auto: ${hooks}; XDP on a veth would cost GSO, docs/datapath.md)`);
 
   for (const [i, s] of scenarios.entries()) {
     section(s.title);

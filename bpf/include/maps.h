@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * maps.h — the four maps of DESIGN.md §3 and the one way to move a counter.
+ * maps.h — the four maps of docs/datapath.md ("The path, the maps") and the one way to move a counter.
  *
  * Every map is pinned by name (LIBBPF_PIN_BY_NAME), so each object loaded with the same pin root
  * (libbpf's bpf_object_open_opts.pin_root_path; /sys/fs/bpf when unset) reuses the maps the first

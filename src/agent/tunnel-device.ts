@@ -1,5 +1,5 @@
 /**
- * The tunnel device (DESIGN.md §1): a veth pair, `burrow0` plus its peer, with ARP off and up.
+ * The tunnel device (docs/datapath.md, "The path"): a veth pair, `burrow0` plus its peer, with ARP off and up.
  * Kernel routes to encapsulated blocks point at it; its TC egress program (tc_encap) encapsulates
  * and redirects to the uplink, so nothing normally crosses to the peer. What does (a packet with
  * no `routes` entry during a change) must not be routed back into burrow0 again: forwarding is

@@ -70,7 +70,7 @@ export type DecapHookChoice = DecapHook | 'auto';
 
 /**
  * `auto`: TC on veth and on virtual devices without a driver (XDP on a veth strips GSO from its
- * peer: ~4x less TCP throughput, DESIGN.md §1), XDP on a NIC with a driver (attach then tries
+ * peer: ~4x less TCP throughput, docs/datapath.md, "Choosing the decap hook"), XDP on a NIC with a driver (attach then tries
  * native mode and falls back to TC if the driver has none).
  */
 export function chooseDecapHook(requested: DecapHookChoice, uplink: UplinkInfo): { hook: DecapHook; reason: string } {

@@ -1,4 +1,4 @@
-// The lab (DESIGN.md §6): network namespaces on one machine, built from a LabTopology and torn
+// The lab (docs/agentd.md, "The lab"): network namespaces on one machine, built from a LabTopology and torn
 // down by `destroy()`. Everything it makes carries one run prefix — namespaces `<prefix>-*`,
 // files and bpffs mounts under `/run/burrow-lab/<prefix>` — so parallel runs never collide and
 // `destroyLab(prefix)` finds every piece, even after the creating process died. No interface,

@@ -1,4 +1,4 @@
-// The lab topology of DESIGN.md §6 as plain values (pure): segments, nodes with their blocks and
+// The lab topology (docs/agentd.md, "The lab") as plain values (pure): segments, nodes with their blocks and
 // pods, the router that drops pod addresses, and the "internet" behind it. Names, addresses and
 // sizes are parameters; `defaultTopology()` is the one tests, demo and benchmarks share and
 // matches test/fixtures/manifests/lab (node-a/b on 10.0.1.0/24, node-c on 10.0.2.0/24).

@@ -1,4 +1,4 @@
-// The lab itself (DESIGN.md §6): what it builds, that the router drops bare pod traffic, that two
+// The lab itself (docs/agentd.md, "The lab"): what it builds, that the router drops bare pod traffic, that two
 // labs run side by side, and that destroy() removes every namespace, mount and file, twice safely.
 import fs from 'node:fs';
 

@@ -53,7 +53,7 @@ const LAB_NODES = {
   'node-c': { address: '10.0.2.10/24', blocks: ['192.168.2.0/26'], mac: '66:cc:00:00:00:0c' },
 } as const;
 
-/** The lab's manifests as one YAML text (DESIGN.md §6), with the pool and node set varied. */
+/** The lab's manifests as one YAML text (docs/agentd.md, "The lab"), with the pool and node set varied. */
 export function labManifests(o: LabManifestOptions = {}): string {
   const pool = { cidr: '192.168.0.0/16', ipipMode: 'CrossSubnet', natOutgoing: true, ...(o.pool ?? {}) };
   const docs = [

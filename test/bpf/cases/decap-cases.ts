@@ -1,4 +1,4 @@
-// tc_decap and xdp_decap, a row per rule of docs/datapath.md "Decapsulation" (and DESIGN.md §4):
+// tc_decap and xdp_decap, a row per rule of docs/datapath.md "Decapsulation":
 // the frame, the tables when they are not the world's (cases/world.ts), and what both programs must
 // return, count and output. Expected outputs come from cases/expected.ts, not from the codec.
 import {

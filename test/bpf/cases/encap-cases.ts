@@ -1,4 +1,4 @@
-// tc_encap and xdp_encap, a row per rule of docs/datapath.md "Encapsulation" (and DESIGN.md §4):
+// tc_encap and xdp_encap, a row per rule of docs/datapath.md "Encapsulation":
 // the frame, the tables when they are not the world's (cases/world.ts), and what each program
 // must return, count and output. Rows without an `xdp` (or `tc`) expectation do not apply there.
 import {

@@ -31,7 +31,7 @@ export const konvoy = (calico: Spec, apiVersion = 'konvoy.mesosphere.io/v1beta2'
 
 export const yamlDocs = (...docs: unknown[]): string => docs.map((d) => YAML.stringify(d)).join('---\n');
 
-/** The lab (DESIGN.md §6): a and b share 10.0.1.0/24, c is on 10.0.2.0/24. */
+/** The lab (docs/agentd.md, "The lab"): a and b share 10.0.1.0/24, c is on 10.0.2.0/24. */
 export const LAB_NODES = [node('node-a', '10.0.1.10/24'), node('node-b', '10.0.1.11/24'), node('node-c', '10.0.2.10/24')];
 export const LAB_BLOCKS = [
   block('node-a', '192.168.0.0/26'),
