@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 import { BpfMap, burrowRoute, burrowRouteKey } from '../src/bpf/index.js';
 import type { ChildOptions, ChildResult } from './control-plane-child.js';
-import { pairedRatio, sleep, summarize, type Summary } from './measure.js';
+import { pairedRatio, runJsonChild, sleep, summarize, type Summary } from './measure.js';
 import { blockCidr, blockManifests, LOCAL_NODE, nodeAddress, nodeManifest, writeScaleManifests, type ScaleSpec } from './scale-manifests.js';
 import { onCleanup, persistentPinDir, scratchNetns } from './scratch.js';
 
@@ -81,19 +81,7 @@ function shapeOf(routes: number): { nodes: number; blocksPerNode: number } {
 }
 
 function runChild(opts: ChildOptions, wrap: string[] = []): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const argv = [...wrap, 'unshare', '--mount', '--propagation', 'private', process.execPath, CHILD, JSON.stringify(opts)];
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`control-plane child (${opts.mode}) exited ${code}: ${err.trim().slice(-2000)}`));
-      resolve(JSON.parse(out.trim().split('\n').pop()!) as ChildResult);
-    });
-  });
+  return runJsonChild([...wrap, 'unshare', '--mount', '--propagation', 'private', process.execPath, CHILD, JSON.stringify(opts)], `control-plane child (${opts.mode})`);
 }
 
 /** strace -c summary: syscall name → calls. */

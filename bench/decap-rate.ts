@@ -13,14 +13,14 @@
  * ns per packet × repetitions); frames the generator offered beyond that were dropped at dut0's
  * ring (rx_dropped), which shows the generator was not the bottleneck.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { attachXdp, BurrowStat, type Link, type Program } from '../src/bpf/index.js';
 import { decapConfig, decapDeviceMac, decapFrame, decapPeer, type TunnelMode } from './frames.js';
-import { pairedRatio, sleep, summarize, type Summary } from './measure.js';
+import { pairedRatio, runJsonChild, sleep, summarize, type Summary } from './measure.js';
 import { DatapathObject, noopObject } from './objects.js';
 import { scratchNetns, type ScratchNetns } from './scratch.js';
 
@@ -110,21 +110,9 @@ function otherCounters(decap: DatapathObject, stat: number): number {
   return Object.entries(decap.countersNonZero()).reduce((sum, [i, n]) => (Number(i) === stat ? sum : sum + n), 0);
 }
 
-function runGenerator(gen: ScratchNetns, frame: Uint8Array, packets: number, cpu: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('taskset', ['-c', cpu, process.execPath, GENERATOR, gen.path, 'gen0', Buffer.from(frame).toString('hex'), String(packets)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`xdp-generator exited ${code}: ${err.trim()}`));
-      resolve((JSON.parse(out.trim().split('\n').pop()!) as { nsPerPacket: number }).nsPerPacket);
-    });
-  });
+async function runGenerator(gen: ScratchNetns, frame: Uint8Array, packets: number, cpu: string): Promise<number> {
+  const argv = ['taskset', '-c', cpu, process.execPath, GENERATOR, gen.path, 'gen0', Buffer.from(frame).toString('hex'), String(packets)];
+  return (await runJsonChild<{ nsPerPacket: number }>(argv, 'xdp-generator')).nsPerPacket;
 }
 
 export async function runDecapRate(opts: DecapRateOptions): Promise<DecapRateResult> {

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 
 import type { EngineChildOptions, EngineChildResult } from './engine-child.js';
-import { sleep, summarize, type Summary } from './measure.js';
+import { runJsonChild, sleep, summarize, type Summary } from './measure.js';
 import { blockManifests, LOCAL_NODE, nodeAddress, nodeManifest, POOL_CIDR, writeScaleManifests } from './scale-manifests.js';
 import { onCleanup, persistentPinDir, scratchNetns } from './scratch.js';
 
@@ -94,18 +94,7 @@ function writeMultiDocYaml(dir: string, nodes: number, blocksPerNode: number): v
 }
 
 function runChild(opts: EngineChildOptions): Promise<EngineChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['--mount', '--propagation', 'private', process.execPath, CHILD, JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`engine child exited ${code}: ${err.trim().slice(-2000)}`));
-      resolve(JSON.parse(out.trim().split('\n').pop()!) as EngineChildResult);
-    });
-  });
+  return runJsonChild(['unshare', '--mount', '--propagation', 'private', process.execPath, CHILD, JSON.stringify(opts)], 'engine child');
 }
 
 function timeValidate(dir: string): { seconds: number; maxRssMiB: number; ok: boolean } {

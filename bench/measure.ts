@@ -4,6 +4,8 @@
  * the min–max range over rounds. Ratios are taken within each round (paired) and then summarised
  * the same way, so a slow round slows both sides instead of skewing the ratio.
  */
+import { spawn } from 'node:child_process';
+
 export interface Summary {
   median: number;
   min: number;
@@ -52,4 +54,23 @@ export function fmtRatio(s: Summary | undefined, digits = 2): string {
   if (!s || !Number.isFinite(s.median)) return 'n/a';
   const f = (x: number) => x.toFixed(digits);
   return s.n > 1 ? `${f(s.median)}× (${f(s.min)}–${f(s.max)})` : `${f(s.median)}×`;
+}
+
+/**
+ * Runs `argv` and resolves with its last stdout line parsed as JSON (a benchmark child's one
+ * result line); rejects with `what`, the exit code and the end of stderr when it fails.
+ */
+export function runJsonChild<T>(argv: readonly string[], what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${what} exited ${code}: ${err.trim().slice(-2000)}`));
+      resolve(JSON.parse(out.trim().split('\n').pop()!) as T);
+    });
+  });
 }

@@ -11,14 +11,15 @@
  *
  * Exit codes: 0 stopped by a signal, 1 invalid options or manifests at start, 3 runtime error.
  */
+import os from 'node:os';
+
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 
 import { CompileError } from '../compile/index.js';
-import fs from 'node:fs';
-import os from 'node:os';
+import { addDatastoreOptions, datastoreOptionFields, datastoreSpec, DatastoreOptionError, type DatastoreSpec } from '../engine/datastore.js';
 
-import { Daemon, InvalidStartError, type DaemonOptions } from './daemon.js';
+import { Daemon, InvalidStartError } from './daemon.js';
 import { DEFAULT_PIN_ROOT } from './datapath.js';
 import { createRootLogger, LOG_LEVELS } from './logger.js';
 import { parseListen } from './metrics.js';
@@ -29,12 +30,7 @@ const ifname = z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'must be an interface 
 const AgentdOptions = z.strictObject({
   node: z.string().min(1),
   manifests: z.array(z.string().min(1)).optional(),
-  datastore: z.enum(['file', 'etcdv3', 'kubernetes']),
-  kubeconfig: z.string().optional(),
-  etcdEndpoints: z.string().optional(),
-  etcdCaCertFile: z.string().optional(),
-  etcdCertFile: z.string().optional(),
-  etcdKeyFile: z.string().optional(),
+  ...datastoreOptionFields,
   uplink: ifname.optional(),
   pinRoot: z.string().startsWith('/', 'must be an absolute path'),
   decapHook: z.enum(['xdp', 'tc', 'auto']),
@@ -60,16 +56,10 @@ const AgentdOptions = z.strictObject({
 });
 
 function buildCommand(): Command {
-  return new Command('agentd')
-    .description('burrow node agent: keeps the eBPF IP-in-IP/VXLAN datapath, kernel routes and NAT in line with the manifests')
+  return addDatastoreOptions(new Command('agentd')
+    .description('burrow node agent: keeps the eBPF IP-in-IP/VXLAN datapath, kernel routes and NAT in line with the manifests'))
     .option('--node <name>', 'this node\'s name (a Calico Node); default $NODENAME, then the hostname', process.env['NODENAME'] || os.hostname())
-    .option('--datastore <kind>', 'file (manifests), kubernetes (Calico\'s KDD: CRDs and Node annotations) or etcdv3 (Calico\'s etcd datastore); default $DATASTORE_TYPE, else file', process.env['DATASTORE_TYPE'] || 'file')
-    .option('--kubeconfig <file>', 'kubeconfig for --datastore kubernetes (default: the in-cluster service account); default $KUBECONFIG', process.env['KUBECONFIG'])
     .option('--manifests <path...>', 'manifest files or directories, watched (--datastore file)')
-    .option('--etcd-endpoints <urls>', 'comma-separated etcd URLs (--datastore etcdv3); default $ETCD_ENDPOINTS', process.env['ETCD_ENDPOINTS'])
-    .option('--etcd-ca-cert-file <file>', 'etcd CA certificate (PEM); default $ETCD_CA_CERT_FILE', process.env['ETCD_CA_CERT_FILE'])
-    .option('--etcd-cert-file <file>', 'etcd client certificate (PEM); default $ETCD_CERT_FILE', process.env['ETCD_CERT_FILE'])
-    .option('--etcd-key-file <file>', 'etcd client key (PEM); default $ETCD_KEY_FILE', process.env['ETCD_KEY_FILE'])
     .option('--uplink <if>', 'underlay interface (default: the one holding the node address)')
     .option('--pin-root <dir>', 'bpffs directory for maps and links (bpffs is mounted there if needed)', DEFAULT_PIN_ROOT)
     .option('--decap-hook <hook>', 'xdp, tc, or auto (TC on veth and devices without native XDP)', 'auto')
@@ -105,23 +95,12 @@ async function main(argv: string[]): Promise<void> {
     process.exit(2);
   };
   if (o.datastore === 'file' && (!o.manifests || o.manifests.length === 0)) usage('--manifests is required with --datastore file');
-  if (o.datastore === 'etcdv3' && !o.etcdEndpoints) usage('--etcd-endpoints (or $ETCD_ENDPOINTS) is required with --datastore etcdv3');
-  let datastore: DaemonOptions['datastore'] = { kind: 'file' };
-  if (o.datastore === 'kubernetes') datastore = { kind: 'kubernetes', ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}) };
-  if (o.datastore === 'etcdv3') {
-    const read = (f: string | undefined) => {
-      if (!f) return undefined;
-      try {
-        return fs.readFileSync(f);
-      } catch (e) {
-        return usage(`cannot read ${f}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    };
-    const ca = read(o.etcdCaCertFile);
-    const cert = read(o.etcdCertFile);
-    const key = read(o.etcdKeyFile);
-    if ((cert || key) && !ca) usage('--etcd-cert-file and --etcd-key-file need --etcd-ca-cert-file');
-    datastore = { kind: 'etcdv3', endpoints: o.etcdEndpoints!.split(',').map((u) => u.trim()).filter(Boolean), ...(ca ? { tls: { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}) };
+  let datastore: DatastoreSpec;
+  try {
+    datastore = datastoreSpec(o);
+  } catch (e) {
+    if (!(e instanceof DatastoreOptionError)) throw e;
+    return usage(e.message);
   }
   const log = createRootLogger(o.logLevel, { node: o.node });
   const daemon = new Daemon({

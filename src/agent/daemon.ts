@@ -25,6 +25,7 @@ import type { Logger } from 'pino';
 
 import { formatDiagnostics, type ConfigDiagnostic } from '../config/index.js';
 import type { TunnelPeer } from '../compile/index.js';
+import type { DatastoreSpec } from '../engine/datastore.js';
 import { Engine, type EngineTarget } from '../engine/engine.js';
 import type { SourceEvent } from '../engine/events.js';
 import { EtcdSource } from '../engine/etcd-source.js';
@@ -45,10 +46,7 @@ export interface DaemonOptions {
   /** Manifest files or directories (the file datastore). */
   manifests: readonly string[];
   /** Where resources come from: files (default) or Calico's etcdv3 datastore. */
-  datastore?:
-    | { kind: 'file' }
-    | { kind: 'etcdv3'; endpoints: readonly string[]; tls?: { ca: Buffer; cert?: Buffer; key?: Buffer } }
-    | { kind: 'kubernetes'; kubeconfig?: string };
+  datastore?: DatastoreSpec;
   uplink?: string | undefined;
   pinRoot: string;
   decapHook: DecapHookChoice;

@@ -10,6 +10,7 @@ import { z } from 'zod';
 
 import type { RuntimeUplink } from '../agent/map-entries.js';
 import { compileDesiredState, type DesiredState } from '../compile/index.js';
+import { datastoreOptionFields } from '../engine/datastore.js';
 import { loadModelOrThrow, withInputOptions } from './manifests.js';
 import { globalOptions, ifnameOption, intOption, outputOption } from './options.js';
 import { UsageError } from './output.js';
@@ -17,12 +18,7 @@ import { UsageError } from './output.js';
 export const desiredStateOptions = z.strictObject({
   ...globalOptions,
   filename: z.array(z.string().min(1)).min(1).optional(),
-  datastore: z.enum(['file', 'etcdv3', 'kubernetes']),
-  kubeconfig: z.string().optional(),
-  etcdEndpoints: z.string().optional(),
-  etcdCaCertFile: z.string().optional(),
-  etcdCertFile: z.string().optional(),
-  etcdKeyFile: z.string().optional(),
+  ...datastoreOptionFields,
   node: z.string().min(1),
   uplink: ifnameOption.optional(),
   uplinkMtu: intOption(118, 65535).optional(),

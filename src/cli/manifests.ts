@@ -3,62 +3,37 @@
  * (`--datastore etcdv3 --etcd-endpoints …`, one consistent read; docs/control-plane.md), and
  * loading them into the model or an InvalidManifestsError carrying every problem.
  */
-import fs from 'node:fs';
-
 import type { Command } from 'commander';
 import { formatDiagnostics, loadManifests, parseManifests, type LoadResult, type ManifestSource, type Model } from '../config/index.js';
 import { KubeSource } from '../engine/kube-source.js';
+import { addDatastoreOptions, datastoreSpec, DatastoreOptionError, type DatastoreFlags, type DatastoreSpec } from '../engine/datastore.js';
 import { readEtcdManifests } from '../engine/etcd-source.js';
 import { InvalidManifestsError } from './errors.js';
 import { UsageError } from './output.js';
 
-export interface InputOptions {
+export interface InputOptions extends DatastoreFlags {
   filename?: string[] | undefined;
-  datastore?: string | undefined;
-  etcdEndpoints?: string | undefined;
-  etcdCaCertFile?: string | undefined;
-  etcdCertFile?: string | undefined;
-  etcdKeyFile?: string | undefined;
-  kubeconfig?: string | undefined;
 }
 
-/** -f, or --datastore etcdv3 with its connection options (Calico's ETCD_* variables as defaults). */
+/** -f, or --datastore kubernetes|etcdv3 with its connection options. */
 export function withInputOptions(cmd: Command): Command {
-  return cmd
-    .option('-f, --filename <path...>', 'manifest files or directories (YAML, multi-document, or JSON)')
-    .option('--datastore <kind>', 'file (-f), kubernetes (Calico\'s KDD) or etcdv3 (Calico\'s etcd datastore)', 'file')
-    .option('--kubeconfig <file>', 'kubeconfig for --datastore kubernetes; default $KUBECONFIG, else the in-cluster service account', process.env['KUBECONFIG'])
-    .option('--etcd-endpoints <urls>', 'comma-separated etcd URLs; default $ETCD_ENDPOINTS', process.env['ETCD_ENDPOINTS'])
-    .option('--etcd-ca-cert-file <file>', 'etcd CA certificate (PEM); default $ETCD_CA_CERT_FILE', process.env['ETCD_CA_CERT_FILE'])
-    .option('--etcd-cert-file <file>', 'etcd client certificate (PEM); default $ETCD_CERT_FILE', process.env['ETCD_CERT_FILE'])
-    .option('--etcd-key-file <file>', 'etcd client key (PEM); default $ETCD_KEY_FILE', process.env['ETCD_KEY_FILE']);
+  return addDatastoreOptions(cmd.option('-f, --filename <path...>', 'manifest files or directories (YAML, multi-document, or JSON)'), 'file');
 }
 
 /** Reads and validates the resources; never throws for a user's mistake in them. */
 export async function loadInput(opts: InputOptions): Promise<LoadResult> {
-  const kind = opts.datastore ?? 'file';
-  if (kind === 'file') {
-    if (!opts.filename || opts.filename.length === 0) throw new UsageError('-f, --filename: required (or --datastore etcdv3)');
+  let spec: DatastoreSpec;
+  try {
+    spec = datastoreSpec(opts);
+  } catch (e) {
+    throw e instanceof DatastoreOptionError ? new UsageError(e.message) : e;
+  }
+  if (spec.kind === 'file') {
+    if (!opts.filename || opts.filename.length === 0) throw new UsageError('-f, --filename: required (or --datastore kubernetes|etcdv3)');
     return loadManifests(opts.filename);
   }
-  if (kind !== 'etcdv3' && kind !== 'kubernetes') throw new UsageError('--datastore: must be one of file, kubernetes, etcdv3');
-  if (opts.filename && opts.filename.length > 0) throw new UsageError(`-f and --datastore ${kind} cannot be used together`);
-  if (kind === 'kubernetes') return parseManifests(await readKubeManifests(opts.kubeconfig));
-  if (!opts.etcdEndpoints) throw new UsageError('--etcd-endpoints: required with --datastore etcdv3 (or $ETCD_ENDPOINTS)');
-  const read = (flag: string, f: string | undefined) => {
-    if (!f) return undefined;
-    try {
-      return fs.readFileSync(f);
-    } catch (e) {
-      throw new UsageError(`${flag}: cannot read ${f}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  };
-  const ca = read('--etcd-ca-cert-file', opts.etcdCaCertFile);
-  const cert = read('--etcd-cert-file', opts.etcdCertFile);
-  const key = read('--etcd-key-file', opts.etcdKeyFile);
-  const endpoints = opts.etcdEndpoints.split(',').map((u) => u.trim()).filter(Boolean);
-  const sources = await readEtcdManifests({ endpoints, ...(ca ? { tls: { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}) });
-  return parseManifests(sources);
+  if (opts.filename && opts.filename.length > 0) throw new UsageError(`-f and --datastore ${spec.kind} cannot be used together`);
+  return parseManifests(spec.kind === 'kubernetes' ? await readKubeManifests(spec.kubeconfig) : await readEtcdManifests(spec));
 }
 
 export async function loadModelOrThrow(input: InputOptions, warn = true): Promise<Model> {

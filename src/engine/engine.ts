@@ -292,6 +292,7 @@ export class Engine {
     if (!this.valid) return { applied: false, changes: 0, steps: [], counts };
     const cfg = this.derived.nodeConfig(opts.uplink)!;
     const local = this.derived.local!;
+    const kernelShape = `${cfg.node.tunnelDevice}|${cfg.node.tunnelMtu.ipip}|${cfg.node.tunnelMtu.vxlan}|${local.ipipTunnelAddr ?? ''}|${local.vxlanTunnelAddr ?? ''}|${opts.uplink?.name ?? ''}`;
 
     // Peers: few (one per node), compared whole.
     const wantPeers = new Map<string, BurrowPeer>();
@@ -330,8 +331,7 @@ export class Engine {
     const kernelRemove: number[] = [];
     let natRules: typeof this.derived.nat | null = null;
     if (kernel && !peersOnly) {
-      const shape = `${cfg.node.tunnelDevice}|${cfg.node.tunnelMtu.ipip}|${cfg.node.tunnelMtu.vxlan}|${local.ipipTunnelAddr ?? ''}|${local.vxlanTunnelAddr ?? ''}|${opts.uplink?.name ?? ''}`;
-      if (shape !== this.kernelShape) {
+      if (kernelShape !== this.kernelShape) {
         for (const k of this.derived.routes.keys()) this.pendingKernel.add(k);
         for (const k of this.appliedKernel.keys()) this.pendingKernel.add(k);
       }
@@ -373,7 +373,7 @@ export class Engine {
       if (takenKernel) for (const k of takenKernel) this.pendingKernel.add(k);
     };
     try {
-      return await this.write(target, opts, cfg, { peersFirst, routesFirst, peerSets, peerDeletes, configChange, routeSets, routeDeletes, setValues, kernelReplace, kernelRemove, natRules, counts });
+      return await this.write(target, opts, cfg, { kernelShape, peersFirst, routesFirst, peerSets, peerDeletes, configChange, routeSets, routeDeletes, setValues, kernelReplace, kernelRemove, natRules, counts });
     } catch (e) {
       giveBack();
       throw e;
@@ -385,6 +385,8 @@ export class Engine {
     opts: FlushOptions,
     cfg: NonNullable<ReturnType<DerivedState['nodeConfig']>>,
     w: {
+      /** What every kernel route carries (device, MTUs, source addresses, uplink): a change re-derives them all. */
+      kernelShape: string;
       peersFirst: boolean; routesFirst: boolean; peerSets: [string, BurrowPeer][]; peerDeletes: string[]; configChange: ReturnType<typeof planConfig>;
       routeSets: number[]; routeDeletes: number[]; setValues: Buffer; kernelReplace: number[]; kernelRemove: number[];
       natRules: NatRule[] | null; counts: FlushResult["counts"];
@@ -393,7 +395,6 @@ export class Engine {
     const { peersFirst, routesFirst, peerSets, peerDeletes, configChange, routeSets, routeDeletes, setValues, kernelReplace, kernelRemove, natRules, counts } = w;
     const peersOnly = opts.peersOnly === true;
     const kernel = target.kernel;
-    const local = this.derived.local!;
 
     const steps: AppliedStep[] = [];
     const step = async (name: ApplyStepName, count: number, write: () => unknown): Promise<void> => {
@@ -456,7 +457,7 @@ export class Engine {
         }
         counts.kernelRoutes = kernelReplace.length + kernelRemove.length;
       });
-      this.kernelShape = `${cfg.node.tunnelDevice}|${cfg.node.tunnelMtu.ipip}|${cfg.node.tunnelMtu.vxlan}|${local.ipipTunnelAddr ?? ''}|${local.vxlanTunnelAddr ?? ''}|${opts.uplink?.name ?? ''}`;
+      this.kernelShape = w.kernelShape;
       if (natRules) {
         const rules = natRules;
         await step('nat', Math.max(1, rules.length), async () => {

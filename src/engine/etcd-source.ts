@@ -25,6 +25,7 @@ import type { ConfigDiagnostic } from '../config/diagnostics.js';
 import type { RawDocument } from '../config/documents.js';
 import { resolveBlock, resolveNode, resolvePool } from '../config/resolve.js';
 import { classifyDocuments } from '../config/resources.js';
+import type { EtcdConnection } from './datastore.js';
 import type { EventSink, SourceEvent } from './events.js';
 import { strictIpv4Cidr } from './packed-table.js';
 
@@ -40,10 +41,22 @@ export const ETCD_PREFIXES = [
 const AFFINITY = /^\/calico\/ipam\/v2\/(?:(host|virtual)\/)?([^/]+)\/ipv([46])\/block\/([^/]+)$/;
 const AFFINITY_OLD = /^\/calico\/ipam\/v2\/host\/([^/]+)\/ipv([46])\/block\/([^/]+)$/;
 
-export interface EtcdSourceOptions {
-  endpoints: readonly string[];
-  /** PEM files' contents (mutual TLS), as calicoctl's etcdCACertFile / etcdCertFile / etcdKeyFile. */
-  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+/** A client for the endpoints, with mutual TLS when certificates are given. */
+function etcdClient(c: EtcdConnection): Etcd3 {
+  const options: IOptions = { hosts: [...c.endpoints], dialTimeout: 3000 };
+  if (c.tls) options.credentials = { rootCertificate: c.tls.ca, ...(c.tls.key ? { privateKey: c.tls.key } : {}), ...(c.tls.cert ? { certChain: c.tls.cert } : {}) };
+  return new Etcd3(options);
+}
+
+/** One consistent read of every prefix burrow reads: the first fixes the revision, the others read at it. */
+async function readPrefixes(client: Etcd3): Promise<{ kvs: IKeyValue[]; revision: string }> {
+  const [firstPrefix, ...others] = ETCD_PREFIXES;
+  const first = await rangeAll(client, firstPrefix!);
+  for (const p of others) for (const kv of (await rangeAll(client, p, first.revision)).kvs) first.kvs.push(kv);
+  return first;
+}
+
+export interface EtcdSourceOptions extends EtcdConnection {
   sink: EventSink;
   log?: Logger;
   /** Objects skipped because they fail their own rules (for status and metrics). */
@@ -145,11 +158,7 @@ export class EtcdSource {
   relists = 0;
 
   constructor(private readonly opts: EtcdSourceOptions) {
-    const options: IOptions = { hosts: [...opts.endpoints], dialTimeout: 3000 };
-    if (opts.tls) {
-      options.credentials = { rootCertificate: opts.tls.ca, ...(opts.tls.key ? { privateKey: opts.tls.key } : {}), ...(opts.tls.cert ? { certChain: opts.tls.cert } : {}) };
-    }
-    this.client = new Etcd3(options);
+    this.client = etcdClient(opts);
     this.backoff = opts.backoff?.min ?? 200;
   }
 
@@ -170,12 +179,7 @@ export class EtcdSource {
 
   /** Reads every prefix at one revision, replaces what changed, removes what vanished, then watches from there. */
   private async list(): Promise<void> {
-    // One revision for all prefixes: the first read fixes it, the others read at it.
-    const [firstPrefix, ...others] = ETCD_PREFIXES;
-    const first = await rangeAll(this.client, firstPrefix!);
-    const revision = first.revision;
-    const kvs = first.kvs;
-    for (const p of others) for (const kv of (await rangeAll(this.client, p, revision)).kvs) kvs.push(kv);
+    const { kvs, revision } = await readPrefixes(this.client);
     const events: SourceEvent[] = [];
     const seen = new Set<string>();
     for (const kv of kvs) {
@@ -281,15 +285,10 @@ export class EtcdSource {
  * a "file" whose text is the document's JSON (a value that is not JSON is passed as it is, so
  * the parser reports it under its key).
  */
-export async function readEtcdManifests(opts: Pick<EtcdSourceOptions, 'endpoints' | 'tls'>): Promise<{ file: string; text: string }[]> {
-  const options: IOptions = { hosts: [...opts.endpoints], dialTimeout: 3000 };
-  if (opts.tls) options.credentials = { rootCertificate: opts.tls.ca, ...(opts.tls.key ? { privateKey: opts.tls.key } : {}), ...(opts.tls.cert ? { certChain: opts.tls.cert } : {}) };
-  const client = new Etcd3(options);
+export async function readEtcdManifests(connection: EtcdConnection): Promise<{ file: string; text: string }[]> {
+  const client = etcdClient(connection);
   try {
-    const [firstPrefix, ...others] = ETCD_PREFIXES;
-    const first = await rangeAll(client, firstPrefix!);
-    const kvs = first.kvs;
-    for (const p of others) for (const kv of (await rangeAll(client, p, first.revision)).kvs) kvs.push(kv);
+    const { kvs } = await readPrefixes(client);
     const out: { file: string; text: string }[] = [];
     for (const kv of kvs) {
       const key = kv.key.toString();

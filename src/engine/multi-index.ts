@@ -55,24 +55,6 @@ export class MultiIndex<K, V> {
     return before;
   }
 
-  /** Every value, key by key, in order. */
-  *values(): Generator<V> {
-    for (const v of this.map.values()) {
-      if (this.isList(v)) yield* v;
-      else yield v;
-    }
-  }
-
-  /** Puts `to` where `from` is (same key, same position). */
-  replace(key: K, from: V, to: V): void {
-    const v = this.map.get(key);
-    if (v === from) this.map.set(key, to);
-    else if (v !== undefined && this.isList(v)) {
-      const i = v.indexOf(from);
-      if (i >= 0) v[i] = to;
-    }
-  }
-
   /** Removes the value (by identity); false when it was not there. */
   remove(key: K, value: V): boolean {
     const v = this.map.get(key);

@@ -88,18 +88,9 @@ export class PackedTable {
   }
 
   /**
-   * How this table's record for `key` stands against `other`'s: 'same' (both absent counts),
-   * 'differs' (here, and absent or other bytes there), 'gone' (absent here, present there). One lookup each.
-   */
-  compare(other: PackedTable, key: number): 'same' | 'differs' | 'gone' {
-    const slot = this.slots.get(key);
-    if (slot === undefined) return other.has(key) ? 'gone' : 'same';
-    return other.equalsBytes(key, this.slab, slot * this.recordSize) ? 'same' : 'differs';
-  }
-
-  /**
-   * compare(), and when it 'differs', this table's record copied into `buf` at `off` (one
-   * lookup per table).
+   * How this table's record for `key` stands against `other`'s — 'same' (both absent counts),
+   * 'differs' (then the record is copied into `buf` at `off`), 'gone' (absent here, present
+   * there) — with one lookup per table.
    */
   compareInto(other: PackedTable, key: number, buf: Uint8Array, off: number): 'same' | 'differs' | 'gone' {
     const slot = this.slots.get(key);
@@ -109,13 +100,6 @@ export class PackedTable {
     if (other.equalsBytes(key, this.slab, base)) return 'same';
     for (let i = 0; i < n; i++) buf[off + i] = this.slab[base + i]!;
     return 'differs';
-  }
-
-  /** Whether the two tables hold the same record for `key` (both absent counts as equal; tags not compared). */
-  sameAs(other: PackedTable, key: number): boolean {
-    const slot = this.slots.get(key);
-    if (slot === undefined) return !other.has(key);
-    return other.equalsBytes(key, this.slab, slot * this.recordSize);
   }
 
   keys(): IterableIterator<number> {

@@ -609,10 +609,6 @@ export class ResourceStore {
     return this.felix.settings;
   }
 
-  get defaultEncapsulation(): Encapsulation {
-    return this.konvoyEncap;
-  }
-
   /** Every effective node with a resolved address, any order. */
   *nodes(): Generator<Node> {
     for (const list of this.nodesByAddress.values()) for (const n of list) yield n.resolved!.node;
@@ -620,17 +616,6 @@ export class ResourceStore {
 
   blocksOf(nodeName: string): Iterable<BlockRec> {
     return this.blocksByNode.get(nodeName) ?? [];
-  }
-
-  get nodeCount(): number {
-    let n = 0;
-    for (const list of this.nodesByAddress.values()) n += list.length;
-    return n;
-  }
-
-  /** All node names known (for suggestions). */
-  knownNodeNames(): string[] {
-    return this.nodeNames();
   }
 }
 
