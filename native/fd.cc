@@ -1,6 +1,7 @@
 // Object fds in general: pin to bpffs, open a pin, open by id, close. Shared by maps, programs
 // and links, which the kernel pins and opens identically.
 #include <bpf/bpf.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -43,6 +44,16 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// flockExclusive(fd) → true when this fd now holds flock(LOCK_EX), false when another open file
+// description holds it (EWOULDBLOCK). Never blocks. The kernel drops the lock when the last fd of
+// that description closes: at exit, or a crash (src/agent/pin-root.ts locks pin roots with it).
+Napi::Value FlockExclusive(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0, "fd");
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) return Napi::Boolean::New(info.Env(), true);
+  if (errno == EWOULDBLOCK) return Napi::Boolean::New(info.Env(), false);
+  throw ErrnoError(info.Env(), errno, "flock");
+}
+
 }  // namespace
 
 void InitFd(Napi::Env env, Napi::Object exports) {
@@ -50,6 +61,7 @@ void InitFd(Napi::Env env, Napi::Object exports) {
   exports.Set("objGet", Napi::Function::New<ObjGet>(env, "objGet"));
   exports.Set("fdById", Napi::Function::New<FdById>(env, "fdById"));
   exports.Set("closeFd", Napi::Function::New<CloseFd>(env, "closeFd"));
+  exports.Set("flockExclusive", Napi::Function::New<FlockExclusive>(env, "flockExclusive"));
 }
 
 }  // namespace burrow

@@ -28,26 +28,33 @@ enum burrow_peer_mode {
 	BURROW_PEER_VXLAN = 1 << 1,
 };
 
-/* Bits of burrow_route.flags. Informational for the datapath except where noted. */
+/* Bits of burrow_route.flags. Informational for the datapath except IN_POOL and LOCAL (decap). */
 enum burrow_route_flag {
 	BURROW_ROUTE_NAT_OUTGOING = 1 << 0, /* the pool masquerades traffic leaving all pools */
 	BURROW_ROUTE_SAME_SUBNET  = 1 << 1, /* remote node shares the local node's subnet */
-	BURROW_ROUTE_IN_POOL      = 1 << 2, /* the CIDR lies inside an IPPool */
+	BURROW_ROUTE_IN_POOL      = 1 << 2, /* the CIDR lies inside an IPPool (decap: a destination) */
 	BURROW_ROUTE_POOL_DISABLED = 1 << 3, /* the pool has disabled: true (still routes) */
+	BURROW_ROUTE_LOCAL        = 1 << 4, /* one of this node's own blocks (decap: never a peer's source) */
 };
 
-/* Key of the `routes` LPM trie. prefixlen counts the significant bits of addr. */
+/*
+ * Key of the `routes` LPM trie. prefixlen counts the significant bits of addr. The trie holds
+ * remote blocks (tunnelled or not), /32s for node addresses inside pools, this node's own blocks
+ * (mode NONE, LOCAL) and the pools themselves (mode NONE, IN_POOL, remote 0): tc_encap looks up
+ * the inner destination, decap the inner source and destination (docs/datapath.md).
+ */
 struct burrow_route_key {
 	__u32 prefixlen;
 	__u32 addr;             /* IPv4 destination network, network byte order */
 };
 
-/* Value of the `routes` LPM trie: where traffic to the CIDR is tunnelled. */
+/* Value of the `routes` LPM trie: where traffic to the CIDR is tunnelled, and whose it is. */
 struct burrow_route {
 	__u8  mode;             /* enum burrow_mode */
 	__u8  flags;            /* enum burrow_route_flag bits */
 	__u16 pool;             /* index of the IPPool the route comes from (0xffff: none) */
-	__u32 remote;           /* tunnel endpoint (remote node address), network byte order */
+	__u32 remote;           /* the node the CIDR belongs to (tunnel endpoint), network byte order;
+	                         * 0 for a pool entry */
 	__u32 vni;              /* VXLAN network identifier (24 bits); 0 = config.default_vni */
 	__u8  vtep_mac[6];      /* remote VTEP MAC: inner Ethernet destination for VXLAN */
 	__u16 _pad;
@@ -62,7 +69,9 @@ struct burrow_peer {
 
 /* Bits of burrow_config.flags. */
 enum burrow_config_flag {
-	BURROW_CFG_NONE = 0,
+	BURROW_CFG_NONE           = 0,
+	BURROW_CFG_DECAP_SRC_POOL = 1 << 0, /* decap: an inner source anywhere in a pool will do
+	                                     * (not only the sending peer's blocks) */
 };
 
 /* Value of the `config` array (one entry, key 0): this node. */
@@ -99,6 +108,8 @@ enum burrow_stat {
 	BURROW_STAT_DROP_NO_ROUTE,      /* tc_encap: no uplink configured (uplink_ifindex 0) */
 	BURROW_STAT_DROP_ENCAP_FAILED,  /* bpf_skb_adjust_room / bpf_xdp_adjust_head failed */
 	BURROW_STAT_DROP_ALREADY_ENCAP, /* a tunnel packet routed into the tunnel: recursion */
+	BURROW_STAT_DROP_SPOOFED,       /* decap: inner source not the sending peer's (a forgery) */
+	BURROW_STAT_DROP_OUTSIDE_POOL,  /* decap: inner destination outside every pool (a relay) */
 	BURROW_STAT__MAX,
 };
 

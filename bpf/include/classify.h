@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * classify.h — the ordered checks of docs/datapath.md, shared by the TC and XDP entry points.
- * encap_classify() is steps 1–6 of encapsulation, decap_classify() steps 1–13 of
+ * encap_classify() is steps 1–6 of encapsulation, decap_classify() steps 1–14 of
  * decapsulation. Both return the counter (enum burrow_stat) the frame moves — the order of the
  * checks decides which — and, for a frame to tunnel, fill the plan encap.h carries out. They
  * never write to the packet; each entry point maps the counter to its hook's verdict.
@@ -114,9 +114,31 @@ static __always_inline int ecn_decapsulate(__u8 outer_tos, __u8 inner_tos, __u8 
 	return 0;
 }
 
+/*
+ * Decap step 12, the inner source: the sending peer itself; else strict (default): the LPM entry
+ * for it belongs to the sending peer (remote == outer source); with BURROW_CFG_DECAP_SRC_POOL: an
+ * entry inside a pool that is not one of our own blocks. 0 when acceptable, -1 when not.
+ */
+static __always_inline int inner_source_ok(const struct burrow_config *cfg, __u32 outer_src, __u32 inner_src)
+{
+	struct burrow_route_key key = { .prefixlen = 32, .addr = inner_src };
+	const struct burrow_route *src;
+
+	if (inner_src == outer_src)
+		return 0;
+	src = bpf_map_lookup_elem(&routes, &key);
+	if (!src)
+		return -1;
+	if (cfg->flags & BURROW_CFG_DECAP_SRC_POOL)
+		return (src->flags & BURROW_ROUTE_IN_POOL) && !(src->flags & BURROW_ROUTE_LOCAL) ? 0 : -1;
+	return src->remote == outer_src ? 0 : -1;
+}
+
 /* Returns PASS, PASS_FRAGMENT, a DROP_* counter, or DECAP_IPIP / DECAP_VXLAN with *d filled. */
 static __always_inline int decap_classify(struct pkt *p, struct decap_plan *d)
 {
+	struct burrow_route_key key = { .prefixlen = 32 };
+	const struct burrow_route *dst;
 	const struct burrow_config *cfg;
 	const struct burrow_peer *peer;
 	struct hdr_cursor nh;
@@ -210,11 +232,19 @@ static __always_inline int decap_classify(struct pkt *p, struct decap_plan *d)
 	if (parse_iphdr(&nh, p->data_end, &inner) < 0)
 		return BURROW_STAT_DROP_MALFORMED;
 
-	/* 12: RFC 2003 3.1 */
+	/* 12: the inner addresses: a peer speaks for its own blocks (or itself) and only into pools. */
+	if (inner_source_ok(cfg, saddr, inner->saddr) < 0)
+		return BURROW_STAT_DROP_SPOOFED;
+	key.addr = inner->daddr;
+	dst = bpf_map_lookup_elem(&routes, &key);
+	if (!dst || !(dst->flags & (BURROW_ROUTE_IN_POOL | BURROW_ROUTE_LOCAL)))
+		return BURROW_STAT_DROP_OUTSIDE_POOL;
+
+	/* 13: RFC 2003 3.1 */
 	if (inner->ttl == 0)
 		return BURROW_STAT_DROP_TTL;
 
-	/* 13: RFC 6040 */
+	/* 14: RFC 6040 */
 	if (ecn_decapsulate(outer_tos, inner->tos, &d->inner_tos))
 		return BURROW_STAT_DROP_ECN;
 	d->tos_changed = d->inner_tos != inner->tos;

@@ -14,7 +14,8 @@
 
 #include "burrow.h"
 
-/* Tunnel routes: longest-prefix match on the inner destination. */
+/* Tunnel routes, pools and our blocks: longest-prefix match on an inner address (encap: the
+ * destination; decap: the source and the destination). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

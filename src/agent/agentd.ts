@@ -4,7 +4,8 @@
  * own; in the lab: `ip netns exec <node-ns> agentd ...`).
  *
  *   agentd [--node NAME] --manifests PATH [--manifests PATH ...] [--uplink IF] [--pin-root DIR]
- *          [--decap-hook xdp|tc|auto] [--listen ADDR] [--cleanup-on-exit]
+ *          [--decap-hook xdp|tc|auto] [--decap-source-check strict|pool] [--listen ADDR]
+ *          [--cleanup-on-exit]
  *   agentd [--node NAME] --datastore kubernetes [--kubeconfig FILE] …
  *   agentd [--node NAME] --datastore etcdv3 --etcd-endpoints URL[,URL…] [--etcd-ca-cert-file F
  *          --etcd-cert-file F --etcd-key-file F] …
@@ -16,12 +17,13 @@ import os from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 
-import { CompileError } from '../compile/index.js';
+import { CompileError, DECAP_SOURCE_CHECKS } from '../compile/index.js';
 import { addDatastoreOptions, datastoreOptionFields, datastoreSpec, DatastoreOptionError, type DatastoreSpec } from '../engine/datastore.js';
 
 import { Daemon, InvalidStartError } from './daemon.js';
 import { DEFAULT_PIN_ROOT } from './datapath.js';
 import { createRootLogger, LOG_LEVELS } from './logger.js';
+import { lockPinRoot, type PinRootLock } from './pin-root.js';
 import { parseListen } from './metrics.js';
 import { useSystemToolPath } from './exec.js';
 
@@ -34,6 +36,7 @@ const AgentdOptions = z.strictObject({
   uplink: ifname.optional(),
   pinRoot: z.string().startsWith('/', 'must be an absolute path'),
   decapHook: z.enum(['xdp', 'tc', 'auto']),
+  decapSourceCheck: z.enum(DECAP_SOURCE_CHECKS),
   tunnelDevice: ifname,
   listen: z
     .string()
@@ -63,6 +66,7 @@ function buildCommand(): Command {
     .option('--uplink <if>', 'underlay interface (default: the one holding the node address)')
     .option('--pin-root <dir>', 'bpffs directory for maps and links (bpffs is mounted there if needed)', DEFAULT_PIN_ROOT)
     .option('--decap-hook <hook>', 'xdp, tc, or auto (TC on veth and devices without native XDP)', 'auto')
+    .option('--decap-source-check <check>', 'inner source of a decapsulated packet: strict (a block of the node that sent it, or that node) or pool (any IPPool address but our own blocks: IPAM that borrows addresses)', 'strict')
     .option('--tunnel-device <name>', 'the tunnel device agentd creates', 'burrow0')
     .option('--listen <addr>', 'serve /metrics and /healthz on PORT, :PORT or HOST:PORT')
     .option('--cleanup-on-exit', 'on SIGTERM/SIGINT remove everything instead of leaving the datapath forwarding')
@@ -103,6 +107,14 @@ async function main(argv: string[]): Promise<void> {
     return usage(e.message);
   }
   const log = createRootLogger(o.logLevel, { node: o.node });
+  // One agentd (or one changing agentctl) per pin root: a second is refused, naming the first's PID.
+  let lock: PinRootLock;
+  try {
+    lock = lockPinRoot(o.pinRoot, 'agentd');
+  } catch (e) {
+    log.fatal({ err: e }, `agentd could not start: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(3);
+  }
   const daemon = new Daemon({
     node: o.node,
     manifests: o.manifests ?? [],
@@ -110,6 +122,7 @@ async function main(argv: string[]): Promise<void> {
     uplink: o.uplink,
     pinRoot: o.pinRoot,
     decapHook: o.decapHook,
+    decapSourceCheck: o.decapSourceCheck,
     tunnelDevice: o.tunnelDevice,
     listen: o.listen,
     cleanupOnExit: o.cleanupOnExit,
@@ -124,9 +137,13 @@ async function main(argv: string[]): Promise<void> {
     process.once(signal, () => {
       daemon
         .stop(signal)
-        .then(() => process.exit(0))
+        .then(() => {
+          lock.release();
+          process.exit(0);
+        })
         .catch((e: unknown) => {
           log.error({ err: e }, 'stopping failed');
+          lock.release();
           process.exit(3);
         });
     });
@@ -140,6 +157,7 @@ async function main(argv: string[]): Promise<void> {
     await daemon.start();
   } catch (e) {
     log.fatal({ err: e }, `agentd could not start: ${e instanceof Error ? e.message : String(e)}`);
+    lock.release();
     process.exit(e instanceof CompileError || e instanceof InvalidStartError ? 1 : 3);
   }
 }

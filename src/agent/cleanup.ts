@@ -1,17 +1,28 @@
 /**
  * Removing everything agentd made in a node (agentctl cleanup, agentd --cleanup-on-exit): the
  * pinned links (detached first, so the datapath stops even if some other process still holds a
- * link fd), every pin under the pin root, burrow's proto-tagged kernel routes, its nft table,
- * the tunnel device pair, and the bpffs mount agentd made on the pin root. Each step runs even
- * when an earlier one fails; the report says what was found and removed, and what failed.
+ * link fd), the map pins, burrow's proto-tagged kernel routes, its nft table, the tunnel device
+ * pair, and the bpffs mount on the pin root once nothing else is pinned there. Each step runs
+ * even when an earlier one fails; the report says what was found and removed, and what failed.
+ *
+ * Only burrow's own pins are touched, by name and kind (datapath.ts, attach.ts): the maps
+ * `routes`, `peers`, `config`, `stats` (each checked to be that map: its name, type and key size)
+ * and, under `links/`, the bpf_links `<program>@<interface>` of burrow's programs (checked to be a
+ * link running that program). Nothing is removed recursively; anything else — another tool's pins
+ * on a shared bpffs — is left alone and listed. A pin root that is not on a bpffs and holds files
+ * is refused before anything is touched (PinRootError): burrow pins nothing there.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 
-import { detachAll, linksDir } from './attach.js';
+import { BpfMap, FdLink, MapType, Program, burrowConfigKey, burrowPeerKey, burrowRouteKey, burrowStatKey } from '../bpf/index.js';
+import { addon } from '../bpf/native.js';
+import { DATAPATH_PROGRAMS, MAP_NAMES } from './datapath.js';
+import { detachPinned, linksDir } from './attach.js';
 import { run } from './exec.js';
 import { applyKernelRoutes, BURROW_ROUTE_PROTO, listKernelRoutes } from './kernel-routes.js';
 import { DEFAULT_NAT_TABLE } from './reconcile.js';
-import { releasePinRoot } from './pin-root.js';
+import { fsTypeOf, isBpffs, isPreloadIterator, PinRootError, releasePinRoot } from './pin-root.js';
 import { removeTunnelDevice } from './tunnel-device.js';
 
 export interface CleanupOptions {
@@ -24,32 +35,143 @@ export interface CleanupOptions {
 }
 
 export interface CleanupReport {
+  /** Link pins detached and removed (names under links/). */
   links: string[];
+  /** Map pins removed (and `links/` once empty). */
   pins: string[];
+  /** Entries under the pin root that are not burrow's: untouched. */
+  leftAlone: string[];
   routes: string[];
   natTable: boolean;
   tunnelDevice: boolean;
   unmounted: boolean;
+  /** Why the bpffs stayed mounted, when it did. */
+  mount?: string;
   errors: string[];
 }
 
-function listPins(dir: string, prefix = ''): string[] {
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries.flatMap((e) => (e.isDirectory() ? listPins(`${dir}/${e.name}`, `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
+/** What each map burrow pins is: its kernel name, type and key size (datapath.ts, burrow.h). */
+const BURROW_MAPS: Record<(typeof MAP_NAMES)[number], { type: number; keySize: number }> = {
+  routes: { type: MapType.lpm_trie, keySize: burrowRouteKey.size },
+  peers: { type: MapType.hash, keySize: burrowPeerKey.size },
+  config: { type: MapType.array, keySize: burrowConfigKey.size },
+  stats: { type: MapType.percpu_array, keySize: burrowStatKey.size },
+};
+
+/** `<program>@<interface>` as attach.ts names link pins (dots made '_'), and its make-before-break `~new`. */
+const LINK_PIN = new RegExp(`^(${DATAPATH_PROGRAMS.join('|')})@[A-Za-z0-9_:-]{1,15}(~new)?$`);
+
+type PinRootState = 'bpffs' | 'missing' | 'empty';
+
+/**
+ * Whether cleanup may look inside `pinRoot`: a bpffs, or a directory that is gone or empty (its
+ * bpffs was unmounted by an earlier cleanup). Anything else is refused whole.
+ */
+export function cleanablePinRoot(pinRoot: string): PinRootState {
+  const st = fs.statSync(pinRoot, { throwIfNoEntry: false });
+  if (!st) return 'missing';
+  if (!st.isDirectory()) throw new PinRootError(`${pinRoot} is not a directory, so not a pin root: refusing to clean up; nothing was removed`);
+  if (isBpffs(pinRoot)) return 'bpffs';
+  if (fs.readdirSync(pinRoot).length === 0) return 'empty';
+  throw new PinRootError(
+    `${pinRoot} is not on a bpffs (it is on ${fsTypeOf(pinRoot)}) and holds files: burrow pins nothing there, so it is not a pin root of burrow's; refusing to clean up; nothing was removed`,
+  );
 }
 
-/** maps.debug / progs.debug: the kernel's bpf_preload iterators in a fresh bpffs root, not ours. */
-function isPreloadIterator(name: string): boolean {
-  return name === 'maps.debug' || name === 'progs.debug';
+/** The map pinned at `file` is burrow's `name` map (name, type, key size). */
+function isBurrowMap(file: string, name: (typeof MAP_NAMES)[number]): boolean {
+  let map: BpfMap<Buffer, Buffer>;
+  try {
+    map = BpfMap.rawFromFd(addon().objGet(file), file);
+  } catch {
+    return false; // not a map (or not a pin at all)
+  }
+  try {
+    const want = BURROW_MAPS[name];
+    return map.info.name === name && map.info.type === want.type && map.info.keySize === want.keySize;
+  } finally {
+    map.close();
+  }
+}
+
+/** The link pinned at `file` runs burrow's program `program`. */
+function isBurrowLink(file: string, program: string): boolean {
+  let link: FdLink;
+  try {
+    link = FdLink.openPinned(file);
+  } catch {
+    return false;
+  }
+  try {
+    const prog = Program.fromId(link.info().progId);
+    try {
+      return prog.info().name === program;
+    } finally {
+      prog.close();
+    }
+  } catch {
+    return false;
+  } finally {
+    link.close();
+  }
+}
+
+/** Detaches and unpins burrow's links under `<pinRoot>/links/`; everything else there stays. */
+function removeLinks(pinRoot: string, report: CleanupReport): void {
+  const dir = linksDir(pinRoot);
+  const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+  if (!st) return;
+  if (!st.isDirectory()) {
+    report.leftAlone.push('links');
+    return;
+  }
+  for (const name of fs.readdirSync(dir).sort()) {
+    const m = LINK_PIN.exec(name);
+    const file = path.join(dir, name);
+    if (!m || !isBurrowLink(file, m[1]!)) {
+      report.leftAlone.push(`links/${name}`);
+      continue;
+    }
+    try {
+      detachPinned(file);
+      report.links.push(name);
+    } catch (e) {
+      report.errors.push(`link ${name}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  try {
+    fs.rmdirSync(dir);
+    report.pins.push('links/');
+  } catch {
+    // not empty: something that is not burrow's is in it (listed above)
+  }
+}
+
+/** Unpins burrow's maps; lists what else the pin root holds. */
+function removeMaps(pinRoot: string, report: CleanupReport): void {
+  const known = new Set<string>(['links', ...MAP_NAMES]);
+  for (const name of MAP_NAMES) {
+    const file = path.join(pinRoot, name);
+    if (!fs.existsSync(file)) continue;
+    if (!isBurrowMap(file, name)) {
+      report.leftAlone.push(name);
+      continue;
+    }
+    try {
+      fs.unlinkSync(file);
+      report.pins.push(name);
+    } catch (e) {
+      report.errors.push(`pin ${name}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  for (const name of fs.readdirSync(pinRoot).sort()) {
+    if (!known.has(name) && !isPreloadIterator(name)) report.leftAlone.push(name);
+  }
 }
 
 export async function cleanupAgentState(opts: CleanupOptions): Promise<CleanupReport> {
-  const report: CleanupReport = { links: [], pins: [], routes: [], natTable: false, tunnelDevice: false, unmounted: false, errors: [] };
+  const state = cleanablePinRoot(opts.pinRoot); // refused whole before anything is touched
+  const report: CleanupReport = { links: [], pins: [], leftAlone: [], routes: [], natTable: false, tunnelDevice: false, unmounted: false, errors: [] };
   const attempt = async (what: string, fn: () => unknown): Promise<void> => {
     try {
       await fn();
@@ -57,20 +179,10 @@ export async function cleanupAgentState(opts: CleanupOptions): Promise<CleanupRe
       report.errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`);
     }
   };
-  await attempt('links', () => {
-    report.links = detachAll(linksDir(opts.pinRoot));
-  });
-  await attempt('pins', () => {
-    report.pins = listPins(opts.pinRoot).filter((p) => !isPreloadIterator(p));
-    for (const entry of fs.readdirSync(opts.pinRoot)) {
-      if (isPreloadIterator(entry)) continue;
-      try {
-        fs.rmSync(`${opts.pinRoot}/${entry}`, { recursive: true, force: true });
-      } catch (e) {
-        report.errors.push(`pin ${entry}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
-  });
+  if (state === 'bpffs') {
+    await attempt('links', () => removeLinks(opts.pinRoot, report));
+    await attempt('pins', () => removeMaps(opts.pinRoot, report));
+  }
   await attempt('kernel routes', async () => {
     const proto = opts.routeProto ?? BURROW_ROUTE_PROTO;
     const routes = await listKernelRoutes(proto);
@@ -88,9 +200,11 @@ export async function cleanupAgentState(opts: CleanupOptions): Promise<CleanupRe
   await attempt('tunnel device', async () => {
     report.tunnelDevice = await removeTunnelDevice(opts.tunnelDevice ?? 'burrow0');
   });
-  if (opts.unmount ?? true) {
+  if (state === 'bpffs' && (opts.unmount ?? true)) {
     await attempt('bpffs', () => {
-      report.unmounted = releasePinRoot(opts.pinRoot);
+      const r = releasePinRoot(opts.pinRoot);
+      report.unmounted = r.unmounted;
+      if (r.why !== undefined) report.mount = r.why;
     });
   }
   return report;

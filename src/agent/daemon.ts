@@ -24,19 +24,17 @@ import vm from 'node:vm';
 import type { Logger } from 'pino';
 
 import { formatDiagnostics, type ConfigDiagnostic } from '../config/index.js';
-import type { TunnelPeer } from '../compile/index.js';
+import type { DecapSourceCheck, TunnelPeer } from '../compile/index.js';
 import type { DatastoreSpec } from '../engine/datastore.js';
 import { Engine, type EngineTarget } from '../engine/engine.js';
 import type { SourceEvent } from '../engine/events.js';
-import { EtcdSource } from '../engine/etcd-source.js';
 import { FileSource } from '../engine/file-source.js';
-import { KubeSource } from '../engine/kube-source.js';
 import { datapathTarget } from '../engine/target.js';
 import { ensureAttachments, linksDir, type AttachmentResult, type AttachmentSpec } from './attach.js';
 import { cleanupAgentState, type CleanupReport } from './cleanup.js';
 import { loadDatapath, type Datapath } from './datapath.js';
 import { createMetrics, serveMetrics, type AgentMetrics, type Health } from './metrics.js';
-import { preparePinRoot } from './pin-root.js';
+import { preparePinRoot, undoPinRootMount } from './pin-root.js';
 import { TunnelModeSwitch } from './mode-switch.js';
 import { ensureTunnelDevice } from './tunnel-device.js';
 import { chooseDecapHook, findUplink, type DecapHook, type DecapHookChoice, type UplinkInfo } from './uplink.js';
@@ -51,6 +49,8 @@ export interface DaemonOptions {
   pinRoot: string;
   decapHook: DecapHookChoice;
   tunnelDevice: string;
+  /** Decap's inner source check (docs/datapath.md step 12); default 'strict'. */
+  decapSourceCheck?: DecapSourceCheck;
   listen?: string | undefined;
   cleanupOnExit: boolean;
   debounceMs: number;
@@ -100,6 +100,7 @@ export class Daemon {
   private source: { start(): Promise<void>; close(): void } | undefined;
   /** The datastore's connection: since when it has been away (undefined: connected, or files). */
   private staleSince: Date | undefined;
+  /** Datastore objects skipped now (they fail their own rules), with why (capped text). */
   private readonly skipped = new Map<string, string>();
   readonly engine: Engine;
   private resync: NodeJS.Timeout | undefined;
@@ -112,6 +113,8 @@ export class Daemon {
   private hook: DecapHook | undefined;
   private lastCycle: CycleSummary | undefined;
   private lastError: string | undefined;
+  /** What /healthz says of the last invalid cycle: where and which rule, not the manifests' text. */
+  private lastInvalid: ReturnType<typeof invalidDetail> | undefined;
   /** The peers last derived (before any transitional widening). */
   private previous: { peers: readonly TunnelPeer[] } | undefined;
   private readonly modeSwitch: TunnelModeSwitch;
@@ -124,7 +127,7 @@ export class Daemon {
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.log.child({ component: 'daemon' });
     this.metrics = createMetrics(() => this.datapath?.maps.stats);
-    this.engine = new Engine({ localNode: opts.node, tunnelDevice: opts.tunnelDevice });
+    this.engine = new Engine({ localNode: opts.node, tunnelDevice: opts.tunnelDevice, ...(opts.decapSourceCheck ? { decapSourceCheck: opts.decapSourceCheck } : {}) });
     this.modeSwitch = new TunnelModeSwitch(opts.acceptAheadMs, opts.peerGraceMs);
   }
 
@@ -139,9 +142,12 @@ export class Daemon {
     const datastoreHooks = {
       sink: (events: readonly SourceEvent[]) => this.onEvents(events),
       onSkipped: (key: string, diagnostics: readonly ConfigDiagnostic[]) => {
-        this.skipped.set(key, formatCapped(diagnostics));
-        if (this.skipped.size > MAX_SHOWN) this.skipped.delete(this.skipped.keys().next().value!);
+        // The text of the first MAX_SHOWN only: a datastore full of bad objects costs a key each.
+        this.skipped.set(key, this.skipped.size < MAX_SHOWN || this.skipped.has(key) ? formatCapped(diagnostics) : '');
         this.metrics.observeSkipped(1);
+      },
+      onAccepted: (key: string) => {
+        if (this.skipped.size > 0) this.skipped.delete(key);
       },
       onConnection: (up: boolean, why?: string) => {
         if (up) {
@@ -153,10 +159,11 @@ export class Daemon {
         }
       },
     };
+    // The datastore clients are loaded only when chosen (etcd3 + gRPC, the Kubernetes client: ~1 s of module loading).
     this.source = ds.kind === 'etcdv3'
-      ? new EtcdSource({ endpoints: ds.endpoints, ...(ds.tls ? { tls: ds.tls } : {}), log: this.opts.log.child({ component: 'etcd-source' }), ...datastoreHooks })
+      ? new (await import('../engine/etcd-source.js')).EtcdSource({ endpoints: ds.endpoints, ...(ds.tls ? { tls: ds.tls } : {}), log: this.opts.log.child({ component: 'etcd-source' }), ...datastoreHooks })
       : ds.kind === 'kubernetes'
-        ? new KubeSource({ ...(ds.kubeconfig ? { kubeconfig: ds.kubeconfig } : { inCluster: true }), log: this.opts.log.child({ component: 'kube-source' }), ...datastoreHooks })
+        ? new (await import('../engine/kube-source.js')).KubeSource({ ...(ds.kubeconfig ? { kubeconfig: ds.kubeconfig } : { inCluster: true }), log: this.opts.log.child({ component: 'kube-source' }), ...datastoreHooks })
       : new FileSource({
         paths: this.opts.manifests,
         sink: (events) => this.onEvents(events),
@@ -174,6 +181,20 @@ export class Daemon {
     const pin = preparePinRoot(pinRoot);
     this.log.info({ pinRoot, bpffs: pin.mount }, 'pin root ready');
     if (pin.warning) this.log.warn(pin.warning);
+    try {
+      await this.startDatapath();
+    } catch (e) {
+      // A failed start leaves no mount of its own behind.
+      this.datapath?.close();
+      this.datapath = undefined;
+      if (pin.mount === 'mounted') undoPinRootMount(pinRoot);
+      throw e;
+    }
+  }
+
+  /** start(), once the pin root is on a bpffs: the datapath, adoption, the first cycle, resync, /metrics. */
+  private async startDatapath(): Promise<void> {
+    const { pinRoot } = this.opts;
     this.datapath = loadDatapath(pinRoot, ['tc_encap', 'tc_decap', 'xdp_decap']);
     this.log.info({ programs: Object.keys(this.datapath.programs) }, 'datapath loaded');
     this.target = datapathTarget(this.datapath.maps);
@@ -241,11 +262,13 @@ export class Daemon {
         node: this.opts.node,
         decapHook: this.hook,
         lastReconcile: this.lastCycle,
-        ...(this.lastError ? { lastError: this.lastError } : {}),
+        ...(this.lastError ? (this.lastCycle?.outcome === 'invalid' && this.lastInvalid ? this.lastInvalid : { lastError: this.lastError }) : {}),
         ...(this.opts.datastore && this.opts.datastore.kind !== 'file'
           ? { datastore: { kind: this.opts.datastore.kind, connected: this.staleSince === undefined, ...(this.staleSince ? { staleSince: this.staleSince.toISOString() } : {}) } }
           : {}),
-        ...(this.skipped.size > 0 ? { skippedObjects: Object.fromEntries(this.skipped) } : {}),
+        ...(this.skipped.size > 0
+          ? { skippedCount: this.skipped.size, skippedObjects: Object.fromEntries([...this.skipped].filter(([, why]) => why !== '').slice(0, MAX_SHOWN)) }
+          : {}),
       },
     };
   }
@@ -268,6 +291,7 @@ export class Daemon {
       if (!this.engine.valid) {
         summary.outcome = 'invalid';
         this.lastError = this.describeInvalid();
+        this.lastInvalid = invalidDetail(this.engine.errors());
         this.log.error({ errors: this.engine.errors().length }, `${this.lastError.trimEnd()}\nkeeping the current state`);
       } else {
         await this.apply(summary);
@@ -368,6 +392,14 @@ export class Daemon {
   }
 }
 
+
+/** /healthz after invalid input: how many errors, and for the first few where and which rule (never a message: they quote the input). */
+function invalidDetail(errors: readonly ConfigDiagnostic[]) {
+  return {
+    lastError: `manifests do not validate (${errors.length} error${errors.length === 1 ? '' : 's'}); the log has the messages`,
+    invalid: errors.slice(0, MAX_SHOWN).map((d) => ({ file: d.file, document: d.document, kind: d.kind, name: d.name, path: d.path, rule: d.rule })),
+  };
+}
 
 function formatCapped(ds: readonly ConfigDiagnostic[]): string {
   const shown = formatDiagnostics(ds.slice(0, MAX_SHOWN));

@@ -7,9 +7,9 @@
  * `loadDatapath` loads the program objects (adopting maps already pinned there, so a restarted
  * agent keeps its state); `openDatapathMaps` opens the pinned maps alone, which is all agentctl
  * needs to read or write state without a daemon. bpffs is mounted on the pin root when the
- * directory is not on one (inside `ip netns exec`, /sys/fs/bpf is not mounted).
+ * directory is not on one and is empty or new (pin-root.ts; inside `ip netns exec`, /sys/fs/bpf
+ * is not mounted).
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,13 +32,14 @@ import {
   type BurrowStatValue,
   type Program,
 } from '../bpf/index.js';
+import { isBpffs, preparePinRoot } from './pin-root.js';
+
+export { isBpffs };
 
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/burrow';
 export const DATAPATH_PROGRAMS = ['tc_encap', 'tc_decap', 'xdp_decap', 'xdp_encap'] as const;
 export type DatapathProgramName = (typeof DATAPATH_PROGRAMS)[number];
 export const MAP_NAMES = ['routes', 'peers', 'config', 'stats'] as const;
-
-const BPF_FS_MAGIC = 0xcafe4a11;
 
 /** Directory of the compiled objects: build/bpf at the repository root. */
 export function objectDir(): string {
@@ -50,20 +51,12 @@ export function objectPath(program: DatapathProgramName | 'noop'): string {
   return path.join(objectDir(), `${program}.bpf.o`);
 }
 
-export function isBpffs(dir: string): boolean {
-  try {
-    return fs.statfsSync(dir).type === BPF_FS_MAGIC;
-  } catch {
-    return false;
-  }
-}
-
-/** Makes `pinRoot` a directory on bpffs; returns true when it mounted a new bpffs there. */
+/**
+ * Makes `pinRoot` a directory on bpffs (pin-root.ts preparePinRoot: bpffs is mounted only on an
+ * empty or new directory; PinRootError otherwise); returns true when it mounted a new bpffs there.
+ */
 export function ensureBpffs(pinRoot: string): boolean {
-  fs.mkdirSync(pinRoot, { recursive: true });
-  if (isBpffs(pinRoot)) return false;
-  execFileSync('mount', ['-t', 'bpf', 'bpf', pinRoot]);
-  return true;
+  return preparePinRoot(pinRoot).mount === 'mounted';
 }
 
 export interface DatapathMaps {

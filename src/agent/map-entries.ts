@@ -5,6 +5,7 @@
  */
 import type { DesiredState, NodeConfig, TunnelPeer, TunnelRoute } from '../compile/index.js';
 import {
+  BurrowConfigFlag,
   BurrowMode,
   BurrowPeerMode,
   BurrowRouteFlag,
@@ -47,7 +48,8 @@ export function routeValueOf(r: TunnelRoute): BurrowRoute {
     (r.natOutgoing ? BurrowRouteFlag.nat_outgoing : 0) |
     (r.sameSubnet ? BurrowRouteFlag.same_subnet : 0) |
     (r.inPool ? BurrowRouteFlag.in_pool : 0) |
-    (r.poolDisabled ? BurrowRouteFlag.pool_disabled : 0);
+    (r.poolDisabled ? BurrowRouteFlag.pool_disabled : 0) |
+    (r.kind === 'local-block' ? BurrowRouteFlag.local : 0);
   return {
     mode: BurrowMode[r.mode],
     flags,
@@ -79,7 +81,7 @@ export function configValueOf(n: NodeConfig, uplink?: RuntimeUplink): BurrowConf
     ttl: n.ttl,
     default_vni: n.defaultVni,
     uplink_mtu: uplink?.mtu ?? n.uplinkMtu,
-    flags: 0,
+    flags: n.decapSourceCheck === 'pool' ? BurrowConfigFlag.decap_src_pool : 0,
   };
 }
 

@@ -1,13 +1,19 @@
 /**
  * agentd's Prometheus metrics and its small HTTP server (`--listen`): /metrics (prom-client text
  * format) and /healthz (200 when the last reconcile succeeded and the datapath is attached, 503
- * with the reason otherwise). The datapath counters are read from the `stats` map at scrape time.
+ * with the reason otherwise). The datapath counters are read from the `stats` map at scrape time,
+ * plus the nft tunnel guard's `drop_workload_tunnel` counter (nat.ts) under the same metric.
  */
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import { burrowStatNames, sumStats, type BpfMap, type BurrowStatValue } from '../bpf/index.js';
+import { GUARD_COUNTER, readGuardCounter } from './nat.js';
+import { DEFAULT_NAT_TABLE } from './reconcile.js';
+
+/** The nft guard's counter, or undefined when there is none (nothing reconciled in this namespace). */
+export type GuardCounterReader = () => Promise<{ packets: number; bytes: number } | undefined>;
 
 export type ReconcileOutcome = 'ok' | 'invalid' | 'error';
 
@@ -22,7 +28,10 @@ export interface AgentMetrics {
   observeSkipped(count: number): void;
 }
 
-export function createMetrics(stats: () => BpfMap<number, BurrowStatValue[]> | undefined): AgentMetrics {
+export function createMetrics(
+  stats: () => BpfMap<number, BurrowStatValue[]> | undefined,
+  guard: GuardCounterReader = () => readGuardCounter(DEFAULT_NAT_TABLE),
+): AgentMetrics {
   const registry = new Registry();
   const reconciles = new Counter({
     name: 'burrow_reconciles_total',
@@ -38,18 +47,26 @@ export function createMetrics(stats: () => BpfMap<number, BurrowStatValue[]> | u
     registers: [registry],
   });
   const lastOk = new Gauge({ name: 'burrow_last_reconcile_success_timestamp_seconds', help: 'When a reconcile last succeeded', registers: [registry] });
+  // One nft read per scrape for both metrics.
+  let guardRead: { at: number; value: ReturnType<GuardCounterReader> } | undefined;
+  const guardNow = (): ReturnType<GuardCounterReader> => {
+    if (!guardRead || Date.now() - guardRead.at > 500) guardRead = { at: Date.now(), value: guard().catch(() => undefined) };
+    return guardRead.value;
+  };
   const read = (field: 'packets' | 'bytes') =>
-    function collect(this: Counter<'counter'>) {
+    async function collect(this: Counter<'counter'>) {
       const map = stats();
       if (!map) return;
+      const nft = await guardNow();
       this.reset();
       for (let i = 0; i < burrowStatNames.length; i++) {
         const values = map.get(i);
         if (values) this.inc({ counter: burrowStatNames[i]! }, Number(sumStats(values)[field]));
       }
+      if (nft) this.inc({ counter: GUARD_COUNTER }, nft[field]);
     };
-  new Counter({ name: 'burrow_datapath_packets_total', help: 'Datapath counters (stats map, summed over CPUs): packets', labelNames: ['counter'] as const, registers: [registry], collect: read('packets') });
-  new Counter({ name: 'burrow_datapath_bytes_total', help: 'Datapath counters (stats map, summed over CPUs): bytes', labelNames: ['counter'] as const, registers: [registry], collect: read('bytes') });
+  new Counter({ name: 'burrow_datapath_packets_total', help: 'Datapath counters (stats map, summed over CPUs; drop_workload_tunnel: the nft tunnel guard): packets', labelNames: ['counter'] as const, registers: [registry], collect: read('packets') });
+  new Counter({ name: 'burrow_datapath_bytes_total', help: 'Datapath counters (stats map, summed over CPUs; drop_workload_tunnel: the nft tunnel guard): bytes', labelNames: ['counter'] as const, registers: [registry], collect: read('bytes') });
   const drift = new Counter({
     name: 'burrow_drift_repairs_total',
     help: 'Entries the periodic resync found changed behind burrow\'s back (maps, kernel routes, nft), then repaired',

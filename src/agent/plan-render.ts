@@ -13,7 +13,8 @@ import { planChangeCount, type Plan, type ReconcilePart } from './plan.js';
 // ---- text ----------------------------------------------------------------------------------
 
 function routeSummary(r: RouteView): string {
-  const parts = [r.mode, 'via', r.remote];
+  // Our own blocks and the pools: entries decap reads, never a tunnel.
+  const parts = r.flags.includes('local') ? [r.mode, 'local'] : r.remote === '0.0.0.0' ? [r.mode, 'pool'] : [r.mode, 'via', r.remote];
   if (r.mode === 'vxlan') parts.push('vni', String(r.vni), 'vtep', r.vtepMac);
   return parts.join(' ');
 }
@@ -98,7 +99,11 @@ export function natRuleText(r: NatRule): string {
 
 function natLines(plan: Plan): string[] {
   if (!plan.nat) return [];
-  return [...plan.nat.add.map((r) => `+ nat ${natRuleText(r)}`), ...plan.nat.remove.map((fp) => `- nat ${fp}`)];
+  return [
+    ...plan.nat.addGuard.map((fp) => `+ nat ${fp} (drop forwarded tunnel packets: from workloads)`),
+    ...plan.nat.add.map((r) => `+ nat ${natRuleText(r)}`),
+    ...plan.nat.remove.map((fp) => `- nat ${fp}`),
+  ];
 }
 
 const PART_NAMES: Record<ReconcilePart, string> = {
@@ -144,7 +149,7 @@ export interface PlanJson {
   peers: KeyedDiffJson<PeerView>;
   config: { before: ConfigView | null; after: ConfigView; fields: string[] } | null;
   kernelRoutes: KeyedDiffJson<KernelRoute>;
-  nat: { before: string[]; after: NatRule[]; add: NatRule[]; remove: string[] } | null;
+  nat: { before: string[]; after: NatRule[]; guard: { vxlanPort: number }; add: NatRule[]; addGuard: string[]; remove: string[] } | null;
 }
 
 function diffJson<E, V extends object>(d: KeyedDiff<E>, view: (key: string, e: E) => V, names: Partial<Record<keyof V, string>>): KeyedDiffJson<V> {
@@ -182,7 +187,9 @@ export function planJson(plan: Plan): PlanJson {
     nat: plan.nat && {
       before: [...plan.nat.before],
       after: plan.nat.after.map((r) => ({ sourceCidr: r.sourceCidr, excludeDestinations: [...r.excludeDestinations] })),
+      guard: { vxlanPort: plan.nat.guard.vxlanPort },
       add: plan.nat.add.map((r) => ({ sourceCidr: r.sourceCidr, excludeDestinations: [...r.excludeDestinations] })),
+      addGuard: [...plan.nat.addGuard],
       remove: [...plan.nat.remove],
     },
   };

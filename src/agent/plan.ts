@@ -13,7 +13,7 @@ import type { DesiredState, KernelRoute as CompiledKernelRoute, TunnelPeer } fro
 import { deepEqual, diffKeyed, isEmptyDiff, type KeyedDiff } from './diff.js';
 import type { KernelRoute } from './kernel-routes.js';
 import { desiredMapEntries, type PeerEntry, type RouteEntry, type RuntimeUplink } from './map-entries.js';
-import { natRuleFingerprint, type NatRule } from './nat.js';
+import { guardFingerprints, natRuleFingerprint, type NatRule, type TunnelGuard } from './nat.js';
 
 export type { KeyedChange, KeyedDiff } from './diff.js';
 
@@ -37,6 +37,8 @@ export interface DesiredParts {
   config: BurrowConfig;
   kernelRoutes: readonly KernelRoute[];
   nat: readonly NatRule[];
+  /** The nft table's tunnel guard (its VXLAN port is the node's). */
+  guard: TunnelGuard;
 }
 
 export interface ConfigChange {
@@ -50,9 +52,13 @@ export interface ConfigChange {
 export interface NatChange {
   /** Fingerprints of the rules in the table now (empty: no table). */
   before: string[];
-  /** The rules the table will hold (empty: the table is removed). */
+  /** The NAT rules the table will hold. */
   after: NatRule[];
+  /** The tunnel guard it will hold. */
+  guard: TunnelGuard;
   add: NatRule[];
+  /** Fingerprints of guard rules to add. */
+  addGuard: string[];
   remove: string[];
 }
 
@@ -77,7 +83,13 @@ export function desiredParts(state: DesiredState, uplink?: RuntimeUplink): Desir
     config: entries.config,
     kernelRoutes: state.kernelRoutes.map(kernelRouteOf),
     nat: state.nat.map((r) => ({ sourceCidr: r.sourceCidr, excludeDestinations: [...r.excludeDestinations] })),
+    guard: guardOf(state.node),
   };
+}
+
+/** The tunnel guard a node's nft table holds. */
+export function guardOf(node: { readonly vxlanPort: number }): TunnelGuard {
+  return { vxlanPort: node.vxlanPort };
 }
 
 /**
@@ -159,15 +171,17 @@ export function planConfig(before: BurrowConfig | null, after: BurrowConfig): Co
   return fields.length === 0 ? null : { before, after, fields };
 }
 
-export function planNat(before: readonly string[], after: readonly NatRule[]): NatChange | null {
+export function planNat(before: readonly string[], after: readonly NatRule[], guard: TunnelGuard): NatChange | null {
   const have = new Set(before);
   const want = new Map(after.map((r) => [natRuleFingerprint(r), r]));
+  const wantGuard = guardFingerprints(guard);
   const add = [...want].filter(([fp]) => !have.has(fp)).map(([, r]) => r);
-  const remove = [...have].filter((fp) => !want.has(fp)).sort();
+  const addGuard = wantGuard.filter((fp) => !have.has(fp));
+  const remove = [...have].filter((fp) => !want.has(fp) && !wantGuard.includes(fp)).sort();
   // A duplicated rule (same fingerprint twice) is a difference too: the table is rewritten.
   const duplicates = before.length !== have.size;
-  if (add.length === 0 && remove.length === 0 && !duplicates) return null;
-  return { before: [...before].sort(), after: [...after], add, remove };
+  if (add.length === 0 && addGuard.length === 0 && remove.length === 0 && !duplicates) return null;
+  return { before: [...before].sort(), after: [...after], guard, add, addGuard, remove };
 }
 
 function byKey<V>(values: Iterable<V>, key: (v: V) => string): Map<string, V> {
@@ -189,7 +203,7 @@ export function planReconcile(actual: ActualState, desired: DesiredParts): Plan 
       actual.kernelRoutes === null
         ? EMPTY_DIFF<KernelRoute>()
         : diffKeyed(byKey(actual.kernelRoutes, (r) => r.dst), byKey(desired.kernelRoutes, (r) => r.dst), kernelRouteSatisfies),
-    nat: actual.natFingerprints === null ? null : planNat(actual.natFingerprints, desired.nat),
+    nat: actual.natFingerprints === null ? null : planNat(actual.natFingerprints, desired.nat, desired.guard),
     skipped,
   };
 }
@@ -197,7 +211,7 @@ export function planReconcile(actual: ActualState, desired: DesiredParts): Plan 
 /** How many changes the plan makes: entries added, updated and removed, config and NAT rules. */
 export function planChangeCount(plan: Plan): number {
   const keyed = (d: KeyedDiff<unknown>) => d.add.length + d.update.length + d.remove.length;
-  const nat = plan.nat === null ? 0 : Math.max(1, plan.nat.add.length + plan.nat.remove.length);
+  const nat = plan.nat === null ? 0 : Math.max(1, plan.nat.add.length + plan.nat.addGuard.length + plan.nat.remove.length);
   return keyed(plan.routes) + keyed(plan.peers) + (plan.config ? 1 : 0) + keyed(plan.kernelRoutes) + nat;
 }
 

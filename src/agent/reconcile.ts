@@ -31,7 +31,7 @@ import {
 import type { DesiredState } from '../compile/index.js';
 import { applyKernelRoutes, BURROW_ROUTE_PROTO, listKernelRoutes, type KernelRoute } from './kernel-routes.js';
 import { routeKeyOf, type RuntimeUplink } from './map-entries.js';
-import { applyNat, readNatFingerprints, type NatRule } from './nat.js';
+import { applyNat, readNatFingerprints, type NatRule, type TunnelGuard } from './nat.js';
 import {
   canonicalRouteKey,
   desiredParts,
@@ -61,14 +61,14 @@ export interface ReconcileMaps {
   config: ReconcileMap<number, BurrowConfig>;
 }
 
-/** burrow's kernel state outside the maps: proto-tagged routes and the natOutgoing nft table. */
+/** burrow's kernel state outside the maps: proto-tagged routes and the nft table (tunnel guard, natOutgoing). */
 export interface KernelState {
   listRoutes(): Promise<KernelRoute[]>;
   /** Replaces first, then deletes. */
   applyRoutes(replace: readonly KernelRoute[], remove: readonly KernelRoute[]): Promise<void>;
   natFingerprints(): Promise<string[]>;
-  /** Makes the table hold exactly `rules`, atomically (removes it when there are none). */
-  applyNat(rules: readonly NatRule[]): Promise<void>;
+  /** Makes the table hold exactly `rules` and the guard, atomically (removes it when there are neither). */
+  applyNat(rules: readonly NatRule[], guard: TunnelGuard | null): Promise<void>;
 }
 
 export const DEFAULT_NAT_TABLE = 'burrow';
@@ -81,7 +81,7 @@ export function hostKernel(opts: { routeProto?: number; natTable?: string } = {}
     listRoutes: () => listKernelRoutes(proto),
     applyRoutes: (replace, remove) => applyKernelRoutes(replace, remove, proto),
     natFingerprints: () => readNatFingerprints(table),
-    applyNat: (rules) => applyNat(table, rules),
+    applyNat: (rules, guard) => applyNat(table, rules, guard),
   };
 }
 
@@ -225,7 +225,7 @@ export async function applyPlan(maps: ReconcileMaps, kernel: KernelState | null,
   if (routesFirst) await deleteRoutes();
   await step('routes.set', routeSets.length, () => maps.routes.setBatch(routeSets));
   await step('kernel-routes', kernelCount, () => kernel!.applyRoutes([...k.add, ...k.update].map((c) => c.after!), k.remove.map((c) => c.before!)));
-  if (nat) await step('nat', Math.max(1, nat.add.length + nat.remove.length), () => kernel!.applyNat(nat.after));
+  if (nat) await step('nat', Math.max(1, nat.add.length + nat.addGuard.length + nat.remove.length), () => kernel!.applyNat(nat.after, nat.guard));
   if (!routesFirst) await deleteRoutes();
   if (!peersFirst) await deletePeers();
   return done;

@@ -170,6 +170,8 @@ export interface NativeAddon {
   objGet(path: string): number;
   fdById(kind: 'map' | 'prog' | 'link', id: number): number;
   closeFd(fd: number): void;
+  /** flock(fd, LOCK_EX | LOCK_NB): true when taken, false when another open file holds it. */
+  flockExclusive(fd: number): boolean;
   linkCreate(progFd: number, target: number, attachType: number, flags: number): number;
   linkDetach(fd: number): void;
   linkInfo(fd: number): NativeLinkInfo;
@@ -207,7 +209,7 @@ export interface NativeError extends Error {
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'BpfObject', 'MapHandle', 'mapCreate', 'mapInfo', 'possibleCpus', 'progTestRun', 'progInfo', 'objPin',
-  'objGet', 'fdById', 'closeFd', 'linkCreate', 'linkDetach', 'linkInfo', 'progQuery', 'xdpAttach',
+  'objGet', 'fdById', 'closeFd', 'flockExclusive', 'linkCreate', 'linkDetach', 'linkInfo', 'progQuery', 'xdpAttach',
   'xdpDetach', 'xdpQuery', 'tcHookCreate', 'tcHookDestroy', 'tcAttach', 'tcDetach', 'tcQuery', 'tcList',
   'openNetns', 'setns', 'ifNameToIndex', 'ifIndexToName',
 ];

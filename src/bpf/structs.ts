@@ -92,6 +92,8 @@ export const burrowStatNames = [
   'drop_no_route',
   'drop_encap_failed',
   'drop_already_encap',
+  'drop_spoofed',
+  'drop_outside_pool',
 ] as const;
 
 export type BurrowStatName = (typeof burrowStatNames)[number];
@@ -120,14 +122,14 @@ export const burrowPeerModeEnum: EnumSpec<keyof typeof BurrowPeerMode> = {
   values: BurrowPeerMode,
 };
 
-export const BurrowRouteFlag = { nat_outgoing: 1 << 0, same_subnet: 1 << 1, in_pool: 1 << 2, pool_disabled: 1 << 3 } as const;
+export const BurrowRouteFlag = { nat_outgoing: 1 << 0, same_subnet: 1 << 1, in_pool: 1 << 2, pool_disabled: 1 << 3, local: 1 << 4 } as const;
 export const burrowRouteFlagEnum: EnumSpec<keyof typeof BurrowRouteFlag> = {
   cName: 'burrow_route_flag',
   prefix: 'BURROW_ROUTE_',
   values: BurrowRouteFlag,
 };
 
-export const BurrowConfigFlag = { none: 0 } as const;
+export const BurrowConfigFlag = { none: 0, decap_src_pool: 1 << 0 } as const;
 export const burrowConfigFlagEnum: EnumSpec<keyof typeof BurrowConfigFlag> = {
   cName: 'burrow_config_flag',
   prefix: 'BURROW_CFG_',

@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 
 import type { RuntimeUplink } from '../agent/map-entries.js';
-import { compileDesiredState, type DesiredState } from '../compile/index.js';
+import { compileDesiredState, DECAP_SOURCE_CHECKS, type DesiredState } from '../compile/index.js';
 import { datastoreOptionFields } from '../engine/datastore.js';
 import { loadModelOrThrow, withInputOptions } from './manifests.js';
 import { globalOptions, ifnameOption, intOption, outputOption } from './options.js';
@@ -23,6 +23,7 @@ export const desiredStateOptions = z.strictObject({
   uplink: ifnameOption.optional(),
   uplinkMtu: intOption(118, 65535).optional(),
   tunnelDevice: ifnameOption,
+  decapSourceCheck: z.enum(DECAP_SOURCE_CHECKS),
   kernel: z.boolean(),
   output: outputOption,
 });
@@ -36,6 +37,7 @@ export function withDesiredStateOptions(cmd: Command): Command {
     .option('--uplink <dev>', 'uplink interface in this namespace: its ifindex, MAC and MTU go into the config map (default: keep those already there; with none there, tc_encap drops what it would tunnel: drop_no_route)')
     .option('--uplink-mtu <bytes>', 'uplink MTU the tunnel MTUs derive from (default: the --uplink device\'s, else 1500)')
     .option('--tunnel-device <dev>', 'the device tunnel routes point at', 'burrow0')
+    .option('--decap-source-check <check>', 'decap\'s inner source check, as agentd\'s option: strict or pool', 'strict')
     .addOption(new Option('--no-kernel', 'leave kernel routes and the nft table alone (maps only)'))
     .option('-o, --output <format>', 'table or json', 'table');
 }
@@ -62,6 +64,7 @@ export async function loadDesiredState(opts: DesiredStateOptions): Promise<Loade
   const state = compileDesiredState(model, opts.node, {
     uplinkMtu: opts.uplinkMtu ?? uplink?.mtu ?? 1500,
     tunnelDevice: opts.tunnelDevice,
+    decapSourceCheck: opts.decapSourceCheck,
     ...(uplink && opts.uplink ? { uplinkDevice: opts.uplink, uplinkIfindex: uplink.ifindex, uplinkMac: uplink.mac } : {}),
   });
   return { state, uplink };

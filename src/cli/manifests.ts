@@ -5,9 +5,7 @@
  */
 import type { Command } from 'commander';
 import { formatDiagnostics, loadManifests, parseManifests, type LoadResult, type ManifestSource, type Model } from '../config/index.js';
-import { KubeSource } from '../engine/kube-source.js';
 import { addDatastoreOptions, datastoreSpec, DatastoreOptionError, type DatastoreFlags, type DatastoreSpec } from '../engine/datastore.js';
-import { readEtcdManifests } from '../engine/etcd-source.js';
 import { InvalidManifestsError } from './errors.js';
 import { UsageError } from './output.js';
 
@@ -33,7 +31,7 @@ export async function loadInput(opts: InputOptions): Promise<LoadResult> {
     return loadManifests(opts.filename);
   }
   if (opts.filename && opts.filename.length > 0) throw new UsageError(`-f and --datastore ${spec.kind} cannot be used together`);
-  return parseManifests(spec.kind === 'kubernetes' ? await readKubeManifests(spec.kubeconfig) : await readEtcdManifests(spec));
+  return parseManifests(spec.kind === 'kubernetes' ? await readKubeManifests(spec.kubeconfig) : await (await import('../engine/etcd-source.js')).readEtcdManifests(spec));
 }
 
 export async function loadModelOrThrow(input: InputOptions, warn = true): Promise<Model> {
@@ -50,6 +48,8 @@ export async function loadModelOrThrow(input: InputOptions, warn = true): Promis
  */
 async function readKubeManifests(kubeconfig: string | undefined): Promise<ManifestSource[]> {
   const sources: ManifestSource[] = [];
+  // Loaded when asked for: the Kubernetes client is a large module tree every other command skips.
+  const { KubeSource } = await import('../engine/kube-source.js');
   const source = new KubeSource({
     ...(kubeconfig ? { kubeconfig } : { inCluster: true }),
     sink: (events) => {

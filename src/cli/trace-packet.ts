@@ -153,7 +153,7 @@ export interface Prediction {
  * (inner DF clear), the ID it wrote is substituted, as the differential tests do.
  */
 export function predict(hook: TraceHook, frame: Uint8Array, t: CodecTables, programOutput: Uint8Array, xdp: boolean): Prediction {
-  if (hook === 'ingress') return { result: decap(frame, { peers: t.peers, config: t.config, hook: xdp ? 'xdp' : 'tc' }) };
+  if (hook === 'ingress') return { result: decap(frame, { peers: t.peers, config: t.config, routes: t.routes, hook: xdp ? 'xdp' : 'tc' }) };
   const outer = parseIpv4(programOutput, ETH_HLEN);
   const ipId = outer && outer.id !== 0 ? outer.id : undefined;
   const r = encap(frame, { routes: t.routes, config: t.config, hook: 'tc', skbMaxLen: 65550, ...(ipId ? { ipId } : {}) });

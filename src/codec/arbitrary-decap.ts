@@ -1,21 +1,29 @@
-// fast-check scenarios for the decapsulation programs: a node config, peers, and a frame biased
+// fast-check scenarios for the decapsulation programs: a node config, peers, a routes table
+// (pools, the peers' blocks, our own blocks, node addresses, random entries) and a frame biased
 // to reach every step of xdp_decap / tc_decap: IPIP and VXLAN around generated inner packets,
 // from peers or strangers, to us or elsewhere, with outer options and fragments, right and wrong
-// ports, VNIs and flags, every ECN pair, inner TTL 0, damaged lengths and truncations. Test-only.
+// ports, VNIs and flags, inner sources in the sender's blocks, in others' or anywhere, inner
+// destinations in our blocks, in pools or outside, every ECN pair, inner TTL 0, damaged lengths
+// and truncations. Test-only.
 import fc from 'fast-check';
-import { writeU16 } from './address.js';
+import { ipv4ToNumber, numberToIpv4, parseCidr, prefixMask, writeU16 } from './address.js';
 import type { DecapOptions } from './decap.js';
 import { ETH_HLEN, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_8021Q } from './ethernet.js';
 import { buildIpipFrame, buildVxlanFrame, type FrameFields } from './frame-builder.js';
 import { fixIpv4HeaderChecksum } from './ipv4.js';
-import { effectiveVni, peerMap, type NodeConfig, type Peer, type PeerMap, type PeerMode, type RouteEntry } from './model.js';
+import { parseIpv4Frame } from './frame-parse.js';
+import { lookupRoute } from './route-table.js';
+import {
+  BURROW_POOL_NONE, BURROW_ROUTE_FLAG, effectiveVni, peerMap,
+  type NodeConfig, type Peer, type PeerMap, type PeerMode, type RouteEntry, type TunnelMode,
+} from './model.js';
 import { acceptedByTestRun } from './test-run-input.js';
 import type { Hook } from './verdict.js';
 import {
-  arbBadIpHeaderFrame, arbFragmentFields, arbGarbageFrame, arbIpOptions, arbIpv4Address, arbMac, arbNonIpv4Frame,
-  arbPacketPlan, arbTtl, arbVlanFrame, buildPacketFrame, type FragmentFields, type PacketPlan,
+  arbBadIpHeaderFrame, arbFragmentFields, arbGarbageFrame, arbIpOptions, arbIpv4Address, arbMac, arbNodeAddress, arbNonIpv4Frame,
+  arbPacketPlan, arbPodAddress, arbTtl, arbVlanFrame, buildPacketFrame, type FragmentFields, type PacketPlan,
 } from './arbitrary-packets.js';
-import { arbNodeConfig, arbPeerList } from './arbitrary-tables.js';
+import { arbCidr, arbNodeConfig, arbPeerList, arbRouteTable } from './arbitrary-tables.js';
 import { applyTruncation, arbTruncationPlan, type TruncationPlan } from './arbitrary-truncation.js';
 
 export type DecapFrameKind = 'ipip' | 'vxlan' | 'plain' | 'junk';
@@ -25,6 +33,7 @@ export interface DecapScenario {
   readonly frame: Uint8Array;
   readonly peerList: [string, Peer][];
   readonly peers: PeerMap;
+  readonly routes: RouteEntry[];
   readonly config: NodeConfig;
   readonly hook: Hook;
   /** Ready for decap(frame, options). */
@@ -69,11 +78,63 @@ type Damage =
  * fuzz campaign's batches (test/bpf/harness) draw their frames from here too.
  */
 export type DecapFrameSpec =
-  | { kind: 'ipip' | 'vxlan'; inner: PacketPlan; innerFirstByte: number | undefined; outer: OuterPlan; vxlan: VxlanPlan; damage: Damage }
+  | {
+    kind: 'ipip' | 'vxlan'; inner: PacketPlan; innerFirstByte: number | undefined; outer: OuterPlan; vxlan: VxlanPlan; damage: Damage;
+    innerSrc: AddressPick; innerDst: AddressPick;
+  }
   | { kind: 'plain'; packet: PacketPlan; toLocal: boolean }
   | { kind: 'junk'; frame: Uint8Array };
 
 const weighted = <T>(w: number, arbitrary: fc.Arbitrary<T>) => ({ weight: w, arbitrary });
+
+/**
+ * Where an inner address comes from, once the routes table and the outer source are known:
+ * 'generated', as the packet plan has it; 'sender', the outer source itself; 'sender-block', inside
+ * an entry that belongs to the outer source; 'local-block', inside one of our own blocks (LOCAL);
+ * 'entry', inside any entry of the table. `pick` and `host` choose the entry and the address in it
+ * (for the first two, one the entry answers for when a few tries find one: not a longer prefix).
+ */
+export type AddressPick =
+  | { kind: 'generated' }
+  | { kind: 'sender' }
+  | { kind: 'sender-block' | 'local-block' | 'entry'; pick: number; host: number };
+
+function arbAddressPick(weights: { generated: number; sender: number; senderBlock: number; localBlock: number; entry: number }): fc.Arbitrary<AddressPick> {
+  const inside = (kind: 'sender-block' | 'local-block' | 'entry') => fc.record({ kind: fc.constant(kind), pick: fc.nat(), host: fc.nat() });
+  return fc.oneof(
+    weighted(weights.generated, fc.record({ kind: fc.constant('generated' as const) })),
+    weighted(weights.sender, fc.record({ kind: fc.constant('sender' as const) })),
+    weighted(weights.senderBlock, inside('sender-block')),
+    weighted(weights.localBlock, inside('local-block')),
+    weighted(weights.entry, inside('entry')),
+  );
+}
+
+/** An address inside `cidr`, the `host`-th one (modulo its size). */
+function addressIn(cidr: string, host: number): string {
+  const c = parseCidr(cidr);
+  const size = 2 ** (32 - c.prefixLength);
+  return numberToIpv4((c.network + (host % size)) >>> 0);
+}
+
+function resolvePick(pick: AddressPick, generated: string, sender: string, routes: readonly RouteEntry[]): string {
+  if (pick.kind === 'generated') return generated;
+  if (pick.kind === 'sender') return sender;
+  const { kind, pick: index, host } = pick;
+  const candidates = routes.filter((e) =>
+    kind === 'entry' ? true
+      : kind === 'local-block' ? (e.route.flags & BURROW_ROUTE_FLAG.LOCAL) !== 0
+        : e.route.remote === sender);
+  const entry = candidates[index % Math.max(1, candidates.length)];
+  if (!entry) return generated;
+  if (kind === 'entry') return addressIn(entry.cidr, host);
+  // An address the entry answers for (not a longer prefix inside it), if one of a few tries finds it.
+  for (let i = 0; i < 8; i++) {
+    const address = addressIn(entry.cidr, host + i * 0x9e3779b1);
+    if (lookupRoute(routes, address) === entry) return address;
+  }
+  return addressIn(entry.cidr, host);
+}
 
 function arbOuterPlan(): fc.Arbitrary<OuterPlan> {
   return fc.record({
@@ -135,6 +196,8 @@ export function arbDecapFrameSpec(): fc.Arbitrary<DecapFrameSpec> {
       outer: arbOuterPlan(),
       vxlan: arbVxlanPlan(),
       damage: arbDamage(),
+      innerSrc: arbAddressPick({ generated: 1, sender: 1, senderBlock: 14, localBlock: 1, entry: 2 }),
+      innerDst: arbAddressPick({ generated: 1, sender: 0, senderBlock: 0, localBlock: 12, entry: 3 }),
     })),
     weighted(3, fc.record({ kind: fc.constant('plain' as const), packet: arbPacketPlan({ vxlanPortWeight: 3 }), toLocal: fc.boolean() })),
     weighted(2, fc.record({ kind: fc.constant('junk' as const), frame: fc.oneof(arbNonIpv4Frame(), arbVlanFrame(), arbGarbageFrame(), arbBadIpHeaderFrame()) })),
@@ -148,6 +211,75 @@ export interface DecapScenarioOptions {
   readonly testRunnable?: boolean;
 }
 
+/**
+ * How a decap routes table is made before the node and its peers are known: pools, blocks owned
+ * by a peer (by index), by us or by any node address, and a few random entries on top.
+ */
+export interface DecapRoutesSpec {
+  readonly pools: { cidr: string; flags: number; pool: number }[];
+  /** A block for peer i (of the first five), and one of ours, before the other blocks. */
+  readonly peerBlocks: string[];
+  readonly localBlock: string | null;
+  readonly blocks: { cidr: string; owner: { kind: 'peer'; index: number } | { kind: 'local' } | { kind: 'address'; address: string }; mode: TunnelMode; flags: number; pool: number }[];
+  readonly extra: RouteEntry[];
+}
+
+/** A /26 (mostly), /24 or /32 around a pod address: the kind of CIDR a block has. */
+function arbBlockCidr(): fc.Arbitrary<string> {
+  return fc.tuple(arbPodAddress(), fc.constantFrom(26, 26, 26, 24, 32, 27)).map(([address, length]) =>
+    `${numberToIpv4((ipv4ToNumber(address) & prefixMask(length)) >>> 0)}/${length}`);
+}
+
+export function arbDecapRoutesSpec(): fc.Arbitrary<DecapRoutesSpec> {
+  const informational = fc.integer({ min: 0, max: 15 }).map((f) => f & (BURROW_ROUTE_FLAG.NAT_OUTGOING | BURROW_ROUTE_FLAG.SAME_SUBNET | BURROW_ROUTE_FLAG.POOL_DISABLED));
+  const pool = fc.record({
+    cidr: fc.oneof(weighted(6, fc.constant('10.244.0.0/21')), weighted(2, fc.constant('10.244.0.0/16')), weighted(1, fc.constant('10.244.4.0/22')), weighted(1, arbCidr())),
+    flags: informational,
+    pool: fc.integer({ min: 0, max: 3 }),
+  });
+  const owner = fc.oneof(
+    weighted(6, fc.record({ kind: fc.constant('peer' as const), index: fc.nat() })),
+    weighted(3, fc.record({ kind: fc.constant('local' as const) })),
+    weighted(1, fc.record({ kind: fc.constant('address' as const), address: arbNodeAddress() })),
+  );
+  const block = fc.record({
+    cidr: arbBlockCidr(),
+    owner,
+    mode: fc.constantFrom<TunnelMode>('ipip', 'vxlan', 'none'),
+    flags: informational,
+    pool: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constant(BURROW_POOL_NONE)),
+  });
+  return fc.record({
+    pools: fc.oneof(weighted(8, fc.array(pool, { minLength: 1, maxLength: 2 })), weighted(1, fc.constant<DecapRoutesSpec['pools']>([]))),
+    peerBlocks: fc.array(arbBlockCidr(), { minLength: 5, maxLength: 5 }),
+    localBlock: fc.option(arbBlockCidr(), { freq: 8 }),
+    blocks: fc.array(block, { minLength: 0, maxLength: 6 }),
+    extra: fc.oneof(weighted(3, fc.constant<RouteEntry[]>([])), weighted(1, arbRouteTable({ maxLength: 3 }))),
+  });
+}
+
+/**
+ * The table of `spec` for a node with `config` and `peerList`: pools as the compiler writes them
+ * (mode none, IN_POOL, remote 0.0.0.0), blocks (IN_POOL; ours also LOCAL with our address as the
+ * remote, mode none), then the random entries. A later entry for the same prefix replaces an
+ * earlier one, as in the map.
+ */
+export function resolveDecapRoutes(spec: DecapRoutesSpec, config: NodeConfig, peerList: [string, Peer][]): RouteEntry[] {
+  const route = (mode: TunnelMode, remote: string, flags: number, pool: number) =>
+    ({ mode, remote, vni: 0, vtepMac: '00:00:00:00:00:00', flags, pool });
+  return [
+    ...spec.pools.map((p) => ({ cidr: p.cidr, route: route('none', '0.0.0.0', p.flags | BURROW_ROUTE_FLAG.IN_POOL, p.pool) })),
+    ...spec.peerBlocks.slice(0, peerList.length).map((cidr, i) => ({ cidr, route: route('ipip', peerList[i]![0], BURROW_ROUTE_FLAG.IN_POOL, 0) })),
+    ...(spec.localBlock !== null ? [{ cidr: spec.localBlock, route: route('none', config.localIp, BURROW_ROUTE_FLAG.IN_POOL | BURROW_ROUTE_FLAG.LOCAL, 0) }] : []),
+    ...spec.blocks.map((b) => {
+      if (b.owner.kind === 'local') return { cidr: b.cidr, route: route('none', config.localIp, b.flags | BURROW_ROUTE_FLAG.IN_POOL | BURROW_ROUTE_FLAG.LOCAL, b.pool) };
+      const remote = b.owner.kind === 'peer' ? peerList[b.owner.index % Math.max(1, peerList.length)]?.[0] ?? '10.0.9.9' : b.owner.address;
+      return { cidr: b.cidr, route: route(b.mode, remote, b.flags | BURROW_ROUTE_FLAG.IN_POOL, b.pool) };
+    }),
+    ...spec.extra,
+  ];
+}
+
 /** 1–5 peers, or none one time in ten. */
 export function arbDecapPeerList(): fc.Arbitrary<[string, Peer][]> {
   return fc.oneof(weighted(9, arbPeerList({ minLength: 1, maxLength: 5 })), weighted(1, arbPeerList({ maxLength: 0 })));
@@ -157,17 +289,22 @@ export function arbDecapScenario(opts: DecapScenarioOptions = {}): fc.Arbitrary<
   return fc.record({
     config: arbNodeConfig(),
     peerList: arbDecapPeerList(),
+    routesSpec: arbDecapRoutesSpec(),
     hook: opts.hook !== undefined ? fc.constant(opts.hook) : fc.constantFrom<Hook>('tc', 'xdp'),
     spec: arbDecapFrameSpec(),
-  }).map(({ config, peerList, hook, spec }) => {
+  }).map(({ config, peerList, routesSpec, hook, spec }) => {
     const peers = peerMap(peerList);
-    const frame = resolveDecapFrame(spec, config, peerList);
-    return { kind: spec.kind, frame, peerList, peers, config, hook, options: { peers, config, hook } };
+    const routes = resolveDecapRoutes(routesSpec, config, peerList);
+    const frame = resolveDecapFrame(spec, config, peerList, routes);
+    return { kind: spec.kind, frame, peerList, peers, routes, config, hook, options: { peers, config, routes, hook } };
   }).filter((s) => !opts.testRunnable || acceptedByTestRun(s.frame, s.hook));
 }
 
-/** The frame of `spec` for a node with `config` and `peerList` (its 'peer' sources pick from the list). */
-export function resolveDecapFrame(spec: DecapFrameSpec, config: NodeConfig, peerList: [string, Peer][]): Uint8Array {
+/**
+ * The frame of `spec` for a node with `config`, `peerList` and `routes` (its 'peer' sources pick
+ * from the list, its inner addresses from the table).
+ */
+export function resolveDecapFrame(spec: DecapFrameSpec, config: NodeConfig, peerList: [string, Peer][], routes: readonly RouteEntry[]): Uint8Array {
   if (spec.kind === 'junk') return spec.frame;
   if (spec.kind === 'plain') {
     const plan = spec.toLocal ? { ...spec.packet, ip: { ...spec.packet.ip, dst: config.localIp } } : spec.packet;
@@ -176,7 +313,12 @@ export function resolveDecapFrame(spec: DecapFrameSpec, config: NodeConfig, peer
   const { outer, vxlan } = spec;
   const peerEntry = outer.source.kind === 'peer' ? peerList[outer.source.index % Math.max(1, peerList.length)] : undefined;
   const src = peerEntry?.[0] ?? (outer.source.kind === 'address' ? outer.source.address : '10.0.9.9');
-  const inner = buildPacketFrame(spec.inner).subarray(ETH_HLEN);
+  const ip = {
+    ...spec.inner.ip,
+    src: resolvePick(spec.innerSrc, spec.inner.ip.src, src, routes),
+    dst: resolvePick(spec.innerDst, spec.inner.ip.dst, src, routes),
+  };
+  const inner = buildPacketFrame({ ...spec.inner, ip }).subarray(ETH_HLEN);
   if (spec.innerFirstByte !== undefined) inner[0] = spec.innerFirstByte;
   const fields: FrameFields = {
     ethSrc: outer.ethSrc, ethDst: outer.ethDst, src, dst: outer.toLocal ? config.localIp : outer.dst,
@@ -213,13 +355,22 @@ function damage(frame: Uint8Array, what: Damage): Uint8Array {
 }
 
 /**
- * The node at the other end of an encapsulated packet: its config (local address = the route's
- * remote) and a peers map holding exactly the sender, for the mode and VNI the sender used.
+ * The node at the other end of an encapsulated packet `sent` (the frame before encapsulation): its
+ * config (local address = the route's remote), a peers map holding exactly the sender, for the
+ * mode and VNI the sender used, and routes saying the inner source is the sender's and the inner
+ * destination one of ours (a pool address when it is the source too).
  */
-export function receivingNode(sender: NodeConfig, entry: RouteEntry): { config: NodeConfig; peers: PeerMap } {
+export function receivingNode(sender: NodeConfig, entry: RouteEntry, sent: Uint8Array): { config: NodeConfig; peers: PeerMap; routes: RouteEntry[] } {
   const mode = entry.route.mode as PeerMode;
+  const inner = parseIpv4Frame(sent);
+  const route = (remote: string, flags: number) => ({ mode: 'none' as const, remote, vni: 0, vtepMac: '00:00:00:00:00:00', flags, pool: 0 });
+  const routes = inner === undefined ? [] : [
+    { cidr: `${inner.dst}/32`, route: route(entry.route.remote, BURROW_ROUTE_FLAG.IN_POOL | BURROW_ROUTE_FLAG.LOCAL) },
+    { cidr: `${inner.src}/32`, route: route(sender.localIp, BURROW_ROUTE_FLAG.IN_POOL) },
+  ];
   return {
     config: { ...sender, localIp: entry.route.remote },
     peers: peerMap([[sender.localIp, { modes: new Set([mode]), vni: effectiveVni(entry.route, sender) }]]),
+    routes,
   };
 }

@@ -9,7 +9,8 @@ import { VNI_MAX } from './vxlan.js';
 
 /**
  * Uplink ifindex 1–8, or 0 (no uplink yet: tc_encap's DROP_NO_ROUTE) one time in ten; VXLAN port
- * 4789 mostly, 8472 or any other; TTL 0 or any; MTU 0 or 1280–1500; VNI 4096 or any.
+ * 4789 mostly, 8472 or any other; TTL 0 or any; MTU 0 or 1280–1500; VNI 4096 or any; decap's
+ * pool source check one time in four.
  */
 export function arbNodeConfig(): fc.Arbitrary<NodeConfig> {
   return fc.record({
@@ -21,7 +22,8 @@ export function arbNodeConfig(): fc.Arbitrary<NodeConfig> {
     ttl: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 255 })),
     defaultVni: fc.oneof(fc.constant(4096), fc.integer({ min: 1, max: VNI_MAX })),
     uplinkMtu: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.oneof(fc.constantFrom(1280, 1450, 1480, 1500), fc.integer({ min: 1280, max: 1500 })) }),
-    flags: fc.constant(0),
+    // BURROW_CONFIG_FLAG.DECAP_SRC_POOL one time in four (encap ignores it).
+    flags: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }),
   });
 }
 
@@ -39,7 +41,7 @@ export function arbTunnelRoute(opts: { modes?: readonly TunnelMode[] } = {}): fc
     remote: arbNodeAddress(),
     vni: arbVni(),
     vtepMac: arbMac(),
-    flags: fc.integer({ min: 0, max: 15 }),
+    flags: fc.integer({ min: 0, max: 31 }),
     pool: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constant(BURROW_POOL_NONE)),
   });
 }

@@ -5,7 +5,8 @@ import { ETH_HLEN, ETH_P_IP } from './ethernet.js';
 import { decapEcn } from './ecn.js';
 import { parseIpv4Frame } from './frame-parse.js';
 import { IPPROTO_IPIP, IPPROTO_UDP, IPV4_MIN_HLEN, rewriteTos } from './ipv4.js';
-import { peerAllows, type NodeConfig, type Peer, type PeerMap, type PeerMode } from './model.js';
+import { BURROW_CONFIG_FLAG, BURROW_ROUTE_FLAG, peerAllows, type NodeConfig, type Peer, type PeerMap, type PeerMode, type RouteTable } from './model.js';
+import { lookupRoute } from './route-table.js';
 import type { StatName } from './stats.js';
 import { UDP_HLEN } from './udp.js';
 import { VXLAN_FLAG_I, VXLAN_HLEN } from './vxlan.js';
@@ -14,6 +15,8 @@ import { resultOf, type DatapathResult, type Hook, type Verdict } from './verdic
 export interface DecapOptions {
   readonly peers: PeerMap;
   readonly config: NodeConfig;
+  /** The `routes` map: step 12 looks up the inner source and destination in it. */
+  readonly routes: RouteTable;
   /** Which program: only the return codes differ. Default 'xdp'. */
   readonly hook?: Hook;
 }
@@ -67,6 +70,12 @@ export function decap(frame: Uint8Array, options: DecapOptions): DecapResult {
   if (innerStart + IPV4_MIN_HLEN > totLen || innerB0 >>> 4 !== 4 || (innerB0 & 0x0f) < 5) {
     return end('drop', 'DROP_MALFORMED', { mode, peer });
   }
+  const innerSrc = readU32(frame, innerOffset + 12);
+  if (!innerSourceOk(options.routes, config, ipv4ToNumber(outer.src), innerSrc)) return end('drop', 'DROP_SPOOFED', { mode, peer });
+  const dst = lookupRoute(options.routes, readU32(frame, innerOffset + 16));
+  if (dst === undefined || (dst.route.flags & (BURROW_ROUTE_FLAG.IN_POOL | BURROW_ROUTE_FLAG.LOCAL)) === 0) {
+    return end('drop', 'DROP_OUTSIDE_POOL', { mode, peer });
+  }
   if (frame[innerOffset + 8] === 0) return end('drop', 'DROP_TTL', { mode, peer });
   const innerTos = frame[innerOffset + 1] ?? 0;
   const ecn = decapEcn(outer.ecn, innerTos & 3);
@@ -78,4 +87,20 @@ export function decap(frame: Uint8Array, options: DecapOptions): DecapResult {
   const newTos = (innerTos & 0xfc) | ecn.innerEcn;
   if (newTos !== innerTos) rewriteTos(output, ETH_HLEN, newTos);
   return { ...resultOf(hook, 'pass', mode === 'ipip' ? 'DECAP_IPIP' : 'DECAP_VXLAN', output), mode, peer };
+}
+
+/**
+ * Step 12, the inner source: the sending peer itself; else strict (default): the LPM entry for
+ * it belongs to the sending peer (remote = outer source); with DECAP_SRC_POOL: an entry inside a
+ * pool that is not one of our own blocks.
+ */
+function innerSourceOk(routes: RouteTable, config: NodeConfig, outerSrc: number, innerSrc: number): boolean {
+  if (innerSrc === outerSrc) return true;
+  const entry = lookupRoute(routes, innerSrc);
+  if (entry === undefined) return false;
+  const { flags } = entry.route;
+  if ((config.flags & BURROW_CONFIG_FLAG.DECAP_SRC_POOL) !== 0) {
+    return (flags & BURROW_ROUTE_FLAG.IN_POOL) !== 0 && (flags & BURROW_ROUTE_FLAG.LOCAL) === 0;
+  }
+  return ipv4ToNumber(entry.route.remote) === outerSrc;
 }

@@ -1,4 +1,4 @@
-// ECN at decapsulation: the RFC 6040 §4.2 table, as docs/datapath.md step 13 states it.
+// ECN at decapsulation: the RFC 6040 §4.2 table, as docs/datapath.md step 14 states it.
 import { ECN_CE, ECN_ECT0, ECN_ECT1, ECN_NOT_ECT } from './ipv4.js';
 
 export type EcnDecapDecision =

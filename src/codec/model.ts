@@ -17,6 +17,12 @@ export const BURROW_ROUTE_FLAG = {
   SAME_SUBNET: 1 << 1,
   IN_POOL: 1 << 2,
   POOL_DISABLED: 1 << 3,
+  LOCAL: 1 << 4,
+} as const;
+/** enum burrow_config_flag bits. */
+export const BURROW_CONFIG_FLAG = {
+  /** Decap: an inner source anywhere in a pool (not one of our blocks) will do, not only the sending peer's blocks. */
+  DECAP_SRC_POOL: 1 << 0,
 } as const;
 
 export const BURROW_DEFAULT_VXLAN_PORT = 4789;
@@ -29,16 +35,16 @@ export const BURROW_SPORT_MAX = 60999;
 /** burrow_route.pool when the route comes from no pool. */
 export const BURROW_POOL_NONE = 0xffff;
 
-/** struct burrow_route: where traffic to a CIDR is tunnelled. */
+/** struct burrow_route: where traffic to a CIDR is tunnelled, and which node (remote) it belongs to. */
 export interface TunnelRoute {
   readonly mode: TunnelMode;
-  /** Tunnel endpoint (the remote node's address). */
+  /** Tunnel endpoint: the node the CIDR belongs to (0.0.0.0 for a pool entry). */
   readonly remote: string;
   /** VXLAN network identifier (24 bits); 0 means config.defaultVni. */
   readonly vni: number;
   /** Remote VTEP MAC: inner Ethernet destination for VXLAN. */
   readonly vtepMac: string;
-  /** BURROW_ROUTE_FLAG bits (informational for the datapath). */
+  /** BURROW_ROUTE_FLAG bits (informational for the datapath, except IN_POOL and LOCAL: decap reads them). */
   readonly flags: number;
   /** Index of the IPPool the route comes from, BURROW_POOL_NONE for none. */
   readonly pool: number;
@@ -82,7 +88,7 @@ export interface NodeConfig {
   readonly defaultVni: number;
   /** 0: no MTU check in the datapath. */
   readonly uplinkMtu: number;
-  /** burrow_config_flag bits (none defined yet). */
+  /** BURROW_CONFIG_FLAG bits. */
   readonly flags: number;
 }
 

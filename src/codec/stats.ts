@@ -19,6 +19,8 @@ export const STAT_NAMES = [
   'DROP_NO_ROUTE',
   'DROP_ENCAP_FAILED',
   'DROP_ALREADY_ENCAP',
+  'DROP_SPOOFED',
+  'DROP_OUTSIDE_POOL',
 ] as const;
 
 export type StatName = (typeof STAT_NAMES)[number];

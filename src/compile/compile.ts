@@ -56,6 +56,7 @@ export function compileNodeConfig(model: Pick<Model, 'felix'>, local: Node, opti
     uplinkMtu: options.uplinkMtu,
     tunnelMtu,
     tunnelDevice: options.tunnelDevice,
+    decapSourceCheck: options.decapSourceCheck,
   };
   return { node, warnings };
 }

@@ -4,6 +4,7 @@ export { desiredStateJson, type DesiredStateJson, type TunnelRouteJson } from '.
 export {
   CompileError,
   CompileOptionsSchema,
+  DECAP_SOURCE_CHECKS,
   IPIP_OVERHEAD,
   VXLAN_OVERHEAD,
   type CompileOptions,
@@ -11,6 +12,7 @@ export {
 } from './options.js';
 export { inSendersSubnet, poolEncap, tunnelModeFor } from './encap.js';
 export type {
+  DecapSourceCheck,
   DesiredState,
   DirectKernelRoute,
   KernelRoute,
@@ -22,4 +24,5 @@ export type {
   TunnelMode,
   TunnelPeer,
   TunnelRoute,
+  TunnelRouteKind,
 } from './types.js';

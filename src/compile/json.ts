@@ -1,7 +1,7 @@
 // The machine-readable view `agentctl compile -o json` prints: plain JSON values, fixed key
 // order, pool names instead of objects. Only adds fields; the documented ones stay.
 import type { ConfigDiagnostic } from '../config/diagnostics.js';
-import type { DesiredState, KernelRoute, NatRule, NodeConfig, TunnelEncap, TunnelMode } from './types.js';
+import type { DesiredState, KernelRoute, NatRule, NodeConfig, TunnelEncap, TunnelMode, TunnelRouteKind } from './types.js';
 
 export interface TunnelRouteJson {
   cidr: string;
@@ -15,7 +15,7 @@ export interface TunnelRouteJson {
   poolIndex: number | null;
   inPool: boolean;
   poolDisabled: boolean;
-  kind: 'block' | 'node-address';
+  kind: TunnelRouteKind;
   node: string;
 }
 

@@ -8,6 +8,7 @@ export const BURROW_DEFAULT_TTL = 64;
 export const IPIP_OVERHEAD = 20; // outer IPv4
 export const VXLAN_OVERHEAD = 50; // outer IPv4 + UDP + VXLAN + inner Ethernet
 export const MIN_TUNNEL_MTU = 68;
+export const DECAP_SOURCE_CHECKS = ['strict', 'pool'] as const;
 
 const ifname = z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'must be an interface name of 1-15 letters, digits, _ . -');
 
@@ -22,6 +23,8 @@ export const CompileOptionsSchema = z.strictObject({
     .transform((v) => parseMac(v)!)
     .optional(),
   ttl: z.number().int().min(1).max(255).default(BURROW_DEFAULT_TTL),
+  /** Decap's inner source check (docs/datapath.md step 12): 'strict' or 'pool'. */
+  decapSourceCheck: z.enum(DECAP_SOURCE_CHECKS).default('strict'),
 });
 
 export type CompileOptions = z.input<typeof CompileOptionsSchema>;

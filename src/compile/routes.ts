@@ -16,9 +16,15 @@ export interface RouteInputs {
 const poolRef = (p: IPPool): PoolRef => ({ name: p.name, index: p.index });
 
 /**
- * One entry per remote node's block (mode per its pool and the CrossSubnet rule) and a /32
- * 'none' entry per node address inside a pool, so the datapath never tunnels to a node
- * address. The node-address entry wins if a /32 block has the same CIDR.
+ * The `routes` LPM trie, one entry per CIDR, in this order of precedence when CIDRs coincide:
+ *   node-address  a /32 'none' entry per node address inside a pool, so the datapath never
+ *                 tunnels to a node address (it wins over a /32 block with the same CIDR);
+ *   block         a remote node's block, with the mode its pool and the CrossSubnet rule give;
+ *   local-block   one of our own blocks: 'none', LOCAL, remote = our address (decap: a
+ *                 destination, never a peer's source);
+ *   pool          each IPv4 pool: 'none', IN_POOL, remote 0.0.0.0 (decap: a destination, and a
+ *                 source with the pool source check).
+ * Entries of kind 'none' pass through tc_encap untouched, as an address without an entry does.
  */
 export function compileTunnelRoutes({ model, local }: RouteInputs): TunnelRoute[] {
   const vni = model.felix.vxlanVNI;
@@ -47,13 +53,20 @@ export function compileTunnelRoutes({ model, local }: RouteInputs): TunnelRoute[
   }
 
   for (const b of model.blocks) {
-    if (b.node === local.name) continue; // our own blocks are reached through the pods' veths
     const pool = pools.get(b.pool);
     const owner = nodes.get(b.node);
     if (!pool || !owner) {
       throw new CompileError([compileDiagnostic('', 'model-inconsistent', `block ${b.cidr} refers to unknown ${pool ? `node ${b.node}` : `pool ${b.pool}`}`)]);
     }
     if (pool.ipVersion !== 4 || byCidr.has(b.cidr)) continue;
+    if (b.node === local.name) {
+      // Reached through the pods' veths, not tunnelled: an entry so decap knows it is ours.
+      byCidr.set(b.cidr, {
+        kind: 'local-block', cidr: b.cidr, mode: 'none', remote: local.address, node: local.name, vni, vtepMac: local.vtepMac,
+        natOutgoing: pool.natOutgoing, sameSubnet: false, inPool: true, poolDisabled: pool.disabled, pool: poolRef(pool),
+      });
+      continue;
+    }
     const sameSubnet = sameSubnetAs(owner);
     byCidr.set(b.cidr, {
       kind: 'block', cidr: b.cidr, mode: tunnelModeFor(pool, sameSubnet), remote: owner.address, node: owner.name, vni,
@@ -61,8 +74,19 @@ export function compileTunnelRoutes({ model, local }: RouteInputs): TunnelRoute[
       pool: poolRef(pool),
     });
   }
+
+  for (const { pool } of v4Pools) {
+    if (byCidr.has(pool.cidr)) continue;
+    byCidr.set(pool.cidr, {
+      kind: 'pool', cidr: pool.cidr, mode: 'none', remote: NO_REMOTE, node: '', vni, vtepMac: ZERO_MAC,
+      natOutgoing: pool.natOutgoing, sameSubnet: false, inPool: true, poolDisabled: pool.disabled, pool: poolRef(pool),
+    });
+  }
   return sortByCidr([...byCidr.values()]);
 }
+
+const NO_REMOTE = '0.0.0.0';
+const ZERO_MAC = '00:00:00:00:00:00';
 
 /** compareCidrText order, each CIDR parsed once instead of once per comparison. */
 function sortByCidr(routes: TunnelRoute[]): TunnelRoute[] {

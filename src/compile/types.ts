@@ -13,15 +13,21 @@ export interface PoolRef {
   readonly index: number;
 }
 
+/**
+ * What a `routes` entry is: 'block', a remote node's block affinity; 'node-address', a node
+ * address inside a pool, never tunnelled; 'local-block', one of this node's own blocks;
+ * 'pool', an IPv4 pool (the fallback for its addresses). The last three have mode 'none'.
+ */
+export type TunnelRouteKind = 'block' | 'node-address' | 'local-block' | 'pool';
+
 /** One entry of the `routes` LPM trie. */
 export interface TunnelRoute {
-  /** 'block': a remote node's block affinity; 'node-address': a node address inside a pool, never tunnelled. */
-  readonly kind: 'block' | 'node-address';
+  readonly kind: TunnelRouteKind;
   readonly cidr: string;
   readonly mode: TunnelMode;
-  /** Tunnel endpoint: the address of the node the CIDR belongs to. */
+  /** Tunnel endpoint: the address of the node the CIDR belongs to ('0.0.0.0' for a pool). */
   readonly remote: string;
-  /** Name of that node. */
+  /** Name of that node ('' for a pool). */
   readonly node: string;
   readonly vni: number;
   /** The remote node's VTEP MAC (inner Ethernet destination for VXLAN). */
@@ -58,7 +64,14 @@ export interface NodeConfig {
   readonly uplinkMtu: number;
   readonly tunnelMtu: { readonly ipip: number; readonly vxlan: number };
   readonly tunnelDevice: string;
+  /**
+   * Decap's inner source check (burrow_config.flags): 'strict', the sending node's own blocks
+   * (or its own address); 'pool', anywhere in a pool except this node's blocks.
+   */
+  readonly decapSourceCheck: DecapSourceCheck;
 }
+
+export type DecapSourceCheck = 'strict' | 'pool';
 
 /**
  * `ip route replace <dst> via <via> dev <dev> onlink mtu <mtu> [src <src>]`: pod traffic to a

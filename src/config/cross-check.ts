@@ -2,8 +2,8 @@
 // collisions, blocks against pools and nodes, Felix switches against pool modes, and the /32
 // CrossSubnet pitfall. Each diagnostic is attached to the later resource (in load order) and
 // names the earlier one with its location.
-import { diagnosticAt, formatPath, suggest, type ConfigDiagnostic, type SourceLocation } from './diagnostics.js';
-import { formatCidr, formatIp, netContainsNet, netsOverlap, type IpNetwork } from './net.js';
+import { diagnosticAt, excerpt, formatPath, someOf, suggest, type ConfigDiagnostic, type SourceLocation } from './diagnostics.js';
+import { formatCidr, formatIp, masked, netContainsIp, netContainsNet, netsOverlap, type IpNetwork } from './net.js';
 import type { ResolvedBlock, ResolvedFelix, ResolvedNode, ResolvedPool } from './resolve.js';
 import type { Resource } from './resources.js';
 
@@ -73,6 +73,38 @@ export function checkNodeAddresses(nodes: readonly ResolvedNode[]): ConfigDiagno
   return out;
 }
 
+/**
+ * A node against the pools (burrow's rule; Calico's documentation says the same: pools must not
+ * overlap the hosts' network). A node address inside a pool is a pod address: a pod given it
+ * could pose as the node (a trusted tunnel peer), and traffic to the node would be routed as pod
+ * traffic. A pool overlapping the node's subnet (its ipv4Address prefix) takes over addresses of
+ * the node's own network, the other nodes' included. Every valid block lies in a pool, so a node
+ * address inside a block is inside that block's pool. Attached to the Node: a node is rechecked
+ * when it changes, every node when the pools do.
+ */
+export function nodePoolDiagnostics(n: { res: Located; net: IpNetwork; node: { address: string } }, pools: readonly ResolvedPool[]): ConfigDiagnostic[] {
+  let out: ConfigDiagnostic[] | undefined;
+  const subnet = masked(n.net);
+  const address = { version: n.net.version, value: n.net.addr };
+  for (const p of pools) {
+    if (p.net.version !== 4) continue;
+    if (netContainsIp(p.net, address)) {
+      (out ??= []).push(diagnosticAt(n.res.loc, n.res, ['spec', 'bgp', 'ipv4Address'], 'node-address-in-pool',
+        `node address ${n.node.address} is inside IPPool ${p.pool.name} ${p.pool.cidr} (${where(p.res)}): pool addresses are pod addresses, so a pod could pose as this node and traffic to the node would be routed as pod traffic; a node address must be outside every IPPool`));
+    } else if (netsOverlap(p.net, subnet)) {
+      (out ??= []).push(diagnosticAt(n.res.loc, n.res, ['spec', 'bgp', 'ipv4Address'], 'node-subnet-overlaps-pool',
+        `the node's subnet ${formatCidr(subnet)} overlaps IPPool ${p.pool.name} ${p.pool.cidr} (${where(p.res)}): pod routes would take over addresses of the nodes' own network; an IPPool must not overlap any node's subnet`));
+    }
+  }
+  return out ?? [];
+}
+
+export function checkNodesAgainstPools(nodes: readonly ResolvedNode[], pools: readonly ResolvedPool[]): ConfigDiagnostic[] {
+  const out: ConfigDiagnostic[] = [];
+  for (const n of nodes) for (const d of nodePoolDiagnostics(n, pools)) out.push(d);
+  return out;
+}
+
 export interface BlockCheckInput {
   readonly blocks: readonly ResolvedBlock[];
   readonly pools: readonly ResolvedPool[];
@@ -111,9 +143,9 @@ export function blockPoolCheck<P extends ResolvedPool>(b: BlockLike, pools: read
 
 /** A block whose node no Node defines; `nodeNames` only feeds the suggestion. */
 export function blockUnknownNodeDiagnostic(b: BlockLike, nodeNames: readonly string[]): ConfigDiagnostic {
-  const guess = suggest(b.node, nodeNames);
+  const guess = b.node.length <= 100 ? suggest(b.node, nodeNames) : undefined;
   return diagnosticAt(b.res.loc, b.res, ['spec', 'node'], 'block-unknown-node',
-    `BlockAffinity refers to Node '${b.node}', which is not defined${guess ? `; did you mean '${guess}'?` : ` (nodes: ${nodeNames.join(', ') || 'none'})`}`);
+    `BlockAffinity refers to Node '${excerpt(b.node)}', which is not defined${guess ? `; did you mean '${guess}'?` : ` (nodes: ${someOf(nodeNames) || 'none'})`}`);
 }
 
 /** An active block whose CIDR `first` (earlier in load order) already claims. */

@@ -31,6 +31,28 @@ export interface SourceLocation {
 
 export type PathSegment = string | number;
 
+/** How much of a user's text a message quotes: enough to recognise it, never a whole file. */
+export const EXCERPT_CHARS = 60;
+/** A message (and so a log line, a /healthz entry) is never longer than this, whatever it quotes. */
+export const MAX_MESSAGE_CHARS = 1000;
+
+/**
+ * User text as a message quotes it: at most `max` characters (then `…` and the full length),
+ * control characters escaped so that a diagnostic stays one line.
+ */
+export function excerpt(text: string, max = EXCERPT_CHARS): string {
+  const cut = text.length > max ? text.slice(0, max) : text;
+  const safe = cut.replace(/[\x00-\x1f\x7f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return text.length > max ? `${safe}… (${text.length} characters)` : safe;
+}
+
+/** At most `n` items of a list, then "… and N more". */
+export function someOf(items: readonly string[], n = 10): string {
+  return items.length > n ? `${items.slice(0, n).join(', ')}, … and ${items.length - n} more` : items.join(', ');
+}
+
+const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text);
+
 export function formatPath(segments: readonly PathSegment[]): string {
   let out = '';
   for (const s of segments) {
@@ -53,11 +75,12 @@ export function diagnosticAt(
     severity,
     file: loc.file,
     document: loc.document,
-    kind: resource.kind,
-    name: resource.name,
-    path: formatPath([...loc.prefix, ...path]),
+    // A kind or name that failed its own rule may be anything the document holds: quoted in part.
+    kind: resource.kind.length > EXCERPT_CHARS ? excerpt(resource.kind) : resource.kind,
+    name: resource.name.length > 253 ? excerpt(resource.name) : resource.name,
+    path: clip(formatPath([...loc.prefix, ...path]), 200),
     rule,
-    message,
+    message: clip(message, MAX_MESSAGE_CHARS),
   };
 }
 
@@ -82,7 +105,8 @@ export function formatDiagnostic(d: ConfigDiagnostic): string {
   const where = describeLocation(d);
   if (where) parts.push(where);
   if (d.path) parts.push(d.path);
-  parts.push(d.severity === 'warning' ? `warning: ${d.message}` : d.message);
+  const message = clip(d.message, MAX_MESSAGE_CHARS); // diagnostics not made by diagnosticAt too
+  parts.push(d.severity === 'warning' ? `warning: ${message}` : message);
   return parts.join(': ');
 }
 

@@ -17,7 +17,7 @@
 import { FAILSAFE_SCHEMA, load as jsYamlLoad, Type } from 'js-yaml';
 import { Composer, LineCounter, Parser, type Document } from 'yaml';
 import type { SourceItem } from '../engine/events.js';
-import type { ConfigDiagnostic, SourceLocation } from './diagnostics.js';
+import { excerpt, type ConfigDiagnostic, type SourceLocation } from './diagnostics.js';
 
 export interface RawDocument {
   readonly loc: SourceLocation;
@@ -51,8 +51,46 @@ export function parseManifestText(text: string, file: string): ParsedText {
  * `{ error }` item in the place of its document. Numbering as parseManifestText.
  */
 export function* parseManifestDocuments(text: string, file: string): Generator<SourceItem> {
-  if (isJsonFile(file)) yield* jsonDocuments(text, file);
-  else yield* yamlDocuments(text, file);
+  yield* boundSyntaxErrors(isJsonFile(file) ? jsonDocuments(text, file) : yamlDocuments(text, file));
+}
+
+/** Syntax errors shown per document; the rest are counted in one more. */
+export const MAX_SYNTAX_ERRORS_PER_DOCUMENT = 10;
+/** A syntax error's message quotes at most this much (the `yaml` library quotes whole tokens). */
+const MAX_SYNTAX_MESSAGE = 200;
+
+/**
+ * Garbage in, short errors out: a 1 MB file of noise is ~1,800 `yaml` errors, some quoting
+ * kilobytes of the file. Each message is cut to MAX_SYNTAX_MESSAGE characters, and a document
+ * gets at most MAX_SYNTAX_ERRORS_PER_DOCUMENT of them, then one that counts the rest.
+ */
+export function* boundSyntaxErrors(items: Iterable<SourceItem>): Generator<SourceItem> {
+  const shown = new Map<number, number>();
+  let dropped: { error: ConfigDiagnostic; count: number } | undefined;
+  const more = (d: { error: ConfigDiagnostic; count: number }): SourceItem => ({
+    error: { ...d.error, message: `${d.error.rule === 'json-syntax' ? 'invalid JSON' : 'invalid YAML'}: … and ${d.count} more syntax error${d.count === 1 ? '' : 's'} in this document (the first ${MAX_SYNTAX_ERRORS_PER_DOCUMENT} are shown)` },
+  });
+  for (const item of items) {
+    const document = 'error' in item ? item.error.document : item.loc.document;
+    if (dropped && dropped.error.document !== document) {
+      yield more(dropped);
+      dropped = undefined;
+    }
+    if (!('error' in item)) {
+      yield item;
+      continue;
+    }
+    const n = (shown.get(document) ?? 0) + 1;
+    shown.set(document, n);
+    if (n > MAX_SYNTAX_ERRORS_PER_DOCUMENT) {
+      if (dropped) dropped.count++;
+      else dropped = { error: item.error, count: 1 };
+      continue;
+    }
+    const message = item.error.message;
+    yield message.length > MAX_SYNTAX_MESSAGE ? { error: { ...item.error, message: excerpt(message, MAX_SYNTAX_MESSAGE) } } : item;
+  }
+  if (dropped) yield more(dropped);
 }
 
 function* jsonDocuments(text: string, file: string): Generator<SourceItem> {

@@ -1,11 +1,13 @@
 // The one place that reads manifests from disk: files and directories (every *.yaml, *.yml and
-// *.json directly inside, sorted by name). Read failures are diagnostics like any other; the
-// texts then go through the pure parseManifests.
-import { readdir, readFile, stat } from 'node:fs/promises';
+// *.json directly inside, sorted by name). Only regular files up to 64 MiB are read (read-file.ts:
+// a FIFO, socket or device is refused without being opened). Read failures are diagnostics like
+// any other; the texts then go through the pure parseManifests.
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ConfigDiagnostic } from './diagnostics.js';
 import type { LoadResult } from './model.js';
 import { parseManifests, type ManifestSource } from './parse.js';
+import { MAX_MANIFEST_BYTES, readRegularFile } from './read-file.js';
 
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 
@@ -22,28 +24,32 @@ const reason = (e: unknown): string => {
 
 export async function readManifestSources(
   paths: string | readonly string[],
+  maxFileBytes = MAX_MANIFEST_BYTES,
 ): Promise<{ sources: ManifestSource[]; errors: ConfigDiagnostic[] }> {
   const list = typeof paths === 'string' ? [paths] : [...paths];
   const sources: ManifestSource[] = [];
   const errors: ConfigDiagnostic[] = [];
   if (list.length === 0) errors.push(readError('', 'no-manifests', 'no manifest files or directories given'));
+  const read = async (file: string): Promise<void> => {
+    const r = await readRegularFile(file, maxFileBytes);
+    if (r.ok) sources.push({ file, text: r.bytes.toString('utf8') });
+    else errors.push(readError(file, r.rule, r.message));
+  };
   for (const p of list) {
     try {
       const info = await stat(p);
       if (!info.isDirectory()) {
-        sources.push({ file: p, text: await readFile(p, 'utf8') });
+        await read(p);
         continue;
       }
       const names: string[] = [];
+      // Every manifest name but a directory: a FIFO or device among them is refused, with why.
       for (const entry of await readdir(p, { withFileTypes: true })) {
-        if (MANIFEST_FILE.test(entry.name) && (entry.isFile() || entry.isSymbolicLink())) names.push(entry.name);
+        if (MANIFEST_FILE.test(entry.name) && !entry.isDirectory()) names.push(entry.name);
       }
       names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       if (names.length === 0) errors.push(readError(p, 'no-manifests', 'directory holds no *.yaml, *.yml or *.json manifests'));
-      for (const name of names) {
-        const file = path.join(p, name);
-        sources.push({ file, text: await readFile(file, 'utf8') });
-      }
+      for (const name of names) await read(path.join(p, name));
     } catch (e) {
       errors.push(readError(p, 'read', `cannot read: ${reason(e)}`));
     }

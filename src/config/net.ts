@@ -165,3 +165,53 @@ export const compareIpText = (a: string, b: string): number => {
 
 export const IPV4_LINK_LOCAL: IpNetwork = { version: 4, addr: 0xa9fe0000n, prefix: 16 };
 export const IPV6_LINK_LOCAL: IpNetwork = { version: 6, addr: 0xfe80n << 112n, prefix: 10 };
+
+/**
+ * IPv4 ranges that are never a pod's or a node's address (RFC 6890, RFC 1122): a pool, a block or
+ * a node address there would send loopback, multicast or broadcast traffic into the tunnel (and
+ * masquerade it). Link-local 169.254.0.0/16 is Calico's own rule, checked apart with its wording.
+ */
+export interface ReservedIpv4Range {
+  /** As a number (unsigned), with its prefix. */
+  readonly addr: number;
+  readonly prefix: number;
+  readonly cidr: string;
+  /** What it is, as said in messages: 'loopback', 'multicast', … */
+  readonly what: string;
+}
+
+export const RESERVED_IPV4_RANGES: readonly ReservedIpv4Range[] = [
+  { addr: 0x00000000, prefix: 8, cidr: '0.0.0.0/8', what: '"this network"' },
+  { addr: 0x7f000000, prefix: 8, cidr: '127.0.0.0/8', what: 'loopback' },
+  { addr: 0xe0000000, prefix: 4, cidr: '224.0.0.0/4', what: 'multicast' },
+  { addr: 0xf0000000, prefix: 4, cidr: '240.0.0.0/4', what: 'reserved (and limited broadcast 255.255.255.255)' },
+];
+
+const maskIpv4 = (addr: number, prefix: number): number => (prefix === 0 ? 0 : (addr & (0xffffffff << (32 - prefix))) >>> 0);
+
+/** The reserved ranges an IPv4 network (address as an unsigned number) overlaps, in table order. */
+export function reservedIpv4Overlaps(addr: number, prefix: number): ReservedIpv4Range[] {
+  const out: ReservedIpv4Range[] = [];
+  for (const r of RESERVED_IPV4_RANGES) {
+    const p = Math.min(prefix, r.prefix);
+    if (maskIpv4(addr, p) === maskIpv4(r.addr, p)) out.push(r);
+  }
+  return out;
+}
+
+/** Whether an IPv4 network touches no reserved range (the cheap test for the many blocks). */
+export function clearOfReservedIpv4(addr: number, prefix: number): boolean {
+  for (const r of RESERVED_IPV4_RANGES) {
+    const p = prefix < r.prefix ? prefix : r.prefix;
+    if (maskIpv4(addr, p) === maskIpv4(r.addr, p)) return false;
+  }
+  return true;
+}
+
+/**
+ * The largest IPv4 pool burrow accepts: a /8, the size of 10.0.0.0/8, the largest private range
+ * (RFC 1918) — and 2^24 pod addresses, 30 times what Kubernetes' largest supported cluster
+ * (5,000 nodes × 110 pods) can use. A shorter prefix necessarily takes in public address space
+ * (0.0.0.0/1 is half of the Internet), which burrow would route into the tunnel and masquerade.
+ */
+export const MIN_IPV4_POOL_PREFIX = 8;

@@ -6,6 +6,7 @@ import {
   checkBlocks,
   checkFelixSwitches,
   checkNodeAddresses,
+  checkNodesAgainstPools,
   checkPoolOverlaps,
   dropDuplicateNames,
   warnHostPrefixNodes,
@@ -65,6 +66,7 @@ export function parseManifests(sources: readonly ManifestSource[]): LoadResult {
 
   report(checkPoolOverlaps(pools));
   report(checkNodeAddresses(nodes));
+  report(checkNodesAgainstPools(nodes, pools));
   const nodeNames = [...of('Node').map((n) => n.name), ...rejected.filter((r) => r.kind === 'Node').map((r) => r.name)];
   const everyPoolRead = !rejected.some((r) => r.kind === 'IPPool') && pools.length === of('IPPool').length;
   const { owners, diagnostics: blockDiagnostics } = checkBlocks({ blocks, pools, nodeNames, everyPoolRead });

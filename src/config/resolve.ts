@@ -1,7 +1,7 @@
 // Raw resource → resolved value, one resource at a time: Calico's per-resource rules (messages
 // close to libcalico-go's own) and defaults. A resource with errors still yields what could be
 // resolved (e.g. a pool whose CIDR parses) so the cross-resource checks do not cascade.
-import { diagnosticAt, type ConfigDiagnostic, type PathSegment } from './diagnostics.js';
+import { diagnosticAt, excerpt, type ConfigDiagnostic, type PathSegment } from './diagnostics.js';
 import { calicoVtepMac, parseMac } from './mac.js';
 import {
   DEFAULT_BLOCK_SIZE_V4,
@@ -18,12 +18,14 @@ import {
 import {
   IPV4_LINK_LOCAL,
   IPV6_LINK_LOCAL,
+  MIN_IPV4_POOL_PREFIX,
   formatCidr,
   formatIp,
   isStrictlyMasked,
   masked,
   netsOverlap,
   parseCidr,
+  reservedIpv4Overlaps,
   type IpNetwork,
 } from './net.js';
 import type { Resource } from './resources.js';
@@ -106,7 +108,7 @@ export function resolvePool(res: Of<'IPPool'>, encap: Encapsulation): Resolved<R
   }
   const net = parseCidr(spec.cidr);
   if (!net) {
-    error(cidrPath, 'cidr-invalid', `IPPool CIDR must be a valid subnet: '${spec.cidr}' is not an address/prefix such as 192.168.0.0/16`);
+    error(cidrPath, 'cidr-invalid', `IPPool CIDR must be a valid subnet: '${excerpt(spec.cidr)}' is not an address/prefix such as 192.168.0.0/16`);
     return { diagnostics };
   }
   const network = masked(net);
@@ -145,10 +147,26 @@ export function resolvePool(res: Of<'IPPool'>, encap: Encapsulation): Resolved<R
 
 type ReportError = (path: PathSegment[], rule: string, message: string) => void;
 
-/** Block size range, pool at least one block (enabled pools only, as Calico), no link-local overlap. */
+/**
+ * Block size range, pool at least one block (enabled pools only, as Calico), no link-local overlap
+ * (Calico's rules and words); and burrow's own: an IPv4 pool at most a /8 and clear of the
+ * reserved ranges (net.ts RESERVED_IPV4_RANGES). Disabled pools too: they still route and NAT.
+ */
 function checkPoolRange(net: IpNetwork, blockSize: number, disabled: boolean, error: ReportError): void {
   const cidrPath = ['spec', 'cidr'];
   const v = net.version;
+  if (v === 4 && net.prefix < MIN_IPV4_POOL_PREFIX) {
+    error(
+      cidrPath,
+      'pool-too-large',
+      `IP pool size is too large: an IPv4 pool may be at most a /${MIN_IPV4_POOL_PREFIX} (the size of 10.0.0.0/8, the largest private range), got /${net.prefix}; a larger pool takes in public addresses, which would be routed into the tunnel and masqueraded`,
+    );
+  }
+  if (v === 4) {
+    for (const r of reservedIpv4Overlaps(Number(net.addr), net.prefix)) {
+      error(cidrPath, 'reserved-range-overlap', `IP pool range overlaps with IPv4 ${r.what} range ${r.cidr}`);
+    }
+  }
   const [min, max] = v === 4 ? [20, 32] : [116, 128];
   if (blockSize < min || blockSize > max) {
     error(['spec', 'blockSize'], 'block-size-range', `IPv${v} block size must be between ${min} and ${max}, got ${blockSize}`);
@@ -176,13 +194,6 @@ export interface ResolvedNode {
   readonly node: Node;
 }
 
-const UNUSABLE_V4: readonly [IpNetwork, string][] = [
-  [{ version: 4, addr: 0n, prefix: 8 }, '"this network" (0.0.0.0/8)'],
-  [{ version: 4, addr: 0x7f000000n, prefix: 8 }, 'loopback (127.0.0.0/8)'],
-  [{ version: 4, addr: 0xe0000000n, prefix: 4 }, 'multicast (224.0.0.0/4)'],
-  [{ version: 4, addr: 0xf0000000n, prefix: 4 }, 'reserved (240.0.0.0/4)'],
-];
-
 export function resolveNode(res: Of<'Node'>): Resolved<ResolvedNode> {
   const diagnostics: ConfigDiagnostic[] = [];
   const { error } = reporter(res, diagnostics);
@@ -194,13 +205,13 @@ export function resolveNode(res: Of<'Node'>): Resolved<ResolvedNode> {
     return { diagnostics };
   }
   if (!net || net.version !== 4) {
-    error(path, 'node-address', `ipv4Address '${text}' is not a valid IPv4 address with prefix length, e.g. 10.0.1.10/24`);
+    error(path, 'node-address', `ipv4Address '${excerpt(text)}' is not a valid IPv4 address with prefix length, e.g. 10.0.1.10/24`);
     return { diagnostics };
   }
   const address = formatIp({ version: 4, value: net.addr });
-  const bad = UNUSABLE_V4.find(([range]) => netsOverlap(range, { ...net, prefix: 32 }));
+  const [bad] = reservedIpv4Overlaps(Number(net.addr), 32);
   if (bad) {
-    error(path, 'node-address', `ipv4Address ${address} is a ${bad[1]} address, not a usable unicast node address`);
+    error(path, 'node-address', `ipv4Address ${address} is in the IPv4 ${bad.what} range ${bad.cidr}, not a usable unicast node address`);
     return { diagnostics };
   }
   const spec = res.raw.spec;
@@ -233,12 +244,19 @@ export function resolveBlock(res: Of<'BlockAffinity'>): Resolved<ResolvedBlock> 
   const spec = res.raw.spec;
   const net = parseCidr(spec.cidr);
   if (!net) {
-    error(['spec', 'cidr'], 'block-cidr', `BlockAffinity CIDR '${spec.cidr}' must be a valid subnet such as 192.168.1.0/26`);
+    error(['spec', 'cidr'], 'block-cidr', `BlockAffinity CIDR '${excerpt(spec.cidr)}' must be a valid subnet such as 192.168.1.0/26`);
     return { diagnostics };
   }
   if (!isStrictlyMasked(net)) {
     error(['spec', 'cidr'], 'block-cidr', `BlockAffinity CIDR ${spec.cidr} is not strictly masked; did you mean ${formatCidr(masked(net))}?`);
     return { diagnostics };
+  }
+  if (net.version === 4) {
+    const reserved = reservedIpv4Overlaps(Number(net.addr), net.prefix);
+    for (const r of reserved) {
+      error(['spec', 'cidr'], 'reserved-range-overlap', `BlockAffinity CIDR ${formatCidr(net)} overlaps with IPv4 ${r.what} range ${r.cidr}`);
+    }
+    if (reserved.length > 0) return { diagnostics };
   }
   const deleted = spec.deleted === true || spec.deleted === 'true';
   const state = spec.state ?? 'confirmed';

@@ -2,7 +2,7 @@
 // schema. Real Calico kinds burrow has no use for, and Konvoy kinds other than
 // ClusterConfiguration, are skipped with a warning; anything else unknown is an error.
 import { z } from 'zod';
-import { diagnosticAt, suggest, type ConfigDiagnostic, type SourceLocation } from './diagnostics.js';
+import { diagnosticAt, excerpt, suggest, type ConfigDiagnostic, type SourceLocation } from './diagnostics.js';
 import type { RawDocument } from './documents.js';
 import {
   NAME_RE,
@@ -104,7 +104,7 @@ function classifyValue(value: unknown, loc: SourceLocation, out: ClassifyOut, li
     return;
   }
   if (list?.itemKind && kind !== list.itemKind) {
-    error(['kind'], 'list-item-kind', `a ${list.itemKind}List may only hold ${list.itemKind} items, got ${kind}`, kind, name);
+    error(['kind'], 'list-item-kind', `a ${list.itemKind}List may only hold ${list.itemKind} items, got ${excerpt(kind)}`, kind, name);
     return;
   }
 
@@ -131,9 +131,9 @@ function skipOrRejectUnknownKind(resource: Record<string, unknown>, kind: string
     out.diagnostics.push(diagnosticAt(loc, { kind, name }, [], 'ignored-kind', `${kind} has no effect on burrow's tunnels; skipped`, 'warning'));
     return;
   }
-  const guess = suggest(kind, RESOURCE_KIND_NAMES);
+  const guess = kind.length <= 100 ? suggest(kind, RESOURCE_KIND_NAMES) : undefined;
   out.diagnostics.push(
-    diagnosticAt(loc, { kind, name }, ['kind'], 'unknown-kind', `unknown kind '${kind}'${guess ? `; did you mean '${guess}'?` : `; ${KIND_HINT}`}`),
+    diagnosticAt(loc, { kind, name }, ['kind'], 'unknown-kind', `unknown kind '${excerpt(kind)}'${guess ? `; did you mean '${guess}'?` : `; ${KIND_HINT}`}`),
   );
 }
 
@@ -151,7 +151,7 @@ function parseResource(resource: Record<string, unknown>, kind: ResourceKind, na
     return;
   }
   if (!accepted.includes(apiVersion)) {
-    reject(['apiVersion'], 'api-version', `apiVersion '${apiVersion}' is not supported for ${kind}; expected ${accepted.join(' or ')}`);
+    reject(['apiVersion'], 'api-version', `apiVersion '${excerpt(apiVersion)}' is not supported for ${kind}; expected ${accepted.join(' or ')}`);
     return;
   }
   if (kind === 'BlockAffinity') {
@@ -185,7 +185,7 @@ function classifyList(
   }
   const apiVersion = parsed.data.apiVersion;
   if (itemKind === '' && apiVersion !== undefined && apiVersion !== 'v1') {
-    out.diagnostics.push(diagnosticAt(loc, { kind, name: '' }, ['apiVersion'], 'api-version', `apiVersion '${apiVersion}' is not supported for List; expected v1`));
+    out.diagnostics.push(diagnosticAt(loc, { kind, name: '' }, ['apiVersion'], 'api-version', `apiVersion '${excerpt(apiVersion)}' is not supported for List; expected v1`));
     return;
   }
   if (itemKind !== '' && apiVersion !== undefined) {
@@ -193,7 +193,7 @@ function classifyList(
     const accepted = known ? known.apiVersions : [CALICO_API_VERSION, CALICO_CRD_API_VERSION];
     if (!accepted.includes(apiVersion)) {
       out.diagnostics.push(
-        diagnosticAt(loc, { kind, name: '' }, ['apiVersion'], 'api-version', `apiVersion '${apiVersion}' is not supported for ${kind}; expected ${accepted.join(' or ')}`),
+        diagnosticAt(loc, { kind, name: '' }, ['apiVersion'], 'api-version', `apiVersion '${excerpt(apiVersion)}' is not supported for ${kind}; expected ${accepted.join(' or ')}`),
       );
       return;
     }

@@ -5,6 +5,7 @@
 // still says what the user wrote.
 import { z } from 'zod';
 import { isMulticastMac, parseMac } from './mac.js';
+import { excerpt } from './diagnostics.js';
 import { parseIPv4 } from './net.js';
 
 export const CALICO_API_VERSION = 'projectcalico.org/v3';
@@ -35,12 +36,12 @@ export const MTU_MAX = 65535;
 
 const ipv4Field = (what: string, rule: string) =>
   z.string().superRefine((v, ctx) => {
-    if (parseIPv4(v) === undefined) fail(ctx, rule, `${what} '${v}' is not a valid IPv4 address`);
+    if (parseIPv4(v) === undefined) fail(ctx, rule, `${what} '${excerpt(v)}' is not a valid IPv4 address`);
   });
 
 const macField = z.string().superRefine((v, ctx) => {
   const mac = parseMac(v);
-  if (!mac) fail(ctx, 'vtep-mac', `'${v}' is not a MAC address; expected six hex bytes like 66:0a:1b:2c:3d:4e`);
+  if (!mac) fail(ctx, 'vtep-mac', `'${excerpt(v)}' is not a MAC address; expected six hex bytes like 66:0a:1b:2c:3d:4e`);
   else if (isMulticastMac(mac)) fail(ctx, 'vtep-mac', `'${v}' is a multicast MAC address; a VTEP MAC must be unicast (even first byte)`);
 });
 

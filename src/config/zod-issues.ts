@@ -2,7 +2,7 @@
 // message in the words a manifest author uses ("unknown field 'ipipmode'; did you mean
 // 'ipipMode'?", "Invalid enum value 'Sometimes'; expected Always | CrossSubnet | Never").
 import type { z } from 'zod';
-import { diagnosticAt, suggest, type ConfigDiagnostic, type PathSegment, type SourceLocation } from './diagnostics.js';
+import { diagnosticAt, excerpt, suggest, type ConfigDiagnostic, type PathSegment, type SourceLocation } from './diagnostics.js';
 
 type Issue = z.core.$ZodIssue;
 type Schema = z.core.$ZodType;
@@ -57,11 +57,11 @@ export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `string '${v}'`;
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === 'string') return `string '${excerpt(v)}'`;
+  return `${typeof v} ${excerpt(String(v))}`;
 }
 
-const quote = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v));
+const quote = (v: unknown): string => (typeof v === 'string' ? `'${excerpt(v)}'` : excerpt(JSON.stringify(v) ?? String(v)));
 
 const EXPECTED_WORDS: Record<string, string> = { int: 'an integer', object: 'a mapping', array: 'a list' };
 
@@ -84,11 +84,11 @@ export function zodIssuesToDiagnostics(
       case 'unrecognized_keys': {
         const known = knownKeysAt(schema, issue.path);
         for (const key of issue.keys) {
-          const guess = suggest(key, known);
+          const guess = key.length <= 100 ? suggest(key, known) : undefined;
           const hint = guess
             ? `; did you mean '${guess}'?`
             : known.length > 0 && known.length <= 12 ? `; expected one of ${known.join(', ')}` : '';
-          at([...issue.path, key], 'unknown-field', `unknown field '${key}'${hint}`);
+          at([...issue.path, excerpt(key)], 'unknown-field', `unknown field '${excerpt(key)}'${hint}`);
         }
         break;
       }

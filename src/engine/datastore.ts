@@ -9,6 +9,16 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 
+import { nonRegularKind, readRegularFileSync } from '../config/read-file.js';
+
+/** A PEM certificate or key is a few KiB; a bundle of CAs well under this. */
+const MAX_CREDENTIAL_BYTES = 1024 * 1024;
+
+import type { ConfigDiagnostic } from '../config/diagnostics.js';
+import type { RawDocument } from '../config/documents.js';
+import { resolveBlock, resolveNode, resolvePool } from '../config/resolve.js';
+import { classifyDocuments } from '../config/resources.js';
+
 export const DATASTORES = ['file', 'kubernetes', 'etcdv3'] as const;
 
 export interface EtcdConnection {
@@ -54,15 +64,24 @@ export class DatastoreOptionError extends Error {
 export function datastoreSpec(flags: DatastoreFlags): DatastoreSpec {
   const kind = flags.datastore ?? 'file';
   if (kind === 'file') return { kind };
-  if (kind === 'kubernetes') return { kind, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}) };
+  if (kind === 'kubernetes') {
+    // The Kubernetes client reads it: checked here to be a regular file of sane size, so that a FIFO cannot hang it.
+    if (flags.kubeconfig) {
+      const st = fs.statSync(flags.kubeconfig, { throwIfNoEntry: false });
+      if (!st) throw new DatastoreOptionError(`--kubeconfig: ${flags.kubeconfig}: no such file`);
+      const not = nonRegularKind(st);
+      if (not !== undefined) throw new DatastoreOptionError(`--kubeconfig: ${flags.kubeconfig} is ${not}, not a regular file`);
+      if (st.size > MAX_CREDENTIAL_BYTES * 16) throw new DatastoreOptionError(`--kubeconfig: ${flags.kubeconfig} is ${st.size} bytes, over the ${MAX_CREDENTIAL_BYTES * 16}-byte limit for a kubeconfig`);
+    }
+    return { kind, ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}) };
+  }
   if (!flags.etcdEndpoints) throw new DatastoreOptionError('--etcd-endpoints (or $ETCD_ENDPOINTS) is required with --datastore etcdv3');
+  // Regular files of bounded size only: a FIFO given here would block the start forever.
   const read = (flag: string, file: string | undefined) => {
     if (!file) return undefined;
-    try {
-      return fs.readFileSync(file);
-    } catch (e) {
-      throw new DatastoreOptionError(`${flag}: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    const r = readRegularFileSync(file, MAX_CREDENTIAL_BYTES, 'certificate');
+    if (!r.ok) throw new DatastoreOptionError(`${flag}: ${file} ${r.message}`);
+    return r.bytes;
   };
   const ca = read('--etcd-ca-cert-file', flags.etcdCaCertFile);
   const cert = read('--etcd-cert-file', flags.etcdCertFile);
@@ -70,4 +89,19 @@ export function datastoreSpec(flags: DatastoreFlags): DatastoreSpec {
   if ((cert || key) && !ca) throw new DatastoreOptionError('--etcd-cert-file and --etcd-key-file need --etcd-ca-cert-file');
   const endpoints = flags.etcdEndpoints.split(',').map((u) => u.trim()).filter(Boolean);
   return { kind, endpoints, ...(ca ? { tls: { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}) };
+}
+
+/** The errors of one object on its own (schema and per-resource rules): what makes it skipped. */
+export function errorsAlone(doc: RawDocument): ConfigDiagnostic[] {
+  const c = classifyDocuments([doc]);
+  const out = c.diagnostics.filter((d) => d.severity === 'error');
+  for (const r of c.resources) {
+    const ds =
+      r.kind === 'IPPool' ? resolvePool(r, 'ipip').diagnostics
+        : r.kind === 'Node' ? resolveNode(r).diagnostics
+          : r.kind === 'BlockAffinity' ? resolveBlock(r).diagnostics
+            : [];
+    for (const d of ds) if (d.severity === 'error') out.push(d);
+  }
+  return out;
 }

@@ -28,6 +28,10 @@ import type { NodeRec, PoolView, ResourceStore, StoreChanges } from './store.js'
 
 export const ROUTE_KIND_BLOCK = 1;
 export const ROUTE_KIND_NODE_ADDRESS = 2;
+/** One of the local node's blocks (mode none, LOCAL): decap's view of what is ours. */
+export const ROUTE_KIND_LOCAL_BLOCK = 3;
+/** An IPv4 pool's own CIDR (mode none, IN_POOL, remote 0). */
+export const ROUTE_KIND_POOL = 4;
 
 /** The uplink as agentd finds it: what compile options and the config entry need. */
 export interface UplinkFacts extends RuntimeUplink {
@@ -40,7 +44,7 @@ interface OffSubnet {
 }
 
 export class DerivedState {
-  /** Desired `routes` entries: packed key → burrow_route bytes, tagged ROUTE_KIND_BLOCK or ROUTE_KIND_NODE_ADDRESS. */
+  /** Desired `routes` entries: packed key → burrow_route bytes, tagged with their ROUTE_KIND_*. */
   readonly routes = new PackedTable(burrowRoute.size, 4096);
   /** Desired peers by outer address. */
   readonly peers = new Map<string, TunnelPeer>();
@@ -59,7 +63,7 @@ export class DerivedState {
   constructor(
     private readonly store: ResourceStore,
     readonly localName: string,
-    private readonly options: Pick<CompileOptions, 'tunnelDevice' | 'ttl'> = {},
+    private readonly options: Pick<CompileOptions, 'tunnelDevice' | 'ttl' | 'decapSourceCheck'> = {},
   ) {}
 
   get local(): Node | undefined {
@@ -108,6 +112,7 @@ export class DerivedState {
           allPeers ||= a.ipipMode !== b.ipipMode || a.vxlanMode !== b.vxlanMode;
           poolsToRecompute.push(b.name);
           const net = after[i]!.net;
+          if (b.ipVersion === 4) keys.add(packRouteKey(net.addr, net.prefix));
           for (const n of this.store.nodes()) {
             const addr = ipv4Number(n.address);
             if (maskNumber(addr, net.prefix) === net.addr) keys.add(packRouteKey(addr, 32));
@@ -131,6 +136,7 @@ export class DerivedState {
       // Everything: every claimed CIDR, every node address, and whatever else was desired.
       for (const k of this.store.claims.keys()) this.recomputeRoute(k);
       for (const addr of this.store.nodesByAddress.keys()) this.recomputeRoute(packRouteKey(addr, 32));
+      for (const p of this.store.pools) if (p.pool.ipVersion === 4) this.recomputeRoute(packRouteKey(p.net.addr, p.net.prefix));
       const stale: number[] = [];
       for (const k of this.routes.keys()) {
         if (!this.store.claims.has(k) && !(routeKeyPrefix(k) === 32 && this.store.nodesByAddress.has(routeKeyAddr(k)))) stale.push(k);
@@ -150,6 +156,14 @@ export class DerivedState {
       for (const n of this.store.nodes()) peerNodes.add(n.name);
     }
     for (const name of peerNodes) this.recomputePeer(name);
+  }
+
+  /** The IPv4 pool whose CIDR is exactly `key`. */
+  private poolAt(key: number): IPPool | undefined {
+    for (const p of this.store.pools) {
+      if (p.pool.ipVersion === 4 && packRouteKey(p.net.addr, p.net.prefix) === key) return p.pool;
+    }
+    return undefined;
   }
 
   private poolContaining(addr: number): PoolView | undefined {
@@ -179,29 +193,31 @@ export class DerivedState {
       if (holder && pool) kind = ROUTE_KIND_NODE_ADDRESS;
     }
     let mode: TunnelMode = 'none';
-    if (kind === 0) {
-      const block = this.store.claims.first(key);
-      if (!block || block.owner === undefined || block.node === local.name) return 0;
-      const modes = this.poolModes.get(block.owner);
-      pool = modes?.pool;
+    const block = kind === 0 ? this.store.claims.first(key) : undefined;
+    if (block && block.owner !== undefined) {
+      pool = this.poolModes.get(block.owner)?.pool;
       holder = this.store.nodeRec(block.node);
       if (!pool || !holder || pool.ipVersion !== 4) return 0;
-      kind = ROUTE_KIND_BLOCK;
+      kind = block.node === local.name ? ROUTE_KIND_LOCAL_BLOCK : ROUTE_KIND_BLOCK;
+    } else if (kind === 0) {
+      pool = this.poolAt(key);
+      if (!pool) return 0;
+      kind = ROUTE_KIND_POOL;
     }
-    const sameSubnet = maskNumber(holder!.addr, local.prefixLength) === local.net;
+    const sameSubnet = kind !== ROUTE_KIND_POOL && kind !== ROUTE_KIND_LOCAL_BLOCK && maskNumber(holder!.addr, local.prefixLength) === local.net;
     if (kind === ROUTE_KIND_BLOCK) {
       const modes = this.poolModes.get(pool!.name)!;
       mode = sameSubnet ? modes.same : modes.cross;
     }
     const p = pool!;
     const flags = (p.natOutgoing ? BurrowRouteFlag.nat_outgoing : 0) | (sameSubnet ? BurrowRouteFlag.same_subnet : 0) |
-      BurrowRouteFlag.in_pool | (p.disabled ? BurrowRouteFlag.pool_disabled : 0);
+      BurrowRouteFlag.in_pool | (p.disabled ? BurrowRouteFlag.pool_disabled : 0) | (kind === ROUTE_KIND_LOCAL_BLOCK ? BurrowRouteFlag.local : 0);
     const b = this.scratch;
     b.fill(0);
     b[0] = BurrowMode[mode];
     b[1] = flags;
     b.writeUInt16LE(p.index, 2);
-    b.writeUInt32BE(holder!.addr, 4);
+    b.writeUInt32BE(kind === ROUTE_KIND_POOL ? 0 : holder!.addr, 4);
     if (mode === 'vxlan') {
       b.writeUInt32LE(this.store.felixSettings.vxlanVNI, 8);
       const text = holder!.resolved!.node.vtepMac;

@@ -18,13 +18,13 @@
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 
 import { burrowRoute, BurrowMode, BurrowRouteFlag, type BurrowConfig, type BurrowPeer } from '../bpf/index.js';
-import type { NatRule, TunnelPeer } from '../compile/types.js';
+import type { DecapSourceCheck, NatRule, TunnelPeer } from '../compile/types.js';
 import { compileDiagnostic } from '../compile/options.js';
 import { compareDiagnostics, suggest, type ConfigDiagnostic } from '../config/diagnostics.js';
 import type { KernelRoute } from '../agent/kernel-routes.js';
 import { peerValueOf } from '../agent/map-entries.js';
-import { natRuleFingerprint } from '../agent/nat.js';
-import { kernelRouteSatisfies, planConfig } from '../agent/plan.js';
+import { nftFingerprints, type TunnelGuard } from '../agent/nat.js';
+import { guardOf, kernelRouteSatisfies, planConfig } from '../agent/plan.js';
 import { ReconcileApplyError, ReconcileRefusedError, type ApplyStepName, type AppliedStep, type KernelState, type ReconcileMap } from '../agent/reconcile.js';
 import { DerivedState, ROUTE_KIND_BLOCK, type UplinkFacts } from './derive.js';
 import type { SourceEvent } from './events.js';
@@ -53,6 +53,7 @@ export interface EngineOptions {
   localNode: string;
   tunnelDevice?: string;
   ttl?: number;
+  decapSourceCheck?: DecapSourceCheck;
 }
 
 export interface FlushOptions {
@@ -109,6 +110,8 @@ export class Engine {
   private pendingKernel = new Set<number>();
   private kernelShape = '';
   private natChecked = false;
+  /** The tunnel guard's VXLAN port when the nft table was last checked (a change re-checks it). */
+  private natGuardPort = -1;
   /** How the last apply() split between the store (parse, validate) and the derived state. */
   lastApply = { storeMs: 0, deriveMs: 0 };
 
@@ -116,6 +119,7 @@ export class Engine {
     this.derived = new DerivedState(this.store, options.localNode, {
       ...(options.tunnelDevice ? { tunnelDevice: options.tunnelDevice } : {}),
       ...(options.ttl ? { ttl: options.ttl } : {}),
+      ...(options.decapSourceCheck ? { decapSourceCheck: options.decapSourceCheck } : {}),
     });
   }
 
@@ -330,6 +334,7 @@ export class Engine {
     const kernelReplace: number[] = [];
     const kernelRemove: number[] = [];
     let natRules: typeof this.derived.nat | null = null;
+    const guard = guardOf(cfg.node);
     if (kernel && !peersOnly) {
       if (kernelShape !== this.kernelShape) {
         for (const k of this.derived.routes.keys()) this.pendingKernel.add(k);
@@ -341,8 +346,8 @@ export class Engine {
         if (want && (!have || !kernelRouteSatisfies(have, want))) kernelReplace.push(key);
         else if (!want && have) kernelRemove.push(key);
       }
-      if (!this.natChecked || this.appliedNat === null) {
-        const want = this.derived.nat.map((r) => natRuleFingerprint(r)).sort();
+      if (!this.natChecked || this.appliedNat === null || guard.vxlanPort !== this.natGuardPort) {
+        const want = nftFingerprints(this.derived.nat, guard);
         const have = this.appliedNat ?? [];
         if (this.appliedNat === null || want.join('\n') !== have.join('\n')) natRules = this.derived.nat;
       }
@@ -373,7 +378,7 @@ export class Engine {
       if (takenKernel) for (const k of takenKernel) this.pendingKernel.add(k);
     };
     try {
-      return await this.write(target, opts, cfg, { kernelShape, peersFirst, routesFirst, peerSets, peerDeletes, configChange, routeSets, routeDeletes, setValues, kernelReplace, kernelRemove, natRules, counts });
+      return await this.write(target, opts, cfg, { kernelShape, peersFirst, routesFirst, peerSets, peerDeletes, configChange, routeSets, routeDeletes, setValues, kernelReplace, kernelRemove, natRules, guard, counts });
     } catch (e) {
       giveBack();
       throw e;
@@ -389,10 +394,10 @@ export class Engine {
       kernelShape: string;
       peersFirst: boolean; routesFirst: boolean; peerSets: [string, BurrowPeer][]; peerDeletes: string[]; configChange: ReturnType<typeof planConfig>;
       routeSets: number[]; routeDeletes: number[]; setValues: Buffer; kernelReplace: number[]; kernelRemove: number[];
-      natRules: NatRule[] | null; counts: FlushResult["counts"];
+      natRules: NatRule[] | null; guard: TunnelGuard; counts: FlushResult["counts"];
     },
   ): Promise<FlushResult> {
-    const { peersFirst, routesFirst, peerSets, peerDeletes, configChange, routeSets, routeDeletes, setValues, kernelReplace, kernelRemove, natRules, counts } = w;
+    const { peersFirst, routesFirst, peerSets, peerDeletes, configChange, routeSets, routeDeletes, setValues, kernelReplace, kernelRemove, natRules, guard, counts } = w;
     const peersOnly = opts.peersOnly === true;
     const kernel = target.kernel;
 
@@ -461,12 +466,13 @@ export class Engine {
       if (natRules) {
         const rules = natRules;
         await step('nat', Math.max(1, rules.length), async () => {
-          await kernel.applyNat(rules.map((r) => ({ sourceCidr: r.sourceCidr, excludeDestinations: [...r.excludeDestinations] })));
+          await kernel.applyNat(rules.map((r) => ({ sourceCidr: r.sourceCidr, excludeDestinations: [...r.excludeDestinations] })), guard);
           counts.nat = 1;
         });
-        this.appliedNat = rules.map((r) => natRuleFingerprint(r)).sort();
+        this.appliedNat = nftFingerprints(rules, guard);
       }
       this.natChecked = true;
+      this.natGuardPort = guard.vxlanPort;
     }
     if (!routesFirst) await deleteRoutes();
     if (!peersFirst) await deletePeers();

@@ -23,10 +23,10 @@ import { Etcd3, Range, type IOptions, type IKeyValue, type Watcher } from 'etcd3
 
 import type { ConfigDiagnostic } from '../config/diagnostics.js';
 import type { RawDocument } from '../config/documents.js';
-import { resolveBlock, resolveNode, resolvePool } from '../config/resolve.js';
-import { classifyDocuments } from '../config/resources.js';
-import type { EtcdConnection } from './datastore.js';
-import type { EventSink, SourceEvent } from './events.js';
+import { clearOfReservedIpv4 } from '../config/net.js';
+import { NAME_RE } from '../config/schema.js';
+import { errorsAlone, type EtcdConnection } from './datastore.js';
+import type { EventSink, KeyedBlock, SourceEvent } from './events.js';
 import { strictIpv4Cidr } from './packed-table.js';
 
 export const CALICO_V3_PREFIX = '/calico/resources/v3/projectcalico.org/';
@@ -48,12 +48,15 @@ function etcdClient(c: EtcdConnection): Etcd3 {
   return new Etcd3(options);
 }
 
-/** One consistent read of every prefix burrow reads: the first fixes the revision, the others read at it. */
-async function readPrefixes(client: Etcd3): Promise<{ kvs: IKeyValue[]; revision: string }> {
-  const [firstPrefix, ...others] = ETCD_PREFIXES;
-  const first = await rangeAll(client, firstPrefix!);
-  for (const p of others) for (const kv of (await rangeAll(client, p, first.revision)).kvs) first.kvs.push(kv);
-  return first;
+/**
+ * One consistent read of every prefix burrow reads: the first page fixes the revision, every other
+ * page reads at it. Each page is handed to `onPage` as it arrives (then dropped): 100k affinities
+ * are never held as gRPC objects at once. Returns the revision.
+ */
+async function readPrefixes(client: Etcd3, onPage: (kvs: readonly IKeyValue[]) => void): Promise<string> {
+  let revision: string | undefined;
+  for (const p of ETCD_PREFIXES) revision = await rangeAll(client, p, revision, onPage);
+  return revision!;
 }
 
 export interface EtcdSourceOptions extends EtcdConnection {
@@ -61,6 +64,8 @@ export interface EtcdSourceOptions extends EtcdConnection {
   log?: Logger;
   /** Objects skipped because they fail their own rules (for status and metrics). */
   onSkipped?: (key: string, diagnostics: readonly ConfigDiagnostic[]) => void;
+  /** An object is accepted or deleted: no longer skipped, if it was. */
+  onAccepted?: (key: string) => void;
   /** Connection state changes (for health: "stale since"). */
   onConnection?: (up: boolean, why?: string) => void;
   /** Backoff bounds for relists after errors (ms). */
@@ -71,27 +76,63 @@ export interface EtcdSourceOptions extends EtcdConnection {
 const PAGE = 5000;
 
 /**
- * Every key under `prefix`, page by page, all at one revision (the first page's, unless given):
- * a consistent read of any size.
+ * Every key under `prefix`, page by page (each handed to `onPage`), all at one revision (the
+ * first page's, unless given): a consistent read of any size. Returns the revision.
  */
-export async function rangeAll(client: Etcd3, prefix: string, revision?: string, pageSize = PAGE): Promise<{ kvs: IKeyValue[]; revision: string }> {
+export async function rangeAll(client: Etcd3, prefix: string, revision: string | undefined, onPage: (kvs: readonly IKeyValue[]) => void, pageSize = PAGE): Promise<string> {
   const end = Range.prefix(prefix).end;
   let start: Buffer = Buffer.from(prefix);
   let rev = revision;
-  const kvs: IKeyValue[] = [];
   for (;;) {
     let query = client.getAll().inRange({ start, end }).limit(pageSize);
     if (rev !== undefined) query = query.revision(rev);
     const res = await query.exec();
     rev ??= res.header.revision;
-    for (const kv of res.kvs) kvs.push(kv);
-    if (!res.more || res.kvs.length === 0) return { kvs, revision: rev };
+    onPage(res.kvs);
+    if (!res.more || res.kvs.length === 0) return rev;
     start = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
   }
 }
 
 /** Calico's CIDRToName: '.', ':' and '/' become '-'. */
 const cidrToName = (cidr: string) => cidr.replace(/[.:/]/g, '-');
+
+/** What calico-node writes as an affinity's value (3.30+); older versions write ''. */
+const CONFIRMED_VALUES = new Set(['', '{"state":"confirmed","deleted":false}', '{"state":"confirmed"}']);
+
+/**
+ * An IPv4 affinity key whose document would pass every rule of its own (a well-formed CIDR, a
+ * valid name, a value that is clearly confirmed or parses to known fields) → the block, without
+ * building the document (`documentOf` does for everything else, so diagnostics are the same).
+ */
+export function keyedBlockOf(key: string, value: string): KeyedBlock | undefined {
+  if (!key.startsWith(CALICO_IPAM_PREFIX)) return undefined;
+  const m = AFFINITY.exec(key) ?? AFFINITY_OLD.exec(key);
+  if (!m) return undefined;
+  const [, , node, version, encoded] = m.length === 5 ? m : [m[0], 'host', m[1], m[2], m[3]];
+  if (version !== '4') return undefined;
+  const dash = encoded!.lastIndexOf('-');
+  if (dash <= 0) return undefined;
+  const net = strictIpv4Cidr(`${encoded!.slice(0, dash)}/${encoded!.slice(dash + 1)}`);
+  // Reserved ranges: the store's rules report them (resolveBlock), so the document path takes them.
+  if (!net || !clearOfReservedIpv4(net.addr, net.prefix)) return undefined;
+  const name = `${node}-${encoded!.replace(/\./g, '-')}`;
+  if (name.length > 253 || !NAME_RE.test(name)) return undefined;
+  let active = true;
+  if (!CONFIRMED_VALUES.has(value)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+    const { state, deleted } = parsed as { state?: unknown; deleted?: unknown };
+    if (state !== undefined && state !== 'confirmed' && state !== 'pending' && state !== 'pendingDeletion') return undefined;
+    active = (state ?? 'confirmed') === 'confirmed' && deleted !== true;
+  }
+  return { name, node: node!, addr: net.addr, prefix: net.prefix, active };
+}
 
 /** An etcd key and value → the document Calico's value stands for (undefined: not ours). */
 export function documentOf(key: string, value: string): { document?: RawDocument; error?: string } {
@@ -114,11 +155,14 @@ export function documentOf(key: string, value: string): { document?: RawDocument
     const cidr = dash > 0 ? `${encoded!.slice(0, dash)}/${encoded!.slice(dash + 1)}` : encoded!;
     let parsed: { state?: unknown; deleted?: unknown } = {};
     if (value.trim() !== '') {
+      let v: unknown;
       try {
-        parsed = JSON.parse(value) as typeof parsed;
+        v = JSON.parse(value);
       } catch (e) {
         return { error: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` };
       }
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return { error: `an affinity's value must be a JSON object, not ${value.slice(0, 40)}` };
+      parsed = v as typeof parsed;
     }
     const spec: Record<string, unknown> = { node, cidr, state: parsed.state ?? 'confirmed', deleted: parsed.deleted === true ? 'true' : 'false' };
     if (type === 'virtual') spec['type'] = 'virtual';
@@ -130,21 +174,6 @@ export function documentOf(key: string, value: string): { document?: RawDocument
     };
   }
   return {};
-}
-
-/** The errors of one object on its own (schema and per-resource rules): what makes it skipped. */
-export function errorsAlone(doc: RawDocument): ConfigDiagnostic[] {
-  const c = classifyDocuments([doc]);
-  const out = c.diagnostics.filter((d) => d.severity === 'error');
-  for (const r of c.resources) {
-    const ds =
-      r.kind === 'IPPool' ? resolvePool(r, 'ipip').diagnostics
-        : r.kind === 'Node' ? resolveNode(r).diagnostics
-          : r.kind === 'BlockAffinity' ? resolveBlock(r).diagnostics
-            : [];
-    for (const d of ds) if (d.severity === 'error') out.push(d);
-  }
-  return out;
 }
 
 export class EtcdSource {
@@ -179,16 +208,18 @@ export class EtcdSource {
 
   /** Reads every prefix at one revision, replaces what changed, removes what vanished, then watches from there. */
   private async list(): Promise<void> {
-    const { kvs, revision } = await readPrefixes(this.client);
     const events: SourceEvent[] = [];
     const seen = new Set<string>();
-    for (const kv of kvs) {
-      const key = kv.key.toString();
-      seen.add(key);
-      this.eventFor(key, kv.value.toString(), events);
-    }
+    const revision = await readPrefixes(this.client, (kvs) => {
+      for (const kv of kvs) {
+        const key = kv.key.toString();
+        seen.add(key);
+        this.eventFor(key, kv.value.toString(), events);
+      }
+    });
     for (const key of this.known) {
       if (!seen.has(key)) {
+        this.opts.onAccepted?.(key);
         events.push({ type: 'delete', source: this.source, key });
         this.known.delete(key);
       }
@@ -200,21 +231,22 @@ export class EtcdSource {
   }
 
   private eventFor(key: string, value: string, events: SourceEvent[]): void {
+    const block = keyedBlockOf(key, value);
+    if (block) {
+      this.known.add(key);
+      this.opts.onAccepted?.(key);
+      events.push({ type: 'block', source: this.source, key, block });
+      return;
+    }
     const { document, error } = documentOf(key, value);
     if (error) {
       this.skip(key, [{ severity: 'error', file: key, document: 1, kind: '', name: '', path: '', rule: 'etcd-value', message: error }]);
       return;
     }
     if (!document) return;
-    // An affinity made from an IPAM key is schema-valid by construction; only its CIDR can be wrong.
-    const synthesized = key.startsWith(CALICO_IPAM_PREFIX) && strictIpv4Cidr((document.value as { spec: { cidr: string } }).spec.cidr) !== undefined;
-    const errors = synthesized ? [] : errorsAlone(document);
-    if (errors.length > 0) {
-      this.skip(key, errors);
-      return;
-    }
+    // The store checks the object's own rules as it takes it in (no second classification here).
     this.known.add(key);
-    events.push({ type: 'upsert', source: this.source, key, document });
+    events.push({ type: 'upsert', source: this.source, key, document, rejected: (errors) => this.skip(key, errors), accepted: () => this.opts.onAccepted?.(key) });
   }
 
   private skip(key: string, diagnostics: readonly ConfigDiagnostic[]): void {
@@ -246,6 +278,7 @@ export class EtcdSource {
         for (const e of res.events) {
           const key = e.kv.key.toString();
           if (e.type === 'Delete') {
+            this.opts.onAccepted?.(key);
             if (this.known.delete(key)) events.push({ type: 'delete', source: this.source, key });
           } else {
             this.eventFor(key, e.kv.value.toString(), events);
@@ -288,15 +321,16 @@ export class EtcdSource {
 export async function readEtcdManifests(connection: EtcdConnection): Promise<{ file: string; text: string }[]> {
   const client = etcdClient(connection);
   try {
-    const { kvs } = await readPrefixes(client);
     const out: { file: string; text: string }[] = [];
-    for (const kv of kvs) {
-      const key = kv.key.toString();
-      const value = kv.value.toString();
-      const { document, error } = documentOf(key, value);
-      if (document) out.push({ file: key, text: JSON.stringify(document.value) });
-      else if (error) out.push({ file: key, text: value });
-    }
+    await readPrefixes(client, (kvs) => {
+      for (const kv of kvs) {
+        const key = kv.key.toString();
+        const value = kv.value.toString();
+        const { document, error } = documentOf(key, value);
+        if (document) out.push({ file: key, text: JSON.stringify(document.value) });
+        else if (error) out.push({ file: key, text: value });
+      }
+    });
     return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   } finally {
     client.close();

@@ -19,12 +19,18 @@
  * reports onConnection(false, why) meanwhile, onConnection(true) once every informer is back.
  * An object that fails its own rules is reported and skipped — its last good version, if any,
  * stays — so one bad object never stops the node from following the rest.
+ *
+ * Watches ask for bookmarks and a server-side timeout, as client-go's reflector does
+ * (allowWatchBookmarks=true, timeoutSeconds 5–10 min, random): the apiserver ends each watch
+ * cleanly now and then, the informer resumes it from the last resourceVersion, and bookmarks keep
+ * that version recent on quiet collections, so a resume rarely meets 410 and relists.
  */
 import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
-  makeInformer,
+  ListWatch,
+  Watch,
   type Informer,
   type KubernetesListObject,
   type KubernetesObject,
@@ -34,7 +40,7 @@ import type { Logger } from 'pino';
 import type { ConfigDiagnostic } from '../config/diagnostics.js';
 import type { RawDocument } from '../config/documents.js';
 import { CALICO_API_VERSION, CALICO_CRD_API_VERSION } from '../config/schema.js';
-import { errorsAlone } from './etcd-source.js';
+import { errorsAlone } from './datastore.js';
 import type { EventSink, SourceEvent } from './events.js';
 
 /** What this source reads: the collection path of each kind (`Node` is the core Kubernetes Node). */
@@ -70,6 +76,8 @@ export interface KubeSourceOptions {
   log?: Logger;
   /** Objects skipped because they fail their own rules (for status and metrics). */
   onSkipped?: (key: string, diagnostics: readonly ConfigDiagnostic[]) => void;
+  /** An object is accepted or deleted: no longer skipped, if it was. */
+  onAccepted?: (key: string) => void;
   /** Connection state changes (for health: "stale since"). */
   onConnection?: (up: boolean, why?: string) => void;
   /** Backoff bounds for restarting a stopped informer (ms). */
@@ -121,6 +129,16 @@ export function documentOfKube(kind: KubeKind, object: unknown): { document?: Ra
   return { document: { loc, value: { apiVersion: CALICO_API_VERSION, kind: 'Node', metadata, spec } } };
 }
 
+/** client-go's reflector: a watch lasts minWatchTimeout (5 min) × (1 + random). */
+export const watchTimeoutSeconds = (): number => Math.floor(300 * (1 + Math.random()));
+
+/** The library's Watch with the reflector's query parameters added (1.4's informer sends only resourceVersion). */
+class ReflectorWatch extends Watch {
+  override watch(path: string, queryParams: Parameters<Watch["watch"]>[1], callback: Parameters<Watch["watch"]>[2], done: Parameters<Watch["watch"]>[3]): Promise<AbortController> {
+    return super.watch(path, { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: watchTimeoutSeconds() }, callback, done);
+  }
+}
+
 const why = (e: unknown): string => {
   if (e && typeof e === 'object') {
     const o = e as { statusCode?: unknown; code?: unknown; message?: unknown };
@@ -165,11 +183,11 @@ export class KubeSource {
       const list = kind === 'Node'
         ? () => core.listNode() as Promise<KubernetesListObject<KubernetesObject>>
         : () => custom.listClusterCustomObject({ group: 'crd.projectcalico.org', version: 'v1', plural: PLURALS[kind] }) as Promise<KubernetesListObject<KubernetesObject>>;
-      const informer = makeInformer(this.kc, KUBE_COLLECTIONS[kind], async () => {
+      const informer = new ListWatch(KUBE_COLLECTIONS[kind], new ReflectorWatch(this.kc), async () => {
         const l = await list();
         this.relists++;
         return l;
-      });
+      }, false);
       const w: Watched = { kind, informer, down: false, failed: undefined, timer: undefined, backoff: opts.backoff?.min ?? 200 };
       informer.on('add', (o) => this.upsert(kind, o));
       informer.on('update', (o) => this.upsert(kind, o));
@@ -227,11 +245,13 @@ export class KubeSource {
       return;
     }
     this.known.add(key);
+    this.opts.onAccepted?.(key);
     this.push({ type: 'replace', source: this.ref(key), items: [document] });
   }
 
   private delete(kind: KubeKind, object: KubernetesObject): void {
     const key = kubeKey(kind, object.metadata?.name ?? '');
+    this.opts.onAccepted?.(key);
     if (this.known.delete(key)) this.push({ type: 'remove', source: this.ref(key) });
   }
 

@@ -23,11 +23,13 @@ import {
   duplicateNameDiagnostic,
   duplicateNodeAddressDiagnostic,
   hostPrefixWarning,
+  nodePoolDiagnostics,
   type Located,
 } from '../config/cross-check.js';
 import type { ConfigDiagnostic, SourceLocation } from '../config/diagnostics.js';
 import type { RawDocument } from '../config/documents.js';
 import type { Encapsulation, FelixSettings, IPPool, Node } from '../config/model.js';
+import { clearOfReservedIpv4 } from '../config/net.js';
 import {
   resolveBlock,
   resolveFelix,
@@ -42,7 +44,7 @@ import { classifyDocumentsInto, type Resource } from '../config/resources.js';
 import type { ResourceKind } from '../config/schema.js';
 import { DiagnosticBook } from './diagnostic-book.js';
 import { MultiIndex } from './multi-index.js';
-import { compareOrder, isSourceError, type SourceEvent, type SourceItem, type SourceRef } from './events.js';
+import { compareOrder, isSourceError, type KeyedBlock, type SourceEvent, type SourceItem, type SourceRef } from './events.js';
 import { maskNumber, packRouteKey, strictIpv4Cidr } from './packed-table.js';
 
 const NO_DIAGNOSTICS: readonly ConfigDiagnostic[] = Object.freeze([]);
@@ -52,8 +54,16 @@ type Of<K extends Resource['kind']> = Extract<Resource, { kind: K }>;
 
 interface SourceState {
   ref: SourceRef;
-  parts: Map<string, PartState>;
+  /** '' for the source's whole set (replace), an object's key for a keyed source's objects. */
+  parts: Map<string, Part>;
 }
+
+/** A keyed object that is one clean record is kept as the record itself (100k of them: no arrays). */
+type Part = PartState | Rec;
+const isRecPart = (p: Part): p is Rec => 'kind' in p;
+const recordsOf = (p: Part | undefined): readonly Rec[] => (p === undefined ? [] : isRecPart(p) ? [p] : p.records);
+/** '' is the whole-set part: a keyed object whose key is '' gets another. */
+const partKey = (key: string) => (key === '' ? '\u0000' : key);
 
 interface PartState {
   /** In document order. */
@@ -225,11 +235,24 @@ export class ResourceStore {
       case 'remove':
         for (const key of [...src.parts.keys()]) this.replacePart(src, key, undefined);
         break;
-      case 'upsert':
-        this.replacePart(src, `k:${e.key}`, this.ingest(src, [e.document]));
+      case 'upsert': {
+        const part = this.ingest(src, [e.document]);
+        if (e.rejected) {
+          const errors = ownErrors(part);
+          if (errors.length > 0) {
+            e.rejected(errors);
+            break;
+          }
+        }
+        this.replacePart(src, partKey(e.key), compact(part));
+        e.accepted?.();
+        break;
+      }
+      case 'block':
+        this.replacePart(src, partKey(e.key), this.blockRecordOf(src, e.key, e.block));
         break;
       case 'delete':
-        this.replacePart(src, `k:${e.key}`, undefined);
+        this.replacePart(src, partKey(e.key), undefined);
         break;
     }
     if (src.parts.size === 0) this.sources.delete(src.ref.id);
@@ -262,6 +285,18 @@ export class ResourceStore {
     });
   }
 
+  /** One string per node name, however many blocks name it. */
+  private nodeNameString(node: string): string {
+    let s = this.nodeNameStrings.get(node);
+    if (s === undefined) this.nodeNameStrings.set(node, (s = node));
+    return s;
+  }
+
+  /** What recordOf makes of the affinity document of a 'block' event (document 1, named by its key). */
+  private blockRecordOf(src: SourceState, key: string, b: KeyedBlock): BlockRec {
+    return new BlockRecord(src, 1, -1, b.name, NO_DIAGNOSTICS, this.nodeNameString(b.node), b.addr, b.prefix, b.active, key === src.ref.id ? undefined : key);
+  }
+
   private recordOf(src: SourceState, res: Resource): Rec {
     const prefix = res.loc.prefix;
     const item = prefix.length >= 2 && typeof prefix[1] === 'number' ? prefix[1] : -1;
@@ -269,12 +304,11 @@ export class ResourceStore {
     switch (res.kind) {
       case 'BlockAffinity': {
         const spec = res.raw.spec;
-        let node = this.nodeNameStrings.get(spec.node);
-        if (node === undefined) this.nodeNameStrings.set(spec.node, (node = spec.node));
+        const node = this.nodeNameString(spec.node);
         const active = !(spec.deleted === true || spec.deleted === 'true') && (spec.state ?? 'confirmed') === 'confirmed';
         const fast = strictIpv4Cidr(spec.cidr);
         const file = res.loc.file === src.ref.id ? undefined : res.loc.file;
-        if (fast) return new BlockRecord(src, res.loc.document, item, res.name, NO_DIAGNOSTICS, node, fast.addr, fast.prefix, active, file);
+        if (fast && clearOfReservedIpv4(fast.addr, fast.prefix)) return new BlockRecord(src, res.loc.document, item, res.name, NO_DIAGNOSTICS, node, fast.addr, fast.prefix, active, file);
         const r = resolveBlock(res);
         const v = r.value;
         return new BlockRecord(src, res.loc.document, item, res.name, r.diagnostics, node,
@@ -293,21 +327,21 @@ export class ResourceStore {
     }
   }
 
-  private replacePart(src: SourceState, key: string, next: PartState | undefined): void {
+  private replacePart(src: SourceState, key: string, next: Part | undefined): void {
     const prev = src.parts.get(key);
-    if (prev) {
+    if (prev && !isRecPart(prev)) {
       this.book.set(prev, []);
       for (const r of prev.rejected) this.countRejected(r, -1);
     }
-    if (next) {
+    if (next && !isRecPart(next)) {
       this.book.set(next, next.diagnostics);
       for (const r of next.rejected) this.countRejected(r, +1);
-      src.parts.set(key, next);
-    } else {
-      src.parts.delete(key);
     }
-    const before = prev?.records ?? [];
-    const after = next?.records ?? [];
+    if (next) src.parts.set(key, next);
+    else src.parts.delete(key);
+    const before = recordsOf(prev);
+    // Records kept from before take the new ones' places, in the part as stored.
+    const after = next === undefined ? [] : isRecPart(next) ? [next] : next.records;
     if (before.length === 0 || after.length === 0) {
       for (const old of before) this.removeRec(old);
       for (const r of after) this.addRec(r);
@@ -330,6 +364,7 @@ export class ResourceStore {
     after.forEach((r, i) => {
       if (!kept.has(i)) this.addRec(r);
     });
+    if (next && isRecPart(next) && after[0] !== next) src.parts.set(key, after[0]!);
   }
 
   private countRejected(r: { kind: ResourceKind; name: string }, delta: number): void {
@@ -435,9 +470,11 @@ export class ResourceStore {
     });
   }
 
+  /** The /32 warning and the node-against-pools errors (nodePoolDiagnostics). */
   private nodeWarnings(n: NodeRec): ConfigDiagnostic[] {
     const w = n.resolved ? hostPrefixWarning(n.resolved, this.crossSubnet) : undefined;
-    return w ? [w] : [];
+    const inPools = n.resolved ? nodePoolDiagnostics(n.resolved, this.resolvedPools) : [];
+    return w ? [...inPools, w] : inPools;
   }
 
   private blockWinnerChanged(before: BlockRec | undefined, after: BlockRec | undefined): void {
@@ -544,7 +581,8 @@ export class ResourceStore {
     const rejected: string[] = [];
     for (const src of [...this.sources.values()].sort((a, b) => compareOrder(a.ref.order, b.ref.order) || (a.ref.id < b.ref.id ? -1 : 1))) {
       for (const key of [...src.parts.keys()].sort()) {
-        for (const r of src.parts.get(key)!.rejected) if (r.kind === 'Node') rejected.push(r.name);
+        const part = src.parts.get(key)!;
+        if (!isRecPart(part)) for (const r of part.rejected) if (r.kind === 'Node') rejected.push(r.name);
       }
     }
     return [...valid.map((n) => n.name), ...rejected];
@@ -580,6 +618,8 @@ export class ResourceStore {
     const structural = (ps: readonly ResolvedPool[]) => ps.map((p) => `${p.pool.name} ${p.pool.cidr}/${p.pool.blockSize}`).join(',');
     const recheckBlocks =
       structural(this.resolvedPools) !== structural(resolved) || this.everyPoolRead !== (this.rejectedPools === 0 && resolved.length === poolRecs.length);
+    const nodeFacing = (ps: readonly ResolvedPool[]) => JSON.stringify(ps.map((p) => [p.pool.name, p.pool.cidr, p.res.loc]));
+    const poolsChanged = nodeFacing(this.resolvedPools) !== nodeFacing(resolved);
     this.resolvedPools = resolved;
     // IPv4 pools as numbers, in load order (an IPv6 pool never holds an IPv4 block, so the number
     // scan finds the pool blockPoolCheck's would).
@@ -596,7 +636,8 @@ export class ResourceStore {
     if (recheckBlocks) {
       for (const r of this.groups.BlockAffinity.firsts()) this.blocksToCheck.add(r as BlockRec);
     }
-    if (crossChanged) {
+    // Every node is checked against the pools (nodePoolDiagnostics): few pools, a few thousand nodes.
+    if (crossChanged || poolsChanged) {
       for (const list of this.nodesByAddress.values()) this.recheckAddress(list);
     }
   }
@@ -617,6 +658,21 @@ export class ResourceStore {
   blocksOf(nodeName: string): Iterable<BlockRec> {
     return this.blocksByNode.get(nodeName) ?? [];
   }
+}
+
+/** The errors of a part's documents on their own (datastore.ts's errorsAlone, from the records made already). */
+function ownErrors(part: PartState): ConfigDiagnostic[] {
+  const out = part.diagnostics.filter((d) => d.severity === 'error');
+  for (const r of part.records) {
+    const own = r.kind === 'IPPool' ? resolvePool(r.res, 'ipip').diagnostics : r.own;
+    for (const d of own) if (d.severity === 'error') out.push(d);
+  }
+  return out;
+}
+
+/** A part that is one clean record: the record itself. */
+function compact(part: PartState): Part {
+  return part.records.length === 1 && part.diagnostics.length === 0 && part.rejected.length === 0 ? part.records[0]! : part;
 }
 
 /** Whether a re-read record is the same as the one kept (then nothing downstream changes). */

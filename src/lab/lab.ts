@@ -15,6 +15,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { lockFileFor } from '../agent/pin-root.js';
 import { inNetns, sh, shQuiet } from './sh.js';
 import { checkTopology, defaultTopology, podAddress, prefixLengthOf, type LabNodeSpec, type LabTopology } from './topology.js';
 
@@ -367,5 +368,7 @@ export function destroyLab(prefix: string): void {
   for (const ns of namespaces) shQuiet(['ip', 'netns', 'del', ns]);
   const dir = path.join(LAB_ROOT, prefix);
   for (const m of mountsUnder(dir)) shQuiet(['umount', '-l', m]);
+  // The pin-root locks its agents held (a killed agentd leaves its lock file behind; pin-root.ts).
+  for (const node of fs.existsSync(dir) ? fs.readdirSync(dir) : []) fs.rmSync(lockFileFor(path.join(dir, node, 'bpf')), { force: true });
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -5,7 +5,7 @@ import { parseManifests } from '../../src/config/index.js';
 import { raw, type BpfMap, type BurrowConfig, type BurrowPeer, type BurrowRoute } from '../../src/bpf/index.js';
 import type { DatapathMaps } from '../../src/agent/datapath.js';
 import type { KernelRoute } from '../../src/agent/kernel-routes.js';
-import { natRuleFingerprint } from '../../src/agent/nat.js';
+import { nftFingerprints } from '../../src/agent/nat.js';
 import { canonicalRouteKey } from '../../src/agent/plan.js';
 import type { KernelState, ReconcileMap, ReconcileMaps } from '../../src/agent/reconcile.js';
 import { labManifests, type LabManifestOptions } from '../helpers/agentctl.js';
@@ -75,9 +75,9 @@ export function memoryKernel(log?: OpLog, start: { routes?: KernelRoute[]; finge
       }
     },
     natFingerprints: async () => [...k.fingerprints],
-    async applyNat(rules) {
+    async applyNat(rules, guard) {
       log?.push(`nat ${rules.length}`);
-      k.fingerprints = rules.map(natRuleFingerprint);
+      k.fingerprints = nftFingerprints(rules, guard);
     },
   };
   return k;

@@ -105,6 +105,10 @@ privileged('maps dump -o json decodes every field of routes, peers, config and s
   const { ctl } = await applied(t, { pool: { vxlanMode: 'CrossSubnet', ipipMode: 'Never', natOutgoing: true, disabled: true } });
   const d = await json<{ routes: unknown[]; peers: unknown[]; config: Record<string, unknown>; stats: Counter[] }>(ctl('maps', 'dump', '-o', 'json'));
   t.deepEqual(d.routes, [
+    // The pool and node-a's own blocks: never tunnelled, what decap checks inner addresses against.
+    { cidr: '192.168.0.0/16', mode: 'none', remote: '0.0.0.0', vni: 0, vtepMac: '00:00:00:00:00:00', flags: ['nat-outgoing', 'in-pool', 'pool-disabled'], pool: 0 },
+    { cidr: '192.168.0.0/26', mode: 'none', remote: '10.0.1.10', vni: 0, vtepMac: '00:00:00:00:00:00', flags: ['nat-outgoing', 'in-pool', 'pool-disabled', 'local'], pool: 0 },
+    { cidr: '192.168.0.64/26', mode: 'none', remote: '10.0.1.10', vni: 0, vtepMac: '00:00:00:00:00:00', flags: ['nat-outgoing', 'in-pool', 'pool-disabled', 'local'], pool: 0 },
     { cidr: '192.168.1.0/26', mode: 'none', remote: '10.0.1.11', vni: 0, vtepMac: '00:00:00:00:00:00', flags: ['nat-outgoing', 'same-subnet', 'in-pool', 'pool-disabled'], pool: 0 },
     { cidr: '192.168.2.0/26', mode: 'vxlan', remote: '10.0.2.10', vni: 4096, vtepMac: '66:cc:00:00:00:0c', flags: ['nat-outgoing', 'in-pool', 'pool-disabled'], pool: 0 },
   ]);
@@ -121,7 +125,7 @@ privileged('maps dump -o json decodes every field of routes, peers, config and s
   t.true(perCpu.stats.every((s) => s.perCpu?.length === possibleCpus()));
 
   const table = await ctl('maps', 'dump', 'routes');
-  t.regex(table.stdout, /^ROUTES \(2\)\nCIDR +MODE +REMOTE +VNI +VTEP MAC +FLAGS +POOL\n/);
+  t.regex(table.stdout, /^ROUTES \(5\)\nCIDR +MODE +REMOTE +VNI +VTEP MAC +FLAGS +POOL\n/);
   t.regex(table.stdout, /^192\.168\.2\.0\/26 +vxlan +10\.0\.2\.10 +4096 +66:cc:00:00:00:0c +nat-outgoing,in-pool,pool-disabled +0$/m);
 });
 
@@ -211,7 +215,7 @@ privileged('status: map fill and config; nothing attached is not an error', asyn
   t.is(s.pinRoot, pinRoot);
   t.like(s.config, { localIp: '10.0.1.10', vxlanPort: 4789 });
   t.deepEqual(s.maps, [
-    { name: 'routes', type: 'lpm_trie', entries: 2, maxEntries: 262144 },
+    { name: 'routes', type: 'lpm_trie', entries: 5, maxEntries: 262144 },
     { name: 'peers', type: 'hash', entries: 1, maxEntries: 16384 },
     { name: 'config', type: 'array', entries: 1, maxEntries: 1 },
     { name: 'stats', type: 'percpu_array', entries: burrowStatNames.length, maxEntries: burrowStatNames.length },
@@ -219,7 +223,7 @@ privileged('status: map fill and config; nothing attached is not an error', asyn
   t.deepEqual([s.devices, s.links], [[], []]);
   const text = await ctl('status');
   t.is(text.code, 0);
-  t.regex(text.stdout, /^MAP +TYPE +ENTRIES +MAX +FILL\nroutes +lpm_trie +2 +262144 +0\.0%$/m);
+  t.regex(text.stdout, /^MAP +TYPE +ENTRIES +MAX +FILL\nroutes +lpm_trie +5 +262144 +0\.0%$/m);
   t.regex(text.stdout, /nothing to inspect/);
 });
 

@@ -45,11 +45,13 @@ test.serial('a real etcd: list, watch, add and delete affinities, skip an invali
 
   const engine = new Engine({ localNode: 'node-a' });
   const skipped: string[] = [];
+  const accepted: string[] = [];
   const connection: boolean[] = [];
   const source = new EtcdSource({
     endpoints: [etcd.endpoint],
     sink: (events) => engine.apply(events),
     onSkipped: (key) => skipped.push(key),
+    onAccepted: (key) => accepted.push(key),
     onConnection: (up) => connection.push(up),
     backoff: { min: 100, max: 1000 },
   });
@@ -57,7 +59,7 @@ test.serial('a real etcd: list, watch, add and delete affinities, skip an invali
   await source.start();
   const routes = () => [...engine.derived.routes.keys()].map(routeKeyText).sort();
   t.true(engine.valid, JSON.stringify(engine.errors()));
-  t.deepEqual(routes(), ['192.168.1.0/26'], 'node-b\'s block; node-a\'s own block is reached through its pods');
+  t.deepEqual(routes(), ['192.168.0.0/16', '192.168.0.0/26', '192.168.1.0/26'], 'the pool, node-a\'s own block (for decap) and node-b\'s block');
   t.is(engine.store.felixSettings.vxlanVNI, 4097);
 
   // A new block in IPAM (the 3.30 layout) becomes a route; deleting it withdraws the route.
@@ -79,6 +81,11 @@ test.serial('a real etcd: list, watch, add and delete affinities, skip an invali
   t.true(routes().includes('192.168.1.0/26'), 'node-b\'s routes are untouched');
   await kv.put('/calico/ipam/v2/host/node-c/ipv4/block/192.168.2.64-26').value('{"state":"confirmed","deleted":false}');
   await until('the rest is still followed', () => routes().includes('192.168.2.64/26'));
+  // Fixed: accepted again (no longer skipped), and its new version counts.
+  const acceptedBefore = accepted.length;
+  await kv.put(`${V3}/nodes/node-b`).value(node('node-b', '10.0.1.12/24'));
+  await until('node-b accepted again', () => accepted.slice(acceptedBefore).includes(`${V3}/nodes/node-b`));
+  await until('its new address', () => engine.store.node('node-b')?.address === '10.0.1.12');
 
   // Outage: etcd stops; the engine keeps its state; etcd is back → relist → changes made meanwhile... none
   // can be made while it is down, so one is made right after it is back and must arrive.
@@ -106,8 +113,8 @@ test.serial('agentctl validate and compile read the live etcd datastore (--datas
   const valid = await agentctl(['validate', ...ds]);
   t.is(valid.code, 0, valid.stderr);
   t.regex(valid.stdout, /valid: 1 pool\(s\), 2 node\(s\), 1 block\(s\)/);
-  const compiled = JSON.parse((await agentctl(['compile', ...ds, '--node', 'node-a', '-o', 'json'])).stdout) as { routes: { cidr: string; mode: string; remote: string }[] };
-  t.deepEqual(compiled.routes.map((r) => [r.cidr, r.mode, r.remote]), [['192.168.1.0/26', 'ipip', '10.0.2.11']]);
+  const compiled = JSON.parse((await agentctl(['compile', ...ds, '--node', 'node-a', '-o', 'json'])).stdout) as { routes: { cidr: string; kind: string; mode: string; remote: string }[] };
+  t.deepEqual(compiled.routes.filter((r) => r.kind === 'block').map((r) => [r.cidr, r.mode, r.remote]), [['192.168.1.0/26', 'ipip', '10.0.2.11']]);
   etcd.ops([{ put: `${V3}/ippools/overlapping`, value: pool('overlapping', '192.168.0.0/24') }]);
   const invalid = await agentctl(['validate', ...ds]);
   t.is(invalid.code, 1);
@@ -123,10 +130,17 @@ test.serial('rangeAll reads any number of keys page by page, all at the first pa
   t.teardown(() => kv.close());
   for (let i = 0; i < 10; i++) await kv.put(`/p/k${i}`).value(String(i));
   await kv.put('/q/outside').value('x');
-  const first = await rangeAll(kv, '/p/', undefined, 3);
-  t.deepEqual(first.kvs.map((k) => k.key.toString()), Array.from({ length: 10 }, (_, i) => `/p/k${i}`), 'every key once, in order, across four pages');
+  const read = async (revision?: string) => {
+    const pages: string[][] = [];
+    const rev = await rangeAll(kv, '/p/', revision, (kvs) => pages.push(kvs.map((k) => k.key.toString())), 3);
+    return { pages, keys: pages.flat(), revision: rev };
+  };
+  const first = await read();
+  t.deepEqual(first.keys, Array.from({ length: 10 }, (_, i) => `/p/k${i}`), 'every key once, in order');
+  t.deepEqual(first.pages.map((p) => p.length), [3, 3, 3, 1], 'handed over page by page');
   await kv.put('/p/k99').value('late');
-  const again = await rangeAll(kv, '/p/', first.revision, 3);
-  t.is(again.kvs.length, 10, 'read at the old revision: the later key is not there');
-  t.is((await rangeAll(kv, '/p/', undefined, 3)).kvs.length, 11);
+  const again = await read(first.revision);
+  t.is(again.keys.length, 10, 'read at the old revision: the later key is not there');
+  t.is(again.revision, first.revision);
+  t.is((await read()).keys.length, 11);
 });

@@ -115,7 +115,7 @@ test.serial('a fake apiserver: list, watch, annotation moves, 410 relist, outage
 
   t.deepEqual(sinkCalls, [6], 'the four lists in one sink call (node-z skipped)');
   t.true(engine.valid, JSON.stringify(engine.errors()));
-  t.deepEqual(routes(), ['192.168.1.0/26'], 'node-b\'s block; node-a\'s own block is reached through its pods');
+  t.deepEqual(routes(), ['192.168.0.0/16', '192.168.0.0/26', '192.168.1.0/26'], 'the pool, node-a\'s own block (for decap) and node-b\'s block');
   t.is(remoteOf('192.168.1.0/26'), '10.0.1.11');
   t.is(engine.store.felixSettings.vxlanVNI, 4097);
   t.deepEqual(skipped, ['kubernetes:/api/v1/nodes/node-z']);
@@ -188,6 +188,52 @@ test.serial('a fake apiserver: list, watch, annotation moves, 410 relist, outage
   api.put(AFFINITIES, affinity('node-c', '192.168.4.64/26'));
   await until('changes after the 429s arrive', () => routes().includes('192.168.4.64/26'));
   t.true(engine.valid, JSON.stringify(engine.errors()));
+});
+
+test.serial('watches ask for bookmarks and a server-side timeout; after a bookmark a quiet collection resumes without a relist', async (t) => {
+  const api = await FakeApiServer.start();
+  t.teardown(() => api.close());
+  api.put(POOLS, pool('default-ipv4-ippool', '192.168.0.0/16'));
+  api.put(NODES, k8sNode('node-a', '10.0.1.10/24'));
+  api.put(NODES, k8sNode('node-b', '10.0.1.11/24'));
+  api.put(AFFINITIES, affinity('node-b', '192.168.1.0/26'));
+  const engine = new Engine({ localNode: 'node-a' });
+  const source = new KubeSource({ kubeconfig: api.kubeconfigFile(), sink: (events) => engine.apply(events), backoff: { min: 100, max: 1000 } });
+  t.teardown(() => source.close());
+  await source.start();
+  await until('the four watches open', () => api.openWatches === 4);
+  const watches = api.requests.filter((r) => r.includes('watch=true'));
+  t.is(watches.length, 4);
+  for (const w of watches) {
+    t.regex(w, /allowWatchBookmarks=true/, w);
+    const timeout = Number(/timeoutSeconds=(\d+)/.exec(w)?.[1]);
+    t.true(timeout >= 300 && timeout < 600, `client-go's 5-10 min: ${w}`);
+  }
+  const relists = source.relists;
+
+  // The affinities change (their watch follows); the pools and nodes stay quiet, their last
+  // resourceVersion falls behind. The history is compacted, a bookmark brings every watch up to
+  // date, and the watches end as their timeout would: all four resume, none relists.
+  api.put(AFFINITIES, affinity('node-b', '192.168.1.64/26'));
+  await until('the new block', () => engine.derived.routes.keys().next() !== undefined && [...engine.derived.routes.keys()].map(routeKeyText).includes('192.168.1.64/26'));
+  api.compact();
+  api.bookmark();
+  await new Promise((r) => setTimeout(r, 200));
+  const before = api.requests.length;
+  api.endWatches();
+  await until('four watches resumed', () => api.openWatches === 4);
+  const resumed = api.requests.slice(before);
+  t.false(resumed.some((r) => r.includes('410')), resumed.join('\n'));
+  t.is(source.relists, relists, 'no list after the bookmark');
+  api.put(NODES, k8sNode('node-b', '10.0.1.12/24'));
+  await until('still following', () => engine.store.node('node-b')?.address === '10.0.1.12');
+
+  // Without a bookmark the quiet collections' versions are stale: compacted, they get 410 and relist.
+  api.put(AFFINITIES, affinity('node-b', '192.168.1.128/26'));
+  api.compact();
+  api.endWatches();
+  await until('the stale watches relisted', () => source.relists > relists);
+  await until('four watches again', () => api.openWatches === 4);
 });
 
 test.serial('start() rejects when a collection cannot be listed; a wrong token is refused', async (t) => {

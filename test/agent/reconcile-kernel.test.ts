@@ -82,13 +82,20 @@ privileged.serial('apply sets the tunnel and direct routes (proto 211) and the n
   t.regex(table!, /type nat hook postrouting priority srcnat; policy accept;/);
   t.regex(table!, /ip saddr 192\.168\.0\.0\/16 ip daddr != 192\.168\.0\.0\/16 masquerade comment "burrow-nat 192\.168\.0\.0\/16 [0-9a-f]{16}"/);
   t.is(table!.match(/masquerade/g)?.length, 1);
+  // The tunnel guard: forwarded IPIP and VXLAN (from workloads) dropped into a named counter.
+  t.true(lines.includes('+ nat burrow-guard ipip (drop forwarded tunnel packets: from workloads)'), out);
+  t.true(lines.includes('+ nat burrow-guard vxlan 4789 (drop forwarded tunnel packets: from workloads)'), out);
+  t.regex(table!, /counter drop_workload_tunnel \{/);
+  t.regex(table!, /type filter hook forward priority filter; policy accept;/);
+  t.regex(table!, /ip protocol ipencap counter name "drop_workload_tunnel" drop comment "burrow-guard ipip"/);
+  t.regex(table!, /udp dport 4789 counter name "drop_workload_tunnel" drop comment "burrow-guard vxlan 4789"/);
 
   t.is(await node.apply({ pool: { ipipMode: 'CrossSubnet', natOutgoing: true } }), 'no changes\n');
   const plan = await agentctl(['--pin-root', node.pinRoot, 'plan', '-f', '/dev/null', '--node', 'node-a'], { netns: node.ns.name });
   t.is(plan.code, 1, 'plan with no manifests at all is invalid input');
 });
 
-privileged.serial('IPIP → VXLAN changes the tunnel route MTU in place; removing a node and natOutgoing removes its route and the table', async (t) => {
+privileged.serial('IPIP → VXLAN changes the tunnel route MTU in place; removing a node and natOutgoing removes its route and the NAT chain; the guard follows the VXLAN port', async (t) => {
   const node = nodeA(t);
   await node.apply({ pool: { ipipMode: 'CrossSubnet', natOutgoing: true } });
 
@@ -103,15 +110,30 @@ privileged.serial('IPIP → VXLAN changes the tunnel route MTU in place; removin
 
   const gone = await node.apply({ pool: { ipipMode: 'Never', vxlanMode: 'CrossSubnet', natOutgoing: false }, nodes: ['node-a', 'node-b'] });
   t.deepEqual(gone.trimEnd().split('\n'), [
+    '~ route 192.168.0.0/16 flags nat-outgoing,in-pool → in-pool',
+    '~ route 192.168.0.0/26 flags nat-outgoing,in-pool,local → in-pool,local',
+    '~ route 192.168.0.64/26 flags nat-outgoing,in-pool,local → in-pool,local',
     '~ route 192.168.1.0/26 flags nat-outgoing,same-subnet,in-pool → same-subnet,in-pool',
     '- nat burrow-nat 192.168.0.0/16 ' + /burrow-nat 192\.168\.0\.0\/16 ([0-9a-f]{16})/.exec(gone)![1],
     '- kernel-route 192.168.2.0/26 via 10.0.2.10 dev burrow0 onlink mtu 1450',
     '- route 192.168.2.0/26 vxlan via 10.0.2.10 vni 4096 vtep 66:cc:00:00:00:0c',
     '- peer 10.0.2.10',
-    'applied: 5 changes',
+    'applied: 8 changes',
   ]);
   t.deepEqual(node.burrowRoutes(), ['192.168.1.0/26 via 10.0.1.11 dev eth0']);
-  t.is(node.natTable(), null, 'no NAT pool: no table');
+  const table = node.natTable();
+  t.notRegex(table ?? '', /postrouting|masquerade/, 'no NAT pool: no NAT chain (it would make the kernel track every connection)');
+  t.regex(table ?? '', /comment "burrow-guard ipip"/, 'the tunnel guard stays');
+
+  // A new VXLAN port moves the guard with it; the counter object stays.
+  const port = await node.apply({ pool: { ipipMode: 'Never', vxlanMode: 'CrossSubnet', natOutgoing: false }, nodes: ['node-a', 'node-b'],
+    extra: 'apiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata:\n  name: default\nspec:\n  vxlanPort: 8472' });
+  t.deepEqual(port.trimEnd().split('\n').filter((l) => l.includes('nat')), [
+    '+ nat burrow-guard vxlan 8472 (drop forwarded tunnel packets: from workloads)',
+    '- nat burrow-guard vxlan 4789',
+  ]);
+  t.regex(node.natTable() ?? '', /udp dport 8472 counter name "drop_workload_tunnel" drop comment "burrow-guard vxlan 8472"/);
+  t.notRegex(node.natTable() ?? '', /dport 4789/);
 });
 
 privileged.serial('--no-kernel leaves kernel routes and nft alone', async (t) => {

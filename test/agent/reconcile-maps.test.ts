@@ -6,6 +6,7 @@ import type { ExecutionContext } from 'ava';
 
 import { loadDatapath, type Datapath } from '../../src/agent/datapath.js';
 import { configValueOf, desiredMapEntries } from '../../src/agent/map-entries.js';
+import { guardFingerprints } from '../../src/agent/nat.js';
 import { withTransitionalPeers } from '../../src/agent/plan.js';
 import { reconcile } from '../../src/agent/reconcile.js';
 import { BurrowMode } from '../../src/bpf/index.js';
@@ -41,14 +42,20 @@ privileged('apply populates routes, peers and config exactly, in make-before-bre
   const log: OpLog = [];
   const r = await reconcile(recording(dp.maps, log), state, { kernel: false });
   t.true(r.applied);
-  t.is(r.changes, 4);
-  t.deepEqual(log, ['peers.set 10.0.2.10', 'config.set 0', 'routes.set 192.168.1.0/26', 'routes.set 192.168.2.0/26']);
-  t.deepEqual(r.steps, [{ step: 'peers.set', count: 1 }, { step: 'config.set', count: 1 }, { step: 'routes.set', count: 2 }]);
+  t.is(r.changes, 7);
+  t.deepEqual(log, [
+    'peers.set 10.0.2.10', 'config.set 0',
+    'routes.set 192.168.0.0/16', 'routes.set 192.168.0.0/26', 'routes.set 192.168.0.64/26', 'routes.set 192.168.1.0/26', 'routes.set 192.168.2.0/26',
+  ]);
+  t.deepEqual(r.steps, [{ step: 'peers.set', count: 1 }, { step: 'config.set', count: 1 }, { step: 'routes.set', count: 5 }]);
   expectExactly(t, dp, state);
   // Spot-check the bytes' meaning, not just the round trip.
   const routes = readBack(dp.maps).routes;
   t.like(routes.get('192.168.2.0/26'), { mode: BurrowMode.ipip, remote: '10.0.2.10', vni: 0, flags: 0b0101, pool: 0 });
   t.like(routes.get('192.168.1.0/26'), { mode: BurrowMode.none, remote: '10.0.1.11', flags: 0b0111 });
+  // The pool (nat-outgoing, in-pool; nobody's) and our own blocks (nat-outgoing, in-pool, local; ours).
+  t.like(routes.get('192.168.0.0/16'), { mode: BurrowMode.none, remote: '0.0.0.0', vni: 0, flags: 0b00101, pool: 0 });
+  t.like(routes.get('192.168.0.0/26'), { mode: BurrowMode.none, remote: '10.0.1.10', vni: 0, flags: 0b10101, pool: 0 });
   t.deepEqual(readBack(dp.maps).peers.get('10.0.2.10'), { modes: 1, vni: 4096 });
 });
 
@@ -106,6 +113,10 @@ privileged('adds and updates are written before deletes, kernel routes and nft i
   t.deepEqual(log, [
     'peers.set 10.0.2.10',
     'routes.set 192.168.2.0/26',
+    // natOutgoing off: the pool's and our blocks' flags change too.
+    'routes.set 192.168.0.0/16',
+    'routes.set 192.168.0.0/26',
+    'routes.set 192.168.0.64/26',
     'routes.set 192.168.1.0/26',
     'kernel.replace 192.168.2.0/26',
     'kernel.replace 192.168.1.0/26',
@@ -113,9 +124,9 @@ privileged('adds and updates are written before deletes, kernel routes and nft i
     'peers.delete 10.0.1.11',
   ]);
   t.deepEqual(r.plan.routes.add.map((c) => c.key), ['192.168.2.0/26']);
-  t.deepEqual(r.plan.routes.update.map((c) => c.key), ['192.168.1.0/26']);
+  t.deepEqual(r.plan.routes.update.map((c) => c.key), ['192.168.0.0/16', '192.168.0.0/26', '192.168.0.64/26', '192.168.1.0/26']);
   t.deepEqual(r.plan.peers.remove.map((c) => c.key), ['10.0.1.11']);
-  t.deepEqual(kernel.fingerprints, [], 'natOutgoing off: the table is emptied');
+  t.deepEqual(kernel.fingerprints, guardFingerprints({ vxlanPort: 4789 }), 'natOutgoing off: the table keeps only the tunnel guard');
   expectExactly(t, dp, next);
 });
 
@@ -169,7 +180,7 @@ privileged('IPIP → VXLAN with transitional peers: the peer accepts both tunnel
   await reconcile(dp.maps, ipip, { kernel: false });
   const during = await reconcile(dp.maps, withTransitionalPeers(vxlan, ipip), { kernel: false });
   t.deepEqual(during.plan.peers.update.map((c) => [c.key, c.after!.value.modes]), [['10.0.1.11', 3], ['10.0.2.10', 3]]);
-  t.true([...readBack(dp.maps).routes.values()].every((r) => r.mode === BurrowMode.vxlan), 'routes switch at once');
+  t.true([...readBack(dp.maps).routes.values()].every((r) => r.mode === BurrowMode.vxlan || r.remote === '0.0.0.0' || r.remote === '10.0.1.10'), 'routes switch at once');
   const after = await reconcile(dp.maps, vxlan, { kernel: false });
   t.deepEqual(after.plan.peers.update.map((c) => [c.key, c.after!.value.modes]), [['10.0.1.11', 2], ['10.0.2.10', 2]]);
   t.is(after.changes, 2);

@@ -11,8 +11,8 @@ import { loadDatapath } from '../../src/agent/datapath.js';
 import { deepEqual } from '../../src/agent/diff.js';
 import type { KernelRoute } from '../../src/agent/kernel-routes.js';
 import { desiredMapEntries } from '../../src/agent/map-entries.js';
-import { natRuleFingerprint } from '../../src/agent/nat.js';
-import { canonicalRouteKey, desiredParts, isZeroConfig, kernelRouteSatisfies } from '../../src/agent/plan.js';
+import { guardFingerprints, natRuleFingerprint, nftFingerprints } from '../../src/agent/nat.js';
+import { canonicalRouteKey, desiredParts, guardOf, isZeroConfig, kernelRouteSatisfies } from '../../src/agent/plan.js';
 import { ReconcileRefusedError, reconcile, type ReconcileMaps } from '../../src/agent/reconcile.js';
 import { memoryDatapathMaps } from '../../src/agent/reconcile-memory.js';
 import type { BurrowConfig, BurrowPeer, BurrowRoute, BurrowRouteKey } from '../../src/bpf/index.js';
@@ -28,7 +28,7 @@ const arbMac = fc.constantFrom('00:00:00:00:00:00', '66:cc:00:00:00:0c', '66:89:
 const arbVni = fc.constantFrom(0, 4096, 5000);
 
 const arbTunnelRoute: fc.Arbitrary<TunnelRoute> = fc.record({
-  kind: fc.constantFrom('block' as const, 'node-address' as const),
+  kind: fc.constantFrom('block' as const, 'node-address' as const, 'local-block' as const, 'pool' as const),
   cidr: arbBlock,
   mode: fc.constantFrom('ipip' as const, 'vxlan' as const, 'none' as const),
   remote: arbRemote,
@@ -110,7 +110,10 @@ const arbActual: fc.Arbitrary<ActualSeed> = fc.record({
     { nil: null },
   ),
   kernelRoutes: fc.uniqueArray(arbKernelRoute.map((k) => desiredParts({ ...base, kernelRoutes: [k] }).kernelRoutes[0]!), { selector: (k) => k.dst, maxLength: 6 }),
-  fingerprints: fc.subarray(['burrow-nat 192.168.0.0/16 0000000000000000', natRuleFingerprint({ sourceCidr: '192.168.0.0/16', excludeDestinations: ['192.168.0.0/16'] })]),
+  fingerprints: fc.subarray([
+    'burrow-nat 192.168.0.0/16 0000000000000000', natRuleFingerprint({ sourceCidr: '192.168.0.0/16', excludeDestinations: ['192.168.0.0/16'] }),
+    ...guardFingerprints({ vxlanPort: 4789 }), ...guardFingerprints({ vxlanPort: 8472 }),
+  ]),
 });
 
 function seed(maps: ReconcileMaps, a: ActualSeed): void {
@@ -153,7 +156,7 @@ async function convergesOnce(maps: ReconcileMaps, a: ActualSeed, desired: Desire
   const lastSet = Math.max(-1, ...log.map((l, i) => (l.includes('.set ') ? i : -1)));
   const firstDelete = log.findIndex((l) => l.includes('.delete '));
   if (firstDelete >= 0 && lastSet > firstDelete) throw new Error(`a set after a delete: ${JSON.stringify(log)}`);
-  if (r.changes !== sets.length + deletes.length + (configWritten ? 1 : 0) + r.plan.kernelRoutes.add.length + r.plan.kernelRoutes.update.length + r.plan.kernelRoutes.remove.length + (r.plan.nat ? Math.max(1, r.plan.nat.add.length + r.plan.nat.remove.length) : 0)) {
+  if (r.changes !== sets.length + deletes.length + (configWritten ? 1 : 0) + r.plan.kernelRoutes.add.length + r.plan.kernelRoutes.update.length + r.plan.kernelRoutes.remove.length + (r.plan.nat ? Math.max(1, r.plan.nat.add.length + r.plan.nat.addGuard.length + r.plan.nat.remove.length) : 0)) {
     throw new Error(`changes ${r.changes} does not count the writes`);
   }
 
@@ -165,7 +168,7 @@ async function convergesOnce(maps: ReconcileMaps, a: ActualSeed, desired: Desire
   if (!deepEqual(after.config, expect.config)) throw new Error(`config did not converge: ${JSON.stringify(after.config)}`);
   const wantKernel = desiredParts(desired).kernelRoutes;
   if (kernel.routes.size !== wantKernel.length || !wantKernel.every((w) => kernelRouteSatisfies(kernel.routes.get(w.dst)!, w))) throw new Error('kernel routes did not converge');
-  if (!deepEqual([...kernel.fingerprints].sort(), desired.nat.map(natRuleFingerprint).sort())) throw new Error('nft did not converge');
+  if (!deepEqual([...kernel.fingerprints].sort(), nftFingerprints(desired.nat, guardOf(desired.node)))) throw new Error('nft did not converge');
 
   // Idempotent: nothing left to do.
   const log2: OpLog = [];
@@ -199,18 +202,20 @@ test('a desired state larger than a map is refused before any write', async (t) 
 });
 
 test('a map too full for old and new at once: its deletes go first, and it still converges', async (t) => {
-  const maps = memoryDatapathMaps({ routes: 2 });
-  const desired = desiredFor({ pool: { ipipMode: 'Always' } }, 'node-a'); // routes to node-b and node-c
+  // Routes to node-b and node-c, the pool and node-a's two blocks: 5 entries, exactly the map's size.
+  const desired = desiredFor({ pool: { ipipMode: 'Always' } }, 'node-a');
+  const wanted = desired.routes.map((r) => r.cidr).sort();
+  t.deepEqual(wanted, ['192.168.0.0/16', '192.168.0.0/26', '192.168.0.64/26', '192.168.1.0/26', '192.168.2.0/26']);
+  const maps = memoryDatapathMaps({ routes: wanted.length });
   const someRoute = [...desiredMapEntries(desired).routes.values()][0]!.value;
   maps.routes.setBatch([[{ prefixlen: 24, addr: '10.9.1.0' }, someRoute], [{ prefixlen: 24, addr: '10.9.2.0' }, someRoute]]);
   const log: OpLog = [];
   const r = await reconcile(recording(maps, log), desired, { kernel: false });
-  t.is(desired.routes.length, 2);
   t.deepEqual(log.filter((l) => l.startsWith('routes.')), [
-    'routes.delete 10.9.1.0/24', 'routes.delete 10.9.2.0/24', 'routes.set 192.168.1.0/26', 'routes.set 192.168.2.0/26',
+    'routes.delete 10.9.1.0/24', 'routes.delete 10.9.2.0/24', ...wanted.map((c) => `routes.set ${c}`),
   ]);
   t.true(r.applied);
-  t.deepEqual([...readBack(maps).routes.keys()].sort(), ['192.168.1.0/26', '192.168.2.0/26']);
+  t.deepEqual([...readBack(maps).routes.keys()].sort(), wanted);
 });
 
 privileged.serial('the same property against the real kernel maps (a few runs)', async (t) => {

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { arbDecapScenario } from '../../src/codec/arbitraries.js';
 import { privileged } from '../helpers/privileged.js';
 import { DECAP_CASES } from './cases/decap-cases.js';
-import { NODE, PEERS } from './cases/world.js';
+import { DECAP_ROUTES, NODE, PEERS } from './cases/world.js';
 import { ProgramUnderTest, hookOf } from './harness/datapath.js';
 import { CounterTally, DifferentialRunner, assertAgreement } from './harness/differential.js';
 import { batchProperty } from './harness/batches.js';
@@ -15,7 +15,7 @@ import { runDecapCase } from './harness/table-cases.js';
 /** Every counter a decap program can move in a test run (adjust failures cannot happen there). */
 const REACHABLE = [
   'PASS', 'PASS_FRAGMENT', 'DECAP_IPIP', 'DECAP_VXLAN', 'DROP_UNKNOWN_PEER', 'DROP_BAD_VNI', 'DROP_MALFORMED',
-  'DROP_ECN', 'DROP_TTL',
+  'DROP_ECN', 'DROP_TTL', 'DROP_SPOOFED', 'DROP_OUTSIDE_POOL',
 ];
 
 export function decapSuite(name: 'tc_decap' | 'xdp_decap'): void {
@@ -32,7 +32,7 @@ export function decapSuite(name: 'tc_decap' | 'xdp_decap'): void {
     fc.assert(
       fc.property(arbDecapScenario({ hook, testRunnable: true }), (s) => {
         const outcome = runner.checkDecap(s.frame, s.options);
-        assertAgreement({ program: name, frame: s.frame, config: s.config, peers: s.peers, notes: [`scenario kind: ${s.kind}`] }, outcome);
+        assertAgreement({ program: name, frame: s.frame, config: s.config, peers: s.peers, routes: s.routes, notes: [`scenario kind: ${s.kind}`] }, outcome);
         tally.add(outcome.model.counter);
       }),
       { numRuns: propertyRuns(), seed, includeErrorInReport: true },
@@ -51,7 +51,7 @@ export function decapSuite(name: 'tc_decap' | 'xdp_decap'): void {
 
   for (const c of uniqueDescriptions(DECAP_CASES)) {
     privileged.serial(`table: ${c.description} (${c.rule})`, (t) => {
-      const report = runDecapCase(runner, c, { config: NODE, peers: PEERS });
+      const report = runDecapCase(runner, c, { config: NODE, peers: PEERS, routes: DECAP_ROUTES });
       if (!report.ranProgram) t.log(`BPF_PROG_TEST_RUN refuses this frame at ${hook === 'tc' ? 'TC' : 'XDP'}: checked against the codec only`);
       t.deepEqual(report.problems, [], report.problems.join('\n'));
     });

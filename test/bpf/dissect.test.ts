@@ -96,7 +96,7 @@ function decapOutputs(name: 'tc_decap' | 'xdp_decap'): Decapsulated[] {
   for (const s of fc.sample(arbDecapScenario({ hook, testRunnable: true }), { numRuns: 40 * PER_PROGRAM, seed })) {
     if (out.length >= PER_PROGRAM) break;
     const outcome = runner.checkDecap(s.frame, s.options);
-    assertAgreement({ program: name, frame: s.frame, config: s.config, peers: s.peers }, outcome);
+    assertAgreement({ program: name, frame: s.frame, config: s.config, peers: s.peers, routes: s.routes }, outcome);
     const output = outcome.bpf.output;
     // Only complete inner headers: tshark cannot verify a checksum over options that were cut off.
     if (!outcome.model.counter.startsWith('DECAP') || output.length < 14 + ((output[14] ?? 0) & 0x0f) * 4) continue;

@@ -14,7 +14,7 @@ privileged.serial('the demo walks through Always, CrossSubnet and Konvoy VXLAN a
   t.is(r.status, 0, r.stdout + r.stderr);
   t.is((r.stdout.match(/\] ok {3}/g) ?? []).length, 9, 'nine connectivity steps, all ok');
   t.notRegex(r.stdout, /FAIL|MISMATCH/);
-  t.regex(r.stdout, /ROUTES \(2\)/, 'maps dump printed');
+  t.regex(r.stdout, /ROUTES \(4\)/, 'maps dump printed: node-b\'s and node-c\'s blocks, the pool and node-a\'s own block');
   t.regex(r.stdout, /encap_vxlan/, 'stats printed');
   const prefix = /lab (bl-[0-9a-f]+) up/.exec(r.stdout)?.[1];
   t.truthy(prefix);

@@ -12,6 +12,8 @@ import { parseManifestText } from '../../src/config/index.js';
 import { privileged } from '../helpers/privileged.js';
 import { TestEtcd, type EtcdOp } from '../support/etcd.js';
 import { until } from '../helpers/wait.js';
+import { agentctlJson } from '../helpers/agentctl.js';
+import type { StatusView } from '../../src/cli/commands/status.js';
 
 const V3 = '/calico/resources/v3/projectcalico.org';
 const PLURAL: Record<string, string> = { IPPool: 'ippools', Node: 'nodes', FelixConfiguration: 'felixconfigurations' };
@@ -46,7 +48,7 @@ privileged.serial('etcdv3 datastore: three agentd follow one real etcd; a node a
 
   const names = [...lab.nodes.keys()];
   const agents: Record<string, LabAgent> = {};
-  await Promise.all(names.map(async (n) => (agents[n] = await startAgent(lab, n, { extraArgs: ['--datastore', 'etcdv3', '--etcd-endpoints', etcd.endpoint] }))));
+  await Promise.all(names.map(async (n) => (agents[n] = await startAgent(lab, n, { ...(n === 'node-a' ? { listen: '127.0.0.1:9436' } : {}), extraArgs: ['--datastore', 'etcdv3', '--etcd-endpoints', etcd.endpoint] }))));
   t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 3, interval: 0.05 })).received, 3, 'pods talk across the tunnel');
 
   // A node joins: its Node and its block affinity appear in etcd.
@@ -58,6 +60,19 @@ privileged.serial('etcdv3 datastore: three agentd follow one real etcd; a node a
   for (const n of names) await until(`${n} routes to node-d`, () => burrowRoutes(lab, n).includes(`${d.block} via ${d.address}`));
   etcd.ops([{ delete: `/calico/ipam/v2/host/${d.name}/ipv4/block/${d.block.replace('/', '-')}` }, { delete: `${V3}/nodes/${d.name}` }]);
   for (const n of names) await until(`${n} withdraws node-d`, () => !burrowRoutes(lab, n).includes(d.block));
+
+  // An object that fails its own rules is skipped and shown by `agentctl status --agent`; fixed, it is gone from the list.
+  const agentView = async () => (await agentctlJson<StatusView>(['--pin-root', a.pinRoot, 'status', '--agent', '127.0.0.1:9436', '-o', 'json'], { netns: a.ns })).agent!;
+  const badKey = `${V3}/nodes/node-e`;
+  etcd.ops([{ put: badKey, value: JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'node-e' }, spec: { bgp: { ipv4Address: '10.0.2.300/24' } } }) }]);
+  await until('node-a reports the skipped Node', async () => (await agentView()).skippedCount === 1);
+  const skipped = await agentView();
+  t.is(skipped.status, 'ok', 'a skipped object does not make the node unhealthy');
+  t.deepEqual(skipped.datastore && { kind: skipped.datastore.kind, connected: skipped.datastore.connected }, { kind: 'etcdv3', connected: true });
+  t.deepEqual(Object.keys(skipped.skippedObjects ?? {}), [badKey]);
+  t.regex(skipped.skippedObjects![badKey]!, /10\.0\.2\.300/);
+  etcd.ops([{ delete: badKey }]);
+  await until('node-a forgets the skipped Node once it is deleted', async () => (await agentView()).skippedCount === undefined);
 
   // Outage: etcd away for 10 s under a 100/s ping.
   const before = Object.fromEntries(names.map((n) => [n, burrowRoutes(lab, n)]));

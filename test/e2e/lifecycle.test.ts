@@ -4,17 +4,21 @@
 // manifests change nothing; SIGTERM leaves the datapath forwarding, `agentctl cleanup` (or
 // --cleanup-on-exit) removes every trace; /metrics and /healthz answer.
 import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 
 import { Collection, FdLink, attachTc, attachXdp, listAttached, withNetns } from '../../src/bpf/index.js';
 import { linksDir } from '../../src/agent/attach.js';
+import { isMountPoint } from '../../src/agent/pin-root.js';
 import { objectPath, openDatapathMaps } from '../../src/agent/datapath.js';
 import { AGENTD, agentctlArgv, startAgent } from '../../src/lab/agents.js';
 import { Lab } from '../../src/lab/lab.js';
 import { clusterManifests, labManifests, poolManifest, writeLabManifests } from '../../src/lab/manifests.js';
 import { sh, sleep } from '../../src/lab/sh.js';
 import { ping, startPing } from '../../src/lab/traffic.js';
+import { labManifests as testLabManifests, manifestDir } from '../helpers/agentctl.js';
 import { counters, labWithAgents } from '../helpers/lab.js';
+import { createNetns } from '../helpers/netns.js';
 import { privileged } from '../helpers/privileged.js';
 
 const podPing = (lab: Lab, count: number) =>
@@ -224,7 +228,7 @@ privileged.serial('resync: a route entry, a peer and a kernel route removed behi
   t.is(quiet.changes, 0, 'the next resync finds nothing');
 });
 
-privileged.serial('a FIFO, then an oversized file, in the watched directory: a clear error, nothing applied, traffic and /healthz keep going, SIGTERM still works', async (t) => {
+privileged.serial('a FIFO, an oversized file, a 1 MB garbage file in the watched directory: a short clear error, nothing applied, traffic and /healthz keep going (naming the rule, not echoing the file), SIGTERM still works', async (t) => {
   const { lab, agents } = await labWithAgents(t, { agent: { listen: '127.0.0.1:9465' } });
   const a = agents['node-a']!;
   const dir = lab.node('node-a').manifestsDir;
@@ -232,20 +236,27 @@ privileged.serial('a FIFO, then an oversized file, in the watched directory: a c
     sh(['ip', 'netns', 'exec', lab.node('node-a').ns, process.execPath, '-e',
       `fetch('http://127.0.0.1:9465${p}').then(async (r) => process.stdout.write(r.status + '\\n' + await r.text()))`]);
   const routes = burrowRoutes(lab, 'node-a');
-  for (const [what, make, rule] of [
-    ['FIFO', (f: string) => sh(['mkfifo', f]), /is a FIFO, not a regular file/],
+  const garbage = crypto.randomBytes(750_000).toString('base64'); // 1,000,000 characters, one YAML string
+  for (const [what, make, message, rule] of [
+    ['FIFO', (f: string) => sh(['mkfifo', f]), /is a FIFO, not a regular file/, 'not-regular-file'],
     // Written aside and renamed in, so that the watcher sees it whole (one growing under its eyes is refused too, as "grew past").
-    ['oversized file', (f: string) => { fs.writeFileSync(`${f}.tmp`, Buffer.alloc(65 * 2 ** 20 + 1, 0x20)); fs.renameSync(`${f}.tmp`, f); }, /over the \d+-byte limit/],
+    ['oversized file', (f: string) => { fs.writeFileSync(`${f}.tmp`, Buffer.alloc(65 * 2 ** 20 + 1, 0x20)); fs.renameSync(`${f}.tmp`, f); }, /over the \d+-byte limit/, 'file-too-large'],
+    ['1 MB garbage file', (f: string) => { fs.writeFileSync(`${f}.tmp`, garbage); fs.renameSync(`${f}.tmp`, f); }, /got string '.{60}… \(1000000 characters\)'/, 'not-a-resource'],
   ] as const) {
     const file = `${dir}/zz-bad.yaml`;
     const from = a.records.length;
     make(file);
     const failed = await a.waitFor((r) => r.msg === undefined ? false : /manifests do not validate/.test(String(r.msg)), 10_000, from);
-    t.regex(String(failed.msg), rule, `${what}: the error says what is wrong`);
+    t.regex(String(failed.msg), message, `${what}: the error says what is wrong`);
     t.true(String(failed.msg).length < 4000, `${what}: the error is short (${String(failed.msg).length} chars)`);
     const health = get('/healthz');
     t.regex(health, /^503\n/, `${what}: /healthz answers, not ready`);
-    t.regex(health, rule);
+    const detail = JSON.parse(health.split('\n').slice(1).join('\n')) as { lastError: string; invalid: unknown[] };
+    const document = rule === 'not-a-resource' ? 1 : 0; // a file refused whole has no document
+    t.deepEqual(detail.invalid, [{ file, document, kind: '', name: '', path: '', rule }], `${what}: /healthz names the file and the rule`);
+    t.regex(detail.lastError, /^manifests do not validate \(1 error\)/);
+    t.false(health.includes(garbage.slice(0, 20)), `${what}: /healthz quotes nothing of the manifests`);
+    t.true(health.length < 4000, `${what}: /healthz is short (${health.length} bytes)`);
     t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 3, interval: 0.05 })).received, 3, `${what}: traffic keeps flowing`);
     t.is(burrowRoutes(lab, 'node-a'), routes, `${what}: nothing changed`);
     fs.rmSync(file);
@@ -253,6 +264,72 @@ privileged.serial('a FIFO, then an oversized file, in the watched directory: a c
     t.regex(get('/healthz'), /^200\n/, `${what} removed: healthy again`);
   }
   t.is(await a.stop('SIGTERM'), 0);
+});
+
+// ── the pin root (issue 13): one agentd per pin root, no mount over files, no hang on sysfs ───
+
+privileged.serial('two agentd on one pin root: the second is refused (exit 3) naming the first\'s PID, and the first carries on undisturbed', async (t) => {
+  const { lab, agents } = await labWithAgents(t, { agents: ['node-a'] });
+  const first = agents['node-a']!;
+  const n = lab.node('node-a');
+  const second = spawnSync('ip', ['netns', 'exec', n.ns, process.execPath, AGENTD, '--node', 'node-a', '--manifests', n.manifestsDir, '--uplink', n.uplink, '--pin-root', n.pinRoot],
+    { encoding: 'utf8', timeout: 60_000 });
+  t.is(second.status, 3, second.stdout);
+  t.regex(second.stdout, new RegExp(`the pin root ${n.pinRoot} is in use by agentd \\(PID ${first.child.pid}\\): one agentd or one changing agentctl command at a time per pin root`));
+  const reload = first.nextReconcile();
+  first.child.kill('SIGHUP');
+  t.like(await reload, { reason: 'SIGHUP', outcome: 'ok', changes: 0 }, 'the first agentd: nothing was undone');
+  t.is(await first.stop('SIGTERM'), 0);
+  const third = startAgent(lab, 'node-a');
+  t.like((await third).reconciles()[0], { changes: 0 }, 'once the first is gone, the pin root is free');
+});
+
+/** Valid lab manifests in a temporary directory, and a throwaway network namespace; both removed afterwards. */
+function agentdScratch(t: Parameters<Parameters<typeof privileged>[1]>[0]): { ns: string; manifests: string } {
+  const ns = createNetns();
+  const m = manifestDir();
+  t.teardown(() => {
+    ns.destroy();
+    m.cleanup();
+  });
+  return { ns: ns.name, manifests: m.write('lab.yaml', testLabManifests()) };
+}
+
+privileged.serial('agentd under ip netns exec with a pin root under /sys/fs/bpf: a clear error and exit 3, not a hang', (t) => {
+  const { ns, manifests } = agentdScratch(t);
+  const pinRoot = `/sys/fs/bpf/burrow-test-${crypto.randomBytes(4).toString('hex')}`;
+  // Under ip netns exec, /sys is a fresh sysfs: nothing of the host's /sys/fs/bpf is reachable from there.
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, AGENTD, '--node', 'node-a', '--manifests', manifests, '--pin-root', pinRoot],
+    { encoding: 'utf8', timeout: 60_000 });
+  t.is(r.error, undefined, 'exited by itself (a generous timeout: it used to spin forever)');
+  t.is(r.status, 3, r.stdout);
+  t.regex(r.stdout, new RegExp(`agentd could not start: cannot create ${pinRoot}: mkdir ${pinRoot}: ENOENT \\(/sys/fs/bpf is on sysfs, where nothing can be created: it is not a mounted bpffs; under \`ip netns exec\`, /sys is a fresh sysfs with no bpffs on it; mount one first`));
+});
+
+privileged.serial('agentd does not mount bpffs over a directory that holds files (exit 3, files intact); a start that fails after mounting leaves no mount', (t) => {
+  const { ns, manifests } = agentdScratch(t);
+  const dir = fs.mkdtempSync('/tmp/burrow-agentd-pinroot-');
+  t.teardown(() => {
+    for (let i = 0; i < 4 && isMountPoint(dir); i++) sh(['umount', '-l', dir]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  fs.writeFileSync(`${dir}/keep.txt`, 'mine');
+  // nsenter --net: the test namespace's network, our own mount namespace, so that a mount agentd makes would show here.
+  const agentd = (...extra: string[]) => spawnSync('nsenter', [`--net=/run/netns/${ns}`, process.execPath, AGENTD, '--node', 'node-a', '--manifests', manifests, '--pin-root', dir, ...extra],
+    { encoding: 'utf8', timeout: 60_000 });
+  const full = agentd();
+  t.is(full.status, 3, full.stdout);
+  t.regex(full.stdout, new RegExp(`${dir} is not on a bpffs \\(it is on \\w+\\) and is not empty \\(keep\\.txt\\): refusing to mount bpffs over it, which would hide what it holds`));
+  t.false(isMountPoint(dir));
+  t.is(fs.readFileSync(`${dir}/keep.txt`, 'utf8'), 'mine');
+
+  fs.rmSync(`${dir}/keep.txt`);
+  const failing = agentd('--uplink', 'nosuch0'); // mounts bpffs, loads the datapath, then the first cycle fails
+  t.is(failing.status, 3, failing.stdout);
+  t.regex(failing.stdout, /"msg":"pin root ready".*"bpffs":"mounted"|"bpffs":"mounted".*"msg":"pin root ready"/, 'it did mount');
+  t.regex(failing.stdout, /agentd could not start: the first reconcile failed/);
+  t.false(isMountPoint(dir), 'the failed start undid its mount');
+  t.deepEqual(fs.readdirSync(dir), [], 'and left nothing');
 });
 
 privileged.serial('the node\'s own tunnel address (ipv4VXLANTunnelAddr) goes on burrow0: the host reaches remote pods from it, and it goes when the Node drops it', async (t) => {

@@ -2,9 +2,9 @@
 // a reconcile). Never a timing assertion: the timeout only bounds a failing run.
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export async function until(what: string, pred: () => boolean, timeoutMs = 15_000, everyMs = 20): Promise<void> {
+export async function until(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 15_000, everyMs = 20): Promise<void> {
   const t0 = Date.now();
-  while (!pred()) {
+  while (!(await pred())) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(everyMs);
   }

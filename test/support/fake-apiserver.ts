@@ -18,6 +18,9 @@
 //                                            (429 with Retry-After: 1)
 //   dropWatches()                            every open watch connection is cut (socket destroyed, as when the
 //                                            apiserver restarts or the network drops)
+//   endWatches(), timeoutSeconds=S           every open watch (or this one after S seconds) ends cleanly: the
+//                                            response is finished, as the apiserver does when a watch's
+//                                            timeout is up
 //
 // Requests must carry the bearer token of kubeconfigFile() (401 otherwise).
 import fs from 'node:fs';
@@ -127,6 +130,12 @@ export class FakeApiServer {
   /** Cuts every open watch connection. */
   dropWatches(): void {
     for (const w of this.watchers) w.socket.destroy();
+    this.watchers.clear();
+  }
+
+  /** Ends every open watch cleanly (what the apiserver does when a watch's timeoutSeconds is up). */
+  endWatches(): void {
+    for (const w of this.watchers) w.res.end();
     this.watchers.clear();
   }
 
@@ -245,7 +254,13 @@ export class FakeApiServer {
       for (const c of this.history) if (c.collection === collection && c.rv > n) this.send(w, c);
     }
     this.watchers.add(w);
-    const gone = () => this.watchers.delete(w);
+    const timeout = Number(url.searchParams.get('timeoutSeconds') ?? '');
+    const timer = timeout > 0 ? setTimeout(() => { this.watchers.delete(w); res.end(); }, timeout * 1000) : undefined;
+    timer?.unref();
+    const gone = () => {
+      if (timer) clearTimeout(timer);
+      this.watchers.delete(w);
+    };
     res.on('close', gone);
     req.socket.on('close', gone);
   }

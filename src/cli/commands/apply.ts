@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 
 import { ensureBpffs, loadDatapath, type Datapath } from '../../agent/datapath.js';
+import { lockPinRoot, type PinRootLock } from '../../agent/pin-root.js';
 import { planJson, planLines, planSummary } from '../../agent/plan-render.js';
 import { reconcile, type ReconcileMaps } from '../../agent/reconcile.js';
 import { memoryDatapathMaps } from '../../agent/reconcile-memory.js';
@@ -51,37 +52,51 @@ Examples:
     .action(async (_opts: unknown, cmd: Command) => {
       const opts = parseOptions(applyOptions, cmd.optsWithGlobals());
       const { state, uplink } = await loadDesiredState(opts);
-      const pinned = openPinnedOrNull(opts.pinRoot);
-      // Nothing pinned yet: apply creates the maps (loading the programs pins them); a dry run plans against nothing.
-      if (!pinned && !opts.dryRun && ensureBpffs(opts.pinRoot) && inPrivateMountNamespace()) {
-        process.stderr.write(
-          `warning: mounted a new bpffs on ${opts.pinRoot} inside a mount namespace of its own (ip netns exec makes one per command): ` +
-            `it and the maps pinned there vanish when agentctl exits; mount bpffs there from the host first (mount -t bpf bpf ${opts.pinRoot})\n`,
-        );
-      }
-      const created: Datapath | undefined = pinned || opts.dryRun ? undefined : loadDatapath(opts.pinRoot);
-      const maps: ReconcileMaps = pinned ?? created?.maps ?? memoryDatapathMaps();
+      // One agentd or one changing agentctl at a time per pin root (a dry run changes nothing).
+      const lock: PinRootLock | undefined = opts.dryRun ? undefined : lockPinRoot(opts.pinRoot, 'agentctl apply');
       try {
-        const result = await reconcile(maps, state, {
-          dryRun: opts.dryRun,
-          kernel: opts.kernel,
-          ...(uplink ? { uplink } : {}),
-          log: rootLogger(opts.logLevel),
-        });
-        if (opts.output === 'json') {
-          process.stdout.write(renderJson({
-            node: state.node.name, pinRoot: opts.pinRoot, created: created !== undefined, dryRun: opts.dryRun,
-            applied: result.applied, steps: result.steps, ...planJson(result.plan),
-          }));
-          return;
-        }
-        const lines = planLines(result.plan);
-        const summary = planSummary(result.plan);
-        const tail = result.applied ? `applied: ${summary}` : opts.dryRun && result.changes > 0 ? `dry run, nothing applied: ${summary}` : summary;
-        process.stdout.write([...(created ? [`created the datapath maps under ${opts.pinRoot}`] : []), ...lines, tail].join('\n') + '\n');
+        await applyLocked(opts, state, uplink);
       } finally {
-        if (created) created.close();
-        else pinned?.close();
+        lock?.release();
       }
     });
+}
+
+async function applyLocked(
+  opts: z.output<typeof applyOptions>,
+  state: Awaited<ReturnType<typeof loadDesiredState>>['state'],
+  uplink: Awaited<ReturnType<typeof loadDesiredState>>['uplink'],
+): Promise<void> {
+  const pinned = openPinnedOrNull(opts.pinRoot);
+  // Nothing pinned yet: apply creates the maps (loading the programs pins them); a dry run plans against nothing.
+  if (!pinned && !opts.dryRun && ensureBpffs(opts.pinRoot) && inPrivateMountNamespace()) {
+    process.stderr.write(
+      `warning: mounted a new bpffs on ${opts.pinRoot} inside a mount namespace of its own (ip netns exec makes one per command): ` +
+        `it and the maps pinned there vanish when agentctl exits; mount bpffs there from the host first (mount -t bpf bpf ${opts.pinRoot})\n`,
+    );
+  }
+  const created: Datapath | undefined = pinned || opts.dryRun ? undefined : loadDatapath(opts.pinRoot);
+  const maps: ReconcileMaps = pinned ?? created?.maps ?? memoryDatapathMaps();
+  try {
+    const result = await reconcile(maps, state, {
+      dryRun: opts.dryRun,
+      kernel: opts.kernel,
+      ...(uplink ? { uplink } : {}),
+      log: rootLogger(opts.logLevel),
+    });
+    if (opts.output === 'json') {
+      process.stdout.write(renderJson({
+        node: state.node.name, pinRoot: opts.pinRoot, created: created !== undefined, dryRun: opts.dryRun,
+        applied: result.applied, steps: result.steps, ...planJson(result.plan),
+      }));
+      return;
+    }
+    const lines = planLines(result.plan);
+    const summary = planSummary(result.plan);
+    const tail = result.applied ? `applied: ${summary}` : opts.dryRun && result.changes > 0 ? `dry run, nothing applied: ${summary}` : summary;
+    process.stdout.write([...(created ? [`created the datapath maps under ${opts.pinRoot}`] : []), ...lines, tail].join('\n') + '\n');
+  } finally {
+    if (created) created.close();
+    else pinned?.close();
+  }
 }

@@ -31,7 +31,7 @@ export function renderDesiredState(state: DesiredState): string {
         { header: 'NODE', value: (r) => r.node },
         { header: 'VNI', value: (r) => (r.mode === 'vxlan' ? r.vni : '') },
         { header: 'VTEP MAC', value: (r) => (r.mode === 'vxlan' ? r.vtepMac : '') },
-        { header: 'FLAGS', value: (r) => [r.natOutgoing && 'nat-outgoing', r.sameSubnet && 'same-subnet', r.inPool && 'in-pool', r.poolDisabled && 'pool-disabled'].filter(Boolean).join(',') },
+        { header: 'FLAGS', value: (r) => [r.natOutgoing && 'nat-outgoing', r.sameSubnet && 'same-subnet', r.inPool && 'in-pool', r.poolDisabled && 'pool-disabled', r.kind === 'local-block' && 'local'].filter(Boolean).join(',') },
         { header: 'POOL', value: (r) => r.pool?.name },
       ],
       state.routes,

@@ -130,8 +130,10 @@ function dumpCommand(): Command {
       'after',
       `
 Fields: routes CIDR, mode (none/ipip/vxlan), remote, VNI, VTEP MAC, flags (nat-outgoing,
-same-subnet, in-pool, pool-disabled), pool index; peers address, modes, VNI; config every field;
-stats counter names with packets and bytes summed over CPUs (per CPU with --per-cpu).
+same-subnet, in-pool, pool-disabled, local), pool index — the pools (remote 0.0.0.0) and this
+node's own blocks (local) are there too, for decap's inner address check; peers address, modes,
+VNI; config every field (flags: decap_src_pool); stats counter names with packets and bytes
+summed over CPUs (per CPU with --per-cpu).
 
 Examples:
   agentctl maps dump

@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { z } from 'zod';
 
 import { openDatapathMaps } from '../../agent/datapath.js';
+import { GUARD_COUNTER, readGuardCounter } from '../../agent/nat.js';
+import { DEFAULT_NAT_TABLE } from '../../agent/reconcile.js';
 import { globalOptions, outputOption, parseOptions } from '../options.js';
 import { renderJson } from '../output.js';
 import { countersTable, readCounters } from './maps.js';
@@ -15,7 +17,7 @@ const statsOptions = z.strictObject({
 
 export function statsCommand(): Command {
   return new Command('stats')
-    .description('Datapath counters (enum burrow_stat): packets and bytes per verdict, summed over CPUs')
+    .description('Datapath counters (enum burrow_stat): packets and bytes per verdict, summed over CPUs; and the nft tunnel guard\'s')
     .option('--all', 'include counters that are zero')
     .option('--per-cpu', 'one value per CPU as well')
     .option('-o, --output <format>', 'table or json', 'table')
@@ -24,19 +26,27 @@ export function statsCommand(): Command {
       `
 Read from the pinned stats map directly. Every frame a program sees moves exactly one counter
 (encap_*, decap_*, pass*, drop_*). Note that \`agentctl trace\` runs real programs on the live
-maps, so its packets are counted here too.
+maps, so its packets are counted here too. The last row, ${GUARD_COUNTER} (nft), counts the IPIP
+and VXLAN packets from workloads that the nft table \`ip ${DEFAULT_NAT_TABLE}\` of this network
+namespace dropped on the forward path (shown when that table exists).
 
 Examples:
   agentctl stats
   agentctl stats --all -o json | jq '.counters[] | select(.name | startswith("drop"))'`,
     )
-    .action((_opts: unknown, cmd: Command) => {
+    .action(async (_opts: unknown, cmd: Command) => {
       const opts = parseOptions(statsOptions, cmd.optsWithGlobals());
       const maps = openDatapathMaps(opts.pinRoot);
       try {
         const counters = readCounters(maps, opts.perCpu).filter((c) => opts.all || c.packets > 0 || c.bytes > 0);
-        if (opts.output === 'json') process.stdout.write(renderJson({ counters }));
-        else process.stdout.write(counters.length ? countersTable(counters, opts.perCpu) : 'all counters are zero (--all shows them)\n');
+        const guard = await readGuardCounter(DEFAULT_NAT_TABLE);
+        const nft = guard && (opts.all || guard.packets > 0 || guard.bytes > 0) ? [{ name: GUARD_COUNTER, table: DEFAULT_NAT_TABLE, ...guard }] : [];
+        if (opts.output === 'json') {
+          process.stdout.write(renderJson({ counters, nft }));
+          return;
+        }
+        const rows = [...counters, ...nft.map((n) => ({ index: -1, name: `${n.name} (nft)`, packets: n.packets, bytes: n.bytes }))];
+        process.stdout.write(rows.length ? countersTable(rows, opts.perCpu) : 'all counters are zero (--all shows them)\n');
       } finally {
         maps.close();
       }

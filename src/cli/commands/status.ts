@@ -8,6 +8,7 @@ import { FdLink, ifindexOf, ifnameOf, listAttached, type AttachedPrograms } from
 import { DATAPATH_PROGRAMS, openDatapathMaps, type DatapathMaps } from '../../agent/datapath.js';
 import { isZeroConfig } from '../../agent/plan.js';
 import { configView, type ConfigView } from '../../agent/map-views.js';
+import { parseListen } from '../../agent/metrics.js';
 import { globalOptions, ifnameOption, outputOption, parseOptions } from '../options.js';
 import { renderJson, renderTable } from '../output.js';
 import { configTable } from './maps.js';
@@ -47,12 +48,67 @@ export interface LinkPinView {
   error?: string;
 }
 
+/** What agentd says of itself on /healthz (`--agent`): the part that is not in the pins. */
+export interface AgentView {
+  url: string;
+  /** 'ok' or 'unhealthy' as agentd answered; absent when it could not be asked. */
+  status?: string;
+  node?: string;
+  datastore?: { kind: string; connected: boolean; staleSince?: string };
+  lastError?: string;
+  /** Datastore objects skipped because they fail their own rules: how many, and why (the first ones). */
+  skippedCount?: number;
+  skippedObjects?: Record<string, string>;
+  error?: string;
+}
+
 export interface StatusView {
   pinRoot: string;
   config: ConfigView | null;
   maps: MapFill[];
   devices: DeviceStatus[];
   links: LinkPinView[];
+  agent?: AgentView;
+}
+
+/** GET /healthz of agentd at its --listen address (PORT, :PORT or HOST:PORT). */
+export async function askAgent(listen: string, timeoutMs = 3000): Promise<AgentView> {
+  const { host, port } = parseListen(listen);
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/healthz`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.json()) as Record<string, unknown>;
+    const view: AgentView = { url, status: String(body['status'] ?? (res.ok ? 'ok' : 'unhealthy')) };
+    if (typeof body['node'] === 'string') view.node = body['node'];
+    if (body['datastore'] && typeof body['datastore'] === 'object') view.datastore = body['datastore'] as AgentView['datastore'];
+    if (typeof body['lastError'] === 'string') view.lastError = body['lastError'];
+    if (typeof body['skippedCount'] === 'number') view.skippedCount = body['skippedCount'];
+    if (body['skippedObjects'] && typeof body['skippedObjects'] === 'object') view.skippedObjects = body['skippedObjects'] as Record<string, string>;
+    return view;
+  } catch (e) {
+    return { url, error: `agentd did not answer: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}` };
+  }
+}
+
+function renderAgent(a: AgentView): string {
+  if (a.error) return `\nAGENT (${a.url})\n${a.error}\n`;
+  const lines = [`status ${a.status}${a.node ? `, node ${a.node}` : ''}`];
+  if (a.datastore) lines.push(`datastore ${a.datastore.kind}: ${a.datastore.connected ? 'connected' : `away, stale since ${a.datastore.staleSince ?? '?'}`}`);
+  else lines.push('datastore file');
+  if (a.lastError) lines.push(`last error: ${a.lastError.split('\n')[0]}`);
+  lines.push(`skipped objects: ${a.skippedCount ?? 0}`);
+  let out = `\nAGENT (${a.url})\n${lines.join('\n')}\n`;
+  const skipped = Object.entries(a.skippedObjects ?? {});
+  if (skipped.length > 0) {
+    out += renderTable(
+      [
+        { header: 'SKIPPED OBJECT', value: (r: [string, string]) => r[0] },
+        { header: 'WHY', value: (r) => r[1].split('\n')[0] },
+      ],
+      skipped,
+    );
+  }
+  return out;
 }
 
 const BURROW_PROGRAMS: ReadonlySet<string> = new Set(DATAPATH_PROGRAMS);
@@ -201,6 +257,7 @@ function renderStatus(s: StatusView): string {
         ),
     );
   }
+  if (s.agent) parts.push(renderAgent(s.agent));
   return parts.join('');
 }
 
@@ -209,6 +266,17 @@ const statusOptions = z.strictObject({
   output: outputOption,
   tunnelDevice: ifnameOption,
   dev: z.array(ifnameOption).default([]),
+  agent: z
+    .string()
+    .refine((v) => {
+      try {
+        parseListen(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'expected PORT, :PORT or HOST:PORT (agentd\'s --listen)')
+    .optional(),
 });
 
 export function statusCommand(): Command {
@@ -216,6 +284,7 @@ export function statusCommand(): Command {
     .description('What is attached where, how full the maps are, and the node config')
     .option('--tunnel-device <dev>', 'the tunnel device to inspect when it exists', 'burrow0')
     .option('--dev <name...>', 'more interfaces to inspect')
+    .option('--agent <addr>', "also ask agentd at its --listen address (PORT, :PORT or HOST:PORT): health, datastore connection, skipped objects")
     .option('-o, --output <format>', 'table or json', 'table')
     .addHelpText(
       'after',
@@ -226,13 +295,15 @@ XDP (and its mode), tcx and clsact programs, marked when they are not burrow's.
 
 Examples:
   agentctl status
+  agentctl status --agent 127.0.0.1:9436     # agentd's view too: datastore, skipped objects
   ip netns exec node-a agentctl --pin-root /run/burrow/node-a status -o json | jq '.maps'`,
     )
-    .action((_opts: unknown, cmd: Command) => {
+    .action(async (_opts: unknown, cmd: Command) => {
       const opts = parseOptions(statusOptions, cmd.optsWithGlobals());
+      const agent = opts.agent !== undefined ? await askAgent(opts.agent) : undefined;
       const maps = openDatapathMaps(opts.pinRoot);
       try {
-        const status = readStatus(opts.pinRoot, maps, opts.dev, opts.tunnelDevice);
+        const status: StatusView = { ...readStatus(opts.pinRoot, maps, opts.dev, opts.tunnelDevice), ...(agent ? { agent } : {}) };
         process.stdout.write(opts.output === 'json' ? renderJson(status) : renderStatus(status));
       } finally {
         maps.close();

@@ -1,19 +1,25 @@
 // tc_decap and xdp_decap, a row per rule of docs/datapath.md "Decapsulation":
-// the frame, the tables when they are not the world's (cases/world.ts), and what both programs must
-// return, count and output. Expected outputs come from cases/expected.ts, not from the codec.
+// the frame, the tables when they are not the world's (cases/world.ts: NODE, PEERS, DECAP_ROUTES),
+// and what both programs must return, count and output. Expected outputs come from
+// cases/expected.ts, not from the codec.
 import {
-  buildIpv4Frame, buildUdpFrame, fixIpv4HeaderChecksum, writeU16, type StatName,
+  BURROW_CONFIG_FLAG, BURROW_ROUTE_FLAG, buildIpv4Frame, buildUdpFrame, fixIpv4HeaderChecksum, writeU16, type StatName,
 } from '../../../src/codec/index.js';
+import { tunnelRoute as route } from '../../helpers/codec-node.js';
 import type { DecapCase, Expected } from '../harness/table-cases.js';
 import { decapOutput, withInnerEcn } from './expected.js';
 import {
-  NODE, NODE_B, NODE_C, NODE_D, PAYLOAD, STRANGER, innerPacket, ipipToUs, podTcp, tagged, vxlanToUs, withBytes,
+  DECAP_ROUTES, NODE, NODE_B, NODE_C, NODE_D, PAYLOAD, POOL_CIDR, STRANGER, innerPacket, ipipToUs, podTcp, tagged, vxlanToUs, withBytes,
 } from './world.js';
 
 const keep = (verdict: 'pass' | 'drop', counter: StatName): Expected => ({ verdict, counter, output: 'input' });
 const PASS = keep('pass', 'PASS');
 const MALFORMED = keep('drop', 'DROP_MALFORMED');
 const UNKNOWN_PEER = keep('drop', 'DROP_UNKNOWN_PEER');
+const SPOOFED = keep('drop', 'DROP_SPOOFED');
+const OUTSIDE_POOL = keep('drop', 'DROP_OUTSIDE_POOL');
+/** node-a with decap's pool source check (agentd --decap-source-check pool). */
+const POOL_CHECK = { ...NODE, flags: BURROW_CONFIG_FLAG.DECAP_SRC_POOL };
 
 const OUTER_IPIP_INNER = 14 + 20; // inner IPv4 header of an IPIP frame without outer options
 const OUTER_VXLAN_INNER = 14 + 20 + 30;
@@ -60,7 +66,7 @@ function ecnCells(mode: 'ipip' | 'vxlan'): DecapCase[] {
     const at = mode === 'ipip' ? OUTER_IPIP_INNER : OUTER_VXLAN_INNER;
     rows.push({
       description: `${mode}: outer ${ECN_NAMES[outer]}, inner ${ECN_NAMES[inner]} → ${after === 'drop' ? 'drop' : `inner ${ECN_NAMES[after]}`}`,
-      rule: 'step 13 (RFC 6040)',
+      rule: 'step 14 (RFC 6040)',
       frame,
       expect: after === 'drop'
         ? keep('drop', 'DROP_ECN')
@@ -111,16 +117,16 @@ const vxlanFlags = (flags: number, edits: Record<number, number> = {}): Uint8Arr
 
 export const DECAP_CASES: DecapCase[] = [
   // --- the two tunnels, from a peer ------------------------------------------------------
-  { description: 'IPIP from a peer is decapsulated', rule: 'step 14', frame: IPIP, expect: decapped(IPIP, 'ipip') },
-  { description: 'VXLAN from a peer is decapsulated', rule: 'step 14', frame: VXLAN, expect: decapped(VXLAN, 'vxlan') },
+  { description: 'IPIP from a peer is decapsulated', rule: 'step 15', frame: IPIP, expect: decapped(IPIP, 'ipip') },
+  { description: 'VXLAN from a peer is decapsulated', rule: 'step 15', frame: VXLAN, expect: decapped(VXLAN, 'vxlan') },
   (() => {
-    const inner = buildIpv4Frame({ src: '10.0.1.20', dst: '10.0.1.30', protocol: 4, payload: innerPacket() }).slice(14);
+    const inner = buildIpv4Frame({ src: '10.244.2.20', dst: '10.244.1.30', protocol: 4, payload: innerPacket() }).slice(14);
     const frame = ipipToUs({ inner });
-    return { description: 'IPIP in IPIP is decapsulated once', rule: 'step 14', frame, expect: decapped(frame, 'ipip') };
+    return { description: 'IPIP in IPIP is decapsulated once', rule: 'step 15', frame, expect: decapped(frame, 'ipip') };
   })(),
   (() => {
     const frame = ipipToUs({ inner: innerPacket({ options: Uint8Array.of(148, 4, 0, 0) }) });
-    return { description: 'inner IP options are carried unchanged', rule: 'step 14', frame, expect: decapped(frame, 'ipip') };
+    return { description: 'inner IP options are carried unchanged', rule: 'step 15', frame, expect: decapped(frame, 'ipip') };
   })(),
 
   // --- steps 1–5: not ours --------------------------------------------------------------
@@ -188,7 +194,10 @@ export const DECAP_CASES: DecapCase[] = [
   { description: 'spoofed peer: VXLAN from a stranger', rule: 'step 9', frame: vxlanToUs({ src: STRANGER }), expect: UNKNOWN_PEER },
   { description: 'VXLAN from a peer allowed IPIP only', rule: 'step 9', frame: vxlanToUs({ src: NODE_C }), expect: UNKNOWN_PEER },
   { description: 'IPIP from a peer allowed VXLAN only', rule: 'step 9', frame: ipipToUs({ src: NODE_D }), expect: UNKNOWN_PEER },
-  { description: 'IPIP from a peer allowed IPIP', rule: 'step 9', frame: ipipToUs({ src: NODE_C }), expect: decapped(ipipToUs({ src: NODE_C }), 'ipip') },
+  (() => {
+    const frame = ipipToUs({ src: NODE_C, inner: innerPacket({ src: '10.244.3.7' }) });
+    return { description: 'IPIP from a peer allowed IPIP', rule: 'step 9', frame, expect: decapped(frame, 'ipip') };
+  })(),
   { description: 'no peers at all', rule: 'step 9', frame: IPIP, peers: new Map(), expect: UNKNOWN_PEER },
   { description: 'a peer with no modes', rule: 'step 9', frame: IPIP, peers: new Map([[NODE_B, { modes: 0, vni: 4096 }]]), expect: UNKNOWN_PEER },
   { description: 'spoofed peer with a truncated VXLAN header: the peer check comes first', rule: 'step 9', frame: outerTotLen(vxlanToUs({ src: STRANGER }).slice(0, 50), 36), expect: UNKNOWN_PEER },
@@ -197,7 +206,7 @@ export const DECAP_CASES: DecapCase[] = [
   { description: 'wrong VNI (77 from a peer with 4096)', rule: 'step 10', frame: vxlanToUs({ vni: 77 }), expect: keep('drop', 'DROP_BAD_VNI') },
   { description: 'wrong VNI (4096 from a peer with 77)', rule: 'step 10', frame: vxlanToUs({ src: NODE_D, vni: 4096 }), expect: keep('drop', 'DROP_BAD_VNI') },
   (() => {
-    const frame = vxlanToUs({ src: NODE_D, vni: 77 });
+    const frame = vxlanToUs({ src: NODE_D, vni: 77, inner: innerPacket({ src: '10.244.5.7' }) });
     return { description: 'VNI 77 from the peer with 77', rule: 'step 10', frame, expect: decapped(frame, 'vxlan') };
   })(),
   { description: 'VXLAN without the I bit', rule: 'step 10', frame: vxlanFlags(0x00), expect: MALFORMED },
@@ -216,7 +225,7 @@ export const DECAP_CASES: DecapCase[] = [
   { description: 'inner 802.1Q tag', rule: 'step 10', frame: vxlanToUs({ innerEtherType: 0x8100 }), expect: MALFORMED },
   (() => {
     const frame = vxlanToUs({ innerEthDst: '01:02:03:04:05:06', innerEthSrc: 'ff:ff:ff:ff:ff:ff' });
-    return { description: 'the inner Ethernet addresses do not matter (they are dropped)', rule: 'step 14', frame, expect: decapped(frame, 'vxlan') };
+    return { description: 'the inner Ethernet addresses do not matter (they are dropped)', rule: 'step 15', frame, expect: decapped(frame, 'vxlan') };
   })(),
 
   // --- step 11: inner IPv4 --------------------------------------------------------------
@@ -228,30 +237,99 @@ export const DECAP_CASES: DecapCase[] = [
     return { description: 'inner IHL 15 beyond the inner packet is not checked (only the fixed 20 bytes)', rule: 'step 11', frame, expect: decapped(frame, 'ipip') };
   })(),
 
-  // --- step 12: inner TTL ---------------------------------------------------------------
-  { description: 'inner TTL 0 (RFC 2003 3.1)', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ ttl: 0 }) }), expect: keep('drop', 'DROP_TTL') },
-  { description: 'VXLAN inner TTL 0', rule: 'step 12', frame: vxlanToUs({ inner: innerPacket({ ttl: 0 }) }), expect: keep('drop', 'DROP_TTL') },
-  { description: 'inner TTL 0 and CE on Not-ECT: TTL first', rule: 'step 12', frame: ipipToUs({ ecn: 3, inner: innerPacket({ ttl: 0, ecn: 0 }) }), expect: keep('drop', 'DROP_TTL') },
+  // --- step 12: the inner addresses (tunnel traffic only from nodes, only into pools) ----
+  { description: 'forged inner source from a peer (1.2.3.4 → our pod)', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ src: '1.2.3.4' }) }), expect: SPOOFED },
+  { description: 'VXLAN: forged inner source from a peer', rule: 'step 12', frame: vxlanToUs({ inner: innerPacket({ src: '1.2.3.4' }) }), expect: SPOOFED },
+  { description: 'inner source in another peer\'s block (node-c\'s, sent by node-b)', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ src: '10.244.3.7' }) }), expect: SPOOFED },
+  { description: 'inner source in our own block', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ src: '10.244.1.9' }) }), expect: SPOOFED },
+  { description: 'inner source in the pool but in no block', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ src: '10.244.200.1' }) }), expect: SPOOFED },
+  { description: 'inner source: another peer\'s own address', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ src: NODE_C }) }), expect: SPOOFED },
+  { description: 'inner source: a /32 of node-c inside node-b\'s block (the longest prefix decides)', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ src: '10.244.2.50' }) }), expect: SPOOFED },
   (() => {
-    const frame = ipipToUs({ inner: innerPacket({ ttl: 1 }) });
-    return { description: 'inner TTL 1 is decapsulated, not decremented', rule: 'step 12', frame, expect: decapped(frame, 'ipip') };
+    const frame = ipipToUs({ inner: innerPacket({ src: NODE_B }) });
+    return { description: 'inner source: the sending peer itself (its host traffic)', rule: 'step 12', frame, expect: decapped(frame, 'ipip') };
+  })(),
+  (() => {
+    const frame = ipipToUs({ inner: innerPacket({ src: NODE_B }) });
+    return { description: 'inner source: the sending peer itself, with no routes at all, is still its own', rule: 'step 12', frame, routes: [{ cidr: '10.244.1.0/26', route: route('none', NODE.localIp, { flags: BURROW_ROUTE_FLAG.LOCAL }) }], expect: decapped(frame, 'ipip') };
+  })(),
+  (() => {
+    const frame = ipipToUs({ inner: innerPacket({ src: '10.244.4.5' }) });
+    return { description: 'inner source in a block of the peer that is not tunnelled to (mode none): the owner decides', rule: 'step 12', frame, expect: decapped(frame, 'ipip') };
+  })(),
+  { description: 'no routes at all: the source is nobody\'s', rule: 'step 12', frame: IPIP, routes: [], expect: SPOOFED },
+  { description: 'forged inner source and inner TTL 0: the source first', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ src: '1.2.3.4', ttl: 0 }) }), expect: SPOOFED },
+  { description: 'forged inner source and a wrong VNI: the VNI first', rule: 'step 10', frame: vxlanToUs({ vni: 77, inner: innerPacket({ src: '1.2.3.4' }) }), expect: keep('drop', 'DROP_BAD_VNI') },
+  { description: 'inner destination outside every pool (a relay to 8.8.8.8)', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ dst: '8.8.8.8' }) }), expect: OUTSIDE_POOL },
+  { description: 'VXLAN: inner destination outside every pool', rule: 'step 12', frame: vxlanToUs({ inner: innerPacket({ dst: '8.8.8.8' }) }), expect: OUTSIDE_POOL },
+  { description: 'inner destination: our own node address (not in a pool)', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ dst: NODE.localIp }) }), expect: OUTSIDE_POOL },
+  { description: 'inner destination covered by a route without IN_POOL', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ dst: '172.31.0.9' }) }), expect: OUTSIDE_POOL },
+  { description: 'inner destination outside pools and CE on Not-ECT: the destination first', rule: 'step 12', frame: ipipToUs({ ecn: 3, inner: innerPacket({ dst: '8.8.8.8', ecn: 0 }) }), expect: OUTSIDE_POOL },
+  { description: 'the peer itself to outside the pools', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ src: NODE_B, dst: '8.8.4.4' }) }), expect: OUTSIDE_POOL },
+  (() => {
+    const frame = ipipToUs({ inner: innerPacket({ dst: '10.244.200.1' }) });
+    return { description: 'inner destination in the pool, in no block', rule: 'step 12', frame, expect: decapped(frame, 'ipip') };
+  })(),
+  (() => {
+    const frame = ipipToUs({ inner: innerPacket({ dst: '10.244.3.7' }) });
+    return { description: 'inner destination in another node\'s block (inside the pools)', rule: 'step 12', frame, expect: decapped(frame, 'ipip') };
+  })(),
+  (() => {
+    const frame = ipipToUs();
+    const routes = [
+      { cidr: '10.244.1.0/26', route: route('none', NODE.localIp, { flags: BURROW_ROUTE_FLAG.LOCAL }) },
+      { cidr: '10.244.2.0/26', route: route('ipip', NODE_B) },
+    ];
+    return { description: 'inner destination in a LOCAL entry without IN_POOL, source in a block without IN_POOL', rule: 'step 12', frame, routes, expect: decapped(frame, 'ipip') };
+  })(),
+  // with the pool source check (BURROW_CFG_DECAP_SRC_POOL)
+  (() => {
+    const frame = ipipToUs({ inner: innerPacket({ src: '10.244.3.7' }) });
+    return { description: 'pool check: inner source in another peer\'s block', rule: 'step 12', frame, config: POOL_CHECK, expect: decapped(frame, 'ipip') };
+  })(),
+  (() => {
+    const frame = vxlanToUs({ inner: innerPacket({ src: '10.244.200.1' }) });
+    return { description: 'pool check: VXLAN, inner source in the pool but in no block', rule: 'step 12', frame, config: POOL_CHECK, expect: decapped(frame, 'vxlan') };
+  })(),
+  (() => {
+    const frame = ipipToUs({ inner: innerPacket({ src: NODE_B }) });
+    return { description: 'pool check: the sending peer itself', rule: 'step 12', frame, config: POOL_CHECK, expect: decapped(frame, 'ipip') };
+  })(),
+  { description: 'pool check: inner source in our own block', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ src: '10.244.1.9' }) }), config: POOL_CHECK, expect: SPOOFED },
+  { description: 'pool check: inner source outside every pool', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ src: '8.8.4.4' }) }), config: POOL_CHECK, expect: SPOOFED },
+  { description: 'pool check: inner source covered by a route without IN_POOL', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ src: '172.31.0.9' }) }), config: POOL_CHECK, expect: SPOOFED },
+  { description: 'pool check: inner source another peer\'s address (outside the pools)', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ src: NODE_C }) }), config: POOL_CHECK, expect: SPOOFED },
+  { description: 'pool check: inner destination outside every pool', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ src: '10.244.3.7', dst: '8.8.8.8' }) }), config: POOL_CHECK, expect: OUTSIDE_POOL },
+  { description: 'every config flag bit but the pool check: still strict', rule: 'step 12', frame: ipipToUs({ inner: innerPacket({ src: '10.244.3.7' }) }), config: { ...NODE, flags: 0xfffffffe }, expect: SPOOFED },
+  (() => {
+    const frame = ipipToUs({ inner: innerPacket({ src: '10.244.200.1' }) });
+    return { description: 'the pool entry alone makes the destination a pool address', rule: 'step 12', frame, config: POOL_CHECK, routes: [{ cidr: POOL_CIDR, route: route('none', '0.0.0.0', { flags: BURROW_ROUTE_FLAG.IN_POOL }) }], expect: decapped(frame, 'ipip') };
   })(),
 
-  // --- step 13: ECN (RFC 6040) ----------------------------------------------------------
+  // --- step 13: inner TTL ---------------------------------------------------------------
+  { description: 'inner TTL 0 (RFC 2003 3.1)', rule: 'step 13', frame: ipipToUs({ inner: innerPacket({ ttl: 0 }) }), expect: keep('drop', 'DROP_TTL') },
+  { description: 'VXLAN inner TTL 0', rule: 'step 13', frame: vxlanToUs({ inner: innerPacket({ ttl: 0 }) }), expect: keep('drop', 'DROP_TTL') },
+  { description: 'inner TTL 0 and CE on Not-ECT: TTL first', rule: 'step 13', frame: ipipToUs({ ecn: 3, inner: innerPacket({ ttl: 0, ecn: 0 }) }), expect: keep('drop', 'DROP_TTL') },
+  (() => {
+    const frame = ipipToUs({ inner: innerPacket({ ttl: 1 }) });
+    return { description: 'inner TTL 1 is decapsulated, not decremented', rule: 'step 13', frame, expect: decapped(frame, 'ipip') };
+  })(),
+
+  // --- step 14: ECN (RFC 6040) ----------------------------------------------------------
   ...ecnCells('ipip'),
   ...ecnCells('vxlan'),
   (() => {
     const inner = innerPacket({ ecn: 2, checksum: 0x1234 });
     const frame = ipipToUs({ ecn: 3, inner });
     return {
-      description: 'CE on ECT(0) with a wrong inner checksum: it stays exactly as wrong (RFC 1624)', rule: 'step 13', frame,
+      description: 'CE on ECT(0) with a wrong inner checksum: it stays exactly as wrong (RFC 1624)', rule: 'step 14', frame,
       expect: { ...decapped(frame, 'ipip'), output: decapOutput(withInnerEcn(frame, OUTER_IPIP_INNER, 3), OUTER_IPIP_INNER) },
     };
   })(),
   (() => {
     const frame = ipipToUs({ ecn: 3, dscp: 46, inner: innerPacket({ ecn: 1, dscp: 10 }) });
     return {
-      description: 'outer DSCP is not copied inward, only CE', rule: 'step 13', frame,
+      description: 'outer DSCP is not copied inward, only CE', rule: 'step 14', frame,
       expect: { ...decapped(frame, 'ipip'), output: decapOutput(withInnerEcn(frame, OUTER_IPIP_INNER, 3), OUTER_IPIP_INNER) },
     };
   })(),

@@ -3,7 +3,7 @@
 // 10.0.1.2 and 10.0.2.2/10.0.2.3 have neighbours on ua/ub, 10.0.1.9 has none, 10.0.2.12 has no
 // route, 10.0.1.4 has a locked route MTU of 1300, 10.0.2.9 is reached via the gateway 10.0.1.1.
 import {
-  buildIpipFrame, buildTcpFrame, buildVxlanFrame, peerMap,
+  BURROW_ROUTE_FLAG, buildIpipFrame, buildTcpFrame, buildVxlanFrame, peerMap,
   type IpipFrameFields, type NodeConfig, type RouteEntry, type TcpFrameFields, type VxlanFrameFields,
 } from '../../../src/codec/index.js';
 import { NODE_A, VTEP_B, tunnelRoute as route } from '../../helpers/codec-node.js';
@@ -11,6 +11,7 @@ import { undefinedMode } from '../harness/tables.js';
 
 /** node-a of the lab (test/helpers/codec-node.ts, as the codec's unit tests use it). */
 export const NODE: NodeConfig = NODE_A;
+const NODE_A_IP = NODE_A.localIp;
 
 export { VTEP_B };
 export const VTEP_C = '66:00:00:00:00:0c';
@@ -49,6 +50,25 @@ export const PEERS = peerMap([
   [NODE_C, { modes: new Set(['ipip'] as const), vni: 4096 }],
   [NODE_D, { modes: 2, vni: 77 }],
 ]);
+
+/**
+ * The decap cases' routes, as the compiler writes them for node-a: the pool 10.244.0.0/16, our
+ * block 10.244.1.0/26 (LOCAL, remote = us), node-b's 10.244.2.0/26 and (not tunnelled, a
+ * same-subnet block) 10.244.4.0/26, node-c's 10.244.3.0/26 and a /32 of node-c's inside node-b's
+ * block (longest prefix wins), node-d's 10.244.5.0/26, and a route outside every pool.
+ */
+const IN_POOL = BURROW_ROUTE_FLAG.IN_POOL;
+export const POOL_CIDR = '10.244.0.0/16';
+export const DECAP_ROUTES: RouteEntry[] = [
+  { cidr: POOL_CIDR, route: route('none', '0.0.0.0', { flags: IN_POOL, vtepMac: '00:00:00:00:00:00' }) },
+  { cidr: '10.244.1.0/26', route: route('none', NODE_A_IP, { flags: IN_POOL | BURROW_ROUTE_FLAG.LOCAL }) },
+  { cidr: '10.244.2.0/26', route: route('ipip', '10.0.1.11', { flags: IN_POOL }) },
+  { cidr: '10.244.2.50/32', route: route('ipip', '10.0.2.10', { flags: IN_POOL }) },
+  { cidr: '10.244.3.0/26', route: route('ipip', '10.0.2.10', { flags: IN_POOL }) },
+  { cidr: '10.244.4.0/26', route: route('none', '10.0.1.11', { flags: IN_POOL | BURROW_ROUTE_FLAG.SAME_SUBNET }) },
+  { cidr: '10.244.5.0/26', route: route('vxlan', '10.0.1.12', { flags: IN_POOL, vni: 77 }) },
+  { cidr: '172.31.0.0/16', route: route('ipip', '10.0.1.11') },
+];
 
 export const PAYLOAD = new TextEncoder().encode('hello burrow');
 

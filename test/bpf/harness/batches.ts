@@ -44,7 +44,7 @@ export function arbProgramBatch(name: ProgramName, opts: BatchOptions): fc.Arbit
       }));
   }
   if (!opts.perCase) return arbDecapBatch({ hook, size: opts.size });
-  return arbDecapScenario({ hook, testRunnable: true }).map((s) => ({ config: s.config, peers: s.peers, frames: [{ kind: s.kind, frame: s.frame }] }));
+  return arbDecapScenario({ hook, testRunnable: true }).map((s) => ({ config: s.config, peers: s.peers, routes: s.routes, frames: [{ kind: s.kind, frame: s.frame }] }));
 }
 
 export function checkBatchFrame(runner: DifferentialRunner, batch: Batch, f: BatchFrame, lab?: FibLab): CaseOutcome {
@@ -56,7 +56,7 @@ export function checkBatchFrame(runner: DifferentialRunner, batch: Batch, f: Bat
       ...(lab ? { fib: lab.fib } : {}),
     });
   }
-  return runner.checkDecap(f.frame, { config: batch.config, peers: batch.peers ?? new Map(), hook });
+  return runner.checkDecap(f.frame, { config: batch.config, peers: batch.peers ?? new Map(), routes: batch.routes ?? [], hook });
 }
 
 export function batchMismatch(runner: DifferentialRunner, batch: Batch, f: BatchFrame, outcome: CaseOutcome, lab?: FibLab): MismatchError {

@@ -92,7 +92,8 @@ export class DifferentialRunner {
   }
 
   checkDecap(frame: Uint8Array, options: DecapOptions): CaseOutcome {
-    const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writePeers(options.peers).changes;
+    const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writePeers(options.peers).changes +
+      this.writer.writeRoutes(options.routes).changes;
     const counted = this.runCounted(frame);
     const model = decap(frame, { ...options, hook: this.target.hook });
     const bpf = counted.finish(model);

@@ -42,6 +42,7 @@ export interface DecapCase {
   readonly frame: Uint8Array;
   readonly config?: NodeConfig;
   readonly peers?: PeerMap;
+  readonly routes?: RouteEntry[];
   /** The same for tc_decap and xdp_decap (only the return codes differ). */
   readonly expect: Expected;
 }
@@ -124,16 +125,18 @@ export function runEncapCase(runner: DifferentialRunner, c: EncapCase, ctx: Enca
   return { problems: withInput(problems, c.frame, config.vxlanPort), ranProgram: bpf !== undefined };
 }
 
-export function runDecapCase(runner: DifferentialRunner, c: DecapCase, ctx: { config: NodeConfig; peers: PeerMap }): CaseReport {
+export function runDecapCase(runner: DifferentialRunner, c: DecapCase, ctx: { config: NodeConfig; peers: PeerMap; routes: RouteEntry[] }): CaseReport {
   const hook = runner.target.hook;
   const config = c.config ?? ctx.config;
   const peers = c.peers ?? ctx.peers;
+  const routes = c.routes ?? ctx.routes;
   const want = expectedOutput(c.expect, c.frame, 0);
-  const problems = compareCodec(decap(c.frame, { config, peers, hook }), c.expect, want);
+  const problems = compareCodec(decap(c.frame, { config, peers, routes, hook }), c.expect, want);
   let ran = false;
   if (acceptedByTestRun(c.frame, hook)) {
     runner.writer.writeConfig(config);
     runner.writer.writePeers(peers);
+    runner.writer.writeRoutes(routes);
     problems.push(...compareBpf(hook, runner.run(c.frame), c.expect, want, c.frame.length));
     ran = true;
   }

@@ -10,7 +10,7 @@ const CROSS_SUBNET = manifestFixture('seeds/000-ippool-ipip-cross-subnet.yaml');
 
 interface CompiledJson {
   node: { name: string; localIp: string; tunnelMtu: { ipip: number; vxlan: number } };
-  routes: { cidr: string; mode: string; remote: string; node: string; sameSubnet: boolean; natOutgoing: boolean }[];
+  routes: { cidr: string; kind: string; mode: string; remote: string; node: string; sameSubnet: boolean; natOutgoing: boolean }[];
   peers: { address: string; modes: string[]; node: string }[];
   kernelRoutes: { type: string; dst: string; via: string; dev?: string; mtu?: number }[];
   nat: { sourceCidr: string }[];
@@ -23,6 +23,10 @@ test('Done-when: CrossSubnet at node-a — same-subnet remotes mode none, other-
   t.deepEqual(
     out.routes.map((r) => [r.cidr, r.node, r.mode, r.remote, r.sameSubnet]),
     [
+      // The pool and node-a's own blocks: never tunnelled; decap checks inner addresses against them.
+      ['192.168.0.0/16', '', 'none', '0.0.0.0', false],
+      ['192.168.0.0/26', 'node-a', 'none', '10.0.1.10', false],
+      ['192.168.0.64/26', 'node-a', 'none', '10.0.1.10', false],
       ['192.168.1.0/26', 'node-b', 'none', '10.0.1.11', true],
       ['192.168.2.0/26', 'node-c', 'ipip', '10.0.2.10', false],
     ],
@@ -38,8 +42,10 @@ test('Done-when: CrossSubnet at node-a — same-subnet remotes mode none, other-
 
 test('Done-when, seen from node-c: both 10.0.1.0/24 nodes are cross-subnet, so both are ipip', async (t) => {
   const out = await agentctlJson<CompiledJson>(['compile', '-f', CROSS_SUBNET, LAB, '--node', 'node-c', '-o', 'json']);
-  t.is(out.routes.length, 3);
-  t.true(out.routes.every((r) => r.mode === 'ipip' && !r.sameSubnet), JSON.stringify(out.routes));
+  const remote = out.routes.filter((r) => r.kind === 'block');
+  t.is(remote.length, 3);
+  t.true(remote.every((r) => r.mode === 'ipip' && !r.sameSubnet), JSON.stringify(out.routes));
+  t.deepEqual(out.routes.filter((r) => r.kind !== 'block').map((r) => [r.kind, r.cidr, r.mode]), [['pool', '192.168.0.0/16', 'none'], ['local-block', '192.168.2.0/26', 'none']]);
 });
 
 test('the table has its section titles and column headers', async (t) => {

@@ -34,9 +34,12 @@ test('nothing pinned: every route, peer and the config are additions, in make-be
   const lines = r.stdout.trimEnd().split('\n');
   t.deepEqual(lines.filter((l) => !l.startsWith('+ config')), [
     '+ peer 10.0.2.10 ipip',
+    '+ route 192.168.0.0/16 none pool',
+    '+ route 192.168.0.0/26 none local',
+    '+ route 192.168.0.64/26 none local',
     '+ route 192.168.1.0/26 none via 10.0.1.11',
     '+ route 192.168.2.0/26 ipip via 10.0.2.10',
-    '4 changes (not compared: kernel routes, nat)',
+    '7 changes (not compared: kernel routes, nat)',
   ]);
   t.regex(lines[1]!, /^\+ config local-ip 10\.0\.1\.10, uplink-ifindex 0, .*vxlan-port 4789, ttl 64, default-vni 4096, uplink-mtu 1500, flags -$/);
   t.deepEqual(fs.readdirSync(root), [], 'plan created nothing');
@@ -46,8 +49,11 @@ test('-o json: the Plan shape with decoded values', async (t) => {
   const root = emptyPinRoot();
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const p = await agentctlJson<PlanJson>(['--pin-root', root, 'plan', '-f', CROSS_SUBNET, LAB, '--node', 'node-a', '--no-kernel', '-o', 'json']);
-  t.like(p, { node: 'node-a', pinned: false, changes: 4, skipped: ['kernelRoutes', 'nat'], nat: null });
+  t.like(p, { node: 'node-a', pinned: false, changes: 7, skipped: ['kernelRoutes', 'nat'], nat: null });
   t.deepEqual(p.routes.add, [
+    { cidr: '192.168.0.0/16', mode: 'none', remote: '0.0.0.0', vni: 0, vtepMac: '00:00:00:00:00:00', flags: ['nat-outgoing', 'in-pool'], pool: 0 },
+    { cidr: '192.168.0.0/26', mode: 'none', remote: '10.0.1.10', vni: 0, vtepMac: '00:00:00:00:00:00', flags: ['nat-outgoing', 'in-pool', 'local'], pool: 0 },
+    { cidr: '192.168.0.64/26', mode: 'none', remote: '10.0.1.10', vni: 0, vtepMac: '00:00:00:00:00:00', flags: ['nat-outgoing', 'in-pool', 'local'], pool: 0 },
     { cidr: '192.168.1.0/26', mode: 'none', remote: '10.0.1.11', vni: 0, vtepMac: '00:00:00:00:00:00', flags: ['nat-outgoing', 'same-subnet', 'in-pool'], pool: 0 },
     { cidr: '192.168.2.0/26', mode: 'ipip', remote: '10.0.2.10', vni: 0, vtepMac: '00:00:00:00:00:00', flags: ['nat-outgoing', 'in-pool'], pool: 0 },
   ]);

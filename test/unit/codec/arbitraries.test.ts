@@ -3,8 +3,8 @@
 import test from 'ava';
 import fc from 'fast-check';
 import {
-  acceptedByTestRun, buildVxlanFrame, decap, encap, ETH_HLEN, parseCidr, parseIpv4, readU16, TC_TEST_RUN_MAX,
-  XDP_TEST_RUN_LINEAR_MAX, type StatName,
+  acceptedByTestRun, BURROW_ROUTE_FLAG, buildVxlanFrame, decap, encap, ETH_HLEN, lookupRoute, parseCidr, parseIpv4, readIpv4, readU16,
+  TC_TEST_RUN_MAX, XDP_TEST_RUN_LINEAR_MAX, type StatName,
 } from '../../../src/codec/index.js';
 import {
   applyTruncation, arbBadIpHeaderFrame, arbDecapScenario, arbEncapScenario, arbGarbageFrame, arbIpv4Frame, arbIpv4Plan,
@@ -154,11 +154,12 @@ test('decap scenarios reach every decap outcome', (t) => {
   const expected: [StatName, number][] = [
     ['PASS', 0.1], ['PASS_FRAGMENT', 0.02], ['DROP_MALFORMED', 0.05], ['DROP_UNKNOWN_PEER', 0.05], ['DROP_BAD_VNI', 0.01],
     ['DROP_ECN', 0.005], ['DROP_TTL', 0.01], ['DECAP_IPIP', 0.05], ['DECAP_VXLAN', 0.03],
+    ['DROP_SPOOFED', 0.01], ['DROP_OUTSIDE_POOL', 0.005],
   ];
   for (const [c, min] of expected) t.true((shares.get(c) ?? 0) > min, `${c}: ${shares.get(c)}`);
 });
 
-test('decap scenarios: all 16 outer/inner ECN pairs reach step 13', (t) => {
+test('decap scenarios: all 16 outer/inner ECN pairs reach step 14', (t) => {
   const pairs = new Set<string>();
   for (const s of sample(arbDecapScenario(), 4000)) {
     const r = decap(s.frame, s.options);
@@ -167,6 +168,30 @@ test('decap scenarios: all 16 outer/inner ECN pairs reach step 13', (t) => {
     pairs.add(`${s.frame[ETH_HLEN + 1]! & 3}/${r.counter === 'DROP_ECN' ? 0 : s.frame[innerAt + 1]! & 3}`);
   }
   t.is(pairs.size, 16, [...pairs].sort().join(' '));
+});
+
+test('decap scenarios: step 12 meets sources of the sender, its blocks, other nodes\' blocks, ours, the bare pool and nobody\'s, under both checks', (t) => {
+  const seen = new Set<string>();
+  let outsidePool = 0;
+  for (const s of sample(arbDecapScenario(), 6000)) {
+    const r = decap(s.frame, s.options);
+    if (!['DECAP_IPIP', 'DECAP_VXLAN', 'DROP_SPOOFED', 'DROP_OUTSIDE_POOL', 'DROP_TTL', 'DROP_ECN'].includes(r.counter)) continue;
+    const innerAt = ETH_HLEN + (s.frame[ETH_HLEN]! & 0x0f) * 4 + (r.mode === 'vxlan' ? 30 : 0);
+    const outerSrc = readIpv4(s.frame, ETH_HLEN + 12);
+    const src = readIpv4(s.frame, innerAt + 12);
+    const entry = lookupRoute(s.routes, src);
+    const whose = src === outerSrc ? 'the sender' : !entry ? 'nobody' : (entry.route.flags & BURROW_ROUTE_FLAG.LOCAL) !== 0 ? 'ours'
+      : entry.route.remote === outerSrc ? 'its block' : entry.route.remote === '0.0.0.0' ? 'the bare pool' : 'another node';
+    seen.add(`${(s.config.flags & 1) !== 0 ? 'pool' : 'strict'}: ${whose} → ${r.counter === 'DROP_SPOOFED' ? 'spoofed' : 'accepted'}`);
+    if (r.counter === 'DROP_OUTSIDE_POOL') outsidePool++;
+  }
+  for (const want of [
+    'strict: the sender → accepted', 'strict: its block → accepted', 'strict: another node → spoofed', 'strict: ours → spoofed',
+    'strict: the bare pool → spoofed', 'strict: nobody → spoofed',
+    'pool: the sender → accepted', 'pool: its block → accepted', 'pool: another node → accepted', 'pool: ours → spoofed',
+    'pool: the bare pool → accepted', 'pool: nobody → spoofed',
+  ]) t.true(seen.has(want), `${want} (seen: ${[...seen].sort().join('; ')})`);
+  t.true(outsidePool > 20, `inner destinations outside the pools: ${outsidePool}`);
 });
 
 test('testRunnable scenarios hold only frames BPF_PROG_TEST_RUN accepts', (t) => {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import {
-  BURROW_DEFAULT_TTL, BURROW_DEFAULT_VNI, BURROW_DEFAULT_VXLAN_PORT, BURROW_IPIP_OVERHEAD, BURROW_MODE, BURROW_PEER,
+  BURROW_CONFIG_FLAG, BURROW_DEFAULT_TTL, BURROW_DEFAULT_VNI, BURROW_DEFAULT_VXLAN_PORT, BURROW_IPIP_OVERHEAD, BURROW_MODE, BURROW_PEER,
   BURROW_ROUTE_FLAG, BURROW_SPORT_MAX, BURROW_SPORT_MIN, BURROW_VXLAN_OVERHEAD, STAT_COUNT, STAT_NAMES, statIndex,
 } from '../../../src/codec/index.js';
 
@@ -24,9 +24,11 @@ function define(name: string): number {
 test('STAT_NAMES is enum burrow_stat in order, without the prefix', (t) => {
   const names = [...enumBody('burrow_stat').matchAll(/BURROW_STAT_(\w+)/g)].map((m) => m[1]).filter((n) => n !== '_MAX');
   t.deepEqual([...STAT_NAMES], names);
-  t.is(STAT_COUNT, 17);
+  t.is(STAT_COUNT, 19);
   t.is(statIndex('ENCAP_IPIP'), 0);
   t.is(statIndex('DROP_ALREADY_ENCAP'), 16);
+  t.is(statIndex('DROP_SPOOFED'), 17);
+  t.is(statIndex('DROP_OUTSIDE_POOL'), 18);
 });
 
 test('modes, peer bits and route flags have burrow.h values', (t) => {
@@ -41,6 +43,10 @@ test('modes, peer bits and route flags have burrow.h values', (t) => {
   const flags = enumBody('burrow_route_flag');
   for (const [name, bit] of Object.entries(BURROW_ROUTE_FLAG)) {
     t.regex(flags, new RegExp(`BURROW_ROUTE_${name}\\s*=\\s*1 << ${Math.log2(bit)}\\b`), name);
+  }
+  const config = enumBody('burrow_config_flag');
+  for (const [name, bit] of Object.entries(BURROW_CONFIG_FLAG)) {
+    t.regex(config, new RegExp(`BURROW_CFG_${name}\\s*=\\s*1 << ${Math.log2(bit)}\\b`), name);
   }
 });
 

@@ -1,13 +1,21 @@
 // xdp_decap and tc_decap, one case per step of docs/datapath.md "Decapsulation".
 import test from 'ava';
 import {
-  buildIpipFrame, buildIpv4Frame, buildTcpFrame, buildUdpFrame, buildVxlanFrame, decap, ETH_HLEN, fixIpv4HeaderChecksum,
+  BURROW_CONFIG_FLAG, BURROW_ROUTE_FLAG, buildIpipFrame, buildIpv4Frame, buildTcpFrame, buildUdpFrame, buildVxlanFrame, decap, ETH_HLEN, fixIpv4HeaderChecksum,
   ipv4HeaderChecksumValid, peerMap, statIndex, writeU16, type DecapOptions, type IpipFrameFields, type StatName,
   type VxlanFrameFields,
 } from '../../../src/codec/index.js';
-import { ipPart, NODE_A, NODE_B_IP, NODE_C_IP, PEERS, podTcp } from './fixtures.js';
+import { ipPart, NODE_A, NODE_B_IP, NODE_C_IP, PEERS, podTcp, route } from './fixtures.js';
 
-const OPTIONS: DecapOptions = { peers: PEERS, config: NODE_A };
+/** As the compiler writes them for node-a: the pool, our block, node-b's and node-c's blocks. */
+const DECAP_ROUTES = [
+  { cidr: '10.244.0.0/16', route: route('none', '0.0.0.0', { flags: BURROW_ROUTE_FLAG.IN_POOL }) },
+  { cidr: '10.244.1.0/26', route: route('none', NODE_A.localIp, { flags: BURROW_ROUTE_FLAG.IN_POOL | BURROW_ROUTE_FLAG.LOCAL }) },
+  { cidr: '10.244.2.0/26', route: route('vxlan', NODE_B_IP, { flags: BURROW_ROUTE_FLAG.IN_POOL }) },
+  { cidr: '10.244.3.0/26', route: route('ipip', NODE_C_IP, { flags: BURROW_ROUTE_FLAG.IN_POOL }) },
+];
+const OPTIONS: DecapOptions = { peers: PEERS, config: NODE_A, routes: DECAP_ROUTES };
+const POOL_CHECK = { config: { ...NODE_A, flags: BURROW_CONFIG_FLAG.DECAP_SRC_POOL } };
 const UPLINK_MAC = NODE_A.uplinkMac;
 const INNER = ipPart(podTcp({ src: '10.244.2.7', dst: '10.244.1.5' }));
 
@@ -101,13 +109,26 @@ const CASES: Case[] = [
   { name: '11: inner version 6', frame: ipip({ inner: withByte(INNER, 0, 0x65) }), counter: 'DROP_MALFORMED' },
   { name: '11: inner IHL 4', frame: vxlan({ inner: withByte(INNER, 0, 0x44) }), counter: 'DROP_MALFORMED' },
   { name: '11: inner IHL 15 with a short inner packet is not checked', frame: ipip({ inner: withByte(INNER, 0, 0x4f) }), counter: 'DECAP_IPIP' },
-  { name: '12: inner TTL 0', frame: ipip({ inner: innerWith({ ttl: 0 }) }), counter: 'DROP_TTL' },
-  { name: '12: inner TTL 0 over VXLAN', frame: vxlan({ inner: innerWith({ ttl: 0 }) }), counter: 'DROP_TTL' },
-  { name: '12: inner TTL 1 is delivered, not decremented', frame: ipip({ inner: innerWith({ ttl: 1 }) }), counter: 'DECAP_IPIP' },
-  { name: '12: TTL 0 and CE on Not-ECT → TTL counts first', frame: ipip({ ecn: 3, inner: innerWith({ ttl: 0, ecn: 0 }) }), counter: 'DROP_TTL' },
-  { name: '13: outer CE on inner Not-ECT', frame: ipip({ ecn: 3, inner: innerWith({ ecn: 0 }) }), counter: 'DROP_ECN' },
-  { name: '14: IPIP', frame: ipip(), counter: 'DECAP_IPIP' },
-  { name: '14: VXLAN', frame: vxlan(), counter: 'DECAP_VXLAN' },
+  { name: '12: forged inner source from a peer', frame: ipip({ inner: innerWith({ src: '1.2.3.4' }) }), counter: 'DROP_SPOOFED' },
+  { name: '12: inner source in another peer\'s block', frame: ipip({ inner: innerWith({ src: '10.244.3.9' }) }), counter: 'DROP_SPOOFED' },
+  { name: '12: inner source in our own block', frame: vxlan({ inner: innerWith({ src: '10.244.1.9' }) }), counter: 'DROP_SPOOFED' },
+  { name: '12: inner source in the pool, in no block', frame: ipip({ inner: innerWith({ src: '10.244.99.9' }) }), counter: 'DROP_SPOOFED' },
+  { name: '12: inner source is the sending peer', frame: ipip({ inner: innerWith({ src: NODE_B_IP }) }), counter: 'DECAP_IPIP' },
+  { name: '12: pool check: another peer\'s block', frame: ipip({ inner: innerWith({ src: '10.244.3.9' }) }), options: POOL_CHECK, counter: 'DECAP_IPIP' },
+  { name: '12: pool check: in the pool, in no block', frame: ipip({ inner: innerWith({ src: '10.244.99.9' }) }), options: POOL_CHECK, counter: 'DECAP_IPIP' },
+  { name: '12: pool check: our own block', frame: ipip({ inner: innerWith({ src: '10.244.1.9' }) }), options: POOL_CHECK, counter: 'DROP_SPOOFED' },
+  { name: '12: pool check: outside the pools', frame: ipip({ inner: innerWith({ src: '8.8.4.4' }) }), options: POOL_CHECK, counter: 'DROP_SPOOFED' },
+  { name: '12: inner destination outside the pools', frame: ipip({ inner: innerWith({ dst: '8.8.8.8' }) }), counter: 'DROP_OUTSIDE_POOL' },
+  { name: '12: inner destination in the pool, in no block', frame: ipip({ inner: innerWith({ dst: '10.244.99.9' }) }), counter: 'DECAP_IPIP' },
+  { name: '12: no routes: the source first', frame: ipip(), options: { routes: [] }, counter: 'DROP_SPOOFED' },
+  { name: '12: forged source and TTL 0 → the source counts first', frame: ipip({ inner: innerWith({ src: '1.2.3.4', ttl: 0 }) }), counter: 'DROP_SPOOFED' },
+  { name: '13: inner TTL 0', frame: ipip({ inner: innerWith({ ttl: 0 }) }), counter: 'DROP_TTL' },
+  { name: '13: inner TTL 0 over VXLAN', frame: vxlan({ inner: innerWith({ ttl: 0 }) }), counter: 'DROP_TTL' },
+  { name: '13: inner TTL 1 is delivered, not decremented', frame: ipip({ inner: innerWith({ ttl: 1 }) }), counter: 'DECAP_IPIP' },
+  { name: '13: TTL 0 and CE on Not-ECT → TTL counts first', frame: ipip({ ecn: 3, inner: innerWith({ ttl: 0, ecn: 0 }) }), counter: 'DROP_TTL' },
+  { name: '14: outer CE on inner Not-ECT', frame: ipip({ ecn: 3, inner: innerWith({ ecn: 0 }) }), counter: 'DROP_ECN' },
+  { name: '15: IPIP', frame: ipip(), counter: 'DECAP_IPIP' },
+  { name: '15: VXLAN', frame: vxlan(), counter: 'DECAP_VXLAN' },
 ];
 
 for (const c of CASES) {
@@ -138,7 +159,7 @@ const ECN_RESULT = [
 for (let outer = 0; outer < 4; outer++) {
   for (let inner = 0; inner < 4; inner++) {
     const expected = ECN_RESULT[outer]![inner]!;
-    test(`decap step 13: outer ${NAME[outer]} + inner ${NAME[inner]} → ${expected < 0 ? 'DROP_ECN' : NAME[expected]}, DSCP kept, checksum fixed`, (t) => {
+    test(`decap step 14: outer ${NAME[outer]} + inner ${NAME[inner]} → ${expected < 0 ? 'DROP_ECN' : NAME[expected]}, DSCP kept, checksum fixed`, (t) => {
       const innerPacket = innerWith({ dscp: 46, ecn: inner });
       for (const frame of [ipip({ dscp: 10, ecn: outer, inner: innerPacket }), vxlan({ dscp: 10, ecn: outer, inner: innerPacket })]) {
         const r = decap(frame, OPTIONS);
@@ -159,7 +180,7 @@ for (let outer = 0; outer < 4; outer++) {
   }
 }
 
-test('decap step 13: a wrong inner checksum is updated incrementally, not repaired', (t) => {
+test('decap step 14: a wrong inner checksum is updated incrementally, not repaired', (t) => {
   const broken = withByte(innerWith({ ecn: 2 }), 10, 0x00);
   const r = decap(ipip({ ecn: 3, inner: broken }), OPTIONS);
   t.is(r.counter, 'DECAP_IPIP');
@@ -167,7 +188,7 @@ test('decap step 13: a wrong inner checksum is updated incrementally, not repair
   t.false(ipv4HeaderChecksumValid(r.output, ETH_HLEN));
 });
 
-test('decap step 14 IPIP: outer Ethernet + the inner packet, outer options gone, padding kept', (t) => {
+test('decap step 15 IPIP: outer Ethernet + the inner packet, outer options gone, padding kept', (t) => {
   const frame = ipip({ options: Uint8Array.of(148, 4, 0, 0), padding: 7 });
   const r = decap(frame, OPTIONS);
   t.is(r.mode, 'ipip');
@@ -175,7 +196,7 @@ test('decap step 14 IPIP: outer Ethernet + the inner packet, outer options gone,
   t.deepEqual(r.output.subarray(ETH_HLEN), Uint8Array.from([...INNER, 0, 0, 0, 0, 0, 0, 0]));
 });
 
-test('decap step 14 VXLAN: the inner Ethernet header is dropped, the outer one kept', (t) => {
+test('decap step 15 VXLAN: the inner Ethernet header is dropped, the outer one kept', (t) => {
   const frame = vxlan({ padding: 3 });
   const r = decap(frame, OPTIONS);
   t.is(r.mode, 'vxlan');
@@ -183,7 +204,7 @@ test('decap step 14 VXLAN: the inner Ethernet header is dropped, the outer one k
   t.deepEqual(r.output, Uint8Array.from([...frame.subarray(0, ETH_HLEN), ...INNER, 0, 0, 0]));
 });
 
-test('decap step 14: bytes between the inner packet\'s end and tot_len are kept as they are', (t) => {
+test('decap step 15: bytes between the inner packet\'s end and tot_len are kept as they are', (t) => {
   const inner = ipPart(buildTcpFrame({ src: '10.244.2.7', dst: '10.244.1.5', sport: 1, dport: 2, padding: 5 }));
   const r = decap(ipip({ inner }), OPTIONS);
   t.deepEqual(r.output.subarray(ETH_HLEN), inner);

@@ -13,7 +13,7 @@ test('property: encap then decap at the receiving node returns the inner packet 
   t.notThrows(() => fc.assert(fc.property(arbEncapScenario(), (s) => {
     const sent = encap(s.frame, s.options);
     if (!sent.counter.startsWith('ENCAP_') || sent.route === undefined) return true;
-    const receiver = receivingNode(s.config, sent.route);
+    const receiver = receivingNode(s.config, sent.route, s.frame);
     const got = decap(sent.output, { ...receiver, hook: s.hook });
     const innerTtl = s.frame[ETH_HLEN + 8];
     if (innerTtl === 0) return got.counter === 'DROP_TTL';

@@ -1,15 +1,19 @@
 // Compiler cases beyond the mode table: the /32 pitfall, disabled pools, natOutgoing, Konvoy,
 // node addresses inside pools, MTU overrides, IPv6 pools, errors, the JSON view.
 import test from 'ava';
-import { CompileError, compileDesiredState, desiredStateJson } from '../../../src/compile/index.js';
+import { CompileError, compileDesiredState, desiredStateJson, type DesiredState, type TunnelRoute } from '../../../src/compile/index.js';
+import type { Model, Node } from '../../../src/config/index.js';
 import { block, felix, konvoy, lab, modelOf, node, pool } from '../config/_fixtures.js';
+
+/** The routes that lead to other nodes (blocks and node addresses), without the pool and local-block entries decap reads. */
+const remoteRoutes = (state: DesiredState): TunnelRoute[] => state.routes.filter((r) => r.kind === 'block' || r.kind === 'node-address');
 
 const slash32Lab = (spec: Record<string, unknown>) =>
   modelOf(lab({ poolSpec: spec, nodes: [node('node-a', '10.0.1.10/32'), node('node-b', '10.0.1.11/24'), node('node-c', '10.0.2.10/24')] }));
 
 test('a /32 local address: warned, and every remote is encapsulated under CrossSubnet', (t) => {
   const state = compileDesiredState(slash32Lab({ ipipMode: 'CrossSubnet' }), 'node-a');
-  t.deepEqual(state.routes.map((r) => [r.node, r.mode, r.sameSubnet]), [['node-b', 'ipip', false], ['node-c', 'ipip', false]]);
+  t.deepEqual(remoteRoutes(state).map((r) => [r.node, r.mode, r.sameSubnet]), [['node-b', 'ipip', false], ['node-c', 'ipip', false]]);
   t.true(state.kernelRoutes.every((r) => r.type === 'tunnel'));
   t.deepEqual(state.warnings.map((w) => [w.rule, w.name]), [['node-address-host-prefix', 'node-a']]);
 });
@@ -22,13 +26,14 @@ test('the /32 rule is the sender\'s: node-b sends node-a plain traffic, node-a t
   t.deepEqual(atA.peers.map((p) => p.node), ['node-c']);
   // node-a's /32 contains nobody, so node-a encapsulates to node-b: node-b must accept it.
   t.deepEqual(atB.peers.map((p) => [p.node, [...p.modes]]), [['node-a', ['ipip']], ['node-c', ['ipip']]]);
-  t.deepEqual(atB.routes.map((r) => [r.node, r.mode]), [['node-a', 'none'], ['node-c', 'ipip']]);
+  t.deepEqual(remoteRoutes(atB).map((r) => [r.node, r.mode]), [['node-a', 'none'], ['node-c', 'ipip']]);
 });
 
 test('a disabled pool still routes and NATs, and its routes carry the flag', (t) => {
   const state = compileDesiredState(modelOf(lab({ poolSpec: { disabled: true, natOutgoing: true } })), 'node-a');
-  t.is(state.routes.length, 2);
-  t.true(state.routes.every((r) => r.poolDisabled && r.mode === 'ipip'));
+  t.is(remoteRoutes(state).length, 2);
+  t.true(remoteRoutes(state).every((r) => r.poolDisabled && r.mode === 'ipip'));
+  t.true(state.routes.every((r) => r.poolDisabled), 'the pool and local-block entries too');
   t.deepEqual(state.nat.map((n) => n.pool), ['lab-pool']);
 });
 
@@ -61,7 +66,7 @@ test('Konvoy vxlan: a mode-less pool tunnels with VXLAN Always, VXLAN MTU on the
     nodes: [node('node-a', '10.0.1.10/24'), node('node-b', '10.0.1.11/24', { vxlanTunnelMACAddr: '02:00:00:00:00:bb' }), node('node-c', '10.0.2.10/24')],
   }));
   const state = compileDesiredState(model, 'node-a');
-  t.deepEqual(state.routes.map((r) => [r.mode, r.vtepMac]), [['vxlan', '02:00:00:00:00:bb'], ['vxlan', '66:1a:b9:f1:6e:af']]);
+  t.deepEqual(remoteRoutes(state).map((r) => [r.mode, r.vtepMac]), [['vxlan', '02:00:00:00:00:bb'], ['vxlan', '66:1a:b9:f1:6e:af']]);
   t.deepEqual(state.kernelRoutes.map((r) => r.type === 'tunnel' && r.mtu), [1450, 1450]);
   t.deepEqual(state.peers.map((p) => [...p.modes]), [['vxlan'], ['vxlan']]);
 });
@@ -91,28 +96,34 @@ test('tunnel routes carry the local tunnel address as src when the Node sets one
   t.true(compileDesiredState(model, 'node-b').kernelRoutes.every((r) => r.type === 'tunnel' && r.src === undefined));
 });
 
-test('a node address inside a pool gets a /32 route with mode none (never tunnel to a node)', (t) => {
-  const model = modelOf(lab({
-    nodes: [node('node-a', '10.0.1.10/24'), node('node-b', '10.0.1.11/24'), node('node-c', '10.0.2.10/24'), node('node-d', '192.168.3.7/24')],
-    blocks: [block('node-a', '192.168.0.0/26'), block('node-d', '192.168.3.0/26')],
-  }));
-  const state = compileDesiredState(model, 'node-a');
+// Validation refuses a node address inside a pool (cross-check.ts nodePoolDiagnostics; the
+// rejection itself is tested in test/unit/config/invalid.test.ts). The compiler's /32
+// 'node-address' entry stays as a second line of defence for a Model that did not come from the
+// validator: these two tests build such a Model by hand, from a valid one plus the node.
+const withNode = (sources: Parameters<typeof modelOf>[0], extra: Node): Model => {
+  const model = modelOf(sources);
+  return { ...model, nodes: [...model.nodes, extra].sort((a, b) => (a.name < b.name ? -1 : 1)) };
+};
+const hostNode = (name: string, address: string, prefixLength = 24): Node =>
+  ({ name, address, prefixLength, vtepMac: '66:00:00:00:00:0d', vtepMacSource: 'manifest' });
+
+test('a node address inside a pool (a Model the validator would refuse) gets a /32 route with mode none (never tunnel to a node)', (t) => {
+  const model = withNode(lab({ blocks: [block('node-a', '192.168.0.0/26')] }), hostNode('node-d', '192.168.3.7'));
+  const withBlock: Model = { ...model, blocks: [...model.blocks, { node: 'node-d', cidr: '192.168.3.0/26', pool: 'lab-pool' }] };
+  const state = compileDesiredState(withBlock, 'node-a');
   t.deepEqual(
-    state.routes.map((r) => [r.cidr, r.kind, r.mode, r.remote]),
+    remoteRoutes(state).map((r) => [r.cidr, r.kind, r.mode, r.remote]),
     [['192.168.3.0/26', 'block', 'ipip', '192.168.3.7'], ['192.168.3.7/32', 'node-address', 'none', '192.168.3.7']],
   );
-  t.true(state.routes[1]!.inPool);
+  t.true(remoteRoutes(state)[1]!.inPool);
   t.deepEqual(state.kernelRoutes.map((r) => r.dst), ['192.168.3.0/26']); // no kernel route for the /32
 });
 
-test('blockSize 32: a node-address /32 wins over a block with the same CIDR', (t) => {
-  const model = modelOf(lab({
-    extraPools: [pool('hosts', '172.20.0.0/24', { blockSize: 32 })],
-    nodes: [node('node-a', '10.0.1.10/24'), node('node-b', '172.20.0.5/24')],
-    blocks: [block('node-b', '172.20.0.5/32')],
-  }));
-  const state = compileDesiredState(model, 'node-a');
-  t.deepEqual(state.routes.map((r) => [r.cidr, r.kind, r.mode]), [['172.20.0.5/32', 'node-address', 'none']]);
+test('blockSize 32 (a Model the validator would refuse): a node-address /32 wins over a block with the same CIDR', (t) => {
+  const model = withNode(lab({ extraPools: [pool('hosts', '172.20.0.0/24', { blockSize: 32 })], nodes: [node('node-a', '10.0.1.10/24')], blocks: [] }), hostNode('node-b', '172.20.0.5'));
+  const withBlock: Model = { ...model, blocks: [{ node: 'node-b', cidr: '172.20.0.5/32', pool: 'hosts' }] };
+  const state = compileDesiredState(withBlock, 'node-a');
+  t.deepEqual(remoteRoutes(state).map((r) => [r.cidr, r.kind, r.mode]), [['172.20.0.5/32', 'node-address', 'none']]);
 });
 
 test('IPv6 pools and their blocks produce nothing in the IPv4 outputs', (t) => {
@@ -121,7 +132,8 @@ test('IPv6 pools and their blocks produce nothing in the IPv4 outputs', (t) => {
     blocks: [block('node-a', '192.168.0.0/26'), block('node-c', 'fd00:10::/122')],
   }));
   const state = compileDesiredState(model, 'node-a');
-  t.deepEqual(state.routes.map((r) => r.cidr), []);
+  t.deepEqual(remoteRoutes(state).map((r) => r.cidr), []);
+  t.deepEqual(state.routes.map((r) => r.cidr), ['192.168.0.0/16', '192.168.0.0/26'], 'the IPv4 pool and our IPv4 block only');
   t.deepEqual(state.kernelRoutes, []);
   t.deepEqual(state.nat, []);
   // The IPv4 lab pool still makes node-c (and node-b) IPIP peers; the IPv6 pool adds no VXLAN.
@@ -160,7 +172,10 @@ test('JSON view: the documented keys, plain JSON, pool by name', (t) => {
   t.deepEqual(JSON.parse(JSON.stringify(json)), json);
   t.deepEqual(Object.keys(json), ['node', 'routes', 'peers', 'kernelRoutes', 'nat', 'warnings']);
   for (const key of ['cidr', 'mode', 'remote', 'vni', 'vtepMac', 'natOutgoing', 'sameSubnet', 'pool']) t.true(key in json.routes[0]!, key);
-  t.deepEqual(json.routes.map((r) => [r.cidr, r.mode, r.pool, r.poolIndex]), [['192.168.1.0/26', 'none', 'lab-pool', 0], ['192.168.2.0/26', 'ipip', 'lab-pool', 0]]);
+  t.deepEqual(json.routes.map((r) => [r.cidr, r.kind, r.mode, r.pool, r.poolIndex]), [
+    ['192.168.0.0/16', 'pool', 'none', 'lab-pool', 0], ['192.168.0.0/26', 'local-block', 'none', 'lab-pool', 0],
+    ['192.168.1.0/26', 'block', 'none', 'lab-pool', 0], ['192.168.2.0/26', 'block', 'ipip', 'lab-pool', 0],
+  ]);
   t.deepEqual(json.peers, [{ address: '10.0.2.10', modes: ['ipip'], vni: 4096, node: 'node-c' }]);
   t.is(json.node.localIp, '10.0.1.10');
 });

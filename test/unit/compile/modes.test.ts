@@ -40,8 +40,17 @@ for (const row of rows) {
     const model = modelOf(lab({ poolSpec: { [`${row.encap}Mode`]: row.when, natOutgoing: true } }));
     const state = compileDesiredState(model, 'node-a');
 
-    // node-a's own block (192.168.0.0/26) gets no tunnel route.
+    // The pool and node-a's own block (192.168.0.0/26) are entries with mode none (decap reads
+    // them); only the other nodes' blocks can be tunnelled.
     t.deepEqual(state.routes, [
+      {
+        kind: 'pool', cidr: '192.168.0.0/16', mode: 'none', remote: '0.0.0.0', node: '', vni: 4096, vtepMac: '00:00:00:00:00:00',
+        natOutgoing: true, sameSubnet: false, inPool: true, poolDisabled: false, pool: { name: 'lab-pool', index: 0 },
+      },
+      {
+        kind: 'local-block', cidr: '192.168.0.0/26', mode: 'none', remote: '10.0.1.10', node: 'node-a', vni: 4096, vtepMac: vtep('node-a'),
+        natOutgoing: true, sameSubnet: false, inPool: true, poolDisabled: false, pool: { name: 'lab-pool', index: 0 },
+      },
       {
         kind: 'block', cidr: '192.168.1.0/26', mode: row.toB, remote: '10.0.1.11', node: 'node-b', vni: 4096, vtepMac: vtep('node-b'),
         natOutgoing: true, sameSubnet: true, inPool: true, poolDisabled: false, pool: { name: 'lab-pool', index: 0 },
@@ -64,7 +73,7 @@ for (const row of rows) {
 
 test('CrossSubnet seen from node-c: both other nodes are across the router', (t) => {
   const state = compileDesiredState(modelOf(lab({ poolSpec: { ipipMode: 'CrossSubnet' } })), 'node-c');
-  t.deepEqual(state.routes.map((r) => [r.cidr, r.mode, r.sameSubnet]), [['192.168.0.0/26', 'ipip', false], ['192.168.1.0/26', 'ipip', false]]);
+  t.deepEqual(state.routes.filter((r) => r.kind === 'block').map((r) => [r.cidr, r.mode, r.sameSubnet]), [['192.168.0.0/26', 'ipip', false], ['192.168.1.0/26', 'ipip', false]]);
   t.deepEqual(state.peers.map((p) => p.node), ['node-a', 'node-b']);
 });
 
@@ -73,6 +82,7 @@ test('node config: local address, defaults, derived tunnel MTUs, options passed 
   t.deepEqual(state.node, {
     name: 'node-b', localIp: '10.0.1.11', prefixLength: 24, uplinkIfindex: 7, uplinkMac: '02:00:00:00:00:0b', vtepMac: vtep('node-b'),
     vxlanPort: 4789, defaultVni: 4096, ttl: 32, uplinkMtu: 9000, tunnelMtu: { ipip: 8980, vxlan: 8950 }, tunnelDevice: 'tun9',
+    decapSourceCheck: 'strict',
   });
   t.true(state.kernelRoutes.every((r) => r.type === 'tunnel' && r.dev === 'tun9' && r.mtu === 8980));
 });

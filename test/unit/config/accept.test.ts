@@ -140,6 +140,16 @@ test('a disabled pool smaller than its block size is accepted (Calico exempts di
   t.true(model.pools.some((p) => p.name === 'tiny' && p.disabled));
 });
 
+test('the largest pool accepted is a /8 (10.0.0.0/8); pools next to the nodes\' subnets and nodes next to pools are fine (issue 13)', (t) => {
+  const model = modelOf(lab({
+    extraPools: [pool('big', '10.128.0.0/9'), pool('cgnat', '100.64.0.0/10'), pool('beside', '10.0.2.0/25', { disabled: true })],
+    nodes: [node('node-a', '10.0.1.10/24'), node('node-b', '10.0.1.11/24'), node('node-c', '10.0.2.200/25'), node('node-d', '192.169.0.1/24'), node('node-e', '172.16.0.1/32')],
+  }));
+  t.deepEqual(model.pools.map((p) => p.cidr), ['10.0.2.0/25', '10.128.0.0/9', '100.64.0.0/10', '192.168.0.0/16']);
+  t.is(model.nodes.length, 5);
+  t.true(modelOf(lab({ extraPools: [pool('ten', '10.0.0.0/8')], nodes: [node('node-a', '172.16.0.10/24'), node('node-b', '172.16.0.11/24'), node('node-c', '172.16.1.10/24')] })).pools.some((p) => p.cidr === '10.0.0.0/8'));
+});
+
 test('a generic List and an IPPoolList whose items leave kind to the list; JSON files', (t) => {
   const model = modelOf([
     { file: 'nodes.json', text: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [node('node-a', '10.0.1.10/24'), node('node-b', '10.0.1.11/24')] }) },

@@ -9,7 +9,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { parseAllDocuments, stringify } from 'yaml';
 import { parseManifests } from '../../../src/config/index.js';
-import { parseManifestDocuments, parseManifestText, type RawDocument } from '../../../src/config/documents.js';
+import { boundSyntaxErrors, parseManifestDocuments, parseManifestText, type RawDocument } from '../../../src/config/documents.js';
 import type { ConfigDiagnostic } from '../../../src/config/diagnostics.js';
 import type { SourceItem } from '../../../src/engine/events.js';
 import { fixture } from './_fixtures.js';
@@ -21,7 +21,10 @@ function syntaxError(file: string, document: number, rule: string, message: stri
   return { severity: 'error', file, document, kind: '', name: '', path: '', rule, message };
 }
 
-function yamlOnly(text: string, file: string): SourceItem[] {
+/** The previous implementation, with the one intended change: syntax errors bounded (boundSyntaxErrors, issue 13). */
+const yamlOnly = (text: string, file: string): SourceItem[] => [...boundSyntaxErrors(yamlOnlyUnbounded(text, file))];
+
+function yamlOnlyUnbounded(text: string, file: string): SourceItem[] {
   const items: SourceItem[] = [];
   if (/\.json$/i.test(file)) {
     if (text.trim() === '') return items;

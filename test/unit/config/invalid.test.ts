@@ -3,7 +3,7 @@
 // and nothing else: a cascade of follow-on errors would bury the real one.
 import test from 'ava';
 import type { ManifestSource } from '../../../src/config/index.js';
-import { block, errorsOf, felix, konvoy, lab, node, pool, yamlDocs } from './_fixtures.js';
+import { block, errorsOf, felix, konvoy, lab, LAB_NODES, node, pool, yamlDocs } from './_fixtures.js';
 
 interface Case {
   title: string;
@@ -58,6 +58,47 @@ const cases: Case[] = [
   { title: 'pool inside link-local', sources: badPool({}, '169.254.0.0/16'), ...POOL2, rule: 'link-local-overlap', path: 'spec.cidr', message: 'IP pool range overlaps with IPv4 Link Local range 169.254.0.0/16' },
   { title: 'pool containing link-local', sources: badPool({}, '169.0.0.0/8'), ...POOL2, rule: 'link-local-overlap', path: 'spec.cidr' },
   { title: 'IPv6 pool in fe80::/10', sources: badPool({ vxlanMode: 'Never' }, 'fe80::/64'), ...POOL2, rule: 'link-local-overlap', path: 'spec.cidr', message: /fe80::\/10/ },
+  // ── IPPool: burrow's own range rules (issue 13) ──────────────────────────────────────────
+  {
+    title: 'pool larger than a /8 (0.0.0.0/1: half the Internet, loopback and "this network")', sources: badPool({}, '0.0.0.0/1'), ...POOL2, rule: 'pool-too-large', path: 'spec.cidr', count: 6, // and 0.0.0.0/8, 127.0.0.0/8, the three lab nodes' addresses
+    message: 'IP pool size is too large: an IPv4 pool may be at most a /8 (the size of 10.0.0.0/8, the largest private range), got /1; a larger pool takes in public addresses, which would be routed into the tunnel and masqueraded',
+  },
+  { title: 'pool of /7 (larger than a /8, nothing reserved)', sources: badPool({}, '172.0.0.0/7'), ...POOL2, rule: 'pool-too-large', path: 'spec.cidr', message: /may be at most a \/8 .*got \/7/ },
+  { title: 'pool in "this network" 0.0.0.0/8', sources: badPool({}, '0.0.0.0/8'), ...POOL2, rule: 'reserved-range-overlap', path: 'spec.cidr', message: 'IP pool range overlaps with IPv4 "this network" range 0.0.0.0/8' },
+  { title: 'pool in loopback 127.0.0.0/8', sources: badPool({}, '127.0.0.0/8'), ...POOL2, rule: 'reserved-range-overlap', path: 'spec.cidr', message: 'IP pool range overlaps with IPv4 loopback range 127.0.0.0/8' },
+  { title: 'pool inside loopback', sources: badPool({}, '127.1.0.0/16'), ...POOL2, rule: 'reserved-range-overlap', path: 'spec.cidr', message: 'IP pool range overlaps with IPv4 loopback range 127.0.0.0/8' },
+  { title: 'pool 224.0.0.0/4: multicast, and larger than a /8', sources: badPool({}, '224.0.0.0/4'), ...POOL2, rule: 'reserved-range-overlap', path: 'spec.cidr', count: 2, message: 'IP pool range overlaps with IPv4 multicast range 224.0.0.0/4' },
+  { title: 'pool inside multicast', sources: badPool({}, '239.1.0.0/16'), ...POOL2, rule: 'reserved-range-overlap', path: 'spec.cidr', message: 'IP pool range overlaps with IPv4 multicast range 224.0.0.0/4' },
+  { title: 'pool 240.0.0.0/4: reserved, and larger than a /8', sources: badPool({}, '240.0.0.0/4'), ...POOL2, rule: 'reserved-range-overlap', path: 'spec.cidr', count: 2, message: 'IP pool range overlaps with IPv4 reserved (and limited broadcast 255.255.255.255) range 240.0.0.0/4' },
+  { title: 'pool 255.255.255.255/32 (the broadcast address)', sources: badPool({ blockSize: 32 }, '255.255.255.255/32'), ...POOL2, rule: 'reserved-range-overlap', path: 'spec.cidr', message: /reserved \(and limited broadcast 255\.255\.255\.255\) range 240\.0\.0\.0\/4$/ },
+  { title: 'disabled pool in loopback (disabled pools still route and NAT)', sources: badPool({ disabled: true }, '127.0.0.0/8'), ...POOL2, rule: 'reserved-range-overlap', path: 'spec.cidr' },
+
+  // ── Nodes against pools (issue 13) ───────────────────────────────────────────────────────
+  {
+    title: 'pool equal to the nodes\' uplink subnet: each node address in it is refused', sources: badPool({}, '10.0.1.0/24'), count: 2,
+    file: 'nodes.yaml', document: 1, kind: 'Node', name: 'node-a', rule: 'node-address-in-pool', path: 'spec.bgp.ipv4Address',
+    message: 'node address 10.0.1.10 is inside IPPool bad 10.0.1.0/24 (pools.yaml document 2): pool addresses are pod addresses, so a pod could pose as this node and traffic to the node would be routed as pod traffic; a node address must be outside every IPPool',
+  },
+  {
+    title: 'pool inside a node\'s subnet, holding no node address', sources: badPool({}, '10.0.2.128/25'),
+    file: 'nodes.yaml', document: 3, kind: 'Node', name: 'node-c', rule: 'node-subnet-overlaps-pool', path: 'spec.bgp.ipv4Address',
+    message: 'the node\'s subnet 10.0.2.0/24 overlaps IPPool bad 10.0.2.128/25 (pools.yaml document 2): pod routes would take over addresses of the nodes\' own network; an IPPool must not overlap any node\'s subnet',
+  },
+  {
+    title: 'pool holding a /32 node address', sources: lab({ nodes: [...LAB_NODES, node('node-d', '172.16.5.5/32')], extraPools: [pool('bad', '172.16.0.0/16')] }),
+    file: 'nodes.yaml', document: 4, name: 'node-d', rule: 'node-address-in-pool', path: 'spec.bgp.ipv4Address', message: /^node address 172\.16\.5\.5 is inside IPPool bad 172\.16\.0\.0\/16 \(pools\.yaml document 2\)/,
+  },
+  {
+    title: 'node whose address is a pod address in another node\'s block', sources: lab({ nodes: [...LAB_NODES, node('node-d', '192.168.2.5/24')] }),
+    file: 'nodes.yaml', document: 4, kind: 'Node', name: 'node-d', rule: 'node-address-in-pool', path: 'spec.bgp.ipv4Address',
+    message: /^node address 192\.168\.2\.5 is inside IPPool lab-pool 192\.168\.0\.0\/16 \(pools\.yaml document 1\): pool addresses are pod addresses, so a pod could pose as this node/,
+  },
+  {
+    title: 'the pool is refused against a node whatever the load order (node file after the pool file)',
+    sources: [...lab({ blocks: [block('node-a', '192.168.0.0/26')] }).filter((f) => f.file !== 'nodes.yaml'), src('zz-nodes.yaml', yamlDocs(node('node-a', '10.0.1.10/24'), node('node-b', '192.168.9.1/24')))],
+    file: 'zz-nodes.yaml', document: 2, name: 'node-b', rule: 'node-address-in-pool', path: 'spec.bgp.ipv4Address',
+  },
+
   {
     title: 'overlapping pools name both', sources: badPool({}, '192.168.128.0/17'), ...POOL2, rule: 'pool-overlap', path: 'spec.cidr',
     message: 'IPPool(bad) CIDR overlaps with IPPool(lab-pool) CIDR 192.168.0.0/16 (pools.yaml document 1)',
@@ -72,12 +113,18 @@ const cases: Case[] = [
   { title: 'block claimed by two nodes', sources: lab({ blocks: [block('node-a', '192.168.0.0/26'), block('node-b', '192.168.0.0/26')] }), document: 2, rule: 'block-conflict', path: 'spec.cidr', message: /already affine to node node-a/ },
   { title: 'block cidr with host bits', sources: lab({ blocks: [block('node-a', '192.168.0.1/26')] }), rule: 'block-cidr', path: 'spec.cidr', message: /did you mean 192\.168\.0\.0\/26\?/ },
   { title: 'block deleted flag not a boolean', sources: lab({ blocks: [block('node-a', '192.168.0.0/26', { deleted: 'maybe' })] }), rule: 'invalid-type', path: 'spec.deleted' },
+  { title: 'block in loopback (and outside every pool: one error, no cascade)', sources: lab({ blocks: [block('node-a', '127.0.0.0/26')] }), rule: 'reserved-range-overlap', path: 'spec.cidr', kind: 'BlockAffinity', message: 'BlockAffinity CIDR 127.0.0.0/26 overlaps with IPv4 loopback range 127.0.0.0/8' },
+  { title: 'block in multicast', sources: lab({ blocks: [block('node-a', '224.0.0.0/26')] }), rule: 'reserved-range-overlap', path: 'spec.cidr', message: /multicast range 224\.0\.0\.0\/4$/ },
+  { title: 'block 0.0.0.0/26', sources: lab({ blocks: [block('node-a', '0.0.0.0/26')] }), rule: 'reserved-range-overlap', path: 'spec.cidr', message: /"this network" range 0\.0\.0\.0\/8$/ },
   { title: 'block state outside the enum', sources: lab({ blocks: [block('node-a', '192.168.0.0/26', { state: 'claimed' })] }), rule: 'invalid-enum', path: 'spec.state' },
 
   // ── Node ─────────────────────────────────────────────────────────────────────────────────
   { title: 'node address without prefix', sources: lab({ nodes: [node('node-a', '10.0.1.10'), node('node-b', '10.0.1.11/24'), node('node-c', '10.0.2.10/24')] }), file: 'nodes.yaml', document: 1, kind: 'Node', name: 'node-a', rule: 'node-address', path: 'spec.bgp.ipv4Address', message: /has no prefix length/ },
   { title: 'node address with a bad octet', sources: lab({ nodes: [node('node-a', '10.0.1.300/24'), node('node-b', '10.0.1.11/24'), node('node-c', '10.0.2.10/24')] }), rule: 'node-address', path: 'spec.bgp.ipv4Address' },
-  { title: 'node address that is loopback', sources: lab({ nodes: [node('node-a', '127.0.0.2/8'), node('node-b', '10.0.1.11/24'), node('node-c', '10.0.2.10/24')] }), rule: 'node-address', path: 'spec.bgp.ipv4Address', message: /loopback/ },
+  { title: 'node address that is loopback', sources: lab({ nodes: [node('node-a', '127.0.0.2/8'), node('node-b', '10.0.1.11/24'), node('node-c', '10.0.2.10/24')] }), rule: 'node-address', path: 'spec.bgp.ipv4Address', message: 'ipv4Address 127.0.0.2 is in the IPv4 loopback range 127.0.0.0/8, not a usable unicast node address' },
+  { title: 'node address that is multicast', sources: lab({ nodes: [node('node-a', '224.0.0.5/24'), node('node-b', '10.0.1.11/24'), node('node-c', '10.0.2.10/24')] }), rule: 'node-address', path: 'spec.bgp.ipv4Address', message: /224\.0\.0\.5 is in the IPv4 multicast range 224\.0\.0\.0\/4/ },
+  { title: 'node address that is the broadcast address', sources: lab({ nodes: [node('node-a', '255.255.255.255/32'), node('node-b', '10.0.1.11/24'), node('node-c', '10.0.2.10/24')] }), rule: 'node-address', path: 'spec.bgp.ipv4Address', message: /255\.255\.255\.255 is in the IPv4 reserved \(and limited broadcast 255\.255\.255\.255\) range/ },
+  { title: 'node address in "this network"', sources: lab({ nodes: [node('node-a', '0.1.2.3/8'), node('node-b', '10.0.1.11/24'), node('node-c', '10.0.2.10/24')] }), rule: 'node-address', path: 'spec.bgp.ipv4Address', message: /"this network" range 0\.0\.0\.0\/8/ },
   { title: 'node address given as IPv6', sources: lab({ nodes: [node('node-a', 'fd00::10/64'), node('node-b', '10.0.1.11/24'), node('node-c', '10.0.2.10/24')] }), rule: 'node-address', path: 'spec.bgp.ipv4Address' },
   { title: 'node without bgp', sources: lab({ nodes: [{ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'node-a' }, spec: {} }, node('node-b', '10.0.1.11/24'), node('node-c', '10.0.2.10/24')] }), rule: 'required', path: 'spec.bgp' },
   { title: 'two nodes with one address', sources: lab({ nodes: [node('node-a', '10.0.1.10/24'), node('node-b', '10.0.1.10/24'), node('node-c', '10.0.2.10/24')] }), document: 2, name: 'node-b', rule: 'duplicate-node-address', path: 'spec.bgp.ipv4Address', message: /already the address of Node node-a/ },

@@ -42,9 +42,15 @@ const block = (node: string, cidr: string, extra: Record<string, unknown> = {}) 
 
 const arbMode = fc.constantFrom('Always', 'CrossSubnet', 'Never');
 const arbPool = fc.oneof(
-  fc.record({ name: fc.constantFrom('p1', 'p2', 'p0'), net: fc.constantFrom('10.0.0.0/16', '10.1.0.0/16', '10.0.0.0/8'), mode: arbMode, vx: fc.boolean(), nat: fc.boolean(), disabled: fc.boolean() })
-    .map(({ name, net, mode, vx, nat, disabled }) => pool(name, net, { [vx ? 'vxlanMode' : 'ipipMode']: mode, natOutgoing: nat, ...(disabled ? { disabled } : {}) })),
-  fc.constantFrom(pool('p1', '10.0.0.0/16'), pool('p9', '10.0.0.1/16'), pool('p3', '10.2.0.0/16', { blockSize: 24 }), pool('p1', '172.16.0.0/24', { ipipMode: 'Always' })),
+  {
+    weight: 4,
+    arbitrary: fc.record({ name: fc.constantFrom('p1', 'p2', 'p0'), net: fc.constantFrom('10.0.0.0/16', '10.1.0.0/16', '10.0.0.0/8'), mode: arbMode, vx: fc.boolean(), nat: fc.boolean(), disabled: fc.boolean() })
+      .map(({ name, net, mode, vx, nat, disabled }) => pool(name, net, { [vx ? 'vxlanMode' : 'ipipMode']: mode, natOutgoing: nat, ...(disabled ? { disabled } : {}) })),
+  },
+  // 172.16.0.0/24 is n0's and n1's subnet (refused against those nodes, issue 13).
+  { weight: 3, arbitrary: fc.constantFrom(pool('p1', '10.0.0.0/16'), pool('p9', '10.0.0.1/16'), pool('p3', '10.2.0.0/16', { blockSize: 24 }), pool('p1', '172.16.0.0/24', { ipipMode: 'Always' })) },
+  // Refused on their own (issue 13): reserved ranges, larger than a /8 (0.0.0.0/1 also holds every node and block).
+  { weight: 1, arbitrary: fc.constantFrom(pool('p4', '127.0.0.0/8'), pool('p4', '224.0.0.0/4'), pool('p2', '0.0.0.0/1'), pool('p3', '255.255.255.255/32', { blockSize: 32 })) },
 );
 const arbNode = fc.record({
   name: fc.constantFrom('n0', 'n1', 'n2', 'n3'),
@@ -55,7 +61,7 @@ const arbNode = fc.record({
   node(name, address, { ...(mac ? { vxlanTunnelMACAddr: mac } : {}), ...(tunnel ? { ipv4VXLANTunnelAddr: tunnel } : {}) }));
 const arbBlock = fc.record({
   node: fc.constantFrom('n0', 'n1', 'n2', 'n3', 'nx'),
-  cidr: fc.constantFrom('10.0.0.0/26', '10.0.0.64/26', '10.0.1.0/26', '10.1.0.0/26', '10.1.2.0/26', '10.2.0.0/24', '10.0.5.7/32', '10.0.0.5/26', '10.9.0.0/26'),
+  cidr: fc.constantFrom('10.0.0.0/26', '10.0.0.64/26', '10.0.1.0/26', '10.1.0.0/26', '10.1.2.0/26', '10.2.0.0/24', '10.0.5.7/32', '10.0.0.5/26', '10.9.0.0/26', '127.0.0.0/26'),
   state: fc.constantFrom(undefined, 'confirmed', 'pending'),
   deleted: fc.constantFrom(undefined, 'true'),
 }).map(({ node, cidr, state, deleted }) => block(node, cidr, { ...(state ? { state } : {}), ...(deleted ? { deleted } : {}) }));
@@ -98,7 +104,7 @@ const arbEvent: fc.Arbitrary<Ev> = fc.oneof(
 /** A base set of files that is valid (so that sequences spend time on the valid side too). */
 const BASE: Record<number, string> = {
   0: [pool('p1', '10.0.0.0/16', { ipipMode: 'CrossSubnet', natOutgoing: true }), pool('p2', '10.1.0.0/16', { vxlanMode: 'Always' })].map((d) => stringify(d)).join('---\n'),
-  1: [node('n0', '172.16.0.1/24'), node('n1', '172.16.0.2/24'), node('n2', '172.16.1.3/24'), node('n3', '10.0.5.7/24')].map((d) => stringify(d)).join('---\n'),
+  1: [node('n0', '172.16.0.1/24'), node('n1', '172.16.0.2/24'), node('n2', '172.16.1.3/24'), node('n3', '172.16.2.7/24')].map((d) => stringify(d)).join('---\n'),
   2: stringify({ apiVersion: 'v1', kind: 'List', items: [block('n1', '10.0.0.0/26'), block('n2', '10.1.0.0/26'), block('n0', '10.0.1.0/26'), block('n3', '10.0.0.64/26')] }),
 };
 
@@ -209,7 +215,7 @@ test('the base universe is valid, routes something, and the engine agrees with t
   const w = newWorld();
   for (const [f, text] of Object.entries(BASE)) t.is(await step(w, { type: 'write', file: Number(f), text }), undefined);
   t.true(w.engine.valid);
-  t.true(w.engine.derived.routes.size >= 3, 'blocks of other nodes and node addresses inside pools are routes');
+  t.true(w.engine.derived.routes.size >= 3, 'blocks of other nodes are routes');
   t.true(w.engine.derived.peers.size >= 2);
 });
 
@@ -254,6 +260,21 @@ test('invalid input after a valid state changes nothing in the maps, and fixing 
   t.is(await step(w, { type: 'remove', file: 3 }), undefined); // fixed: the queued change lands
   t.true(w.engine.valid);
   t.not(mapsText(w.engineMaps, w.engineKernel), before);
+});
+
+test('nodes against pools (issue 13) follow both sides incrementally: a pool over node addresses, nodes moving in and out, the pool going', async (t) => {
+  const w = newWorld();
+  for (const [f, text] of Object.entries(BASE)) t.is(await step(w, { type: 'write', file: Number(f), text }), undefined);
+  t.is(await step(w, { type: 'write', file: 3, text: stringify(pool('p5', '172.16.0.0/23')) }), undefined);
+  t.false(w.engine.valid);
+  t.deepEqual(w.engine.errors().map((d) => [d.name, d.rule]).sort(), [['n0', 'node-address-in-pool'], ['n1', 'node-address-in-pool'], ['n2', 'node-address-in-pool']]);
+  const moved = [node('n0', '172.18.0.1/24'), node('n1', '172.16.0.2/24'), node('n2', '172.16.2.3/22'), node('n3', '172.16.2.7/24')];
+  t.is(await step(w, { type: 'write', file: 1, text: moved.map((d) => stringify(d)).join('---\n') }), undefined);
+  t.deepEqual(w.engine.errors().map((d) => [d.name, d.rule]).sort(), [['n1', 'node-address-in-pool'], ['n2', 'node-subnet-overlaps-pool']]);
+  t.is(await step(w, { type: 'write', file: 3, text: stringify(pool('p5', '127.0.0.0/8')) }), undefined);
+  t.deepEqual(w.engine.errors().map((d) => d.rule), ['reserved-range-overlap']);
+  t.is(await step(w, { type: 'remove', file: 3 }), undefined);
+  t.true(w.engine.valid);
 });
 
 test('resync finds what changed behind its back (routes, peers, config, kernel routes, nft), counts it, and the next flush repairs it', async (t) => {

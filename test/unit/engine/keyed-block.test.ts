@@ -1,0 +1,85 @@
+// The etcd source hands IPAM affinity keys to the store as 'block' events (keyedBlockOf) instead
+// of BlockAffinity documents: whatever key and value, the store must end up exactly as if the
+// document had been upserted (documentOf + errorsAlone, the path for everything else) — same
+// records, same diagnostics — and keys the fast path declines must be the ones that need it.
+import test from 'ava';
+import fc from 'fast-check';
+
+import { errorsAlone } from '../../../src/engine/datastore.js';
+import { documentOf, keyedBlockOf } from '../../../src/engine/etcd-source.js';
+import type { SourceEvent } from '../../../src/engine/events.js';
+import { ResourceStore } from '../../../src/engine/store.js';
+
+const SOURCE = { id: 'etcdv3', order: [1, 'etcdv3'] };
+const POOL = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/16', blockSize: 26 } };
+const NODE = (name: string) => ({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name }, spec: { bgp: { ipv4Address: '192.168.0.1/24' } } });
+
+/** The store after the pool, one node and the affinity, through the given event. */
+function storeWith(affinity: SourceEvent | undefined): { blocks: unknown[]; diagnostics: string[] } {
+  const s = new ResourceStore();
+  const events: SourceEvent[] = [
+    { type: 'upsert', source: SOURCE, key: '/calico/resources/v3/projectcalico.org/ippools/p', document: { loc: { file: '/p', document: 1, prefix: [] }, value: POOL } },
+    { type: 'upsert', source: SOURCE, key: '/calico/resources/v3/projectcalico.org/nodes/n1', document: { loc: { file: '/n', document: 1, prefix: [] }, value: NODE('n1') } },
+  ];
+  if (affinity) events.push(affinity);
+  s.apply(events);
+  const blocks = [...s.blocksOf('n1'), ...s.blocksOf('n.2')].map((b) => ({ name: b.name, node: b.node, addr: b.addr, prefix: b.prefix, active: b.active, loc: b.loc, own: b.own.map((d) => d.message) }));
+  return { blocks, diagnostics: [...s.book.all()].map((d) => `${d.file} ${d.path} ${d.rule} ${d.message}`) };
+}
+
+const octet = fc.oneof(fc.integer({ min: 0, max: 255 }).map(String), fc.constantFrom('010', '256', '-1', ''));
+const odd = fc.tuple(octet, octet, octet, octet, fc.oneof(fc.integer({ min: 0, max: 33 }).map(String), fc.constantFrom('026', 'x', ''))).map(
+  ([a, b, c, d, p]) => `${a}.${b}.${c}.${d}${p === '' ? '' : `-${p}`}`,
+);
+/** Mostly well-formed networks (in the pool or not), some with host bits set. */
+const network = fc.tuple(fc.oneof(fc.integer({ min: 0x0a000000, max: 0x0a00ffff }), fc.integer({ min: 0, max: 0xffffffff })), fc.integer({ min: 0, max: 32 }), fc.boolean()).map(
+  ([addr, prefix, masked]) => {
+    const a = masked ? (prefix === 0 ? 0 : (addr & (0xffffffff << (32 - prefix))) >>> 0) : addr;
+    return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}-${prefix}`;
+  },
+);
+const cidrPart = fc.oneof({ arbitrary: network, weight: 4 }, { arbitrary: odd, weight: 1 });
+const nodeName = fc.constantFrom('n1', 'n.2', 'N1', 'n_1', '-n1', 'n1-');
+const key = fc.tuple(fc.constantFrom('host/', 'virtual/', ''), nodeName, fc.constantFrom('4', '4', '4', '6'), cidrPart).map(
+  ([type, n, v, c]) => `/calico/ipam/v2/${type}${n}/ipv${v}/block/${c}`,
+);
+const value = fc.oneof(
+  fc.constantFrom('', '{"state":"confirmed","deleted":false}', '{"state":"confirmed"}', '{"state":"pending","deleted":false}', '{"state":"confirmed","deleted":true}',
+    '{"state":"pendingDeletion"}', '{"state":"bogus"}', '{"deleted":"yes"}', '{', 'null', '7', '[]', '{"state":1}'),
+  fc.record({ state: fc.constantFrom('confirmed', 'pending', 'pendingDeletion', 'x'), deleted: fc.constantFrom(true, false, 'true', 0) }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
+);
+
+/** The document path, as the source takes it when keyedBlockOf declines. */
+function viaDocument(k: string, v: string): SourceEvent | undefined {
+  const { document } = documentOf(k, v);
+  if (!document || errorsAlone(document).length > 0) return undefined;
+  return { type: 'upsert', source: SOURCE, key: k, document };
+}
+
+test('a block event leaves the store as the affinity document would, for any key and value', (t) => {
+  let fast = 0;
+  fc.assert(
+    fc.property(key, value, (k, v) => {
+      const block = keyedBlockOf(k, v);
+      const slow = storeWith(viaDocument(k, v));
+      if (!block) return true;
+      fast++;
+      const quick = storeWith({ type: 'block', source: SOURCE, key: k, block });
+      t.deepEqual(quick, slow, `${k} = ${v}`);
+      return true;
+    }),
+    { numRuns: 3000 },
+  );
+  t.true(fast > 100, `the fast path was taken ${fast} times`);
+});
+
+test('the fast path takes the keys calico-node writes and declines the ones with something to report', (t) => {
+  const b = keyedBlockOf('/calico/ipam/v2/host/node-b/ipv4/block/10.0.1.0-26', '{"state":"confirmed","deleted":false}');
+  t.deepEqual(b && { ...b }, { name: 'node-b-10-0-1-0-26', node: 'node-b', addr: 0x0a000100, prefix: 26, active: true });
+  t.is(keyedBlockOf('/calico/ipam/v2/node-b/ipv4/block/10.0.1.0-26', '{"state":"pending"}')?.active, false, 'pending: held, not routed');
+  t.is(keyedBlockOf('/calico/ipam/v2/host/node-b/ipv4/block/10.0.1.0-26', '{"deleted":true}')?.active, false);
+  t.is(keyedBlockOf('/calico/ipam/v2/host/node-b/ipv4/block/10.0.1.1-26', ''), undefined, 'host bits set: the document path reports it');
+  t.is(keyedBlockOf('/calico/ipam/v2/host/node-b/ipv4/block/10.0.1.0-26', '{'), undefined, 'not JSON: reported and skipped');
+  t.is(keyedBlockOf('/calico/ipam/v2/host/node-b/ipv6/block/fd00--122', ''), undefined, 'IPv6: not ours');
+  t.is(keyedBlockOf('/calico/resources/v3/projectcalico.org/nodes/node-b', '{}'), undefined);
+});
