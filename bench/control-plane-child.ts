@@ -25,7 +25,7 @@ import { applyPlan, checkWritable, readActualState, reconcile } from '../src/age
 import { raw } from '../src/bpf/index.js';
 import { compileDesiredState } from '../src/compile/index.js';
 import { loadManifests, type Model } from '../src/config/index.js';
-import { blockManifests, LOCAL_NODE, nodeManifest, blockCidr } from './scale-manifests.js';
+import { blockCidr, blockInMap, blockManifests, LOCAL_NODE, nodeManifest } from './scale-manifests.js';
 
 export interface ChildOptions {
   mode: 'full' | 'compile' | 'raw';
@@ -143,7 +143,7 @@ async function full(o: ChildOptions, r: ChildResult): Promise<void> {
       r.changes[`incremental.${step}`] = res.changes;
     });
     const [addr, len] = firstBlock.split('/');
-    const present = maps.routes.get({ prefixlen: Number(len), addr: addr! }) !== undefined;
+    const present = blockInMap(maps.routes, { prefixlen: Number(len), addr: addr! });
     if (present !== (step === 'add')) throw new Error(`incremental ${step}: route ${firstBlock} ${present ? 'still' : 'not'} in the map`);
   }
   await stopProfile();

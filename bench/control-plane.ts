@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { BpfMap, burrowRoute, burrowRouteKey } from '../src/bpf/index.js';
 import type { ChildOptions, ChildResult } from './control-plane-child.js';
 import { pairedRatio, runJsonChild, sleep, summarize, type Summary } from './measure.js';
-import { blockCidr, blockManifests, LOCAL_NODE, nodeAddress, nodeManifest, writeScaleManifests, type ScaleSpec } from './scale-manifests.js';
+import { blockCidr, blockInMap, blockManifests, LOCAL_NODE, nodeAddress, nodeManifest, writeScaleManifests, type ScaleSpec } from './scale-manifests.js';
 import { onCleanup, persistentPinDir, scratchNetns } from './scratch.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -239,12 +239,12 @@ async function measureAgentd(manifestsSrc: string, spec: ScaleSpec): Promise<Age
     const cycles = () => lines.filter((l) => l.msg === 'reconciled').length;
     const n0 = cycles();
     fs.writeFileSync(file, JSON.stringify(doc));
-    const addMs = await waitFor(() => routes.get(key) !== undefined, 'added route');
+    const addMs = await waitFor(() => blockInMap(routes, key), 'added route');
     await waitFor(() => cycles() > n0, 'reconciled (add)');
     const addCycleMs = lines.filter((l) => l.msg === 'reconciled').pop()?.durationMs;
     const n1 = cycles();
     fs.rmSync(file);
-    const removeMs = await waitFor(() => routes.get(key) === undefined, 'removed route');
+    const removeMs = await waitFor(() => !blockInMap(routes, key), 'removed route');
     await waitFor(() => cycles() > n1, 'reconciled (remove)');
     const removeCycleMs = lines.filter((l) => l.msg === 'reconciled').pop()?.durationMs;
     const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));

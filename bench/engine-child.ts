@@ -25,7 +25,7 @@ import { Engine, writeRouteKey, type EngineTarget } from '../src/engine/engine.j
 import type { SourceEvent } from '../src/engine/events.js';
 import { FileSource } from '../src/engine/file-source.js';
 import { datapathTarget } from '../src/engine/target.js';
-import { blockCidr, blockManifests, LOCAL_NODE, nodeManifest, POOL_CIDR } from './scale-manifests.js';
+import { blockCidr, blockInMap, blockManifests, LOCAL_NODE, nodeManifest, POOL_CIDR } from './scale-manifests.js';
 
 export interface EngineChildOptions {
   manifests: string;
@@ -130,10 +130,10 @@ async function main(): Promise<void> {
   const modeOf = () => maps.routes.get(routeKey(blockCidr(o.blocksPerNode)))?.mode;
   const poolSource = path.join(o.manifests, fs.readdirSync(o.manifests).sort()[0]!);
   for (let round = 0; round < o.rounds; round++) {
-    await timedEvent('node added', [replace('extra-node.json', nodeDoc)], () => maps.routes.get(firstBlock) !== undefined);
-    await timedEvent('node removed', [{ type: 'remove', source: { id: 'extra-node.json', order: [1, 'extra-node.json'] } }], () => maps.routes.get(firstBlock) === undefined);
-    await timedEvent('block added', [replace('extra-block.json', oneBlock)], () => maps.routes.get(oneBlockKey) !== undefined);
-    await timedEvent('block removed', [{ type: 'remove', source: { id: 'extra-block.json', order: [1, 'extra-block.json'] } }], () => maps.routes.get(oneBlockKey) === undefined);
+    await timedEvent('node added', [replace('extra-node.json', nodeDoc)], () => blockInMap(maps.routes, firstBlock));
+    await timedEvent('node removed', [{ type: 'remove', source: { id: 'extra-node.json', order: [1, 'extra-node.json'] } }], () => !blockInMap(maps.routes, firstBlock));
+    await timedEvent('block added', [replace('extra-block.json', oneBlock)], () => blockInMap(maps.routes, oneBlockKey));
+    await timedEvent('block removed', [{ type: 'remove', source: { id: 'extra-block.json', order: [1, 'extra-block.json'] } }], () => !blockInMap(maps.routes, oneBlockKey));
     // The pool lives in the first file (00-pool.* or the one YAML): replace the pool document alone
     // by giving the pool its own source that comes first, then going back.
     if (round === 0) {

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import { Etcd3, type IRequestOp } from 'etcd3';
 
 import { openDatapathMaps, type DatapathMaps } from '../src/agent/datapath.js';
-import { blockCidr, nodeManifest, nodeName, POOL_CIDR } from './scale-manifests.js';
+import { blockCidr, blockInMap, nodeManifest, nodeName, POOL_CIDR } from './scale-manifests.js';
 
 export const V3 = '/calico/resources/v3/projectcalico.org';
 export const AFFINITY_VALUE = '{"state":"confirmed","deleted":false}';
@@ -144,7 +144,7 @@ async function churnPhase(client: Etcd3, maps: DatapathMaps, j: Extract<EtcdChil
     const t0 = now();
     await writeTxns(client, ops, j.concurrency);
     const tWritten = now();
-    const seen = await pollAll(keys, (k) => (maps.routes.get(k) !== undefined) === present, j.timeoutMs, j.stallMs, t0);
+    const seen = await pollAll(keys, (k) => blockInMap(maps.routes, k) === present, j.timeoutMs, j.stallMs, t0);
     clearInterval(sampler);
     rssMax = Math.max(rssMax, procStatus(j.pid, 'VmRSS'));
     await sleep(2000);
@@ -197,7 +197,7 @@ async function latency(client: Etcd3, j: Extract<EtcdChildJob, { job: 'latency' 
     const seen: (number | undefined)[] = maps.map(() => undefined);
     for (;;) {
       maps.forEach((m, i) => {
-        if (seen[i] === undefined && (m.routes.get(key) !== undefined) === present) seen[i] = now() - t0;
+        if (seen[i] === undefined && blockInMap(m.routes, key) === present) seen[i] = now() - t0;
       });
       if (seen.every((s) => s !== undefined)) return seen as number[];
       if (now() - t0 > j.timeoutMs) throw new Error(`${cidr} ${present ? 'not in' : 'still in'} every map after ${j.timeoutMs} ms`);

@@ -83,3 +83,12 @@ export function writeNodeChange(dir: string, spec: ScaleSpec, nodes: number): vo
   write(path.join(dir, `10-nodes.${ext}`), list('NodeList', ids.map(nodeManifest)), spec.format);
   write(path.join(dir, `20-blocks.${ext}`), list('BlockAffinityList', ids.flatMap((i) => blockManifests(i, spec.blocksPerNode))), spec.format);
 }
+
+/**
+ * Whether a remote block is in a pinned routes map: the LPM lookup of its CIDR names its node
+ * (once the block's own entry is gone the pool's entry answers, with remote 0.0.0.0).
+ */
+export function blockInMap(routes: { get(key: { prefixlen: number; addr: string }): { remote: string } | undefined }, key: { prefixlen: number; addr: string }): boolean {
+  const r = routes.get(key);
+  return r !== undefined && r.remote !== '0.0.0.0';
+}

@@ -70,7 +70,7 @@ export function compileDesiredState(model: Model, localNodeName: string, options
   const local = findLocalNode(model, localNodeName);
   const { node, warnings: nodeWarnings } = compileNodeConfig(model, local, resolved);
   const routes = compileTunnelRoutes({ model, local });
-  const { kernelRoutes, warnings: routeWarnings } = compileKernelRoutes(routes, node, local, resolved);
+  const { kernelRoutes, warnings: routeWarnings } = compileKernelRoutes(routes, node, local, resolved, model.pools);
   return {
     node,
     routes,

@@ -3,7 +3,7 @@
 import { diagnosticAt, type ConfigDiagnostic } from '../config/diagnostics.js';
 import type { IPPool, Model, Node } from '../config/model.js';
 import { compareNets, mustParseCidr, mustParseIp, netContainsIp } from '../config/net.js';
-import { inSendersSubnet, tunnelModeFor } from './encap.js';
+import { inSendersSubnet, poolEncap, tunnelModeFor } from './encap.js';
 import type { ResolvedCompileOptions } from './options.js';
 import { CompileError, compileDiagnostic } from './options.js';
 import type { KernelRoute, NodeConfig, PoolRef, TunnelRoute } from './types.js';
@@ -96,27 +96,37 @@ function sortByCidr(routes: TunnelRoute[]): TunnelRoute[] {
     .map((k) => k.route);
 }
 
+/** The placeholder gateway of the tunnel routes (types.ts TunnelKernelRoute). */
+export const TUNNEL_GATEWAY = '169.254.1.1';
+
 /**
- * Encapsulated blocks → the tunnel device with the tunnel MTU; unencapsulated blocks of a
- * same-subnet node → a direct route via that node. An unencapsulated block of a node outside
+ * Each IPv4 pool that encapsulates → one route into the tunnel device with the tunnel MTU (made
+ * by its `routes` entry, or by the block that has the pool's very CIDR); unencapsulated blocks of
+ * a same-subnet node → a direct route via that node. An unencapsulated block of a node outside
  * our subnet gets no kernel route (the kernel would refuse a gateway that is not on-link): the
- * underlay must route it, and a warning says so.
+ * underlay must route it, and a warning says so. Encapsulated blocks need no route of their own.
  */
 export function compileKernelRoutes(
   routes: readonly TunnelRoute[],
   node: NodeConfig,
   local: Node,
   options: ResolvedCompileOptions,
+  pools: readonly IPPool[],
 ): { kernelRoutes: KernelRoute[]; warnings: ConfigDiagnostic[] } {
   const kernelRoutes: KernelRoute[] = [];
   const warned = new Map<string, ConfigDiagnostic>();
+  const byName = new Map(pools.map((p) => [p.name, p]));
   for (const r of routes) {
-    if (r.kind !== 'block') continue;
-    if (r.mode !== 'none') {
-      const src = r.mode === 'ipip' ? local.ipipTunnelAddr : local.vxlanTunnelAddr;
+    if (r.kind !== 'block' && r.kind !== 'pool') continue;
+    if (r.kind === 'pool' || r.mode !== 'none') {
+      const pool = r.pool ? byName.get(r.pool.name) : undefined;
+      const encap = pool ? poolEncap(pool)?.encap : undefined;
+      if (!pool || !encap) continue;
+      if (r.kind === 'block' && compareNets(mustParseCidr(r.cidr), mustParseCidr(pool.cidr)) !== 0) continue; // its pool's route carries it
+      const src = encap === 'ipip' ? local.ipipTunnelAddr : local.vxlanTunnelAddr;
       kernelRoutes.push({
-        type: 'tunnel', dst: r.cidr, dev: node.tunnelDevice, via: r.remote, onlink: true,
-        mtu: node.tunnelMtu[r.mode], ...(src !== undefined ? { src } : {}), mode: r.mode, node: r.node,
+        type: 'tunnel', dst: r.cidr, dev: node.tunnelDevice, via: TUNNEL_GATEWAY, onlink: true,
+        mtu: node.tunnelMtu[encap], ...(src !== undefined ? { src } : {}), mode: encap, pool: pool.name,
       });
     } else if (r.sameSubnet) {
       kernelRoutes.push({ type: 'direct', dst: r.cidr, via: r.remote, ...(options.uplinkDevice ? { dev: options.uplinkDevice } : {}), node: r.node });

@@ -74,10 +74,14 @@ export interface NodeConfig {
 export type DecapSourceCheck = 'strict' | 'pool';
 
 /**
- * `ip route replace <dst> via <via> dev <dev> onlink mtu <mtu> [src <src>]`: pod traffic to a
- * remote block enters the tunnel device, whose TC egress program encapsulates it. The gateway
- * is informational on the ARP-less device (it mirrors Calico's tunl0 routes and shows the
- * endpoint in `ip route`); the BPF routes map decides the outer destination.
+ * `ip route replace <pool> via 169.254.1.1 dev <dev> onlink mtu <mtu> [src <src>]`, one per IPv4
+ * pool that encapsulates: pod traffic to the pool enters the tunnel device, whose TC egress
+ * program looks the destination up in the BPF `routes` map and encapsulates it to the block's
+ * node (or passes it: our own blocks, addresses nobody holds). One route per pool, not per block:
+ * 100k blocks cost the kernel nothing more (docs/datapath.md, "The path"). The gateway is a
+ * placeholder on the ARP-less device (Calico's 169.254.1.1): one neighbour entry, whatever the
+ * number of destinations. More specific routes win: direct routes to same-subnet blocks
+ * (CrossSubnet), the pods' own /32 routes.
  */
 export interface TunnelKernelRoute {
   readonly type: 'tunnel';
@@ -89,7 +93,8 @@ export interface TunnelKernelRoute {
   /** This node's tunnel address for the mode, when the Node sets one (it must be on the device). */
   readonly src?: string;
   readonly mode: TunnelEncap;
-  readonly node: string;
+  /** The IPPool it carries. */
+  readonly pool: string;
 }
 
 /** `ip route replace <dst> via <via> [dev <dev>]`: a same-subnet block reached without a tunnel. */

@@ -26,7 +26,9 @@ import { peerValueOf } from '../agent/map-entries.js';
 import { nftFingerprints, type TunnelGuard } from '../agent/nat.js';
 import { guardOf, kernelRouteSatisfies, planConfig } from '../agent/plan.js';
 import { ReconcileApplyError, ReconcileRefusedError, type ApplyStepName, type AppliedStep, type KernelState, type ReconcileMap } from '../agent/reconcile.js';
-import { DerivedState, ROUTE_KIND_BLOCK, type UplinkFacts } from './derive.js';
+import { DerivedState, ROUTE_KIND_BLOCK, ROUTE_KIND_POOL, type UplinkFacts } from './derive.js';
+import { poolEncap } from '../compile/encap.js';
+import { TUNNEL_GATEWAY } from '../compile/routes.js';
 import type { SourceEvent } from './events.js';
 import { ipv4Number, ipv4Text, maskNumber, packRouteKey, PackedTable, routeKeyAddr, routeKeyPrefix, routeKeyText } from './packed-table.js';
 import { KernelRouteTable } from './kernel-table.js';
@@ -165,18 +167,25 @@ export class Engine {
 
   /** The kernel route a desired route key wants, or undefined (compile's compileKernelRoutes rules). */
   kernelRouteFor(key: number, uplink: UplinkFacts | undefined, cfg = this.derived.nodeConfig(uplink)): KernelRoute | undefined {
-    if (this.derived.routes.tag(key) !== ROUTE_KIND_BLOCK) return undefined;
+    const tag = this.derived.routes.tag(key);
+    if (tag !== ROUTE_KIND_BLOCK && tag !== ROUTE_KIND_POOL) return undefined;
     const bytes = this.derived.routes.get(key);
     const local = this.derived.local;
     if (!bytes || !cfg || !local) return undefined;
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, ROUTE_VALUE_SIZE);
     const mode = MODE_NAMES.get(buf[0]!) ?? 'none';
-    const remote = ipv4Text(buf.readUInt32BE(4));
     const dst = routeKeyText(key);
-    if (mode !== 'none') {
-      const src = mode === 'ipip' ? local.ipipTunnelAddr : local.vxlanTunnelAddr;
-      return { dst, dev: cfg.node.tunnelDevice, via: remote, onlink: true, mtu: cfg.node.tunnelMtu[mode], ...(src !== undefined ? { src } : {}) };
+    if (tag === ROUTE_KIND_POOL || mode !== 'none') {
+      // One route per encapsulating pool (compile's compileKernelRoutes): made by the pool's own
+      // entry, or by a block with the pool's very CIDR.
+      const view = this.store.pools[buf.readUInt16LE(2)];
+      const encap = view ? poolEncap(view.pool)?.encap : undefined;
+      if (!view || !encap) return undefined;
+      if (tag === ROUTE_KIND_BLOCK && (routeKeyAddr(key) !== view.net.addr || routeKeyPrefix(key) !== view.net.prefix)) return undefined;
+      const src = encap === 'ipip' ? local.ipipTunnelAddr : local.vxlanTunnelAddr;
+      return { dst, dev: cfg.node.tunnelDevice, via: TUNNEL_GATEWAY, onlink: true, mtu: cfg.node.tunnelMtu[encap], ...(src !== undefined ? { src } : {}) };
     }
+    const remote = ipv4Text(buf.readUInt32BE(4));
     if ((buf[1]! & BurrowRouteFlag.same_subnet) !== 0) return { dst, via: remote, ...(uplink?.name ? { dev: uplink.name } : {}) };
     return undefined;
   }
@@ -296,7 +305,9 @@ export class Engine {
     if (!this.valid) return { applied: false, changes: 0, steps: [], counts };
     const cfg = this.derived.nodeConfig(opts.uplink)!;
     const local = this.derived.local!;
-    const kernelShape = `${cfg.node.tunnelDevice}|${cfg.node.tunnelMtu.ipip}|${cfg.node.tunnelMtu.vxlan}|${local.ipipTunnelAddr ?? ''}|${local.vxlanTunnelAddr ?? ''}|${opts.uplink?.name ?? ''}`;
+    // What every kernel route depends on beyond its own entry (the pools' tunnel: a pool entry's bytes do not say it).
+    const poolTunnels = this.store.pools.map((p) => `${p.pool.name}=${poolEncap(p.pool)?.encap ?? '-'}`).join(',');
+    const kernelShape = `${cfg.node.tunnelDevice}|${cfg.node.tunnelMtu.ipip}|${cfg.node.tunnelMtu.vxlan}|${local.ipipTunnelAddr ?? ''}|${local.vxlanTunnelAddr ?? ''}|${opts.uplink?.name ?? ''}|${poolTunnels}`;
 
     // Peers: few (one per node), compared whole.
     const wantPeers = new Map<string, BurrowPeer>();

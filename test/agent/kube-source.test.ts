@@ -10,7 +10,7 @@ import test from 'ava';
 
 import { Engine } from '../../src/engine/engine.js';
 import { documentOfKube, KubeSource, kubeKey, NO_ADDRESS_MESSAGE } from '../../src/engine/kube-source.js';
-import { routeKeyText } from '../../src/engine/packed-table.js';
+import { ipv4Number, ipv4Text, packRouteKey, routeKeyText } from '../../src/engine/packed-table.js';
 import { FakeApiServer } from '../support/fake-apiserver.js';
 import { until } from '../helpers/wait.js';
 
@@ -111,7 +111,12 @@ test.serial('a fake apiserver: list, watch, annotation moves, 410 relist, outage
   t.teardown(() => source.close());
   await source.start();
   const routes = () => [...engine.derived.routes.keys()].map(routeKeyText).sort();
-  const remoteOf = (dst: string) => engine.kernelRoutes(undefined).find((r) => r.dst === dst)?.via;
+  // The tunnel endpoint of a block: the `remote` of its routes entry (burrow_route bytes 4..7).
+  const remoteOf = (dst: string) => {
+    const [addr, prefix] = dst.split('/');
+    const bytes = engine.derived.routes.get(packRouteKey(ipv4Number(addr!), Number(prefix)));
+    return bytes ? ipv4Text(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUInt32BE(4)) : undefined;
+  };
 
   t.deepEqual(sinkCalls, [6], 'the four lists in one sink call (node-z skipped)');
   t.true(engine.valid, JSON.stringify(engine.errors()));

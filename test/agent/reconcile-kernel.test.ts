@@ -69,13 +69,16 @@ privileged.serial('apply sets the tunnel and direct routes (proto 211) and the n
 
   const out = await node.apply({ pool: { ipipMode: 'CrossSubnet', natOutgoing: true } });
   const lines = out.split('\n');
-  t.true(lines.includes('+ kernel-route 192.168.2.0/26 via 10.0.2.10 dev burrow0 onlink mtu 1480'), out);
+  t.true(lines.includes('+ kernel-route 192.168.0.0/16 via 169.254.1.1 dev burrow0 onlink mtu 1480'), out);
   t.true(lines.includes('+ kernel-route 192.168.1.0/26 via 10.0.1.11 dev eth0'), out);
   t.true(lines.includes('+ nat masquerade 192.168.0.0/16 except 192.168.0.0/16'), out);
   t.true(lines.includes('- kernel-route 192.168.9.0/26 via 10.0.1.11 dev eth0'), out);
   t.true(lines.indexOf('- kernel-route 192.168.9.0/26 via 10.0.1.11 dev eth0') > lines.indexOf('+ nat masquerade 192.168.0.0/16 except 192.168.0.0/16'), 'deletes come last');
 
-  t.deepEqual(node.burrowRoutes(), ['192.168.1.0/26 via 10.0.1.11 dev eth0', '192.168.2.0/26 via 10.0.2.10 dev burrow0 onlink mtu 1480']);
+  // The pool into the tunnel device (one route, whatever the number of blocks); node-b's block, same subnet, direct.
+  t.deepEqual(node.burrowRoutes(), ['192.168.0.0/16 via 169.254.1.1 dev burrow0 onlink mtu 1480', '192.168.1.0/26 via 10.0.1.11 dev eth0']);
+  t.regex(node.ns.ip('-4', 'route', 'get', '192.168.2.7'), /dev burrow0/, 'node-c\'s pods: through the tunnel device');
+  t.regex(node.ns.ip('-4', 'route', 'get', '192.168.1.7'), /via 10\.0\.1\.11 dev eth0/, 'node-b\'s pods: direct');
   t.regex(node.ns.ip('-4', 'route', 'show', '172.31.0.0/16'), /^172\.31\.0\.0\/16 via 10\.0\.1\.1 dev eth0/, 'a route of another proto is left alone');
   const table = node.natTable();
   t.truthy(table);
@@ -95,7 +98,7 @@ privileged.serial('apply sets the tunnel and direct routes (proto 211) and the n
   t.is(plan.code, 1, 'plan with no manifests at all is invalid input');
 });
 
-privileged.serial('IPIP → VXLAN changes the tunnel route MTU in place; removing a node and natOutgoing removes its route and the NAT chain; the guard follows the VXLAN port', async (t) => {
+privileged.serial('IPIP → VXLAN changes the pool route MTU in place; removing a node withdraws its map entry (the pool route stays) and natOutgoing the NAT chain; the guard follows the VXLAN port', async (t) => {
   const node = nodeA(t);
   await node.apply({ pool: { ipipMode: 'CrossSubnet', natOutgoing: true } });
 
@@ -103,10 +106,10 @@ privileged.serial('IPIP → VXLAN changes the tunnel route MTU in place; removin
   t.deepEqual(vx.trimEnd().split('\n'), [
     '~ peer 10.0.2.10 modes ipip → vxlan',
     '~ route 192.168.2.0/26 mode ipip → vxlan, vni 0 → 4096, vtep 00:00:00:00:00:00 → 66:cc:00:00:00:0c',
-    '~ kernel-route 192.168.2.0/26 mtu 1480 → 1450',
+    '~ kernel-route 192.168.0.0/16 mtu 1480 → 1450',
     'applied: 3 changes',
   ]);
-  t.deepEqual(node.burrowRoutes(), ['192.168.1.0/26 via 10.0.1.11 dev eth0', '192.168.2.0/26 via 10.0.2.10 dev burrow0 onlink mtu 1450']);
+  t.deepEqual(node.burrowRoutes(), ['192.168.0.0/16 via 169.254.1.1 dev burrow0 onlink mtu 1450', '192.168.1.0/26 via 10.0.1.11 dev eth0']);
 
   const gone = await node.apply({ pool: { ipipMode: 'Never', vxlanMode: 'CrossSubnet', natOutgoing: false }, nodes: ['node-a', 'node-b'] });
   t.deepEqual(gone.trimEnd().split('\n'), [
@@ -115,12 +118,11 @@ privileged.serial('IPIP → VXLAN changes the tunnel route MTU in place; removin
     '~ route 192.168.0.64/26 flags nat-outgoing,in-pool,local → in-pool,local',
     '~ route 192.168.1.0/26 flags nat-outgoing,same-subnet,in-pool → same-subnet,in-pool',
     '- nat burrow-nat 192.168.0.0/16 ' + /burrow-nat 192\.168\.0\.0\/16 ([0-9a-f]{16})/.exec(gone)![1],
-    '- kernel-route 192.168.2.0/26 via 10.0.2.10 dev burrow0 onlink mtu 1450',
     '- route 192.168.2.0/26 vxlan via 10.0.2.10 vni 4096 vtep 66:cc:00:00:00:0c',
     '- peer 10.0.2.10',
-    'applied: 8 changes',
+    'applied: 7 changes',
   ]);
-  t.deepEqual(node.burrowRoutes(), ['192.168.1.0/26 via 10.0.1.11 dev eth0']);
+  t.deepEqual(node.burrowRoutes(), ['192.168.0.0/16 via 169.254.1.1 dev burrow0 onlink mtu 1450', '192.168.1.0/26 via 10.0.1.11 dev eth0'], 'the pool still tunnels: its route stays');
   const table = node.natTable();
   t.notRegex(table ?? '', /postrouting|masquerade/, 'no NAT pool: no NAT chain (it would make the kernel track every connection)');
   t.regex(table ?? '', /comment "burrow-guard ipip"/, 'the tunnel guard stays');

@@ -52,7 +52,7 @@ const arbPeer: fc.Arbitrary<TunnelPeer> = fc.record({
 const arbKernelRoute: fc.Arbitrary<CompiledKernelRoute> = fc.oneof(
   fc.record({
     type: fc.constant('tunnel' as const), dst: arbBlock, dev: fc.constant('burrow0'), via: arbRemote, onlink: fc.constant(true as const),
-    mtu: fc.constantFrom(1480, 1450), mode: fc.constantFrom('ipip' as const, 'vxlan' as const), node: fc.constant('n'),
+    mtu: fc.constantFrom(1480, 1450), mode: fc.constantFrom('ipip' as const, 'vxlan' as const), pool: fc.constant('p'),
   }),
   fc.record({ type: fc.constant('direct' as const), dst: arbBlock, via: arbRemote, node: fc.constant('n') }, { requiredKeys: ['type', 'dst', 'via', 'node'] }),
 );

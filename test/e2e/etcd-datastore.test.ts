@@ -12,6 +12,7 @@ import { parseManifestText } from '../../src/config/index.js';
 import { privileged } from '../helpers/privileged.js';
 import { TestEtcd, type EtcdOp } from '../support/etcd.js';
 import { until } from '../helpers/wait.js';
+import { tunnelRemote } from '../helpers/lab.js';
 import { agentctlJson } from '../helpers/agentctl.js';
 import type { StatusView } from '../../src/cli/commands/status.js';
 
@@ -57,9 +58,9 @@ privileged.serial('etcdv3 datastore: three agentd follow one real etcd; a node a
     { put: `${V3}/nodes/${d.name}`, value: JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: d.name }, spec: { bgp: { ipv4Address: `${d.address}/24` } } }) },
     { put: `/calico/ipam/v2/host/${d.name}/ipv4/block/${d.block.replace('/', '-')}`, value: '{"state":"confirmed","deleted":false}' },
   ]);
-  for (const n of names) await until(`${n} routes to node-d`, () => burrowRoutes(lab, n).includes(`${d.block} via ${d.address}`));
+  for (const n of names) await until(`${n} tunnels node-d's block to it`, () => tunnelRemote(lab, n, d.block) === d.address);
   etcd.ops([{ delete: `/calico/ipam/v2/host/${d.name}/ipv4/block/${d.block.replace('/', '-')}` }, { delete: `${V3}/nodes/${d.name}` }]);
-  for (const n of names) await until(`${n} withdraws node-d`, () => !burrowRoutes(lab, n).includes(d.block));
+  for (const n of names) await until(`${n} withdraws node-d`, () => tunnelRemote(lab, n, d.block) !== d.address);
 
   // An object that fails its own rules is skipped and shown by `agentctl status --agent`; fixed, it is gone from the list.
   const agentView = async () => (await agentctlJson<StatusView>(['--pin-root', a.pinRoot, 'status', '--agent', '127.0.0.1:9436', '-o', 'json'], { netns: a.ns })).agent!;

@@ -16,6 +16,7 @@ import { sh, sleep } from '../../src/lab/sh.js';
 import { ping } from '../../src/lab/traffic.js';
 import { privileged } from '../helpers/privileged.js';
 import { until } from '../helpers/wait.js';
+import { tunnelRemote } from '../helpers/lab.js';
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../support/fake-apiserver-cli.js');
 const NODES = '/api/v1/nodes';
@@ -82,16 +83,16 @@ privileged.serial('kubernetes datastore (fake API server): three agentd follow C
 
   await fake.send({ op: 'put', collection: NODES, object: k8sNode('node-d', '10.0.2.20/24') });
   await fake.send({ op: 'put', collection: AFFINITIES, object: affinity('node-d', '192.168.3.0/26') });
-  for (const n of names) await until(`${n} routes to node-d`, () => burrowRoutes(lab, n).includes('192.168.3.0/26 via 10.0.2.20'));
+  for (const n of names) await until(`${n} tunnels node-d's block to it`, () => tunnelRemote(lab, n, '192.168.3.0/26') === '10.0.2.20');
   await fake.send({ op: 'delete', collection: AFFINITIES, name: 'node-d-192-168-3-0-26' });
   await fake.send({ op: 'delete', collection: NODES, name: 'node-d' });
-  for (const n of names) await until(`${n} withdraws node-d`, () => !burrowRoutes(lab, n).includes('192.168.3.0/26'));
+  for (const n of names) await until(`${n} withdraws node-d`, () => tunnelRemote(lab, n, '192.168.3.0/26') !== '10.0.2.20');
 
   // History compacted and every watch cut: the informers get 410 Expired, relist, and follow on.
   await fake.send({ op: 'compact' });
   await fake.send({ op: 'dropWatches' });
   await fake.send({ op: 'put', collection: NODES, object: k8sNode('node-e', '10.0.2.30/24') });
   await fake.send({ op: 'put', collection: AFFINITIES, object: affinity('node-e', '192.168.4.0/26') });
-  for (const n of names) await until(`${n} routes to node-e after the relist`, () => burrowRoutes(lab, n).includes('192.168.4.0/26 via 10.0.2.30'), 30_000);
+  for (const n of names) await until(`${n} tunnels to node-e after the relist`, () => tunnelRemote(lab, n, '192.168.4.0/26') === '10.0.2.30', 30_000);
   t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 3, interval: 0.05 })).received, 3);
 });

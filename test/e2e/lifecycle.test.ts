@@ -17,7 +17,7 @@ import { clusterManifests, labManifests, poolManifest, writeLabManifests } from 
 import { sh, sleep } from '../../src/lab/sh.js';
 import { ping, startPing } from '../../src/lab/traffic.js';
 import { labManifests as testLabManifests, manifestDir } from '../helpers/agentctl.js';
-import { counters, labWithAgents } from '../helpers/lab.js';
+import { counters, labWithAgents, tunnelRemote } from '../helpers/lab.js';
 import { createNetns } from '../helpers/netns.js';
 import { privileged } from '../helpers/privileged.js';
 
@@ -58,7 +58,7 @@ privileged.serial('live change: ipipMode Always → vxlanMode Always during a 10
   const result = await run.done;
   t.log(`IPIP → VXLAN: ${result.transmitted - result.received} of ${result.transmitted} lost (${result.lossPercent.toFixed(2)}%); reconciles took ${applied.map((r) => `${(r.durationMs as number).toFixed(0)} ms`).join(', ')}`);
   t.true(result.lossPercent <= 1, `lost ${result.lossPercent}%`);
-  t.regex(burrowRoutes(lab, 'node-a'), /192\.168\.2\.0\/26 via 10\.0\.2\.10 dev burrow0 .*mtu 1450/);
+  t.regex(burrowRoutes(lab, 'node-a'), /192\.168\.0\.0\/16 via 169\.254\.1\.1 dev burrow0 .*mtu 1450/, 'the pool route now has the VXLAN MTU');
   const narrowed = await agents['node-a']!.waitFor((r) => r.msg === 'reconciled' && r.phase === 'steady' && String(r.reason).startsWith('tunnel switch'), 10_000);
   t.true((narrowed.stateChanges as number) > 0, 'after the grace period the peers accept VXLAN only');
   const maps = openDatapathMaps(lab.node('node-a').pinRoot);
@@ -74,20 +74,21 @@ privileged.serial('live change: ipipMode Always → vxlanMode Always during a 10
 
 privileged.serial('a node removed from the manifests: its routes and peer go; invalid manifests change nothing', async (t) => {
   const { lab, agents } = await labWithAgents(t);
-  t.regex(burrowRoutes(lab, 'node-a'), /192\.168\.2\.0\/26/);
+  t.is(tunnelRemote(lab, 'node-a', '192.168.2.0/26'), '10.0.2.10');
 
   const broken = agents['node-a']!.waitFor((r) => r.level >= 50 && /do not validate/.test(r.msg), 10_000, agents['node-a']!.records.length);
   writeLabManifests(lab, labManifests(lab, { 'pool.yaml': poolManifest({ ipipMode: 'Always', vxlanMode: 'Always' }) }));
   await broken;
-  t.regex(burrowRoutes(lab, 'node-a'), /192\.168\.2\.0\/26 via 10\.0\.2\.10 dev burrow0 .*mtu 1480/, 'the last good state stays');
+  t.regex(burrowRoutes(lab, 'node-a'), /192\.168\.0\.0\/16 via 169\.254\.1\.1 dev burrow0 .*mtu 1480/, 'the last good state stays');
+  t.is(tunnelRemote(lab, 'node-a', '192.168.2.0/26'), '10.0.2.10');
   t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 2, interval: 0.05 })).received, 2);
 
   const withoutC = { ...lab.topology, nodes: lab.topology.nodes.filter((n) => n.name !== 'node-c') };
   const next = agents['node-a']!.nextReconcile();
   writeLabManifests(lab, { ...clusterManifests(withoutC), 'pool.yaml': poolManifest({ ipipMode: 'Always' }) });
   t.true(((await next).stateChanges as number) > 0);
-  t.notRegex(burrowRoutes(lab, 'node-a'), /192\.168\.2\./, 'kernel route to c\'s block removed');
-  t.regex(burrowRoutes(lab, 'node-a'), /192\.168\.1\.0\/26/, 'b stays');
+  t.is(tunnelRemote(lab, 'node-a', '192.168.2.0/26'), '0.0.0.0', 'c\'s block gone from the map (the pool\'s entry answers)');
+  t.is(tunnelRemote(lab, 'node-a', '192.168.1.0/26'), '10.0.1.11', 'b stays');
   const maps = openDatapathMaps(lab.node('node-a').pinRoot);
   try {
     t.false([...maps.routes.keys()].some((k) => k.addr.startsWith('192.168.2.') || k.addr === '10.0.2.10'), 'routes map entries removed');
@@ -120,7 +121,7 @@ privileged.serial('SIGHUP reloads; SIGTERM leaves the datapath forwarding; agent
   const out = sh(agentctlArgv(lab, 'node-a', ['cleanup', '-o', 'json']));
   const report = JSON.parse(out) as { links: string[]; routes: string[]; natTable: boolean; tunnelDevice: boolean; errors: string[] };
   t.deepEqual(report.links.sort(), ['tc_decap@eth0', 'tc_encap@burrow0']);
-  t.deepEqual(report.routes.sort(), ['192.168.1.0/26', '192.168.2.0/26']);
+  t.deepEqual(report.routes.sort(), ['192.168.0.0/16'], 'the pool\'s one kernel route');
   t.true(report.natTable && report.tunnelDevice);
   t.deepEqual(report.errors, []);
   assertNothingLeft(t, lab, 'node-a');
@@ -204,7 +205,7 @@ privileged.serial('resync: a route entry, a peer and a kernel route removed behi
   const a = agents['node-a']!;
   const ns = lab.node('node-a').ns;
   const before = burrowRoutes(lab, 'node-a');
-  t.regex(before, /192\.168\.2\.0\/26 via 10\.0\.2\.10 dev burrow0/);
+  t.regex(before, /192\.168\.0\.0\/16 via 169\.254\.1\.1 dev burrow0/);
   const maps = openDatapathMaps(lab.node('node-a').pinRoot);
   try {
     const key = { prefixlen: 26, addr: '192.168.2.0' };
@@ -213,7 +214,7 @@ privileged.serial('resync: a route entry, a peer and a kernel route removed behi
     const [peer] = maps.peers.entriesBatch();
     maps.routes.deleteBatch([key]);
     maps.peers.deleteBatch([peer![0]]);
-    sh(['ip', '-n', ns, 'route', 'del', '192.168.2.0/26', 'proto', '211']);
+    sh(['ip', '-n', ns, 'route', 'del', '192.168.0.0/16', 'proto', '211']);
     sh(['ip', '-n', ns, 'route', 'add', '198.51.100.0/24', 'via', '10.0.1.1', 'proto', '211']);
     const from = a.records.length;
     const repaired = await a.waitFor((r) => r.msg === 'reconciled' && r.reason === 'resync' && (r.drift as number) > 0, 10_000, from);

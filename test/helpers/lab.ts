@@ -52,6 +52,21 @@ export function counters(lab: Lab, node: string): Record<string, number> {
   }
 }
 
+/**
+ * Where a node's datapath tunnels a CIDR: the `remote` of the `routes` entry that CIDR's network
+ * address matches (an LPM lookup: once the block's own entry is gone, its pool's answers with
+ * 0.0.0.0). Per-block tunnelling lives in this map; the kernel has one route per pool.
+ */
+export function tunnelRemote(lab: Lab, node: string, cidr: string): string | undefined {
+  const [addr, prefix] = cidr.split('/');
+  const maps = openDatapathMaps(lab.node(node).pinRoot);
+  try {
+    return maps.routes.get({ prefixlen: Number(prefix), addr: addr! })?.remote;
+  } finally {
+    maps.close();
+  }
+}
+
 export const MiB = 1 << 20;
 
 /**

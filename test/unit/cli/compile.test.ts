@@ -33,9 +33,10 @@ test('Done-when: CrossSubnet at node-a — same-subnet remotes mode none, other-
   );
   // Only the node that tunnels to us may send us tunnel packets.
   t.deepEqual(out.peers.map((p) => [p.address, p.modes]), [['10.0.2.10', ['ipip']]]);
+  // One route takes the pool into the tunnel device; node-b's same-subnet block, more specific, goes direct.
   t.deepEqual(out.kernelRoutes.map((k) => [k.type, k.dst, k.via, k.dev ?? null, k.mtu ?? null]), [
+    ['tunnel', '192.168.0.0/16', '169.254.1.1', 'burrow0', 1480],
     ['direct', '192.168.1.0/26', '10.0.1.11', null, null],
-    ['tunnel', '192.168.2.0/26', '10.0.2.10', 'burrow0', 1480],
   ]);
   t.deepEqual(out.nat.map((n) => n.sourceCidr), ['192.168.0.0/16']);
 });

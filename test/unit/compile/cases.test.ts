@@ -67,7 +67,7 @@ test('Konvoy vxlan: a mode-less pool tunnels with VXLAN Always, VXLAN MTU on the
   }));
   const state = compileDesiredState(model, 'node-a');
   t.deepEqual(remoteRoutes(state).map((r) => [r.mode, r.vtepMac]), [['vxlan', '02:00:00:00:00:bb'], ['vxlan', '66:1a:b9:f1:6e:af']]);
-  t.deepEqual(state.kernelRoutes.map((r) => r.type === 'tunnel' && r.mtu), [1450, 1450]);
+  t.deepEqual(state.kernelRoutes.map((r) => r.type === 'tunnel' && [r.dst, r.mtu]), [['192.168.0.0/16', 1450]], 'one route for the pool');
   t.deepEqual(state.peers.map((p) => [...p.modes]), [['vxlan'], ['vxlan']]);
 });
 
@@ -77,7 +77,7 @@ test('FelixConfiguration VNI, port and MTUs reach routes, peers, node config and
   t.deepEqual([state.node.defaultVni, state.node.vxlanPort, state.node.tunnelMtu], [77, 8472, { ipip: 1420, vxlan: 1400 }]);
   t.true(state.routes.every((r) => r.vni === 77));
   t.true(state.peers.every((p) => p.vni === 77));
-  t.deepEqual(state.kernelRoutes.map((r) => r.type === 'tunnel' && r.mtu), [1400, 1400]);
+  t.deepEqual(state.kernelRoutes.map((r) => r.type === 'tunnel' && r.mtu), [1400]);
   t.deepEqual(state.warnings, []);
 });
 
@@ -92,7 +92,7 @@ test('a tunnel MTU override that does not fit the uplink is warned about', (t) =
 test('tunnel routes carry the local tunnel address as src when the Node sets one', (t) => {
   const model = modelOf(lab({ nodes: [node('node-a', '10.0.1.10/24', { bgp: { ipv4Address: '10.0.1.10/24', ipv4IPIPTunnelAddr: '192.168.0.1' } }), node('node-b', '10.0.1.11/24'), node('node-c', '10.0.2.10/24')] }));
   const state = compileDesiredState(model, 'node-a');
-  t.deepEqual(state.kernelRoutes.map((r) => r.type === 'tunnel' && r.src), ['192.168.0.1', '192.168.0.1']);
+  t.deepEqual(state.kernelRoutes.map((r) => r.type === 'tunnel' && r.src), ['192.168.0.1']);
   t.true(compileDesiredState(model, 'node-b').kernelRoutes.every((r) => r.type === 'tunnel' && r.src === undefined));
 });
 
@@ -116,7 +116,7 @@ test('a node address inside a pool (a Model the validator would refuse) gets a /
     [['192.168.3.0/26', 'block', 'ipip', '192.168.3.7'], ['192.168.3.7/32', 'node-address', 'none', '192.168.3.7']],
   );
   t.true(remoteRoutes(state)[1]!.inPool);
-  t.deepEqual(state.kernelRoutes.map((r) => r.dst), ['192.168.3.0/26']); // no kernel route for the /32
+  t.deepEqual(state.kernelRoutes.map((r) => r.dst), ['192.168.0.0/16']); // the pool's route; none for the /32
 });
 
 test('blockSize 32 (a Model the validator would refuse): a node-address /32 wins over a block with the same CIDR', (t) => {
@@ -134,7 +134,7 @@ test('IPv6 pools and their blocks produce nothing in the IPv4 outputs', (t) => {
   const state = compileDesiredState(model, 'node-a');
   t.deepEqual(remoteRoutes(state).map((r) => r.cidr), []);
   t.deepEqual(state.routes.map((r) => r.cidr), ['192.168.0.0/16', '192.168.0.0/26'], 'the IPv4 pool and our IPv4 block only');
-  t.deepEqual(state.kernelRoutes, []);
+  t.deepEqual(state.kernelRoutes.map((r) => r.dst), ['192.168.0.0/16'], 'the IPv4 pool\'s route, nothing for the IPv6 pool');
   t.deepEqual(state.nat, []);
   // The IPv4 lab pool still makes node-c (and node-b) IPIP peers; the IPv6 pool adds no VXLAN.
   t.deepEqual(state.peers.map((p) => [...p.modes]), [['ipip'], ['ipip']]);

@@ -30,7 +30,7 @@ test('every IPv4 pool and each of our blocks is an entry with mode none: the poo
   t.like(entries.get('192.168.0.0/16')!.value, { mode: 0, remote: '0.0.0.0', vni: 0, flags: BurrowRouteFlag.nat_outgoing | BurrowRouteFlag.in_pool });
   t.like(entries.get('192.168.0.0/26')!.value, { mode: 0, remote: '10.0.1.10', flags: BurrowRouteFlag.nat_outgoing | BurrowRouteFlag.in_pool | BurrowRouteFlag.local });
   t.like(entries.get('10.96.0.0/16')!.value, { flags: BurrowRouteFlag.in_pool | BurrowRouteFlag.pool_disabled, pool: 1 });
-  t.is(state.kernelRoutes.map((k) => k.dst).join(), '192.168.1.0/26', 'only remote blocks make kernel routes');
+  t.is(state.kernelRoutes.map((k) => k.dst).join(), '192.168.0.0/16', 'one route for the pool that tunnels; none for services (Never), the local blocks or IPv6');
 });
 
 test('a CIDR that is both: a block wins over its pool, ours or another node\'s', (t) => {

@@ -132,11 +132,18 @@ test('invariants: no route to our own blocks, remotes are owners, modes follow t
         t.is(r.poolDisabled, p.disabled);
         t.is(r.natOutgoing, p.natOutgoing);
       }
-      // Every encapsulated route has a tunnel kernel route with that mode's MTU.
+      // Every encapsulated block is carried by its pool's tunnel kernel route, with that mode's MTU;
+      // tunnel routes are pools', one each; direct routes are same-subnet blocks that are not tunnelled.
       for (const r of blocks.filter((x) => x.mode !== 'none')) {
-        const k = state.kernelRoutes.find((x) => x.dst === r.cidr);
-        t.true(k?.type === 'tunnel' && k.mtu === state.node.tunnelMtu[r.mode as 'ipip' | 'vxlan']);
+        const p = pools.get(r.pool!.name)!;
+        const k = state.kernelRoutes.find((x) => x.dst === p.cidr);
+        t.true(k?.type === 'tunnel' && k.mtu === state.node.tunnelMtu[r.mode as 'ipip' | 'vxlan'] && k.mode === r.mode, `${r.cidr} in ${p.cidr}`);
       }
+      for (const k of state.kernelRoutes) {
+        if (k.type === 'tunnel') t.is(pools.get(k.pool)?.cidr, k.dst);
+        else t.true(blocks.some((b) => b.cidr === k.dst && b.mode === 'none' && b.sameSubnet));
+      }
+      t.is(new Set(state.kernelRoutes.map((k) => k.dst)).size, state.kernelRoutes.length);
       t.false(state.peers.some((p) => p.node === localName));
       const sortedBy = <T>(xs: readonly T[], key: (x: T) => string) => xs.map(key).join(',') === [...xs].map(key).sort(byNet).join(',');
       t.true(sortedBy(state.routes, (r) => r.cidr));
