@@ -97,6 +97,21 @@ export async function rangeAll(client: Etcd3, prefix: string, revision: string |
 /** Calico's CIDRToName: '.', ':' and '/' become '-'. */
 const cidrToName = (cidr: string) => cidr.replace(/[.:/]/g, '-');
 
+/**
+ * Whether `<node>-<digits and dashes, ending in a digit>` is a valid resource name (NAME_RE): the
+ * suffix only extends the last label with characters a label may hold and ends it with a digit,
+ * so `<node>-0` answers for every such suffix. Cached per node (100k keys name ~5k nodes).
+ */
+const suffixOk = new Map<string, boolean>();
+function nodeNameTakesSuffix(node: string): boolean {
+  let ok = suffixOk.get(node);
+  if (ok === undefined) {
+    if (suffixOk.size > 65536) suffixOk.clear();
+    suffixOk.set(node, (ok = NAME_RE.test(`${node}-0`)));
+  }
+  return ok;
+}
+
 /** What calico-node writes as an affinity's value (3.30+); older versions write ''. */
 const CONFIRMED_VALUES = new Set(['', '{"state":"confirmed","deleted":false}', '{"state":"confirmed"}']);
 
@@ -107,17 +122,20 @@ const CONFIRMED_VALUES = new Set(['', '{"state":"confirmed","deleted":false}', '
  */
 export function keyedBlockOf(key: string, value: string): KeyedBlock | undefined {
   if (!key.startsWith(CALICO_IPAM_PREFIX)) return undefined;
-  const m = AFFINITY.exec(key) ?? AFFINITY_OLD.exec(key);
-  if (!m) return undefined;
-  const [, , node, version, encoded] = m.length === 5 ? m : [m[0], 'host', m[1], m[2], m[3]];
-  if (version !== '4') return undefined;
-  const dash = encoded!.lastIndexOf('-');
+  // <host|virtual>/<node>/ipv4/block/<a.b.c.d-nn> or <node>/ipv4/block/… (AFFINITY), without a regex.
+  const parts = key.slice(CALICO_IPAM_PREFIX.length).split('/');
+  const at = parts.length === 5 && (parts[0] === 'host' || parts[0] === 'virtual') ? 1 : parts.length === 4 ? 0 : -1;
+  if (at < 0 || parts[at + 1] !== 'ipv4' || parts[at + 2] !== 'block') return undefined;
+  const node = parts[at]!;
+  const encoded = parts[at + 3]!;
+  if (node === '') return undefined;
+  const dash = encoded.lastIndexOf('-');
   if (dash <= 0) return undefined;
-  const net = strictIpv4Cidr(`${encoded!.slice(0, dash)}/${encoded!.slice(dash + 1)}`);
+  const net = strictIpv4Cidr(`${encoded.slice(0, dash)}/${encoded.slice(dash + 1)}`);
   // Reserved ranges: the store's rules report them (resolveBlock), so the document path takes them.
   if (!net || !clearOfReservedIpv4(net.addr, net.prefix)) return undefined;
-  const name = `${node}-${encoded!.replace(/\./g, '-')}`;
-  if (name.length > 253 || !NAME_RE.test(name)) return undefined;
+  const name = `${node}-${encoded.replaceAll('.', '-')}`;
+  if (name.length > 253 || !nodeNameTakesSuffix(node)) return undefined;
   let active = true;
   if (!CONFIRMED_VALUES.has(value)) {
     let parsed: unknown;
