@@ -172,20 +172,23 @@ export class Engine {
     const bytes = this.derived.routes.get(key);
     const local = this.derived.local;
     if (!bytes || !cfg || !local) return undefined;
+    const mode = MODE_NAMES.get(bytes[0]!) ?? 'none';
+    // Most keys (encapsulated blocks: their pool's route carries them) want nothing: decided before any string is made.
+    if (tag === ROUTE_KIND_BLOCK && mode === 'none' && (bytes[1]! & BurrowRouteFlag.same_subnet) === 0) return undefined;
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, ROUTE_VALUE_SIZE);
-    const mode = MODE_NAMES.get(buf[0]!) ?? 'none';
-    const dst = routeKeyText(key);
     if (tag === ROUTE_KIND_POOL || mode !== 'none') {
       // One route per encapsulating pool (compile's compileKernelRoutes): made by the pool's own
       // entry, or by a block with the pool's very CIDR.
       const view = this.store.pools[buf.readUInt16LE(2)];
-      const encap = view ? poolEncap(view.pool)?.encap : undefined;
-      if (!view || !encap) return undefined;
-      if (tag === ROUTE_KIND_BLOCK && (routeKeyAddr(key) !== view.net.addr || routeKeyPrefix(key) !== view.net.prefix)) return undefined;
+      if (!view || (tag === ROUTE_KIND_BLOCK && (routeKeyAddr(key) !== view.net.addr || routeKeyPrefix(key) !== view.net.prefix))) return undefined;
+      const encap = poolEncap(view.pool)?.encap;
+      if (!encap) return undefined;
+      const dst = routeKeyText(key);
       const src = encap === 'ipip' ? local.ipipTunnelAddr : local.vxlanTunnelAddr;
       return { dst, dev: cfg.node.tunnelDevice, via: TUNNEL_GATEWAY, onlink: true, mtu: cfg.node.tunnelMtu[encap], ...(src !== undefined ? { src } : {}) };
     }
     const remote = ipv4Text(buf.readUInt32BE(4));
+    const dst = routeKeyText(key);
     if ((buf[1]! & BurrowRouteFlag.same_subnet) !== 0) return { dst, via: remote, ...(uplink?.name ? { dev: uplink.name } : {}) };
     return undefined;
   }

@@ -81,17 +81,20 @@ const PAGE = 5000;
  */
 export async function rangeAll(client: Etcd3, prefix: string, revision: string | undefined, onPage: (kvs: readonly IKeyValue[]) => void, pageSize = PAGE): Promise<string> {
   const end = Range.prefix(prefix).end;
-  let start: Buffer = Buffer.from(prefix);
+  const page = (start: Buffer, rev: string | undefined) => {
+    const query = client.getAll().inRange({ start, end }).limit(pageSize);
+    return (rev !== undefined ? query.revision(rev) : query).exec();
+  };
   let rev = revision;
-  for (;;) {
-    let query = client.getAll().inRange({ start, end }).limit(pageSize);
-    if (rev !== undefined) query = query.revision(rev);
-    const res = await query.exec();
+  let next: ReturnType<typeof page> | undefined = page(Buffer.from(prefix), rev);
+  while (next) {
+    const res: Awaited<ReturnType<typeof page>> = await next;
     rev ??= res.header.revision;
+    // The next page is asked for before this one is handed over: etcd reads it meanwhile.
+    next = res.more && res.kvs.length > 0 ? page(Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]), rev) : undefined;
     onPage(res.kvs);
-    if (!res.more || res.kvs.length === 0) return rev;
-    start = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
   }
+  return rev!;
 }
 
 /** Calico's CIDRToName: '.', ':' and '/' become '-'. */
