@@ -103,7 +103,7 @@ cleanup() {
   rm -rf "$CACHE"/.fetch."$$".* 2>/dev/null || true
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+trap 'log "interrupted: stopping qemu, removing $WORK"; exit 130' INT TERM HUP
 
 mkdir -p "$CACHE" "$LOGS"
 LOGS=$(cd "$LOGS" && pwd -P)
@@ -248,6 +248,8 @@ run_vm() {
   fi
   local rc=0
   wait "$qpid" || rc=$?
+  # A signal can end the wait early: qemu still runs then, and cleanup must still stop it.
+  kill -0 "$qpid" 2>/dev/null && return 130
   [ -z "$tailpid" ] || wait "$tailpid" 2>/dev/null || true
   PIDS=()   # both reaped: never signal a pid that may since belong to someone else
   return $rc
@@ -292,6 +294,7 @@ log "kernels: ${K_LABEL[*]}; tiers: $TIERS; BURROW_BPF_CASES=$BPF_CASES; bpffs o
 
 TOTAL_P=0; TOTAL_F=0
 SUMMARY=""
+set +e   # from here on a grep that finds nothing is an answer, not an error
 secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", b-a}'; }
 for i in "${!K_LABEL[@]}"; do
   label=${K_LABEL[$i]}; kdir=${K_DIR[$i]}; kver=${K_VER[$i]}
@@ -306,6 +309,7 @@ for i in "${!K_LABEL[@]}"; do
   t0=$(date +%s.%N)
   rc=0
   LABEL=$kver run_vm "$accel" "$kdir" "$kver" "$initrd" "$serial" "$TIMEOUT" || rc=$?
+  [ "$rc" = 130 ] && exit 130
   wall=$(secs "$t0" "$(date +%s.%N)")
   tr -d '\r' < "$serial" > "$serial.tmp" && mv "$serial.tmp" "$serial"
   [ -s "$serial.qemu" ] && { cat "$serial.qemu" >> "$serial"; } ; rm -f "$serial.qemu"
