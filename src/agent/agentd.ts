@@ -24,7 +24,7 @@ import { Daemon, InvalidStartError } from './daemon.js';
 import { DEFAULT_PIN_ROOT } from './datapath.js';
 import { createRootLogger, LOG_LEVELS } from './logger.js';
 import { lockPinRoot, type PinRootLock } from './pin-root.js';
-import { parseListen } from './metrics.js';
+import { listenField } from './metrics.js';
 import { useSystemToolPath } from './exec.js';
 
 const ifname = z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'must be an interface name of 1-15 letters, digits, _ . -');
@@ -38,17 +38,7 @@ const AgentdOptions = z.strictObject({
   decapHook: z.enum(['xdp', 'tc', 'auto']),
   decapSourceCheck: z.enum(DECAP_SOURCE_CHECKS),
   tunnelDevice: ifname,
-  listen: z
-    .string()
-    .refine((v) => {
-      try {
-        parseListen(v);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'expected PORT, :PORT or HOST:PORT')
-    .optional(),
+  listen: listenField().optional(),
   cleanupOnExit: z.boolean().default(false),
   debounce: z.coerce.number().int().min(0).max(60_000),
   resync: z.coerce.number().int().min(0),

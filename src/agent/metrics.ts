@@ -5,6 +5,8 @@
  * plus the nft tunnel guard's `drop_workload_tunnel` counter (nat.ts) under the same metric.
  */
 import http from 'node:http';
+
+import { z } from 'zod';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -109,6 +111,17 @@ export function parseListen(value: string): { host: string; port: number } {
   if (!m || port > 65535) throw new RangeError(`--listen '${value}': expected PORT, :PORT or HOST:PORT`);
   return { host: m[1] || '127.0.0.1', port };
 }
+
+/** A `--listen`-style address as a zod field (agentd's --listen, agentctl status --agent). */
+export const listenField = (hint = 'expected PORT, :PORT or HOST:PORT') =>
+  z.string().refine((v) => {
+    try {
+      parseListen(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, hint);
 
 export function serveMetrics(listen: string, metrics: AgentMetrics, health: () => Health, log: Logger): Promise<http.Server> {
   const { host, port } = parseListen(listen);

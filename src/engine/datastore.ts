@@ -14,10 +14,13 @@ import { nonRegularKind, readRegularFileSync } from '../config/read-file.js';
 /** A PEM certificate or key is a few KiB; a bundle of CAs well under this. */
 const MAX_CREDENTIAL_BYTES = 1024 * 1024;
 
+import type { Logger } from 'pino';
+
 import type { ConfigDiagnostic } from '../config/diagnostics.js';
 import type { RawDocument } from '../config/documents.js';
 import { resolveBlock, resolveNode, resolvePool } from '../config/resolve.js';
 import { classifyDocuments } from '../config/resources.js';
+import type { EventSink } from './events.js';
 
 export const DATASTORES = ['file', 'kubernetes', 'etcdv3'] as const;
 
@@ -25,6 +28,20 @@ export interface EtcdConnection {
   endpoints: readonly string[];
   /** PEM contents (mutual TLS), as calicoctl's etcdCACertFile / etcdCertFile / etcdKeyFile. */
   tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+/** What a datastore source reports besides its events (etcd-source.ts, kube-source.ts). */
+export interface DatastoreHooks {
+  sink: EventSink;
+  log?: Logger;
+  /** Objects skipped because they fail their own rules (for status and metrics). */
+  onSkipped?: (key: string, diagnostics: readonly ConfigDiagnostic[]) => void;
+  /** An object is accepted or deleted: no longer skipped, if it was. */
+  onAccepted?: (key: string) => void;
+  /** Connection state changes (for health: "stale since"). */
+  onConnection?: (up: boolean, why?: string) => void;
+  /** Backoff bounds for relisting or restarting after errors (ms). */
+  backoff?: { min: number; max: number };
 }
 
 export type DatastoreSpec =

@@ -18,15 +18,14 @@
  * rules (schema, per-resource checks) is reported and skipped — the last good version of it, if
  * any, stays — so one bad object never stops the node from following the rest.
  */
-import type { Logger } from 'pino';
 import { Etcd3, Range, type IOptions, type IKeyValue, type Watcher } from 'etcd3';
 
 import type { ConfigDiagnostic } from '../config/diagnostics.js';
 import type { RawDocument } from '../config/documents.js';
 import { clearOfReservedIpv4 } from '../config/net.js';
 import { NAME_RE } from '../config/schema.js';
-import { errorsAlone, type EtcdConnection } from './datastore.js';
-import type { EventSink, KeyedBlock, SourceEvent } from './events.js';
+import { errorsAlone, type DatastoreHooks, type EtcdConnection } from './datastore.js';
+import type { KeyedBlock, SourceEvent } from './events.js';
 import { strictIpv4Cidr } from './packed-table.js';
 
 export const CALICO_V3_PREFIX = '/calico/resources/v3/projectcalico.org/';
@@ -59,18 +58,7 @@ async function readPrefixes(client: Etcd3, onPage: (kvs: readonly IKeyValue[]) =
   return revision!;
 }
 
-export interface EtcdSourceOptions extends EtcdConnection {
-  sink: EventSink;
-  log?: Logger;
-  /** Objects skipped because they fail their own rules (for status and metrics). */
-  onSkipped?: (key: string, diagnostics: readonly ConfigDiagnostic[]) => void;
-  /** An object is accepted or deleted: no longer skipped, if it was. */
-  onAccepted?: (key: string) => void;
-  /** Connection state changes (for health: "stale since"). */
-  onConnection?: (up: boolean, why?: string) => void;
-  /** Backoff bounds for relists after errors (ms). */
-  backoff?: { min: number; max: number };
-}
+export interface EtcdSourceOptions extends EtcdConnection, DatastoreHooks {}
 
 /** Keys per range request: 100k affinities are ~10 MB, over gRPC's 4 MiB message limit in one piece. */
 const PAGE = 5000;

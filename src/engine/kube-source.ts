@@ -35,13 +35,12 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import type { Logger } from 'pino';
 
 import type { ConfigDiagnostic } from '../config/diagnostics.js';
 import type { RawDocument } from '../config/documents.js';
 import { CALICO_API_VERSION, CALICO_CRD_API_VERSION } from '../config/schema.js';
-import { errorsAlone } from './datastore.js';
-import type { EventSink, SourceEvent } from './events.js';
+import { errorsAlone, type DatastoreHooks } from './datastore.js';
+import type { SourceEvent } from './events.js';
 
 /** What this source reads: the collection path of each kind (`Node` is the core Kubernetes Node). */
 export const KUBE_COLLECTIONS = {
@@ -67,21 +66,11 @@ export const NODE_ANNOTATIONS = {
 
 export const NO_ADDRESS_MESSAGE = `Node has no ${NODE_ANNOTATIONS.ipv4Address} annotation (calico-node sets it)`;
 
-export interface KubeSourceOptions {
+export interface KubeSourceOptions extends DatastoreHooks {
   /** A kubeconfig file (`--kubeconfig`). */
   kubeconfig?: string;
   /** The pod's service account (KUBERNETES_SERVICE_HOST/PORT and /var/run/secrets/kubernetes.io/serviceaccount). */
   inCluster?: boolean;
-  sink: EventSink;
-  log?: Logger;
-  /** Objects skipped because they fail their own rules (for status and metrics). */
-  onSkipped?: (key: string, diagnostics: readonly ConfigDiagnostic[]) => void;
-  /** An object is accepted or deleted: no longer skipped, if it was. */
-  onAccepted?: (key: string) => void;
-  /** Connection state changes (for health: "stale since"). */
-  onConnection?: (up: boolean, why?: string) => void;
-  /** Backoff bounds for restarting a stopped informer (ms). */
-  backoff?: { min: number; max: number };
 }
 
 /** The source key of one object: `kubernetes:/api/v1/nodes/node-a`. */

@@ -8,7 +8,7 @@ import { FdLink, ifindexOf, ifnameOf, listAttached, type AttachedPrograms } from
 import { DATAPATH_PROGRAMS, openDatapathMaps, type DatapathMaps } from '../../agent/datapath.js';
 import { isZeroConfig } from '../../agent/plan.js';
 import { configView, type ConfigView } from '../../agent/map-views.js';
-import { parseListen } from '../../agent/metrics.js';
+import { listenField, parseListen } from '../../agent/metrics.js';
 import { globalOptions, ifnameOption, outputOption, parseOptions } from '../options.js';
 import { renderJson, renderTable } from '../output.js';
 import { configTable } from './maps.js';
@@ -266,17 +266,7 @@ const statusOptions = z.strictObject({
   output: outputOption,
   tunnelDevice: ifnameOption,
   dev: z.array(ifnameOption).default([]),
-  agent: z
-    .string()
-    .refine((v) => {
-      try {
-        parseListen(v);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'expected PORT, :PORT or HOST:PORT (agentd\'s --listen)')
-    .optional(),
+  agent: listenField("expected PORT, :PORT or HOST:PORT (agentd's --listen)").optional(),
 });
 
 export function statusCommand(): Command {
