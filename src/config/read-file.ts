@@ -26,7 +26,8 @@ export function nonRegularKind(st: fs.Stats): string | undefined {
   return 'of an unknown type';
 }
 
-const reason = (e: unknown): string => {
+/** Why a read failed, in the words every reader uses (file-source.ts too). */
+export const readErrorReason = (e: unknown): string => {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT') return 'no such file or directory';
   if (code === 'EACCES') return 'permission denied';
@@ -73,7 +74,7 @@ export async function readRegularFile(file: string, maxBytes = MAX_MANIFEST_BYTE
       await fh.close().catch(() => undefined);
     }
   } catch (e) {
-    return { ok: false, rule: 'read', message: `cannot read: ${reason(e)}` };
+    return { ok: false, rule: 'read', message: `cannot read: ${readErrorReason(e)}` };
   }
 }
 
@@ -103,6 +104,6 @@ export function readRegularFileSync(file: string, maxBytes: number, what: string
       fs.closeSync(fd);
     }
   } catch (e) {
-    return { ok: false, rule: 'read', message: `cannot read: ${reason(e)}` };
+    return { ok: false, rule: 'read', message: `cannot read: ${readErrorReason(e)}` };
   }
 }

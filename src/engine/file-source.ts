@@ -52,6 +52,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ConfigDiagnostic } from '../config/diagnostics.js';
 import { parseManifestDocuments } from '../config/documents.js';
+import { nonRegularKind, readErrorReason } from '../config/read-file.js';
 import { compareOrder, type EventSink, type SourceEvent, type SourceItem, type SourceRef } from './events.js';
 
 /** 64 MiB: 4x the ~16 MB multi-document YAML of a 5,000-node x 20-block cluster (see the header). */
@@ -113,29 +114,13 @@ type ReadOutcome =
 const errnoOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 const isGone = (e: unknown): boolean => errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR';
 
-/** Same wording as src/config/load.ts. */
-const reason = (e: unknown): string => {
-  const code = errnoOf(e);
-  if (code === 'ENOENT') return 'no such file or directory';
-  if (code === 'EACCES') return 'permission denied';
-  return e instanceof Error ? e.message : String(e);
-};
+const reason = readErrorReason;
 
 function fileError(file: string, rule: string, message: string): ConfigDiagnostic {
   return { severity: 'error', file, document: 0, kind: '', name: '', path: '', rule, message };
 }
 
 const errorKey = (rule: string, message: string): string => `error:${rule}:${message}`;
-
-function nonRegularKind(st: fs.Stats): string | undefined {
-  if (st.isFile()) return undefined;
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isDirectory()) return 'a directory';
-  return 'of an unknown type';
-}
 
 const devIno = (st: { dev: number | bigint; ino: number | bigint }): string => `${st.dev}:${st.ino}`;
 
