@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   burrow::InitXdp(env, exports);
   burrow::InitTc(env, exports);
   burrow::InitNetns(env, exports);
+  burrow::InitMemory(env, exports);
   return exports;
 }
 

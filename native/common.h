@@ -67,5 +67,6 @@ void InitLink(Napi::Env env, Napi::Object exports);
 void InitXdp(Napi::Env env, Napi::Object exports);
 void InitTc(Napi::Env env, Napi::Object exports);
 void InitNetns(Napi::Env env, Napi::Object exports);
+void InitMemory(Napi::Env env, Napi::Object exports);
 
 }  // namespace burrow

@@ -33,6 +33,7 @@ import { datapathTarget } from '../engine/target.js';
 import { ensureAttachments, linksDir, type AttachmentResult, type AttachmentSpec } from './attach.js';
 import { cleanupAgentState, type CleanupReport } from './cleanup.js';
 import { loadDatapath, type Datapath } from './datapath.js';
+import { favourMemory, MemoryKeeper } from './memory.js';
 import { createMetrics, serveMetrics, type AgentMetrics, type Health } from './metrics.js';
 import { preparePinRoot, undoPinRootMount } from './pin-root.js';
 import { TunnelModeSwitch } from './mode-switch.js';
@@ -108,6 +109,14 @@ export class Daemon {
   private running: Promise<void> | undefined;
   private again: string | undefined;
   private stopping = false;
+  /** Gives memory back after the cold read and after large batches of events (memory.ts). */
+  private readonly memory = new MemoryKeeper({
+    minEvents: 1000,
+    idleMs: 200,
+    minIntervalMs: 5000,
+    busy: () => this.running !== undefined,
+    released: (ms, rss) => this.log.debug({ ms: Math.round(ms), rssMiB: Math.round(rss) }, 'memory released'),
+  });
   private readonly log: Logger;
   private readonly metrics: AgentMetrics;
   private hook: DecapHook | undefined;
@@ -212,6 +221,12 @@ export class Daemon {
     }
     if (this.opts.listen) this.server = await serveMetrics(this.opts.listen, this.metrics, () => this.health(), this.opts.log.child({ component: 'metrics' }));
     this.log.info({ node: this.opts.node, decapHook: this.hook, manifests: this.opts.manifests, rssMiB: rssMiB() }, 'agentd ready');
+    // The cold read's garbage and the grown young generation go back (after 'ready': not on the start path).
+    setImmediate(() => {
+      if (this.stopping) return;
+      favourMemory();
+      this.memory.releaseNow();
+    });
   }
 
   /** Events from the file source: applied to the engine at once (cheap), then one cycle flushes them. */
@@ -220,6 +235,7 @@ export class Daemon {
     const t0 = process.hrtime.bigint();
     const pending = this.engine.apply(events);
     this.metrics.observeEvents(events.length);
+    this.memory.noteEvents(events.length);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     this.log.debug({ events: events.length, sources: events.map((e) => e.source.id).slice(0, MAX_SHOWN), pending, ms }, 'source events applied');
     if (this.datapath) this.trigger(`${events.map((e) => e.source.id).slice(0, 3).join(', ')}${events.length > 3 ? ', …' : ''} changed`);
@@ -245,6 +261,7 @@ export class Daemon {
         const next = this.again;
         this.again = undefined;
         if (next !== undefined) this.trigger(next);
+        else this.memory.afterCycle();
       });
   }
 
@@ -376,6 +393,7 @@ export class Daemon {
     if (this.stopping) return undefined;
     this.stopping = true;
     this.source?.close();
+    this.memory.close();
     if (this.resync) clearInterval(this.resync);
     if (this.switchTimer) clearTimeout(this.switchTimer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));

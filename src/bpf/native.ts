@@ -172,6 +172,8 @@ export interface NativeAddon {
   closeFd(fd: number): void;
   /** flock(fd, LOCK_EX | LOCK_NB): true when taken, false when another open file holds it. */
   flockExclusive(fd: number): boolean;
+  /** V8's low-memory collection (young generation shrunk back) and malloc_trim (native/memory.cc). */
+  releaseMemory(): void;
   linkCreate(progFd: number, target: number, attachType: number, flags: number): number;
   linkDetach(fd: number): void;
   linkInfo(fd: number): NativeLinkInfo;
@@ -209,7 +211,7 @@ export interface NativeError extends Error {
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'BpfObject', 'MapHandle', 'mapCreate', 'mapInfo', 'possibleCpus', 'progTestRun', 'progInfo', 'objPin',
-  'objGet', 'fdById', 'closeFd', 'flockExclusive', 'linkCreate', 'linkDetach', 'linkInfo', 'progQuery', 'xdpAttach',
+  'objGet', 'fdById', 'closeFd', 'flockExclusive', 'releaseMemory', 'linkCreate', 'linkDetach', 'linkInfo', 'progQuery', 'xdpAttach',
   'xdpDetach', 'xdpQuery', 'tcHookCreate', 'tcHookDestroy', 'tcAttach', 'tcDetach', 'tcQuery', 'tcList',
   'openNetns', 'setns', 'ifNameToIndex', 'ifIndexToName',
 ];

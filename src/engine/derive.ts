@@ -143,9 +143,13 @@ export class DerivedState {
       }
       for (const k of stale) this.recomputeRoute(k);
     } else {
-      // Straight from the indexes: a pool's 100k blocks are not copied into a set first.
-      for (const name of poolsToRecompute) {
-        for (const blk of this.store.blocksByPool.get(name) ?? []) if (blk.addr !== undefined) this.recomputeRoute(packRouteKey(blk.addr, blk.prefix));
+      // Straight from the claims (a route is its CIDR's first claimant's): a pool's settings
+      // change rarely, and no per-pool set of 100k blocks is kept for it.
+      if (poolsToRecompute.length > 0) {
+        const changed = new Set(poolsToRecompute);
+        for (const blk of this.store.claims.firsts()) {
+          if (blk.owner !== undefined && blk.addr !== undefined && changed.has(blk.owner)) this.recomputeRoute(packRouteKey(blk.addr, blk.prefix));
+        }
       }
       for (const k of changes.blockKeys) this.recomputeRoute(k);
       for (const k of keys) this.recomputeRoute(k);

@@ -30,7 +30,7 @@ export class KernelRouteTable {
     return this.table.has(key);
   }
 
-  keys(): IterableIterator<number> {
+  keys(): number[] {
     return this.table.keys();
   }
 

@@ -1,10 +1,106 @@
+const EMPTY = -1;
+const DELETED = -2;
+
+/**
+ * Key → slot, open addressing in typed arrays (linear probing, at most half full counting
+ * deleted cells). A Map of 100k packed keys costs ~5 MB (its table plus a heap number for every
+ * key above 2^31, which route keys are); this costs 3 MB and no objects for the GC to trace.
+ * Keys are non-negative integers below 2^53.
+ */
+class SlotIndex {
+  private keysOf = new Float64Array(0);
+  private slotOf = new Int32Array(0);
+  private mask = -1;
+  /** 32 − log2(cells): the multiplicative hash's top bits index the cells. */
+  private shift = 32;
+  private used = 0; // live + deleted cells
+  size = 0;
+
+  constructor(capacity: number) {
+    this.resize(Math.max(16, 1 << Math.ceil(Math.log2(capacity * 2))));
+  }
+
+  private cellOf(key: number): number {
+    const lo = key % 4294967296;
+    const hi = (key - lo) / 4294967296;
+    return Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1) >>> this.shift;
+  }
+
+  /** The cell holding `key`, or -1. */
+  private find(key: number): number {
+    let c = this.cellOf(key);
+    for (;;) {
+      const k = this.keysOf[c]!;
+      if (k === key) return c;
+      if (k === EMPTY) return -1;
+      c = (c + 1) & this.mask;
+    }
+  }
+
+  get(key: number): number | undefined {
+    const c = this.find(key);
+    return c < 0 ? undefined : this.slotOf[c];
+  }
+
+  has(key: number): boolean {
+    return this.find(key) >= 0;
+  }
+
+  /** Adds a key known to be absent. */
+  add(key: number, slot: number): void {
+    if ((this.used + 1) * 2 > this.keysOf.length) this.resize(this.size * 4 > this.keysOf.length ? this.keysOf.length * 2 : this.keysOf.length);
+    let c = this.cellOf(key);
+    while (this.keysOf[c]! >= 0) c = (c + 1) & this.mask;
+    if (this.keysOf[c] === EMPTY) this.used++;
+    this.keysOf[c] = key;
+    this.slotOf[c] = slot;
+    this.size++;
+  }
+
+  /** Removes the key; its slot, or undefined when absent. */
+  delete(key: number): number | undefined {
+    const c = this.find(key);
+    if (c < 0) return undefined;
+    this.keysOf[c] = DELETED;
+    this.size--;
+    return this.slotOf[c];
+  }
+
+  /** The keys now (a copy: the caller may change the table while walking it). */
+  keys(): number[] {
+    const out: number[] = new Array<number>(this.size);
+    let n = 0;
+    for (let c = 0; c < this.keysOf.length; c++) if (this.keysOf[c]! >= 0) out[n++] = this.keysOf[c]!;
+    return out;
+  }
+
+  clear(): void {
+    this.keysOf.fill(EMPTY);
+    this.used = 0;
+    this.size = 0;
+  }
+
+  /** Rehashes into `cells` cells (drops deleted cells). */
+  private resize(cells: number): void {
+    const keys = this.keysOf;
+    const slots = this.slotOf;
+    this.keysOf = new Float64Array(cells).fill(EMPTY);
+    this.slotOf = new Int32Array(cells);
+    this.mask = cells - 1;
+    this.shift = 32 - Math.log2(cells);
+    this.used = 0;
+    this.size = 0;
+    for (let c = 0; c < keys.length; c++) if (keys[c]! >= 0) this.add(keys[c]!, slots[c]!);
+  }
+}
+
 /**
  * A map from a number (a packed key) to a fixed-size byte record, the records held in one growing
- * slab: 100k routes cost one Map of numbers and a few MB of bytes, not several objects per route
- * (docs/control-plane.md, "Compact state"). Slots of deleted records are reused.
+ * slab: 100k routes cost two typed arrays of index and a few MB of bytes, not several objects per route
+ * (docs/control-plane.md, "Memory"). Slots of deleted records are reused.
  */
 export class PackedTable {
-  private readonly slots = new Map<number, number>();
+  private readonly slots: SlotIndex;
   private slab: Uint8Array;
   /** One byte per slot beside the record (what kind of entry it is). */
   private tags: Uint8Array;
@@ -15,6 +111,7 @@ export class PackedTable {
     readonly recordSize: number,
     initialCapacity = 1024,
   ) {
+    this.slots = new SlotIndex(initialCapacity);
     this.slab = new Uint8Array(recordSize * initialCapacity);
     this.tags = new Uint8Array(initialCapacity);
   }
@@ -70,7 +167,7 @@ export class PackedTable {
       if (same) return false;
     } else {
       slot = this.free.pop() ?? this.grow();
-      this.slots.set(key, slot);
+      this.slots.add(key, slot);
     }
     const base = slot * n;
     for (let i = 0; i < n; i++) this.slab[base + i] = record[off + i]!;
@@ -80,9 +177,8 @@ export class PackedTable {
 
   /** Returns false when the key was not there. */
   delete(key: number): boolean {
-    const slot = this.slots.get(key);
+    const slot = this.slots.delete(key);
     if (slot === undefined) return false;
-    this.slots.delete(key);
     this.free.push(slot);
     return true;
   }
@@ -102,7 +198,8 @@ export class PackedTable {
     return 'differs';
   }
 
-  keys(): IterableIterator<number> {
+  /** The keys now, in no particular order (a copy). */
+  keys(): number[] {
     return this.slots.keys();
   }
 

@@ -185,8 +185,6 @@ export class ResourceStore {
   readonly claims = new MultiIndex<number, BlockRec>();
   /** Effective resolved nodes by address number, in load order. */
   readonly nodesByAddress = new Map<number, NodeRec[]>();
-  /** Effective blocks by the pool that owns them. */
-  readonly blocksByPool = new Map<string, Set<BlockRec>>();
 
   // The pool phase: recomputed whenever a pool, Felix or Konvoy resource changes (they are few).
   private konvoyEncap: Encapsulation = 'ipip';
@@ -483,7 +481,6 @@ export class ResourceStore {
       this.blocksToCheck.delete(before);
       this.unknownNodeBlocks.delete(before);
       this.blocksByNode.get(before.node)?.delete(before);
-      if (before.owner !== undefined) this.blocksByPool.get(before.owner)?.delete(before);
       before.owner = undefined;
       if (before.addr !== undefined) {
         const key = packRouteKey(before.addr, before.prefix);
@@ -548,12 +545,6 @@ export class ResourceStore {
       ownerName = owner?.pool.name;
     }
     if (ownerName !== b.owner) {
-      if (b.owner !== undefined) this.blocksByPool.get(b.owner)?.delete(b);
-      if (ownerName !== undefined) {
-        let set = this.blocksByPool.get(ownerName);
-        if (!set) this.blocksByPool.set(ownerName, (set = new Set()));
-        set.add(b);
-      }
       b.owner = ownerName;
       this.changes.blockKeys.add(packRouteKey(addr, b.prefix));
     }
