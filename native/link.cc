@@ -57,6 +57,24 @@ Napi::Value LinkCreate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, Check(env, fd, "bpf_link_create"));
 }
 
+// linkUpdate(linkFd, newProgFd, oldProgFd?) — BPF_LINK_UPDATE: the link runs newProgFd from now
+// on, in one step (no moment without a program; docs/operations.md, "Upgrades"). With oldProgFd
+// (BPF_F_REPLACE), the kernel refuses (EPERM) when the link no longer runs that program.
+Napi::Value LinkUpdate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int link_fd = ArgFd(info, 0, "link fd");
+  int prog_fd = ArgFd(info, 1, "program fd");
+  struct bpf_link_update_opts o;
+  memset(&o, 0, sizeof(o));
+  o.sz = sizeof(o);
+  if (!IsAbsent(info[2])) {
+    o.old_prog_fd = ArgFd(info, 2, "old program fd");
+    o.flags = BPF_F_REPLACE;
+  }
+  Check(env, bpf_link_update(link_fd, prog_fd, &o), "bpf_link_update");
+  return env.Undefined();
+}
+
 Napi::Value LinkDetach(const Napi::CallbackInfo& info) {
   Check(info.Env(), bpf_link_detach(ArgFd(info, 0, "link fd")), "bpf_link_detach");
   return info.Env().Undefined();
@@ -118,6 +136,7 @@ Napi::Value ProgQuery(const Napi::CallbackInfo& info) {
 void InitLink(Napi::Env env, Napi::Object exports) {
   exports.Set("linkCreate", Napi::Function::New<LinkCreate>(env, "linkCreate"));
   exports.Set("linkDetach", Napi::Function::New<LinkDetach>(env, "linkDetach"));
+  exports.Set("linkUpdate", Napi::Function::New<LinkUpdate>(env, "linkUpdate"));
   exports.Set("linkInfo", Napi::Function::New<LinkInfo>(env, "linkInfo"));
   exports.Set("progQuery", Napi::Function::New<ProgQuery>(env, "progQuery"));
 }

@@ -1,14 +1,23 @@
 #!/usr/bin/env node
 // Runs ava over the compiled tests, passes its output through, and closes with the line
 // `N passed, N failed[, N skipped]` that CI reads (ava's own summary has another shape).
-// Arguments are directories or files under dist/test to restrict the run.
+// Arguments are directories or files under dist/test to restrict the run; ones starting with `--`
+// go to ava as they are (e.g. --timeout=10m, which scripts/kernels/guest.sh passes under qemu).
+// dist/test/kernels (tests that need kernel modules this machine lacks; package.json's ava `files`
+// leave it out of the default run) is named file by file: ava drops glob matches its `files` exclude.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const avaCli = path.join(root, 'node_modules/ava/entrypoints/cli.mjs');
-const args = process.argv.slice(2).map((a) => (a.endsWith('.js') ? a : `${a.replace(/\/$/, '')}/**/*.test.js`));
+const testFilesUnder = (dir) => fs.readdirSync(path.resolve(root, dir), { recursive: true }).filter((f) => String(f).endsWith('.test.js')).map((f) => path.join(dir, String(f)));
+const args = process.argv.slice(2).flatMap((a) => {
+  if (a.startsWith('--') || a.endsWith('.js')) return [a];
+  const dir = a.replace(/\/$/, '');
+  return /(^|\/)dist\/test\/kernels$/.test(dir) ? testFilesUnder(dir) : [`${dir}/**/*.test.js`];
+});
 
 // npm puts node_modules/.bin first on PATH, where `nft` is @vercel/nft (an ava dependency), not
 // nftables: tests must reach the system tools (src/agent/exec.ts systemToolPath does the same).

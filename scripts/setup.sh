@@ -12,6 +12,11 @@ APT_PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 nftab
 # initramfs, kmod runs depmod on the extracted modules and is the guests' modprobe, e2fsprogs makes
 # the project's disk image, xz-utils unpacks the modules.
 APT_PACKAGES+=(qemu-system-x86 busybox-static kmod e2fsprogs xz-utils)
+# test/deploy/image.test.ts: buildah builds deploy/Containerfile on a base mmdebstrap makes
+# (scripts/local-node-base.sh); podman runs agentd from the image in lab nodes with runc (Debian
+# 12's crun refuses hybrid cgroup hierarchies). test/deploy/systemd.test.ts: systemd-analyze
+# (package systemd) scores the unit.
+APT_PACKAGES+=(buildah podman runc mmdebstrap systemd)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -26,6 +31,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# test/e2e/probes.test.ts checks live scrapes with `promtool check metrics`. promtool is Debian's
+# prometheus package's; installing that package would also start a Prometheus server, so only the
+# promtool binary is taken from it (apt-get download, into /usr/local/bin).
+if ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    log "promtool missing (run as root to install it from Debian's prometheus package)"; exit 1
+  fi
+  log "promtool (from Debian's prometheus package, the binary only)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download -qq prometheus >/dev/null; })
+  dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -x -O ./usr/bin/promtool > "$tmp/promtool"
+  install -m 755 "$tmp/promtool" /usr/local/bin/promtool
+  rm -rf "$tmp"
 fi
 
 # npm ci only when package-lock.json changed since the last install.

@@ -6,6 +6,9 @@
 #   scripts/test-kernels.sh [--kernels "6.1 6.12"] [--tiers "bpf-lib bpf agent"]
 #                           [--bpf-cases N] [--accel auto|kvm|tcg] [--timeout S] [--tier-timeout S]
 #                           [--mem MiB] [--smp N] [--logs DIR] [--no-bpffs] [--exec CMD] [--quiet]
+# A tier is a directory under dist/test (bpf-lib, bpf, agent, e2e) or one test file there
+# (--tiers "e2e/lab.test.js e2e/kernel-vxlan.test.js"). The e2e lab waits up to 180 s for each
+# agentd in the guests (BURROW_LAB_READY_MS; BURROW_KERNEL_ENV overrides it).
 # The same settings come from the environment: BURROW_KERNELS, BURROW_KERNEL_TIERS,
 # BURROW_KERNEL_BPF_CASES, BURROW_KERNEL_ACCEL, BURROW_KERNEL_TIMEOUT, BURROW_KERNEL_TIER_TIMEOUT,
 # BURROW_KERNEL_MEM, BURROW_KERNEL_SMP, BURROW_KERNEL_LOGS, BURROW_KERNEL_CACHE,
@@ -85,7 +88,7 @@ done
 [ -x /bin/busybox ] || die "/bin/busybox missing: run scripts/setup.sh (busybox-static)"
 [ -n "$EXEC" ] && TIERS=exec
 for tier in $TIERS; do
-  [ "$tier" = exec ] || [ -d "dist/test/$tier" ] || die "dist/test/$tier missing: build first (scripts/setup.sh)"
+  [ "$tier" = exec ] || [ -e "dist/test/$tier" ] || die "dist/test/$tier missing: build first (scripts/setup.sh)"
 done
 
 # ---------------------------------------------------------------------------------------------

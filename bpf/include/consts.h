@@ -16,12 +16,6 @@
 
 #include "burrow.h"
 
-/* Kernel 6.3+: tells bpf_skb_adjust_room() the new L3 is IPv4, so it fixes skb->protocol and
- * the GSO state of GRO-merged tunnel packets it shrinks. */
-#ifndef BPF_F_ADJ_ROOM_DECAP_L3_IPV4
-#define BPF_F_ADJ_ROOM_DECAP_L3_IPV4 (1ULL << 7)
-#endif
-
 #ifndef AF_INET
 #define AF_INET 2
 #endif

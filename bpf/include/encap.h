@@ -217,14 +217,15 @@ static __always_inline int decap_fix_inner(void *data, void *data_end, const str
 }
 
 /*
- * TC: DECAP_L3_IPV4 keeps skb->protocol and the GSO state of GRO-merged tunnel packets right;
- * FIXED_GSO keeps gso_size, the inner segments' payload size, which stripping the outer headers
- * does not change (without it the kernel would grow the MSS by the stripped length).
+ * TC: FIXED_GSO keeps gso_size, the inner segments' payload size, which stripping the outer
+ * headers does not change (without it the kernel would grow the MSS by the stripped length).
+ * No BPF_F_ADJ_ROOM_DECAP_L3_IPV4: 6.1 refuses it (EINVAL), and from 6.3 on it only changes
+ * skb->protocol when the outer header is IPv6, so for IPv4 in IPv4 this call does the same on
+ * every kernel (docs/kernels.md, "TC decap without BPF_F_ADJ_ROOM_DECAP_L3_IPV4").
  */
 static __always_inline int decap_skb(struct __sk_buff *skb, const struct decap_plan *d)
 {
-	if (bpf_skb_adjust_room(skb, -(__s32)d->strip, BPF_ADJ_ROOM_MAC,
-				BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_DECAP_L3_IPV4))
+	if (bpf_skb_adjust_room(skb, -(__s32)d->strip, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO))
 		return -1;
 	return decap_fix_inner((void *)(long)skb->data, (void *)(long)skb->data_end, d);
 }

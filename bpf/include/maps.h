@@ -43,10 +43,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } config SEC(".maps");
 
-/* Verdict counters, indexed by enum burrow_stat; per CPU, so no atomics on the fast path. */
+/* Verdict counters, indexed by enum burrow_stat; per CPU, so no atomics on the fast path.
+ * BURROW_TEST_LAYOUT (a test-only build, bpf/Makefile EXTRA_CFLAGS) gives the map one more slot
+ * than the enum: another map layout, as a release adding a counter would have, for the upgrade
+ * test (docs/operations.md, "Upgrades"). */
+#ifdef BURROW_TEST_LAYOUT
+#define BURROW_STATS_SLOTS (BURROW_STAT__MAX + 1)
+#else
+#define BURROW_STATS_SLOTS BURROW_STAT__MAX
+#endif
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, BURROW_STAT__MAX);
+	__uint(max_entries, BURROW_STATS_SLOTS);
 	__type(key, __u32);
 	__type(value, struct burrow_stat_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

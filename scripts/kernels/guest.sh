@@ -31,6 +31,9 @@ mkdir -p /run/netns /var/tmp 2>/dev/null
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TMPDIR=/tmp LANG=C.UTF-8 TERM=dumb NO_COLOR=1 FORCE_COLOR=0
 export BURROW_BPF_CASES="$BPF_CASES"
+# The e2e lab waits this long for each agentd's "agentd ready" (src/lab/agents.ts; 20 s by
+# default): under TCG agentd's imports alone take 10-20 s and a lab starts three at once.
+export BURROW_LAB_READY_MS=180000
 for kv in $EXTRA_ENV; do export "${kv?}"; done
 
 ip link set lo up
@@ -54,7 +57,8 @@ run_tiers() {
       rc=${PIPESTATUS[0]}
       [ "$rc" = 0 ] && echo "1 passed, 0 failed" >> "$log" || echo "0 passed, 1 failed" >> "$log"
     else
-      timeout -k 20 "$TIER_TIMEOUT" node scripts/run-tests.mjs "dist/test/$tier" </dev/null 2>&1 | tee "$log"
+      # ava's 120 s without a test result (package.json) is too short for one e2e test under TCG.
+      timeout -k 20 "$TIER_TIMEOUT" node scripts/run-tests.mjs --timeout=15m "dist/test/$tier" </dev/null 2>&1 | tee "$log"
       rc=${PIPESTATUS[0]}
     fi
     end=$(uptime_s)

@@ -5,7 +5,7 @@
  *
  *   agentd [--node NAME] --manifests PATH [--manifests PATH ...] [--uplink IF] [--pin-root DIR]
  *          [--decap-hook xdp|tc|auto] [--decap-source-check strict|pool] [--listen ADDR]
- *          [--cleanup-on-exit]
+ *          [--cleanup-on-exit] [--bpf-dir DIR]
  *   agentd [--node NAME] --datastore kubernetes [--kubeconfig FILE] …
  *   agentd [--node NAME] --datastore etcdv3 --etcd-endpoints URL[,URL…] [--etcd-ca-cert-file F
  *          --etcd-cert-file F --etcd-key-file F] …
@@ -21,11 +21,13 @@ import { CompileError, DECAP_SOURCE_CHECKS } from '../compile/index.js';
 import { addDatastoreOptions, datastoreOptionFields, datastoreSpec, DatastoreOptionError, type DatastoreSpec } from '../engine/datastore.js';
 
 import { Daemon, InvalidStartError } from './daemon.js';
-import { DEFAULT_PIN_ROOT } from './datapath.js';
+import { DEFAULT_PIN_ROOT, setObjectDir } from './datapath.js';
 import { createRootLogger, LOG_LEVELS } from './logger.js';
 import { lockPinRoot, type PinRootLock } from './pin-root.js';
 import { listenField } from './metrics.js';
 import { useSystemToolPath } from './exec.js';
+import { NftTableWatch } from './nft-watch.js';
+import { DEFAULT_NAT_TABLE } from './reconcile.js';
 
 const ifname = z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'must be an interface name of 1-15 letters, digits, _ . -');
 
@@ -46,6 +48,7 @@ const AgentdOptions = z.strictObject({
   peerGrace: z.coerce.number().int().min(0),
   acceptAhead: z.coerce.number().int().min(0),
   logLevel: z.enum(LOG_LEVELS),
+  bpfDir: z.string().min(1).optional(),
 });
 
 function buildCommand(): Command {
@@ -58,7 +61,7 @@ function buildCommand(): Command {
     .option('--decap-hook <hook>', 'xdp, tc, or auto (TC on veth and devices without native XDP)', 'auto')
     .option('--decap-source-check <check>', 'inner source of a decapsulated packet: strict (a block of the node that sent it, or that node) or pool (any IPPool address but our own blocks: IPAM that borrows addresses)', 'strict')
     .option('--tunnel-device <name>', 'the tunnel device agentd creates', 'burrow0')
-    .option('--listen <addr>', 'serve /metrics and /healthz on PORT, :PORT or HOST:PORT')
+    .option('--listen <addr>', 'serve /metrics and the probes (/livez, /readyz, /startupz, /healthz) on PORT, :PORT or HOST:PORT (default host 127.0.0.1; 0.0.0.0:PORT for Prometheus on other hosts: docs/operations.md)')
     .option('--cleanup-on-exit', 'on SIGTERM/SIGINT remove everything instead of leaving the datapath forwarding')
     .option('--debounce <ms>', 'wait this long after a manifest change before reconciling', '200')
     .option('--resync <ms>', 'compare the maps with what was written at this interval and repair drift (0: never)', '30000')
@@ -66,6 +69,7 @@ function buildCommand(): Command {
     .option('--accept-ahead <ms>', 'on a tunnel-mode change, accept the new modes this long before sending them', '1000')
     .option('--peer-grace <ms>', 'then keep accepting a peer\'s old modes this long', '5000')
     .option('--log-level <level>', LOG_LEVELS.join(', '), 'info')
+    .option('--bpf-dir <dir>', 'the compiled eBPF objects (default $BURROW_BPF_DIR, else build/bpf; docs/operations.md, "Upgrades")')
     .exitOverride();
 }
 
@@ -97,6 +101,7 @@ async function main(argv: string[]): Promise<void> {
     return usage(e.message);
   }
   const log = createRootLogger(o.logLevel, { node: o.node });
+  if (o.bpfDir) setObjectDir(o.bpfDir);
   // One agentd (or one changing agentctl) per pin root: a second is refused, naming the first's PID.
   let lock: PinRootLock;
   try {
@@ -123,8 +128,19 @@ async function main(argv: string[]): Promise<void> {
     acceptAheadMs: o.acceptAhead,
     log,
   });
+  // `nft flush ruleset` (Debian's `systemctl reload nftables`) removes burrow's table: put it back at once.
+  const nftWatch = new NftTableWatch({
+    family: 'ip',
+    table: DEFAULT_NAT_TABLE,
+    onGone: () => {
+      log.warn(`nft table ip ${DEFAULT_NAT_TABLE} was removed (nft flush ruleset?): resyncing`);
+      daemon.resyncKernel(`nft table ip ${DEFAULT_NAT_TABLE} removed`);
+    },
+    log: log.child({ component: 'nft-watch' }),
+  });
   const stopOn = (signal: NodeJS.Signals) =>
     process.once(signal, () => {
+      nftWatch.stop();
       daemon
         .stop(signal)
         .then(() => {
@@ -145,6 +161,7 @@ async function main(argv: string[]): Promise<void> {
   });
   try {
     await daemon.start();
+    nftWatch.start();
   } catch (e) {
     log.fatal({ err: e }, `agentd could not start: ${e instanceof Error ? e.message : String(e)}`);
     lock.release();

@@ -3,15 +3,25 @@
  * attachment (`tc_encap@burrow0`, `tc_decap@eth0`, `xdp_decap@eth0`). Pinned links keep the
  * datapath forwarding when agentd exits or is killed; a restarted agentd adopts a pinned link
  * when it still sits on the same interface and runs the same code (same program tag) and does
- * not touch it. Otherwise the link is replaced make-before-break where the hook allows (tcx runs
- * several programs: the new one is added, then the old one removed; XDP has one slot per device,
- * so there the old link goes first). Pins for attachments no longer wanted (another decap hook,
+ * not touch it. Otherwise the program is swapped in place, in one step (XDP and tcx bpf_links:
+ * BPF_LINK_UPDATE; netlink XDP: XDP_FLAGS_REPLACE; docs/operations.md, "Upgrades"), or, for a
+ * clsact filter, make-before-break (the new one is added, then the old one removed). XDP is never
+ * detached before its replacement is in place. Pins for attachments no longer wanted (another decap hook,
  * another uplink) are detached and removed. Synchronous: it acts in the calling thread's netns.
+ *
+ * On a kernel without tcx (before 6.6) the TC programs are cls_bpf filters on a clsact qdisc, and
+ * the pin is a record of the filter (src/bpf/link.ts; docs/kernels.md, "Recorded clsact
+ * attachments"): adoption, replacement (the new filter gets a lower priority number, so it runs
+ * first, before the old one goes) and removal work the same way through it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { AttachType, FdLink, Program, attachTc, attachXdp, ifindexOf, type Link } from '../bpf/index.js';
+import { addon } from '../bpf/native.js';
+import { FdLink, Program, XdpNetlinkLink, attachTc, attachXdp, ifindexOf, openLinkPin, type Link, type LinkHook, type LinkKind } from '../bpf/index.js';
+
+/** How TC programs attach on this kernel (probed once): 'tcx', or 'clsact' before 6.6. */
+export { tcAttachKind } from '../bpf/index.js';
 
 export type AttachPoint = 'xdp' | 'tcx-ingress' | 'tcx-egress';
 
@@ -30,7 +40,10 @@ export interface AttachmentResult {
   action: AttachAction;
   iface: string;
   point: AttachPoint;
+  /** xdp or tcx (bpf_links); xdp-netlink or clsact (recorded) on kernels without those links. */
+  kind: LinkKind;
   progId: number;
+  /** 0 for the recorded kinds. */
   linkId: number;
 }
 
@@ -43,62 +56,58 @@ export function attachmentPinName(spec: Pick<AttachmentSpec, 'programName' | 'if
   return `${spec.programName}@${spec.iface.replace(/\./g, '_')}`;
 }
 
-const attachTypeOf: Record<AttachPoint, number> = {
-  xdp: AttachType.xdp,
-  'tcx-ingress': AttachType.tcx_ingress,
-  'tcx-egress': AttachType.tcx_egress,
-};
+const hookOf: Record<AttachPoint, LinkHook> = { xdp: 'xdp', 'tcx-ingress': 'ingress', 'tcx-egress': 'egress' };
 
-function tagOfProgId(id: number): string | undefined {
-  let prog: Program;
-  try {
-    prog = Program.fromId(id);
-  } catch {
-    return undefined;
-  }
-  try {
-    return prog.info().tag;
-  } finally {
-    prog.close();
-  }
+export interface EnsureOptions {
+  /** 'auto' (default): tcx when the kernel has it, else clsact; 'clsact' always (tests use it). */
+  tc?: 'auto' | 'clsact';
 }
 
-function attach(spec: AttachmentSpec): Link {
+function attach(spec: AttachmentSpec, opts: EnsureOptions): Link {
   if (spec.point === 'xdp') return attachXdp(spec.program, spec.iface, { mode: 'native' });
-  return attachTc(spec.program, spec.iface, spec.point === 'tcx-ingress' ? 'ingress' : 'egress');
+  return attachTc(spec.program, spec.iface, spec.point === 'tcx-ingress' ? 'ingress' : 'egress', opts.tc === 'clsact' ? { prefer: 'clsact' } : {});
 }
 
-function openPinnedLink(pin: string): FdLink | undefined {
-  if (!fs.existsSync(pin)) return undefined;
+function openPinnedLink(pin: string): Link | undefined {
+  if (!fs.lstatSync(pin, { throwIfNoEntry: false })) return undefined;
   try {
-    return FdLink.openPinned(pin);
+    return openLinkPin(pin);
   } catch {
-    fs.rmSync(pin, { force: true }); // not a link we can use: drop the pin
+    fs.rmSync(pin, { force: true }); // not a link (or record) we can use: drop the pin
     return undefined;
   }
 }
 
-function result(pin: string, spec: AttachmentSpec, action: AttachAction, link: FdLink): AttachmentResult {
-  const info = link.info();
-  return { pin, action, iface: spec.iface, point: spec.point, progId: info.progId, linkId: info.id };
+function result(pin: string, spec: AttachmentSpec, action: AttachAction, link: Link): AttachmentResult {
+  const st = link.state();
+  return { pin, action, iface: spec.iface, point: spec.point, kind: link.kind, progId: st.progId, linkId: st.linkId };
 }
 
-function ensureOne(dir: string, spec: AttachmentSpec): AttachmentResult {
+function ensureOne(dir: string, spec: AttachmentSpec, opts: EnsureOptions): AttachmentResult {
   const pin = path.join(dir, attachmentPinName(spec));
   const ifindex = ifindexOf(spec.iface);
   const old = openPinnedLink(pin);
   try {
     if (old) {
-      const info = old.info();
-      // XDP links report no attach type: their link type says it all.
-      const samePoint = spec.point === 'xdp' ? old.kind === 'xdp' : info.attachType === attachTypeOf[spec.point];
-      const sameHook = info.ifindex === ifindex && samePoint;
-      if (sameHook && tagOfProgId(info.progId) === spec.program.info().tag) return result(pin, spec, 'adopted', old);
+      const st = old.state();
+      const sameHook = st.ifindex === ifindex && st.hook === hookOf[spec.point];
+      if (sameHook && sameCodeAndMaps(st.progId, spec.program)) return result(pin, spec, 'adopted', old);
+      // In place where the kind allows (docs/operations.md, "Upgrades"): XDP always, tcx too.
+      if (sameHook) {
+        const swapped = replaceInPlace(pin, spec, old);
+        if (swapped) return swapped;
+      }
       if (sameHook && spec.point !== 'xdp') {
-        const fresh = attach(spec) as FdLink;
+        const fresh = attach(spec, opts);
         const tmp = `${pin}~new`;
         fs.rmSync(tmp, { force: true });
-        fresh.pin(tmp);
+        try {
+          fresh.pin(tmp);
+        } catch (e) {
+          fresh.detach();
+          fresh.close();
+          throw e;
+        }
         old.detach();
         old.unpin();
         fs.renameSync(tmp, pin);
@@ -108,13 +117,19 @@ function ensureOne(dir: string, spec: AttachmentSpec): AttachmentResult {
           fresh.close();
         }
       }
-      // XDP (one program per device), or the old link sits on a device that is gone or another one.
-      if (info.ifindex) old.detach();
+      // The old link sits on a device that is gone or another one (XDP on this device never comes
+      // here: replaceInPlace swapped it or threw, so there is no moment without a decap program).
+      if (st.ifindex) old.detach();
       old.unpin();
     }
-    const link = attach(spec) as FdLink;
+    const link = attach(spec, opts);
     try {
-      link.pin(pin);
+      try {
+        link.pin(pin);
+      } catch (e) {
+        link.detach(); // a recorded kind stays attached without its handle: never leave it unrecorded
+        throw e;
+      }
       return result(pin, spec, old ? 'replaced' : 'attached', link);
     } finally {
       link.close();
@@ -124,13 +139,87 @@ function ensureOne(dir: string, spec: AttachmentSpec): AttachmentResult {
   }
 }
 
+// ---- in-place replacement (docs/operations.md, "Upgrades") ----
+/** Ids of the shared (pinned) maps a program uses; internal maps (.rodata, .bss: a '.' in the name) are per load. */
+function sharedMapIds(prog: Program): string {
+  const ids: number[] = [];
+  for (const id of prog.info().mapIds) {
+    let fd: number;
+    try {
+      fd = addon().fdById('map', id);
+    } catch {
+      continue;
+    }
+    try {
+      if (!addon().mapInfo(fd).name.includes('.')) ids.push(id);
+    } finally {
+      addon().closeFd(fd);
+    }
+  }
+  return ids.sort((x, y) => x - y).join(',');
+}
+
+/**
+ * Whether the program running at a pinned link can stay: the same code (program tag) using the
+ * same maps. The tag alone is not enough: it is computed with map references blanked, so after a
+ * map migration the old program has the new one's tag but still uses the old map.
+ */
+function sameCodeAndMaps(progId: number, want: Program): boolean {
+  let prog: Program;
+  try {
+    prog = Program.fromId(progId);
+  } catch {
+    return false;
+  }
+  try {
+    return prog.info().tag === want.info().tag && sharedMapIds(prog) === sharedMapIds(want);
+  } finally {
+    prog.close();
+  }
+}
+
+/**
+ * Swaps the program of the attachment pinned at `pin` for `spec.program` in one step, where its
+ * kind allows: a bpf_link (XDP, tcx) is updated (BPF_LINK_UPDATE against the old program: same
+ * link, same pin), a netlink XDP attachment is replaced with XDP_FLAGS_REPLACE and its record
+ * rewritten (written aside, then renamed over the old one). Returns undefined for clsact, which
+ * ensureOne replaces make-before-break with a second filter. XDP has one slot per device, so
+ * there is no other way without a gap: when the swap fails, it throws and the old program stays.
+ */
+function replaceInPlace(pin: string, spec: AttachmentSpec, old: Link): AttachmentResult | undefined {
+  if (old.kind === 'clsact') return undefined;
+  const oldProg = Program.fromId(old.state().progId);
+  try {
+    if (old instanceof FdLink) {
+      old.update(spec.program, oldProg);
+      return result(pin, spec, 'replaced', old);
+    }
+    if (old instanceof XdpNetlinkLink) {
+      const fresh = old.replaceWith(spec.program);
+      const tmp = `${pin}~new`;
+      fs.rmSync(tmp, { force: true });
+      fresh.pin(tmp);
+      fs.renameSync(tmp, pin);
+      return result(pin, spec, 'replaced', fresh);
+    }
+    return undefined;
+  } finally {
+    oldProg.close();
+  }
+}
+// ---- end in-place replacement ----
+
 /**
  * Makes the links under `dir` be exactly `specs`: adopts, attaches or replaces each, then detaches
  * and unpins every other link pinned there. Returns what happened to each spec and the removed pins.
  */
-export function ensureAttachments(dir: string, specs: readonly AttachmentSpec[]): { attachments: AttachmentResult[]; removed: string[] } {
+export function ensureAttachments(
+  dir: string,
+  specs: readonly AttachmentSpec[],
+  opts: EnsureOptions = {},
+): { attachments: AttachmentResult[]; removed: string[] } {
   fs.mkdirSync(dir, { recursive: true });
-  const attachments = specs.map((s) => ensureOne(dir, s));
+  const attachments = specs.map((s) => ensureOne(dir, s, opts));
   const wanted = new Set(attachments.map((a) => path.basename(a.pin)));
   const removed: string[] = [];
   for (const name of fs.readdirSync(dir)) {
@@ -141,12 +230,12 @@ export function ensureAttachments(dir: string, specs: readonly AttachmentSpec[])
   return { attachments, removed };
 }
 
-/** Detaches the link pinned at `pin` (if it is one) and removes the pin. */
+/** Detaches the link pinned (or recorded) at `pin`, if it is one, and removes the pin. */
 export function detachPinned(pin: string): void {
   const link = openPinnedLink(pin);
   if (!link) return;
   try {
-    if (link.info().ifindex) link.detach();
+    if (link.state().ifindex) link.detach();
   } finally {
     link.unpin();
     link.close();

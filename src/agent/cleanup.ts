@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { BpfMap, FdLink, MapType, Program, burrowConfigKey, burrowPeerKey, burrowRouteKey, burrowStatKey } from '../bpf/index.js';
+import { BpfMap, MapType, Program, burrowConfigKey, burrowPeerKey, burrowRouteKey, burrowStatKey, openLinkPin, type Link } from '../bpf/index.js';
 import { addon } from '../bpf/native.js';
 import { DATAPATH_PROGRAMS, MAP_NAMES } from './datapath.js';
 import { detachPinned, linksDir } from './attach.js';
@@ -24,6 +24,7 @@ import { applyKernelRoutes, BURROW_ROUTE_PROTO, listKernelRoutes } from './kerne
 import { DEFAULT_NAT_TABLE } from './reconcile.js';
 import { fsTypeOf, isBpffs, isPreloadIterator, PinRootError, releasePinRoot } from './pin-root.js';
 import { removeTunnelDevice } from './tunnel-device.js';
+import { listAsideMaps } from './upgrade.js';
 
 export interface CleanupOptions {
   pinRoot: string;
@@ -94,16 +95,16 @@ function isBurrowMap(file: string, name: (typeof MAP_NAMES)[number]): boolean {
   }
 }
 
-/** The link pinned at `file` runs burrow's program `program`. */
+/** The link pinned (or clsact filter recorded, src/bpf/link.ts) at `file` runs burrow's program `program`. */
 function isBurrowLink(file: string, program: string): boolean {
-  let link: FdLink;
+  let link: Link;
   try {
-    link = FdLink.openPinned(file);
+    link = openLinkPin(file);
   } catch {
     return false;
   }
   try {
-    const prog = Program.fromId(link.info().progId);
+    const prog = Program.fromId(link.state().progId);
     try {
       return prog.info().name === program;
     } finally {
@@ -160,6 +161,18 @@ function removeMaps(pinRoot: string, report: CleanupReport): void {
     try {
       fs.unlinkSync(file);
       report.pins.push(name);
+    } catch (e) {
+      report.errors.push(`pin ${name}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  // Maps pinned aside by an interrupted migration (upgrade.ts: `<map>~old-<id>`).
+  for (const name of listAsideMaps(pinRoot)) {
+    const file = path.join(pinRoot, name);
+    if (!isBurrowMap(file, name.slice(0, name.indexOf('~')) as (typeof MAP_NAMES)[number])) continue;
+    try {
+      fs.unlinkSync(file);
+      report.pins.push(name);
+      known.add(name);
     } catch (e) {
       report.errors.push(`pin ${name}: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -18,7 +18,9 @@
  * and the problem is logged. A restarted agentd's first cycle adopts everything and changes
  * nothing (`changes: 0` in its "reconciled" log line).
  */
+import fs from 'node:fs';
 import type http from 'node:http';
+import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { Logger } from 'pino';
@@ -30,11 +32,12 @@ import { Engine, type EngineTarget } from '../engine/engine.js';
 import type { SourceEvent } from '../engine/events.js';
 import { FileSource } from '../engine/file-source.js';
 import { datapathTarget } from '../engine/target.js';
-import { ensureAttachments, linksDir, type AttachmentResult, type AttachmentSpec } from './attach.js';
+import { ensureAttachments, linksDir, tcAttachKind, type AttachmentResult, type AttachmentSpec } from './attach.js';
 import { cleanupAgentState, type CleanupReport } from './cleanup.js';
-import { loadDatapath, type Datapath } from './datapath.js';
+import { loadDatapath, objectPath, type Datapath } from './datapath.js';
+import { carryStats, pinAsideIncompatibleMaps, removeAsideMaps } from './upgrade.js';
 import { favourMemory, MemoryKeeper } from './memory.js';
-import { createMetrics, serveMetrics, type AgentMetrics, type Health } from './metrics.js';
+import { createMetrics, EventLoopWatch, serveMetrics, type AgentMetrics, type Health, type MapFill } from './metrics.js';
 import { preparePinRoot, undoPinRootMount } from './pin-root.js';
 import { TunnelModeSwitch } from './mode-switch.js';
 import { ensureTunnelDevice } from './tunnel-device.js';
@@ -68,7 +71,19 @@ export interface DaemonOptions {
   log: Logger;
   /** Files over this are refused (default: the file source's, 64 MiB). */
   maxFileBytes?: number;
+  /** /livez fails while one cycle has run longer than this (default WEDGED_AFTER_MS). */
+  wedgedAfterMs?: number;
+  /** /livez fails when the event loop was blocked this long at once in the last 10-20 s (default LOOP_BLOCKED_MS). */
+  loopBlockedMs?: number;
 }
+
+/** A cycle running longer than this is wedged: /livez fails (a 100k-route cold cycle takes seconds). */
+export const WEDGED_AFTER_MS = 180_000;
+/** An event loop blocked this long at once is not alive: /livez fails. */
+export const LOOP_BLOCKED_MS = 30_000;
+
+/** Where start() is (/startupz, /readyz): then 'running' until 'stopping'. */
+export type DaemonPhase = 'starting' | 'reading datastore' | 'loading datapath' | 'first reconcile' | 'running' | 'stopping';
 
 /** Diagnostics shown in a log line or /healthz at most: a thousand broken blocks are not a thousand lines. */
 const MAX_SHOWN = 20;
@@ -119,6 +134,15 @@ export class Daemon {
   });
   private readonly log: Logger;
   private readonly metrics: AgentMetrics;
+  /** Probes (docs/operations.md, "Probes"): where start() is, since when, and why it waits. */
+  private phase: DaemonPhase = 'starting';
+  private phaseSince = new Date();
+  private startWaiting: string | undefined;
+  /** When the running cycle began (undefined: none running): /livez's wedge check. */
+  private cycleStartedAt: number | undefined;
+  /** The last cycle that applied (outcome ok): its links are what /readyz checks. */
+  private lastApplied: (CycleSummary & { at: string }) | undefined;
+  private readonly loopWatch = new EventLoopWatch();
   private hook: DecapHook | undefined;
   private lastCycle: CycleSummary | undefined;
   private lastError: string | undefined;
@@ -135,7 +159,13 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.log.child({ component: 'daemon' });
-    this.metrics = createMetrics(() => this.datapath?.maps.stats);
+    this.metrics = createMetrics({
+      stats: () => this.datapath?.maps.stats,
+      maps: () => this.mapFill(),
+      datastore: () => ({ kind: this.opts.datastore?.kind ?? 'file', connected: this.staleSince === undefined, staleSince: this.staleSince }),
+      config: () => ({ valid: this.engine.valid, errors: this.engine.valid ? 0 : this.engine.errors().length }),
+      ready: () => this.readyz().ok,
+    });
     this.engine = new Engine({ localNode: opts.node, tunnelDevice: opts.tunnelDevice, ...(opts.decapSourceCheck ? { decapSourceCheck: opts.decapSourceCheck } : {}) });
     this.modeSwitch = new TunnelModeSwitch(opts.acceptAheadMs, opts.peerGraceMs);
   }
@@ -145,6 +175,35 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    // The probes and /metrics answer from the very start, before the datastore read and the first cycle.
+    if (this.opts.listen) {
+      this.server = await serveMetrics(this.opts.listen, this.metrics, {
+        healthz: () => this.health(),
+        livez: () => this.livez(),
+        readyz: () => this.readyz(),
+        startupz: () => this.startupz(),
+      }, this.opts.log.child({ component: 'metrics' }));
+    }
+    try {
+      await this.startInner();
+    } catch (e) {
+      this.closeServer();
+      throw e;
+    }
+  }
+
+  private setPhase(phase: DaemonPhase): void {
+    this.phase = phase;
+    this.phaseSince = new Date();
+  }
+
+  private closeServer(): void {
+    this.server?.close();
+    this.server?.closeAllConnections();
+    this.server = undefined;
+  }
+
+  private async startInner(): Promise<void> {
     const { pinRoot } = this.opts;
     // Read everything once; refuse before touching anything when it cannot describe this node.
     const ds = this.opts.datastore ?? { kind: 'file' as const };
@@ -169,7 +228,7 @@ export class Daemon {
       },
     };
     // The datastore clients are loaded only when chosen (etcd3 + gRPC, the Kubernetes client: ~1 s of module loading).
-    this.source = ds.kind === 'etcdv3'
+    const makeSource = async (): Promise<{ start(): Promise<void>; close(): void }> => ds.kind === 'etcdv3'
       ? new (await import('../engine/etcd-source.js')).EtcdSource({ endpoints: ds.endpoints, ...(ds.tls ? { tls: ds.tls } : {}), log: this.opts.log.child({ component: 'etcd-source' }), ...datastoreHooks })
       : ds.kind === 'kubernetes'
         ? new (await import('../engine/kube-source.js')).KubeSource({ ...(ds.kubeconfig ? { kubeconfig: ds.kubeconfig } : { inCluster: true }), log: this.opts.log.child({ component: 'kube-source' }), ...datastoreHooks })
@@ -180,13 +239,31 @@ export class Daemon {
         ...(this.opts.maxFileBytes !== undefined ? { maxFileBytes: this.opts.maxFileBytes } : {}),
         log: this.opts.log.child({ component: 'file-source' }),
       });
-    await this.source.start();
+    this.setPhase('reading datastore');
+    // A datastore that cannot be read at start is waited for (1 s doubling to 10 s), as calico-node
+    // does: /startupz says why, and the startup probe's budget decides when to restart. Files are not.
+    for (let delay = 1000; ; delay = Math.min(delay * 2, 10_000)) {
+      this.source = await makeSource();
+      try {
+        await this.source.start();
+        break;
+      } catch (e) {
+        this.source.close();
+        if (ds.kind === 'file' || this.stopping) throw e;
+        this.startWaiting = `the ${ds.kind} datastore cannot be read: ${e instanceof Error ? e.message : String(e)}`;
+        this.log.warn({ retryInMs: delay }, `${this.startWaiting}; retrying`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (this.stopping) throw e;
+      }
+    }
+    this.startWaiting = undefined;
     collectGarbage(); // the parsed documents are garbage now: collect them before the kernel state is built
     this.log.debug({ rssMiB: rssMiB(), routes: this.engine.derived.routes.size }, 'manifests read');
     if (!this.engine.valid) {
       this.source.close();
       throw new InvalidStartError(this.describeInvalid());
     }
+    this.setPhase('loading datapath');
     const pin = preparePinRoot(pinRoot);
     this.log.info({ pinRoot, bpffs: pin.mount }, 'pin root ready');
     if (pin.warning) this.log.warn(pin.warning);
@@ -204,14 +281,25 @@ export class Daemon {
   /** start(), once the pin root is on a bpffs: the datapath, adoption, the first cycle, resync, /metrics. */
   private async startDatapath(): Promise<void> {
     const { pinRoot } = this.opts;
-    this.datapath = loadDatapath(pinRoot, ['tc_encap', 'tc_decap', 'xdp_decap']);
+    // A map whose layout changed (upgrade, rollback) is pinned aside and migrated (upgrade.ts).
+    const programs = ['tc_encap', 'tc_decap', 'xdp_decap'] as const;
+    const migrations = pinAsideIncompatibleMaps(pinRoot, programs.map((p) => objectPath(p)));
+    for (const m of migrations) this.log.debug({ map: m.map, aside: m.aside, differences: m.differences }, 'map layout changed: pinned aside');
+    this.datapath = loadDatapath(pinRoot, programs);
+    for (const m of migrations) m.carried = carryStats(m, this.datapath.maps.stats);
     this.log.info({ programs: Object.keys(this.datapath.programs) }, 'datapath loaded');
     this.target = datapathTarget(this.datapath.maps);
     await this.engine.adopt(this.target);
     this.log.debug({ rssMiB: rssMiB() }, 'node state adopted');
+    this.setPhase('first reconcile');
     const first = await this.cycle('start');
     if (first.outcome === 'invalid') throw new InvalidStartError(this.lastError ?? 'invalid input');
     if (first.outcome !== 'ok') throw new Error(`the first reconcile failed: ${this.lastError ?? first.outcome}`);
+    // The new programs are in place: the maps pinned aside go (upgrade.ts, step 4).
+    const aside = removeAsideMaps(pinRoot);
+    for (const m of migrations) this.log.info({ map: m.map, oldMapId: m.oldId, differences: m.differences, carriedCounters: m.carried }, `map ${m.map} layout changed: migrated`);
+    const stale = aside.filter((n) => !migrations.some((m) => m.aside.endsWith(`/${n}`)));
+    if (stale.length > 0) this.log.info({ removed: stale }, 'maps pinned aside by an interrupted migration removed');
     if (this.opts.resyncMs > 0) {
       this.resync = setInterval(() => {
         this.resyncDue = true;
@@ -219,8 +307,8 @@ export class Daemon {
       }, this.opts.resyncMs);
       this.resync.unref();
     }
-    if (this.opts.listen) this.server = await serveMetrics(this.opts.listen, this.metrics, () => this.health(), this.opts.log.child({ component: 'metrics' }));
-    this.log.info({ node: this.opts.node, decapHook: this.hook, manifests: this.opts.manifests, rssMiB: rssMiB() }, 'agentd ready');
+    this.setPhase('running');
+    this.log.info({ node: this.opts.node, decapHook: this.hook, manifests: this.opts.manifests, rssMiB: rssMiB(), cpuMs: cpuMs() }, 'agentd ready');
     // The cold read's garbage and the grown young generation go back (after 'ready': not on the start path).
     setImmediate(() => {
       if (this.stopping) return;
@@ -234,9 +322,9 @@ export class Daemon {
     if (this.stopping) return;
     const t0 = process.hrtime.bigint();
     const pending = this.engine.apply(events);
-    this.metrics.observeEvents(events.length);
-    this.memory.noteEvents(events.length);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    this.metrics.observeEvents(events.length, ms / 1000);
+    this.memory.noteEvents(events.length);
     this.log.debug({ events: events.length, sources: events.map((e) => e.source.id).slice(0, MAX_SHOWN), pending, ms }, 'source events applied');
     if (this.datapath) this.trigger(`${events.map((e) => e.source.id).slice(0, 3).join(', ')}${events.length > 3 ? ', …' : ''} changed`);
   }
@@ -265,6 +353,14 @@ export class Daemon {
       });
   }
 
+  /** A resync now, kernel routes and nft included (agentd's nft table watch, nft-watch.ts). */
+  resyncKernel(reason: string): void {
+    if (!this.target) return;
+    this.resyncDue = true;
+    this.lastKernelResync = 0;
+    this.trigger(reason);
+  }
+
   /** Resolves once no cycle is running or queued. */
   async idle(): Promise<void> {
     while (this.running) await this.running;
@@ -278,6 +374,7 @@ export class Daemon {
       detail: {
         node: this.opts.node,
         decapHook: this.hook,
+        tcAttach: tcAttachKind(),
         lastReconcile: this.lastCycle,
         ...(this.lastError ? (this.lastCycle?.outcome === 'invalid' && this.lastInvalid ? this.lastInvalid : { lastError: this.lastError }) : {}),
         ...(this.opts.datastore && this.opts.datastore.kind !== 'file'
@@ -290,15 +387,119 @@ export class Daemon {
     };
   }
 
+  /** /livez: the event loop answers and was not blocked for LOOP_BLOCKED_MS, no cycle has run for WEDGED_AFTER_MS. */
+  livez(): Health {
+    const loop = this.loopWatch.sample();
+    const cycleMs = this.cycleStartedAt === undefined ? undefined : Date.now() - this.cycleStartedAt;
+    const wedgedAfter = this.opts.wedgedAfterMs ?? WEDGED_AFTER_MS;
+    const blockedAfter = this.opts.loopBlockedMs ?? LOOP_BLOCKED_MS;
+    const reasons: string[] = [];
+    if (cycleMs !== undefined && cycleMs > wedgedAfter) reasons.push(`a reconcile has been running for ${Math.round(cycleMs / 1000)} s (wedged after ${wedgedAfter / 1000} s)`);
+    if (loop.maxMs > blockedAfter) reasons.push(`the event loop was blocked for ${loop.maxMs} ms at once (limit ${blockedAfter} ms)`);
+    return {
+      ok: reasons.length === 0,
+      detail: {
+        node: this.opts.node,
+        phase: this.phase,
+        uptimeSeconds: Math.round(process.uptime()),
+        eventLoopDelayMs: loop,
+        ...(cycleMs !== undefined ? { cycleRunningMs: cycleMs } : {}),
+        ...(reasons.length > 0 ? { reasons } : {}),
+      },
+    };
+  }
+
+  /**
+   * /readyz: started, maps loaded, the links of the last applied cycle still pinned, and the last
+   * cycle applied or kept the last good state (invalid input: ready, `config.valid: false`; a
+   * datastore away: ready, `datastore.connected: false`). A failed cycle (outcome error) is not ready.
+   */
+  readyz(): Health {
+    const reasons: string[] = [];
+    if (this.phase !== 'running') reasons.push(this.phase === 'stopping' ? 'stopping' : `starting: ${this.phase}${this.startWaiting ? ` (${this.startWaiting})` : ''}`);
+    else {
+      if (!this.datapath) reasons.push('the datapath maps are not loaded');
+      const links = this.lastApplied?.links ?? [];
+      if (links.length < 2) reasons.push('no reconcile has attached the programs');
+      const dir = linksDir(this.opts.pinRoot);
+      const missing = links.filter((l) => !fs.existsSync(path.join(dir, l.pin))).map((l) => l.pin);
+      if (missing.length > 0) reasons.push(`link pins gone: ${missing.join(', ')}`);
+      if (this.lastCycle?.outcome === 'error') reasons.push(`the last reconcile failed: ${(this.lastError ?? '').trimEnd().split('\n')[0]}`);
+    }
+    const invalid = this.lastCycle?.outcome === 'invalid' || (this.phase === 'running' && !this.engine.valid);
+    return {
+      ok: reasons.length === 0,
+      detail: {
+        node: this.opts.node,
+        phase: this.phase,
+        ...(reasons.length > 0 ? { reasons } : {}),
+        decapHook: this.hook,
+        links: this.lastApplied?.links ?? [],
+        config: invalid
+          ? { valid: false, keeping: this.lastApplied ? `the last good state (applied ${this.lastApplied.at})` : 'nothing applied yet', ...(this.lastInvalid ?? {}) }
+          : { valid: true },
+        datastore: this.datastoreDetail(),
+        ...(this.lastCycle ? { lastReconcile: { reason: this.lastCycle.reason, outcome: this.lastCycle.outcome, durationMs: Math.round(this.lastCycle.durationMs) } } : {}),
+        ...(this.lastApplied ? { lastApplied: this.lastApplied.at } : {}),
+        ...(this.skipped.size > 0 ? { skippedCount: this.skipped.size } : {}),
+      },
+    };
+  }
+
+  /** /startupz: 200 once the first cycle applied (and from then on); until then where start() is and why it waits. */
+  startupz(): Health {
+    const started = this.phase === 'running' || (this.phase === 'stopping' && this.lastApplied !== undefined);
+    return {
+      ok: started,
+      detail: {
+        node: this.opts.node,
+        phase: this.phase,
+        since: this.phaseSince.toISOString(),
+        ...(this.startWaiting ? { waiting: this.startWaiting } : {}),
+        ...(!started && this.lastError ? { lastError: this.lastError.trimEnd().split('\n')[0] } : {}),
+        datastore: this.datastoreDetail(),
+      },
+    };
+  }
+
+  private datastoreDetail() {
+    const kind = this.opts.datastore?.kind ?? 'file';
+    return {
+      kind,
+      connected: this.staleSince === undefined,
+      ...(this.staleSince ? { staleSince: this.staleSince.toISOString(), staleSeconds: Math.round((Date.now() - this.staleSince.getTime()) / 1000) } : {}),
+    };
+  }
+
+  /** The maps' fill for /metrics (burrow_map_entries): hash and LPM maps counted in batches, arrays are full. */
+  private mapFill(): MapFill[] | undefined {
+    const maps = this.datapath?.maps;
+    if (!maps) return undefined;
+    const count = (m: { scanRaw(each: (k: Buffer, v: Buffer, n: number) => void): void }): number => {
+      let n = 0;
+      m.scanRaw((_k, _v, c) => (n += c));
+      return n;
+    };
+    return [
+      { map: 'routes', entries: count(maps.routes), maxEntries: maps.routes.info.maxEntries },
+      { map: 'peers', entries: count(maps.peers), maxEntries: maps.peers.info.maxEntries },
+      { map: 'config', entries: maps.config.info.maxEntries, maxEntries: maps.config.info.maxEntries },
+      { map: 'stats', entries: maps.stats.info.maxEntries, maxEntries: maps.stats.info.maxEntries },
+    ];
+  }
+
   private async cycle(reason: string): Promise<CycleSummary> {
     const started = process.hrtime.bigint();
+    this.cycleStartedAt = Date.now();
     const summary: CycleSummary = { reason, outcome: 'ok', changes: 0, stateChanges: 0, device: [], links: [], removedLinks: [], durationMs: 0 };
     try {
       if (this.resyncDue) {
         this.resyncDue = false;
         const kernel = Date.now() - this.lastKernelResync >= (this.opts.routeRefreshMs ?? 0);
         if (kernel) this.lastKernelResync = Date.now();
+        const resyncStarted = process.hrtime.bigint();
         const drift = await this.engine.resync(this.target!, { kernel });
+        this.metrics.observeResync(kernel, Number(process.hrtime.bigint() - resyncStarted) / 1e9);
         for (const [part, n] of Object.entries(drift) as [keyof typeof drift, number][]) this.metrics.observeDrift(part, n);
         const total = drift.routes + drift.peers + drift.config + drift.kernelRoutes + drift.nat;
         summary.drift = total;
@@ -319,7 +520,11 @@ export class Daemon {
       this.log.error({ reason, err: e }, `reconcile failed; keeping the current state: ${this.lastError.trimEnd()}`);
     }
     summary.durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-    if (summary.outcome === 'ok') this.lastError = undefined;
+    this.cycleStartedAt = undefined;
+    if (summary.outcome === 'ok') {
+      this.lastError = undefined;
+      this.lastApplied = { ...summary, at: new Date().toISOString() };
+    }
     this.metrics.observeReconcile(summary.outcome, summary.changes, summary.durationMs / 1000);
     this.lastCycle = summary;
     if (summary.outcome === 'ok') {
@@ -377,6 +582,7 @@ export class Daemon {
       const choice = chooseDecapHook(this.opts.decapHook, uplink);
       this.hook = choice.hook;
       this.log.info({ uplink: uplink.name, kind: uplink.kind ?? 'device', driver: uplink.driver, decapHook: choice.hook, why: choice.reason }, 'decap hook chosen');
+      if (tcAttachKind() === 'clsact') this.log.warn({ tcAttach: 'clsact' }, 'this kernel has no tcx (6.6+): TC programs attach as clsact filters, recorded under <pin-root>/links');
     }
     try {
       return ensureAttachments(dir, this.attachSpecs(uplink, this.hook));
@@ -392,8 +598,10 @@ export class Daemon {
   async stop(signal: string): Promise<CleanupReport | undefined> {
     if (this.stopping) return undefined;
     this.stopping = true;
+    this.setPhase('stopping');
     this.source?.close();
     this.memory.close();
+    this.loopWatch.close();
     if (this.resync) clearInterval(this.resync);
     if (this.switchTimer) clearTimeout(this.switchTimer);
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -425,6 +633,11 @@ function formatCapped(ds: readonly ConfigDiagnostic[]): string {
 }
 
 const rssMiB = (): number => Math.round(process.memoryUsage().rss / 2 ** 20);
+/** CPU time the process has used (user + system, every thread): a start's cost whatever else runs. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return Math.round((u.user + u.system) / 1000);
+};
 
 /**
  * A full garbage collection, once, after the initial read: a 16 MB manifest leaves ~100 MB of

@@ -41,8 +41,21 @@ export const DATAPATH_PROGRAMS = ['tc_encap', 'tc_decap', 'xdp_decap', 'xdp_enca
 export type DatapathProgramName = (typeof DATAPATH_PROGRAMS)[number];
 export const MAP_NAMES = ['routes', 'peers', 'config', 'stats'] as const;
 
-/** Directory of the compiled objects: build/bpf at the repository root. */
+let objectDirOverride: string | undefined;
+
+/** agentd --bpf-dir: load the objects from `dir` (undefined: back to the default). */
+export function setObjectDir(dir: string | undefined): void {
+  objectDirOverride = dir === undefined ? undefined : path.resolve(dir);
+}
+
+/**
+ * Directory of the compiled objects: agentd's --bpf-dir, else $BURROW_BPF_DIR, else build/bpf at
+ * the repository root (docs/operations.md, "Upgrades": a second build's objects).
+ */
 export function objectDir(): string {
+  if (objectDirOverride) return objectDirOverride;
+  const env = process.env['BURROW_BPF_DIR'];
+  if (env) return path.resolve(env);
   const here = path.dirname(fileURLToPath(import.meta.url)); // dist/src/agent
   return path.resolve(here, '../../../build/bpf');
 }

@@ -5,6 +5,8 @@
  * no `routes` entry during a change) must not be routed back into burrow0 again: forwarding is
  * off on the peer, so the stack drops it instead of looping it until its TTL runs out.
  */
+import fs from 'node:fs';
+
 import { run } from './exec.js';
 import { readLink } from './uplink.js';
 
@@ -18,8 +20,79 @@ export interface TunnelDeviceResult {
   ifindex: number;
 }
 
-async function sysctl(key: string, value: string): Promise<void> {
-  await run(['sysctl', '-qw', `${key}=${value}`]).catch(() => undefined); // best effort (IPv6 may be off)
+/** A kernel setting of the tunnel pair, written through /proc/sys (docs/operations.md, "Kernel settings"). */
+export interface TunnelSysctl {
+  key: string;
+  value: string;
+  /**
+   * Optional settings may be missing (not failing): the IPv6 ones, whose /proc/sys/net/ipv6 tree
+   * does not exist when the kernel runs without IPv6 (ipv6.disable=1). Everything else is required.
+   */
+  optional?: boolean;
+}
+
+/** What the tunnel pair needs: no forwarding on the peer (no loops), no rp_filter on the device, no IPv6 on either. */
+export function tunnelSysctls(device: string): TunnelSysctl[] {
+  const peer = tunnelPeerName(device);
+  return [
+    { key: `net.ipv4.conf.${peer}.forwarding`, value: '0' },
+    { key: `net.ipv4.conf.${device}.rp_filter`, value: '0' },
+    { key: `net.ipv6.conf.${device}.disable_ipv6`, value: '1', optional: true },
+    { key: `net.ipv6.conf.${peer}.disable_ipv6`, value: '1', optional: true },
+  ];
+}
+
+/** /proc/sys path of `net.<family>.conf.<interface>.<setting>` (the interface name may hold dots). */
+export function procSysPath(key: string): string {
+  const parts = key.split('.');
+  const setting = parts.pop()!;
+  const [net, family, conf, ...iface] = parts;
+  return `/proc/sys/${net}/${family}/${conf}/${iface.join('.')}/${setting}`;
+}
+
+export class TunnelSysctlError extends Error {
+  override readonly name = 'TunnelSysctlError';
+}
+
+/**
+ * Makes each setting hold its value: read, and written only when different (so a setting changed
+ * behind agentd's back is put back on the next cycle). Synchronous on purpose: /proc/sys/net is
+ * the network namespace of the thread that opens it, and libuv's pool threads need not be in
+ * this process's. A required setting that cannot be read or written is an error naming the file
+ * and the errno (a read-only /proc/sys in an unprivileged container, a missing device).
+ */
+export function applyTunnelSysctls(settings: readonly TunnelSysctl[]): string[] {
+  const changes: string[] = [];
+  for (const s of settings) {
+    const file = procSysPath(s.key);
+    let have: string;
+    try {
+      have = fs.readFileSync(file, 'utf8').trim();
+    } catch (e) {
+      if (s.optional && errnoOf(e) === 'ENOENT' && !fs.existsSync(file.split('/').slice(0, 4).join('/'))) continue; // no IPv6 in this kernel
+      throw sysctlError(s, file, 'read', e);
+    }
+    if (have === s.value) continue;
+    try {
+      fs.writeFileSync(file, s.value);
+    } catch (e) {
+      throw sysctlError(s, file, 'write', e);
+    }
+    changes.push(`${s.key} ${have} → ${s.value}`);
+  }
+  return changes;
+}
+
+function errnoOf(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function sysctlError(s: TunnelSysctl, file: string, op: 'read' | 'write', e: unknown): TunnelSysctlError {
+  const code = errnoOf(e) ?? (e instanceof Error ? e.message : String(e));
+  const hint = code === 'EROFS' || code === 'EACCES' || code === 'EPERM'
+    ? ': /proc/sys is not writable here (a container must run privileged, or with a writable /proc/sys in the host\'s network namespace; docs/operations.md)'
+    : '';
+  return new TunnelSysctlError(`cannot set ${s.key}=${s.value}: ${op} ${file}: ${code}${hint}`);
 }
 
 /** The IPv4 addresses on a device (`a.b.c.d/len`). */
@@ -72,12 +145,7 @@ export async function ensureTunnelDevice(device: string, mtu: number, addresses:
     await run(['ip', 'addr', 'del', a, 'dev', device]);
     changes.push(`removed ${a} from ${device}`);
   }
-  if (changes.length > 0) {
-    await sysctl(`net.ipv4.conf.${peer}.forwarding`, '0');
-    await sysctl(`net.ipv4.conf.${device}.rp_filter`, '0');
-    await sysctl(`net.ipv6.conf.${device}.disable_ipv6`, '1');
-    await sysctl(`net.ipv6.conf.${peer}.disable_ipv6`, '1');
-  }
+  changes.push(...applyTunnelSysctls(tunnelSysctls(device)));
   return { changes, ifindex: link.ifindex };
 }
 

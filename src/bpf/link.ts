@@ -1,11 +1,14 @@
 // Attaching programs to interfaces. Preferred: bpf_links (XDP link, tcx link), which belong to an
 // fd, can be pinned, and detach when the last reference goes. Fallbacks for kernels without them:
-// XDP through netlink and TC through a clsact qdisc with a cls_bpf filter; those attachments
-// outlive the process, so their Link objects detach explicitly and cannot be pinned.
+// XDP through netlink and TC through a clsact qdisc with a cls_bpf filter (tcx came in 6.6; whether
+// this kernel has it is probed once, haveTcx). Those attachments outlive the process and are not
+// objects bpffs can pin, so their Link objects detach explicitly and "pin" a record instead: a
+// symlink whose target names the attachment (docs/kernels.md, "Recorded clsact attachments"),
+// which openLinkPin reads back like a pinned link.
 import fs from 'node:fs';
 
 import { AttachType, LinkType, nameOf, XdpFlag } from './constants.js';
-import { BpfError, ErrExist, ErrNotSupported, nativeCall } from './errors.js';
+import { BpfError, ErrExist, ErrNotExist, nativeCall } from './errors.js';
 import { addon, type NativeError, type TcPoint } from './native.js';
 import { ifindexOf } from './netns.js';
 import type { Program } from './program.js';
@@ -13,17 +16,36 @@ import type { Program } from './program.js';
 export type LinkKind = 'xdp' | 'tcx' | 'xdp-netlink' | 'clsact';
 export type TcDirection = TcPoint;
 
+export type LinkHook = 'xdp' | TcDirection;
+
+/** Where an attachment is now, from the kernel's point of view. */
+export interface LinkState {
+  /** The interface it is attached to; 0 once detached, or gone with its interface. */
+  ifindex: number;
+  progId: number;
+  hook: LinkHook;
+  /** The bpf_link's id; 0 for netlink attachments (xdp-netlink, clsact). */
+  linkId: number;
+}
+
 export interface Link {
   readonly kind: LinkKind;
   readonly ifindex: number;
   readonly progId: number;
-  /** Keeps the attachment after this process exits (bpf_link kinds only). */
+  /**
+   * bpf_links: pins the link, which keeps it attached after this process exits. xdp-netlink and
+   * clsact (attached until detached anyway): writes a record at `path` (a symlink naming the
+   * attachment) that openLinkPin reads back. Either fails with EEXIST when `path` exists.
+   */
   pin(path: string): void;
+  /** Removes the pin (or record) this handle made or was opened from. */
   unpin(): void;
   /** Removes the program from the hook now. */
   detach(): void;
   /** Releases this handle. An unpinned bpf_link detaches; netlink attachments stay. */
   close(): void;
+  state(): LinkState;
+  readonly pinPath: string | undefined;
 }
 
 export interface LinkInfo {
@@ -66,6 +88,12 @@ export class FdLink implements Link {
     return this.pinnedAt;
   }
 
+  state(): LinkState {
+    const i = this.info();
+    const hook: LinkHook = this.kind === 'xdp' ? 'xdp' : i.attachType === AttachType.tcx_egress ? 'egress' : 'ingress';
+    return { ifindex: i.ifindex ?? 0, progId: i.progId, hook, linkId: i.id };
+  }
+
   info(): LinkInfo {
     const i = nativeCall(() => addon().linkInfo(this.fd));
     return { type: i.type, typeName: nameOf(LinkType, i.type), id: i.id, progId: i.progId, ifindex: i.ifindex, attachType: i.attachType };
@@ -86,6 +114,16 @@ export class FdLink implements Link {
     nativeCall(() => addon().linkDetach(this.fd));
   }
 
+  // ---- in-place replacement (docs/operations.md, "Upgrades") ----
+  /**
+   * BPF_LINK_UPDATE: the link runs `prog` from now on, in one step: the same link (id, pin), no
+   * moment without a program. With `expected`, the kernel refuses when the link no longer runs it.
+   */
+  update(prog: Program, expected?: Program): void {
+    nativeCall(() => addon().linkUpdate(this.fd, prog.fd, expected?.fd));
+  }
+  // ---- end in-place replacement ----
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -93,27 +131,129 @@ export class FdLink implements Link {
   }
 }
 
-function notPinnable(kind: LinkKind): never {
-  const e: NativeError = Object.assign(new Error(`a ${kind} attachment is not a bpf_link and cannot be pinned`), {
-    code: 'EOPNOTSUPP',
-    errno: 95,
-    syscall: 'pin',
-  });
-  throw new ErrNotSupported(e);
+// ---- records: how xdp-netlink and clsact attachments are "pinned" --------------------------------
+
+const RECORD_PREFIX = 'burrow-link:';
+
+function writeRecord(path: string, kind: LinkKind, fields: Record<string, string | number>): void {
+  const body = Object.entries(fields).map(([k, v]) => `${k}=${v}`).join(',');
+  fs.symlinkSync(`${RECORD_PREFIX}${kind}:${body}`, path);
+}
+
+/** The record at `path`, or undefined when `path` is not a symlink holding one. */
+function readRecord(path: string): { kind: string; fields: Map<string, string> } | undefined {
+  let target: string;
+  try {
+    target = fs.readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+  if (!target.startsWith(RECORD_PREFIX)) return undefined;
+  const rest = target.slice(RECORD_PREFIX.length);
+  const colon = rest.indexOf(':');
+  if (colon < 0) return undefined;
+  const fields = new Map<string, string>();
+  for (const kv of rest.slice(colon + 1).split(',')) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) fields.set(kv.slice(0, eq), kv.slice(eq + 1));
+  }
+  return { kind: rest.slice(0, colon), fields };
+}
+
+function recordNumber(path: string, fields: Map<string, string>, key: string): number {
+  const v = fields.get(key);
+  const n = v === undefined ? NaN : Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`${path}: the link record has no valid ${key}`);
+  return n;
+}
+
+/** The program running at this clsact filter, or 0 when there is no such filter (or no qdisc). */
+function clsactProgAt(ifindex: number, direction: TcDirection, handle: number, priority: number): number {
+  try {
+    return nativeCall(() => addon().tcQuery(ifindex, direction, handle, priority));
+  } catch (e) {
+    if (e instanceof ErrNotExist || (e instanceof BpfError && e.code === 'EINVAL')) return 0;
+    throw e;
+  }
+}
+
+/** The program XDP runs on `ifindex` in the mode of `flags` (0: whichever mode). */
+function xdpProgAt(ifindex: number, flags: number): number {
+  let q;
+  try {
+    q = nativeCall(() => addon().xdpQuery(ifindex));
+  } catch (e) {
+    if (e instanceof ErrNotExist || (e instanceof BpfError && e.code === 'EINVAL')) return 0;
+    throw e;
+  }
+  if (flags & XdpFlag.skbMode) return q.skbProgId || (q.progId === q.skbProgId ? q.progId : 0);
+  if (flags & XdpFlag.drvMode) return q.drvProgId || (q.progId === q.drvProgId ? q.progId : 0);
+  return q.progId || q.drvProgId || q.skbProgId;
+}
+
+/** A record-backed Link: attached until detached; pin() writes a record. */
+abstract class RecordedLink {
+  protected recordAt: string | undefined;
+
+  get pinPath(): string | undefined {
+    return this.recordAt;
+  }
+
+  protected abstract recordFields(): Record<string, string | number>;
+  abstract readonly kind: LinkKind;
+
+  pin(path: string): void {
+    writeRecord(path, this.kind, this.recordFields());
+    this.recordAt = path;
+  }
+
+  unpin(): void {
+    if (this.recordAt === undefined) return;
+    fs.rmSync(this.recordAt, { force: true });
+    this.recordAt = undefined;
+  }
+
+  close(): void {}
 }
 
 /** XDP attached through netlink: stays until detached, even after this process exits. */
-export class XdpNetlinkLink implements Link {
+export class XdpNetlinkLink extends RecordedLink implements Link {
   readonly kind = 'xdp-netlink';
   constructor(
     readonly ifindex: number,
     readonly progId: number,
     private readonly flags: number,
-  ) {}
-  pin(): void {
-    notPinnable(this.kind);
+  ) {
+    super();
   }
-  unpin(): void {}
+  protected recordFields(): Record<string, string | number> {
+    return { ifindex: this.ifindex, flags: this.flags, prog: this.progId };
+  }
+  static fromRecord(path: string, fields: Map<string, string>): XdpNetlinkLink {
+    const link = new XdpNetlinkLink(recordNumber(path, fields, 'ifindex'), recordNumber(path, fields, 'prog'), recordNumber(path, fields, 'flags'));
+    link.recordAt = path;
+    return link;
+  }
+  state(): LinkState {
+    const attached = xdpProgAt(this.ifindex, this.flags) === this.progId;
+    return { ifindex: attached ? this.ifindex : 0, progId: this.progId, hook: 'xdp', linkId: 0 };
+  }
+  // ---- in-place replacement (docs/operations.md, "Upgrades") ----
+  /**
+   * Netlink with XDP_FLAGS_REPLACE and the expected old program: the device runs `prog` from now
+   * on, in one step; refused (EEXIST) when our program is no longer the one there. Returns the
+   * attachment's new handle (unrecorded: the caller records it).
+   */
+  replaceWith(prog: Program): XdpNetlinkLink {
+    const old = nativeCall(() => addon().fdById('prog', this.progId));
+    try {
+      nativeCall(() => addon().xdpAttach(this.ifindex, prog.fd, this.flags & (XdpFlag.skbMode | XdpFlag.drvMode), old));
+    } finally {
+      addon().closeFd(old);
+    }
+    return new XdpNetlinkLink(this.ifindex, prog.info().id, this.flags);
+  }
+  // ---- end in-place replacement ----
   detach(): void {
     // Only our program: if someone replaced it, the kernel refuses instead of detaching theirs.
     const fd = nativeCall(() => addon().fdById('prog', this.progId));
@@ -123,11 +263,10 @@ export class XdpNetlinkLink implements Link {
       addon().closeFd(fd);
     }
   }
-  close(): void {}
 }
 
 /** A cls_bpf filter on a clsact qdisc: stays until detached. */
-export class ClsactLink implements Link {
+export class ClsactLink extends RecordedLink implements Link {
   readonly kind = 'clsact';
   constructor(
     readonly ifindex: number,
@@ -135,26 +274,109 @@ export class ClsactLink implements Link {
     readonly direction: TcDirection,
     readonly handle: number,
     readonly priority: number,
-  ) {}
-  pin(): void {
-    notPinnable(this.kind);
+  ) {
+    super();
   }
-  unpin(): void {}
+  protected recordFields(): Record<string, string | number> {
+    return { ifindex: this.ifindex, direction: this.direction, handle: this.handle, priority: this.priority, prog: this.progId };
+  }
+  static fromRecord(path: string, fields: Map<string, string>): ClsactLink {
+    const direction = fields.get('direction');
+    if (direction !== 'ingress' && direction !== 'egress') throw new TypeError(`${path}: the link record has no valid direction`);
+    const link = new ClsactLink(
+      recordNumber(path, fields, 'ifindex'),
+      recordNumber(path, fields, 'prog'),
+      direction,
+      recordNumber(path, fields, 'handle'),
+      recordNumber(path, fields, 'priority'),
+    );
+    link.recordAt = path;
+    return link;
+  }
+  /** Attached while the filter at our handle and priority still runs our program. */
+  state(): LinkState {
+    const attached = clsactProgAt(this.ifindex, this.direction, this.handle, this.priority) === this.progId;
+    return { ifindex: attached ? this.ifindex : 0, progId: this.progId, hook: this.direction, linkId: 0 };
+  }
   detach(): void {
+    // Only our filter: another program at the same handle and priority is someone else's.
+    const now = clsactProgAt(this.ifindex, this.direction, this.handle, this.priority);
+    if (now !== this.progId) {
+      throw new ErrNotExist(Object.assign(new Error(`no clsact filter of program ${this.progId} at ${this.direction} handle ${this.handle} priority ${this.priority} of ifindex ${this.ifindex}`), {
+        code: 'ENOENT', errno: 2, syscall: 'tc detach',
+      }) as NativeError);
+    }
     nativeCall(() => addon().tcDetach(this.ifindex, this.direction, this.handle, this.priority));
   }
-  close(): void {}
 }
 
-/** Link creation failed because this kernel lacks the link type (not because of the request). */
-function linkUnsupported(e: unknown): boolean {
-  return e instanceof ErrNotSupported || (e instanceof BpfError && e.code === 'EINVAL');
+/**
+ * Opens what `pin` holds: a pinned bpf_link (XDP, tcx) or a record written by an xdp-netlink or
+ * clsact Link's pin(). Throws when it is neither (ENOENT when nothing is there).
+ */
+export function openLinkPin(pin: string): Link {
+  const st = fs.lstatSync(pin);
+  if (st.isSymbolicLink()) {
+    const r = readRecord(pin);
+    if (r?.kind === 'clsact') return ClsactLink.fromRecord(pin, r.fields);
+    if (r?.kind === 'xdp-netlink') return XdpNetlinkLink.fromRecord(pin, r.fields);
+    throw new TypeError(`${pin} is a symlink but not a link record`);
+  }
+  return FdLink.openPinned(pin);
+}
+
+// ---- feature probes -------------------------------------------------------------------------------
+
+let tcxProbed: boolean | undefined;
+
+/**
+ * Whether this kernel has tcx (6.6+), asked once per process: BPF_PROG_QUERY for a tcx attach type
+ * on ifindex 0. A kernel with tcx looks for the device and answers ENODEV; one without does not know
+ * the attach type and answers EINVAL. Any other answer is an error (e.g. EPERM without CAP_BPF).
+ */
+export function haveTcx(): boolean {
+  if (tcxProbed !== undefined) return tcxProbed;
+  try {
+    nativeCall(() => addon().progQuery(0, AttachType.tcx_ingress));
+    tcxProbed = true; // not expected (no device 0), but the attach type is known
+  } catch (e) {
+    if (e instanceof BpfError && e.code === 'ENODEV') tcxProbed = true;
+    else if (e instanceof BpfError && e.code === 'EINVAL') tcxProbed = false;
+    else throw e;
+  }
+  return tcxProbed;
+}
+
+let xdpLinkProbed: boolean | undefined;
+
+/**
+ * Whether this kernel has XDP bpf_links (5.9+), asked once per process: BPF_LINK_CREATE for the
+ * XDP attach type with a program fd that is not open. A kernel with XDP links gets as far as the
+ * program and answers EBADF; one without refuses the attach type first, EINVAL.
+ */
+export function haveXdpLink(): boolean {
+  if (xdpLinkProbed !== undefined) return xdpLinkProbed;
+  try {
+    const fd = nativeCall(() => addon().linkCreate(0x7fffffff, 0, AttachType.xdp, 0));
+    addon().closeFd(fd);
+    xdpLinkProbed = true;
+  } catch (e) {
+    if (e instanceof BpfError && e.code === 'EBADF') xdpLinkProbed = true;
+    else if (e instanceof BpfError && e.code === 'EINVAL') xdpLinkProbed = false;
+    else throw e;
+  }
+  return xdpLinkProbed;
+}
+
+/** How attachTc attaches on this kernel by default: 'tcx', or 'clsact' without tcx. */
+export function tcAttachKind(): 'tcx' | 'clsact' {
+  return haveTcx() ? 'tcx' : 'clsact';
 }
 
 export interface XdpAttachOptions {
   /** 'native' (driver), 'generic' (skb), or the kernel's choice (native when the driver has it). */
   mode?: 'native' | 'generic';
-  /** 'link' (default) falls back to netlink only when XDP links are unsupported. */
+  /** 'link' (default) uses netlink when the kernel has no XDP links (haveXdpLink). */
   prefer?: 'link' | 'netlink';
 }
 
@@ -163,13 +385,9 @@ export function attachXdp(prog: Program, iface: string | number, opts: XdpAttach
   const ifindex = ifindexOf(iface);
   const flags = opts.mode === 'native' ? XdpFlag.drvMode : opts.mode === 'generic' ? XdpFlag.skbMode : 0;
   const progId = prog.info().id;
-  if (opts.prefer !== 'netlink') {
-    try {
-      const fd = nativeCall(() => addon().linkCreate(prog.fd, ifindex, AttachType.xdp, flags));
-      return new FdLink(fd, 'xdp', ifindex, progId);
-    } catch (e) {
-      if (!linkUnsupported(e)) throw e;
-    }
+  if (opts.prefer !== 'netlink' && haveXdpLink()) {
+    const fd = nativeCall(() => addon().linkCreate(prog.fd, ifindex, AttachType.xdp, flags));
+    return new FdLink(fd, 'xdp', ifindex, progId);
   }
   // UPDATE_IF_NOEXIST: never silently replace a program someone else attached (EBUSY instead).
   nativeCall(() => addon().xdpAttach(ifindex, prog.fd, flags | XdpFlag.updateIfNoexist));
@@ -177,7 +395,7 @@ export function attachXdp(prog: Program, iface: string | number, opts: XdpAttach
 }
 
 export interface TcAttachOptions {
-  /** 'tcx' (default) falls back to clsact only when tcx links are unsupported. */
+  /** 'tcx' (default) uses clsact when the kernel has no tcx (haveTcx). */
   prefer?: 'tcx' | 'clsact';
   /** clsact only: filter priority and handle (0: the kernel picks). */
   priority?: number;
@@ -189,14 +407,10 @@ export function attachTc(prog: Program, iface: string | number, direction: TcDir
   if (direction !== 'ingress' && direction !== 'egress') throw new TypeError(`direction must be 'ingress' or 'egress'`);
   const ifindex = ifindexOf(iface);
   const progId = prog.info().id;
-  if (opts.prefer !== 'clsact') {
+  if (opts.prefer !== 'clsact' && haveTcx()) {
     const type = direction === 'ingress' ? AttachType.tcx_ingress : AttachType.tcx_egress;
-    try {
-      const fd = nativeCall(() => addon().linkCreate(prog.fd, ifindex, type, 0));
-      return new FdLink(fd, 'tcx', ifindex, progId);
-    } catch (e) {
-      if (!linkUnsupported(e)) throw e;
-    }
+    const fd = nativeCall(() => addon().linkCreate(prog.fd, ifindex, type, 0));
+    return new FdLink(fd, 'tcx', ifindex, progId);
   }
   try {
     nativeCall(() => addon().tcHookCreate(ifindex, direction));

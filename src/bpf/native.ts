@@ -176,6 +176,8 @@ export interface NativeAddon {
   releaseMemory(): void;
   linkCreate(progFd: number, target: number, attachType: number, flags: number): number;
   linkDetach(fd: number): void;
+  /** BPF_LINK_UPDATE: the link runs progFd from now on; with oldProgFd, only if it still runs that one. */
+  linkUpdate(linkFd: number, progFd: number, oldProgFd?: number): void;
   linkInfo(fd: number): NativeLinkInfo;
   progQuery(ifindex: number, attachType: number): { progIds: number[]; linkIds: number[]; revision: number };
   xdpAttach(ifindex: number, progFd: number, flags: number, oldProgFd?: number): void;
@@ -211,7 +213,7 @@ export interface NativeError extends Error {
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
   'BpfObject', 'MapHandle', 'mapCreate', 'mapInfo', 'possibleCpus', 'progTestRun', 'progInfo', 'objPin',
-  'objGet', 'fdById', 'closeFd', 'flockExclusive', 'releaseMemory', 'linkCreate', 'linkDetach', 'linkInfo', 'progQuery', 'xdpAttach',
+  'objGet', 'fdById', 'closeFd', 'flockExclusive', 'releaseMemory', 'linkCreate', 'linkDetach', 'linkUpdate', 'linkInfo', 'progQuery', 'xdpAttach',
   'xdpDetach', 'xdpQuery', 'tcHookCreate', 'tcHookDestroy', 'tcAttach', 'tcDetach', 'tcQuery', 'tcList',
   'openNetns', 'setns', 'ifNameToIndex', 'ifIndexToName',
 ];

@@ -87,25 +87,54 @@ export interface PoolRec extends RecBase { readonly kind: 'IPPool'; readonly res
 export interface NodeRec extends RecBase { readonly kind: 'Node'; readonly res: Of<'Node'>; readonly resolved: ResolvedNode | undefined; /** The address as a number (0 when unresolved). */ readonly addr: number }
 export interface FelixRec extends RecBase { readonly kind: 'FelixConfiguration'; readonly res: Of<'FelixConfiguration'> }
 export interface KonvoyRec extends RecBase { readonly kind: 'ClusterConfiguration'; readonly res: Of<'ClusterConfiguration'> }
-/** Compact: no raw resource kept (there are 100k of them), the location built when asked. */
+/**
+ * Compact: no raw resource kept (there are 100k of them), the location built when asked, the kind
+ * on the prototype and the small numbers packed (docs/control-plane.md, "Memory").
+ */
 export class BlockRecord implements RecBase {
-  readonly kind = 'BlockAffinity' as const;
   /** The pool it lies in with the right block size (set by the block check). */
   owner: string | undefined = undefined;
+  /** document × 2^21 + item + 1 (items of a List stay below 2^21 − 1). */
+  private readonly pos: number;
+  /** prefix | active << 6. */
+  private readonly bits: number;
   constructor(
     readonly src: SourceState,
-    readonly document: number,
-    readonly item: number,
+    document: number,
+    item: number,
     readonly name: string,
     readonly own: readonly ConfigDiagnostic[],
     readonly node: string,
     /** Undefined when the CIDR does not resolve (an own diagnostic says why). */
     readonly addr: number | undefined,
-    readonly prefix: number,
-    readonly active: boolean,
+    prefix: number,
+    active: boolean,
     /** Where it was read when that is not the source's id (a keyed object of a datastore: its key). */
     readonly file?: string,
-  ) {}
+  ) {
+    this.pos = document * 2097152 + item + 1;
+    this.bits = prefix | (active ? 64 : 0);
+  }
+
+  get kind(): 'BlockAffinity' {
+    return 'BlockAffinity';
+  }
+
+  get document(): number {
+    return Math.floor(this.pos / 2097152);
+  }
+
+  get item(): number {
+    return (this.pos % 2097152) - 1;
+  }
+
+  get prefix(): number {
+    return this.bits & 63;
+  }
+
+  get active(): boolean {
+    return (this.bits & 64) !== 0;
+  }
 
   get loc(): SourceLocation {
     return locOf(this);

@@ -22,8 +22,27 @@ export interface AgentOptions {
   cleanupOnExit?: boolean;
   logLevel?: string;
   extraArgs?: string[];
-  /** Give up waiting for "agentd ready" after this long (default 20 s). */
+  /**
+   * Give up waiting for "agentd ready" after this long: default BURROW_LAB_READY_MS from the
+   * environment, else 20 s (slow machines and emulated kernels need more: docs/kernels.md).
+   */
   readyTimeoutMs?: number;
+  /**
+   * Runs agentd some other way than `ip netns exec <ns> node agentd.js` (e.g. from the image:
+   * `podman run … --network ns:/run/netns/<ns> IMAGE agentd …`, test/deploy/image.ts): `argv` gets
+   * agentd's own arguments and returns the whole command line; `stop` runs when the lab is
+   * destroyed, after the command was killed (to remove what it left, e.g. the container).
+   */
+  launch?: { argv: (node: LabNode, agentdArgs: readonly string[]) => string[]; stop?: () => void };
+}
+
+/** BURROW_LAB_READY_MS (a positive number of milliseconds), else 20 000. */
+export function defaultReadyTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.BURROW_LAB_READY_MS;
+  if (raw === undefined || raw === '') return 20_000;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`BURROW_LAB_READY_MS must be a positive number of milliseconds, not '${raw}'`);
+  return ms;
 }
 
 export interface AgentLogRecord {
@@ -164,8 +183,7 @@ export class LabAgent {
 /** Starts agentd for `nodeName` and resolves once it logged "agentd ready". */
 export async function startAgent(lab: Lab, nodeName: string, opts: AgentOptions = {}): Promise<LabAgent> {
   const node = lab.node(nodeName);
-  const args = [
-    'ip', 'netns', 'exec', node.ns, process.execPath, AGENTD,
+  const agentdArgs = [
     '--node', node.name,
     '--manifests', node.manifestsDir,
     ...(opts.detectUplink ? [] : ['--uplink', node.uplink]),
@@ -177,6 +195,7 @@ export async function startAgent(lab: Lab, nodeName: string, opts: AgentOptions 
     ...(opts.cleanupOnExit ? ['--cleanup-on-exit'] : []),
     ...(opts.extraArgs ?? []),
   ];
+  const args = opts.launch ? opts.launch.argv(node, agentdArgs) : ['ip', 'netns', 'exec', node.ns, process.execPath, AGENTD, ...agentdArgs];
   const logFile = path.join(node.dir, 'agentd.log');
   const out = fs.openSync(logFile, 'a');
   const start = fs.fstatSync(out).size;
@@ -185,9 +204,10 @@ export async function startAgent(lab: Lab, nodeName: string, opts: AgentOptions 
   fs.closeSync(out);
   lab.onDestroy(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    opts.launch?.stop?.();
   });
   const agent = new LabAgent(node, child, logFile, start);
-  await agent.waitFor((r) => r.msg === 'agentd ready', opts.readyTimeoutMs ?? 20_000);
+  await agent.waitFor((r) => r.msg === 'agentd ready', opts.readyTimeoutMs ?? defaultReadyTimeoutMs());
   return agent;
 }
 

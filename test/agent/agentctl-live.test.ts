@@ -1,7 +1,8 @@
 // The reading commands and trace, spawned for real against a private pin root that `agentctl
 // apply` populated (lab node-a, CrossSubnet IPIP): maps dump decodes every field, trace runs the
 // real programs on the live maps and agrees with the codec, the counters it moves show up in
-// stats, and status reports fill and attachments (in a namespace with a pinned tcx link).
+// stats, and status reports fill and attachments (in a namespace with a pinned tcx link, or a
+// recorded clsact filter on a kernel without tcx).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import type { ExecutionContext } from 'ava';
 
 import { loadDatapath } from '../../src/agent/datapath.js';
-import { attachTc, burrowStatNames, possibleCpus } from '../../src/bpf/index.js';
+import { attachTc, burrowStatNames, possibleCpus, tcAttachKind } from '../../src/bpf/index.js';
 import { agentctl, agentctlJson, labManifests, manifestDir } from '../helpers/agentctl.js';
 import { makePinDir } from '../helpers/bpffs.js';
 import { addVeth, createNetns } from '../helpers/netns.js';
@@ -250,7 +251,7 @@ privileged.serial('status in a node namespace: the uplink from the config map an
     link.pin(path.join(pins.path, 'links', 'tc_encap@burrow0'));
     link.close();
   });
-  const s = await agentctlJson<{ config: { uplinkIfindex: number }; devices: { name: string; roles: string[]; present: boolean; attached: { hook: string; program: string; burrow: boolean }[] }[]; links: { pin: string; kind: string }[] }>(
+  const s = await agentctlJson<{ config: { uplinkIfindex: number }; devices: { name: string; roles: string[]; present: boolean; attached: { hook: string; program: string; burrow: boolean }[] }[]; links: { pin: string; kind: string }[]; tcAttach: string }>(
     ['--pin-root', pins.path, 'status', '-o', 'json'], { netns: ns.name },
   );
   const eth0 = s.devices.find((d) => d.name === 'eth0');
@@ -260,9 +261,13 @@ privileged.serial('status in a node namespace: the uplink from the config map an
   t.deepEqual(eth0?.roles, ['uplink']);
   t.deepEqual(eth0?.attached, [], 'nothing attached to the uplink');
   t.deepEqual(tunnel?.roles.sort(), ['link', 'tunnel']);
-  t.like(tunnel?.attached, [{ hook: 'tcx-egress', program: 'tc_encap', burrow: true }]);
-  t.deepEqual(s.links.map((l) => [path.basename(l.pin), l.kind]), [['tc_encap@burrow0', 'tcx']]);
+  // tcx where the kernel has it; before 6.6 a clsact filter, recorded under links/ (src/bpf/link.ts).
+  const kind = tcAttachKind();
+  t.like(tunnel?.attached, [{ hook: `${kind}-egress`, program: 'tc_encap', burrow: true }]);
+  t.deepEqual(s.links.map((l) => [path.basename(l.pin), l.kind]), [['tc_encap@burrow0', kind]]);
+  t.is(s.tcAttach, kind);
   const text = await agentctl(['--pin-root', pins.path, 'status'], { netns: ns.name });
-  t.regex(text.stdout, /^burrow0 +link,tunnel +tcx-egress +tc_encap +\d+ +link \d+$/m);
+  t.regex(text.stdout, kind === 'tcx' ? /^burrow0 +link,tunnel +tcx-egress +tc_encap +\d+ +link \d+$/m : /^burrow0 +link,tunnel +clsact-egress +tc_encap +\d+ +prio \d+ direct-action$/m);
+  t.is(/^tc attach clsact: this kernel has no tcx/m.test(text.stdout), kind === 'clsact', 'the fallback is said');
   t.regex(text.stdout, /^eth0 +uplink +nothing attached/m);
 });

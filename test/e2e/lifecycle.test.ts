@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 
-import { Collection, FdLink, attachTc, attachXdp, listAttached, withNetns } from '../../src/bpf/index.js';
+import { Collection, attachTc, attachXdp, listAttached, openLinkPin, tcAttachKind, withNetns } from '../../src/bpf/index.js';
 import { linksDir } from '../../src/agent/attach.js';
 import { isMountPoint } from '../../src/agent/pin-root.js';
 import { objectPath, openDatapathMaps } from '../../src/agent/datapath.js';
@@ -109,6 +109,7 @@ function assertNothingLeft(t: Parameters<Parameters<typeof privileged>[1]>[0], l
   const attached = withNetns(`/run/netns/${n.ns}`, () => listAttached(n.uplink));
   t.is(attached.xdp, null);
   t.deepEqual(attached.tcx, { ingress: [], egress: [] }, 'nothing attached to the uplink');
+  t.deepEqual(attached.clsact, { ingress: [], egress: [] }, 'no clsact filter on the uplink');
 }
 
 privileged.serial('SIGHUP reloads; SIGTERM leaves the datapath forwarding; agentctl cleanup then removes everything agentd made', async (t) => {
@@ -143,7 +144,9 @@ privileged.serial('--listen serves /metrics and /healthz; --cleanup-on-exit remo
   t.regex(metrics, /burrow_reconcile_duration_seconds_count [1-9]/);
   const health = get('/healthz');
   t.regex(health, /^200\n/);
-  t.is((JSON.parse(health.split('\n').slice(1).join('\n')) as { status: string }).status, 'ok');
+  const body = JSON.parse(health.split('\n').slice(1).join('\n')) as { status: string; tcAttach: string };
+  t.is(body.status, 'ok');
+  t.is(body.tcAttach, tcAttachKind(), 'how TC programs attach on this kernel: tcx, or clsact before 6.6');
   t.is(await agents['node-a']!.stop('SIGTERM'), 0);
   assertNothingLeft(t, lab, 'node-a');
 });
@@ -178,7 +181,7 @@ privileged.serial('pinned links that run other code (an older build) are replace
         ['xdp_decap@eth0', () => attachXdp(noop.program('xdp_noop'), 'eth0')],
       ] as const) {
         const file = `${linksDir(a.pinRoot)}/${pin}`;
-        const old = FdLink.openPinned(file);
+        const old = openLinkPin(file); // a pinned link, or a recorded clsact filter without tcx
         old.detach();
         old.unpin();
         old.close();
@@ -195,7 +198,7 @@ privileged.serial('pinned links that run other code (an older build) are replace
   t.deepEqual((restarted.reconciles()[0]!.links as Array<{ action: string }>).map((l) => l.action), ['replaced', 'replaced']);
   t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 3, interval: 0.05 })).received, 3);
   const attached = withNetns(`/run/netns/${a.ns}`, () => [listAttached('burrow0'), listAttached('eth0')]);
-  t.deepEqual(attached[0]!.tcx.egress.map((p) => p.name), ['tc_encap'], 'only the new program on burrow0');
+  t.deepEqual([...attached[0]!.tcx.egress, ...attached[0]!.clsact.egress].map((p) => p.name), ['tc_encap'], 'only the new program on burrow0');
   t.is(attached[1]!.xdp?.name, 'xdp_decap');
   t.deepEqual(fs.readdirSync(linksDir(a.pinRoot)).sort(), ['tc_encap@burrow0', 'xdp_decap@eth0'], 'no temporary pins left');
 });

@@ -1,34 +1,27 @@
-// A private directory on bpffs for a test's pins, removed afterwards. Uses
-// /sys/fs/bpf/burrow-test-* when /sys/fs/bpf is a bpffs; on machines where it is not mounted (it
-// is a plain sysfs directory, where nothing can be created) it mounts a fresh bpffs instance on a
-// temporary directory of our own instead of touching the host's /sys/fs/bpf.
+// A private directory on bpffs for a test's pins, removed afterwards: always a fresh bpffs
+// instance mounted on a temporary directory of our own, never the host's /sys/fs/bpf. Tests run
+// agentctl and agentd under `ip netns exec`, which mounts a fresh sysfs on /sys (no bpffs there),
+// so pins under /sys/fs/bpf would be out of their reach; a mount under the temporary directory
+// stays visible in the mount namespace `ip netns exec` makes (docs/kernels.md, "Failures found").
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isBpffs } from '../../src/agent/datapath.js';
 
 export interface PinDir {
   readonly path: string;
-  /** Removes every pin and the directory (and our mount, if we made one). Idempotent. */
+  /** Removes every pin and the directory (and our mount). Idempotent. */
   cleanup(): void;
 }
 
 export function makePinDir(): PinDir {
-  if (isBpffs('/sys/fs/bpf')) {
-    const dir = fs.mkdtempSync('/sys/fs/bpf/burrow-test-');
-    let done = false;
-    return {
-      path: dir,
-      cleanup() {
-        if (done) return;
-        done = true;
-        fs.rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'burrow-test-'));
-  execFileSync('mount', ['-t', 'bpf', 'bpf', dir]);
+  try {
+    execFileSync('mount', ['-t', 'bpf', 'bpf', dir]);
+  } catch (e) {
+    fs.rmdirSync(dir);
+    throw e;
+  }
   let done = false;
   return {
     path: dir,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
 
-import { FdLink, ifindexOf, ifnameOf, listAttached, type AttachedPrograms } from '../../bpf/index.js';
+import { ifindexOf, ifnameOf, listAttached, openLinkPin, tcAttachKind, type AttachedPrograms } from '../../bpf/index.js';
 import { DATAPATH_PROGRAMS, openDatapathMaps, type DatapathMaps } from '../../agent/datapath.js';
 import { isZeroConfig } from '../../agent/plan.js';
 import { configView, type ConfigView } from '../../agent/map-views.js';
@@ -59,11 +59,15 @@ export interface AgentView {
   /** Datastore objects skipped because they fail their own rules: how many, and why (the first ones). */
   skippedCount?: number;
   skippedObjects?: Record<string, string>;
+  /** How agentd attaches TC programs: tcx, or clsact on a kernel without tcx. */
+  tcAttach?: 'tcx' | 'clsact';
   error?: string;
 }
 
 export interface StatusView {
   pinRoot: string;
+  /** How TC programs attach on this kernel: tcx links, or clsact filters (no tcx before 6.6). */
+  tcAttach: 'tcx' | 'clsact';
   config: ConfigView | null;
   maps: MapFill[];
   devices: DeviceStatus[];
@@ -83,6 +87,7 @@ export async function askAgent(listen: string, timeoutMs = 3000): Promise<AgentV
     if (body['datastore'] && typeof body['datastore'] === 'object') view.datastore = body['datastore'] as AgentView['datastore'];
     if (typeof body['lastError'] === 'string') view.lastError = body['lastError'];
     if (typeof body['skippedCount'] === 'number') view.skippedCount = body['skippedCount'];
+    if (body['tcAttach'] === 'tcx' || body['tcAttach'] === 'clsact') view.tcAttach = body['tcAttach'];
     if (body['skippedObjects'] && typeof body['skippedObjects'] === 'object') view.skippedObjects = body['skippedObjects'] as Record<string, string>;
     return view;
   } catch (e) {
@@ -95,6 +100,7 @@ function renderAgent(a: AgentView): string {
   const lines = [`status ${a.status}${a.node ? `, node ${a.node}` : ''}`];
   if (a.datastore) lines.push(`datastore ${a.datastore.kind}: ${a.datastore.connected ? 'connected' : `away, stale since ${a.datastore.staleSince ?? '?'}`}`);
   else lines.push('datastore file');
+  if (a.tcAttach) lines.push(`tc attach ${a.tcAttach}`);
   if (a.lastError) lines.push(`last error: ${a.lastError.split('\n')[0]}`);
   lines.push(`skipped objects: ${a.skippedCount ?? 0}`);
   let out = `\nAGENT (${a.url})\n${lines.join('\n')}\n`;
@@ -136,10 +142,10 @@ function readLinkPins(pinRoot: string): LinkPinView[] {
   return names.map((name) => {
     const pin = path.join(dir, name);
     try {
-      const link = FdLink.openPinned(pin);
+      const link = openLinkPin(pin); // a pinned bpf_link, or a recorded clsact filter
       try {
-        const info = link.info();
-        return { pin, kind: link.kind, progId: info.progId, ifindex: info.ifindex ?? 0 };
+        const st = link.state();
+        return { pin, kind: link.kind, progId: st.progId, ifindex: st.ifindex };
       } finally {
         link.close();
       }
@@ -202,11 +208,12 @@ export function readStatus(pinRoot: string, maps: DatapathMaps, extraDevices: re
     if (same) same.roles.push('tunnel');
     else devices.push(tunnel);
   }
-  return { pinRoot, config: config ? configView(config) : null, maps: mapFill(maps), devices, links };
+  return { pinRoot, tcAttach: tcAttachKind(), config: config ? configView(config) : null, maps: mapFill(maps), devices, links };
 }
 
 function renderStatus(s: StatusView): string {
   const parts: string[] = [`pin root ${s.pinRoot}\n`];
+  if (s.tcAttach === 'clsact') parts.push('tc attach clsact: this kernel has no tcx (6.6+); TC programs are cls_bpf filters, recorded under links/\n');
   parts.push(s.config ? `\nNODE CONFIG\n${configTable(s.config)}` : '\nNODE CONFIG\nnot written yet (all zero): run agentctl apply or agentd\n');
   parts.push(
     '\nMAPS\n' +

@@ -23,6 +23,7 @@ test('--listen: PORT, :PORT, HOST:PORT', (t) => {
   t.deepEqual(parseListen('9464'), { host: '127.0.0.1', port: 9464 });
   t.deepEqual(parseListen(':9464'), { host: '127.0.0.1', port: 9464 });
   t.deepEqual(parseListen('0.0.0.0:80'), { host: '0.0.0.0', port: 80 });
+  t.deepEqual(parseListen('[::]:9436'), { host: '::', port: 9436 }, 'an IPv6 host without its brackets');
   for (const bad of ['', 'x', '1.2.3.4:', '70000']) t.throws(() => parseListen(bad), { instanceOf: RangeError }, bad);
 });
 
