@@ -3,7 +3,14 @@
 // the kernel's own VXLAN device: the bench's lab section (bench/lab-throughput.ts), narrowed.
 // Meant for the qemu guests (docs/kernels.md, "TC decap without BPF_F_ADJ_ROOM_DECAP_L3_IPV4"):
 //
-//   bash scripts/test-kernels.sh --kernels 6.1 --exec 'node scripts/kernels/decap-throughput.mjs'
+//   bash scripts/test-kernels.sh --kernels 6.1 --exec "$(cat <<'EOF'
+//   umount /sys/fs/cgroup && mount -t tmpfs cgroup /sys/fs/cgroup && mkdir /sys/fs/cgroup/cpuacct &&
+//   mount -t cgroup -o cpuacct cpuacct /sys/fs/cgroup/cpuacct && node scripts/kernels/decap-throughput.mjs
+//   EOF
+//   )"
+//
+// The bench counts CPU in a cgroup-v1 cpuacct hierarchy at /sys/fs/cgroup/cpuacct (as on this
+// development machine); the guests mount cgroup2 there, hence the mounts first.
 //
 // Options: --rounds N (default 2), --seconds S (default 5), --scenarios "a b ..." (default routed
 // burrow-ipip-tc burrow-vxlan-tc kernel-vxlan), --tests "tcp1 tcp4" (default). Needs root and the

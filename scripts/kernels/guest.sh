@@ -48,8 +48,10 @@ say "ready uptime=$(uptime_s)"
 run_tiers() {
   cd "$REPO" || { say "fail stage2: no $REPO"; return; }
   local tier start end rc line log
+  # What this kernel offers, probed: the support table's rows (scripts/kernels/support-table.mjs).
+  timeout 300 node dist/scripts/kernel-features.js --lines 2>&1 </dev/null | while IFS= read -r l; do say "$l"; done
   for tier in $TIERS; do
-    log=/tmp/tier-$tier.log
+    log="/tmp/tier-${tier//\//_}.log"
     say "tier-start $tier uptime=$(uptime_s)"
     start=$(uptime_s)
     if [ "$tier" = exec ]; then

@@ -35,7 +35,7 @@ function fromLog(file) {
       const f = JSON.parse(m[1]);
       col.kernel = f.kernel ?? col.kernel;
       col.features.set(f.name, f);
-    } else if ((m = /^tier (\S+) rc=\S+ secs=([\d.]+): (.*)$/.exec(rest))) {
+    } else if ((m = /^tier (\S+) rc=\S+ secs=([\d.]+): (.*)$/.exec(rest)) && m[1] !== 'exec') {
       col.tiers.set(m[1], `${m[3].replace(/ passed, /, ' passed, ')} (${Math.round(Number(m[2]))} s)`);
     } else if ((m = /^info kernel=(\S+)/.exec(rest))) {
       col.kernel = m[1];
@@ -51,7 +51,17 @@ function host() {
   return col;
 }
 
-const cols = [...logs.map(fromLog), host()];
+// Several logs of one kernel (e.g. runs of different tiers) make one column.
+const byKernel = new Map();
+for (const col of logs.map(fromLog)) {
+  const had = byKernel.get(col.kernel);
+  if (!had) byKernel.set(col.kernel, col);
+  else {
+    for (const [k, v] of col.features) had.features.set(k, v);
+    for (const [k, v] of col.tiers) had.tiers.set(k, v);
+  }
+}
+const cols = [...byKernel.values(), host()];
 const featureNames = [...new Set(cols.flatMap((c) => [...c.features.keys()]))];
 const tierNames = [...new Set(cols.flatMap((c) => [...c.tiers.keys()]))].filter((t) => t !== 'host suite');
 const cell = (f) => (f ? (f.state === 'works' ? 'works' : `**${f.state}**: ${f.detail}`) : '–');
@@ -59,7 +69,7 @@ const rows = [
   ...featureNames.map((n) => [n, ...cols.map((c) => cell(c.features.get(n)))]),
   ...tierNames.map((t) => [`tests: ${t}`, ...cols.map((c) => c.tiers.get(t) ?? '–')]),
 ];
-const esc = (s) => String(s).replace(/\|/g, '\\|');
+const esc = (s) => String(s).replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const table = [
   `| feature | ${cols.map((c) => esc(c.kernel)).join(' | ')} |`,
   `| --- | ${cols.map(() => '---').join(' | ')} |`,
