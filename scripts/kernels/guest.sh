@@ -34,6 +34,8 @@ export BURROW_BPF_CASES="$BPF_CASES"
 # The e2e lab waits this long for each agentd's "agentd ready" (src/lab/agents.ts; 20 s by
 # default): under TCG agentd's imports alone take 10-20 s and a lab starts three at once.
 export BURROW_LAB_READY_MS=180000
+# The demo test's bound on the whole demo (90 s on a host; its TCP transfers crawl under TCG).
+export BURROW_DEMO_TIMEOUT_MS=900000
 for kv in $EXTRA_ENV; do export "${kv?}"; done
 
 ip link set lo up
