@@ -1,8 +1,9 @@
 // `nft flush ruleset` — what Debian's `systemctl reload nftables` runs first — removes burrow's
 // `ip burrow` table with the tunnel guard and natOutgoing in it. agentd watches for it
-// (src/agent/nft-watch.ts, docs/operations.md "nftables reloads") and puts it back within a
-// second, long before the periodic resync's kernel check (set to an hour here, so only the
-// watch can be what repairs it).
+// (src/agent/nft-watch.ts, docs/operations.md "nftables reloads") and puts it back (~130 ms
+// here, logged, not asserted: tests never fail on a timing), long before the periodic resync's
+// kernel check (set to an hour here, so only the watch can be what repairs it; the repairing
+// cycle's reason says so).
 import { sh, sleep } from '../../src/lab/sh.js';
 import { tcpTransfer } from '../../src/lab/traffic.js';
 import { labWithAgents } from '../helpers/lab.js';
@@ -10,7 +11,7 @@ import { privileged } from '../helpers/privileged.js';
 
 const HOUR = String(3_600_000);
 
-privileged.serial('nft flush ruleset in a node: agentd re-creates its table within 2 s and pod → ext is NATed again; another table of the node is not touched', async (t) => {
+privileged.serial('nft flush ruleset in a node: agentd\'s table watch re-creates its table and pod → ext is NATed again; another table of the node is not touched', async (t) => {
   const { lab, agents } = await labWithAgents(t, {
     agents: ['node-a'],
     pool: { ipipMode: 'Always', natOutgoing: true },
@@ -32,7 +33,8 @@ privileged.serial('nft flush ruleset in a node: agentd re-creates its table with
     const t0 = Date.now();
     t.notRegex(tables(), /table ip burrow/, `round ${round}: flushed`);
     let back = -1;
-    while (Date.now() - t0 < 5000) {
+    // A wait bound, not a speed claim: the hourly resync cannot be what brings it back in a minute.
+    while (Date.now() - t0 < 60_000) {
       if (/table ip burrow/.test(tables())) {
         back = Date.now() - t0;
         break;
@@ -40,8 +42,8 @@ privileged.serial('nft flush ruleset in a node: agentd re-creates its table with
       await sleep(20);
     }
     t.log(`round ${round}: the ip burrow table was back ${back} ms after nft flush ruleset`);
-    t.true(back >= 0 && back < 2000, `round ${round}: back within 2 s (${back} ms)`);
-    const repaired = await agents['node-a']!.waitFor((r) => r.msg === 'reconciled' && typeof r.reason === 'string' && r.reason.startsWith('nft table ip burrow removed'), 5000, from);
+    t.true(back >= 0, `round ${round}: the table is back`);
+    const repaired = await agents['node-a']!.waitFor((r) => r.msg === 'reconciled' && typeof r.reason === 'string' && r.reason.startsWith('nft table ip burrow removed'), 60_000, from);
     t.like(repaired, { outcome: 'ok' });
     t.true((repaired.drift as number) >= 1, 'counted as drift');
     t.is(ruleset(), before, `round ${round}: the same rules, guard and NAT`);
