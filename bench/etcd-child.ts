@@ -19,11 +19,10 @@ import fs from 'node:fs';
 import { Etcd3, type IRequestOp } from 'etcd3';
 
 import { openDatapathMaps, type DatapathMaps } from '../src/agent/datapath.js';
+import { affinityKey, AFFINITY_CONFIRMED as AFFINITY_VALUE } from '../test/support/etcd.js';
 import { blockCidr, blockInMap, nodeManifest, nodeName, POOL_CIDR } from './scale-manifests.js';
 
 export const V3 = '/calico/resources/v3/projectcalico.org';
-export const AFFINITY_VALUE = '{"state":"confirmed","deleted":false}';
-export const affinityKey = (node: string, cidr: string) => `/calico/ipam/v2/host/${node}/ipv4/block/${cidr.replace('/', '-')}`;
 /** etcd's default --max-txn-ops. */
 export const TXN_OPS = 128;
 

@@ -25,11 +25,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { parseManifestText } from '../src/config/index.js';
 import { startAgent, type LabAgent } from '../src/lab/agents.js';
 import { Lab } from '../src/lab/lab.js';
 import { clusterManifests, poolManifest } from '../src/lab/manifests.js';
-import { TestEtcd, type EtcdOp } from '../test/support/etcd.js';
+import { etcdOpsFor, TestEtcd } from '../test/support/etcd.js';
 // Types only: importing etcd-child.js would run its job.
 import type { ChurnResult, EtcdChildJob, LatencyResult, LoadResult } from './etcd-child.js';
 import { fmt, sleep, summarize, type Summary } from './measure.js';
@@ -99,7 +98,6 @@ interface LogLine {
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-const V3 = '/calico/resources/v3/projectcalico.org';
 
 /** `ip netns exec NS node etcd-child.js JOB` → its JSON line. */
 function runChild<T>(ns: string, job: EtcdChildJob): Promise<T> {
@@ -169,19 +167,6 @@ function spawnAgentd(ns: string, endpoint: string, pinRoot: string) {
   return { child, lines, find, waitFor, stop };
 }
 
-/** Manifest texts → the etcd writes calicoctl / Calico IPAM would make (as test/e2e/etcd-datastore.test.ts). */
-function etcdOpsFor(texts: readonly string[]): EtcdOp[] {
-  const plural: Record<string, string> = { IPPool: 'ippools', Node: 'nodes', FelixConfiguration: 'felixconfigurations' };
-  const ops: EtcdOp[] = [];
-  for (const text of texts) {
-    for (const doc of parseManifestText(text, 'lab.yaml').documents) {
-      const r = doc.value as { kind: string; metadata: { name: string }; spec: { node?: string; cidr?: string } };
-      if (r.kind === 'BlockAffinity') ops.push({ put: `/calico/ipam/v2/host/${r.spec.node}/ipv4/block/${r.spec.cidr!.replace('/', '-')}`, value: '{"state":"confirmed","deleted":false}' });
-      else if (plural[r.kind]) ops.push({ put: `${V3}/${plural[r.kind]}/${r.metadata.name}`, value: JSON.stringify(r) });
-    }
-  }
-  return ops;
-}
 
 /** /26 blocks for node-c's latency rounds: 192.168.2.64/26, .128, .192, 192.168.3.0/26, … (lab pool 192.168.0.0/16). */
 function latencyCidrs(rounds: number): string[] {

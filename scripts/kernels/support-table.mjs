@@ -36,7 +36,7 @@ function fromLog(file) {
       col.kernel = f.kernel ?? col.kernel;
       col.features.set(f.name, f);
     } else if ((m = /^tier (\S+) rc=\S+ secs=([\d.]+): (.*)$/.exec(rest)) && m[1] !== 'exec') {
-      col.tiers.set(m[1], `${m[3].replace(/ passed, /, ' passed, ')} (${Math.round(Number(m[2]))} s)`);
+      col.tiers.set(m[1], `${m[3]} (${Math.round(Number(m[2]))} s)`);
     } else if ((m = /^info kernel=(\S+)/.exec(rest))) {
       col.kernel = m[1];
     }
@@ -46,7 +46,7 @@ function fromLog(file) {
 
 function host() {
   const out = execFileSync(process.execPath, [path.join(root, 'dist/scripts/kernel-features.js'), '--lines'], { encoding: 'utf8' });
-  const col = { kernel: `${os.release()} (this machine)`, features: new Map(), tiers: new Map([['host suite', '`npm test`']]) };
+  const col = { kernel: `${os.release()} (this machine)`, features: new Map(), tiers: new Map() };
   for (const line of out.split('\n')) if (line.startsWith('feature ')) { const f = JSON.parse(line.slice(8)); col.features.set(f.name, f); }
   return col;
 }
@@ -63,7 +63,7 @@ for (const col of logs.map(fromLog)) {
 }
 const cols = [...byKernel.values(), host()];
 const featureNames = [...new Set(cols.flatMap((c) => [...c.features.keys()]))];
-const tierNames = [...new Set(cols.flatMap((c) => [...c.tiers.keys()]))].filter((t) => t !== 'host suite');
+const tierNames = [...new Set(cols.flatMap((c) => [...c.tiers.keys()]))];
 const cell = (f) => (f ? (f.state === 'works' ? 'works' : `**${f.state}**: ${f.detail}`) : '–');
 const rows = [
   ...featureNames.map((n) => [n, ...cols.map((c) => cell(c.features.get(n)))]),

@@ -99,10 +99,9 @@ function ensureOne(dir: string, spec: AttachmentSpec, opts: EnsureOptions): Atta
       }
       if (sameHook && spec.point !== 'xdp') {
         const fresh = attach(spec, opts);
-        const tmp = `${pin}~new`;
-        fs.rmSync(tmp, { force: true });
+        let tmp: string;
         try {
-          fresh.pin(tmp);
+          tmp = pinAside(fresh, pin);
         } catch (e) {
           fresh.detach();
           fresh.close();
@@ -139,7 +138,14 @@ function ensureOne(dir: string, spec: AttachmentSpec, opts: EnsureOptions): Atta
   }
 }
 
-// ---- in-place replacement (docs/operations.md, "Upgrades") ----
+/** `<pin>~new`: where a replacement is pinned (or recorded) until it is renamed over `pin`. */
+function pinAside(link: Link, pin: string): string {
+  const tmp = `${pin}~new`;
+  fs.rmSync(tmp, { force: true });
+  link.pin(tmp);
+  return tmp;
+}
+
 /** Ids of the shared (pinned) maps a program uses; internal maps (.rodata, .bss: a '.' in the name) are per load. */
 function sharedMapIds(prog: Program): string {
   const ids: number[] = [];
@@ -196,10 +202,7 @@ function replaceInPlace(pin: string, spec: AttachmentSpec, old: Link): Attachmen
     }
     if (old instanceof XdpNetlinkLink) {
       const fresh = old.replaceWith(spec.program);
-      const tmp = `${pin}~new`;
-      fs.rmSync(tmp, { force: true });
-      fresh.pin(tmp);
-      fs.renameSync(tmp, pin);
+      fs.renameSync(pinAside(fresh, pin), pin);
       return result(pin, spec, 'replaced', fresh);
     }
     return undefined;
@@ -207,7 +210,6 @@ function replaceInPlace(pin: string, spec: AttachmentSpec, old: Link): Attachmen
     oldProg.close();
   }
 }
-// ---- end in-place replacement ----
 
 /**
  * Makes the links under `dir` be exactly `specs`: adopts, attaches or replaces each, then detaches

@@ -150,29 +150,16 @@ function removeLinks(pinRoot: string, report: CleanupReport): void {
 
 /** Unpins burrow's maps; lists what else the pin root holds. */
 function removeMaps(pinRoot: string, report: CleanupReport): void {
-  const known = new Set<string>(['links', ...MAP_NAMES]);
-  for (const name of MAP_NAMES) {
+  // Each map under its own name, and any pinned aside by an interrupted migration (upgrade.ts:
+  // `<map>~old-<id>`). What is not burrow's map of that name is listed with the rest below.
+  const known = new Set<string>(['links']);
+  for (const { name, map } of [...MAP_NAMES.map((map) => ({ name: map, map })), ...listAsideMaps(pinRoot)]) {
     const file = path.join(pinRoot, name);
-    if (!fs.existsSync(file)) continue;
-    if (!isBurrowMap(file, name)) {
-      report.leftAlone.push(name);
-      continue;
-    }
+    if (!fs.existsSync(file) || !isBurrowMap(file, map)) continue;
+    known.add(name);
     try {
       fs.unlinkSync(file);
       report.pins.push(name);
-    } catch (e) {
-      report.errors.push(`pin ${name}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  // Maps pinned aside by an interrupted migration (upgrade.ts: `<map>~old-<id>`).
-  for (const name of listAsideMaps(pinRoot)) {
-    const file = path.join(pinRoot, name);
-    if (!isBurrowMap(file, name.slice(0, name.indexOf('~')) as (typeof MAP_NAMES)[number])) continue;
-    try {
-      fs.unlinkSync(file);
-      report.pins.push(name);
-      known.add(name);
     } catch (e) {
       report.errors.push(`pin ${name}: ${e instanceof Error ? e.message : String(e)}`);
     }

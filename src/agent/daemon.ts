@@ -21,8 +21,6 @@
 import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import type { Logger } from 'pino';
 
 import { formatDiagnostics, type ConfigDiagnostic } from '../config/index.js';
@@ -36,7 +34,7 @@ import { ensureAttachments, linksDir, tcAttachKind, type AttachmentResult, type 
 import { cleanupAgentState, type CleanupReport } from './cleanup.js';
 import { loadDatapath, objectPath, type Datapath } from './datapath.js';
 import { carryStats, pinAsideIncompatibleMaps, removeAsideMaps } from './upgrade.js';
-import { favourMemory, MemoryKeeper } from './memory.js';
+import { collectGarbage, favourMemory, MemoryKeeper } from './memory.js';
 import { createMetrics, EventLoopWatch, serveMetrics, type AgentMetrics, type Health, type MapFill } from './metrics.js';
 import { preparePinRoot, undoPinRootMount } from './pin-root.js';
 import { TunnelModeSwitch } from './mode-switch.js';
@@ -377,9 +375,7 @@ export class Daemon {
         tcAttach: tcAttachKind(),
         lastReconcile: this.lastCycle,
         ...(this.lastError ? (this.lastCycle?.outcome === 'invalid' && this.lastInvalid ? this.lastInvalid : { lastError: this.lastError }) : {}),
-        ...(this.opts.datastore && this.opts.datastore.kind !== 'file'
-          ? { datastore: { kind: this.opts.datastore.kind, connected: this.staleSince === undefined, ...(this.staleSince ? { staleSince: this.staleSince.toISOString() } : {}) } }
-          : {}),
+        ...(this.opts.datastore && this.opts.datastore.kind !== 'file' ? { datastore: this.datastoreDetail() } : {}),
         ...(this.skipped.size > 0
           ? { skippedCount: this.skipped.size, skippedObjects: Object.fromEntries([...this.skipped].filter(([, why]) => why !== '').slice(0, MAX_SHOWN)) }
           : {}),
@@ -638,17 +634,3 @@ const cpuMs = (): number => {
   const u = process.cpuUsage();
   return Math.round((u.user + u.system) / 1000);
 };
-
-/**
- * A full garbage collection, once, after the initial read: a 16 MB manifest leaves ~100 MB of
- * parse garbage that V8 would otherwise keep growing the heap around while the first flush builds
- * the kernel state (agentd's peak RSS at 100k routes). `--expose-gc` set at run time; no-op if refused.
- */
-function collectGarbage(): void {
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    (vm.runInNewContext('gc') as () => void)();
-  } catch {
-    // not available: the peak is only higher
-  }
-}

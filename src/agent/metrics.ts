@@ -60,6 +60,15 @@ export interface AgentMetrics {
 /** Map fill is counted at most this often (a 100k-route map is a few batched reads). */
 export const MAP_COUNT_TTL_MS = 10_000;
 
+/** `read`, called at most every `ms`: the metrics of one scrape that show the same reading share it. */
+function readAtMostEvery<T>(ms: number, read: () => T): () => T {
+  let last: { at: number; value: T } | undefined;
+  return () => {
+    if (!last || Date.now() - last.at > ms) last = { at: Date.now(), value: read() };
+    return last.value;
+  };
+}
+
 /** prom-client's default gauges whose names end in _total, which Prometheus reserves for counters (promtool refuses them); their per-type series stay. */
 const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
@@ -97,30 +106,22 @@ export function createMetrics(
     registers: [registry],
   });
   const lastOk = new Gauge({ name: 'burrow_last_reconcile_success_timestamp_seconds', help: 'When a reconcile last succeeded', registers: [registry] });
-  // One nft read per scrape for all the metrics that show it.
-  let guardRead: { at: number; value: ReturnType<GuardCounterReader> } | undefined;
-  const guardNow = (): ReturnType<GuardCounterReader> => {
-    if (!guardRead || Date.now() - guardRead.at > 500) guardRead = { at: Date.now(), value: guard().catch(() => undefined) };
-    return guardRead.value;
-  };
-  // One read of the stats map per scrape for the four metrics that show it.
-  let statsRead: { at: number; rows: Array<{ name: string; packets: number; bytes: number }> } | undefined;
-  const statsNow = async (): Promise<Array<{ name: string; packets: number; bytes: number }> | undefined> => {
+  // One read of the stats map (and the nft guard counter) per scrape for the four metrics that show it.
+  type StatRow = { name: string; packets: number; bytes: number };
+  const statsNow = readAtMostEvery(500, async (): Promise<StatRow[] | undefined> => {
     const map = stats();
     if (!map) return undefined;
-    if (statsRead && Date.now() - statsRead.at <= 500) return statsRead.rows;
-    const rows: Array<{ name: string; packets: number; bytes: number }> = [];
+    const rows: StatRow[] = [];
     for (let i = 0; i < burrowStatNames.length; i++) {
       const values = map.get(i);
       if (!values) continue;
       const sum = sumStats(values);
       rows.push({ name: burrowStatNames[i]!, packets: Number(sum.packets), bytes: Number(sum.bytes) });
     }
-    const nft = await guardNow();
+    const nft = await guard().catch(() => undefined);
     if (nft) rows.push({ name: GUARD_COUNTER, packets: nft.packets, bytes: nft.bytes });
-    statsRead = { at: Date.now(), rows };
     return rows;
-  };
+  });
   const byCounter = (field: 'packets' | 'bytes') =>
     async function collect(this: Counter<'counter'>) {
       const rows = await statsNow();
@@ -142,38 +143,25 @@ export function createMetrics(
   new Counter({ name: 'burrow_datapath_drops_total', help: 'Packets the datapath dropped, by reason (the drop_* counters of burrow_datapath_packets_total)', labelNames: ['reason'] as const, registers: [registry], collect: byReason('packets') });
   new Counter({ name: 'burrow_datapath_drop_bytes_total', help: 'Bytes the datapath dropped, by reason', labelNames: ['reason'] as const, registers: [registry], collect: byReason('bytes') });
   // Map fill, counted at most every MAP_COUNT_TTL_MS.
-  let fillRead: { at: number; rows: MapFill[] | undefined } | undefined;
-  const fillNow = (): MapFill[] | undefined => {
-    if (!sources.maps) return undefined;
-    if (!fillRead || Date.now() - fillRead.at > MAP_COUNT_TTL_MS) {
-      let rows: MapFill[] | undefined;
-      try {
-        rows = sources.maps();
-      } catch {
-        rows = undefined;
-      }
-      fillRead = { at: Date.now(), rows };
+  const fillNow = readAtMostEvery(MAP_COUNT_TTL_MS, (): MapFill[] | undefined => {
+    try {
+      return sources.maps?.();
+    } catch {
+      return undefined;
     }
-    return fillRead.rows;
-  };
-  new Gauge({
-    name: 'burrow_map_entries', help: 'Entries in each datapath map (arrays: always max_entries)', labelNames: ['map'] as const, registers: [registry],
-    collect(this: Gauge<'map'>) {
-      const rows = fillNow();
-      if (!rows) return;
-      this.reset();
-      for (const r of rows) this.set({ map: r.map }, r.entries);
-    },
   });
-  new Gauge({
-    name: 'burrow_map_max_entries', help: 'max_entries of each datapath map (a reconcile that needs more is refused)', labelNames: ['map'] as const, registers: [registry],
-    collect(this: Gauge<'map'>) {
-      const rows = fillNow();
-      if (!rows) return;
-      this.reset();
-      for (const r of rows) this.set({ map: r.map }, r.maxEntries);
-    },
-  });
+  const fillGauge = (name: string, help: string, field: 'entries' | 'maxEntries') =>
+    new Gauge({
+      name, help, labelNames: ['map'] as const, registers: [registry],
+      collect(this: Gauge<'map'>) {
+        const rows = fillNow();
+        if (!rows) return;
+        this.reset();
+        for (const r of rows) this.set({ map: r.map }, r[field]);
+      },
+    });
+  fillGauge('burrow_map_entries', 'Entries in each datapath map (arrays: always max_entries)', 'entries');
+  fillGauge('burrow_map_max_entries', 'max_entries of each datapath map (a reconcile that needs more is refused)', 'maxEntries');
   const drift = new Counter({
     name: 'burrow_drift_repairs_total',
     help: 'Entries the periodic resync found changed behind burrow\'s back (maps, kernel routes, nft), then repaired',

@@ -24,8 +24,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { BpfMap, CollectionSpec, MapType, burrowStatKey, burrowStatValue, nameOf, perCpu, type BurrowStatValue, type MapSpec } from '../bpf/index.js';
-import { addon } from '../bpf/native.js';
+import { BpfMap, CollectionSpec, burrowStatKey, burrowStatValue, perCpu, pinnedMapDifferences, type BurrowStatValue, type MapSpec } from '../bpf/index.js';
 import { MAP_NAMES } from './datapath.js';
 
 export interface MapMigration {
@@ -48,30 +47,20 @@ export function asidePinName(map: string, id: number): string {
   return `${map}~old-${id}`;
 }
 
-/** Pins aside under `pinRoot` (names), left by this start's migration or an interrupted one. */
-export function listAsideMaps(pinRoot: string): string[] {
+/** Pins aside under `pinRoot`, left by this start's migration or an interrupted one: each pin's name and the map it was. */
+export function listAsideMaps(pinRoot: string): { name: string; map: (typeof MAP_NAMES)[number] }[] {
   let names: string[];
   try {
     names = fs.readdirSync(pinRoot);
   } catch {
     return [];
   }
-  return names.filter((n) => ASIDE.test(n)).sort();
-}
-
-type MapLike = Pick<MapSpec, 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'>;
-
-function differences(want: MapLike, have: MapLike): string[] {
-  const out: string[] = [];
-  const cmp = (what: string, w: number, h: number, show: (n: number) => string = String): void => {
-    if (w !== h) out.push(`${what} ${show(h)}, object wants ${show(w)}`);
-  };
-  cmp('type', want.type, have.type, (n) => nameOf(MapType, n));
-  cmp('key size', want.keySize, have.keySize);
-  cmp('value size', want.valueSize, have.valueSize);
-  cmp('max entries', want.maxEntries, have.maxEntries);
-  cmp('flags', want.flags, have.flags, (n) => `0x${n.toString(16)}`);
-  return out;
+  return names
+    .sort()
+    .flatMap((name) => {
+      const m = ASIDE.exec(name);
+      return m ? [{ name, map: m[1] as (typeof MAP_NAMES)[number] }] : [];
+    });
 }
 
 /** The shared maps as the objects define them (the first object defining a map wins). */
@@ -101,19 +90,12 @@ export function pinAsideIncompatibleMaps(pinRoot: string, objects: readonly stri
   for (const [name, want] of wanted) {
     const pin = path.join(pinRoot, name);
     if (!fs.existsSync(pin)) continue;
-    const fd = addon().objGet(pin);
-    let info;
-    try {
-      info = addon().mapInfo(fd);
-    } finally {
-      addon().closeFd(fd);
-    }
-    const diff = differences(want, info);
-    if (diff.length === 0) continue;
-    const aside = path.join(pinRoot, asidePinName(name, info.id));
+    const { id, differences } = pinnedMapDifferences(want, pin);
+    if (differences.length === 0) continue;
+    const aside = path.join(pinRoot, asidePinName(name, id));
     fs.rmSync(aside, { force: true }); // the same map pinned aside by an interrupted start
     fs.renameSync(pin, aside);
-    moved.push({ map: name, aside, oldId: info.id, differences: diff });
+    moved.push({ map: name, aside, oldId: id, differences });
   }
   return moved;
 }
@@ -151,7 +133,7 @@ export function carryStats(migration: MapMigration, into: BpfMap<number, BurrowS
  * left). Call once the new programs are attached. Returns the names removed.
  */
 export function removeAsideMaps(pinRoot: string): string[] {
-  const names = listAsideMaps(pinRoot);
+  const names = listAsideMaps(pinRoot).map((a) => a.name);
   for (const n of names) fs.rmSync(path.join(pinRoot, n), { force: true });
   return names;
 }

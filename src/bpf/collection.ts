@@ -53,6 +53,21 @@ function differences(want: MapLike, have: MapLike): string[] {
   return out;
 }
 
+/**
+ * How the map pinned at `pin` differs from `want` (type, key and value size, max entries, flags:
+ * what makes the kernel map unusable for an object defining `want`), as "<what> <pinned>, object
+ * wants <wanted>" lines, and the pinned map's id. Empty: the pin can be reused.
+ */
+export function pinnedMapDifferences(want: MapLike, pin: string): { id: number; differences: string[] } {
+  const fd = nativeCall(() => addon().objGet(pin));
+  try {
+    const info = nativeCall(() => addon().mapInfo(fd));
+    return { id: info.id, differences: differences(want, info) };
+  } finally {
+    addon().closeFd(fd);
+  }
+}
+
 function structOf(spec: CollectionSpec, t: BtfTypeRef | null): BtfStruct | null {
   return t?.kind === 'struct' && t.name ? spec.btfStruct(t.name) : null;
 }
@@ -129,13 +144,8 @@ export class Collection {
 
   // libbpf would refuse an incompatible pin too, but only with "parameter mismatch".
   private static checkPinned(m: MapSpec, p: string): void {
-    const fd = nativeCall(() => addon().objGet(p));
-    try {
-      const diff = differences(m, nativeCall(() => addon().mapInfo(fd)));
-      if (diff.length) throw new ErrMapIncompatible(m.name, diff, `the map pinned at ${p}`);
-    } finally {
-      addon().closeFd(fd);
-    }
+    const { differences: diff } = pinnedMapDifferences(m, p);
+    if (diff.length) throw new ErrMapIncompatible(m.name, diff, `the map pinned at ${p}`);
   }
 
   /**

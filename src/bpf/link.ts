@@ -114,7 +114,6 @@ export class FdLink implements Link {
     nativeCall(() => addon().linkDetach(this.fd));
   }
 
-  // ---- in-place replacement (docs/operations.md, "Upgrades") ----
   /**
    * BPF_LINK_UPDATE: the link runs `prog` from now on, in one step: the same link (id, pin), no
    * moment without a program. With `expected`, the kernel refuses when the link no longer runs it.
@@ -122,7 +121,6 @@ export class FdLink implements Link {
   update(prog: Program, expected?: Program): void {
     nativeCall(() => addon().linkUpdate(this.fd, prog.fd, expected?.fd));
   }
-  // ---- end in-place replacement ----
 
   close(): void {
     if (this.closed) return;
@@ -238,7 +236,6 @@ export class XdpNetlinkLink extends RecordedLink implements Link {
     const attached = xdpProgAt(this.ifindex, this.flags) === this.progId;
     return { ifindex: attached ? this.ifindex : 0, progId: this.progId, hook: 'xdp', linkId: 0 };
   }
-  // ---- in-place replacement (docs/operations.md, "Upgrades") ----
   /**
    * Netlink with XDP_FLAGS_REPLACE and the expected old program: the device runs `prog` from now
    * on, in one step; refused (EEXIST) when our program is no longer the one there. Returns the
@@ -253,7 +250,6 @@ export class XdpNetlinkLink extends RecordedLink implements Link {
     }
     return new XdpNetlinkLink(this.ifindex, prog.info().id, this.flags);
   }
-  // ---- end in-place replacement ----
   detach(): void {
     // Only our program: if someone replaced it, the kernel refuses instead of detaching theirs.
     const fd = nativeCall(() => addon().fdById('prog', this.progId));
@@ -327,46 +323,38 @@ export function openLinkPin(pin: string): Link {
 
 // ---- feature probes -------------------------------------------------------------------------------
 
-let tcxProbed: boolean | undefined;
-
 /**
- * Whether this kernel has tcx (6.6+), asked once per process: BPF_PROG_QUERY for a tcx attach type
- * on ifindex 0. A kernel with tcx looks for the device and answers ENODEV; one without does not know
- * the attach type and answers EINVAL. Any other answer is an error (e.g. EPERM without CAP_BPF).
+ * A yes/no question to the kernel, asked once per process: a success or the errno `yes` means yes,
+ * the errno `no` means no, any other answer is an error (e.g. EPERM without CAP_BPF).
  */
-export function haveTcx(): boolean {
-  if (tcxProbed !== undefined) return tcxProbed;
-  try {
-    nativeCall(() => addon().progQuery(0, AttachType.tcx_ingress));
-    tcxProbed = true; // not expected (no device 0), but the attach type is known
-  } catch (e) {
-    if (e instanceof BpfError && e.code === 'ENODEV') tcxProbed = true;
-    else if (e instanceof BpfError && e.code === 'EINVAL') tcxProbed = false;
-    else throw e;
-  }
-  return tcxProbed;
+function probeOnce(ask: () => void, yes: string, no: string): () => boolean {
+  let answer: boolean | undefined;
+  return () => {
+    if (answer !== undefined) return answer;
+    try {
+      ask();
+      answer = true;
+    } catch (e) {
+      if (!(e instanceof BpfError) || (e.code !== yes && e.code !== no)) throw e;
+      answer = e.code === yes;
+    }
+    return answer;
+  };
 }
 
-let xdpLinkProbed: boolean | undefined;
+/**
+ * Whether this kernel has tcx (6.6+): BPF_PROG_QUERY for a tcx attach type on ifindex 0. A kernel
+ * with tcx looks for the device and answers ENODEV; one without does not know the attach type and
+ * answers EINVAL.
+ */
+export const haveTcx = probeOnce(() => nativeCall(() => addon().progQuery(0, AttachType.tcx_ingress)), 'ENODEV', 'EINVAL');
 
 /**
- * Whether this kernel has XDP bpf_links (5.9+), asked once per process: BPF_LINK_CREATE for the
- * XDP attach type with a program fd that is not open. A kernel with XDP links gets as far as the
- * program and answers EBADF; one without refuses the attach type first, EINVAL.
+ * Whether this kernel has XDP bpf_links (5.9+): BPF_LINK_CREATE for the XDP attach type with a
+ * program fd that is not open. A kernel with XDP links gets as far as the program and answers
+ * EBADF; one without refuses the attach type first, EINVAL.
  */
-export function haveXdpLink(): boolean {
-  if (xdpLinkProbed !== undefined) return xdpLinkProbed;
-  try {
-    const fd = nativeCall(() => addon().linkCreate(0x7fffffff, 0, AttachType.xdp, 0));
-    addon().closeFd(fd);
-    xdpLinkProbed = true;
-  } catch (e) {
-    if (e instanceof BpfError && e.code === 'EBADF') xdpLinkProbed = true;
-    else if (e instanceof BpfError && e.code === 'EINVAL') xdpLinkProbed = false;
-    else throw e;
-  }
-  return xdpLinkProbed;
-}
+export const haveXdpLink = probeOnce(() => addon().closeFd(nativeCall(() => addon().linkCreate(0x7fffffff, 0, AttachType.xdp, 0))), 'EBADF', 'EINVAL');
 
 /** How attachTc attaches on this kernel by default: 'tcx', or 'clsact' without tcx. */
 export function tcAttachKind(): 'tcx' | 'clsact' {

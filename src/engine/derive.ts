@@ -87,7 +87,7 @@ export class DerivedState {
     let allPeers = false;
     const keys = new Set<number>();
     /** Pools whose blocks are recomputed (a mode, NAT or disabled change). */
-    const poolsToRecompute: string[] = [];
+    const poolsToRecompute = new Set<string>();
     const peerNodes = new Set<string>();
 
     if (!sameLocal(this.localBefore, local)) {
@@ -110,7 +110,7 @@ export class DerivedState {
           const b = after[i]!.pool;
           if (a.ipipMode === b.ipipMode && a.vxlanMode === b.vxlanMode && a.natOutgoing === b.natOutgoing && a.disabled === b.disabled) continue;
           allPeers ||= a.ipipMode !== b.ipipMode || a.vxlanMode !== b.vxlanMode;
-          poolsToRecompute.push(b.name);
+          poolsToRecompute.add(b.name);
           const net = after[i]!.net;
           if (b.ipVersion === 4) keys.add(packRouteKey(net.addr, net.prefix));
           for (const n of this.store.nodes()) {
@@ -145,10 +145,9 @@ export class DerivedState {
     } else {
       // Straight from the claims (a route is its CIDR's first claimant's): a pool's settings
       // change rarely, and no per-pool set of 100k blocks is kept for it.
-      if (poolsToRecompute.length > 0) {
-        const changed = new Set(poolsToRecompute);
+      if (poolsToRecompute.size > 0) {
         for (const blk of this.store.claims.firsts()) {
-          if (blk.owner !== undefined && blk.addr !== undefined && changed.has(blk.owner)) this.recomputeRoute(packRouteKey(blk.addr, blk.prefix));
+          if (blk.owner !== undefined && blk.addr !== undefined && poolsToRecompute.has(blk.owner)) this.recomputeRoute(packRouteKey(blk.addr, blk.prefix));
         }
       }
       for (const k of changes.blockKeys) this.recomputeRoute(k);

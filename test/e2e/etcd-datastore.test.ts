@@ -8,32 +8,14 @@ import { startAgent, type LabAgent } from '../../src/lab/agents.js';
 import { clusterManifests, poolManifest } from '../../src/lab/manifests.js';
 import { sh, sleep } from '../../src/lab/sh.js';
 import { ping, startPing } from '../../src/lab/traffic.js';
-import { parseManifestText } from '../../src/config/index.js';
 import { privileged } from '../helpers/privileged.js';
-import { TestEtcd, type EtcdOp } from '../support/etcd.js';
+import { AFFINITY_CONFIRMED, affinityKey, etcdOpsFor, TestEtcd } from '../support/etcd.js';
 import { until } from '../helpers/wait.js';
 import { tunnelRemote } from '../helpers/lab.js';
 import { agentctlJson } from '../helpers/agentctl.js';
 import type { StatusView } from '../../src/cli/commands/status.js';
 
 const V3 = '/calico/resources/v3/projectcalico.org';
-const PLURAL: Record<string, string> = { IPPool: 'ippools', Node: 'nodes', FelixConfiguration: 'felixconfigurations' };
-
-/** Manifest texts → the etcd writes calicoctl / Calico IPAM would make for them. */
-function etcdOpsFor(texts: readonly string[]): EtcdOp[] {
-  const ops: EtcdOp[] = [];
-  for (const text of texts) {
-    for (const doc of parseManifestText(text, 'lab.yaml').documents) {
-      const r = doc.value as { kind: string; metadata: { name: string }; spec: { node?: string; cidr?: string } };
-      if (r.kind === 'BlockAffinity') {
-        ops.push({ put: `/calico/ipam/v2/host/${r.spec.node}/ipv4/block/${r.spec.cidr!.replace('/', '-')}`, value: '{"state":"confirmed","deleted":false}' });
-      } else if (PLURAL[r.kind]) {
-        ops.push({ put: `${V3}/${PLURAL[r.kind]}/${r.metadata.name}`, value: JSON.stringify(r) });
-      }
-    }
-  }
-  return ops;
-}
 
 const burrowRoutes = (lab: Lab, node: string) => sh(['ip', '-n', lab.node(node).ns, 'route', 'show', 'proto', '211']);
 
@@ -56,10 +38,10 @@ privileged.serial('etcdv3 datastore: three agentd follow one real etcd; a node a
   const d = { name: 'node-d', address: '10.0.2.20', block: '192.168.3.0/26' };
   etcd.ops([
     { put: `${V3}/nodes/${d.name}`, value: JSON.stringify({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: d.name }, spec: { bgp: { ipv4Address: `${d.address}/24` } } }) },
-    { put: `/calico/ipam/v2/host/${d.name}/ipv4/block/${d.block.replace('/', '-')}`, value: '{"state":"confirmed","deleted":false}' },
+    { put: affinityKey(d.name, d.block), value: AFFINITY_CONFIRMED },
   ]);
   for (const n of names) await until(`${n} tunnels node-d's block to it`, () => tunnelRemote(lab, n, d.block) === d.address);
-  etcd.ops([{ delete: `/calico/ipam/v2/host/${d.name}/ipv4/block/${d.block.replace('/', '-')}` }, { delete: `${V3}/nodes/${d.name}` }]);
+  etcd.ops([{ delete: affinityKey(d.name, d.block) }, { delete: `${V3}/nodes/${d.name}` }]);
   for (const n of names) await until(`${n} withdraws node-d`, () => tunnelRemote(lab, n, d.block) !== d.address);
 
   // An object that fails its own rules is skipped and shown by `agentctl status --agent`; fixed, it is gone from the list.

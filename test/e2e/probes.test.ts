@@ -11,16 +11,16 @@ import { spawnSync } from 'node:child_process';
 
 import type { ExecutionContext } from 'ava';
 
-import { parseManifestText } from '../../src/config/index.js';
 import { startAgent } from '../../src/lab/agents.js';
 import { Lab } from '../../src/lab/lab.js';
 import { clusterManifests, poolManifest } from '../../src/lab/manifests.js';
-import { runAsync, sh, sleep } from '../../src/lab/sh.js';
+import { runAsync, sleep } from '../../src/lab/sh.js';
 import { ping } from '../../src/lab/traffic.js';
 import { labWithAgents } from '../helpers/lab.js';
+import { sendCrafted } from '../helpers/craft.js';
 import { privileged } from '../helpers/privileged.js';
 import { until } from '../helpers/wait.js';
-import { TestEtcd, type EtcdOp } from '../support/etcd.js';
+import { etcdOpsFor, TestEtcd } from '../support/etcd.js';
 
 interface Answer {
   status: number;
@@ -58,21 +58,6 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-const V3 = '/calico/resources/v3/projectcalico.org';
-const PLURAL: Record<string, string> = { IPPool: 'ippools', Node: 'nodes', FelixConfiguration: 'felixconfigurations' };
-
-/** Manifest texts → the etcd writes Calico would make (as test/e2e/etcd-datastore.test.ts does). */
-function etcdOpsFor(texts: readonly string[]): EtcdOp[] {
-  const ops: EtcdOp[] = [];
-  for (const text of texts) {
-    for (const doc of parseManifestText(text, 'lab.yaml').documents) {
-      const r = doc.value as { kind: string; metadata: { name: string }; spec: { node?: string; cidr?: string } };
-      if (r.kind === 'BlockAffinity') ops.push({ put: `/calico/ipam/v2/host/${r.spec.node}/ipv4/block/${r.spec.cidr!.replace('/', '-')}`, value: '{"state":"confirmed","deleted":false}' });
-      else if (PLURAL[r.kind]) ops.push({ put: `${V3}/${PLURAL[r.kind]}/${r.metadata.name}`, value: JSON.stringify(r) });
-    }
-  }
-  return ops;
-}
 
 privileged.serial('probes from the start: /livez answers while the datastore cannot be read, /startupz and /readyz wait for the first sync; a datastore away keeps the node ready and reports stale', async (t) => {
   const lab = Lab.create();
@@ -128,24 +113,6 @@ privileged.serial('probes from the start: /livez answers while the datastore can
   promtoolCheck(t, metrics.text, 'datastore away');
 });
 
-// IPIP from node-b (a peer) to node-a with an inner source in no pool: node-a's decap drops it (drop_spoofed).
-const SPOOF = String.raw`
-import socket, struct, sys
-def csum(b):
-    if len(b) % 2: b += b'\0'
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    while s >> 16: s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-def ip(src, dst, proto, payload):
-    h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), 1, 0, 64, proto, 0, socket.inet_aton(src), socket.inet_aton(dst))
-    return h[:10] + struct.pack('!H', csum(h)) + h[12:] + payload
-outer_src, outer_dst, inner_src, inner_dst, count = sys.argv[1:6]
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-for seq in range(int(count)):
-    icmp = struct.pack('!BBHHH', 8, 0, 0, 0x4242, seq) + b'burrow-probe-test'
-    icmp = icmp[:2] + struct.pack('!H', csum(icmp)) + icmp[4:]
-    s.sendto(ip(outer_src, outer_dst, 4, ip(inner_src, inner_dst, 1, icmp)), (outer_dst, 0))
-`;
 
 privileged.serial('metrics: a live scrape passes promtool and traffic moves the datapath counters; an invalid manifest edit keeps the node live and ready, reporting the invalid config', async (t) => {
   const port = 9473;
@@ -173,7 +140,8 @@ privileged.serial('metrics: a live scrape passes promtool and traffic moves the 
   t.is(drops(before, 'spoofed'), counter(before, 'drop_spoofed'), 'drops_total{reason} is the drop_* counter');
   t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 5, interval: 0.05 })).received, 5);
   const b = lab.node('node-b');
-  sh(['ip', 'netns', 'exec', b.ns, 'python3', '-c', SPOOF, b.address, a.address, '1.2.3.4', lab.pod('node-a').address, '4']);
+  // IPIP from node-b (a peer) to node-a with an inner source in no pool: node-a's decap drops it (drop_spoofed).
+  sendCrafted(b.ns, { mode: 'ipip', outerSrc: b.address, outerDst: a.address, innerSrc: '1.2.3.4', innerDst: lab.pod('node-a').address, count: 4 });
   await sleep(200);
   const after = await scrape();
   promtoolCheck(t, after, 'after traffic');

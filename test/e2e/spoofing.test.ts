@@ -17,38 +17,13 @@ import { clusterManifests, poolManifest } from '../../src/lab/manifests.js';
 import { sh } from '../../src/lab/sh.js';
 import { defaultTopology } from '../../src/lab/topology.js';
 import { ping } from '../../src/lab/traffic.js';
+import { sendCrafted } from '../helpers/craft.js';
 import { counters, labWithAgents } from '../helpers/lab.js';
 import { privileged } from '../helpers/privileged.js';
 
-// Builds IPv4/ICMP echo packets and sends them as IPIP (raw socket, any outer source) or VXLAN (UDP).
-const CRAFT = String.raw`
-import socket, struct, sys
-def csum(b):
-    if len(b) % 2: b += b'\0'
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    while s >> 16: s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-def ip(src, dst, proto, payload):
-    h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), 1, 0, 64, proto, 0, socket.inet_aton(src), socket.inet_aton(dst))
-    return h[:10] + struct.pack('!H', csum(h)) + h[12:] + payload
-mode, outer_src, outer_dst, inner_src, inner_dst, vni, count = sys.argv[1:8]
-# A pod sending VXLAN has its own address as the source; IPIP goes out with outer_src as written.
-for seq in range(int(count)):
-    icmp = struct.pack('!BBHHH', 8, 0, 0, 0x4242, seq) + b'burrow-spoof-test'
-    icmp = icmp[:2] + struct.pack('!H', csum(icmp)) + icmp[4:]
-    inner = ip(inner_src, inner_dst, 1, icmp)
-    if mode == 'ipip':
-        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-        s.sendto(ip(outer_src, outer_dst, 4, inner), (outer_dst, 0))
-    else:
-        eth = bytes.fromhex('66aabbccddee') + bytes.fromhex('020000000001') + b'\x08\x00'
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.sendto(struct.pack('!II', 0x08000000, int(vni) << 8) + eth + inner, (outer_dst, 4789))
-`;
 
 function send(lab: Lab, fromNs: string, mode: 'ipip' | 'vxlan', outerSrc: string, innerSrc: string, vni: number, count = 5, innerDst = lab.pod('node-a').address): void {
-  const a = lab.node('node-a');
-  sh(['ip', 'netns', 'exec', fromNs, 'python3', '-c', CRAFT, mode, outerSrc, a.address, innerSrc, innerDst, String(vni), String(count)]);
+  sendCrafted(fromNs, { mode, outerSrc, outerDst: lab.node('node-a').address, innerSrc, innerDst, vni, count });
 }
 
 /** ICMP echo requests the pod has received (its /proc/net/snmp). */

@@ -9,6 +9,9 @@ import path from 'node:path';
 
 import { Etcd3 } from 'etcd3';
 
+import { parseManifestText } from '../../src/config/index.js';
+import { CALICO_IPAM_PREFIX, CALICO_V3_PREFIX } from '../../src/engine/etcd-source.js';
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -29,6 +32,25 @@ export interface TestEtcdOptions {
 }
 
 export type EtcdOp = { put: string; value: string } | { delete: string } | { get: string };
+
+/** An IPv4 block affinity's key as Calico's IPAM writes it (src/engine/etcd-source.ts reads it). */
+export const affinityKey = (node: string, cidr: string): string => `${CALICO_IPAM_PREFIX}host/${node}/ipv4/block/${cidr.replace('/', '-')}`;
+/** The value calico-node 3.30+ writes for a confirmed affinity. */
+export const AFFINITY_CONFIRMED = '{"state":"confirmed","deleted":false}';
+const PLURAL: Record<string, string> = { IPPool: 'ippools', Node: 'nodes', FelixConfiguration: 'felixconfigurations' };
+
+/** Manifest texts → the etcd writes calicoctl and Calico's IPAM would make for them. */
+export function etcdOpsFor(texts: readonly string[]): EtcdOp[] {
+  const ops: EtcdOp[] = [];
+  for (const text of texts) {
+    for (const doc of parseManifestText(text, 'lab.yaml').documents) {
+      const r = doc.value as { kind: string; metadata: { name: string }; spec: { node?: string; cidr?: string } };
+      if (r.kind === 'BlockAffinity') ops.push({ put: affinityKey(r.spec.node!, r.spec.cidr!), value: AFFINITY_CONFIRMED });
+      else if (PLURAL[r.kind]) ops.push({ put: `${CALICO_V3_PREFIX}${PLURAL[r.kind]}/${r.metadata.name}`, value: JSON.stringify(r) });
+    }
+  }
+  return ops;
+}
 
 export class TestEtcd {
   private child: ChildProcess | undefined;
