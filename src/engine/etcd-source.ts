@@ -52,13 +52,16 @@ function etcdClient(c: EtcdConnection): Etcd3 {
  * page reads at it. Each page is handed to `onPage` as it arrives (then dropped): 100k affinities
  * are never held as gRPC objects at once. Returns the revision.
  */
-async function readPrefixes(client: Etcd3, onPage: (kvs: readonly IKeyValue[]) => void): Promise<string> {
+async function readPrefixes(client: Etcd3, onPage: (kvs: readonly IKeyValue[]) => void, pageSize = PAGE): Promise<string> {
   let revision: string | undefined;
-  for (const p of ETCD_PREFIXES) revision = await rangeAll(client, p, revision, onPage);
+  for (const p of ETCD_PREFIXES) revision = await rangeAll(client, p, revision, onPage, pageSize);
   return revision!;
 }
 
-export interface EtcdSourceOptions extends EtcdConnection, DatastoreHooks {}
+export interface EtcdSourceOptions extends EtcdConnection, DatastoreHooks {
+  /** Keys per range request (default PAGE; tests use a few to see the read page by page). */
+  pageSize?: number;
+}
 
 /** Keys per range request: 100k affinities are ~10 MB, over gRPC's 4 MiB message limit in one piece. */
 const PAGE = 5000;
@@ -215,7 +218,7 @@ export class EtcdSource {
     this.backoff = opts.backoff?.min ?? 200;
   }
 
-  /** The first consistent read (one sink call), then the watch. Rejects when etcd cannot be read. */
+  /** The first consistent read (a sink call per page), then the watch. Rejects when etcd cannot be read (having taken back what it handed in). */
   async start(): Promise<void> {
     await this.list();
   }
@@ -230,18 +233,40 @@ export class EtcdSource {
   /** One source for the whole datastore; each key an object of it (diagnostics name the key). */
   private readonly source = { id: 'etcdv3', order: [1, 'etcdv3'] };
 
-  /** Reads every prefix at one revision, replaces what changed, removes what vanished, then watches from there. */
+  /**
+   * Reads every prefix at one revision, replaces what changed, removes what vanished, then watches
+   * from there. The first read (nothing known yet) hands each page to the sink as it arrives, so
+   * the engine takes in one page while etcd reads the next (a cold start's store work fills the
+   * time spent waiting for etcd); a read that fails part way takes back what it handed in. A
+   * relist compares with what is known, so it is handed over whole.
+   */
   private async list(): Promise<void> {
-    const events: SourceEvent[] = [];
+    let events: SourceEvent[] = [];
     // What vanished since the last read: only a relist has anything to compare with.
     const seen = this.known.size > 0 ? new Set<string>() : undefined;
-    const revision = await readPrefixes(this.client, (kvs) => {
-      for (const kv of kvs) {
-        const key = kv.key.toString();
-        seen?.add(key);
-        this.eventFor(key, kv.value.toString(), events);
+    let handedIn = false;
+    let revision: string;
+    try {
+      revision = await readPrefixes(this.client, (kvs) => {
+        for (const kv of kvs) {
+          const key = kv.key.toString();
+          seen?.add(key);
+          this.eventFor(key, kv.value.toString(), events);
+        }
+        if (!seen && events.length > 0) {
+          handedIn = true;
+          this.opts.sink(events);
+          events = [];
+        }
+      }, this.opts.pageSize);
+    } catch (e) {
+      if (handedIn) {
+        this.opts.sink([{ type: 'remove', source: this.source }]);
+        for (const key of this.known) this.opts.onAccepted?.(key);
+        this.known.clear();
       }
-    });
+      throw e;
+    }
     if (seen) for (const key of this.known) {
       if (!seen.has(key)) {
         this.opts.onAccepted?.(key);
@@ -250,7 +275,7 @@ export class EtcdSource {
       }
     }
     this.relists++;
-    this.opts.sink(events);
+    if (seen || events.length > 0 || !handedIn) this.opts.sink(events);
     this.opts.onConnection?.(true);
     await this.watch(revision);
   }

@@ -100,6 +100,58 @@ test.serial('a real etcd: list, watch, add and delete affinities, skip an invali
   t.true(routes().includes('192.168.2.64/26'));
 });
 
+test.serial('the first read is taken in page by page; a first read that fails part way takes back what it handed in', async (t) => {
+  const etcd = await TestEtcd.create();
+  t.teardown(() => etcd.destroy());
+  const kv = etcd.client();
+  t.teardown(() => kv.close());
+  await kv.put(`${V3}/ippools/default-ipv4-ippool`).value(pool('default-ipv4-ippool', '192.168.0.0/16'));
+  await kv.put(`${V3}/nodes/node-a`).value(node('node-a', '10.0.1.10/24'));
+  await kv.put(`${V3}/nodes/node-b`).value(node('node-b', '10.0.1.11/24'));
+  const blocks = Array.from({ length: 12 }, (_, i) => `192.168.${i + 1}.0/26`);
+  for (const cidr of blocks) await kv.put(`/calico/ipam/v2/host/node-b/ipv4/block/${cidr.replace('/', '-')}`).value('{"state":"confirmed","deleted":false}');
+  const routes = (engine: Engine) => [...engine.derived.routes.keys()].map(routeKeyText).sort();
+  const want = ['192.168.0.0/16', ...blocks].sort();
+
+  // A whole read: one sink call per page of 4 keys, every block in the end.
+  const engine = new Engine({ localNode: 'node-a' });
+  const batches: string[][] = [];
+  const whole = new EtcdSource({ endpoints: [etcd.endpoint], pageSize: 4, sink: (events) => { batches.push(events.map((e) => e.type)); engine.apply(events); } });
+  t.teardown(() => whole.close());
+  await whole.start();
+  t.deepEqual(routes(engine), want);
+  t.true(batches.length >= 4, `the 12 affinities came in pages of 4 (sink calls: ${JSON.stringify(batches)})`);
+  t.true(batches.every((b) => b.length <= 4 && b.length > 0), JSON.stringify(batches));
+  whole.close();
+
+  // etcd stops after the first page of affinities: the read fails, and what it handed in is taken back.
+  const partial = new Engine({ localNode: 'node-a' });
+  const seen: string[][] = [];
+  let stopping: Promise<void> | undefined;
+  const failing = new EtcdSource({
+    endpoints: [etcd.endpoint], pageSize: 4, backoff: { min: 100, max: 200 },
+    sink: (events) => {
+      seen.push(events.map((e) => e.type));
+      partial.apply(events);
+      if (!stopping && events.some((e) => e.type === 'block')) stopping = etcd.stop();
+    },
+  });
+  t.teardown(() => failing.close());
+  await t.throwsAsync(failing.start());
+  failing.close();
+  await stopping;
+  t.true(seen.length >= 2, `some pages were handed in before the failure: ${JSON.stringify(seen)}`);
+  t.deepEqual(seen.at(-1), ['remove'], 'the last thing handed in takes the source away');
+  t.deepEqual(routes(partial), [], 'nothing of the failed read stays in the engine');
+
+  // etcd back: a new read takes everything in.
+  await etcd.start();
+  const again = new EtcdSource({ endpoints: [etcd.endpoint], pageSize: 4, sink: (events) => partial.apply(events) });
+  t.teardown(() => again.close());
+  await again.start();
+  t.deepEqual(routes(partial), want);
+});
+
 test.serial('agentctl validate and compile read the live etcd datastore (--datastore etcdv3) with the one-shot rules', async (t) => {
   const etcd = await TestEtcd.create();
   t.teardown(() => etcd.destroy());
