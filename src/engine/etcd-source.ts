@@ -18,13 +18,14 @@
  * rules (schema, per-resource checks) is reported and skipped — the last good version of it, if
  * any, stays — so one bad object never stops the node from following the rest.
  */
-import { Etcd3, Range, type IOptions, type IKeyValue, type Watcher } from 'etcd3';
+import { Etcd3, Range, type IOptions, type Watcher } from 'etcd3';
 
 import type { ConfigDiagnostic } from '../config/diagnostics.js';
 import type { RawDocument } from '../config/documents.js';
 import { clearOfReservedIpv4 } from '../config/net.js';
 import { NAME_RE } from '../config/schema.js';
 import { errorsAlone, type DatastoreHooks, type EtcdConnection } from './datastore.js';
+import { rawRange, type RawKeyValue, type RawRangeResponse } from './etcd-range.js';
 import type { KeyedBlock, SourceEvent } from './events.js';
 import { strictIpv4Cidr } from './packed-table.js';
 
@@ -52,7 +53,7 @@ function etcdClient(c: EtcdConnection): Etcd3 {
  * page reads at it. Each page is handed to `onPage` as it arrives (then dropped): 100k affinities
  * are never held as gRPC objects at once. Returns the revision.
  */
-async function readPrefixes(client: Etcd3, onPage: (kvs: readonly IKeyValue[]) => void, pageSize = PAGE): Promise<string> {
+async function readPrefixes(client: Etcd3, onPage: (kvs: readonly RawKeyValue[]) => void, pageSize = PAGE): Promise<string> {
   let revision: string | undefined;
   for (const p of ETCD_PREFIXES) revision = await rangeAll(client, p, revision, onPage, pageSize);
   return revision!;
@@ -68,19 +69,17 @@ const PAGE = 5000;
 
 /**
  * Every key under `prefix`, page by page (each handed to `onPage`), all at one revision (the
- * first page's, unless given): a consistent read of any size. Returns the revision.
+ * first page's, unless given): a consistent read of any size. Returns the revision. The pages
+ * come through etcd-range.ts (keys and values are views of the message: copy what is kept).
  */
-export async function rangeAll(client: Etcd3, prefix: string, revision: string | undefined, onPage: (kvs: readonly IKeyValue[]) => void, pageSize = PAGE): Promise<string> {
-  const end = Range.prefix(prefix).end;
-  const page = (start: Buffer, rev: string | undefined) => {
-    const query = client.getAll().inRange({ start, end }).limit(pageSize);
-    return (rev !== undefined ? query.revision(rev) : query).exec();
-  };
+export async function rangeAll(client: Etcd3, prefix: string, revision: string | undefined, onPage: (kvs: readonly RawKeyValue[]) => void, pageSize = PAGE): Promise<string> {
+  const rangeEnd = Range.prefix(prefix).end;
+  const page = (key: Buffer, rev: string | undefined) => rawRange(client, { key, rangeEnd, limit: pageSize, ...(rev !== undefined ? { revision: rev } : {}) });
   let rev = revision;
-  let next: ReturnType<typeof page> | undefined = page(Buffer.from(prefix), rev);
+  let next: Promise<RawRangeResponse> | undefined = page(Buffer.from(prefix), rev);
   while (next) {
-    const res: Awaited<ReturnType<typeof page>> = await next;
-    rev ??= res.header.revision;
+    const res: RawRangeResponse = await next;
+    rev ??= res.revision;
     // The next page is asked for before this one is handed over: etcd reads it meanwhile.
     next = res.more && res.kvs.length > 0 ? page(Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]), rev) : undefined;
     onPage(res.kvs);
@@ -123,6 +122,13 @@ function blockName(node: string, encoded: string): string {
 
 /** What calico-node writes as an affinity's value (3.30+); older versions write ''. */
 const CONFIRMED_VALUES = new Set(['', '{"state":"confirmed","deleted":false}', '{"state":"confirmed"}']);
+const CONFIRMED_BYTES = [...CONFIRMED_VALUES].map((text) => ({ text, bytes: Buffer.from(text) }));
+
+/** A value as text: one of the confirmed values (nearly every affinity) without decoding it again. */
+function valueText(value: Buffer): string {
+  for (const c of CONFIRMED_BYTES) if (c.bytes.equals(value)) return c.text;
+  return value.toString();
+}
 
 /**
  * An IPv4 affinity key whose document would pass every rule of its own (a well-formed CIDR, a
@@ -131,18 +137,30 @@ const CONFIRMED_VALUES = new Set(['', '{"state":"confirmed","deleted":false}', '
  */
 export function keyedBlockOf(key: string, value: string): KeyedBlock | undefined {
   if (!key.startsWith(CALICO_IPAM_PREFIX)) return undefined;
-  // <host|virtual>/<node>/ipv4/block/<a.b.c.d-nn> or <node>/ipv4/block/… (AFFINITY), without a regex.
-  const parts = key.slice(CALICO_IPAM_PREFIX.length).split('/');
-  const at = parts.length === 5 && (parts[0] === 'host' || parts[0] === 'virtual') ? 1 : parts.length === 4 ? 0 : -1;
-  if (at < 0 || parts[at + 1] !== 'ipv4' || parts[at + 2] !== 'block') return undefined;
-  const node = parts[at]!;
-  const encoded = parts[at + 3]!;
-  if (node === '') return undefined;
-  const dash = encoded.lastIndexOf('-');
-  if (dash <= 0) return undefined;
-  const net = strictIpv4Cidr(`${encoded.slice(0, dash)}/${encoded.slice(dash + 1)}`);
+  // <host|virtual>/<node>/ipv4/block/<a.b.c.d-nn> or <node>/ipv4/block/… (AFFINITY), read in
+  // place: no regex, no split (100k keys at start).
+  const rest = CALICO_IPAM_PREFIX.length;
+  const s1 = key.indexOf('/', rest);
+  const s2 = s1 < 0 ? -1 : key.indexOf('/', s1 + 1);
+  const s3 = s2 < 0 ? -1 : key.indexOf('/', s2 + 1);
+  if (s3 < 0) return undefined;
+  const s4 = key.indexOf('/', s3 + 1);
+  let nodeStart = rest;
+  let nodeEnd = s1;
+  if (s4 >= 0) {
+    if (key.indexOf('/', s4 + 1) >= 0) return undefined;
+    const type = s1 - rest;
+    if (!((type === 4 && key.startsWith('host', rest)) || (type === 7 && key.startsWith('virtual', rest)))) return undefined;
+    nodeStart = s1 + 1;
+    nodeEnd = s2;
+  }
+  if (nodeEnd === nodeStart || !key.startsWith('/ipv4/block/', nodeEnd)) return undefined;
+  const encodedAt = nodeEnd + 12;
+  const net = strictIpv4Cidr(key, encodedAt, key.length, 45);
   // Reserved ranges: the store's rules report them (resolveBlock), so the document path takes them.
   if (!net || !clearOfReservedIpv4(net.addr, net.prefix)) return undefined;
+  const node = key.slice(nodeStart, nodeEnd);
+  const encoded = key.slice(encodedAt);
   if (node.length + 1 + encoded.length > 253 || !nodeNameTakesSuffix(node)) return undefined;
   const name = blockName(node, encoded);
   let active = true;
@@ -251,7 +269,7 @@ export class EtcdSource {
         for (const kv of kvs) {
           const key = kv.key.toString();
           seen?.add(key);
-          this.eventFor(key, kv.value.toString(), events);
+          this.eventFor(key, valueText(kv.value), events);
         }
         if (!seen && events.length > 0) {
           handedIn = true;

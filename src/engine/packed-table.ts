@@ -252,26 +252,28 @@ export function maskNumber(addr: number, prefix: number): number {
 /**
  * `a.b.c.d/n`, strictly masked, by src/config/net.ts's rules (decimal, no leading zeros, octets
  * ≤ 255, prefix ≤ 32) without bigints; undefined for anything else (the full parser then says why).
+ * `text[start, end)` is read, with `separator` (a char code) between address and prefix: an etcd
+ * affinity key's `a.b.c.d-nn` is read where it lies in the key.
  */
-export function strictIpv4Cidr(text: string): { addr: number; prefix: number } | undefined {
+export function strictIpv4Cidr(text: string, start = 0, end = text.length, separator = 47): { addr: number; prefix: number } | undefined {
   let addr = 0;
   let part = 0;
   let digits = 0;
   let dots = 0;
-  let i = 0;
-  const n = text.length;
+  let i = start;
+  const n = end;
   for (; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) {
       if (digits === 1 && part === 0) return undefined; // leading zero
       part = part * 10 + (c - 48);
       if (++digits > 3 || part > 255) return undefined;
-    } else if (c === 46 || c === 47) {
+    } else if (c === 46 || c === separator) {
       if (digits === 0) return undefined;
       addr = addr * 256 + part;
       part = 0;
       digits = 0;
-      if (c === 47) break;
+      if (c === separator) break;
       if (++dots > 3) return undefined;
     } else {
       return undefined;

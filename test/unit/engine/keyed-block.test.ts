@@ -39,7 +39,7 @@ const network = fc.tuple(fc.oneof(fc.integer({ min: 0x0a000000, max: 0x0a00ffff 
   },
 );
 const cidrPart = fc.oneof({ arbitrary: network, weight: 4 }, { arbitrary: odd, weight: 1 });
-const nodeName = fc.constantFrom('n1', 'n.2', 'N1', 'n_1', '-n1', 'n1-');
+const nodeName = fc.constantFrom('n1', 'n.2', 'N1', 'n_1', '-n1', 'n1-', 'host', 'virtual', 'n1/x', '');
 const key = fc.tuple(fc.constantFrom('host/', 'virtual/', ''), nodeName, fc.constantFrom('4', '4', '4', '6'), cidrPart).map(
   ([type, n, v, c]) => `/calico/ipam/v2/${type}${n}/ipv${v}/block/${c}`,
 );
