@@ -167,14 +167,17 @@ export class Engine {
 
   /** The kernel route a desired route key wants, or undefined (compile's compileKernelRoutes rules). */
   kernelRouteFor(key: number, uplink: UplinkFacts | undefined, cfg = this.derived.nodeConfig(uplink)): KernelRoute | undefined {
-    const tag = this.derived.routes.tag(key);
+    // Most keys (encapsulated blocks: their pool's route carries them) want nothing: decided from
+    // the tag and the first two bytes (mode, flags) in one lookup, before any view or string is made.
+    const head = this.derived.routes.head(key);
+    if (head < 0) return undefined;
+    const tag = head >>> 16;
     if (tag !== ROUTE_KIND_BLOCK && tag !== ROUTE_KIND_POOL) return undefined;
+    const mode = MODE_NAMES.get(head & 0xff) ?? 'none';
+    if (tag === ROUTE_KIND_BLOCK && mode === 'none' && ((head >>> 8) & BurrowRouteFlag.same_subnet) === 0) return undefined;
     const bytes = this.derived.routes.get(key);
     const local = this.derived.local;
     if (!bytes || !cfg || !local) return undefined;
-    const mode = MODE_NAMES.get(bytes[0]!) ?? 'none';
-    // Most keys (encapsulated blocks: their pool's route carries them) want nothing: decided before any string is made.
-    if (tag === ROUTE_KIND_BLOCK && mode === 'none' && (bytes[1]! & BurrowRouteFlag.same_subnet) === 0) return undefined;
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, ROUTE_VALUE_SIZE);
     if (tag === ROUTE_KIND_POOL || mode !== 'none') {
       // One route per encapsulating pool (compile's compileKernelRoutes): made by the pool's own
@@ -333,8 +336,10 @@ export class Engine {
     if (!peersOnly) {
       const kernelToo = target.kernel !== null;
       setValues = Buffer.allocUnsafe(this.derived.pendingRoutes.size * ROUTE_VALUE_SIZE);
+      // When every kernel route is re-derived below (the shape changed), the keys go in there.
+      const queueKernel = kernelToo && kernelShape === this.kernelShape;
       for (const key of this.derived.pendingRoutes) {
-        if (kernelToo) this.pendingKernel.add(key);
+        if (queueKernel) this.pendingKernel.add(key);
         const c = this.derived.routes.compareInto(this.appliedRoutes, key, setValues, routeSets.length * ROUTE_VALUE_SIZE);
         if (c === 'differs') routeSets.push(key);
         else if (c === 'gone') routeDeletes.push(key);

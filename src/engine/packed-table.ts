@@ -130,6 +130,17 @@ export class PackedTable {
     return slot === undefined ? undefined : this.slab.subarray(slot * this.recordSize, (slot + 1) * this.recordSize);
   }
 
+  /**
+   * The tag and the record's first two bytes in one lookup — tag × 65536 + byte 1 × 256 + byte 0 —
+   * or -1 when absent: enough to pass over most keys without a view.
+   */
+  head(key: number): number {
+    const slot = this.slots.get(key);
+    if (slot === undefined) return -1;
+    const base = slot * this.recordSize;
+    return this.tags[slot]! * 65536 + (this.recordSize > 1 ? this.slab[base + 1]! * 256 : 0) + this.slab[base]!;
+  }
+
   /** The record's tag, or undefined when absent. */
   tag(key: number): number | undefined {
     const slot = this.slots.get(key);

@@ -116,6 +116,28 @@ export class TestEtcd {
     await new Promise((r) => child.once('exit', r));
   }
 
+  /**
+   * SIGKILL, back only once the process is dead (its sockets closed): for a test that stops etcd
+   * from inside a synchronous callback, so that the very next request fails.
+   */
+  killNow(): void {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.pid === undefined) return;
+    child.kill('SIGKILL');
+    for (let i = 0; i < 2000; i++) {
+      let state: string | undefined;
+      try {
+        state = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.[0];
+      } catch {
+        return; // reaped
+      }
+      if (state === 'Z' || state === 'X') return;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+    throw new Error(`etcd (pid ${child.pid}) did not die within 10 s of SIGKILL`);
+  }
+
   async destroy(): Promise<void> {
     await this.stop();
     fs.rmSync(this.dir, { recursive: true, force: true });
