@@ -129,3 +129,13 @@ privileged.serial('fuzz: a counter moved between cases (only while the ledger is
   t.regex(result.failure ?? '', /but no single case reproduces it when replayed with full counter readings/);
   t.true(result.cases < 5000);
 });
+
+privileged.serial('fuzz command line: --seconds bounds a campaign whose --cases it cannot reach', (t) => {
+  const out = execFileSync(process.execPath, [path.join(repoRoot, 'dist/test/bpf/fuzz.js'), '--program', 'tc_decap', '--cases', '1000000000', '--seconds', '1', '--seed', '9', '--progress', '0'], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000,
+  });
+  t.regex(out, /1000000000 cases per program, up to 64 frames per table, at most 1 s per program/);
+  const row = /^tc_decap\s+(\d+)\s+0\s/m.exec(out);
+  t.truthy(row, out);
+  t.true(Number(row?.[1]) > 0 && Number(row?.[1]) < 1e9, `cases done: ${row?.[1]}`);
+});

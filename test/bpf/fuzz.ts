@@ -23,6 +23,8 @@ const USAGE = `usage: node dist/test/bpf/fuzz.js [options]   (npm run fuzz -- [o
   --program NAME   tc_encap, xdp_encap, tc_decap or xdp_decap; repeat or comma-separate (default: all four)
   --batch K        frames per generated table (default 64)
   --per-case       fresh tables for every case, from the codec's scenario arbitraries
+  --seconds SEC    time budget per program: stop at --cases or after SEC seconds, whichever first
+                   (rounds of at most 256 batches; the report gives the cases done)
   --progress SEC   seconds between progress lines on stderr (default 15; 0: none)
   -h, --help`;
 
@@ -36,6 +38,7 @@ function parseSettings(argv: string[]): Settings {
       batch: { type: 'string' },
       'per-case': { type: 'boolean' },
       progress: { type: 'string' },
+      seconds: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -59,6 +62,7 @@ function parseSettings(argv: string[]): Settings {
     perCase: values['per-case'] ?? false,
     programs: programs.length ? (programs as ProgramName[]) : PROGRAM_NAMES,
     progressSeconds: int('progress', values.progress, 15, 0),
+    ...(values.seconds !== undefined ? { seconds: int('seconds', values.seconds, 0, 1) } : {}),
   };
 }
 

@@ -18,6 +18,11 @@ export interface Settings {
   readonly perCase: boolean;
   readonly programs: readonly ProgramName[];
   readonly progressSeconds: number;
+  /**
+   * A time budget per program (seconds): the campaign stops at --cases or when it is spent,
+   * whichever comes first, in rounds of at most 256 batches (each round's seed replays it).
+   */
+  readonly seconds?: number;
 }
 
 export interface CampaignResult {
@@ -42,6 +47,7 @@ export function campaign(name: ProgramName, settings: Settings, runner: Differen
   const arbitrary = arbProgramBatch(name, { size: settings.batch, perCase: settings.perCase, ...(lab ? { lab } : {}) });
   const started = performance.now();
   const cpuStart = process.cpuUsage();
+  const spent = (): boolean => settings.seconds !== undefined && performance.now() - started >= settings.seconds * 1000;
   let cases = 0;
   let batches = 0;
   let mapWrites = 0;
@@ -65,7 +71,7 @@ export function campaign(name: ProgramName, settings: Settings, runner: Differen
     if (!failing) batches++;
     const checked: BatchFrame[] = [];
     for (const f of batch.frames) {
-      if (!failing && cases >= settings.cases) break;
+      if (!failing && (cases >= settings.cases || spent())) break;
       const outcome = checkBatchFrame(runner, batch, f, lab);
       checked.push(f);
       if (outcome.problems.length) {
@@ -94,9 +100,10 @@ export function campaign(name: ProgramName, settings: Settings, runner: Differen
   // fast-check runs a fixed number of batches; rounds continue (seed + round) until --cases are done.
   let failure: string | undefined;
   let failingSeed: number | undefined;
-  for (let round = 0; cases < settings.cases && failure === undefined; round++) {
+  for (let round = 0; cases < settings.cases && failure === undefined && !spent(); round++) {
     const perBatch = batches > 0 ? Math.max(1, cases / batches) : Math.max(1, settings.batch / 2);
-    const numRuns = Math.max(1, Math.ceil((settings.cases - cases) / perBatch));
+    const wanted = Math.max(1, Math.ceil((settings.cases - cases) / perBatch));
+    const numRuns = settings.seconds !== undefined ? Math.min(256, wanted) : wanted;
     const seed = (settings.seed + round) | 0;
     try {
       fc.assert(property, { seed, numRuns, includeErrorInReport: true });
@@ -131,7 +138,7 @@ export function runProgram(name: ProgramName, settings: Settings): CampaignResul
 export function report(settings: Settings, results: readonly CampaignResult[]): string {
   const lines = [
     '',
-    `burrow fuzz: seed ${settings.seed}, ${settings.cases} cases per program, ${settings.perCase ? 'fresh tables per case' : `up to ${settings.batch} frames per table`}`,
+    `burrow fuzz: seed ${settings.seed}, ${settings.cases} cases per program, ${settings.perCase ? 'fresh tables per case' : `up to ${settings.batch} frames per table`}${settings.seconds !== undefined ? `, at most ${settings.seconds} s per program` : ''}`,
     '',
     `${'program'.padEnd(10)} ${'cases'.padStart(9)} ${'mismatches'.padStart(10)} ${'seconds'.padStart(8)} ${'cases/s'.padStart(8)} ${'cpu s'.padStart(8)} ${'cases/cpu s'.padStart(11)} ${'tables'.padStart(8)} ${'map writes'.padStart(10)}`,
   ];
