@@ -32,7 +32,9 @@ function send(lab: Lab, fromNs: string, mode: 'ipip' | 'vxlan', outerSrc: string
 function podEchoes(lab: Lab): number {
   const snmp = sh(['ip', 'netns', 'exec', lab.pod('node-a').ns, 'cat', '/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Icmp:'));
   const names = snmp[0]!.split(/\s+/);
-  return Number(snmp[1]!.split(/\s+/)[names.indexOf('InEchos')]);
+  const n = Number(snmp[1]?.split(/\s+/)[names.indexOf('InEchos')]);
+  if (!Number.isSafeInteger(n)) throw new Error(`no Icmp InEchos in the pod's /proc/net/snmp: ${snmp.join(' / ')}`);
+  return n;
 }
 
 /** The decap hooks the decap tests run with (agentd's auto picks TC on the lab's veths). */
