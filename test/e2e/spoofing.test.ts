@@ -22,6 +22,7 @@ import { sendCrafted } from '../helpers/craft.js';
 import { listAttached, withNetns } from '../../src/bpf/index.js';
 import { counters, labWithAgents } from '../helpers/lab.js';
 import { privileged } from '../helpers/privileged.js';
+import { until } from '../helpers/wait.js';
 
 
 function send(lab: Lab, fromNs: string, mode: 'ipip' | 'vxlan', outerSrc: string, innerSrc: string, vni: number, count = 5, innerDst = lab.pod('node-a').address): void {
@@ -55,29 +56,29 @@ function assertDecapHook(t: ExecutionContext, lab: Lab, hook: Hook): void {
   }
 }
 
-async function settle(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 200));
-}
+/** How far node-a's counter `name` moved since `before` (a reading of counters()). */
+const movedSince = (lab: Lab, before: Record<string, number>, name: string): number => counters(lab, 'node-a')[name]! - before[name]!;
 
-function expectDropped(t: ExecutionContext, lab: Lab, counter: string, send: () => void, what: string): Promise<void> {
+/**
+ * Waits (bounded, generously: never a timing claim) until `counter` on node-a moved by `n`: once the
+ * packets are counted as dropped they are gone, so what did not reach the pod by then never will.
+ */
+async function expectDropped(t: ExecutionContext, lab: Lab, counter: string, send: () => void, what: string): Promise<void> {
   const before = counters(lab, 'node-a');
   const echoes = podEchoes(lab);
   send();
-  return settle().then(() => {
-    const after = counters(lab, 'node-a');
-    t.is(after[counter]! - before[counter]!, 5, `${what}: ${counter} counted every packet`);
-    t.is(podEchoes(lab), echoes, `${what}: nothing reached the pod`);
-  });
+  await until(`${what}: ${counter} +5`, () => movedSince(lab, before, counter) >= 5).catch(() => undefined);
+  t.is(movedSince(lab, before, counter), 5, `${what}: ${counter} counted every packet`);
+  t.is(podEchoes(lab), echoes, `${what}: nothing reached the pod`);
 }
 
-function expectDelivered(t: ExecutionContext, lab: Lab, counter: string, send: () => void, what: string): Promise<void> {
+async function expectDelivered(t: ExecutionContext, lab: Lab, counter: string, send: () => void, what: string): Promise<void> {
   const before = counters(lab, 'node-a');
   const echoes = podEchoes(lab);
   send();
-  return settle().then(() => {
-    t.is(counters(lab, 'node-a')[counter]! - before[counter]!, 5, `${what}: ${counter}`);
-    t.is(podEchoes(lab) - echoes, 5, `${what}: the pod got the echo requests`);
-  });
+  await until(`${what}: delivered`, () => movedSince(lab, before, counter) >= 5 && podEchoes(lab) - echoes >= 5).catch(() => undefined);
+  t.is(movedSince(lab, before, counter), 5, `${what}: ${counter}`);
+  t.is(podEchoes(lab) - echoes, 5, `${what}: the pod got the echo requests`);
 }
 
 for (const hook of HOOKS) {
@@ -128,7 +129,7 @@ for (const natOutgoing of [false, true]) {
       // masqueraded (it is node-b's block), so only the guard can stop it. Then the issue's 1.2.3.4.
       send(lab, podB.ns, mode, podB.address, podB.address, 4096);
       send(lab, podB.ns, mode, podB.address, '1.2.3.4', 4096);
-      await settle();
+      await until('the guard counted 10', () => agentctlStats(lab, 'node-b').guard! - before.b.guard! >= 10).catch(() => undefined);
       const after = agentctlStats(lab, 'node-b');
       t.is(after.guard! - before.b.guard!, 10, 'drop_workload_tunnel counted every packet on node-b');
       t.is(podEchoes(lab), before.echoes, 'nothing reached pod-a');
@@ -149,7 +150,7 @@ privileged.serial('a pod forging a peer\'s address as its outer source is droppe
   // node-c is a peer of node-a; node-c's pod address is in node-c's block: without the guard,
   // node-a would decapsulate this.
   send(lab, podB.ns, 'ipip', c.address, lab.pod('node-c').address, 0);
-  await settle();
+  await until('the guard counted 5', () => agentctlStats(lab, 'node-b').guard! - before.b >= 5).catch(() => undefined);
   t.is(agentctlStats(lab, 'node-b').guard! - before.b, 5);
   t.is(podEchoes(lab), before.echoes);
   t.deepEqual(decapSide(counters(lab, 'node-a')), before.a);
@@ -173,7 +174,7 @@ privileged.serial(`a genuine peer forwarding a forged inner source, or a destina
   const router = lab.routerDrops();
   const before = counters(lab, 'node-a');
   send(lab, b.ns, 'ipip', b.address, podB, 0, 5, '8.8.4.4');
-  await settle();
+  await until('drop_outside_pool +5', () => movedSince(lab, before, 'drop_outside_pool') >= 5).catch(() => undefined);
   t.is(counters(lab, 'node-a').drop_outside_pool! - before.drop_outside_pool!, 5, 'inner destination 8.8.4.4: drop_outside_pool');
   t.deepEqual(lab.routerDrops(), router, 'nothing reached the router');
   await expectDelivered(t, lab, 'decap_ipip', () => send(lab, b.ns, 'ipip', b.address, podB, 0), 'IPIP from node-b, inner source pod-b');
@@ -213,7 +214,7 @@ privileged.serial('/metrics shows the guard\'s and decap\'s new counters', async
   const b = lab.node('node-b');
   send(lab, lab.pod('node-b').ns, 'ipip', lab.pod('node-b').address, lab.pod('node-b').address, 0, 3);
   send(lab, b.ns, 'ipip', b.address, '1.2.3.4', 0, 4);
-  await settle();
+  await until('the packets counted', () => agentctlStats(lab, 'node-b').guard! >= 3 && counters(lab, 'node-a').drop_spoofed! >= 4).catch(() => undefined);
   const metrics = (node: string) => sh(['ip', 'netns', 'exec', lab.node(node).ns, process.execPath, '-e',
     `fetch('http://127.0.0.1:9465/metrics').then(async (r) => process.stdout.write(await r.text()))`]);
   t.regex(metrics('node-b'), /^burrow_datapath_packets_total\{counter="drop_workload_tunnel"\} 3$/m);
