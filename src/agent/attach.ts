@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { addon } from '../bpf/native.js';
+import type { DecapHook, DecapHookChoice } from './uplink.js';
 import { FdLink, Program, XdpNetlinkLink, attachTc, attachXdp, ifindexOf, openLinkPin, type Link, type LinkHook, type LinkKind } from '../bpf/index.js';
 
 /** How TC programs attach on this kernel (probed once): 'tcx', or 'clsact' before 6.6. */
@@ -230,6 +231,29 @@ export function ensureAttachments(
     detachPinned(path.join(dir, name));
   }
   return { attachments, removed };
+}
+
+/**
+ * ensureAttachments for the decap hook `hook` (specsFor gives the attachments with that hook).
+ * When agentd chose XDP itself (`requested` 'auto') and the kernel refuses it (a driver without
+ * native XDP, an MTU its XDP cannot take), decapsulation falls back to TC: onFallback hears why.
+ * An XDP decap asked for by name (`requested` 'xdp') fails instead.
+ */
+export function ensureDecapAttachments(
+  dir: string,
+  specsFor: (hook: DecapHook) => AttachmentSpec[],
+  hook: DecapHook,
+  requested: DecapHookChoice,
+  onFallback: (err: unknown) => void,
+  opts: EnsureOptions = {},
+): { hook: DecapHook; attachments: AttachmentResult[]; removed: string[] } {
+  try {
+    return { hook, ...ensureAttachments(dir, specsFor(hook), opts) };
+  } catch (e) {
+    if (hook !== 'xdp' || requested !== 'auto') throw e;
+    onFallback(e);
+    return { hook: 'tc', ...ensureAttachments(dir, specsFor('tc'), opts) };
+  }
 }
 
 /** Detaches the link pinned (or recorded) at `pin`, if it is one, and removes the pin. */

@@ -30,7 +30,7 @@ import { Engine, type EngineTarget } from '../engine/engine.js';
 import type { SourceEvent } from '../engine/events.js';
 import { FileSource } from '../engine/file-source.js';
 import { datapathTarget } from '../engine/target.js';
-import { ensureAttachments, linksDir, tcAttachKind, type AttachmentResult, type AttachmentSpec } from './attach.js';
+import { ensureAttachments, ensureDecapAttachments, linksDir, tcAttachKind, type AttachmentResult, type AttachmentSpec } from './attach.js';
 import { cleanupAgentState, type CleanupReport } from './cleanup.js';
 import { loadDatapath, objectPath, type Datapath } from './datapath.js';
 import { carryStats, pinAsideIncompatibleMaps, removeAsideMaps } from './upgrade.js';
@@ -580,14 +580,10 @@ export class Daemon {
       this.log.info({ uplink: uplink.name, kind: uplink.kind ?? 'device', driver: uplink.driver, decapHook: choice.hook, why: choice.reason }, 'decap hook chosen');
       if (tcAttachKind() === 'clsact') this.log.warn({ tcAttach: 'clsact' }, 'this kernel has no tcx (6.6+): TC programs attach as clsact filters, recorded under <pin-root>/links');
     }
-    try {
-      return ensureAttachments(dir, this.attachSpecs(uplink, this.hook));
-    } catch (e) {
-      if (this.hook !== 'xdp' || this.opts.decapHook !== 'auto') throw e;
-      this.log.warn({ uplink: uplink.name, err: e }, 'native XDP attach failed: falling back to TC decap');
-      this.hook = 'tc';
-      return ensureAttachments(dir, this.attachSpecs(uplink, this.hook));
-    }
+    const { hook, ...result } = ensureDecapAttachments(dir, (h) => this.attachSpecs(uplink, h), this.hook, this.opts.decapHook,
+      (e) => this.log.warn({ uplink: uplink.name, err: e }, 'native XDP attach failed: falling back to TC decap'));
+    this.hook = hook;
+    return result;
   }
 
   /** Stops watching and serving; leaves the datapath attached unless cleanupOnExit. */

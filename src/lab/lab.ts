@@ -179,9 +179,13 @@ export class Lab {
     const out = JSON.parse(sh(inNetns(this.routerNs, ['nft', '-j', 'list', 'table', 'inet', ROUTER_TABLE]))) as {
       nftables: Array<{ rule?: { comment?: string; expr?: Array<{ counter?: { packets: number } }> } }>;
     };
+    // A rule or counter that is not there is an error, not 0: "nothing reached the router" must
+    // not pass because nft printed nothing or the table lost its rules.
     const count = (comment: string): number => {
       const rule = out.nftables.find((i) => i.rule?.comment === comment)?.rule;
-      return rule?.expr?.find((e) => e.counter)?.counter?.packets ?? 0;
+      const packets = rule?.expr?.find((e) => e.counter)?.counter?.packets;
+      if (packets === undefined) throw new Error(`the router's nft table ${ROUTER_TABLE} has no counted rule '${comment}': ${JSON.stringify(out)}`);
+      return packets;
     };
     return { podSource: count('pod-source'), podDestination: count('pod-destination') };
   }

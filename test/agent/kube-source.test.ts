@@ -79,7 +79,7 @@ test('Calico CRD objects pass as they are (crd.projectcalico.org/v1, deleted as 
   t.regex(documentOfKube('IPPool', { metadata: {} }).error ?? '', /without metadata\.name/);
 });
 
-test.serial('a fake apiserver: list, watch, annotation moves, 410 relist, outage with 500s, invalid objects skipped', async (t) => {
+test.serial('list, watch, annotation moves, 410 relist, outage with 500s, invalid objects skipped (fake API server)', async (t) => {
   const api = await FakeApiServer.start();
   t.teardown(() => api.close());
   api.put(POOLS, pool('default-ipv4-ippool', '192.168.0.0/16'));
@@ -195,7 +195,7 @@ test.serial('a fake apiserver: list, watch, annotation moves, 410 relist, outage
   t.true(engine.valid, JSON.stringify(engine.errors()));
 });
 
-test.serial('watches ask for bookmarks and a server-side timeout; after a bookmark a quiet collection resumes without a relist', async (t) => {
+test.serial('watches ask for bookmarks and a server-side timeout; after a bookmark a quiet collection resumes without a relist (fake API server)', async (t) => {
   const api = await FakeApiServer.start();
   t.teardown(() => api.close());
   api.put(POOLS, pool('default-ipv4-ippool', '192.168.0.0/16'));
@@ -241,7 +241,7 @@ test.serial('watches ask for bookmarks and a server-side timeout; after a bookma
   await until('four watches again', () => api.openWatches === 4);
 });
 
-test.serial('start() rejects when a collection cannot be listed; a wrong token is refused', async (t) => {
+test.serial('start() rejects when a collection cannot be listed; a wrong token is refused (fake API server)', async (t) => {
   const api = await FakeApiServer.start();
   t.teardown(() => api.close());
   api.failNext(500, 100);

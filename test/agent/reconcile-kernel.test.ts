@@ -55,8 +55,10 @@ function nodeA(t: ExecutionContext): Node {
     natTable() {
       try {
         return ns.exec('nft', 'list', 'table', 'ip', 'burrow');
-      } catch {
-        return null;
+      } catch (e) {
+        // Only nft's own "no such table" means there is none; an nft that did not run is a failure.
+        if (/^Error: No such file or directory/m.test(String((e as { stderr?: unknown }).stderr ?? ''))) return null;
+        throw e;
       }
     },
   };

@@ -185,7 +185,7 @@ test('from any actual state, reconcile converges minimally, make-before-break, a
   ));
 });
 
-test('a desired state larger than a map is refused before any write', async (t) => {
+test('a desired state larger than a map is refused before any write (in-memory maps)', async (t) => {
   await fc.assert(
     fc.asyncProperty(arbActual, arbDesired.filter((d) => d.routes.length > 3), async (a, desired) => {
       const maps = memoryDatapathMaps({ routes: 3, peers: 16 });
@@ -201,7 +201,7 @@ test('a desired state larger than a map is refused before any write', async (t) 
   );
 });
 
-test('a map too full for old and new at once: its deletes go first, and it still converges', async (t) => {
+test('a map too full for old and new at once: its deletes go first, and it still converges (in-memory maps)', async (t) => {
   // Routes to node-b and node-c, the pool and node-a's two blocks: 5 entries, exactly the map's size.
   const desired = desiredFor({ pool: { ipipMode: 'Always' } }, 'node-a');
   const wanted = desired.routes.map((r) => r.cidr).sort();

@@ -58,7 +58,7 @@ function fakeMap(entries: [number, number][], batchError?: string, bucket = 1) {
   return { h, data, calls };
 }
 
-test('lookup batches walk the map with the cursor, growing the batch on ENOSPC', (t) => {
+test('lookup batches walk the map with the cursor, growing the batch on ENOSPC (fake native map)', (t) => {
   const entries: [number, number][] = Array.from({ length: 10 }, (_, i) => [i, i * 10]);
   const { h, calls } = fakeMap(entries, undefined, 4);
   const support: BatchSupport = {};
@@ -69,7 +69,7 @@ test('lookup batches walk the map with the cursor, growing the batch on ENOSPC',
 });
 
 for (const code of ['ENOTSUPP', 'EOPNOTSUPP', 'EINVAL']) {
-  test(`${code} from a batch op falls back to single operations, remembered per map`, (t) => {
+  test(`${code} from a batch op falls back to single operations, remembered per map (fake native map)`, (t) => {
     const { h, data, calls } = fakeMap([[1, 10]], code);
     const support: BatchSupport = {};
     t.is(lookupAll(h, h.info(), support, 8), null);
@@ -89,7 +89,7 @@ for (const code of ['ENOTSUPP', 'EOPNOTSUPP', 'EINVAL']) {
   });
 }
 
-test('errors that are not "unsupported" propagate from batch ops', (t) => {
+test('errors that are not "unsupported" propagate from batch ops (fake native map)', (t) => {
   const { h } = fakeMap([], 'EPERM');
   t.throws(() => updateMany(h, {}, Buffer.alloc(4), Buffer.alloc(4), 1, 0), { message: 'EPERM' });
 });

@@ -31,7 +31,9 @@ privileged.serial('nft flush ruleset in a node: agentd\'s table watch re-creates
     // As nftables.service's reload does: flush everything, load the node's own rules in one transaction.
     sh(['ip', 'netns', 'exec', a.ns, 'nft', '-f', '-'], { input: 'flush ruleset\ntable inet node_rules { chain input { type filter hook input priority 0; policy accept; }; }\n' });
     const t0 = Date.now();
-    t.notRegex(tables(), /table ip burrow/, `round ${round}: flushed`);
+    const flushed = tables();
+    t.regex(flushed, /^table inet node_rules$/m, `round ${round}: nft lists the reload's own table (positive control)`);
+    t.notRegex(flushed, /table ip burrow/, `round ${round}: flushed`);
     let back = -1;
     // A wait bound, not a speed claim: the hourly resync cannot be what brings it back in a minute.
     while (Date.now() - t0 < 60_000) {

@@ -8,7 +8,7 @@ import { openDatapathMaps } from '../../src/agent/datapath.js';
 import { startAgent, type AgentOptions, type LabAgent } from '../../src/lab/agents.js';
 import { Lab } from '../../src/lab/lab.js';
 import { labManifests, poolManifest, writeLabManifests, type PoolSpec } from '../../src/lab/manifests.js';
-import { ping, tcpTransfer } from '../../src/lab/traffic.js';
+import { ping, tcpTransfer, type PingResult } from '../../src/lab/traffic.js';
 
 export interface LabSetup {
   /** The IPPool (default: ipipMode Always). Ignored when `files` is given. */
@@ -68,6 +68,15 @@ export function tunnelRemote(lab: Lab, node: string, cidr: string): string | und
 }
 
 export const MiB = 1 << 20;
+
+/**
+ * A ping that must get no reply: it must also have run and sent every request (a ping that is
+ * missing, or prints nothing, would otherwise pass as "0 received").
+ */
+export function assertNoReplies(t: ExecutionContext, r: PingResult, count: number, what: string): void {
+  t.is(r.transmitted, count, `${what}: ping sent ${count} requests (it ran):\n${r.output}`);
+  t.is(r.received, 0, `${what}:\n${r.output}`);
+}
 
 /**
  * Pod `from` ↔ pod `to`: ping both ways and a TCP stream of `bytes` each way whose sha256 must

@@ -103,7 +103,7 @@ export class ProgramUnderTest {
  * struct xdp_md for a test run: data 0 and data_end = the frame length (the kernel insists),
  * the ingress ifindex (the device must exist in the calling thread's namespace), queue 0.
  */
-function xdpMd(length: number, ingressIfindex: number): Buffer {
+export function xdpMd(length: number, ingressIfindex: number): Buffer {
   const md = Buffer.alloc(24);
   md.writeUInt32LE(0, 0); // data
   md.writeUInt32LE(length, 4); // data_end

@@ -211,7 +211,7 @@ export async function run(events: readonly Ev[], withBase: boolean): Promise<str
   return undefined;
 }
 
-test('the base universe is valid, routes something, and the engine agrees with the one-shot path', async (t) => {
+test('the base universe is valid, routes something, and the engine agrees with the one-shot path (in-memory maps and kernel)', async (t) => {
   const w = newWorld();
   for (const [f, text] of Object.entries(BASE)) t.is(await step(w, { type: 'write', file: Number(f), text }), undefined);
   t.true(w.engine.valid);
@@ -219,7 +219,7 @@ test('the base universe is valid, routes something, and the engine agrees with t
   t.true(w.engine.derived.peers.size >= 2);
 });
 
-test('after every event of random sequences, the engine equals a from-scratch compile, and the maps a full apply', async (t) => {
+test('after every event of random sequences, the engine equals a from-scratch compile, and the maps a full apply (in-memory maps and kernel)', async (t) => {
   let valid = 0;
   let invalid = 0;
   let lastProblem = '';
@@ -247,7 +247,7 @@ test('after every event of random sequences, the engine equals a from-scratch co
   t.true(invalid > 20, `invalid states reached: ${invalid}`);
 });
 
-test('invalid input after a valid state changes nothing in the maps, and fixing it converges', async (t) => {
+test('invalid input after a valid state changes nothing in the maps, and fixing it converges (in-memory maps and kernel)', async (t) => {
   const w = newWorld();
   for (const [f, text] of Object.entries(BASE)) await step(w, { type: 'write', file: Number(f), text });
   const before = mapsText(w.engineMaps, w.engineKernel);
@@ -262,7 +262,7 @@ test('invalid input after a valid state changes nothing in the maps, and fixing 
   t.not(mapsText(w.engineMaps, w.engineKernel), before);
 });
 
-test('nodes against pools (issue 13) follow both sides incrementally: a pool over node addresses, nodes moving in and out, the pool going', async (t) => {
+test('nodes against pools (issue 13) follow both sides incrementally: a pool over node addresses, nodes moving in and out, the pool going (in-memory maps and kernel)', async (t) => {
   const w = newWorld();
   for (const [f, text] of Object.entries(BASE)) t.is(await step(w, { type: 'write', file: Number(f), text }), undefined);
   t.is(await step(w, { type: 'write', file: 3, text: stringify(pool('p5', '172.16.0.0/23')) }), undefined);
@@ -277,7 +277,7 @@ test('nodes against pools (issue 13) follow both sides incrementally: a pool ove
   t.true(w.engine.valid);
 });
 
-test('resync finds what changed behind its back (routes, peers, config, kernel routes, nft), counts it, and the next flush repairs it', async (t) => {
+test('resync finds what changed behind its back (routes, peers, config, kernel routes, nft), counts it, and the next flush repairs it (in-memory maps and kernel)', async (t) => {
   const w = newWorld();
   for (const [f, text] of Object.entries(BASE)) t.is(await step(w, { type: 'write', file: Number(f), text }), undefined);
   const good = mapsText(w.engineMaps, w.engineKernel);
@@ -303,7 +303,7 @@ test('resync finds what changed behind its back (routes, peers, config, kernel r
   t.deepEqual(await w.engine.resync(targetOf(w)), { routes: 0, peers: 0, config: 0, kernelRoutes: 0, nat: 0 });
 });
 
-test('events applied while a flush awaits the kernel are not lost: the next flush writes them', async (t) => {
+test('events applied while a flush awaits the kernel are not lost: the next flush writes them (in-memory maps and kernel)', async (t) => {
   const w = newWorld();
   for (const [f, text] of Object.entries(BASE)) t.is(await step(w, { type: 'write', file: Number(f), text }), undefined);
   // A kernel that takes its time, as `ip -batch` does.
