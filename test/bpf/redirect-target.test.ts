@@ -30,7 +30,7 @@ import { NODE, ROUTES, podTcp } from './cases/world.js';
 import { ProgramUnderTest, xdpMd } from './harness/datapath.js';
 import { CounterTally, DifferentialRunner, assertAgreement } from './harness/differential.js';
 import { createFibLab, type FibLab } from './harness/fib-lab.js';
-import { propertySeed } from './harness/property.js';
+import { propertyRuns, propertySeed } from './harness/property.js';
 
 const PEERS = ['ua-peer', 'ub-peer', 'pod-peer'] as const;
 /** For a synchronous sleep inside the (synchronous) property: Atomics.wait on a private word. */
@@ -118,7 +118,7 @@ privileged.serial('xdp_encap: XDP_REDIRECT and XDP_TX frames leave through the c
         throw new Error(`${model.verdict} to ifindex ${target} (${peer}) expected; frames arrived at ${JSON.stringify(got)} (ua ${ifindexOf.ua}, ub ${ifindexOf.ub}, ingress ${ingressIfindex})`);
       }
     }),
-    { numRuns: 400, seed, includeErrorInReport: true },
+    { numRuns: Math.min(400, propertyRuns()), seed, includeErrorInReport: true },
   ));
   t.log(`live runs: ${[...verdicts.counts].map(([v, n]) => `${v} ${n}`).join(', ')}`);
   t.true((verdicts.counts.get('redirect') ?? 0) > 0, 'no generated case was redirected');
