@@ -346,7 +346,7 @@ for i in "${!K_LABEL[@]}"; do
     tiers_out+="  $tier: $counts ($tsecs s)"$'\n'
     while IFS= read -r t; do
       [ -n "$t" ] && failed_out+="    $tier: $t"$'\n'
-    done < <(grep -aoE "@@burrow-kernels failed $tier .*" "$serial" | sed "s/^@@burrow-kernels failed $tier //" | awk '!seen[$0]++')
+    done < <(grep -aoE "@@burrow-kernels failed $tier .*" "$serial" | sed "s|^@@burrow-kernels failed $tier ||" | awk '!seen[$0]++')
   done
   status=""
   if [ -z "$ready" ]; then

@@ -1,6 +1,6 @@
 // The fuzz campaign's engine (test/bpf/fuzz.ts is its command line): one program's campaign in
 // batches with the ledger's counter check, the replay with full readings that names the frame
-// behind a mismatch, and the report. Exported so that test/bpf/fuzz.test.ts runs small campaigns
+// behind a mismatch, and the report. Exported so that test/fuzz/fuzz.test.ts runs small campaigns
 // (and campaigns against a faulty runner) in the test suite.
 import fc from 'fast-check';
 
