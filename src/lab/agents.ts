@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Lab, LabNode } from './lab.js';
-import { exited } from './sh.js';
+import { exited, labPatienceMs } from './sh.js';
 
 export const AGENTD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../agent/agentd.js');
 export const AGENTCTL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/agentctl.js');
@@ -36,13 +36,9 @@ export interface AgentOptions {
   launch?: { argv: (node: LabNode, agentdArgs: readonly string[]) => string[]; stop?: () => void };
 }
 
-/** BURROW_LAB_READY_MS (a positive number of milliseconds), else 20 000. */
+/** BURROW_LAB_READY_MS (a positive number of milliseconds), else 20 000: labPatienceMs. */
 export function defaultReadyTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.BURROW_LAB_READY_MS;
-  if (raw === undefined || raw === '') return 20_000;
-  const ms = Number(raw);
-  if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`BURROW_LAB_READY_MS must be a positive number of milliseconds, not '${raw}'`);
-  return ms;
+  return labPatienceMs(env);
 }
 
 export interface AgentLogRecord {
@@ -108,6 +104,14 @@ export class LabAgent {
       }
     }
     for (const w of this.waiters) w();
+  }
+
+  /**
+   * Reads what agentd logged so far into `records` now (the tailer reads every 20 ms): agentd logs
+   * synchronously, so afterwards `records` holds every line written before this call.
+   */
+  catchUp(): void {
+    this.readLog();
   }
 
   /** Stops following the log and lets this process exit while agentd runs on (`--keep`). */

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { exited, inNetns, runAsync, sh, sleep } from './sh.js';
+import { exited, inNetns, patient, runAsync, sh, sleep } from './sh.js';
 
 const TCP_PEER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'tcp-peer.js');
 
@@ -202,7 +202,7 @@ export async function startCapture(ns: string, file: string, filter: readonly st
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), patient(10_000));
     child.stderr.on('data', (b: Buffer) => {
       err += b.toString();
       if (err.includes('listening on')) {
@@ -224,8 +224,11 @@ export async function startCapture(ns: string, file: string, filter: readonly st
 }
 
 export function readCapture(file: string): CapturedPacket[] {
+  // tshark reading a finished file does not hang; the bound is only for a broken tool. It must not
+  // be sh's usual one: under qemu's TCG tshark's start (registering every dissector) alone takes
+  // tens of seconds, and a timeout's SIGTERM makes tshark stop reading and exit 2 without a word.
   const out = sh(['tshark', '-r', file, '-n', '-T', 'fields', '-E', 'separator=\t',
-    '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ip.proto', '-e', 'udp.dstport', '-e', 'vxlan.vni', '-e', 'sll.ifindex']);
+    '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ip.proto', '-e', 'udp.dstport', '-e', 'vxlan.vni', '-e', 'sll.ifindex'], { timeoutMs: 600_000 });
   const list = (s: string | undefined) => (s ? s.split(',') : []);
   return out
     .split('\n')
