@@ -32,8 +32,10 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TMPDIR=/tmp LANG=C.UTF-8 TERM=dumb NO_COLOR=1 FORCE_COLOR=0
 export BURROW_BPF_CASES="$BPF_CASES"
 # The e2e lab waits this long for each agentd's "agentd ready" (src/lab/agents.ts; 20 s by
-# default): under TCG agentd's imports alone take 10-20 s and a lab starts three at once.
-export BURROW_LAB_READY_MS=180000
+# default), and at least this long for anything a working system does (patient() in
+# src/lab/sh.ts): under TCG agentd's imports alone take 10-20 s, a lab starts three at once, and
+# on a busy host (load 12 on 2 cores) 180 s was not enough for an etcd lab's three agentd.
+export BURROW_LAB_READY_MS=360000
 # The demo test's bound on the whole demo (90 s on a host; its TCP transfers crawl under TCG).
 export BURROW_DEMO_TIMEOUT_MS=900000
 for kv in $EXTRA_ENV; do export "${kv?}"; done

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Lab, LabNode } from './lab.js';
-import { exited, labPatienceMs } from './sh.js';
+import { exited, labPatienceMs, patient } from './sh.js';
 
 export const AGENTD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../agent/agentd.js');
 export const AGENTCTL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/agentctl.js');
@@ -134,7 +134,7 @@ export class LabAgent {
   }
 
   /** Waits for a log record matching `pred` (index >= `from`); rejects on exit or timeout. */
-  waitFor(pred: (r: AgentLogRecord) => boolean, timeoutMs = 10_000, from = 0): Promise<AgentLogRecord> {
+  waitFor(pred: (r: AgentLogRecord) => boolean, timeoutMs = patient(10_000), from = 0): Promise<AgentLogRecord> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
         const hit = this.records.slice(from).find(pred);
@@ -165,7 +165,7 @@ export class LabAgent {
   }
 
   /** The next "reconciled" summary after the ones seen so far. */
-  nextReconcile(timeoutMs = 10_000): Promise<AgentLogRecord> {
+  nextReconcile(timeoutMs = patient(10_000)): Promise<AgentLogRecord> {
     return this.waitFor((r) => r.msg === 'reconciled', timeoutMs, this.records.length);
   }
 

@@ -55,7 +55,7 @@ function pingArgv(ns: string, dst: string, o: PingOptions): string[] {
 }
 
 export async function ping(ns: string, dst: string, o: PingOptions = {}): Promise<PingResult> {
-  const r = await runAsync(pingArgv(ns, dst, o), { timeoutMs: 60_000 });
+  const r = await runAsync(pingArgv(ns, dst, o), { timeoutMs: patient(60_000) });
   return parsePing(r.stdout + r.stderr);
 }
 
@@ -135,9 +135,10 @@ export interface TcpListener {
   kill(): void;
 }
 
-export async function listenTcp(ns: string, port: number, timeoutMs = 30_000): Promise<TcpListener> {
+export async function listenTcp(ns: string, port: number, timeoutMs = patient(30_000)): Promise<TcpListener> {
   const p = spawnPeer(ns, ['listen', String(port)]);
-  await p.next((l) => l.ready === true, 10_000);
+  // Bounds only a failing run (patient: under TCG a node process takes seconds to start).
+  await p.next((l) => l.ready === true, patient(10_000));
   const result = p.next((l) => typeof l.sha256 === 'string', timeoutMs).then((l) => ({
     peer: String(l.peer),
     bytes: Number(l.bytes),
@@ -158,7 +159,7 @@ export interface TransferResult {
 }
 
 /** Sends `bytes` random bytes from namespace `fromNs` to `toAddress:port` served in `toNs`. */
-export async function tcpTransfer(fromNs: string, toNs: string, toAddress: string, bytes: number, port = 5201, timeoutMs = 60_000): Promise<TransferResult> {
+export async function tcpTransfer(fromNs: string, toNs: string, toAddress: string, bytes: number, port = 5201, timeoutMs = patient(60_000)): Promise<TransferResult> {
   const listener = await listenTcp(toNs, port, timeoutMs);
   try {
     const sender = spawnPeer(fromNs, ['send', toAddress, String(port), String(bytes)]);

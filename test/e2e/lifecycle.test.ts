@@ -61,7 +61,7 @@ privileged.serial('live change: ipipMode Always → vxlanMode Always during a 10
   t.log(`IPIP → VXLAN: ${result.transmitted - result.received} of ${result.transmitted} lost (${result.lossPercent.toFixed(2)}%); reconciles took ${applied.map((r) => `${(r.durationMs as number).toFixed(0)} ms`).join(', ')}`);
   t.true(result.lossPercent <= 1, `lost ${result.lossPercent}%`);
   t.regex(burrowRoutes(lab, 'node-a'), /192\.168\.0\.0\/16 via 169\.254\.1\.1 dev burrow0 .*mtu 1450/, 'the pool route now has the VXLAN MTU');
-  const narrowed = await agents['node-a']!.waitFor((r) => r.msg === 'reconciled' && r.phase === 'steady' && String(r.reason).startsWith('tunnel switch'), 10_000);
+  const narrowed = await agents['node-a']!.waitFor((r) => r.msg === 'reconciled' && r.phase === 'steady' && String(r.reason).startsWith('tunnel switch'), patient(10_000));
   t.true((narrowed.stateChanges as number) > 0, 'after the grace period the peers accept VXLAN only');
   const maps = openDatapathMaps(lab.node('node-a').pinRoot);
   try {
@@ -78,7 +78,7 @@ privileged.serial('a node removed from the manifests: its routes and peer go; in
   const { lab, agents } = await labWithAgents(t);
   t.is(tunnelRemote(lab, 'node-a', '192.168.2.0/26'), '10.0.2.10');
 
-  const broken = agents['node-a']!.waitFor((r) => r.level >= 50 && /do not validate/.test(r.msg), 10_000, agents['node-a']!.records.length);
+  const broken = agents['node-a']!.waitFor((r) => r.level >= 50 && /do not validate/.test(r.msg), patient(10_000), agents['node-a']!.records.length);
   writeLabManifests(lab, labManifests(lab, { 'pool.yaml': poolManifest({ ipipMode: 'Always', vxlanMode: 'Always' }) }));
   await broken;
   t.regex(burrowRoutes(lab, 'node-a'), /192\.168\.0\.0\/16 via 169\.254\.1\.1 dev burrow0 .*mtu 1480/, 'the last good state stays');
@@ -267,7 +267,7 @@ privileged.serial('a FIFO, an oversized file, a 1 MB garbage file in the watched
     const file = `${dir}/zz-bad.yaml`;
     const from = a.records.length;
     make(file);
-    const failed = await a.waitFor((r) => r.msg === undefined ? false : /manifests do not validate/.test(String(r.msg)), 10_000, from);
+    const failed = await a.waitFor((r) => r.msg === undefined ? false : /manifests do not validate/.test(String(r.msg)), patient(10_000), from);
     t.regex(String(failed.msg), message, `${what}: the error says what is wrong`);
     t.true(String(failed.msg).length < 4000, `${what}: the error is short (${String(failed.msg).length} chars)`);
     const health = get('/healthz');
@@ -281,7 +281,7 @@ privileged.serial('a FIFO, an oversized file, a 1 MB garbage file in the watched
     t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 3, interval: 0.05 })).received, 3, `${what}: traffic keeps flowing`);
     t.is(burrowRoutes(lab, 'node-a'), routes, `${what}: nothing changed`);
     fs.rmSync(file);
-    await a.waitFor((r) => r.msg === 'reconciled', 10_000, a.records.length);
+    await a.waitFor((r) => r.msg === 'reconciled', patient(10_000), a.records.length);
     t.regex(get('/healthz'), /^200\n/, `${what} removed: healthy again`);
   }
   t.is(await a.stop('SIGTERM'), 0);
@@ -294,7 +294,7 @@ privileged.serial('two agentd on one pin root: the second is refused (exit 3) na
   const first = agents['node-a']!;
   const n = lab.node('node-a');
   const second = spawnSync('ip', ['netns', 'exec', n.ns, process.execPath, AGENTD, '--node', 'node-a', '--manifests', n.manifestsDir, '--uplink', n.uplink, '--pin-root', n.pinRoot],
-    { encoding: 'utf8', timeout: 60_000 });
+    { encoding: 'utf8', timeout: patient(60_000) });
   t.is(second.status, 3, second.stdout);
   t.regex(second.stdout, new RegExp(`the pin root ${n.pinRoot} is in use by agentd \\(PID ${first.child.pid}\\): one agentd or one changing agentctl command at a time per pin root`));
   const reload = first.nextReconcile();
@@ -321,7 +321,7 @@ privileged.serial('agentd under ip netns exec with a pin root under /sys/fs/bpf:
   const pinRoot = `/sys/fs/bpf/burrow-test-${crypto.randomBytes(4).toString('hex')}`;
   // Under ip netns exec, /sys is a fresh sysfs: nothing of the host's /sys/fs/bpf is reachable from there.
   const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, AGENTD, '--node', 'node-a', '--manifests', manifests, '--pin-root', pinRoot],
-    { encoding: 'utf8', timeout: 60_000 });
+    { encoding: 'utf8', timeout: patient(60_000) });
   t.is(r.error, undefined, 'exited by itself (a generous timeout: it used to spin forever)');
   t.is(r.status, 3, r.stdout);
   t.regex(r.stdout, new RegExp(`agentd could not start: cannot create ${pinRoot}: mkdir ${pinRoot}: ENOENT \\(/sys/fs/bpf is on sysfs, where nothing can be created: it is not a mounted bpffs; under \`ip netns exec\`, /sys is a fresh sysfs with no bpffs on it; mount one first`));
@@ -337,7 +337,7 @@ privileged.serial('agentd does not mount bpffs over a directory that holds files
   fs.writeFileSync(`${dir}/keep.txt`, 'mine');
   // nsenter --net: the test namespace's network, our own mount namespace, so that a mount agentd makes would show here.
   const agentd = (...extra: string[]) => spawnSync('nsenter', [`--net=/run/netns/${ns}`, process.execPath, AGENTD, '--node', 'node-a', '--manifests', manifests, '--pin-root', dir, ...extra],
-    { encoding: 'utf8', timeout: 60_000 });
+    { encoding: 'utf8', timeout: patient(60_000) });
   const full = agentd();
   t.is(full.status, 3, full.stdout);
   t.regex(full.stdout, new RegExp(`${dir} is not on a bpffs \\(it is on \\w+\\) and is not empty \\(keep\\.txt\\): refusing to mount bpffs over it, which would hide what it holds`));
