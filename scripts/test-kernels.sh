@@ -13,8 +13,9 @@
 # CI's hour under TCG): bpf-lib, bpf, the agent files that touch the kernel's attach points,
 # routes, nft and bpffs, and kernels. Each guest also probes the kernel's features; the kernel
 # support table (scripts/kernels/support-table.mjs) is written to <logs>/support.md, and with
-# --update-readme into README.md. The e2e lab waits up to 180 s for each
-# agentd in the guests (BURROW_LAB_READY_MS; BURROW_KERNEL_ENV overrides it).
+# --update-readme into README.md. The e2e lab waits up to 360 s for each
+# agentd in the guests, and at least that for anything else it waits for (BURROW_LAB_READY_MS;
+# BURROW_KERNEL_ENV overrides it); e2e needs --tier-timeout 3600 or so (docs/kernels.md).
 # The same settings come from the environment: BURROW_KERNELS, BURROW_KERNEL_TIERS,
 # BURROW_KERNEL_BPF_CASES, BURROW_KERNEL_ACCEL, BURROW_KERNEL_TIMEOUT, BURROW_KERNEL_TIER_TIMEOUT,
 # BURROW_KERNEL_MEM, BURROW_KERNEL_SMP, BURROW_KERNEL_LOGS, BURROW_KERNEL_CACHE,

@@ -32,10 +32,13 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TMPDIR=/tmp LANG=C.UTF-8 TERM=dumb NO_COLOR=1 FORCE_COLOR=0
 export BURROW_BPF_CASES="$BPF_CASES"
 # The e2e lab waits this long for each agentd's "agentd ready" (src/lab/agents.ts; 20 s by
-# default): under TCG agentd's imports alone take 10-20 s and a lab starts three at once.
-export BURROW_LAB_READY_MS=180000
-# The demo test's bound on the whole demo (90 s on a host; its TCP transfers crawl under TCG).
-export BURROW_DEMO_TIMEOUT_MS=900000
+# default), and at least this long for anything a working system does (patient() in
+# src/lab/sh.ts): under TCG agentd's imports alone take 10-20 s, a lab starts three at once, and
+# on a busy host (load 12 on 2 cores) 180 s was not enough for an etcd lab's three agentd.
+export BURROW_LAB_READY_MS=360000
+# The demo test's bound on the whole demo (90 s on a host; its TCP transfers crawl under TCG, and
+# on a busy host it ran past 15 min). Must stay below ava's --timeout below.
+export BURROW_DEMO_TIMEOUT_MS=1500000
 for kv in $EXTRA_ENV; do export "${kv?}"; done
 
 ip link set lo up
@@ -62,7 +65,9 @@ run_tiers() {
       [ "$rc" = 0 ] && echo "1 passed, 0 failed" >> "$log" || echo "0 passed, 1 failed" >> "$log"
     else
       # ava's 120 s without a test result (package.json) is too short for one e2e test under TCG.
-      timeout -k 20 "$TIER_TIMEOUT" node scripts/run-tests.mjs --timeout=15m "dist/test/$tier" </dev/null 2>&1 | tee "$log"
+      # It must exceed every test's own bound (the demo's, above): when ava's timeout fires, its
+      # TAP reporter (ava 7.0.0) throws in dumpError and the whole tier ends as "0 passed, 1 failed".
+      timeout -k 20 "$TIER_TIMEOUT" node scripts/run-tests.mjs --timeout=30m "dist/test/$tier" </dev/null 2>&1 | tee "$log"
       rc=${PIPESTATUS[0]}
     fi
     end=$(uptime_s)

@@ -418,7 +418,10 @@ export class Daemon {
       const links = this.lastApplied?.links ?? [];
       if (links.length < 2) reasons.push('no reconcile has attached the programs');
       const dir = linksDir(this.opts.pinRoot);
-      const missing = links.filter((l) => !fs.existsSync(path.join(dir, l.pin))).map((l) => l.pin);
+      // lstat, not existsSync: on kernels without tcx (or XDP links) the "pin" is a record, a
+      // symlink whose target is the record's text (src/bpf/link.ts), which existsSync follows and
+      // calls gone. /readyz said 503 "link pins gone" for every clsact node on 6.1 for that.
+      const missing = links.filter((l) => fs.lstatSync(path.join(dir, l.pin), { throwIfNoEntry: false }) === undefined).map((l) => l.pin);
       if (missing.length > 0) reasons.push(`link pins gone: ${missing.join(', ')}`);
       if (this.lastCycle?.outcome === 'error') reasons.push(`the last reconcile failed: ${(this.lastError ?? '').trimEnd().split('\n')[0]}`);
     }

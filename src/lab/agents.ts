@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Lab, LabNode } from './lab.js';
-import { exited } from './sh.js';
+import { exited, labPatienceMs, patient } from './sh.js';
 
 export const AGENTD = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../agent/agentd.js');
 export const AGENTCTL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli/agentctl.js');
@@ -36,13 +36,9 @@ export interface AgentOptions {
   launch?: { argv: (node: LabNode, agentdArgs: readonly string[]) => string[]; stop?: () => void };
 }
 
-/** BURROW_LAB_READY_MS (a positive number of milliseconds), else 20 000. */
+/** BURROW_LAB_READY_MS (a positive number of milliseconds), else 20 000: labPatienceMs. */
 export function defaultReadyTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.BURROW_LAB_READY_MS;
-  if (raw === undefined || raw === '') return 20_000;
-  const ms = Number(raw);
-  if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`BURROW_LAB_READY_MS must be a positive number of milliseconds, not '${raw}'`);
-  return ms;
+  return labPatienceMs(env);
 }
 
 export interface AgentLogRecord {
@@ -110,6 +106,14 @@ export class LabAgent {
     for (const w of this.waiters) w();
   }
 
+  /**
+   * Reads what agentd logged so far into `records` now (the tailer reads every 20 ms): agentd logs
+   * synchronously, so afterwards `records` holds every line written before this call.
+   */
+  catchUp(): void {
+    this.readLog();
+  }
+
   /** Stops following the log and lets this process exit while agentd runs on (`--keep`). */
   release(): void {
     clearInterval(this.tailer);
@@ -130,7 +134,7 @@ export class LabAgent {
   }
 
   /** Waits for a log record matching `pred` (index >= `from`); rejects on exit or timeout. */
-  waitFor(pred: (r: AgentLogRecord) => boolean, timeoutMs = 10_000, from = 0): Promise<AgentLogRecord> {
+  waitFor(pred: (r: AgentLogRecord) => boolean, timeoutMs = patient(10_000), from = 0): Promise<AgentLogRecord> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
         const hit = this.records.slice(from).find(pred);
@@ -161,7 +165,7 @@ export class LabAgent {
   }
 
   /** The next "reconciled" summary after the ones seen so far. */
-  nextReconcile(timeoutMs = 10_000): Promise<AgentLogRecord> {
+  nextReconcile(timeoutMs = patient(10_000)): Promise<AgentLogRecord> {
     return this.waitFor((r) => r.msg === 'reconciled', timeoutMs, this.records.length);
   }
 

@@ -9,15 +9,40 @@ export class LabCommandError extends Error {
     readonly argv: readonly string[],
     readonly status: number | null,
     readonly stderr: string,
+    /** Set when sh's timeout killed the command (its exit status is then whatever it made of SIGTERM). */
+    readonly timedOutMs?: number,
   ) {
-    super(`'${argv.join(' ')}' failed (exit ${status ?? 'signal'}): ${stderr.trim() || 'no message'}`);
+    const why = timedOutMs === undefined ? `exit ${status ?? 'signal'}` : `killed (SIGTERM) after its ${timedOutMs / 1000} s timeout, exit ${status ?? 'signal'}`;
+    super(`'${argv.join(' ')}' failed (${why}): ${stderr.trim() || 'no message'}`);
   }
+}
+
+/**
+ * How long the lab waits for something that does happen on a working system: BURROW_LAB_READY_MS
+ * (a positive number of milliseconds), else 20 000. The kernel guests (scripts/kernels/guest.sh)
+ * set 180 s: under qemu's TCG everything runs 10-50x slower (docs/kernels.md).
+ */
+export function labPatienceMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.BURROW_LAB_READY_MS;
+  if (raw === undefined || raw === '') return 20_000;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`BURROW_LAB_READY_MS must be a positive number of milliseconds, not '${raw}'`);
+  return ms;
+}
+
+/**
+ * A bound that only cuts a failing run short: `ms`, or labPatienceMs() when that is longer (so a
+ * wait sized for a host does not fail under TCG). Never a timing assertion.
+ */
+export function patient(ms: number, env: NodeJS.ProcessEnv = process.env): number {
+  return Math.max(ms, labPatienceMs(env));
 }
 
 export interface ShOptions {
   input?: string;
   /** Exit codes other than 0 that count as success. */
   ok?: readonly number[];
+  /** Kill (SIGTERM) the command after this long: default patient(30 000). */
   timeoutMs?: number;
 }
 
@@ -25,18 +50,22 @@ export interface ShOptions {
 export function sh(argv: readonly string[], opts: ShOptions = {}): string {
   const [file, ...args] = argv;
   if (!file) throw new TypeError('sh: empty command');
+  const timeoutMs = opts.timeoutMs ?? patient(30_000);
   try {
     return execFileSync(file, args, {
       encoding: 'utf8',
       input: opts.input,
       stdio: ['pipe', 'pipe', 'pipe'],
       maxBuffer: 64 * 1024 * 1024,
-      timeout: opts.timeoutMs ?? 30_000,
+      timeout: timeoutMs,
     });
   } catch (e) {
-    const err = e as { status?: number | null; stderr?: string; stdout?: string };
-    if (typeof err.status === 'number' && opts.ok?.includes(err.status)) return err.stdout ?? '';
-    throw new LabCommandError(argv, err.status ?? null, err.stderr ?? String(e));
+    const err = e as { status?: number | null; stderr?: string; stdout?: string; code?: string };
+    // A timeout is not the command's failure: say so (tshark, for one, catches the SIGTERM and
+    // exits 2 without a word, which reads like a bad capture file).
+    const timedOut = err.code === 'ETIMEDOUT';
+    if (!timedOut && typeof err.status === 'number' && opts.ok?.includes(err.status)) return err.stdout ?? '';
+    throw new LabCommandError(argv, err.status ?? null, err.stderr ?? String(e), timedOut ? timeoutMs : undefined);
   }
 }
 

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { exited, inNetns, runAsync, sh, sleep } from './sh.js';
+import { exited, inNetns, patient, runAsync, sh, sleep } from './sh.js';
 
 const TCP_PEER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'tcp-peer.js');
 
@@ -55,7 +55,7 @@ function pingArgv(ns: string, dst: string, o: PingOptions): string[] {
 }
 
 export async function ping(ns: string, dst: string, o: PingOptions = {}): Promise<PingResult> {
-  const r = await runAsync(pingArgv(ns, dst, o), { timeoutMs: 60_000 });
+  const r = await runAsync(pingArgv(ns, dst, o), { timeoutMs: patient(60_000) });
   return parsePing(r.stdout + r.stderr);
 }
 
@@ -135,9 +135,10 @@ export interface TcpListener {
   kill(): void;
 }
 
-export async function listenTcp(ns: string, port: number, timeoutMs = 30_000): Promise<TcpListener> {
+export async function listenTcp(ns: string, port: number, timeoutMs = patient(30_000)): Promise<TcpListener> {
   const p = spawnPeer(ns, ['listen', String(port)]);
-  await p.next((l) => l.ready === true, 10_000);
+  // Bounds only a failing run (patient: under TCG a node process takes seconds to start).
+  await p.next((l) => l.ready === true, patient(10_000));
   const result = p.next((l) => typeof l.sha256 === 'string', timeoutMs).then((l) => ({
     peer: String(l.peer),
     bytes: Number(l.bytes),
@@ -158,7 +159,7 @@ export interface TransferResult {
 }
 
 /** Sends `bytes` random bytes from namespace `fromNs` to `toAddress:port` served in `toNs`. */
-export async function tcpTransfer(fromNs: string, toNs: string, toAddress: string, bytes: number, port = 5201, timeoutMs = 60_000): Promise<TransferResult> {
+export async function tcpTransfer(fromNs: string, toNs: string, toAddress: string, bytes: number, port = 5201, timeoutMs = patient(60_000)): Promise<TransferResult> {
   const listener = await listenTcp(toNs, port, timeoutMs);
   try {
     const sender = spawnPeer(fromNs, ['send', toAddress, String(port), String(bytes)]);
@@ -202,7 +203,7 @@ export async function startCapture(ns: string, file: string, filter: readonly st
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), patient(10_000));
     child.stderr.on('data', (b: Buffer) => {
       err += b.toString();
       if (err.includes('listening on')) {
@@ -224,8 +225,11 @@ export async function startCapture(ns: string, file: string, filter: readonly st
 }
 
 export function readCapture(file: string): CapturedPacket[] {
+  // tshark reading a finished file does not hang; the bound is only for a broken tool. It must not
+  // be sh's usual one: under qemu's TCG tshark's start (registering every dissector) alone takes
+  // tens of seconds, and a timeout's SIGTERM makes tshark stop reading and exit 2 without a word.
   const out = sh(['tshark', '-r', file, '-n', '-T', 'fields', '-E', 'separator=\t',
-    '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ip.proto', '-e', 'udp.dstport', '-e', 'vxlan.vni', '-e', 'sll.ifindex']);
+    '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ip.proto', '-e', 'udp.dstport', '-e', 'vxlan.vni', '-e', 'sll.ifindex'], { timeoutMs: 600_000 });
   const list = (s: string | undefined) => (s ? s.split(',') : []);
   return out
     .split('\n')

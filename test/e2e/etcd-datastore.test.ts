@@ -6,7 +6,7 @@
 import { Lab } from '../../src/lab/lab.js';
 import { startAgent, type LabAgent } from '../../src/lab/agents.js';
 import { clusterManifests, poolManifest } from '../../src/lab/manifests.js';
-import { sh, sleep } from '../../src/lab/sh.js';
+import { patient, sh, sleep } from '../../src/lab/sh.js';
 import { ping, startPing } from '../../src/lab/traffic.js';
 import { privileged } from '../helpers/privileged.js';
 import { AFFINITY_CONFIRMED, affinityKey, etcdOpsFor, TestEtcd } from '../support/etcd.js';
@@ -73,7 +73,7 @@ privileged.serial('etcdv3 datastore: three agentd follow one real etcd; a node a
   for (const n of names) {
     const agent = agents[n]!;
     await agent.waitFor((r) => r.msg === 'datastore away: the datapath keeps forwarding with the last known state', 1000, marks[n]!);
-    await agent.waitFor((r) => r.msg === 'datastore back: resynced', 30_000, marks[n]!);
+    await agent.waitFor((r) => r.msg === 'datastore back: resynced', patient(30_000), marks[n]!);
     t.is(burrowRoutes(lab, n), before[n]!, `${n}: nothing changed after the relist`);
   }
 });

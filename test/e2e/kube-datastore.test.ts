@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 import { startAgent, type LabAgent } from '../../src/lab/agents.js';
 import { Lab } from '../../src/lab/lab.js';
-import { sh, sleep } from '../../src/lab/sh.js';
+import { patient, sh, sleep } from '../../src/lab/sh.js';
 import { ping } from '../../src/lab/traffic.js';
 import { privileged } from '../helpers/privileged.js';
 import { until } from '../helpers/wait.js';
@@ -43,7 +43,7 @@ async function startFake(ns: string, host: string): Promise<{ kubeconfig: string
   lines.on('line', (l) => (waiters.length ? waiters.shift()!(l) : queue.push(l)));
   const next = () => new Promise<string>((resolve, reject) => {
     if (queue.length) return resolve(queue.shift()!);
-    const timer = setTimeout(() => reject(new Error('fake API server: no answer')), 10_000);
+    const timer = setTimeout(() => reject(new Error('fake API server: no answer')), patient(10_000));
     waiters.push((l) => { clearTimeout(timer); resolve(l); });
   });
   const { kubeconfig } = JSON.parse(await next()) as { kubeconfig: string };
@@ -93,6 +93,6 @@ privileged.serial('kubernetes datastore (fake API server): three agentd follow C
   await fake.send({ op: 'dropWatches' });
   await fake.send({ op: 'put', collection: NODES, object: k8sNode('node-e', '10.0.2.30/24') });
   await fake.send({ op: 'put', collection: AFFINITIES, object: affinity('node-e', '192.168.4.0/26') });
-  for (const n of names) await until(`${n} tunnels to node-e after the relist`, () => tunnelRemote(lab, n, '192.168.4.0/26') === '10.0.2.30', 30_000);
+  for (const n of names) await until(`${n} tunnels to node-e after the relist`, () => tunnelRemote(lab, n, '192.168.4.0/26') === '10.0.2.30', patient(30_000));
   t.is((await ping(lab.pod('node-a').ns, lab.pod('node-c').address, { count: 3, interval: 0.05 })).received, 3);
 });

@@ -4,7 +4,7 @@
 // here, logged, not asserted: tests never fail on a timing), long before the periodic resync's
 // kernel check (set to an hour here, so only the watch can be what repairs it; the repairing
 // cycle's reason says so).
-import { sh, sleep } from '../../src/lab/sh.js';
+import { patient, sh, sleep } from '../../src/lab/sh.js';
 import { tcpTransfer } from '../../src/lab/traffic.js';
 import { labWithAgents } from '../helpers/lab.js';
 import { privileged } from '../helpers/privileged.js';
@@ -36,7 +36,7 @@ privileged.serial('nft flush ruleset in a node: agentd\'s table watch re-creates
     t.notRegex(flushed, /table ip burrow/, `round ${round}: flushed`);
     let back = -1;
     // A wait bound, not a speed claim: the hourly resync cannot be what brings it back in a minute.
-    while (Date.now() - t0 < 60_000) {
+    while (Date.now() - t0 < patient(60_000)) {
       if (/table ip burrow/.test(tables())) {
         back = Date.now() - t0;
         break;
@@ -45,7 +45,7 @@ privileged.serial('nft flush ruleset in a node: agentd\'s table watch re-creates
     }
     t.log(`round ${round}: the ip burrow table was back ${back} ms after nft flush ruleset`);
     t.true(back >= 0, `round ${round}: the table is back`);
-    const repaired = await agents['node-a']!.waitFor((r) => r.msg === 'reconciled' && typeof r.reason === 'string' && r.reason.startsWith('nft table ip burrow removed'), 60_000, from);
+    const repaired = await agents['node-a']!.waitFor((r) => r.msg === 'reconciled' && typeof r.reason === 'string' && r.reason.startsWith('nft table ip burrow removed'), patient(60_000), from);
     t.like(repaired, { outcome: 'ok' });
     t.true((repaired.drift as number) >= 1, 'counted as drift');
     t.is(ruleset(), before, `round ${round}: the same rules, guard and NAT`);

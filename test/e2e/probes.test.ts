@@ -19,7 +19,7 @@ import { ping } from '../../src/lab/traffic.js';
 import { labWithAgents } from '../helpers/lab.js';
 import { sendCrafted } from '../helpers/craft.js';
 import { privileged } from '../helpers/privileged.js';
-import { until } from '../helpers/wait.js';
+import { patient, until } from '../helpers/wait.js';
 import { etcdOpsFor, TestEtcd } from '../support/etcd.js';
 
 interface Answer {
@@ -28,10 +28,13 @@ interface Answer {
   body: Record<string, unknown> & { status?: string; phase?: string; reasons?: string[] };
 }
 
-/** GET http://127.0.0.1:PORT/PATH from inside namespace `ns` (agentd listens in its node's namespace). */
+/**
+ * GET http://127.0.0.1:PORT/PATH from inside namespace `ns` (agentd listens in its node's namespace).
+ * The bounds only cut a hung request short (patient: under TCG starting node alone takes seconds).
+ */
 async function get(ns: string, port: number, p: string): Promise<Answer> {
   const r = await runAsync(['ip', 'netns', 'exec', ns, process.execPath, '-e',
-    `fetch('http://127.0.0.1:${port}${p}', { signal: AbortSignal.timeout(5000) }).then(async (r) => process.stdout.write(r.status + '\\n' + await r.text()), (e) => process.stdout.write('0\\n' + e))`], { timeoutMs: 15_000 });
+    `fetch('http://127.0.0.1:${port}${p}', { signal: AbortSignal.timeout(${patient(5000)}) }).then(async (r) => process.stdout.write(r.status + '\\n' + await r.text()), (e) => process.stdout.write('0\\n' + e))`], { timeoutMs: patient(15_000) + 5000 });
   const [status, ...rest] = r.stdout.split('\n');
   const text = rest.join('\n');
   let body: Answer['body'] = {};
@@ -69,12 +72,12 @@ privileged.serial('probes from the start: /livez answers while the datastore can
   await etcd.stop();
 
   const port = 9472;
-  const starting = startAgent(lab, 'node-a', { listen: `127.0.0.1:${port}`, readyTimeoutMs: 180_000, extraArgs: ['--datastore', 'etcdv3', '--etcd-endpoints', etcd.endpoint] });
+  const starting = startAgent(lab, 'node-a', { listen: `127.0.0.1:${port}`, readyTimeoutMs: patient(180_000), extraArgs: ['--datastore', 'etcdv3', '--etcd-endpoints', etcd.endpoint] });
   starting.catch(() => undefined); // awaited below; a failure before then is reported there
   let live: Answer | undefined;
-  await until('/livez answers while etcd is down', async () => (live = await get(a.ns, port, '/livez')).status === 200, 20_000, 100);
+  await until('/livez answers while etcd is down', async () => (live = await get(a.ns, port, '/livez')).status === 200, patient(20_000), 100);
   t.is(live!.body.status, 'ok');
-  await until('agentd reports the datastore it waits for', async () => typeof (await get(a.ns, port, '/startupz')).body.waiting === 'string', 20_000, 100);
+  await until('agentd reports the datastore it waits for', async () => typeof (await get(a.ns, port, '/startupz')).body.waiting === 'string', patient(20_000), 100);
   const startup = await get(a.ns, port, '/startupz');
   t.is(startup.status, 503, 'not started before the first sync');
   t.is(startup.body.phase, 'reading datastore');
@@ -98,7 +101,7 @@ privileged.serial('probes from the start: /livez answers while the datastore can
   // etcd away: the datapath forwards with the last state, so the node stays ready and says stale.
   const mark = agent.records.length;
   await etcd.stop();
-  await agent.waitFor((r) => r.msg === 'datastore away: the datapath keeps forwarding with the last known state', 30_000, mark);
+  await agent.waitFor((r) => r.msg === 'datastore away: the datapath keeps forwarding with the last known state', patient(30_000), mark);
   await sleep(1100);
   const stale = await get(a.ns, port, '/readyz');
   t.is(stale.status, 200, `ready while the datastore is away: ${stale.text}`);
@@ -142,8 +145,9 @@ privileged.serial('metrics: a live scrape passes promtool and traffic moves the 
   const b = lab.node('node-b');
   // IPIP from node-b (a peer) to node-a with an inner source in no pool: node-a's decap drops it (drop_spoofed).
   sendCrafted(b.ns, { mode: 'ipip', outerSrc: b.address, outerDst: a.address, innerSrc: '1.2.3.4', innerDst: lab.pod('node-a').address, count: 4 });
-  await sleep(200);
-  const after = await scrape();
+  // The counters are read at most every 500 ms: scrape until the four drops show (or more: asserted below).
+  let after = '';
+  await until('the spoofed drops in a scrape', async () => (drops(after = await scrape(), 'spoofed') ?? 0) - drops(before, 'spoofed')! >= 4, patient(15_000), 100);
   promtoolCheck(t, after, 'after traffic');
   t.true(counter(after, 'encap_ipip') - counter(before, 'encap_ipip') >= 5, 'five echo requests encapsulated on node-a');
   t.true(counter(after, 'decap_ipip') - counter(before, 'decap_ipip') >= 5, 'five echo replies decapsulated on node-a');
@@ -156,7 +160,7 @@ privileged.serial('metrics: a live scrape passes promtool and traffic moves the 
   const mark = agent.records.length;
   const broken = path.join(a.manifestsDir, 'zz-broken.yaml');
   fs.writeFileSync(broken, 'apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata:\n  name: broken\nspec:\n  cidr: 10.300.0.0/16\n');
-  await agent.waitFor((r) => typeof r.msg === 'string' && r.msg.includes('keeping the current state'), 10_000, mark);
+  await agent.waitFor((r) => typeof r.msg === 'string' && r.msg.includes('keeping the current state'), patient(10_000), mark);
   const live = await get(a.ns, port, '/livez');
   t.is(live.status, 200, `live with an invalid config: ${live.text}`);
   const ready = await get(a.ns, port, '/readyz');
@@ -175,7 +179,7 @@ privileged.serial('metrics: a live scrape passes promtool and traffic moves the 
 
   const fixed = agent.records.length;
   fs.rmSync(broken);
-  await agent.waitFor((r) => r.msg === 'reconciled', 10_000, fixed);
+  await agent.waitFor((r) => r.msg === 'reconciled', patient(10_000), fixed);
   t.deepEqual((await get(a.ns, port, '/readyz')).body.config, { valid: true });
   t.is(sample(await scrape(), 'burrow_config_valid'), 1);
   t.is((await get(a.ns, port, '/healthz')).status, 200);

@@ -2,7 +2,12 @@
 // a reconcile). Never a timing assertion: the timeout only bounds a failing run.
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export async function until(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 15_000, everyMs = 20): Promise<void> {
+import { patient } from '../../src/lab/sh.js';
+
+export { patient };
+
+/** Polls pred until it holds; throws after timeoutMs (default patient(15 000): 180 s in the kernel guests). */
+export async function until(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = patient(15_000), everyMs = 20): Promise<void> {
   const t0 = Date.now();
   while (!(await pred())) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
