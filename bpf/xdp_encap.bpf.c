@@ -10,6 +10,7 @@
 #include "classify.h"
 #include "encap.h"
 #include "maps.h"
+#include "mss.h"
 #include "parse.h"
 
 SEC("xdp")
@@ -22,7 +23,7 @@ int xdp_encap(struct xdp_md *ctx)
 	__u32 len = p.len;
 	int stat = encap_classify(&p, &e);
 
-	if (stat == BURROW_STAT_PASS)
+	if (stat == BURROW_STAT_PASS || stat == BURROW_STAT_PASS_TUNNEL_ENDPOINT)
 		return counted(stat, len, XDP_PASS);
 	if (stat == BURROW_STAT_DROP_ALREADY_ENCAP)
 		return counted(stat, len, XDP_DROP);
@@ -33,6 +34,8 @@ int xdp_encap(struct xdp_md *ctx)
 		return counted(BURROW_STAT_PASS_FIB, len, XDP_PASS);
 	if (encap_xdp(ctx, &e, len, &fib))
 		return counted(BURROW_STAT_DROP_ENCAP_FAILED, len, XDP_DROP);
+	/* Only SYNs pay more than a branch and a 20-byte load (mss.h). */
+	mss_count(mss_clamp_xdp(ctx, &e), len);
 	count(stat, len);
 	if (fib.ifindex == ingress)
 		return XDP_TX;

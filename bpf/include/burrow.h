@@ -87,9 +87,15 @@ struct burrow_config {
 	__u16 uplink_mtu;       /* 0: no MTU check in the datapath */
 	__u16 _pad1;
 	__u32 flags;            /* enum burrow_config_flag bits */
+	/* TCP MSS clamp (docs/datapath.md "MSS clamping"): a SYN or SYN-ACK encapsulated in this
+	 * mode leaves with its MSS option lowered to this value when it is larger. The agent writes
+	 * the tunnel MTU of the mode less 40; 0 turns clamping off for the mode. */
+	__u16 mss_ipip;
+	__u16 mss_vxlan;
 };
 
-/* Index of the `stats` per-CPU array. Every verdict of every program moves exactly one. */
+/* Index of the `stats` per-CPU array. Every verdict of every program moves exactly one verdict
+ * counter (all but the MSS_* side counters). */
 enum burrow_stat {
 	BURROW_STAT_ENCAP_IPIP = 0,
 	BURROW_STAT_ENCAP_VXLAN,
@@ -110,6 +116,12 @@ enum burrow_stat {
 	BURROW_STAT_DROP_ALREADY_ENCAP, /* a tunnel packet routed into the tunnel: recursion */
 	BURROW_STAT_DROP_SPOOFED,       /* decap: inner source not the sending peer's (a forgery) */
 	BURROW_STAT_DROP_OUTSIDE_POOL,  /* decap: inner destination outside every pool (a relay) */
+	BURROW_STAT_PASS_TUNNEL_ENDPOINT, /* encap: inner destination is a tunnel endpoint (a peer,
+	                                   * the route's node or us): never tunnelled (recursion) */
+	/* The two below are side counters: they move in addition to the verdict counter
+	 * (ENCAP_IPIP / ENCAP_VXLAN) of the SYN they describe. */
+	BURROW_STAT_MSS_CLAMPED,        /* encap: a SYN's MSS option was lowered to the clamp */
+	BURROW_STAT_MSS_MALFORMED,      /* encap: a SYN with malformed TCP options, left untouched */
 	BURROW_STAT__MAX,
 };
 

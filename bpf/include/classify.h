@@ -34,7 +34,8 @@ static __always_inline __u32 flow_ports(struct pkt *p, __u32 l4_off, int protoco
 	return ((__u32)bpf_ntohs(ports[0]) << 16) | bpf_ntohs(ports[1]);
 }
 
-/* Returns PASS, DROP_ALREADY_ENCAP, or ENCAP_IPIP / ENCAP_VXLAN with *e filled. */
+/* Returns PASS, PASS_TUNNEL_ENDPOINT, DROP_ALREADY_ENCAP, or ENCAP_IPIP / ENCAP_VXLAN with *e
+ * filled. */
 static __always_inline int encap_classify(struct pkt *p, struct encap_plan *e)
 {
 	struct burrow_route_key key = { .prefixlen = 32 };
@@ -64,19 +65,26 @@ static __always_inline int encap_classify(struct pkt *p, struct encap_plan *e)
 	if (e->mode != BURROW_MODE_IPIP && e->mode != BURROW_MODE_VXLAN)
 		return BURROW_STAT_PASS;
 
-	/* 5: never tunnel to a node address. */
+	/* 5: never tunnel to a tunnel endpoint (the route's node, us, or any peer): recursion. */
 	e->cfg = config_get();
 	if (!e->cfg)
 		return BURROW_STAT_PASS;
 	saddr = iph->saddr;
 	daddr = iph->daddr;
-	if (daddr == e->route->remote || daddr == e->cfg->local_ip)
-		return BURROW_STAT_PASS;
+	if (daddr == e->route->remote || daddr == e->cfg->local_ip ||
+	    bpf_map_lookup_elem(&peers, &daddr))
+		return BURROW_STAT_PASS_TUNNEL_ENDPOINT;
 
 	e->tos = iph->tos;
 	e->df = iph->frag_off & bpf_htons(IP_DF);
 	frag = ip_is_fragment(iph);
 	l4_off = ETH_HLEN + iph->ihl * 4;
+	/* For the MSS clamp (mss.h): where the TCP header starts and where the IP packet ends. */
+	e->tcp = protocol == IPPROTO_TCP && !frag;
+	e->l4_off = l4_off;
+	e->l4_end = ETH_HLEN + bpf_ntohs(iph->tot_len);
+	if (e->l4_end > p->len)
+		e->l4_end = p->len;
 
 	/* 6: a tunnel packet routed into the tunnel. pkt_linear() below invalidates iph. */
 	if (protocol == IPPROTO_IPIP)

@@ -28,6 +28,9 @@ struct encap_plan {
 	__u8  tos;              /* inner TOS, copied whole to the outer header (RFC 6040 normal) */
 	__be16 df;              /* inner DF bit, as it sits in frag_off */
 	__u16 sport;            /* VXLAN UDP source port */
+	__u8  tcp;              /* inner protocol TCP, not a fragment: the MSS clamp looks */
+	__u32 l4_off;           /* inner L4 header offset in the frame before encapsulation */
+	__u32 l4_end;           /* end of the inner IP packet: min(14 + tot_len, frame length) */
 };
 
 struct decap_plan {

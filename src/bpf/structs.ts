@@ -40,6 +40,8 @@ export const burrowConfig = struct('burrow_config', {
   uplink_mtu: u16,
   _pad1: pad(2),
   flags: u32,
+  mss_ipip: u16,
+  mss_vxlan: u16,
 });
 
 /** Key of the `config` array: always 0. */
@@ -94,6 +96,9 @@ export const burrowStatNames = [
   'drop_already_encap',
   'drop_spoofed',
   'drop_outside_pool',
+  'pass_tunnel_endpoint',
+  'mss_clamped',
+  'mss_malformed',
 ] as const;
 
 export type BurrowStatName = (typeof burrowStatNames)[number];

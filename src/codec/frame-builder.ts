@@ -64,6 +64,9 @@ export interface TcpFrameFields extends FrameFields {
   readonly window?: number;
   /** TCP checksum field; default computed over the pseudo-header. */
   readonly l4Checksum?: number;
+  /** TCP options (padded to a multiple of 4) and a data offset that may lie. */
+  readonly tcpOptions?: Uint8Array;
+  readonly tcpDataOffset?: number;
   readonly payload?: Uint8Array;
 }
 
@@ -77,6 +80,8 @@ export function buildTcpFrame(fields: TcpFrameFields): Uint8Array {
       flags: fields.tcpFlags,
       window: fields.window,
       checksum: fields.l4Checksum,
+      ...(fields.tcpOptions ? { options: fields.tcpOptions } : {}),
+      ...(fields.tcpDataOffset !== undefined ? { dataOffset: fields.tcpDataOffset } : {}),
     },
     fields.payload ?? new Uint8Array(0),
     fields.src,

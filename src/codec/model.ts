@@ -90,6 +90,10 @@ export interface NodeConfig {
   readonly uplinkMtu: number;
   /** BURROW_CONFIG_FLAG bits. */
   readonly flags: number;
+  /** MSS clamp for SYNs encapsulated in IPIP (tunnel MTU − 40); 0 or absent: off. */
+  readonly mssIpip?: number;
+  /** MSS clamp for SYNs encapsulated in VXLAN; 0 or absent: off. */
+  readonly mssVxlan?: number;
 }
 
 /** The peer's mode bits, whichever form `modes` has. */

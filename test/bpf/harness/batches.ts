@@ -39,7 +39,7 @@ export function arbProgramBatch(name: ProgramName, opts: BatchOptions): fc.Arbit
     const ingress = lab ? fc.constantFrom(...lab.ingressIfindexes) : fc.constant(undefined);
     return fc.tuple(arbEncapScenario({ hook, testRunnable: true, ...(lab ? { fib: lab.fib } : {}) }), ingress)
       .map(([s, ingressIfindex]) => ({
-        config: s.config, routes: s.routes,
+        config: s.config, routes: s.routes, peers: s.peers,
         frames: [{ kind: s.kind, frame: s.frame, ...(ingressIfindex !== undefined ? { ingressIfindex } : {}) }],
       }));
   }
@@ -51,7 +51,7 @@ export function checkBatchFrame(runner: DifferentialRunner, batch: Batch, f: Bat
   const hook = runner.target.hook;
   if (directionOf(runner.target.name) === 'encap') {
     return runner.checkEncap(f.frame, {
-      routes: batch.routes ?? [], config: batch.config, hook,
+      routes: batch.routes ?? [], config: batch.config, hook, ...(batch.peers ? { peers: batch.peers } : {}),
       ...(f.ingressIfindex !== undefined ? { ingressIfindex: f.ingressIfindex } : {}),
       ...(lab ? { fib: lab.fib } : {}),
     });

@@ -1,10 +1,11 @@
 // One case, both sides: the tables go into the program's maps, the frame through
 // BPF_PROG_TEST_RUN, and the same frame and tables through the codec's model. The return code, the
-// output bytes and the counters must agree: the program moves exactly one counter, by 1 packet and
-// the frame length in bytes, and it is the codec's.
+// output bytes and the counters must agree: the program moves exactly one verdict counter, by 1
+// packet and the frame length in bytes, and it is the codec's — plus exactly the side counters
+// (MSS_CLAMPED, MSS_MALFORMED) the codec names in `also`, each by the same amounts.
 import {
-  STAT_NAMES, decap, encap, readU16,
-  type DatapathResult, type DecapOptions, type EncapOptions, type NodeConfig, type PeerMap, type RouteTable,
+  STAT_NAMES, decap, encap, readU16, statIndex,
+  type DatapathResult, type DecapOptions, type StatName, type EncapOptions, type NodeConfig, type PeerMap, type RouteTable,
 } from '../../../src/codec/index.js';
 import type { ProgramUnderTest } from './datapath.js';
 import { decodeFrame } from './decode.js';
@@ -76,7 +77,8 @@ export class DifferentialRunner {
   }
 
   checkEncap(frame: Uint8Array, options: EncapOptions): CaseOutcome {
-    const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writeRoutes(options.routes).changes;
+    const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writeRoutes(options.routes).changes +
+      this.writer.writePeers(options.peers ?? NO_PEERS).changes;
     const counted = this.runCounted(frame, this.target.hook === 'xdp' ? options.ingressIfindex ?? 1 : undefined);
     let model = encap(frame, { ...options, hook: this.target.hook });
     const problems: string[] = [];
@@ -111,26 +113,37 @@ export class DifferentialRunner {
       output: raw.output,
       finish: (model) => {
         const ledger = this.ledger as StatsSnapshot;
-        const i = model.counterIndex;
-        const [packets, bytes] = this.target.stats.read(i);
-        const move = { counter: model.counter, packets: packets - (ledger[i * 2] ?? 0), bytes: bytes - (ledger[i * 2 + 1] ?? 0) };
-        ledger[i * 2] = packets;
-        ledger[i * 2 + 1] = bytes;
-        return { retval: raw.retval, output: raw.output, moves: move.packets || move.bytes ? [move] : [] };
+        const moves: CounterMove[] = [];
+        for (const counter of expectedCounters(model)) {
+          const i = statIndex(counter);
+          const [packets, bytes] = this.target.stats.read(i);
+          const move = { counter, packets: packets - (ledger[i * 2] ?? 0), bytes: bytes - (ledger[i * 2 + 1] ?? 0) };
+          ledger[i * 2] = packets;
+          ledger[i * 2 + 1] = bytes;
+          if (move.packets || move.bytes) moves.push(move);
+        }
+        return { retval: raw.retval, output: raw.output, moves };
       },
     };
   }
 }
 
+/** The verdict counter and the side counters of a model result, in counter (enum) order. */
+export function expectedCounters(model: DatapathResult): StatName[] {
+  return [model.counter, ...(model.also ?? [])].sort((a, b) => STAT_NAMES.indexOf(a) - STAT_NAMES.indexOf(b));
+}
+
+const NO_PEERS: PeerMap = new Map();
+
 function compare(model: DatapathResult, bpf: BpfOutcome, length: number): string[] {
   const problems: string[] = [];
   if (bpf.retval !== model.retval) problems.push(`return code: bpf ${bpf.retval}, codec ${model.retval} (${model.verdict})`);
-  const want = `${model.counter} +1 packet +${length} bytes`;
+  const expected = expectedCounters(model);
+  const want = expected.map((c) => `${c} +1 packet +${length} bytes`).join(', ');
   const got = bpf.moves.map((m) => `${m.counter} +${m.packets} packet(s) +${m.bytes} bytes`).join(', ') || 'none';
-  const only = bpf.moves[0];
-  if (bpf.moves.length !== 1 || only?.counter !== model.counter || only.packets !== 1 || only.bytes !== length) {
-    problems.push(`counters: bpf moved ${got}; codec expects exactly ${want}`);
-  }
+  const exact = bpf.moves.length === expected.length &&
+    bpf.moves.every((m, i) => m.counter === expected[i] && m.packets === 1 && m.bytes === length);
+  if (!exact) problems.push(`counters: bpf moved ${got}; codec expects exactly ${want}`);
   if (Buffer.compare(Buffer.from(bpf.output), Buffer.from(model.output)) !== 0) problems.push('output bytes differ');
   return problems;
 }
@@ -154,7 +167,7 @@ export function describeMismatch(inputs: CaseInputs, outcome: CaseOutcome): stri
     `${inputs.program} and the codec disagree:`,
     ...outcome.problems.map((p) => `  - ${p}`),
     `bpf:   return ${bpf.retval}, counters ${bpf.moves.map((m) => `${m.counter}+${m.packets}/${m.bytes}B`).join(' ') || 'none'}`,
-    `codec: return ${model.retval} (${model.verdict}), counter ${model.counter}`,
+    `codec: return ${model.retval} (${model.verdict}), counter ${expectedCounters(model).join(' ')}`,
     ...describeOutputDifference({ label: 'bpf', bytes: bpf.output }, { label: 'codec', bytes: model.output }, vxlanPorts),
     'input frame decoded:',
     ...decodeFrame(inputs.frame, vxlanPorts).map((l) => `  ${l}`),
