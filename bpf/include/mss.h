@@ -99,6 +99,20 @@ static __always_inline int mss_find(struct mss_walk *w)
 	return w->at;
 }
 
+/*
+ * The options' length as the verifier must see it for a load into the stack buffer: within
+ * [1, TCP_OPT_BUF]. The caller has checked 1 <= n <= TCP_OPT_MAX, but the compiler may merge those
+ * checks into one on a copy of n (n - 1 > 39) that the verifier cannot carry back to n — one
+ * unrelated change elsewhere was enough to get "invalid zero-sized read". The barrier hides the
+ * range from the compiler, so the mask cannot be folded away; for checked values it changes
+ * nothing.
+ */
+static __always_inline __u32 mss_opt_len(__u32 n)
+{
+	asm volatile("" : "+r"(n));
+	return ((n - 1) & (TCP_OPT_BUF - 1)) + 1;
+}
+
 /* The 16-bit word the checksum sums for a value at an even (as is) or odd (bytes swapped)
  * offset from the TCP header, as it sits in memory. */
 static __always_inline __u16 mss_csum_word(__u16 value, int odd)
@@ -171,7 +185,8 @@ static __always_inline int mss_clamp_skb(struct __sk_buff *skb, const struct enc
 	r = mss_precheck(e, &th, &w.optlen);
 	if (r >= 0)
 		return r;
-	if (w.optlen > TCP_OPT_MAX || bpf_skb_load_bytes(skb, off + TCP_HLEN, w.buf, w.optlen))
+	if (w.optlen > TCP_OPT_MAX ||
+	    bpf_skb_load_bytes(skb, off + TCP_HLEN, w.buf, mss_opt_len(w.optlen)))
 		return MSS_MALFORMED;
 	r = mss_decide(&w, clamp, &at, &old);
 	if (r != MSS_CLAMPED)
@@ -202,7 +217,8 @@ static __always_inline int mss_clamp_xdp(struct xdp_md *ctx, const struct encap_
 	r = mss_precheck(e, &th, &w.optlen);
 	if (r >= 0)
 		return r;
-	if (w.optlen > TCP_OPT_MAX || bpf_xdp_load_bytes(ctx, off + TCP_HLEN, w.buf, w.optlen))
+	if (w.optlen > TCP_OPT_MAX ||
+	    bpf_xdp_load_bytes(ctx, off + TCP_HLEN, w.buf, mss_opt_len(w.optlen)))
 		return MSS_MALFORMED;
 	r = mss_decide(&w, clamp, &at, &old);
 	if (r != MSS_CLAMPED)
