@@ -135,7 +135,7 @@ function campaign(name: ProgramName, settings: Settings, runner: DifferentialRun
       cases++;
       mapWrites += outcome.tableChanges;
       tally.add(outcome.model.counter);
-      for (const side of outcome.model.also ?? []) tally.add(side);
+      for (const side of outcome.model.also ?? []) tally.addSide(side);
       verdicts.add(outcome.model.verdict);
       if (settings.progressSeconds > 0 && (cases & 1023) === 0 && performance.now() >= nextProgress) {
         const s = (performance.now() - started) / 1000;

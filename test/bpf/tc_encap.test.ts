@@ -29,7 +29,7 @@ privileged.serial(`tc_encap equals the codec on ${propertyRuns()} generated scen
       const outcome = runner.checkEncap(s.frame, s.options);
       assertAgreement({ program: 'tc_encap', frame: s.frame, config: s.config, routes: s.routes, notes: [`scenario kind: ${s.kind}`] }, outcome);
       tally.add(outcome.model.counter);
-      for (const side of outcome.model.also ?? []) tally.add(side);
+      for (const side of outcome.model.also ?? []) tally.addSide(side);
     }),
     { numRuns: propertyRuns(), seed, includeErrorInReport: true },
   );

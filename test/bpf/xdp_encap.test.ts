@@ -46,7 +46,7 @@ privileged.serial(`xdp_encap equals the codec on ${propertyRuns()} generated sce
         notes: [`scenario kind: ${s.kind}`, `lab ifindexes: ua ${lab.ifindex.ua}, ub ${lab.ifindex.ub}`],
       }, outcome);
       tally.add(outcome.model.counter);
-      for (const side of outcome.model.also ?? []) tally.add(side);
+      for (const side of outcome.model.also ?? []) tally.addSide(side);
       verdicts.add(outcome.model.verdict);
       const asked = (outcome.model as { fibQuery?: { dst: string } }).fibQuery;
       if (asked) fates.add(labFate(asked.dst));

@@ -195,6 +195,11 @@ export class CounterTally {
     this.total++;
   }
 
+  /** A side counter (MSS_*): counted, but not a case of its own (shares stay per case). */
+  addSide(counter: string): void {
+    this.counts.set(counter, (this.counts.get(counter) ?? 0) + 1);
+  }
+
   /** In enum order, zeros left out. */
   entries(): [string, number][] {
     return STAT_NAMES.filter((n) => this.counts.has(n)).map((n) => [n, this.counts.get(n) ?? 0]);
