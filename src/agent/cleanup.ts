@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { BpfMap, MapType, Program, burrowConfigKey, burrowPeerKey, burrowRouteKey, burrowStatKey, openLinkPin, type Link } from '../bpf/index.js';
+import { BpfMap, MapType, Program, burrowConfigKey, burrowPeerKey, burrowRouteKey, burrowStatKey, burrowPmtuKey, openLinkPin, type Link } from '../bpf/index.js';
 import { addon } from '../bpf/native.js';
 import { DATAPATH_PROGRAMS, MAP_NAMES } from './datapath.js';
 import { detachPinned, linksDir } from './attach.js';
@@ -57,6 +57,7 @@ const BURROW_MAPS: Record<(typeof MAP_NAMES)[number], { type: number; keySize: n
   peers: { type: MapType.hash, keySize: burrowPeerKey.size },
   config: { type: MapType.array, keySize: burrowConfigKey.size },
   stats: { type: MapType.percpu_array, keySize: burrowStatKey.size },
+  pmtu: { type: MapType.hash, keySize: burrowPmtuKey.size },
 };
 
 /** `<program>@<interface>` as attach.ts names link pins (dots made '_'), and its make-before-break `~new`. */

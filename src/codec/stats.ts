@@ -21,6 +21,10 @@ export const STAT_NAMES = [
   'DROP_ALREADY_ENCAP',
   'DROP_SPOOFED',
   'DROP_OUTSIDE_POOL',
+  'PMTU_LEARNED',
+  'DROP_PMTU_FORGED',
+  'DROP_PMTU_TOO_SMALL',
+  'PASS_PMTU',
 ] as const;
 
 export type StatName = (typeof STAT_NAMES)[number];

@@ -151,7 +151,7 @@ export const ENCAP_CASES: EncapCase[] = [
   tunnelled('TOS is copied whole: DSCP 46 and CE', 'Outer IPv4: TOS', podTcp({ dst: '10.244.3.7', dscp: 46, ecn: 3 }), I()),
   tunnelled('TOS is copied whole: DSCP 10, Not-ECT', 'Outer IPv4: TOS', podTcp({ dst: '10.244.2.7', dscp: 10, ecn: 0 }), V()),
   tunnelled('inner DF set: outer DF set, ID 0', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.3.7', df: true, id: 0x5555 }), I()),
-  tunnelled('inner DF clear: outer DF clear, a random ID that is never 0', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.3.7', df: false, id: 0x5555 }), I()),
+  tunnelled('inner DF clear: outer DF still set, a random ID that is never 0', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.3.7', df: false, id: 0x5555 }), I()),
   tunnelled('VXLAN, inner DF clear: random outer ID', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.2.7', df: false }), V()),
   tunnelled('config TTL 0 → outer TTL 64', 'Outer IPv4: TTL', podTcp({ dst: '10.244.3.7' }), { ...I(), ttl: 64, config: { ...NODE, ttl: 0 } }),
   tunnelled('config TTL 5 → outer TTL 5', 'Outer IPv4: TTL', podTcp({ dst: '10.244.3.7' }), { ...I(), ttl: 5, config: { ...NODE, ttl: 5 } }),
