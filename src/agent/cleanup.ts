@@ -21,6 +21,7 @@ import { DATAPATH_PROGRAMS, MAP_NAMES } from './datapath.js';
 import { detachPinned, linksDir } from './attach.js';
 import { run } from './exec.js';
 import { applyKernelRoutes, BURROW_ROUTE_PROTO, listKernelRoutes } from './kernel-routes.js';
+import { removePmtuRoutes } from './pmtu.js';
 import { DEFAULT_NAT_TABLE } from './reconcile.js';
 import { fsTypeOf, isBpffs, isPreloadIterator, PinRootError, releasePinRoot } from './pin-root.js';
 import { removeTunnelDevice } from './tunnel-device.js';
@@ -189,6 +190,8 @@ export async function cleanupAgentState(opts: CleanupOptions): Promise<CleanupRe
     const routes = await listKernelRoutes(proto);
     await applyKernelRoutes([], routes, proto);
     report.routes = routes.map((r) => r.dst);
+    // The path MTU routes (pmtu.ts, proto 212).
+    report.routes.push(...await removePmtuRoutes());
   });
   await attempt('nft table', async () => {
     const table = opts.natTable ?? DEFAULT_NAT_TABLE;
