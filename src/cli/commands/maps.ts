@@ -125,7 +125,7 @@ const dumpOptions = z.strictObject({ ...globalOptions, output: outputOption, per
 
 function dumpCommand(): Command {
   return new Command('dump')
-    .description('Decode the pinned maps (routes, peers, config, stats), read directly: no daemon needed')
+    .description('Decode the pinned maps (routes, peers, config, stats, pmtu), read directly: no daemon needed')
     .argument('[map]', `one of ${MAP_NAMES.join(', ')} (default: all)`)
     .option('-o, --output <format>', 'table or json', 'table')
     .option('--per-cpu', 'stats: one row per CPU instead of sums')
