@@ -10,6 +10,7 @@ import { openDatapathMaps } from '../../src/agent/datapath.js';
 import { PMTU_ROUTE_PROTO } from '../../src/agent/pmtu.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { sh } from '../../src/lab/sh.js';
+import { clusterManifests, poolManifest, writeLabManifests } from '../../src/lab/manifests.js';
 import { defaultTopology } from '../../src/lab/topology.js';
 import { ping, tcpTransfer } from '../../src/lab/traffic.js';
 import { counters as countersOf, labWithAgents, MiB } from '../helpers/lab.js';
@@ -180,4 +181,25 @@ privileged.serial('a learned path MTU expires (agentd --pmtu-expiry): the entry 
   await until('the route again', () => pmtuRoutes(lab, 'node-a').get(cBlock) === 'mtu lock 1380', 30_000);
   const x = await tcpTransfer(a.ns, c.ns, c.address, MiB);
   t.true(x.ok, `TCP after relearning: sent ${x.sent.sha256}, received ${x.received.bytes} bytes ${x.received.sha256}`);
+});
+
+privileged.serial('a learned path MTU goes with its peer: node-c leaves the datastore, node-a forgets its entry and routes', async (t) => {
+  const { lab, agents } = await narrowLab(t, 1400, { vxlanMode: 'Always' }, 'xdp');
+  const a = lab.pod('node-a');
+  const c = lab.pod('node-c');
+  const nodeC = lab.node('node-c').address;
+  const cBlock = lab.node('node-c').block;
+  await ping(a.ns, c.address, { count: 1, size: 1422, dontFragment: true, wait: 1 });
+  await until('node-a learns 1400 for node-c', () => learned(lab, 'node-a').get(nodeC) === 1400, 30_000);
+  await until('the route', () => pmtuRoutes(lab, 'node-a').get(cBlock) === 'mtu lock 1350', 30_000);
+  const withoutC = { ...lab.topology, nodes: lab.topology.nodes.filter((n) => n.name !== 'node-c') };
+  const next = agents['node-a']!.nextReconcile();
+  writeLabManifests(lab, { ...clusterManifests(withoutC), 'pool.yaml': poolManifest({ vxlanMode: 'Always' }) });
+  await next;
+  await until('the entry goes', () => !learned(lab, 'node-a').has(nodeC), 30_000);
+  await until('its route goes', () => pmtuRoutes(lab, 'node-a').size === 0, 30_000);
+  const gone = () => agents['node-a']!.records.some((r) => r.msg === 'path MTU forgotten' && r['reason'] === 'no longer a peer' && r['peer'] === nodeC);
+  await until('agentd says why', gone, 30_000).catch(() => undefined);
+  t.true(gone(), 'agentd logged that node-c is no longer a peer');
+  t.deepEqual(learned(lab, 'node-a'), new Map());
 });
