@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import {
   arbEncapFrameSpec, arbNodeConfig, arbPrefixLength, arbRouteTable, arbTunnelRoute, resolveEncapFrame, routeAround,
 } from '../../../src/codec/arbitraries.js';
-import { acceptedByTestRun, type Hook, type NodeConfig, type RouteEntry, type TunnelRoute } from '../../../src/codec/index.js';
+import { acceptedByTestRun, type Hook, type NodeConfig, type PmtuMap, type RouteEntry, type TunnelRoute } from '../../../src/codec/index.js';
 import { arbMaybeWideTables, widenConfig, widenRoutes } from './wide-tables.js';
 
 export interface BatchFrame {
@@ -25,6 +25,8 @@ export interface EncapBatch {
   readonly config: NodeConfig;
   readonly routes: RouteEntry[];
   readonly frames: BatchFrame[];
+  /** xdp_encap step 7b: path MTUs learned for some of the table's remotes. */
+  readonly pmtu: PmtuMap;
 }
 
 /** Routes around the local address or a route's remote: what the 'local'/'route-remote' kinds add. */
@@ -65,7 +67,11 @@ export function arbEncapBatch(opts: EncapBatchOptions): fc.Arbitrary<EncapBatch>
     extras: arbExtraRoutes(),
     wide: arbMaybeWideTables(),
     specs: fc.array(frame, { minLength: 1, maxLength: opts.size, size: 'max' }),
-  }).map(({ generated, generatedRoutes, extras, wide, specs }) => {
+    learned: fc.oneof(
+      { weight: 1, arbitrary: fc.constant<[number, number][]>([]) },
+      { weight: 1, arbitrary: fc.array(fc.tuple(fc.nat(), fc.oneof(fc.constantFrom(552, 1280, 1400), fc.integer({ min: 552, max: 3300 }))), { minLength: 1, maxLength: 3 }) },
+    ),
+  }).map(({ generated, generatedRoutes, extras, wide, specs, learned }) => {
     const config = widenConfig(generated, wide);
     const routes = widenRoutes(generatedRoutes, wide);
     const table = withExtras(config, routes, extras);
@@ -75,6 +81,7 @@ export function arbEncapBatch(opts: EncapBatchOptions): fc.Arbitrary<EncapBatch>
         kind: spec.kind, frame: resolveEncapFrame(spec, config, routes).frame, ...(ingressIfindex !== undefined ? { ingressIfindex } : {}),
       }))
       .filter((f) => acceptedByTestRun(f.frame, opts.hook));
-    return { config, routes: table, frames };
+    const pmtu = new Map(learned.map(([i, mtu]) => [table[i % table.length]!.route.remote, mtu] as [string, number]));
+    return { config, routes: table, frames, pmtu };
   });
 }
