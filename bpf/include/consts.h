@@ -60,5 +60,7 @@
  */
 #define ENCAP_READ_MAX (ETH_HLEN + IPV4_MAXHLEN + UDP_HLEN)
 #define DECAP_READ_MAX (ETH_HLEN + IPV4_MAXHLEN + VXLAN_SHIM_LEN + IPV4_HLEN)
+/* Path MTU: Ethernet, the longest outer header, ICMP, the longest quoted header, 8 quoted bytes. */
+#define PMTU_READ_MAX (ETH_HLEN + IPV4_MAXHLEN + ICMP_HLEN + IPV4_MAXHLEN + 8)
 
 #endif /* BURROW_CONSTS_H */
