@@ -189,4 +189,15 @@ export const ENCAP_CASES: EncapCase[] = [
   tcOnly('remote without a route (xdp_encap leaves it to the stack)', 'xdp step 8', podTcp({ dst: '10.244.7.7' }), I('10.0.2.12'), 'PASS_FIB'),
   tunnelled('remote with a locked route MTU of 1300: 1280 + 20 fits', 'xdp step 8', sizedTcp('10.244.8.7', 1280), { ...I('10.0.1.4'), via: 'ua' }),
   tcOnly('remote with a locked route MTU of 1300: 1281 + 20 (xdp_encap: frag needed, left to the stack)', 'xdp step 8', sizedTcp('10.244.8.7', 1281), I('10.0.1.4'), 'PASS_FIB'),
+
+  // --- xdp_encap step 7b: the path MTU learned for the remote (tc_encap does not read it: the
+  // kernel route agentd installs has already told the sender or fragmented) --------------------
+  tcOnly('IPIP over the path MTU 1400 learned for its remote: 1381 + 20', 'xdp step 7b', sizedTcp('10.244.3.7', 1381), I(), 'PASS_PMTU', { pmtu: new Map([['10.0.2.2', 1400]]) }),
+  tunnelled('IPIP exactly at the learned path MTU (1380 + 20 = 1400)', 'xdp step 7b', sizedTcp('10.244.3.7', 1380), I(), { pmtu: new Map([['10.0.2.2', 1400]]) }),
+  tcOnly('VXLAN over the path MTU 1280 learned for its remote: 1231 + 50', 'xdp step 7b', sizedTcp('10.244.2.7', 1231), V(), 'PASS_PMTU', { pmtu: new Map([['10.0.1.2', 1280]]) }),
+  tunnelled('a path MTU learned for another remote changes nothing', 'xdp step 7b', sizedTcp('10.244.3.7', 1480), I(), { pmtu: new Map([['10.0.1.2', 1280]]) }),
+  {
+    description: 'too big for the uplink and the learned path: step 7 first', rule: 'xdp step 7b', frame: sizedTcp('10.244.3.7', 1481),
+    pmtu: new Map([['10.0.2.2', 1400]]), tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
+  },
 ];

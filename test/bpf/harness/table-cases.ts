@@ -34,6 +34,8 @@ export interface EncapCase {
   readonly tc?: Expected;
   /** What xdp_encap does; the case does not apply to xdp_encap when absent. */
   readonly xdp?: Expected;
+  /** The `pmtu` map (xdp_encap step 7b); default empty. */
+  readonly pmtu?: ReadonlyMap<string, number>;
 }
 
 export interface DecapCase {
@@ -108,13 +110,16 @@ export function runEncapCase(runner: DifferentialRunner, c: EncapCase, ctx: Enca
   const config = c.config ?? ctx.config;
   const routes = c.routes ?? ctx.routes;
   const ingressIfindex = hook === 'xdp' ? ctx.ifindex?.[c.ingress ?? 'lo'] ?? 1 : undefined;
-  const options = { routes, config, hook, ...(ingressIfindex !== undefined ? { ingressIfindex } : {}), ...(ctx.fib ? { fib: ctx.fib } : {}) };
+  const options = {
+    routes, config, hook, ...(ingressIfindex !== undefined ? { ingressIfindex } : {}), ...(ctx.fib ? { fib: ctx.fib } : {}), ...(c.pmtu ? { pmtu: c.pmtu } : {}),
+  };
   const problems: string[] = [];
   let outerId = 1;
   let bpf: BpfOutcome | undefined;
   if (acceptedByTestRun(c.frame, hook)) {
     runner.writer.writeConfig(config);
     runner.writer.writeRoutes(routes);
+    runner.resetPmtu(c.pmtu);
     bpf = runner.run(c.frame, ingressIfindex);
     if (typeof expected.output === 'function' && bpf.output.length >= OUTER_ID_OFFSET + 2) {
       outerId = readU16(bpf.output, OUTER_ID_OFFSET);
