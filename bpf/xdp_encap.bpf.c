@@ -13,6 +13,15 @@
 #include "mss.h"
 #include "parse.h"
 
+/* xdp_encap step 7b: too big for the path MTU learned to the peer (docs/datapath.md, "Path MTU"). */
+static __always_inline int encap_too_big_for_path(const struct encap_plan *e, __u32 len)
+{
+	__u32 remote = e->route->remote;
+	const struct burrow_pmtu *learned = bpf_map_lookup_elem(&pmtu, &remote);
+
+	return learned && len - ETH_HLEN + e->overhead > learned->mtu;
+}
+
 SEC("xdp")
 int xdp_encap(struct xdp_md *ctx)
 {
@@ -30,6 +39,9 @@ int xdp_encap(struct xdp_md *ctx)
 	/* The stack routes it through the tunnel route, whose MTU makes it send ICMP. */
 	if (encap_too_big(&e, len))
 		return counted(BURROW_STAT_PASS_TOO_BIG, len, XDP_PASS);
+	/* The stack's route to the peer's blocks carries the learned path's inner MTU. */
+	if (encap_too_big_for_path(&e, len))
+		return counted(BURROW_STAT_PASS_PMTU, len, XDP_PASS);
 	if (encap_fib_lookup(ctx, &e, len, &fib) != BPF_FIB_LKUP_RET_SUCCESS)
 		return counted(BURROW_STAT_PASS_FIB, len, XDP_PASS);
 	if (encap_xdp(ctx, &e, len, &fib))

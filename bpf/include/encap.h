@@ -83,7 +83,10 @@ static __always_inline void create_outer_ipv4(struct iphdr *o, const struct enca
 	o->tos = e->tos;
 	o->tot_len = bpf_htons(tot_len);
 	o->id = bpf_htons(id);
-	o->frag_off = e->df;
+	/* Always DF (docs/datapath.md, "Path MTU"): a router never fragments the outer packet (the
+	 * receiver has no ipip module or VXLAN socket to reassemble it for) but answers with ICMP
+	 * frag-needed, from which decap learns the path MTU. */
+	o->frag_off = bpf_htons(IP_DF);
 	o->ttl = ttl ? ttl : BURROW_DEFAULT_TTL;
 	o->protocol = protocol;
 	o->check = 0;

@@ -2,6 +2,7 @@
 // biased to reach every step of tc_encap / xdp_encap (destinations drawn from the table's CIDRs,
 // sizes around the MTU, tunnel packets, node addresses, junk). Test-only.
 import fc from 'fast-check';
+import { parseIpv4Frame } from './frame-parse.js';
 import { ipv4ToNumber, numberToIpv4, parseCidr, prefixMask } from './address.js';
 import type { EncapOptions, FibLookup, FibResult } from './encap.js';
 import { ETH_HLEN } from './ethernet.js';
@@ -99,12 +100,26 @@ export function arbEncapScenario(opts: EncapScenarioOptions = {}): fc.Arbitrary<
     fibResult: arbFibResult(1),
     spec: arbEncapFrameSpec(),
     otherPeers: fc.array(arbNodeAddress(), { maxLength: 3 }),
-  }).map(({ config, routes, hook, ipId, ingressIfindex, fibResult, spec, otherPeers }) => {
+    // xdp step 7b: a path MTU learned for the frame's remote (around the outer length), or for any remote.
+    learned: fc.oneof(
+      { weight: 2, arbitrary: fc.constant(undefined) },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('around' as const), delta: fc.integer({ min: -3, max: 3 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('any' as const), pick: fc.nat(), mtu: fc.integer({ min: 552, max: 65535 }) }) },
+    ),
+  }).map(({ config, routes, hook, ipId, ingressIfindex, fibResult, spec, otherPeers, learned }) => {
     const { frame, routes: table, peers: needed } = resolveEncapFrame(spec, config, routes);
     const peers = peerMap([...otherPeers, ...needed].map((a) => [a, { modes: 3, vni: 4096 }] as const));
     const fib: FibLookup = opts.fib ?? (() => fibResult);
+    const pmtu = new Map<string, number>();
+    if (learned?.kind === 'any' && table.length > 0) pmtu.set(table[learned.pick % table.length]!.route.remote, learned.mtu);
+    if (learned?.kind === 'around') {
+      const ip = parseIpv4Frame(frame);
+      const entry = ip && lookupRoute(table, ip.dst);
+      const overhead = entry?.route.mode === 'vxlan' ? 50 : 20;
+      if (entry) pmtu.set(entry.route.remote, Math.max(0, frame.length - 14 + overhead + learned.delta));
+    }
     const options: EncapOptions = {
-      routes: table, config, peers, hook, ipId, ingressIfindex, fib,
+      routes: table, config, peers, hook, ipId, ingressIfindex, fib, ...(pmtu.size ? { pmtu } : {}),
       ...(opts.skbMaxLen !== undefined ? { skbMaxLen: opts.skbMaxLen } : {}),
     };
     return { kind: spec.kind, frame, routes: table, config, peers, hook, ipId, ingressIfindex, fibResult, options };

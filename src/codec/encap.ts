@@ -4,7 +4,7 @@ import { ipv4ToNumber, readU16 } from './address.js';
 import { ETH_HLEN, ETH_P_IP, writeEthernet } from './ethernet.js';
 import { parseIpv4Frame } from './frame-parse.js';
 import { IPPROTO_IPIP, IPPROTO_UDP, type Ipv4Header } from './ipv4.js';
-import { tunnelOverhead, type NodeConfig, type PeerMap, type PeerMode, type RouteEntry, type RouteTable } from './model.js';
+import { tunnelOverhead, type NodeConfig, type PeerMap, type PeerMode, type PmtuMap, type RouteEntry, type RouteTable } from './model.js';
 import { clampMss, mssCounter } from './mss.js';
 import { lookupRoute } from './route-table.js';
 import type { StatName } from './stats.js';
@@ -52,6 +52,8 @@ export interface EncapOptions {
   readonly skbMaxLen?: number;
   /** xdp: required. */
   readonly fib?: FibLookup;
+  /** xdp: the `pmtu` map (step 7b). Default: empty. */
+  readonly pmtu?: PmtuMap;
   /** xdp: the ingress ifindex (BPF_PROG_TEST_RUN: the loopback device, 1). Default 1. */
   readonly ingressIfindex?: number;
   /**
@@ -175,6 +177,9 @@ function encapXdp(
 ): EncapResult {
   if (!fits) return finish('xdp', 'pass', 'PASS_TOO_BIG', frame, entry);
   const overhead = tunnelOverhead(mode);
+  // Step 7b: too big for the path MTU learned to the peer: the stack's route says the inner MTU.
+  const learned = options.pmtu?.get(entry.route.remote);
+  if (learned !== undefined && frame.length - ETH_HLEN + overhead > learned) return finish('xdp', 'pass', 'PASS_PMTU', frame, entry);
   const ingressIfindex = options.ingressIfindex ?? 1;
   const fibQuery: FibQuery = {
     src: options.config.localIp,

@@ -68,6 +68,15 @@ export interface Peer {
   readonly vni: number;
 }
 
+/**
+ * The `pmtu` map: the path MTU learned per peer (dotted peer address, canonical form → MTU).
+ * The entries' learned_ns timestamps are the kernel's clock: the model leaves them out.
+ */
+export type PmtuMap = ReadonlyMap<string, number>;
+
+/** The kernel's min_pmtu: no path is believed narrower (BURROW_PMTU_MIN). */
+export const BURROW_PMTU_MIN = 552;
+
 /** The `peers` map, keyed by dotted outer source address (canonical form, e.g. "10.0.1.11"). */
 export type PeerMap = ReadonlyMap<string, Peer>;
 

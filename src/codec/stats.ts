@@ -25,6 +25,11 @@ export const STAT_NAMES = [
   // Side counters: moved in addition to the verdict counter (ENCAP_*) of the SYN they describe.
   'MSS_CLAMPED',
   'MSS_MALFORMED',
+  // Verdict counters again (path MTU).
+  'PMTU_LEARNED',
+  'DROP_PMTU_FORGED',
+  'DROP_PMTU_TOO_SMALL',
+  'PASS_PMTU',
 ] as const;
 
 /** Counters that move besides a verdict counter, never instead of one (docs/datapath.md "MSS clamping"). */

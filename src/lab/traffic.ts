@@ -17,6 +17,8 @@ export interface PingOptions {
   size?: number;
   /** Set DF and never fragment locally (ping -M do). */
   dontFragment?: boolean;
+  /** Never set DF: fragment locally when needed (ping -M dont). */
+  allowFragments?: boolean;
   /** Seconds to wait for each reply (ping -W). */
   wait?: number;
 }
@@ -50,6 +52,7 @@ function pingArgv(ns: string, dst: string, o: PingOptions): string[] {
     'ping', '-n', '-c', String(o.count ?? 3), '-i', String(o.interval ?? 0.2), '-W', String(o.wait ?? 1),
     ...(o.size !== undefined ? ['-s', String(o.size)] : []),
     ...(o.dontFragment ? ['-M', 'do'] : []),
+    ...(o.allowFragments ? ['-M', 'dont'] : []),
     dst,
   ]);
 }

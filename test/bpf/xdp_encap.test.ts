@@ -27,7 +27,7 @@ privileged.afterAlways(() => {
 });
 
 /** Every counter xdp_encap can move in a test run (DROP_ENCAP_FAILED needs < 90 bytes of headroom). */
-const REACHABLE = ['PASS', 'PASS_TUNNEL_ENDPOINT', 'ENCAP_IPIP', 'ENCAP_VXLAN', 'PASS_TOO_BIG', 'PASS_FIB', 'DROP_ALREADY_ENCAP', 'MSS_CLAMPED', 'MSS_MALFORMED'];
+const REACHABLE = ['PASS', 'PASS_TUNNEL_ENDPOINT', 'ENCAP_IPIP', 'ENCAP_VXLAN', 'PASS_TOO_BIG', 'PASS_PMTU', 'PASS_FIB', 'DROP_ALREADY_ENCAP', 'MSS_CLAMPED', 'MSS_MALFORMED'];
 
 privileged.serial(`xdp_encap equals the codec on ${propertyRuns()} generated scenarios (real FIB in a netns)`, (t) => {
   const seed = propertySeed();

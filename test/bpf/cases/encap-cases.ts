@@ -177,7 +177,7 @@ export const ENCAP_CASES: EncapCase[] = [
   tunnelled('TOS is copied whole: DSCP 46 and CE', 'Outer IPv4: TOS', podTcp({ dst: '10.244.3.7', dscp: 46, ecn: 3 }), I()),
   tunnelled('TOS is copied whole: DSCP 10, Not-ECT', 'Outer IPv4: TOS', podTcp({ dst: '10.244.2.7', dscp: 10, ecn: 0 }), V()),
   tunnelled('inner DF set: outer DF set, ID 0', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.3.7', df: true, id: 0x5555 }), I()),
-  tunnelled('inner DF clear: outer DF clear, a random ID that is never 0', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.3.7', df: false, id: 0x5555 }), I()),
+  tunnelled('inner DF clear: outer DF still set, a random ID that is never 0', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.3.7', df: false, id: 0x5555 }), I()),
   tunnelled('VXLAN, inner DF clear: random outer ID', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.2.7', df: false }), V()),
   tunnelled('config TTL 0 → outer TTL 64', 'Outer IPv4: TTL', podTcp({ dst: '10.244.3.7' }), { ...I(), ttl: 64, config: { ...NODE, ttl: 0 } }),
   tunnelled('config TTL 5 → outer TTL 5', 'Outer IPv4: TTL', podTcp({ dst: '10.244.3.7' }), { ...I(), ttl: 5, config: { ...NODE, ttl: 5 } }),
@@ -248,5 +248,16 @@ export const ENCAP_CASES: EncapCase[] = [
   {
     ...mssRow('a SYN xdp_encap leaves to the stack (no neighbour): clamped by tc_encap, untouched by xdp_encap', syn('10.244.6.7', mssOpt(1460)), I('10.0.1.9'), { frame: syn('10.244.6.7', mssOpt(1440)), also: CLAMPED }),
     xdp: untouched('pass', 'PASS_FIB'),
+  },
+
+  // --- xdp_encap step 7b: the path MTU learned for the remote (tc_encap does not read it: the
+  // kernel route agentd installs has already told the sender or fragmented) --------------------
+  tcOnly('IPIP over the path MTU 1400 learned for its remote: 1381 + 20', 'xdp step 7b', sizedTcp('10.244.3.7', 1381), I(), 'PASS_PMTU', { pmtu: new Map([['10.0.2.2', 1400]]) }),
+  tunnelled('IPIP exactly at the learned path MTU (1380 + 20 = 1400)', 'xdp step 7b', sizedTcp('10.244.3.7', 1380), I(), { pmtu: new Map([['10.0.2.2', 1400]]) }),
+  tcOnly('VXLAN over the path MTU 1280 learned for its remote: 1231 + 50', 'xdp step 7b', sizedTcp('10.244.2.7', 1231), V(), 'PASS_PMTU', { pmtu: new Map([['10.0.1.2', 1280]]) }),
+  tunnelled('a path MTU learned for another remote changes nothing', 'xdp step 7b', sizedTcp('10.244.3.7', 1480), I(), { pmtu: new Map([['10.0.1.2', 1280]]) }),
+  {
+    description: 'too big for the uplink and the learned path: step 7 first', rule: 'xdp step 7b', frame: sizedTcp('10.244.3.7', 1481),
+    pmtu: new Map([['10.0.2.2', 1400]]), tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
   },
 ];

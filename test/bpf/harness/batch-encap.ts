@@ -12,7 +12,7 @@ import {
 } from '../../../src/codec/arbitraries.js';
 import {
   acceptedByTestRun, ipv4ToNumber, numberToIpv4, parseCidr, peerMap, prefixMask,
-  type Hook, type NodeConfig, type PeerMap, type RouteEntry, type TunnelRoute,
+  type Hook, type NodeConfig, type PeerMap, type PmtuMap, type RouteEntry, type TunnelRoute,
 } from '../../../src/codec/index.js';
 import { arbMaybeWideTables, widenConfig, widenRoutes } from './wide-tables.js';
 
@@ -30,6 +30,8 @@ export interface EncapBatch {
   /** Tunnel endpoints of other nodes, some inside the table's routes ('peer-endpoint' frames go there). */
   readonly peers: PeerMap;
   readonly frames: BatchFrame[];
+  /** xdp_encap step 7b: path MTUs learned for some of the table's remotes. */
+  readonly pmtu: PmtuMap;
 }
 
 /** Routes around the local address or a route's remote: what the 'local'/'route-remote' kinds add. */
@@ -71,7 +73,11 @@ export function arbEncapBatch(opts: EncapBatchOptions): fc.Arbitrary<EncapBatch>
     wide: arbMaybeWideTables(),
     specs: fc.array(frame, { minLength: 1, maxLength: opts.size, size: 'max' }),
     peerPicks: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 0xffffffff })), { minLength: 1, maxLength: 3 }),
-  }).map(({ generated, generatedRoutes, extras, wide, specs, peerPicks }) => {
+    learned: fc.oneof(
+      { weight: 1, arbitrary: fc.constant<[number, number][]>([]) },
+      { weight: 1, arbitrary: fc.array(fc.tuple(fc.nat(), fc.oneof(fc.constantFrom(552, 1280, 1400), fc.integer({ min: 552, max: 3300 }))), { minLength: 1, maxLength: 3 }) },
+    ),
+  }).map(({ generated, generatedRoutes, extras, wide, specs, peerPicks, learned }) => {
     const config = widenConfig(generated, wide);
     const routes = widenRoutes(generatedRoutes, wide);
     const table = withExtras(config, routes, extras);
@@ -87,6 +93,7 @@ export function arbEncapBatch(opts: EncapBatchOptions): fc.Arbitrary<EncapBatch>
       }))
       .filter((f) => acceptedByTestRun(f.frame, opts.hook));
     const peers = peerMap(peerAddresses.map((a) => [numberToIpv4(ipv4ToNumber(a)), { modes: 3, vni: 4096 }] as const));
-    return { config, routes: table, peers, frames };
+    const pmtu = new Map(learned.map(([i, mtu]) => [table[i % table.length]!.route.remote, mtu] as [string, number]));
+    return { config, routes: table, peers, frames, pmtu };
   });
 }

@@ -5,7 +5,7 @@
 // (MSS_CLAMPED, MSS_MALFORMED) the codec names in `also`, each by the same amounts.
 import {
   STAT_NAMES, decap, encap, readU16, statIndex,
-  type DatapathResult, type DecapOptions, type StatName, type EncapOptions, type NodeConfig, type PeerMap, type RouteTable,
+  type DatapathResult, type DecapOptions, type DecapResult, type StatName, type EncapOptions, type NodeConfig, type PeerMap, type PmtuMap, type RouteTable,
 } from '../../../src/codec/index.js';
 import type { ProgramUnderTest } from './datapath.js';
 import { decodeFrame } from './decode.js';
@@ -44,6 +44,8 @@ export class DifferentialRunner {
   private last: StatsSnapshot | undefined;
   private counterCheck: CounterCheck = 'every-case';
   private ledger: StatsSnapshot | undefined;
+  /** The program's `pmtu` map may hold entries (decap writes it). */
+  private pmtuDirty = true;
 
   constructor(readonly target: ProgramUnderTest) {
     this.writer = new TableWriter(target);
@@ -76,7 +78,49 @@ export class DifferentialRunner {
     return { retval: raw.retval, output: raw.output, moves: StatsProbe.moves(before, after) };
   }
 
+  /**
+   * The `pmtu` map before a case: exactly `pmtu` (learned_ns 0). The programs write it themselves
+   * (decap step P6), so it is reset whenever it may differ: after a case that could have written
+   * it, or when the case brings entries of its own.
+   */
+  resetPmtu(pmtu: PmtuMap | undefined): void {
+    const want = pmtu ?? new Map<string, number>();
+    if (!this.pmtuDirty && want.size === 0) return;
+    const held = this.target.pmtu.entriesBatch().map(([k]) => k);
+    if (held.length) this.target.pmtu.deleteBatch(held);
+    for (const [peer, mtu] of want) this.target.pmtu.set(peer, { learned_ns: 0n, mtu });
+    this.pmtuDirty = want.size > 0;
+  }
+
+  /** The program's `pmtu` map now: peer → MTU (the map may now differ from what resetPmtu wrote). */
+  readPmtu(): Map<string, number> {
+    const held = this.target.pmtu.entriesBatch();
+    if (held.length > 0) this.pmtuDirty = true;
+    return new Map(held.map(([k, v]) => [k, v.mtu]));
+  }
+
+  /** After a decap run: the `pmtu` map holds what the codec says (P6's write, learned_ns from the run). */
+  private comparePmtu(options: DecapOptions, model: DecapResult, t0: bigint, t1: bigint): string[] {
+    const held = new Map(this.target.pmtu.entriesBatch());
+    if (held.size > 0) this.pmtuDirty = true;
+    const want = new Map([...(options.pmtu ?? new Map<string, number>())].map(([k, v]) => [k, { mtu: v, fresh: false }]));
+    if (model.pmtuWrite) want.set(model.pmtuWrite.peer, { mtu: model.pmtuWrite.mtu, fresh: true });
+    const problems: string[] = [];
+    const show = (m: Map<string, { mtu: number }>) => JSON.stringify([...m].map(([k, v]) => [k, v.mtu]));
+    const same = held.size === want.size && [...want].every(([k, w]) => {
+      const h = held.get(k);
+      if (!h || h.mtu !== w.mtu) return false;
+      return w.fresh ? h.learned_ns >= t0 && h.learned_ns <= t1 : h.learned_ns === 0n;
+    });
+    if (!same) {
+      problems.push(`pmtu map: bpf holds ${JSON.stringify([...held].map(([k, v]) => [k, v.mtu, String(v.learned_ns)]))}, codec expects ${show(want)}` +
+        `${model.pmtuWrite ? ` (${model.pmtuWrite.peer} learned during the run: learned_ns in [${t0}, ${t1}])` : ''}`);
+    }
+    return problems;
+  }
+
   checkEncap(frame: Uint8Array, options: EncapOptions): CaseOutcome {
+    if (this.target.hook === 'xdp') this.resetPmtu(options.pmtu);
     const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writeRoutes(options.routes).changes +
       this.writer.writePeers(options.peers ?? NO_PEERS).changes;
     const counted = this.runCounted(frame, this.target.hook === 'xdp' ? options.ingressIfindex ?? 1 : undefined);
@@ -96,10 +140,13 @@ export class DifferentialRunner {
   checkDecap(frame: Uint8Array, options: DecapOptions): CaseOutcome {
     const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writePeers(options.peers).changes +
       this.writer.writeRoutes(options.routes).changes;
+    this.resetPmtu(options.pmtu);
+    const t0 = process.hrtime.bigint();
     const counted = this.runCounted(frame);
+    const t1 = process.hrtime.bigint();
     const model = decap(frame, { ...options, hook: this.target.hook });
     const bpf = counted.finish(model);
-    return { model, bpf, problems: compare(model, bpf, frame.length), tableChanges };
+    return { model, bpf, problems: [...compare(model, bpf, frame.length), ...this.comparePmtu(options, model, t0, t1)], tableChanges };
   }
 
   /** A run whose counter moves are known once the codec has said which counter it expects. */

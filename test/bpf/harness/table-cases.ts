@@ -38,6 +38,8 @@ export interface EncapCase {
   readonly tc?: Expected;
   /** What xdp_encap does; the case does not apply to xdp_encap when absent. */
   readonly xdp?: Expected;
+  /** The `pmtu` map (xdp_encap step 7b); default empty. */
+  readonly pmtu?: ReadonlyMap<string, number>;
 }
 
 export interface DecapCase {
@@ -49,6 +51,9 @@ export interface DecapCase {
   readonly routes?: RouteEntry[];
   /** The same for tc_decap and xdp_decap (only the return codes differ). */
   readonly expect: Expected;
+  /** The `pmtu` map before the frame (default empty) and after it (default: as before). */
+  readonly pmtuBefore?: ReadonlyMap<string, number>;
+  readonly pmtuAfter?: ReadonlyMap<string, number>;
 }
 
 export interface EncapContext {
@@ -113,7 +118,9 @@ export function runEncapCase(runner: DifferentialRunner, c: EncapCase, ctx: Enca
   const routes = c.routes ?? ctx.routes;
   const ingressIfindex = hook === 'xdp' ? ctx.ifindex?.[c.ingress ?? 'lo'] ?? 1 : undefined;
   const peers = c.peers ?? NO_PEERS;
-  const options = { routes, config, peers, hook, ...(ingressIfindex !== undefined ? { ingressIfindex } : {}), ...(ctx.fib ? { fib: ctx.fib } : {}) };
+  const options = {
+    routes, config, peers, hook, ...(ingressIfindex !== undefined ? { ingressIfindex } : {}), ...(ctx.fib ? { fib: ctx.fib } : {}), ...(c.pmtu ? { pmtu: c.pmtu } : {}),
+  };
   const problems: string[] = [];
   let outerId = 1;
   let bpf: BpfOutcome | undefined;
@@ -121,6 +128,7 @@ export function runEncapCase(runner: DifferentialRunner, c: EncapCase, ctx: Enca
     runner.writer.writeConfig(config);
     runner.writer.writeRoutes(routes);
     runner.writer.writePeers(peers);
+    runner.resetPmtu(c.pmtu);
     bpf = runner.run(c.frame, ingressIfindex);
     if (typeof expected.output === 'function' && bpf.output.length >= OUTER_ID_OFFSET + 2) {
       outerId = readU16(bpf.output, OUTER_ID_OFFSET);
@@ -140,13 +148,23 @@ export function runDecapCase(runner: DifferentialRunner, c: DecapCase, ctx: { co
   const peers = c.peers ?? ctx.peers;
   const routes = c.routes ?? ctx.routes;
   const want = expectedOutput(c.expect, c.frame, 0);
-  const problems = compareCodec(decap(c.frame, { config, peers, routes, hook }), c.expect, want);
+  const before = c.pmtuBefore ?? new Map<string, number>();
+  const after = c.pmtuAfter ?? before;
+  const model = decap(c.frame, { config, peers, routes, hook, pmtu: before });
+  const problems = compareCodec(model, c.expect, want);
+  const codecAfter = new Map(before);
+  if (model.pmtuWrite) codecAfter.set(model.pmtuWrite.peer, model.pmtuWrite.mtu);
+  const show = (m: ReadonlyMap<string, number>) => JSON.stringify([...m].sort());
+  if (show(codecAfter) !== show(after)) problems.push(`codec pmtu map after: ${show(codecAfter)}, expected ${show(after)}`);
   let ran = false;
   if (acceptedByTestRun(c.frame, hook)) {
     runner.writer.writeConfig(config);
     runner.writer.writePeers(peers);
     runner.writer.writeRoutes(routes);
+    runner.resetPmtu(before);
     problems.push(...compareBpf(hook, runner.run(c.frame), c.expect, want, c.frame.length));
+    const held = runner.readPmtu();
+    if (show(held) !== show(after)) problems.push(`bpf pmtu map after: ${show(held)}, expected ${show(after)}`);
     ran = true;
   }
   return { problems: withInput(problems, c.frame, config.vxlanPort), ranProgram: ran };

@@ -117,8 +117,8 @@ for (const [hook, cases, base] of [['tc', TC_CASES, TC], ['xdp', XDP_CASES, XDP]
 }
 
 // Both verified with tshark: outer header checksum correct, VXLAN VNI 4096, inner TCP checksum correct.
-const TSHARK_VXLAN = '020000000002020000000001080045b9005f04d2000040115eef0a00010a0a00010b890a12b5004b0000080000000010000066000000000b66000000000a080045b9002d000000004006611f0af401050af402079c40005001020304000000005002faf0b790000068656c6c6f';
-const TSHARK_IPIP = '020000000002020000000001080045b9004104d2000040045f1a0a00010a0a00010b45b9002d000000004006611f0af401050af402079c40005001020304000000005002faf0b790000068656c6c6f';
+const TSHARK_VXLAN = '020000000002020000000001080045b9005f04d2400040111eef0a00010a0a00010b890a12b5004b0000080000000010000066000000000b66000000000a080045b9002d000000004006611f0af401050af402079c40005001020304000000005002faf0b790000068656c6c6f';
+const TSHARK_IPIP = '020000000002020000000001080045b9004104d2400040041f1a0a00010a0a00010b45b9002d000000004006611f0af401050af402079c40005001020304000000005002faf0b790000068656c6c6f';
 const TSHARK_INNER = podTcp({ seq: 0x01020304, tcpFlags: 0x02, window: 64240, df: false, tos: 0xb9, ecn: 1, payload: new TextEncoder().encode('hello') });
 
 test('tc_encap VXLAN output byte for byte (tshark-verified)', (t) => {
@@ -156,6 +156,8 @@ test('outer ID: 0 with DF; the given ID without DF (default 1); 0 or out of rang
   t.true(encap(noDf, TC).outerIdRandom);
   for (const bad of [0, 0x10000, 1.5]) t.throws(() => encap(noDf, { ...TC, ipId: bad }), { instanceOf: RangeError });
   t.notThrows(() => encap(podTcp({ df: true }), { ...TC, ipId: 0 }), 'ignored when DF is set');
+  // The outer header carries DF either way (docs/datapath.md, "Path MTU"): routers never fragment it.
+  t.true(parseIpv4(encap(noDf, TC).output, ETH_HLEN)?.df);
 });
 
 test('outer TTL: config 0 → 64, otherwise the config value', (t) => {

@@ -26,7 +26,7 @@ test('property: encap then decap at the receiving node returns the inner packet 
   }), RUNS));
 });
 
-test('property: encap output has a valid outer checksum, a source port in 32768–60999, the inner bytes intact (but a clamped MSS)', (t) => {
+test('property: encap output has a valid outer checksum, DF always, a source port in 32768–60999, the inner bytes intact (but a clamped MSS)', (t) => {
   t.notThrows(() => fc.assert(fc.property(arbEncapScenario(), (s) => {
     const r = encap(s.frame, s.options);
     if (!r.counter.startsWith('ENCAP_')) return true;
@@ -34,7 +34,7 @@ test('property: encap output has a valid outer checksum, a source port in 32768�
     const outer = parseIpv4(r.output, ETH_HLEN);
     const sport = r.mode === 'vxlan' ? parseUdp(r.output, ETH_HLEN + 20)?.sport ?? 0 : 32768;
     return ipv4HeaderChecksumValid(r.output, ETH_HLEN) && outer?.totalLength === r.output.length - ETH_HLEN &&
-      (outer.df ? outer.id === 0 : outer.id === s.ipId) && sport >= 32768 && sport <= 60999 &&
+      outer.df && !outer.isFragment && (parseIpv4(s.frame, ETH_HLEN)?.df ? outer.id === 0 : outer.id === s.ipId) && sport >= 32768 && sport <= 60999 &&
       innerIntact(r.output.subarray(ETH_HLEN + overhead), s.frame.subarray(ETH_HLEN), r.also?.includes('MSS_CLAMPED') ?? false);
   }), RUNS));
 });
