@@ -260,4 +260,16 @@ export const ENCAP_CASES: EncapCase[] = [
     description: 'too big for the uplink and the learned path: step 7 first', rule: 'xdp step 7b', frame: sizedTcp('10.244.3.7', 1481),
     pmtu: new Map([['10.0.2.2', 1400]]), tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
   },
+
+  // --- MSS clamping and the learned path MTU together ---------------------------------------
+  {
+    ...mssRow('a SYN over the learned path MTU (644 + 20 > 552): xdp_encap leaves it to the stack unclamped (step 7b before the clamp); tc_encap clamps it',
+      syn('10.244.3.7', mssOpt(1460), { payload: new Uint8Array(600) }), I(), { frame: syn('10.244.3.7', mssOpt(1440), { payload: new Uint8Array(600) }), also: CLAMPED }),
+    pmtu: new Map([['10.0.2.2', 552]]), xdp: untouched('pass', 'PASS_PMTU'),
+  },
+  {
+    ...mssRow('a SYN within a learned path MTU of 1400: clamped to the tunnel MTU\'s 1440, not lowered to the path\'s', syn('10.244.3.7', mssOpt(1460)), I(),
+      { frame: syn('10.244.3.7', mssOpt(1440)), also: CLAMPED }),
+    pmtu: new Map([['10.0.2.2', 1400]]),
+  },
 ];
