@@ -93,8 +93,19 @@ malformed:
  */
 static __always_inline int mss_find(struct mss_walk *w)
 {
-	w->i = 0;
-	w->at = -1;
+	/*
+	 * Verifiers before 6.7 check a bpf_loop callback once, from the state at the call, and take
+	 * the state after that one call for the state after the loop. With i = 0 and at = -1 known
+	 * there they "proved" that the MSS value sits at offset 2 (even) and that no second MSS option
+	 * exists, and hard-wired those branches: 6.1 wrote a wrong checksum for an MSS value at an odd
+	 * offset. Starting from a zero they cannot know (two loads of the same byte, subtracted: the
+	 * compiler may not fold volatile loads) keeps every branch real on every kernel.
+	 */
+	const volatile __u8 *b = w->buf;
+	int zero = b[0] - b[0];
+
+	w->i = zero;
+	w->at = zero - 1;
 	bpf_loop(TCP_OPT_MAX, mss_walk_step, w, 0);
 	return w->at;
 }
