@@ -4,6 +4,9 @@
 // frag-needed; decap learns the path MTU for node-c (`pmtu` map) and agentd installs routes to
 // node-c's block with the inner MTU (path − 20 / − 50), so that the kernel tells the pods and
 // fragments non-DF packets before encapsulation. Without that, TCP pod → pod delivers nothing.
+// node-c sits behind the narrow link, so with MSS clamping on (the default) its SYN-ACKs already
+// keep TCP within the path: the matrix teaches the path with a DF ping, and the clamping-off
+// tests have TCP teach it alone.
 import type { ExecutionContext } from 'ava';
 
 import { openDatapathMaps } from '../../src/agent/datapath.js';
@@ -93,6 +96,14 @@ for (const { mode, pool, overhead, tunnelMtu } of MODES) {
         t.is(x.received.bytes, MiB);
         t.is(x.received.sha256, x.sent.sha256);
 
+        // node-c's uplink is the narrow link, so its tunnel MTU is narrow − overhead and its MSS
+        // clamp (docs/datapath.md "MSS clamping") narrow − overhead − 40: the SYN-ACK it encapsulates
+        // keeps pod-a's segments within the path, and TCP alone need not meet a refusal (the
+        // clamping-off tests below have TCP teach the path). A DF packet that fits node-a's tunnel
+        // route but not the path does: the router refuses it and node-a learns.
+        await ping(a.ns, c.address, { count: 1, size: tunnelMtu - 28, dontFragment: true, wait: 1 });
+        await until(`node-a learns ${narrow} for node-c`, () => learned(lab, 'node-a').get(nodeC) === narrow, 30_000);
+
         // What was learned, and the route that tells the pods.
         t.deepEqual(learned(lab, 'node-a'), new Map([[nodeC, narrow]]), 'node-a learned the path MTU to node-c only');
         const cBlock = lab.node('node-c').block;
@@ -133,6 +144,28 @@ for (const { mode, pool, overhead, tunnelMtu } of MODES) {
       });
     }
   }
+}
+
+for (const { mode, pool, overhead } of MODES) {
+  privileged.serial(`${mode}, clamping off (tunnelMSSClampEnabled: false), path 1400: TCP alone teaches the path MTU; 1 MiB from the first try`, async (t) => {
+    const { lab } = await labWithAgents(t, {
+      pool, topology: defaultTopology({ narrow: { segment: 'seg2', mtu: 1400 } }), agent: { decapHook: 'tc' }, felix: { tunnelMSSClampEnabled: false },
+    });
+    const a = lab.pod('node-a');
+    const c = lab.pod('node-c');
+    const nodeC = lab.node('node-c').address;
+    // The pods announce 1460: full-size segments meet node-a's tunnel route (frag-needed from the
+    // node), then the 1400 link (frag-needed from the router, learned), then the learned route.
+    const x = await tcpTransfer(a.ns, c.ns, c.address, MiB);
+    t.true(x.ok, `TCP node-a → node-c: sent ${x.sent.bytes} bytes sha256 ${x.sent.sha256}, received ${x.received.bytes} sha256 ${x.received.sha256}`);
+    t.is(x.received.bytes, MiB);
+    t.is(x.received.sha256, x.sent.sha256);
+    t.deepEqual(learned(lab, 'node-a'), new Map([[nodeC, 1400]]), 'the transfer taught node-a the path MTU to node-c');
+    const cBlock = lab.node('node-c').block;
+    await until(`node-a's path MTU route to ${cBlock}`, () => pmtuRoutes(lab, 'node-a').get(cBlock) === `mtu lock ${1400 - overhead}`, 30_000);
+    t.is(counters(lab, 'node-a').mss_clamped, 0, 'nothing clamped');
+    t.is(counters(lab, 'node-c').mss_clamped, 0, 'nothing clamped');
+  });
 }
 
 for (const { mode, pool, overhead } of MODES) {
