@@ -80,7 +80,7 @@ export function encapFrame(mode: TunnelMode, deviceMac: string): Uint8Array {
 export function decapConfig(): BurrowConfig {
   return {
     local_ip: LOCAL_IP, uplink_ifindex: 0, uplink_mac: decapDeviceMac(), vtep_mac: LOCAL_VTEP_MAC,
-    vxlan_port: VXLAN_PORT, ttl: 64, default_vni: VNI, uplink_mtu: 1500, flags: 0,
+    vxlan_port: VXLAN_PORT, ttl: 64, default_vni: VNI, uplink_mtu: 1500, flags: 0, mss_ipip: 0, mss_vxlan: 0,
   };
 }
 
@@ -89,7 +89,7 @@ export const decapPeer: [string, BurrowPeer] = [PEER_IP, { modes: 3, vni: VNI }]
 export function encapConfig(uplinkIfindex: number, uplinkMac: string): BurrowConfig {
   return {
     local_ip: ENCAP_LOCAL_IP, uplink_ifindex: uplinkIfindex, uplink_mac: uplinkMac, vtep_mac: LOCAL_VTEP_MAC,
-    vxlan_port: VXLAN_PORT, ttl: 64, default_vni: VNI, uplink_mtu: 1500, flags: 0,
+    vxlan_port: VXLAN_PORT, ttl: 64, default_vni: VNI, uplink_mtu: 1500, flags: 0, mss_ipip: 0, mss_vxlan: 0,
   };
 }
 

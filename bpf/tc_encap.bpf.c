@@ -12,6 +12,7 @@
 #include "classify.h"
 #include "encap.h"
 #include "maps.h"
+#include "mss.h"
 #include "parse.h"
 
 SEC("tc")
@@ -22,7 +23,7 @@ int tc_encap(struct __sk_buff *skb)
 	__u32 len = p.len;
 	int stat = encap_classify(&p, &e);
 
-	if (stat == BURROW_STAT_PASS)
+	if (stat == BURROW_STAT_PASS || stat == BURROW_STAT_PASS_TUNNEL_ENDPOINT)
 		return counted(stat, len, TC_ACT_OK);
 	if (stat == BURROW_STAT_DROP_ALREADY_ENCAP)
 		return counted(stat, len, TC_ACT_SHOT);
@@ -34,6 +35,8 @@ int tc_encap(struct __sk_buff *skb)
 		return counted(BURROW_STAT_DROP_TOO_BIG, len, TC_ACT_SHOT);
 	if (encap_skb(skb, &e, len))
 		return counted(BURROW_STAT_DROP_ENCAP_FAILED, len, TC_ACT_SHOT);
+	/* Only SYNs pay more than a branch and a 20-byte load (mss.h). */
+	mss_count(mss_clamp_skb(skb, &e), len);
 	count(stat, len);
 	return bpf_redirect_neigh(e.cfg->uplink_ifindex, NULL, 0, 0);
 }

@@ -87,9 +87,15 @@ struct burrow_config {
 	__u16 uplink_mtu;       /* 0: no MTU check in the datapath */
 	__u16 _pad1;
 	__u32 flags;            /* enum burrow_config_flag bits */
+	/* TCP MSS clamp (docs/datapath.md "MSS clamping"): a SYN or SYN-ACK encapsulated in this
+	 * mode leaves with its MSS option lowered to this value when it is larger. The agent writes
+	 * the tunnel MTU of the mode less 40; 0 turns clamping off for the mode. */
+	__u16 mss_ipip;
+	__u16 mss_vxlan;
 };
 
-/* Index of the `stats` per-CPU array. Every verdict of every program moves exactly one. */
+/* Index of the `stats` per-CPU array. Every verdict of every program moves exactly one verdict
+ * counter (all but the MSS_* side counters). */
 enum burrow_stat {
 	BURROW_STAT_ENCAP_IPIP = 0,
 	BURROW_STAT_ENCAP_VXLAN,
@@ -110,6 +116,19 @@ enum burrow_stat {
 	BURROW_STAT_DROP_ALREADY_ENCAP, /* a tunnel packet routed into the tunnel: recursion */
 	BURROW_STAT_DROP_SPOOFED,       /* decap: inner source not the sending peer's (a forgery) */
 	BURROW_STAT_DROP_OUTSIDE_POOL,  /* decap: inner destination outside every pool (a relay) */
+	BURROW_STAT_PASS_TUNNEL_ENDPOINT, /* encap: inner destination is a tunnel endpoint (a peer,
+	                                   * the route's node or us): never tunnelled (recursion) */
+	/* The two below (MSS_*) are side counters: they move in addition to the verdict
+	 * counter (ENCAP_IPIP / ENCAP_VXLAN) of the SYN they describe. */
+	BURROW_STAT_MSS_CLAMPED,        /* encap: a SYN's MSS option was lowered to the clamp */
+	BURROW_STAT_MSS_MALFORMED,      /* encap: a SYN with malformed TCP options, left untouched */
+	/* Verdict counters again from here on (path MTU). */
+	BURROW_STAT_PMTU_LEARNED,       /* decap: ICMP frag-needed about one of our tunnel packets:
+	                                 * path MTU to that peer recorded in `pmtu`, ICMP passed on */
+	BURROW_STAT_DROP_PMTU_FORGED,   /* decap: frag-needed quoting a tunnel packet we never sent */
+	BURROW_STAT_DROP_PMTU_TOO_SMALL,/* decap: frag-needed about our tunnel packet, MTU < 552 */
+	BURROW_STAT_PASS_PMTU,          /* xdp_encap: too big for the learned path MTU, left to the
+	                                 * stack (its route to the peer's blocks says the inner MTU) */
 	BURROW_STAT__MAX,
 };
 
@@ -118,6 +137,21 @@ struct burrow_stat_value {
 	__u64 packets;
 	__u64 bytes;            /* frame length as the program received it */
 };
+
+/*
+ * Value of the `pmtu` hash; key: __u32 peer (tunnel endpoint) address, network byte order.
+ * Written by decap when an ICMP frag-needed about one of our outer packets to that peer arrives
+ * (docs/datapath.md, "Path MTU"); read by xdp_encap and by agentd, which installs the routes
+ * that tell inner senders and deletes the entry when it expires.
+ */
+struct burrow_pmtu {
+	__u64 learned_ns;       /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) when last learned */
+	__u16 mtu;              /* path MTU to the peer: the largest outer packet that fits */
+	__u8  _pad[6];
+};
+
+/* The smallest path MTU believed (the kernel's min_pmtu, 512 + 40). */
+#define BURROW_PMTU_MIN 552
 
 #define BURROW_ROUTES_MAX 262144
 #define BURROW_PEERS_MAX  16384

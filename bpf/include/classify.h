@@ -34,7 +34,8 @@ static __always_inline __u32 flow_ports(struct pkt *p, __u32 l4_off, int protoco
 	return ((__u32)bpf_ntohs(ports[0]) << 16) | bpf_ntohs(ports[1]);
 }
 
-/* Returns PASS, DROP_ALREADY_ENCAP, or ENCAP_IPIP / ENCAP_VXLAN with *e filled. */
+/* Returns PASS, PASS_TUNNEL_ENDPOINT, DROP_ALREADY_ENCAP, or ENCAP_IPIP / ENCAP_VXLAN with *e
+ * filled. */
 static __always_inline int encap_classify(struct pkt *p, struct encap_plan *e)
 {
 	struct burrow_route_key key = { .prefixlen = 32 };
@@ -64,19 +65,26 @@ static __always_inline int encap_classify(struct pkt *p, struct encap_plan *e)
 	if (e->mode != BURROW_MODE_IPIP && e->mode != BURROW_MODE_VXLAN)
 		return BURROW_STAT_PASS;
 
-	/* 5: never tunnel to a node address. */
+	/* 5: never tunnel to a tunnel endpoint (the route's node, us, or any peer): recursion. */
 	e->cfg = config_get();
 	if (!e->cfg)
 		return BURROW_STAT_PASS;
 	saddr = iph->saddr;
 	daddr = iph->daddr;
-	if (daddr == e->route->remote || daddr == e->cfg->local_ip)
-		return BURROW_STAT_PASS;
+	if (daddr == e->route->remote || daddr == e->cfg->local_ip ||
+	    bpf_map_lookup_elem(&peers, &daddr))
+		return BURROW_STAT_PASS_TUNNEL_ENDPOINT;
 
 	e->tos = iph->tos;
 	e->df = iph->frag_off & bpf_htons(IP_DF);
 	frag = ip_is_fragment(iph);
 	l4_off = ETH_HLEN + iph->ihl * 4;
+	/* For the MSS clamp (mss.h): where the TCP header starts and where the IP packet ends. */
+	e->tcp = protocol == IPPROTO_TCP && !frag;
+	e->l4_off = l4_off;
+	e->l4_end = ETH_HLEN + bpf_ntohs(iph->tot_len);
+	if (e->l4_end > p->len)
+		e->l4_end = p->len;
 
 	/* 6: a tunnel packet routed into the tunnel. pkt_linear() below invalidates iph. */
 	if (protocol == IPPROTO_IPIP)
@@ -134,6 +142,86 @@ static __always_inline int inner_source_ok(const struct burrow_config *cfg, __u3
 	return src->remote == outer_src ? 0 : -1;
 }
 
+/*
+ * docs/datapath.md "Path MTU", steps P1–P6: an ICMP (outer protocol 1) addressed to us, its outer
+ * header already checked by steps 6–7. off: where the ICMP header starts in the frame; ihl_len,
+ * tot_len: the outer header's. Reads nothing past tot_len. Returns PASS (not a frag-needed, or
+ * about something not ours), DROP_MALFORMED (a frag-needed whose quote is not an IPv4 header + 8
+ * bytes), DROP_PMTU_FORGED, DROP_PMTU_TOO_SMALL, or PMTU_LEARNED (the `pmtu` entry written).
+ */
+static __always_inline int pmtu_classify(struct pkt *p, const struct burrow_config *cfg, __u32 off,
+					 __u32 ihl_len, __u32 tot_len)
+{
+	struct burrow_pmtu val = {};
+	const struct burrow_pmtu *old;
+	struct hdr_cursor nh;
+	struct udphdr *udp;
+	struct iphdr *q;
+	__u8 *icmp;
+	__u32 qlen, qtot, mtu;
+	__be32 qsaddr, qdaddr;
+	__be16 qfrag;
+	int qproto;
+
+	/* P1: type 3 (destination unreachable) code 4 (fragmentation needed and DF set). */
+	if (ihl_len + ICMP_HLEN > tot_len)
+		return BURROW_STAT_PASS;
+	pkt_linear(p, off + ICMP_HLEN + IPV4_HLEN);
+	icmp = p->data + off;
+	if ((void *)(icmp + ICMP_HLEN) > p->data_end)
+		return BURROW_STAT_PASS;
+	if (icmp[0] != ICMP_DEST_UNREACH || icmp[1] != ICMP_FRAG_NEEDED)
+		return BURROW_STAT_PASS;
+	mtu = ((__u32)icmp[6] << 8) | icmp[7];
+
+	/* P2: the quote: version 4, IHL >= 5, the whole header and 8 bytes after it within tot_len. */
+	if (ihl_len + ICMP_HLEN + IPV4_HLEN > tot_len)
+		return BURROW_STAT_DROP_MALFORMED;
+	q = (void *)(icmp + ICMP_HLEN);
+	if ((void *)(q + 1) > p->data_end)
+		return BURROW_STAT_DROP_MALFORMED;
+	if (q->version != 4 || q->ihl < 5)
+		return BURROW_STAT_DROP_MALFORMED;
+	qlen = q->ihl * 4;
+	if (ihl_len + ICMP_HLEN + qlen + 8 > tot_len)
+		return BURROW_STAT_DROP_MALFORMED;
+	qproto = q->protocol;
+	qsaddr = q->saddr;
+	qdaddr = q->daddr;
+	qfrag = q->frag_off;
+	qtot = bpf_ntohs(q->tot_len);
+
+	/* P3: a tunnel packet: protocol 4, or UDP to the VXLAN port. pkt_linear() invalidates q. */
+	if (qproto == IPPROTO_UDP) {
+		off += ICMP_HLEN + qlen;
+		pkt_linear(p, off + UDP_HLEN);
+		nh.pos = p->data + off;
+		if (parse_udphdr(&nh, p->data_end, &udp) != cfg->vxlan_port)
+			return BURROW_STAT_PASS;
+	} else if (qproto != IPPROTO_IPIP) {
+		return BURROW_STAT_PASS;
+	}
+
+	/* P4: one we sent: from us, to a peer, DF and not a fragment (ours always are), and bigger
+	 * than the MTU the ICMP names (else it would not have been refused). */
+	if (qsaddr != cfg->local_ip || qfrag & bpf_htons(IP_MF | IP_OFFSET) || !(qfrag & bpf_htons(IP_DF)) ||
+	    mtu >= qtot || !bpf_map_lookup_elem(&peers, &qdaddr))
+		return BURROW_STAT_DROP_PMTU_FORGED;
+
+	/* P5: no path is believed narrower than the kernel's min_pmtu. */
+	if (mtu < BURROW_PMTU_MIN)
+		return BURROW_STAT_DROP_PMTU_TOO_SMALL;
+
+	/* P6: learn, unless a narrower MTU is already known (it stays until agentd expires it). */
+	old = bpf_map_lookup_elem(&pmtu, &qdaddr);
+	if (!old || old->mtu >= mtu) {
+		val.mtu = mtu;
+		val.learned_ns = bpf_ktime_get_ns();
+		bpf_map_update_elem(&pmtu, &qdaddr, &val, BPF_ANY);
+	}
+	return BURROW_STAT_PMTU_LEARNED;
+}
+
 /* Returns PASS, PASS_FRAGMENT, a DROP_* counter, or DECAP_IPIP / DECAP_VXLAN with *d filled. */
 static __always_inline int decap_classify(struct pkt *p, struct decap_plan *d)
 {
@@ -148,7 +236,7 @@ static __always_inline int decap_classify(struct pkt *p, struct decap_plan *d)
 	struct vxlan_hdr *vxh;
 	__u32 saddr, ihl_len, tot_len, off;
 	__u8 outer_tos, peer_mode;
-	int protocol, vni, vxlan;
+	int protocol, vni, vxlan, icmp = 0;
 
 	/* 1–3 */
 	pkt_linear(p, ETH_HLEN + IPV4_HLEN);
@@ -164,11 +252,13 @@ static __always_inline int decap_classify(struct pkt *p, struct decap_plan *d)
 	if (!cfg || iph->daddr != cfg->local_ip)
 		return BURROW_STAT_PASS;
 
-	/* 5: a tunnel protocol. */
+	/* 5: a tunnel protocol, or ICMP (path MTU, P1–P6). */
 	if (protocol == IPPROTO_IPIP)
 		vxlan = 0;
 	else if (protocol == IPPROTO_UDP)
 		vxlan = 1;
+	else if (protocol == IPPROTO_ICMP)
+		vxlan = 0, icmp = 1;
 	else
 		return BURROW_STAT_PASS;
 
@@ -187,6 +277,8 @@ static __always_inline int decap_classify(struct pkt *p, struct decap_plan *d)
 	saddr = iph->saddr;
 	outer_tos = iph->tos;
 	off = ETH_HLEN + ihl_len;
+	if (icmp)
+		return pmtu_classify(p, cfg, off, ihl_len, tot_len);
 
 	/* 8: VXLAN port. */
 	if (vxlan) {
@@ -256,7 +348,8 @@ static __always_inline int decap_classify(struct pkt *p, struct decap_plan *d)
 static __always_inline int stat_is_pass(int stat)
 {
 	return stat == BURROW_STAT_PASS || stat == BURROW_STAT_PASS_FRAGMENT ||
-	       stat == BURROW_STAT_PASS_FIB || stat == BURROW_STAT_PASS_TOO_BIG;
+	       stat == BURROW_STAT_PASS_FIB || stat == BURROW_STAT_PASS_TOO_BIG ||
+	       stat == BURROW_STAT_PMTU_LEARNED || stat == BURROW_STAT_PASS_PMTU;
 }
 
 #endif /* BURROW_CLASSIFY_H */

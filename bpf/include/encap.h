@@ -28,6 +28,9 @@ struct encap_plan {
 	__u8  tos;              /* inner TOS, copied whole to the outer header (RFC 6040 normal) */
 	__be16 df;              /* inner DF bit, as it sits in frag_off */
 	__u16 sport;            /* VXLAN UDP source port */
+	__u8  tcp;              /* inner protocol TCP, not a fragment: the MSS clamp looks */
+	__u32 l4_off;           /* inner L4 header offset in the frame before encapsulation */
+	__u32 l4_end;           /* end of the inner IP packet: min(14 + tot_len, frame length) */
 };
 
 struct decap_plan {
@@ -80,7 +83,10 @@ static __always_inline void create_outer_ipv4(struct iphdr *o, const struct enca
 	o->tos = e->tos;
 	o->tot_len = bpf_htons(tot_len);
 	o->id = bpf_htons(id);
-	o->frag_off = e->df;
+	/* Always DF (docs/datapath.md, "Path MTU"): a router never fragments the outer packet (the
+	 * receiver has no ipip module or VXLAN socket to reassemble it for) but answers with ICMP
+	 * frag-needed, from which decap learns the path MTU. */
+	o->frag_off = bpf_htons(IP_DF);
 	o->ttl = ttl ? ttl : BURROW_DEFAULT_TTL;
 	o->protocol = protocol;
 	o->check = 0;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * maps.h — the four maps of docs/datapath.md ("The path, the maps") and the one way to move a counter.
+ * maps.h — the five maps of docs/datapath.md ("The path, the maps") and the one way to move a counter.
  *
  * Every map is pinned by name (LIBBPF_PIN_BY_NAME), so each object loaded with the same pin root
  * (libbpf's bpf_object_open_opts.pin_root_path; /sys/fs/bpf when unset) reuses the maps the first
@@ -33,6 +33,16 @@ struct {
 	__type(value, struct burrow_peer);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } peers SEC(".maps");
+
+/* Path MTU learned per peer from ICMP frag-needed (decap writes, xdp_encap and agentd read,
+ * agentd expires). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BURROW_PEERS_MAX);
+	__type(key, __u32);
+	__type(value, struct burrow_pmtu);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pmtu SEC(".maps");
 
 /* This node: one entry, key 0. */
 struct {

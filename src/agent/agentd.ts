@@ -47,6 +47,7 @@ const AgentdOptions = z.strictObject({
   routeRefresh: z.coerce.number().int().min(0),
   peerGrace: z.coerce.number().int().min(0),
   acceptAhead: z.coerce.number().int().min(0),
+  pmtuExpiry: z.coerce.number().int().min(1000).max(86_400_000),
   logLevel: z.enum(LOG_LEVELS),
   bpfDir: z.string().min(1).optional(),
 });
@@ -68,6 +69,7 @@ function buildCommand(): Command {
     .option('--route-refresh <ms>', 'compare kernel routes and nft too on the first resync after this long (0: every resync)', '90000')
     .option('--accept-ahead <ms>', 'on a tunnel-mode change, accept the new modes this long before sending them', '1000')
     .option('--peer-grace <ms>', 'then keep accepting a peer\'s old modes this long', '5000')
+    .option('--pmtu-expiry <ms>', 'forget a path MTU learned from ICMP frag-needed after this long (as the kernel\'s mtu_expires; docs/datapath.md, "Path MTU")', '600000')
     .option('--log-level <level>', LOG_LEVELS.join(', '), 'info')
     .option('--bpf-dir <dir>', 'the compiled eBPF objects (default $BURROW_BPF_DIR, else build/bpf; docs/operations.md, "Upgrades")')
     .exitOverride();
@@ -126,6 +128,7 @@ async function main(argv: string[]): Promise<void> {
     routeRefreshMs: o.routeRefresh,
     peerGraceMs: o.peerGrace,
     acceptAheadMs: o.acceptAhead,
+    pmtuExpiryMs: o.pmtuExpiry,
     log,
   });
   // `nft flush ruleset` (Debian's `systemctl reload nftables`) removes burrow's table: put it back at once.

@@ -15,12 +15,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { BpfMap, MapType, Program, burrowConfigKey, burrowPeerKey, burrowRouteKey, burrowStatKey, openLinkPin, type Link } from '../bpf/index.js';
+import { BpfMap, MapType, Program, burrowConfigKey, burrowPeerKey, burrowRouteKey, burrowStatKey, burrowPmtuKey, openLinkPin, type Link } from '../bpf/index.js';
 import { addon } from '../bpf/native.js';
 import { DATAPATH_PROGRAMS, MAP_NAMES } from './datapath.js';
 import { detachPinned, linksDir } from './attach.js';
 import { run } from './exec.js';
 import { applyKernelRoutes, BURROW_ROUTE_PROTO, listKernelRoutes } from './kernel-routes.js';
+import { removePmtuRoutes } from './pmtu.js';
 import { DEFAULT_NAT_TABLE } from './reconcile.js';
 import { fsTypeOf, isBpffs, isPreloadIterator, PinRootError, releasePinRoot } from './pin-root.js';
 import { removeTunnelDevice } from './tunnel-device.js';
@@ -57,6 +58,7 @@ const BURROW_MAPS: Record<(typeof MAP_NAMES)[number], { type: number; keySize: n
   peers: { type: MapType.hash, keySize: burrowPeerKey.size },
   config: { type: MapType.array, keySize: burrowConfigKey.size },
   stats: { type: MapType.percpu_array, keySize: burrowStatKey.size },
+  pmtu: { type: MapType.hash, keySize: burrowPmtuKey.size },
 };
 
 /** `<program>@<interface>` as attach.ts names link pins (dots made '_'), and its make-before-break `~new`. */
@@ -188,6 +190,8 @@ export async function cleanupAgentState(opts: CleanupOptions): Promise<CleanupRe
     const routes = await listKernelRoutes(proto);
     await applyKernelRoutes([], routes, proto);
     report.routes = routes.map((r) => r.dst);
+    // The path MTU routes (pmtu.ts, proto 212).
+    report.routes.push(...await removePmtuRoutes());
   });
   await attempt('nft table', async () => {
     const table = opts.natTable ?? DEFAULT_NAT_TABLE;

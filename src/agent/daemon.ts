@@ -38,6 +38,7 @@ import { collectGarbage, favourMemory, MemoryKeeper } from './memory.js';
 import { createMetrics, EventLoopWatch, serveMetrics, type AgentMetrics, type Health, type MapFill } from './metrics.js';
 import { preparePinRoot, undoPinRootMount } from './pin-root.js';
 import { TunnelModeSwitch } from './mode-switch.js';
+import { PmtuPoller, removePmtuRoutes } from './pmtu.js';
 import { ensureTunnelDevice } from './tunnel-device.js';
 import { chooseDecapHook, findUplink, type DecapHook, type DecapHookChoice, type UplinkInfo } from './uplink.js';
 
@@ -66,6 +67,8 @@ export interface DaemonOptions {
    */
   acceptAheadMs: number;
   peerGraceMs: number;
+  /** Forget a learned path MTU after this long (default DEFAULT_PMTU_EXPIRY_MS, 10 min). */
+  pmtuExpiryMs?: number;
   log: Logger;
   /** Files over this are refused (default: the file source's, 64 MiB). */
   maxFileBytes?: number;
@@ -154,6 +157,7 @@ export class Daemon {
   private resyncDue = false;
   private lastKernelResync = Date.now();
   private switchTimer: NodeJS.Timeout | undefined;
+  private pmtu: PmtuPoller | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.log.child({ component: 'daemon' });
@@ -305,6 +309,15 @@ export class Daemon {
       }, this.opts.resyncMs);
       this.resync.unref();
     }
+    this.pmtu = new PmtuPoller({
+      maps: () => this.datapath?.maps,
+      engine: this.engine,
+      uplink: () => this.uplinkFacts(),
+      peers: () => new Set([...this.engine.derived.peers.values()].map((p) => p.address)),
+      log: this.opts.log.child({ component: 'pmtu' }),
+      ...(this.opts.pmtuExpiryMs !== undefined ? { expiryMs: this.opts.pmtuExpiryMs } : {}),
+    });
+    this.pmtu.start();
     this.setPhase('running');
     this.log.info({ node: this.opts.node, decapHook: this.hook, manifests: this.opts.manifests, rssMiB: rssMiB(), cpuMs: cpuMs() }, 'agentd ready');
     // The cold read's garbage and the grown young generation go back (after 'ready': not on the start path).
@@ -599,6 +612,7 @@ export class Daemon {
     this.loopWatch.close();
     if (this.resync) clearInterval(this.resync);
     if (this.switchTimer) clearTimeout(this.switchTimer);
+    await this.pmtu?.stop();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await this.idle();
     this.datapath?.close();

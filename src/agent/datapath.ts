@@ -1,7 +1,7 @@
 /**
  * The datapath's kernel objects under one pin root:
  *
- *   <pinRoot>/routes, peers, config, stats   the four maps (shared by every program)
+ *   <pinRoot>/routes, peers, config, stats, pmtu   the five maps (shared by every program)
  *   <pinRoot>/links/<name>                   bpf_links of attached programs (agentd)
  *
  * `loadDatapath` loads the program objects (adopting maps already pinned there, so a restarted
@@ -24,12 +24,15 @@ import {
   burrowRouteKey,
   burrowStatKey,
   burrowStatValue,
+  burrowPmtu,
+  burrowPmtuKey,
   perCpu,
   type BurrowConfig,
   type BurrowPeer,
   type BurrowRoute,
   type BurrowRouteKey,
   type BurrowStatValue,
+  type BurrowPmtu,
   type Program,
 } from '../bpf/index.js';
 import { isBpffs, preparePinRoot } from './pin-root.js';
@@ -39,7 +42,7 @@ export { isBpffs };
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/burrow';
 export const DATAPATH_PROGRAMS = ['tc_encap', 'tc_decap', 'xdp_decap', 'xdp_encap'] as const;
 export type DatapathProgramName = (typeof DATAPATH_PROGRAMS)[number];
-export const MAP_NAMES = ['routes', 'peers', 'config', 'stats'] as const;
+export const MAP_NAMES = ['routes', 'peers', 'config', 'stats', 'pmtu'] as const;
 
 let objectDirOverride: string | undefined;
 
@@ -77,6 +80,8 @@ export interface DatapathMaps {
   peers: BpfMap<string, BurrowPeer>;
   config: BpfMap<number, BurrowConfig>;
   stats: BpfMap<number, BurrowStatValue[]>;
+  /** Path MTU learned per peer (docs/datapath.md, "Path MTU"). */
+  pmtu: BpfMap<string, BurrowPmtu>;
   close(): void;
 }
 
@@ -97,6 +102,7 @@ export function openDatapathMaps(pinRoot: string): DatapathMaps {
     peers: BpfMap.openPinned(path.join(pinRoot, 'peers'), burrowPeerKey, burrowPeer),
     config: BpfMap.openPinned(path.join(pinRoot, 'config'), burrowConfigKey, burrowConfig),
     stats: BpfMap.openPinned(path.join(pinRoot, 'stats'), burrowStatKey, perCpu(burrowStatValue)),
+    pmtu: BpfMap.openPinned(path.join(pinRoot, 'pmtu'), burrowPmtuKey, burrowPmtu),
   };
   return {
     ...maps,

@@ -71,6 +71,14 @@ export interface RuntimeUplink {
   mtu: number;
 }
 
+/** IPv4 (20) and TCP (20) headers without options: what a SYN's MSS may announce on a path of `mtu`. */
+export const MSS_HEADERS = 40;
+
+/** The MSS clamp written for a tunnel MTU (docs/datapath.md "MSS clamping"); at least 1 (0 would mean off). */
+export function mssFor(tunnelMtu: number): number {
+  return Math.max(1, Math.min(0xffff, tunnelMtu - MSS_HEADERS));
+}
+
 export function configValueOf(n: NodeConfig, uplink?: RuntimeUplink): BurrowConfig {
   return {
     local_ip: n.localIp,
@@ -82,6 +90,8 @@ export function configValueOf(n: NodeConfig, uplink?: RuntimeUplink): BurrowConf
     default_vni: n.defaultVni,
     uplink_mtu: uplink?.mtu ?? n.uplinkMtu,
     flags: n.decapSourceCheck === 'pool' ? BurrowConfigFlag.decap_src_pool : 0,
+    mss_ipip: n.mssClamp ? mssFor(n.tunnelMtu.ipip) : 0,
+    mss_vxlan: n.mssClamp ? mssFor(n.tunnelMtu.vxlan) : 0,
   };
 }
 

@@ -44,6 +44,9 @@ export interface ConfigView {
   defaultVni: number;
   uplinkMtu: number;
   flags: string[];
+  /** MSS clamps (0: off). */
+  mssIpip: number;
+  mssVxlan: number;
 }
 
 export interface CounterView {
@@ -88,6 +91,8 @@ export function configView(c: BurrowConfig): ConfigView {
     defaultVni: c.default_vni,
     uplinkMtu: c.uplink_mtu,
     flags: flagNames(c.flags, BurrowConfigFlag),
+    mssIpip: c.mss_ipip,
+    mssVxlan: c.mss_vxlan,
   };
 }
 

@@ -50,7 +50,7 @@ const ROUTE_FIELDS: Partial<Record<keyof RouteView, string>> = {
 const PEER_FIELDS: Partial<Record<keyof PeerView, string>> = { modes: 'modes', vni: 'vni' };
 const CONFIG_FIELDS: Partial<Record<keyof ConfigView, string>> = {
   localIp: 'local-ip', uplinkIfindex: 'uplink-ifindex', uplinkMac: 'uplink-mac', vtepMac: 'vtep-mac', vxlanPort: 'vxlan-port',
-  ttl: 'ttl', defaultVni: 'default-vni', uplinkMtu: 'uplink-mtu', flags: 'flags',
+  ttl: 'ttl', defaultVni: 'default-vni', uplinkMtu: 'uplink-mtu', flags: 'flags', mssIpip: 'mss-ipip', mssVxlan: 'mss-vxlan',
 };
 const KERNEL_FIELDS: Partial<Record<keyof KernelRoute, string>> = { via: 'via', dev: 'dev', onlink: 'onlink', mtu: 'mtu', src: 'src' };
 
@@ -167,7 +167,7 @@ function diffJson<E, V extends object>(d: KeyedDiff<E>, view: (key: string, e: E
 
 const CONFIG_VIEW_NAME: Record<keyof BurrowConfig, keyof ConfigView> = {
   local_ip: 'localIp', uplink_ifindex: 'uplinkIfindex', uplink_mac: 'uplinkMac', vtep_mac: 'vtepMac', vxlan_port: 'vxlanPort',
-  ttl: 'ttl', default_vni: 'defaultVni', uplink_mtu: 'uplinkMtu', flags: 'flags',
+  ttl: 'ttl', default_vni: 'defaultVni', uplink_mtu: 'uplinkMtu', flags: 'flags', mss_ipip: 'mssIpip', mss_vxlan: 'mssVxlan',
 };
 
 export function planJson(plan: Plan): PlanJson {

@@ -157,12 +157,12 @@ export function canonicalRouteKey(key: BurrowRouteKey): string {
 export function isZeroConfig(c: BurrowConfig): boolean {
   return (
     c.local_ip === '0.0.0.0' && c.uplink_ifindex === 0 && c.uplink_mac === ZERO_MAC && c.vtep_mac === ZERO_MAC &&
-    c.vxlan_port === 0 && c.ttl === 0 && c.default_vni === 0 && c.uplink_mtu === 0 && c.flags === 0
+    c.vxlan_port === 0 && c.ttl === 0 && c.default_vni === 0 && c.uplink_mtu === 0 && c.flags === 0 && c.mss_ipip === 0 && c.mss_vxlan === 0
   );
 }
 
 const CONFIG_FIELDS: (keyof BurrowConfig)[] = [
-  'local_ip', 'uplink_ifindex', 'uplink_mac', 'vtep_mac', 'vxlan_port', 'ttl', 'default_vni', 'uplink_mtu', 'flags',
+  'local_ip', 'uplink_ifindex', 'uplink_mac', 'vtep_mac', 'vxlan_port', 'ttl', 'default_vni', 'uplink_mtu', 'flags', 'mss_ipip', 'mss_vxlan',
 ];
 
 export function planConfig(before: BurrowConfig | null, after: BurrowConfig): ConfigChange | null {

@@ -40,6 +40,8 @@ export const burrowConfig = struct('burrow_config', {
   uplink_mtu: u16,
   _pad1: pad(2),
   flags: u32,
+  mss_ipip: u16,
+  mss_vxlan: u16,
 });
 
 /** Key of the `config` array: always 0. */
@@ -53,14 +55,25 @@ export const burrowStatValue = struct('burrow_stat_value', {
 /** Key of the `stats` per-CPU array: a counter index (BurrowStat). */
 export const burrowStatKey = u32;
 
+/** Value of the `pmtu` hash (key: the peer's address): the path MTU learned from ICMP frag-needed. */
+export const burrowPmtu = struct('burrow_pmtu', {
+  learned_ns: u64,
+  mtu: u16,
+  _pad: pad(6),
+});
+
+/** Key of the `pmtu` hash: the peer (tunnel endpoint) address. */
+export const burrowPmtuKey = ipv4;
+
 export type BurrowRouteKey = ValueOf<typeof burrowRouteKey>;
 export type BurrowRoute = ValueOf<typeof burrowRoute>;
 export type BurrowPeer = ValueOf<typeof burrowPeer>;
 export type BurrowConfig = ValueOf<typeof burrowConfig>;
 export type BurrowStatValue = ValueOf<typeof burrowStatValue>;
+export type BurrowPmtu = ValueOf<typeof burrowPmtu>;
 
 /** Every struct codec of burrow.h: what Collection checks against an object's BTF by default. */
-export const burrowStructs = [burrowRouteKey, burrowRoute, burrowPeer, burrowConfig, burrowStatValue] as const;
+export const burrowStructs = [burrowRouteKey, burrowRoute, burrowPeer, burrowConfig, burrowStatValue, burrowPmtu] as const;
 
 /**
  * A C enum mirrored in TS: `values` maps the enumerator names without `prefix`, lower-cased, to
@@ -94,6 +107,13 @@ export const burrowStatNames = [
   'drop_already_encap',
   'drop_spoofed',
   'drop_outside_pool',
+  'pass_tunnel_endpoint',
+  'mss_clamped',
+  'mss_malformed',
+  'pmtu_learned',
+  'drop_pmtu_forged',
+  'drop_pmtu_too_small',
+  'pass_pmtu',
 ] as const;
 
 export type BurrowStatName = (typeof burrowStatNames)[number];

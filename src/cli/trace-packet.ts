@@ -74,6 +74,7 @@ export function codecTables(
     config: {
       localIp: config.local_ip, uplinkIfindex: config.uplink_ifindex, uplinkMac: config.uplink_mac, vtepMac: config.vtep_mac,
       vxlanPort: config.vxlan_port, ttl: config.ttl, defaultVni: config.default_vni, uplinkMtu: config.uplink_mtu, flags: config.flags,
+      mssIpip: config.mss_ipip, mssVxlan: config.mss_vxlan,
     },
   };
 }
@@ -156,7 +157,7 @@ export function predict(hook: TraceHook, frame: Uint8Array, t: CodecTables, prog
   if (hook === 'ingress') return { result: decap(frame, { peers: t.peers, config: t.config, routes: t.routes, hook: xdp ? 'xdp' : 'tc' }) };
   const outer = parseIpv4(programOutput, ETH_HLEN);
   const ipId = outer && outer.id !== 0 ? outer.id : undefined;
-  const r = encap(frame, { routes: t.routes, config: t.config, hook: 'tc', skbMaxLen: 65550, ...(ipId ? { ipId } : {}) });
+  const r = encap(frame, { routes: t.routes, peers: t.peers, config: t.config, hook: 'tc', skbMaxLen: 65550, ...(ipId ? { ipId } : {}) });
   return { result: r, route: r.route };
 }
 
@@ -185,9 +186,15 @@ export function compareWithPrediction(
   if (!moved || moved.packets < 1 || moved.bytes < inputLength) {
     disagreements.push(`counters: codec predicts ${counter} +1 packet +${inputLength} bytes; it moved ${moved ? `+${moved.packets} packets` : 'not at all'}`);
   }
+  // Side counters the codec predicts (mss_clamped, mss_malformed for a SYN) must move too.
+  const sides = (prediction.also ?? []).map((c) => c.toLowerCase());
+  for (const side of sides) {
+    if (!run.moved.some((c) => c.name === side && c.packets >= 1)) disagreements.push(`counters: codec predicts ${side} +1 packet besides ${counter}; it did not move`);
+  }
   const same = run.output.length === prediction.output.length && run.output.every((b, i) => b === prediction.output[i]);
   if (!same) disagreements.push(`output: ${firstDifference(run.output, prediction.output)}`);
-  return { agree: disagreements.length === 0, disagreements, otherCounters: run.moved.filter((c) => c.name !== counter).map((c) => c.name) };
+  const expected = new Set([counter, ...sides]);
+  return { agree: disagreements.length === 0, disagreements, otherCounters: run.moved.filter((c) => !expected.has(c.name)).map((c) => c.name) };
 }
 
 function firstDifference(a: Uint8Array, b: Uint8Array): string {

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { ipv4ToNumber, numberToIpv4, parseCidr, prefixMask, writeU16 } from './address.js';
 import type { DecapOptions } from './decap.js';
 import { ETH_HLEN, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_8021Q } from './ethernet.js';
-import { buildIpipFrame, buildVxlanFrame, type FrameFields } from './frame-builder.js';
+import { buildFragNeededFrame, buildIpipFrame, buildTunnelQuote, buildVxlanFrame, type FrameFields } from './frame-builder.js';
 import { fixIpv4HeaderChecksum } from './ipv4.js';
 import { parseIpv4Frame } from './frame-parse.js';
 import { lookupRoute } from './route-table.js';
@@ -26,7 +26,7 @@ import {
 import { arbCidr, arbNodeConfig, arbPeerList, arbRouteTable } from './arbitrary-tables.js';
 import { applyTruncation, arbTruncationPlan, type TruncationPlan } from './arbitrary-truncation.js';
 
-export type DecapFrameKind = 'ipip' | 'vxlan' | 'plain' | 'junk';
+export type DecapFrameKind = 'ipip' | 'vxlan' | 'plain' | 'junk' | 'icmp';
 
 export interface DecapScenario {
   readonly kind: DecapFrameKind;
@@ -83,7 +83,36 @@ export type DecapFrameSpec =
     innerSrc: AddressPick; innerDst: AddressPick;
   }
   | { kind: 'plain'; packet: PacketPlan; toLocal: boolean }
-  | { kind: 'junk'; frame: Uint8Array };
+  | { kind: 'junk'; frame: Uint8Array }
+  | IcmpSpec;
+
+/**
+ * An ICMP to us (mostly) for "Path MTU" P1–P6: frag-needed (mostly) quoting one of our tunnel
+ * packets, or a forgery of one (another source, a non-peer destination, DF clear, a fragment, an
+ * MTU it fit in, an MTU < 552), another protocol, a truncated or bad quote, a damaged outer header.
+ */
+export interface IcmpSpec {
+  kind: 'icmp';
+  toLocal: boolean;
+  dst: string;
+  routerSrc: string;
+  icmpType: number;
+  icmpCode: number;
+  mtu: { kind: 'below-sent'; less: number } | { kind: 'value'; value: number };
+  quoteMode: 'ipip' | 'vxlan' | 'other';
+  otherProtocol: number;
+  quoteSrc: { kind: 'local' } | { kind: 'address'; address: string };
+  quoteDst: { kind: 'peer'; index: number } | { kind: 'address'; address: string };
+  toConfigPort: boolean;
+  otherPort: number;
+  sentLength: number;
+  df: boolean;
+  frag: { mf: boolean; fragOffset: number };
+  after: number;
+  quoteFirstByte: number | undefined;
+  quoteCut: number | undefined;
+  damage: Damage;
+}
 
 const weighted = <T>(w: number, arbitrary: fc.Arbitrary<T>) => ({ weight: w, arbitrary });
 
@@ -181,6 +210,34 @@ function arbDamage(): fc.Arbitrary<Damage> {
   );
 }
 
+function arbIcmpSpec(): fc.Arbitrary<IcmpSpec> {
+  return fc.record({
+    kind: fc.constant('icmp' as const),
+    toLocal: fc.oneof(weighted(9, fc.constant(true)), weighted(1, fc.constant(false))),
+    dst: arbIpv4Address(),
+    routerSrc: arbIpv4Address(),
+    icmpType: fc.oneof(weighted(9, fc.constant(3)), weighted(1, fc.constantFrom(0, 8, 11, 12)), weighted(1, fc.integer({ min: 0, max: 255 }))),
+    icmpCode: fc.oneof(weighted(9, fc.constant(4)), weighted(1, fc.integer({ min: 0, max: 15 }))),
+    mtu: fc.oneof(
+      weighted(6, fc.record({ kind: fc.constant('below-sent' as const), less: fc.oneof(fc.constantFrom(1, 20, 100, 220), fc.integer({ min: 1, max: 2000 })) })),
+      weighted(2, fc.record({ kind: fc.constant('value' as const), value: fc.oneof(fc.constantFrom(0, 68, 551, 552, 553, 1280, 1400, 1500, 65535), fc.integer({ min: 0, max: 65535 })) })),
+    ),
+    quoteMode: fc.oneof(weighted(4, fc.constant('ipip' as const)), weighted(4, fc.constant('vxlan' as const)), weighted(1, fc.constant('other' as const))),
+    otherProtocol: fc.constantFrom(1, 6, 47, 50),
+    quoteSrc: fc.oneof(weighted(9, fc.constant({ kind: 'local' as const })), weighted(1, fc.record({ kind: fc.constant('address' as const), address: arbIpv4Address() }))),
+    quoteDst: fc.oneof(weighted(9, fc.record({ kind: fc.constant('peer' as const), index: fc.nat() })), weighted(1, fc.record({ kind: fc.constant('address' as const), address: arbIpv4Address() }))),
+    toConfigPort: fc.oneof(weighted(9, fc.constant(true)), weighted(1, fc.constant(false))),
+    otherPort: fc.integer({ min: 0, max: 65535 }),
+    sentLength: fc.oneof(fc.constantFrom(1500, 1480, 1450, 9000, 576), fc.integer({ min: 28, max: 65535 })),
+    df: fc.oneof(weighted(9, fc.constant(true)), weighted(1, fc.constant(false))),
+    frag: fc.oneof(weighted(12, fc.constant({ mf: false, fragOffset: 0 })), weighted(1, fc.record({ mf: fc.boolean(), fragOffset: fc.integer({ min: 0, max: 0x1fff }) }))),
+    after: fc.oneof(weighted(3, fc.constant(8)), weighted(2, fc.integer({ min: 8, max: 120 }))),
+    quoteFirstByte: fc.oneof(weighted(12, fc.constant(undefined)), weighted(1, fc.constantFrom(0x44, 0x40, 0x55, 0x46, 0x4f, 0x65, 0x00))),
+    quoteCut: fc.oneof(weighted(10, fc.constant(undefined)), weighted(2, fc.integer({ min: 0, max: 30 }))),
+    damage: arbDamage(),
+  });
+}
+
 /** The kinds of frame and their weights. */
 export function arbDecapFrameSpec(): fc.Arbitrary<DecapFrameSpec> {
   const innerFirstByte = fc.oneof(
@@ -201,6 +258,7 @@ export function arbDecapFrameSpec(): fc.Arbitrary<DecapFrameSpec> {
     })),
     weighted(3, fc.record({ kind: fc.constant('plain' as const), packet: arbPacketPlan({ vxlanPortWeight: 3 }), toLocal: fc.boolean() })),
     weighted(2, fc.record({ kind: fc.constant('junk' as const), frame: fc.oneof(arbNonIpv4Frame(), arbVlanFrame(), arbGarbageFrame(), arbBadIpHeaderFrame()) })),
+    weighted(4, arbIcmpSpec()),
   );
 }
 
@@ -292,11 +350,15 @@ export function arbDecapScenario(opts: DecapScenarioOptions = {}): fc.Arbitrary<
     routesSpec: arbDecapRoutesSpec(),
     hook: opts.hook !== undefined ? fc.constant(opts.hook) : fc.constantFrom<Hook>('tc', 'xdp'),
     spec: arbDecapFrameSpec(),
-  }).map(({ config, peerList, routesSpec, hook, spec }) => {
+    learned: fc.oneof(weighted(3, fc.constant<[number, number][]>([])), weighted(1, fc.array(fc.tuple(fc.nat(), fc.oneof(fc.constantFrom(552, 1280, 1400, 1500), fc.integer({ min: 552, max: 65535 }))), { maxLength: 3 }))),
+  }).map(({ config, peerList, routesSpec, hook, spec, learned }) => {
     const peers = peerMap(peerList);
     const routes = resolveDecapRoutes(routesSpec, config, peerList);
     const frame = resolveDecapFrame(spec, config, peerList, routes);
-    return { kind: spec.kind, frame, peerList, peers, routes, config, hook, options: { peers, config, routes, hook } };
+    // The pmtu map before the frame: entries for some peers (P6 keeps a narrower one).
+    const keys = [...peers.keys()];
+    const pmtu = new Map<string, number>(keys.length === 0 ? [] : learned.map(([i, mtu]) => [keys[i % keys.length]!, mtu] as [string, number]));
+    return { kind: spec.kind, frame, peerList, peers, routes, config, hook, options: { peers, config, routes, hook, ...(pmtu.size ? { pmtu } : {}) } };
   }).filter((s) => !opts.testRunnable || acceptedByTestRun(s.frame, s.hook));
 }
 
@@ -306,6 +368,7 @@ export function arbDecapScenario(opts: DecapScenarioOptions = {}): fc.Arbitrary<
  */
 export function resolveDecapFrame(spec: DecapFrameSpec, config: NodeConfig, peerList: [string, Peer][], routes: readonly RouteEntry[]): Uint8Array {
   if (spec.kind === 'junk') return spec.frame;
+  if (spec.kind === 'icmp') return resolveIcmpFrame(spec, config, peerList);
   if (spec.kind === 'plain') {
     const plan = spec.toLocal ? { ...spec.packet, ip: { ...spec.packet.ip, dst: config.localIp } } : spec.packet;
     return buildPacketFrame(plan, { vxlanPort: config.vxlanPort });
@@ -334,6 +397,28 @@ export function resolveDecapFrame(spec: DecapFrameSpec, config: NodeConfig, peer
       udpChecksum: vxlan.udpChecksum, vxlanFlags: vxlan.flags, innerEtherType: vxlan.innerEtherType,
       innerEthSrc: vxlan.innerEthSrc, innerEthDst: vxlan.innerEthDst,
     });
+  return damage(frame, spec.damage);
+}
+
+function resolveIcmpFrame(spec: IcmpSpec, config: NodeConfig, peerList: [string, Peer][]): Uint8Array {
+  const peer = spec.quoteDst.kind === 'peer' ? peerList[spec.quoteDst.index % Math.max(1, peerList.length)]?.[0] : undefined;
+  const dst = spec.quoteDst.kind === 'address' ? spec.quoteDst.address : peer ?? '10.0.9.9';
+  const src = spec.quoteSrc.kind === 'local' ? config.localIp : spec.quoteSrc.address;
+  let quote: Uint8Array = buildTunnelQuote({
+    mode: spec.quoteMode === 'vxlan' ? 'vxlan' : 'ipip', src, dst, totalLength: spec.sentLength, df: spec.df, mf: spec.frag.mf,
+    fragOffset: spec.frag.fragOffset, dport: spec.toConfigPort ? config.vxlanPort : spec.otherPort, after: spec.after,
+  });
+  if (spec.quoteMode === 'other') {
+    quote[9] = spec.otherProtocol;
+    fixIpv4HeaderChecksum(quote, 0);
+  }
+  if (spec.quoteFirstByte !== undefined) quote[0] = spec.quoteFirstByte;
+  if (spec.quoteCut !== undefined) quote = quote.subarray(0, spec.quoteCut);
+  const mtu = spec.mtu.kind === 'value' ? spec.mtu.value : Math.max(0, spec.sentLength - spec.mtu.less);
+  const frame = buildFragNeededFrame({
+    src: spec.routerSrc, dst: spec.toLocal ? config.localIp : spec.dst, ttl: 64, mtu, icmpType: spec.icmpType, icmpCode: spec.icmpCode, quote,
+    ...(spec.damage.kind === 'pad' ? { padding: spec.damage.bytes } : {}),
+  });
   return damage(frame, spec.damage);
 }
 

@@ -2,23 +2,24 @@
 // biased to reach every step of tc_encap / xdp_encap (destinations drawn from the table's CIDRs,
 // sizes around the MTU, tunnel packets, node addresses, junk). Test-only.
 import fc from 'fast-check';
+import { parseIpv4Frame } from './frame-parse.js';
 import { ipv4ToNumber, numberToIpv4, parseCidr, prefixMask } from './address.js';
 import type { EncapOptions, FibLookup, FibResult } from './encap.js';
 import { ETH_HLEN } from './ethernet.js';
 import { IPPROTO_IPIP } from './ipv4.js';
-import { tunnelOverhead, type NodeConfig, type RouteEntry, type TunnelRoute } from './model.js';
+import { peerMap, tunnelOverhead, type NodeConfig, type PeerMap, type RouteEntry, type TunnelRoute } from './model.js';
 import { lookupRoute } from './route-table.js';
 import { acceptedByTestRun } from './test-run-input.js';
 import type { Hook } from './verdict.js';
 import {
-  arbBadIpHeaderFrame, arbGarbageFrame, arbNonIpv4Frame, arbPacketPlan, arbVlanFrame, buildPacketFrame,
+  arbBadIpHeaderFrame, arbGarbageFrame, arbNodeAddress, arbNonIpv4Frame, arbPacketPlan, arbVlanFrame, buildPacketFrame,
   plannedFrameLength, type PacketPlan,
 } from './arbitrary-packets.js';
 import { arbFibResult, arbNodeConfig, arbPrefixLength, arbRouteTable, arbTunnelRoute } from './arbitrary-tables.js';
 import { applyTruncation, arbTruncationPlan, type TruncationPlan } from './arbitrary-truncation.js';
 
 export type EncapFrameKind =
-  | 'routed' | 'near-mtu' | 'route-remote' | 'local' | 'tunnel' | 'random-dst' | 'truncated' | 'junk';
+  | 'routed' | 'near-mtu' | 'route-remote' | 'local' | 'peer-endpoint' | 'tunnel' | 'random-dst' | 'truncated' | 'junk';
 
 export interface EncapScenario {
   /** How the frame was made (for reading counterexamples and checking coverage). */
@@ -26,6 +27,8 @@ export interface EncapScenario {
   readonly frame: Uint8Array;
   readonly routes: RouteEntry[];
   readonly config: NodeConfig;
+  /** The `peers` map: other nodes' tunnel endpoints (step 5 never tunnels to one). */
+  readonly peers: PeerMap;
   readonly hook: Hook;
   /** The outer ID to model (what the program's random choice is replaced by). */
   readonly ipId: number;
@@ -57,6 +60,7 @@ export type EncapFrameSpec =
   | { kind: 'routed' | 'tunnel' | 'truncated'; packet: PacketPlan; routePick: number; hostBits: number; tunnel: 'ipip' | 'vxlan'; truncation: TruncationPlan }
   | { kind: 'near-mtu'; packet: PacketPlan; routePick: number; hostBits: number; mtuDelta: number }
   | { kind: 'route-remote' | 'local'; packet: PacketPlan; routePick: number; prefixLength: number; extraRoute: TunnelRoute }
+  | { kind: 'peer-endpoint'; packet: PacketPlan; routePick: number; hostBits: number }
   | { kind: 'random-dst'; packet: PacketPlan }
   | { kind: 'junk'; frame: Uint8Array };
 
@@ -80,6 +84,7 @@ export function arbEncapFrameSpec(): fc.Arbitrary<EncapFrameSpec> {
         extraRoute: arbTunnelRoute({ modes: ['ipip', 'vxlan'] }),
       }),
     },
+    { weight: 2, arbitrary: fc.record({ kind: kinds('peer-endpoint' as const), packet, routePick: fc.nat(), hostBits: fc.integer({ min: 0, max: 0xffffffff }) }) },
     { weight: 2, arbitrary: fc.record({ kind: kinds('random-dst' as const), packet }) },
     { weight: 2, arbitrary: fc.record({ kind: kinds('junk' as const), frame: fc.oneof(arbNonIpv4Frame(), arbVlanFrame(), arbGarbageFrame(), arbBadIpHeaderFrame()) }) },
   );
@@ -94,14 +99,30 @@ export function arbEncapScenario(opts: EncapScenarioOptions = {}): fc.Arbitrary<
     ingressIfindex: opts.ingressIfindex !== undefined ? fc.constant(opts.ingressIfindex) : fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 4 }) }),
     fibResult: arbFibResult(1),
     spec: arbEncapFrameSpec(),
-  }).map(({ config, routes, hook, ipId, ingressIfindex, fibResult, spec }) => {
-    const { frame, routes: table } = resolveEncapFrame(spec, config, routes);
+    otherPeers: fc.array(arbNodeAddress(), { maxLength: 3 }),
+    // xdp step 7b: a path MTU learned for the frame's remote (around the outer length), or for any remote.
+    learned: fc.oneof(
+      { weight: 2, arbitrary: fc.constant(undefined) },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('around' as const), delta: fc.integer({ min: -3, max: 3 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('any' as const), pick: fc.nat(), mtu: fc.integer({ min: 552, max: 65535 }) }) },
+    ),
+  }).map(({ config, routes, hook, ipId, ingressIfindex, fibResult, spec, otherPeers, learned }) => {
+    const { frame, routes: table, peers: needed } = resolveEncapFrame(spec, config, routes);
+    const peers = peerMap([...otherPeers, ...needed].map((a) => [a, { modes: 3, vni: 4096 }] as const));
     const fib: FibLookup = opts.fib ?? (() => fibResult);
+    const pmtu = new Map<string, number>();
+    if (learned?.kind === 'any' && table.length > 0) pmtu.set(table[learned.pick % table.length]!.route.remote, learned.mtu);
+    if (learned?.kind === 'around') {
+      const ip = parseIpv4Frame(frame);
+      const entry = ip && lookupRoute(table, ip.dst);
+      const overhead = entry?.route.mode === 'vxlan' ? 50 : 20;
+      if (entry) pmtu.set(entry.route.remote, Math.max(0, frame.length - 14 + overhead + learned.delta));
+    }
     const options: EncapOptions = {
-      routes: table, config, hook, ipId, ingressIfindex, fib,
+      routes: table, config, peers, hook, ipId, ingressIfindex, fib, ...(pmtu.size ? { pmtu } : {}),
       ...(opts.skbMaxLen !== undefined ? { skbMaxLen: opts.skbMaxLen } : {}),
     };
-    return { kind: spec.kind, frame, routes: table, config, hook, ipId, ingressIfindex, fibResult, options };
+    return { kind: spec.kind, frame, routes: table, config, peers, hook, ipId, ingressIfindex, fibResult, options };
   }).filter((s) => !opts.testRunnable || acceptedByTestRun(s.frame, s.hook));
 }
 
@@ -111,21 +132,30 @@ const NEAR_MTU_MAX = 3000;
 /**
  * The frame of `spec` against `config` and `routes` (at least one entry), and the table to run it
  * against: `routes`, plus for the 'route-remote' and 'local' kinds a route around the frame's
- * destination (routeAround).
+ * destination (routeAround); `peers`, the addresses the frame needs in the `peers` map: for
+ * 'peer-endpoint', a destination inside a route that is a peer's tunnel endpoint — one of
+ * `knownPeers` when given (a batch's fixed map), else an address inside a route.
  */
-export function resolveEncapFrame(spec: EncapFrameSpec, config: NodeConfig, routes: RouteEntry[]): { frame: Uint8Array; routes: RouteEntry[] } {
+export function resolveEncapFrame(
+  spec: EncapFrameSpec, config: NodeConfig, routes: RouteEntry[], knownPeers: readonly string[] = [],
+): { frame: Uint8Array; routes: RouteEntry[]; peers: string[] } {
   const pick = (n: number): RouteEntry => routes[n % routes.length] as RouteEntry;
   const withDst = (plan: PacketPlan, dst: string): PacketPlan => ({ ...plan, ip: { ...plan.ip, dst } });
   switch (spec.kind) {
     case 'junk':
-      return { frame: spec.frame, routes };
+      return { frame: spec.frame, routes, peers: [] };
     case 'random-dst':
-      return { frame: buildPacketFrame(spec.packet), routes };
+      return { frame: buildPacketFrame(spec.packet), routes, peers: [] };
+    case 'peer-endpoint': {
+      const known = knownPeers[spec.routePick % Math.max(1, knownPeers.length)];
+      const dst = known ?? addressIn(pick(spec.routePick), spec.hostBits);
+      return { frame: buildPacketFrame(withDst(spec.packet, dst), { vxlanPort: config.vxlanPort }), routes, peers: known ? [] : [dst] };
+    }
     case 'route-remote':
     case 'local': {
       const dst = spec.kind === 'local' ? config.localIp : pick(spec.routePick).route.remote;
       const extra = routeAround(dst, spec.prefixLength, spec.extraRoute, spec.kind === 'route-remote');
-      return { frame: buildPacketFrame(withDst(spec.packet, dst)), routes: [...routes, extra] };
+      return { frame: buildPacketFrame(withDst(spec.packet, dst)), routes: [...routes, extra], peers: [] };
     }
     case 'near-mtu': {
       const plan = withDst(spec.packet, addressIn(pick(spec.routePick), spec.hostBits));
@@ -135,7 +165,7 @@ export function resolveEncapFrame(spec: EncapFrameSpec, config: NodeConfig, rout
       const mtu = config.uplinkMtu !== 0 && config.uplinkMtu <= NEAR_MTU_MAX ? config.uplinkMtu : 1500;
       const headers = plannedFrameLength({ ...plan, payloadLength: 0 }) - ETH_HLEN;
       const payloadLength = Math.max(0, mtu + spec.mtuDelta - overhead - headers);
-      return { frame: buildPacketFrame({ ...plan, payloadLength }), routes };
+      return { frame: buildPacketFrame({ ...plan, payloadLength }), routes, peers: [] };
     }
     case 'routed':
     case 'tunnel':
@@ -147,7 +177,7 @@ export function resolveEncapFrame(spec: EncapFrameSpec, config: NodeConfig, rout
           : { ...plan, l4: { kind: 'udp', sport: 4789, dport: config.vxlanPort, checksum: 'zero', toVxlanPort: true } };
       }
       const frame = buildPacketFrame(plan, { vxlanPort: config.vxlanPort });
-      return { frame: spec.kind === 'truncated' ? applyTruncation(frame, spec.truncation) : frame, routes };
+      return { frame: spec.kind === 'truncated' ? applyTruncation(frame, spec.truncation) : frame, routes, peers: [] };
     }
   }
 }

@@ -6,7 +6,7 @@ import { ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6 } 
 import { buildIcmpEchoFrame, buildIpv4Frame, buildTcpFrame, buildUdpFrame, type FrameFields } from './frame-builder.js';
 import { ICMP_HLEN } from './icmp.js';
 import { IPPROTO_IPIP, IPPROTO_SCTP } from './ipv4.js';
-import { TCP_HLEN } from './tcp.js';
+import { tcpHeaderLength } from './tcp.js';
 import { UDP_HLEN } from './udp.js';
 
 // --- addresses -----------------------------------------------------------------------------
@@ -129,7 +129,11 @@ export function arbIpv4Plan(opts: { fragmentWeight?: number; dst?: fc.Arbitrary<
 // --- L4 and whole packets --------------------------------------------------------------------
 
 export type L4Plan =
-  | { readonly kind: 'tcp'; readonly sport: number; readonly dport: number; readonly seq: number; readonly flags: number }
+  | {
+    readonly kind: 'tcp'; readonly sport: number; readonly dport: number; readonly seq: number; readonly flags: number;
+    /** Option bytes (padded to 4 when built) and, sometimes, a data offset that lies. */
+    readonly options: Uint8Array; readonly dataOffset?: number;
+  }
   | { readonly kind: 'udp'; readonly sport: number; readonly dport: number; readonly checksum: 'compute' | 'zero'; readonly toVxlanPort: boolean }
   | { readonly kind: 'icmp'; readonly type: number; readonly identifier: number; readonly sequence: number }
   | { readonly kind: 'raw'; readonly protocol: number };
@@ -145,11 +149,72 @@ function arbPort(): fc.Arbitrary<number> {
  */
 export function arbL4Plan(vxlanPortWeight = 1): fc.Arbitrary<L4Plan> {
   return fc.oneof(
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant('tcp' as const), sport: arbPort(), dport: arbPort(), seq: fc.integer({ min: 0, max: 0xffffffff }), flags: fc.integer({ min: 0, max: 0x3f }) }) },
+    { weight: 4, arbitrary: arbTcpPlan() },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('udp' as const), sport: arbPort(), dport: arbPort(), checksum: fc.constantFrom('compute' as const, 'zero' as const), toVxlanPort: fc.integer({ min: 0, max: 9 }).map((n) => n < vxlanPortWeight) }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('icmp' as const), type: fc.constantFrom(0, 8), identifier: fc.integer({ min: 0, max: 0xffff }), sequence: fc.integer({ min: 0, max: 0xffff }) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('raw' as const), protocol: fc.oneof(fc.constantFrom(IPPROTO_IPIP, 47, 50, IPPROTO_SCTP, 89, 0, 255), fc.integer({ min: 0, max: 255 })) }) },
   );
+}
+
+/** TCP flags: SYN, SYN-ACK (what the MSS clamp looks at) or any of the six classic bits. */
+function arbTcpFlags(): fc.Arbitrary<number> {
+  return fc.oneof(fc.constantFrom(0x02, 0x12, 0x10, 0x18), fc.integer({ min: 0, max: 0x3f }));
+}
+
+/** MSS values around the clamps the agent writes (1440 IPIP, 1410 VXLAN at MTU 1500) and the ends. */
+function arbMssValue(): fc.Arbitrary<number> {
+  return fc.oneof(fc.constantFrom(0, 1, 536, 1240, 1409, 1410, 1411, 1439, 1440, 1441, 1460, 8960, 65495, 0xffff), fc.integer({ min: 0, max: 0xffff }));
+}
+
+/** One TCP option as bytes: MSS, NOP, EOL, window scale, SACK-permitted, timestamps, or a made-up kind. */
+function arbTcpOption(): fc.Arbitrary<number[]> {
+  return fc.oneof(
+    { weight: 3, arbitrary: arbMssValue().map((v) => [2, 4, v >> 8, v & 0xff]) },
+    { weight: 3, arbitrary: fc.constant([1] as number[]) },
+    { weight: 1, arbitrary: fc.constant([0] as number[]) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 14 }).map((s) => [3, 3, s]) },
+    { weight: 1, arbitrary: fc.constant([4, 2] as number[]) },
+    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })).map(([a, b]) => [8, 10, a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff, b >>> 24, (b >>> 16) & 0xff, (b >>> 8) & 0xff, b & 0xff]) },
+    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 5, max: 255 }), fc.uint8Array({ maxLength: 6 })).map(([k, body]) => [k, body.length + 2, ...body]) },
+  );
+}
+
+/**
+ * TCP option lists, for the MSS clamp (docs/datapath.md "MSS clamping"): none; the usual SYN
+ * layout (MSS first); well-formed lists with MSS anywhere (odd offsets after a NOP), twice, or
+ * not at all; and malformed ones (a length of 0, 1 or past the end, an MSS of length ≠ 4, a kind
+ * with no length byte) — at most 40 bytes.
+ */
+export function arbTcpOptions(): fc.Arbitrary<Uint8Array> {
+  const list = fc.array(arbTcpOption(), { maxLength: 8 }).map((opts) => opts.flat().slice(0, 40));
+  const malformed = fc.tuple(
+    fc.array(arbTcpOption(), { maxLength: 3 }),
+    fc.oneof(
+      fc.tuple(fc.integer({ min: 2, max: 255 }), fc.constantFrom(0, 1)).map(([k, l]) => [k, l]),
+      arbMssValue().chain((v) => fc.constantFrom(2, 3, 5, 6).map((l) => [2, l, v >> 8, v & 0xff, 0, 0].slice(0, Math.max(l, 2)))),
+      fc.integer({ min: 2, max: 255 }).map((k) => [k, 41]),
+      fc.integer({ min: 2, max: 255 }).map((k) => [k]),
+    ),
+  ).map(([before, bad]) => [...before.flat(), ...bad].slice(0, 40));
+  return fc.oneof(
+    { weight: 2, arbitrary: fc.constant([] as number[]) },
+    { weight: 3, arbitrary: arbMssValue().map((v) => [2, 4, v >> 8, v & 0xff, 1, 3, 3, 7, 4, 2, 0, 0]) },
+    { weight: 4, arbitrary: list },
+    { weight: 2, arbitrary: malformed },
+  ).map((bytes) => Uint8Array.from(bytes));
+}
+
+function arbTcpPlan(): fc.Arbitrary<Extract<L4Plan, { kind: 'tcp' }>> {
+  return fc.record({
+    kind: fc.constant('tcp' as const),
+    sport: arbPort(),
+    dport: arbPort(),
+    seq: fc.integer({ min: 0, max: 0xffffffff }),
+    flags: arbTcpFlags(),
+    options: arbTcpOptions(),
+    // A data offset that lies one time in ten: below 5, or past the segment.
+    dataOffset: fc.oneof({ weight: 9, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 15 }) }),
+  }, { requiredKeys: ['kind', 'sport', 'dport', 'seq', 'flags', 'options'] });
 }
 
 /** A whole Ethernet + IPv4 + L4 frame as plain values; `buildPacketFrame` makes the bytes. */
@@ -201,7 +266,7 @@ export function seededBytes(length: number, seed: number): Uint8Array {
 
 export function l4HeaderLength(l4: L4Plan): number {
   switch (l4.kind) {
-    case 'tcp': return TCP_HLEN;
+    case 'tcp': return tcpHeaderLength(l4.options);
     case 'udp': return UDP_HLEN;
     case 'icmp': return ICMP_HLEN;
     case 'raw': return 0;
@@ -224,7 +289,10 @@ export function buildPacketFrame(plan: PacketPlan, context: BuildContext = {}): 
   const l4 = plan.l4;
   switch (l4.kind) {
     case 'tcp':
-      return buildTcpFrame({ ...fields, sport: l4.sport, dport: l4.dport, seq: l4.seq, tcpFlags: l4.flags, payload });
+      return buildTcpFrame({
+        ...fields, sport: l4.sport, dport: l4.dport, seq: l4.seq, tcpFlags: l4.flags, payload, tcpOptions: l4.options,
+        ...(l4.dataOffset !== undefined ? { tcpDataOffset: l4.dataOffset } : {}),
+      });
     case 'udp': {
       const dport = l4.toVxlanPort && context.vxlanPort !== undefined ? context.vxlanPort : l4.dport;
       return buildUdpFrame({ ...fields, sport: l4.sport, dport, udpChecksum: l4.checksum, payload });

@@ -10,7 +10,7 @@ import { VNI_MAX } from './vxlan.js';
 /**
  * Uplink ifindex 1–8, or 0 (no uplink yet: tc_encap's DROP_NO_ROUTE) one time in ten; VXLAN port
  * 4789 mostly, 8472 or any other; TTL 0 or any; MTU 0 or 1280–1500; VNI 4096 or any; decap's
- * pool source check one time in four.
+ * pool source check one time in four; MSS clamps per mode (arbMssClamp).
  */
 export function arbNodeConfig(): fc.Arbitrary<NodeConfig> {
   return fc.record({
@@ -24,7 +24,19 @@ export function arbNodeConfig(): fc.Arbitrary<NodeConfig> {
     uplinkMtu: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.oneof(fc.constantFrom(1280, 1450, 1480, 1500), fc.integer({ min: 1280, max: 1500 })) }),
     // BURROW_CONFIG_FLAG.DECAP_SRC_POOL one time in four (encap ignores it).
     flags: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }),
+    // MSS clamps: off one time in five, else what the agent writes for common MTUs, or any.
+    mssIpip: arbMssClamp(),
+    mssVxlan: arbMssClamp(),
   });
+}
+
+/** An MSS clamp: 0 (off), the agent's values for tunnel MTUs 1480/1450/1240, or any 1–65535. */
+export function arbMssClamp(): fc.Arbitrary<number> {
+  return fc.oneof(
+    { weight: 1, arbitrary: fc.constant(0) },
+    { weight: 3, arbitrary: fc.constantFrom(1440, 1410, 1200, 536, 1) },
+    { weight: 1, arbitrary: fc.integer({ min: 1, max: 0xffff }) },
+  );
 }
 
 /** VNI 0 (use the default) or a 24-bit value, 4096 often. */

@@ -1,11 +1,15 @@
 // The decapsulation programs, xdp_decap and tc_decap (same rules, same counters), step by step
 // as docs/datapath.md states them.
-import { ipv4ToNumber, readU16, readU32 } from './address.js';
+import { ipv4ToNumber, numberToIpv4, readU16, readU32 } from './address.js';
 import { ETH_HLEN, ETH_P_IP } from './ethernet.js';
 import { decapEcn } from './ecn.js';
 import { parseIpv4Frame } from './frame-parse.js';
-import { IPPROTO_IPIP, IPPROTO_UDP, IPV4_MIN_HLEN, rewriteTos } from './ipv4.js';
-import { BURROW_CONFIG_FLAG, BURROW_ROUTE_FLAG, peerAllows, type NodeConfig, type Peer, type PeerMap, type PeerMode, type RouteTable } from './model.js';
+import { ICMP_HLEN } from './icmp.js';
+import { IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_UDP, IPV4_MIN_HLEN, rewriteTos } from './ipv4.js';
+import {
+  BURROW_CONFIG_FLAG, BURROW_PMTU_MIN, BURROW_ROUTE_FLAG, peerAllows,
+  type NodeConfig, type Peer, type PeerMap, type PeerMode, type PmtuMap, type RouteTable,
+} from './model.js';
 import { lookupRoute } from './route-table.js';
 import type { StatName } from './stats.js';
 import { UDP_HLEN } from './udp.js';
@@ -19,6 +23,8 @@ export interface DecapOptions {
   readonly routes: RouteTable;
   /** Which program: only the return codes differ. Default 'xdp'. */
   readonly hook?: Hook;
+  /** The `pmtu` map before the frame (step P6 keeps a narrower entry). Default: empty. */
+  readonly pmtu?: PmtuMap;
 }
 
 export interface DecapResult extends DatapathResult {
@@ -26,6 +32,8 @@ export interface DecapResult extends DatapathResult {
   readonly mode?: PeerMode;
   /** The peer found for the outer source (step 9), if any. */
   readonly peer?: Peer;
+  /** Step P6: the `pmtu` entry written (peer → MTU, with a fresh learned_ns), if any. */
+  readonly pmtuWrite?: { readonly peer: string; readonly mtu: number };
 }
 
 /** IHL·4 + 30 for VXLAN: outer UDP, VXLAN and inner Ethernet headers. */
@@ -40,12 +48,13 @@ export function decap(frame: Uint8Array, options: DecapOptions): DecapResult {
   const outer = parseIpv4Frame(frame);
   if (outer === undefined) return end('pass', 'PASS');
   if (ipv4ToNumber(outer.dst) !== ipv4ToNumber(config.localIp)) return end('pass', 'PASS');
-  if (outer.protocol !== IPPROTO_IPIP && outer.protocol !== IPPROTO_UDP) return end('pass', 'PASS');
+  if (outer.protocol !== IPPROTO_IPIP && outer.protocol !== IPPROTO_UDP && outer.protocol !== IPPROTO_ICMP) return end('pass', 'PASS');
   if (outer.isFragment) return end('pass', 'PASS_FRAGMENT');
   const ipLength = frame.length - ETH_HLEN;
   const hlen = outer.headerLength;
   const totLen = outer.totalLength;
   if (hlen > ipLength || totLen < hlen || totLen > ipLength) return end('drop', 'DROP_MALFORMED');
+  if (outer.protocol === IPPROTO_ICMP) return pmtuClassify(frame, options, hlen, totLen, end);
   const mode: PeerMode = outer.protocol === IPPROTO_IPIP ? 'ipip' : 'vxlan';
   const udp = ETH_HLEN + hlen;
   if (mode === 'vxlan') {
@@ -87,6 +96,48 @@ export function decap(frame: Uint8Array, options: DecapOptions): DecapResult {
   const newTos = (innerTos & 0xfc) | ecn.innerEcn;
   if (newTos !== innerTos) rewriteTos(output, ETH_HLEN, newTos);
   return { ...resultOf(hook, 'pass', mode === 'ipip' ? 'DECAP_IPIP' : 'DECAP_VXLAN', output), mode, peer };
+}
+
+/**
+ * "Path MTU", steps P1–P6: an ICMP to us (its outer header passed steps 6–7). Reads nothing past
+ * tot_len (hlen, totLen: the outer header's).
+ */
+function pmtuClassify(
+  frame: Uint8Array, options: DecapOptions, hlen: number, totLen: number,
+  end: (verdict: Verdict, counter: StatName, extra?: Partial<DecapResult>) => DecapResult,
+): DecapResult {
+  const { config } = options;
+  const icmp = ETH_HLEN + hlen;
+  // P1: type 3 code 4.
+  if (hlen + ICMP_HLEN > totLen) return end('pass', 'PASS');
+  if (frame[icmp] !== 3 || frame[icmp + 1] !== 4) return end('pass', 'PASS');
+  const mtu = readU16(frame, icmp + 6);
+  // P2: the quoted IPv4 header and 8 bytes after it, within tot_len.
+  const q = icmp + ICMP_HLEN;
+  if (hlen + ICMP_HLEN + IPV4_MIN_HLEN > totLen) return end('drop', 'DROP_MALFORMED');
+  const qb0 = frame[q] ?? 0;
+  if (qb0 >>> 4 !== 4 || (qb0 & 0x0f) < 5) return end('drop', 'DROP_MALFORMED');
+  const qlen = (qb0 & 0x0f) * 4;
+  if (hlen + ICMP_HLEN + qlen + 8 > totLen) return end('drop', 'DROP_MALFORMED');
+  // P3: a tunnel packet.
+  const qproto = frame[q + 9];
+  if (qproto === IPPROTO_UDP) {
+    if (readU16(frame, q + qlen + 2) !== config.vxlanPort) return end('pass', 'PASS');
+  } else if (qproto !== IPPROTO_IPIP) {
+    return end('pass', 'PASS');
+  }
+  // P4: one we sent (from us, to a peer, DF, not a fragment, bigger than the MTU named).
+  const qfrag = readU16(frame, q + 6);
+  const qdst = numberToIpv4(readU32(frame, q + 16));
+  if (readU32(frame, q + 12) !== ipv4ToNumber(config.localIp) || (qfrag & 0x3fff) !== 0 || (qfrag & 0x4000) === 0 ||
+      mtu >= readU16(frame, q + 2) || !options.peers.has(qdst)) {
+    return end('drop', 'DROP_PMTU_FORGED');
+  }
+  // P5
+  if (mtu < BURROW_PMTU_MIN) return end('drop', 'DROP_PMTU_TOO_SMALL');
+  // P6: learn unless a narrower MTU is known.
+  const old = options.pmtu?.get(qdst);
+  return end('pass', 'PMTU_LEARNED', old === undefined || old >= mtu ? { pmtuWrite: { peer: qdst, mtu } } : {});
 }
 
 /**

@@ -4,7 +4,8 @@ import { ipv4ToNumber, readU16 } from './address.js';
 import { ETH_HLEN, ETH_P_IP, writeEthernet } from './ethernet.js';
 import { parseIpv4Frame } from './frame-parse.js';
 import { IPPROTO_IPIP, IPPROTO_UDP, type Ipv4Header } from './ipv4.js';
-import { tunnelOverhead, type NodeConfig, type PeerMode, type RouteEntry, type RouteTable } from './model.js';
+import { tunnelOverhead, type NodeConfig, type PeerMap, type PeerMode, type PmtuMap, type RouteEntry, type RouteTable } from './model.js';
+import { clampMss, mssCounter } from './mss.js';
 import { lookupRoute } from './route-table.js';
 import type { StatName } from './stats.js';
 import { buildTunnelHeaders } from './tunnel-headers.js';
@@ -33,6 +34,8 @@ export type FibLookup = (remote: string, query: FibQuery) => FibResult;
 export interface EncapOptions {
   readonly routes: RouteTable;
   readonly config: NodeConfig;
+  /** The `peers` map: step 5 never tunnels to a peer's address. Default: empty. */
+  readonly peers?: PeerMap;
   readonly hook: Hook;
   /**
    * Outer IPv4 ID when the inner DF bit is clear: the program's random choice, which the test
@@ -49,6 +52,8 @@ export interface EncapOptions {
   readonly skbMaxLen?: number;
   /** xdp: required. */
   readonly fib?: FibLookup;
+  /** xdp: the `pmtu` map (step 7b). Default: empty. */
+  readonly pmtu?: PmtuMap;
   /** xdp: the ingress ifindex (BPF_PROG_TEST_RUN: the loopback device, 1). Default 1. */
   readonly ingressIfindex?: number;
   /**
@@ -86,8 +91,8 @@ export function encap(frame: Uint8Array, options: EncapOptions): EncapResult {
   if (entry === undefined || (mode !== 'ipip' && mode !== 'vxlan')) return finish(options.hook, 'pass', 'PASS', frame, entry);
   const { route } = entry;
   const dst = ipv4ToNumber(ip.dst);
-  if (dst === ipv4ToNumber(route.remote) || dst === ipv4ToNumber(options.config.localIp)) {
-    return finish(options.hook, 'pass', 'PASS', frame, entry);
+  if (dst === ipv4ToNumber(route.remote) || dst === ipv4ToNumber(options.config.localIp) || isPeer(options.peers, dst)) {
+    return finish(options.hook, 'pass', 'PASS_TUNNEL_ENDPOINT', frame, entry);
   }
   if (isTunnelPacket(frame, ip, options.config)) {
     return finish(options.hook, 'drop', 'DROP_ALREADY_ENCAP', frame, entry);
@@ -99,6 +104,28 @@ export function encap(frame: Uint8Array, options: EncapOptions): EncapResult {
   return options.hook === 'tc'
     ? encapTc(frame, ip, entry, mode, fits, id, options)
     : encapXdp(frame, ip, entry, mode, fits, id, options);
+}
+
+/** Step 5: the address is a key of `peers` (a tunnel endpoint of another node). */
+function isPeer(peers: PeerMap | undefined, dst: number): boolean {
+  if (peers === undefined) return false;
+  for (const address of peers.keys()) if (ipv4ToNumber(address) === dst) return true;
+  return false;
+}
+
+/** The MSS clamp of a mode (0: off). */
+export function mssClampOf(config: NodeConfig, mode: PeerMode): number {
+  return (mode === 'ipip' ? config.mssIpip : config.mssVxlan) ?? 0;
+}
+
+/**
+ * The inner frame as it leaves, after the MSS clamp (step 10 for tc, 10 for xdp: after the
+ * outer headers are written, which do not depend on the MSS), and the side counter it moves.
+ */
+function clampedInner(frame: Uint8Array, ip: Ipv4Header, mode: PeerMode, config: NodeConfig): { inner: Uint8Array; also?: readonly StatName[] } {
+  const inner = frame.slice();
+  const counter = mssCounter(clampMss(inner, ip, mssClampOf(config, mode)));
+  return counter !== undefined ? { inner, also: [counter] } : { inner };
 }
 
 /** Step 6: inner protocol 4, or an unfragmented UDP packet whose header is in the frame, to the VXLAN port. */
@@ -130,12 +157,14 @@ function encapTc(
     return finish('tc', 'drop', 'DROP_ENCAP_FAILED', frame, entry);
   }
   const headers = buildTunnelHeaders({ frame, inner: ip, mode, route: entry.route, config: options.config, id });
+  const { inner, also } = clampedInner(frame, ip, mode, options.config);
   const output = new Uint8Array(frame.length + overhead);
   output.set(frame.subarray(0, ETH_HLEN), 0);
   output.set(headers, ETH_HLEN);
-  output.set(frame.subarray(ETH_HLEN), ETH_HLEN + overhead);
+  output.set(inner.subarray(ETH_HLEN), ETH_HLEN + overhead);
   return {
     ...resultOf('tc', 'redirect', mode === 'ipip' ? 'ENCAP_IPIP' : 'ENCAP_VXLAN', output),
+    ...(also ? { also } : {}),
     route: entry,
     mode,
     outerIdRandom: !ip.df,
@@ -148,6 +177,9 @@ function encapXdp(
 ): EncapResult {
   if (!fits) return finish('xdp', 'pass', 'PASS_TOO_BIG', frame, entry);
   const overhead = tunnelOverhead(mode);
+  // Step 7b: too big for the path MTU learned to the peer: the stack's route says the inner MTU.
+  const learned = options.pmtu?.get(entry.route.remote);
+  if (learned !== undefined && frame.length - ETH_HLEN + overhead > learned) return finish('xdp', 'pass', 'PASS_PMTU', frame, entry);
   const ingressIfindex = options.ingressIfindex ?? 1;
   const fibQuery: FibQuery = {
     src: options.config.localIp,
@@ -161,13 +193,15 @@ function encapXdp(
     return { ...finish('xdp', 'drop', 'DROP_ENCAP_FAILED', frame, entry), fibQuery };
   }
   const headers = buildTunnelHeaders({ frame, inner: ip, mode, route: entry.route, config: options.config, id });
+  const { inner, also } = clampedInner(frame, ip, mode, options.config);
   const output = new Uint8Array(frame.length + overhead);
   writeEthernet(output, 0, { dst: fib.dmac, src: fib.smac, etherType: ETH_P_IP });
   output.set(headers, ETH_HLEN);
-  output.set(frame.subarray(ETH_HLEN), ETH_HLEN + overhead);
+  output.set(inner.subarray(ETH_HLEN), ETH_HLEN + overhead);
   const verdict: Verdict = fib.ifindex === ingressIfindex ? 'tx' : 'redirect';
   return {
     ...resultOf('xdp', verdict, mode === 'ipip' ? 'ENCAP_IPIP' : 'ENCAP_VXLAN', output),
+    ...(also ? { also } : {}),
     route: entry,
     mode,
     outerIdRandom: !ip.df,

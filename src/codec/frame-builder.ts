@@ -3,7 +3,9 @@
 // checksum is right unless a field overrides it (that is how tests build malformed packets).
 import { ETH_HLEN, writeEthernet } from './ethernet.js';
 import { buildIcmpEcho } from './icmp.js';
-import { buildIpv4Header, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, type Ipv4Fields } from './ipv4.js';
+import { writeU16 } from './address.js';
+import { internetChecksum } from './checksum.js';
+import { buildIpv4Header, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HLEN, type Ipv4Fields } from './ipv4.js';
 import { buildTcpSegment } from './tcp.js';
 import { buildUdpSegment, type UdpFields } from './udp.js';
 import { VXLAN_HLEN, writeVxlan } from './vxlan.js';
@@ -64,6 +66,9 @@ export interface TcpFrameFields extends FrameFields {
   readonly window?: number;
   /** TCP checksum field; default computed over the pseudo-header. */
   readonly l4Checksum?: number;
+  /** TCP options (padded to a multiple of 4) and a data offset that may lie. */
+  readonly tcpOptions?: Uint8Array;
+  readonly tcpDataOffset?: number;
   readonly payload?: Uint8Array;
 }
 
@@ -77,6 +82,8 @@ export function buildTcpFrame(fields: TcpFrameFields): Uint8Array {
       flags: fields.tcpFlags,
       window: fields.window,
       checksum: fields.l4Checksum,
+      ...(fields.tcpOptions ? { options: fields.tcpOptions } : {}),
+      ...(fields.tcpDataOffset !== undefined ? { dataOffset: fields.tcpDataOffset } : {}),
     },
     fields.payload ?? new Uint8Array(0),
     fields.src,
@@ -181,4 +188,69 @@ export function buildVxlanFrame(fields: VxlanFrameFields): Uint8Array {
     udpChecksum: fields.udpChecksum ?? 'zero',
     payload,
   });
+}
+
+export interface FragNeededFrameFields extends FrameFields {
+  /** The next-hop MTU the ICMP names (bytes 6–7). */
+  readonly mtu: number;
+  /** Default 3 (destination unreachable). */
+  readonly icmpType?: number;
+  /** Default 4 (fragmentation needed and DF set). */
+  readonly icmpCode?: number;
+  /** The quoted bytes: the refused packet's IPv4 header and what followed it (RFC 792: at least 8 bytes). */
+  readonly quote: Uint8Array;
+}
+
+/** An ICMP frag-needed frame (RFC 1191), as a router sends it about a packet too big for its next hop. */
+export function buildFragNeededFrame(fields: FragNeededFrameFields): Uint8Array {
+  const icmp = new Uint8Array(8 + fields.quote.length);
+  icmp[0] = fields.icmpType ?? 3;
+  icmp[1] = fields.icmpCode ?? 4;
+  writeU16(icmp, 6, fields.mtu & 0xffff);
+  icmp.set(fields.quote, 8);
+  writeU16(icmp, 2, internetChecksum(icmp));
+  return buildIpv4Frame({ ...fields, protocol: IPPROTO_ICMP, payload: icmp });
+}
+
+export interface TunnelQuoteFields {
+  readonly mode: 'ipip' | 'vxlan';
+  /** The outer source and destination of the quoted tunnel packet. */
+  readonly src: string;
+  readonly dst: string;
+  /** The quoted outer total length (the size the router refused). */
+  readonly totalLength: number;
+  /** Default true (burrow's outer packets always carry DF). */
+  readonly df?: boolean;
+  readonly mf?: boolean;
+  readonly fragOffset?: number;
+  /** VXLAN: the quoted UDP destination port (default 4789). */
+  readonly dport?: number;
+  /** Bytes quoted after the outer IPv4 header (default 8: the minimum RFC 792 asks for). */
+  readonly after?: number;
+}
+
+/** What a router quotes of one of our outer packets: its IPv4 header and the first bytes after it. */
+export function buildTunnelQuote(q: TunnelQuoteFields): Uint8Array {
+  const after = q.after ?? 8;
+  const header = buildIpv4Header({
+    src: q.src, dst: q.dst, protocol: q.mode === 'ipip' ? IPPROTO_IPIP : IPPROTO_UDP, totalLength: q.totalLength,
+    df: q.df ?? true, mf: q.mf ?? false, fragOffset: q.fragOffset ?? 0, id: 0, ttl: 63,
+  }, 0);
+  const body = new Uint8Array(after);
+  if (q.mode === 'vxlan') {
+    const udp = new Uint8Array(8);
+    writeU16(udp, 0, 40000);
+    writeU16(udp, 2, q.dport ?? DEFAULT_VXLAN_PORT);
+    writeU16(udp, 4, (q.totalLength - IPV4_MIN_HLEN) & 0xffff);
+    body.set(udp.subarray(0, Math.min(8, after)), 0);
+    if (after > 8) body[8] = 0x08;
+  } else {
+    // The inner IPv4 header's first bytes.
+    if (after > 0) body[0] = 0x45;
+    if (after > 3) writeU16(body, 2, (q.totalLength - IPV4_MIN_HLEN) & 0xffff);
+  }
+  const out = new Uint8Array(header.length + after);
+  out.set(header, 0);
+  out.set(body, header.length);
+  return out;
 }

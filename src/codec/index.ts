@@ -11,6 +11,7 @@ export * from './frame-parse.js';
 export * from './icmp.js';
 export * from './ipv4.js';
 export * from './model.js';
+export * from './mss.js';
 export * from './route-table.js';
 export * from './source-port.js';
 export * from './stats.js';

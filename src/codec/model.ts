@@ -68,6 +68,15 @@ export interface Peer {
   readonly vni: number;
 }
 
+/**
+ * The `pmtu` map: the path MTU learned per peer (dotted peer address, canonical form → MTU).
+ * The entries' learned_ns timestamps are the kernel's clock: the model leaves them out.
+ */
+export type PmtuMap = ReadonlyMap<string, number>;
+
+/** The kernel's min_pmtu: no path is believed narrower (BURROW_PMTU_MIN). */
+export const BURROW_PMTU_MIN = 552;
+
 /** The `peers` map, keyed by dotted outer source address (canonical form, e.g. "10.0.1.11"). */
 export type PeerMap = ReadonlyMap<string, Peer>;
 
@@ -90,6 +99,10 @@ export interface NodeConfig {
   readonly uplinkMtu: number;
   /** BURROW_CONFIG_FLAG bits. */
   readonly flags: number;
+  /** MSS clamp for SYNs encapsulated in IPIP (tunnel MTU − 40); 0 or absent: off. */
+  readonly mssIpip?: number;
+  /** MSS clamp for SYNs encapsulated in VXLAN; 0 or absent: off. */
+  readonly mssVxlan?: number;
 }
 
 /** The peer's mode bits, whichever form `modes` has. */

@@ -21,7 +21,19 @@ export const STAT_NAMES = [
   'DROP_ALREADY_ENCAP',
   'DROP_SPOOFED',
   'DROP_OUTSIDE_POOL',
+  'PASS_TUNNEL_ENDPOINT',
+  // Side counters: moved in addition to the verdict counter (ENCAP_*) of the SYN they describe.
+  'MSS_CLAMPED',
+  'MSS_MALFORMED',
+  // Verdict counters again (path MTU).
+  'PMTU_LEARNED',
+  'DROP_PMTU_FORGED',
+  'DROP_PMTU_TOO_SMALL',
+  'PASS_PMTU',
 ] as const;
+
+/** Counters that move besides a verdict counter, never instead of one (docs/datapath.md "MSS clamping"). */
+export const SIDE_STAT_NAMES: readonly StatName[] = ['MSS_CLAMPED', 'MSS_MALFORMED'];
 
 export type StatName = (typeof STAT_NAMES)[number];
 

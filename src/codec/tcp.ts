@@ -22,18 +22,29 @@ export interface TcpFields {
   readonly window?: number;
   /** Checksum field; default: computed. */
   readonly checksum?: number;
+  /** Option bytes after the fixed header, zero-padded to a multiple of 4 (at most 40). */
+  readonly options?: Uint8Array;
+  /** Data offset nibble as written (may lie); default: the header length / 4. */
+  readonly dataOffset?: number;
+}
+
+/** Header length with `options` padded to a multiple of 4. */
+export function tcpHeaderLength(options: Uint8Array | undefined): number {
+  return TCP_HLEN + Math.ceil((options?.length ?? 0) / 4) * 4;
 }
 
 export function buildTcpSegment(fields: TcpFields, payload: Uint8Array, src: string, dst: string): Uint8Array {
-  const out = new Uint8Array(TCP_HLEN + payload.length);
+  const hlen = tcpHeaderLength(fields.options);
+  const out = new Uint8Array(hlen + payload.length);
   writeU16(out, 0, fields.sport);
   writeU16(out, 2, fields.dport);
   writeU32(out, 4, fields.seq ?? 0);
   writeU32(out, 8, fields.ack ?? 0);
-  out[12] = (TCP_HLEN / 4) << 4;
+  out[12] = ((fields.dataOffset ?? hlen / 4) & 0xf) << 4;
   out[13] = fields.flags ?? TCP_ACK | TCP_PSH;
   writeU16(out, 14, fields.window ?? 65535);
-  out.set(payload, TCP_HLEN);
+  if (fields.options) out.set(fields.options, TCP_HLEN);
+  out.set(payload, hlen);
   const pseudo = pseudoHeaderSum(ipv4ToBytes(src), ipv4ToBytes(dst), IPPROTO_TCP, out.length);
   writeU16(out, 16, fields.checksum ?? internetChecksum(out, 0, out.length, pseudo));
   return out;

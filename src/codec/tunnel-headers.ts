@@ -30,7 +30,7 @@ export function buildTunnelHeaders(input: TunnelHeaderInput): Uint8Array {
   out[1] = inner.tos;
   writeU16(out, 2, innerLength + out.length);
   writeU16(out, 4, input.id);
-  writeU16(out, 6, inner.df ? 0x4000 : 0);
+  writeU16(out, 6, 0x4000); // always DF: routers answer frag-needed instead of fragmenting (docs/datapath.md, "Path MTU")
   out[8] = effectiveTtl(config);
   out[9] = mode === 'ipip' ? IPPROTO_IPIP : IPPROTO_UDP;
   out.set(ipv4ToBytes(config.localIp), 12);

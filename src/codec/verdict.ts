@@ -44,6 +44,11 @@ export interface DatapathResult {
   readonly counterIndex: number;
   /** The frame after the program: a fresh copy, equal to the input unless encap/decap happened. */
   readonly output: Uint8Array;
+  /**
+   * Side counters moved besides `counter` (each by 1 packet and the input length): MSS_CLAMPED or
+   * MSS_MALFORMED for an encapsulated SYN (docs/datapath.md "MSS clamping"). Absent: none.
+   */
+  readonly also?: readonly StatName[];
 }
 
 export function resultOf(hook: Hook, verdict: Verdict, counter: StatName, output: Uint8Array): DatapathResult {

@@ -57,6 +57,7 @@ export function compileNodeConfig(model: Pick<Model, 'felix'>, local: Node, opti
     tunnelMtu,
     tunnelDevice: options.tunnelDevice,
     decapSourceCheck: options.decapSourceCheck,
+    mssClamp: felix.tunnelMSSClampEnabled !== false,
   };
   return { node, warnings };
 }

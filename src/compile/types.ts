@@ -69,6 +69,11 @@ export interface NodeConfig {
    * (or its own address); 'pool', anywhere in a pool except this node's blocks.
    */
   readonly decapSourceCheck: DecapSourceCheck;
+  /**
+   * FelixConfiguration tunnelMSSClampEnabled (default true): SYNs entering the tunnel get their
+   * MSS lowered to the mode's tunnel MTU − 40 (burrow_config.mss_ipip / mss_vxlan).
+   */
+  readonly mssClamp: boolean;
 }
 
 export type DecapSourceCheck = 'strict' | 'pool';

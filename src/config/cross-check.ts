@@ -80,7 +80,9 @@ export function checkNodeAddresses(nodes: readonly ResolvedNode[]): ConfigDiagno
  * traffic. A pool overlapping the node's subnet (its ipv4Address prefix) takes over addresses of
  * the node's own network, the other nodes' included. Every valid block lies in a pool, so a node
  * address inside a block is inside that block's pool. Attached to the Node: a node is rechecked
- * when it changes, every node when the pools do.
+ * when it changes, every node when the pools do. This is also issue 12's "no recursion" rule: a
+ * node address is a tunnel endpoint (the outer destination of packets to that node), and a pool
+ * or block holding it would route packets for the endpoint into the tunnel itself.
  */
 export function nodePoolDiagnostics(n: { res: Located; net: IpNetwork; node: { address: string } }, pools: readonly ResolvedPool[]): ConfigDiagnostic[] {
   let out: ConfigDiagnostic[] | undefined;
@@ -90,7 +92,7 @@ export function nodePoolDiagnostics(n: { res: Located; net: IpNetwork; node: { a
     if (p.net.version !== 4) continue;
     if (netContainsIp(p.net, address)) {
       (out ??= []).push(diagnosticAt(n.res.loc, n.res, ['spec', 'bgp', 'ipv4Address'], 'node-address-in-pool',
-        `node address ${n.node.address} is inside IPPool ${p.pool.name} ${p.pool.cidr} (${where(p.res)}): pool addresses are pod addresses, so a pod could pose as this node and traffic to the node would be routed as pod traffic; a node address must be outside every IPPool`));
+        `node address ${n.node.address} is inside IPPool ${p.pool.name} ${p.pool.cidr} (${where(p.res)}): pool addresses are pod addresses, so a pod could pose as this node and traffic to the node would be routed as pod traffic, into the tunnel whose endpoint it is (recursive encapsulation); a node address must be outside every IPPool and block`));
     } else if (netsOverlap(p.net, subnet)) {
       (out ??= []).push(diagnosticAt(n.res.loc, n.res, ['spec', 'bgp', 'ipv4Address'], 'node-subnet-overlaps-pool',
         `the node's subnet ${formatCidr(subnet)} overlaps IPPool ${p.pool.name} ${p.pool.cidr} (${where(p.res)}): pod routes would take over addresses of the nodes' own network; an IPPool must not overlap any node's subnet`));

@@ -54,6 +54,11 @@ export interface FelixSettings {
   /** Tunnel MTU overrides; unset: the compiler derives them from the uplink MTU. */
   readonly ipipMTU?: number;
   readonly vxlanMTU?: number;
+  /**
+   * burrow's own FelixConfiguration field (Calico has none like it): clamp the MSS of TCP SYNs
+   * entering the tunnel to the tunnel MTU − 40 (docs/datapath.md "MSS clamping"). Unset: true.
+   */
+  readonly tunnelMSSClampEnabled?: boolean;
 }
 
 export interface Model {

@@ -297,6 +297,7 @@ export function resolveFelix(resources: readonly Of<'FelixConfiguration'>[], kon
     vxlanPort: spec.vxlanPort ?? DEFAULT_VXLAN_PORT,
     ...(ipipMTU !== undefined ? { ipipMTU } : {}),
     ...(vxlanMTU !== undefined ? { vxlanMTU } : {}),
+    ...(spec.tunnelMSSClampEnabled !== undefined ? { tunnelMSSClampEnabled: spec.tunnelMSSClampEnabled } : {}),
   };
   return {
     value: {

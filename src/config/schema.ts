@@ -151,6 +151,8 @@ export const FelixConfigurationSpecSchema = z.strictObject({
   vxlanMTU: intInRange('vxlanMTU', MTU_MIN, MTU_MAX, 'mtu-range', true),
   ipipEnabled: z.boolean(),
   vxlanEnabled: z.boolean(),
+  /** burrow's: MSS clamping of SYNs entering the tunnel (docs/datapath.md "MSS clamping"); default true. */
+  tunnelMSSClampEnabled: z.boolean(),
   ...Object.fromEntries(FELIX_IGNORED_FIELDS.map((f) => [f, z.unknown()])),
 }).partial();
 

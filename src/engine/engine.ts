@@ -207,6 +207,34 @@ export class Engine {
     return out;
   }
 
+  /**
+   * The routes that tell inner senders a learned path MTU (src/agent/pmtu.ts): for each remote in
+   * `learned` (peer → path MTU), one route per tunnelled block of that peer through the tunnel
+   * device, with the inner MTU (path − 20 IPIP, − 50 VXLAN), when that is below the tunnel MTU
+   * the pool's route already carries.
+   */
+  pathMtuRoutes(learned: ReadonlyMap<string, number>, uplink: UplinkFacts | undefined): Array<KernelRoute & { mtu: number }> {
+    const cfg = this.derived.nodeConfig(uplink);
+    const local = this.derived.local;
+    if (!cfg || !local || learned.size === 0) return [];
+    const out: Array<KernelRoute & { mtu: number }> = [];
+    for (const key of this.derived.routes.keys()) {
+      if (this.derived.routes.tag(key) !== ROUTE_KIND_BLOCK) continue;
+      const bytes = this.derived.routes.get(key);
+      if (!bytes) continue;
+      const mode = MODE_NAMES.get(bytes[0]!);
+      if (mode !== 'ipip' && mode !== 'vxlan') continue;
+      const remote = ipv4Text(Buffer.from(bytes.buffer, bytes.byteOffset, ROUTE_VALUE_SIZE).readUInt32BE(4));
+      const path = learned.get(remote);
+      if (path === undefined) continue;
+      const mtu = path - (mode === 'ipip' ? 20 : 50);
+      if (mtu >= cfg.node.tunnelMtu[mode]) continue;
+      const src = mode === 'ipip' ? local.ipipTunnelAddr : local.vxlanTunnelAddr;
+      out.push({ dst: routeKeyText(key), dev: cfg.node.tunnelDevice, via: TUNNEL_GATEWAY, onlink: true, mtu, ...(src !== undefined ? { src } : {}) });
+    }
+    return out;
+  }
+
   // ── writing ────────────────────────────────────────────────────────────────────────────────
 
   /** Reads what the node holds as the applied state; everything desired is queued against it. */

@@ -17,7 +17,7 @@ import path from 'node:path';
 
 import { lockFileFor } from '../agent/pin-root.js';
 import { inNetns, sh, shQuiet } from './sh.js';
-import { checkTopology, defaultTopology, podAddress, prefixLengthOf, type LabNodeSpec, type LabTopology } from './topology.js';
+import { checkTopology, defaultTopology, podAddress, prefixLengthOf, segmentMtu, type LabNodeSpec, type LabTopology } from './topology.js';
 
 export const LAB_ROOT = '/run/burrow-lab';
 /** The node side of every node's underlay link. */
@@ -238,7 +238,7 @@ export class Lab {
   /** A veth from `aNs`/`aName` to a port of segment `segment`'s bridge named `portName`. */
   private plugIntoSegment(aNs: string, aName: string, segment: string, portName: string): void {
     const segNs = this.segmentNs(segment);
-    const mtu = String(this.topology.mtu);
+    const mtu = String(segmentMtu(this.topology, segment));
     this.ip(aNs, 'link', 'add', aName, 'mtu', mtu, 'type', 'veth', 'peer', 'name', portName.slice(0, 15), 'netns', segNs, 'mtu', mtu);
     this.ip(segNs, 'link', 'set', portName.slice(0, 15), 'master', 'br0', 'up');
     this.ip(aNs, 'link', 'set', aName, 'up');

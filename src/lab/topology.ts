@@ -29,6 +29,17 @@ export interface LabTopology {
   readonly ext: { readonly address: string; readonly routerAddress: string; readonly prefixLength: number };
   /** MTU of every underlay link (and of the pods' veths). */
   readonly mtu: number;
+  /**
+   * A narrow segment (issue 12, path MTU): the router's link to it, its bridge ports and the
+   * uplinks of its nodes get this MTU instead of `mtu`, so node-a/b → node-c crosses a link
+   * narrower than the senders' uplinks (the router answers with ICMP frag-needed). Pods keep `mtu`.
+   */
+  readonly narrow?: { readonly segment: string; readonly mtu: number };
+}
+
+/** The MTU of segment `segment`'s links. */
+export function segmentMtu(t: LabTopology, segment: string): number {
+  return t.narrow?.segment === segment ? t.narrow.mtu : t.mtu;
 }
 
 export function defaultTopology(overrides: Partial<LabTopology> = {}): LabTopology {
@@ -85,6 +96,10 @@ export function checkTopology(t: LabTopology): void {
   const segments = new Map(t.segments.map((s) => [s.name, s]));
   for (const s of t.segments) {
     if (!cidrContains(s.cidr, s.routerAddress)) throw new RangeError(`segment ${s.name}: router ${s.routerAddress} is outside ${s.cidr}`);
+  }
+  if (t.narrow) {
+    if (!segments.has(t.narrow.segment)) throw new RangeError(`narrow: unknown segment ${t.narrow.segment}`);
+    if (!Number.isInteger(t.narrow.mtu) || t.narrow.mtu < 576 || t.narrow.mtu > t.mtu) throw new RangeError(`narrow: mtu ${t.narrow.mtu} must be an integer from 576 to the lab's ${t.mtu}`);
   }
   const names = new Set<string>();
   for (const n of t.nodes) {

@@ -17,6 +17,8 @@ export interface PingOptions {
   size?: number;
   /** Set DF and never fragment locally (ping -M do). */
   dontFragment?: boolean;
+  /** Never set DF: fragment locally when needed (ping -M dont). */
+  allowFragments?: boolean;
   /** Seconds to wait for each reply (ping -W). */
   wait?: number;
 }
@@ -50,6 +52,7 @@ function pingArgv(ns: string, dst: string, o: PingOptions): string[] {
     'ping', '-n', '-c', String(o.count ?? 3), '-i', String(o.interval ?? 0.2), '-W', String(o.wait ?? 1),
     ...(o.size !== undefined ? ['-s', String(o.size)] : []),
     ...(o.dontFragment ? ['-M', 'do'] : []),
+    ...(o.allowFragments ? ['-M', 'dont'] : []),
     dst,
   ]);
 }
@@ -243,6 +246,37 @@ export function readCapture(file: string): CapturedPacket[] {
         udpDstPort: port ? Number(port.split(',')[0]) : undefined,
         vni: vni ? Number(vni.split(',')[0]) : undefined,
         iface: iface ?? '',
+      };
+    });
+}
+
+/** A TCP SYN or SYN-ACK seen in a capture, with its (innermost) addresses and MSS option. */
+export interface CapturedSyn {
+  src: string;
+  dst: string;
+  ack: boolean;
+  /** Outer protocol numbers as tshark printed them (4: inside IPIP; 17: inside VXLAN). */
+  proto: number[];
+  /** The MSS option's value; undefined when the SYN has none. */
+  mss: number | undefined;
+}
+
+/** The SYNs of a capture (tshark decodes IPIP, and VXLAN on port 4789): innermost addresses and MSS. */
+export function readSyns(file: string): CapturedSyn[] {
+  const out = sh(['tshark', '-r', file, '-n', '-Y', 'tcp.flags.syn == 1', '-T', 'fields', '-E', 'separator=\t',
+    '-e', 'ip.src', '-e', 'ip.dst', '-e', 'ip.proto', '-e', 'tcp.flags.ack', '-e', 'tcp.options.mss_val']);
+  const last = (s: string | undefined) => (s ? s.split(',').at(-1) ?? '' : '');
+  return out
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => {
+      const [src, dst, proto, ack, mss] = l.split('\t');
+      return {
+        src: last(src),
+        dst: last(dst),
+        ack: ack === '1' || ack === 'True',
+        proto: (proto ?? '').split(',').filter(Boolean).map(Number),
+        mss: mss ? Number(mss) : undefined,
       };
     });
 }

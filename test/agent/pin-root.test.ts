@@ -155,7 +155,7 @@ privileged.serial('cleanup on a shared bpffs: burrow\'s maps go, other tools\' p
     m.cleanup();
   });
   const bpffs = ownBpffs(t);
-  // burrow's four maps, by agentctl apply, beside other tools' pins.
+  // burrow's five maps, by agentctl apply, beside other tools' pins.
   const applied = await agentctl(['--pin-root', bpffs, 'apply', '-f', m.write('lab.yaml', labManifests()), '--node', 'node-a', '--no-kernel'], { netns: ns.name });
   t.is(applied.code, 0, applied.stderr);
   foreignMap(path.join(bpffs, 'other_tool_map'));
@@ -168,7 +168,7 @@ privileged.serial('cleanup on a shared bpffs: burrow\'s maps go, other tools\' p
   const r = await agentctl(['--pin-root', bpffs, 'cleanup', '-o', 'json'], { netns: ns.name });
   t.is(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as { links: string[]; pins: string[]; leftAlone: string[]; unmounted: boolean; mount: string; errors: string[] };
-  t.deepEqual(report.pins.sort(), ['config', 'peers', 'routes', 'stats']);
+  t.deepEqual(report.pins.sort(), ['config', 'peers', 'pmtu', 'routes', 'stats']);
   t.deepEqual(report.links, []);
   t.deepEqual(report.leftAlone.sort(), ['links/someone_elses', 'links/tc_encap@eth0', 'other_tool', 'other_tool_map']);
   t.false(report.unmounted);

@@ -12,7 +12,7 @@ const cfg = {
   ttl: 64,
   default_vni: 4096,
   uplink_mtu: 1500,
-  flags: 0,
+  flags: 0, mss_ipip: 0, mss_vxlan: 0,
 };
 
 function configMap(n = 4) {

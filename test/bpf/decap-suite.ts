@@ -15,7 +15,7 @@ import { runDecapCase } from './harness/table-cases.js';
 /** Every counter a decap program can move in a test run (adjust failures cannot happen there). */
 const REACHABLE = [
   'PASS', 'PASS_FRAGMENT', 'DECAP_IPIP', 'DECAP_VXLAN', 'DROP_UNKNOWN_PEER', 'DROP_BAD_VNI', 'DROP_MALFORMED',
-  'DROP_ECN', 'DROP_TTL', 'DROP_SPOOFED', 'DROP_OUTSIDE_POOL',
+  'DROP_ECN', 'DROP_TTL', 'DROP_SPOOFED', 'DROP_OUTSIDE_POOL', 'PMTU_LEARNED', 'DROP_PMTU_FORGED', 'DROP_PMTU_TOO_SMALL',
 ];
 
 export function decapSuite(name: 'tc_decap' | 'xdp_decap'): void {

@@ -27,7 +27,7 @@ privileged.afterAlways(() => {
 });
 
 /** Every counter xdp_encap can move in a test run (DROP_ENCAP_FAILED needs < 90 bytes of headroom). */
-const REACHABLE = ['PASS', 'ENCAP_IPIP', 'ENCAP_VXLAN', 'PASS_TOO_BIG', 'PASS_FIB', 'DROP_ALREADY_ENCAP'];
+const REACHABLE = ['PASS', 'PASS_TUNNEL_ENDPOINT', 'ENCAP_IPIP', 'ENCAP_VXLAN', 'PASS_TOO_BIG', 'PASS_PMTU', 'PASS_FIB', 'DROP_ALREADY_ENCAP', 'MSS_CLAMPED', 'MSS_MALFORMED'];
 
 privileged.serial(`xdp_encap equals the codec on ${propertyRuns()} generated scenarios (real FIB in a netns)`, (t) => {
   const seed = propertySeed();
@@ -46,6 +46,7 @@ privileged.serial(`xdp_encap equals the codec on ${propertyRuns()} generated sce
         notes: [`scenario kind: ${s.kind}`, `lab ifindexes: ua ${lab.ifindex.ua}, ub ${lab.ifindex.ub}`],
       }, outcome);
       tally.add(outcome.model.counter);
+      for (const side of outcome.model.also ?? []) tally.addSide(side);
       verdicts.add(outcome.model.verdict);
       const asked = (outcome.model as { fibQuery?: { dst: string } }).fibQuery;
       if (asked) fates.add(labFate(asked.dst));

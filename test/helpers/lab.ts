@@ -9,6 +9,7 @@ import { startAgent, type AgentOptions, type LabAgent } from '../../src/lab/agen
 import { Lab } from '../../src/lab/lab.js';
 import { labManifests, poolManifest, writeLabManifests, type PoolSpec } from '../../src/lab/manifests.js';
 import { ping, tcpTransfer, type PingResult } from '../../src/lab/traffic.js';
+import type { LabTopology } from '../../src/lab/topology.js';
 
 export interface LabSetup {
   /** The IPPool (default: ipipMode Always). Ignored when `files` is given. */
@@ -19,6 +20,8 @@ export interface LabSetup {
   /** Nodes that run agentd (default: all). */
   agents?: readonly string[];
   agent?: AgentOptions;
+  /** The lab's topology (default: defaultTopology()). */
+  topology?: LabTopology;
 }
 
 export interface LabFixture {
@@ -27,7 +30,7 @@ export interface LabFixture {
 }
 
 export async function labWithAgents(t: ExecutionContext, setup: LabSetup = {}): Promise<LabFixture> {
-  const lab = Lab.create();
+  const lab = Lab.create(setup.topology ? { topology: setup.topology } : {});
   t.teardown(() => lab.destroy());
   const files = setup.files ?? { 'pool.yaml': poolManifest(setup.pool ?? { ipipMode: 'Always' }) };
   writeLabManifests(lab, labManifests(lab, files, setup.felix));

@@ -24,6 +24,8 @@ export interface MapsDump {
   peers?: PeerView[];
   config?: ConfigView;
   stats?: CounterView[];
+  /** Path MTU learned per peer (docs/datapath.md, "Path MTU"); learnedNs: CLOCK_MONOTONIC. */
+  pmtu?: Array<{ peer: string; mtu: number; learnedNs: string }>;
 }
 
 const byAddress = (a: string, b: string) => ipv4ToNumber(a) - ipv4ToNumber(b);
@@ -47,6 +49,7 @@ export function readMapsDump(maps: DatapathMaps, which: readonly MapName[], perC
     if (c) dump.config = configView(c);
   }
   if (which.includes('stats')) dump.stats = readCounters(maps, perCpu);
+  if (which.includes('pmtu')) dump.pmtu = maps.pmtu.entriesBatch().map(([peer, v]) => ({ peer, mtu: v.mtu, learnedNs: String(v.learned_ns) })).sort((a, b) => byAddress(a.peer, b.peer));
   return dump;
 }
 
@@ -122,7 +125,7 @@ const dumpOptions = z.strictObject({ ...globalOptions, output: outputOption, per
 
 function dumpCommand(): Command {
   return new Command('dump')
-    .description('Decode the pinned maps (routes, peers, config, stats), read directly: no daemon needed')
+    .description('Decode the pinned maps (routes, peers, config, stats, pmtu), read directly: no daemon needed')
     .argument('[map]', `one of ${MAP_NAMES.join(', ')} (default: all)`)
     .option('-o, --output <format>', 'table or json', 'table')
     .option('--per-cpu', 'stats: one row per CPU instead of sums')

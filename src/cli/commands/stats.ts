@@ -25,7 +25,8 @@ export function statsCommand(): Command {
       'after',
       `
 Read from the pinned stats map directly. Every frame a program sees moves exactly one counter
-(encap_*, decap_*, pass*, drop_*). Note that \`agentctl trace\` runs real programs on the live
+(encap_*, decap_*, pass*, drop_*); an encapsulated TCP SYN may also move mss_clamped or
+mss_malformed (the MSS clamp, docs/datapath.md). Note that \`agentctl trace\` runs real programs on the live
 maps, so its packets are counted here too. The last row, ${GUARD_COUNTER} (nft), counts the IPIP
 and VXLAN packets from workloads that the nft table \`ip ${DEFAULT_NAT_TABLE}\` of this network
 namespace dropped on the forward path (shown when that table exists).

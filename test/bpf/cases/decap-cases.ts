@@ -3,7 +3,8 @@
 // and what both programs must return, count and output. Expected outputs come from
 // cases/expected.ts, not from the codec.
 import {
-  BURROW_CONFIG_FLAG, BURROW_ROUTE_FLAG, buildIpv4Frame, buildUdpFrame, fixIpv4HeaderChecksum, writeU16, type StatName,
+  BURROW_CONFIG_FLAG, BURROW_ROUTE_FLAG, buildFragNeededFrame, buildIpv4Frame, buildTunnelQuote, buildUdpFrame, fixIpv4HeaderChecksum,
+  writeU16, type StatName, type TunnelQuoteFields,
 } from '../../../src/codec/index.js';
 import { tunnelRoute as route } from '../../helpers/codec-node.js';
 import type { DecapCase, Expected } from '../harness/table-cases.js';
@@ -44,6 +45,59 @@ function cut(frame: Uint8Array, length: number, mode: 'cut' | 'consistent'): Uin
 }
 
 const IPIP = ipipToUs();
+
+// --- Path MTU (P1–P6): ICMP frag-needed from a router about our outer packets -------------
+const ROUTER = '10.0.1.1';
+/** A frag-needed to us naming `mtu`, quoting our 1500-byte outer packet to node-c (IPIP) unless `quote` says otherwise. */
+function fragNeeded(mtu: number, quote: Partial<TunnelQuoteFields> = {}, edit?: (q: Uint8Array) => Uint8Array, icmp: { icmpType?: number; icmpCode?: number } = {}): Uint8Array {
+  let q = buildTunnelQuote({ mode: 'ipip', src: NODE.localIp, dst: NODE_C, totalLength: 1500, ...quote });
+  if (edit) q = edit(q);
+  return buildFragNeededFrame({ src: ROUTER, dst: NODE.localIp, ttl: 64, mtu, quote: q, ...icmp });
+}
+const LEARNED = keep('pass', 'PMTU_LEARNED');
+const FORGED = keep('drop', 'DROP_PMTU_FORGED');
+const learned = (peer: string, mtu: number) => new Map([[peer, mtu]]);
+const withQuoteByte = (at: number, value: number) => (q: Uint8Array) => {
+  const out = q.slice();
+  out[at] = value;
+  return out;
+};
+const PMTU_CASES = [
+  { description: 'frag-needed 1400 about our IPIP packet to node-c: learned, passed on', rule: 'P6', frame: fragNeeded(1400), expect: LEARNED, pmtuAfter: learned(NODE_C, 1400) },
+  { description: 'frag-needed 1280 about our VXLAN packet to node-d: learned', rule: 'P6', frame: fragNeeded(1280, { mode: 'vxlan', dst: NODE_D }), expect: LEARNED, pmtuAfter: learned(NODE_D, 1280) },
+  { description: 'a quote of 64 bytes after the header (more than 8) is fine', rule: 'P2', frame: fragNeeded(1400, { after: 64 }), expect: LEARNED, pmtuAfter: learned(NODE_C, 1400) },
+  { description: 'MTU 552 exactly (min_pmtu) is learned', rule: 'P5', frame: fragNeeded(552), expect: LEARNED, pmtuAfter: learned(NODE_C, 552) },
+  { description: 'a narrower MTU replaces a wider one', rule: 'P6', frame: fragNeeded(1280), pmtuBefore: learned(NODE_C, 1400), expect: LEARNED, pmtuAfter: learned(NODE_C, 1280) },
+  { description: 'a wider MTU leaves a narrower entry alone', rule: 'P6', frame: fragNeeded(1400), pmtuBefore: learned(NODE_C, 1280), expect: LEARNED, pmtuAfter: learned(NODE_C, 1280) },
+  { description: 'learning about node-c leaves node-b\'s entry alone', rule: 'P6', frame: fragNeeded(1400), pmtuBefore: learned(NODE_B, 1300), expect: LEARNED, pmtuAfter: new Map([[NODE_B, 1300], [NODE_C, 1400]]) },
+  { description: 'forged: quoted source not us', rule: 'P4', frame: fragNeeded(1400, { src: STRANGER }), expect: FORGED },
+  { description: 'forged: quoted destination not a peer', rule: 'P4', frame: fragNeeded(1400, { dst: STRANGER }), expect: FORGED },
+  { description: 'forged: quoted packet without DF (ours always have it)', rule: 'P4', frame: fragNeeded(1400, { df: false }), expect: FORGED },
+  { description: 'forged: quoted packet a fragment (MF)', rule: 'P4', frame: fragNeeded(1400, { mf: true }), expect: FORGED },
+  { description: 'forged: quoted packet a fragment (offset)', rule: 'P4', frame: fragNeeded(1400, { fragOffset: 3 }), expect: FORGED },
+  { description: 'forged: the MTU named is not smaller than the packet quoted', rule: 'P4', frame: fragNeeded(1500), expect: FORGED },
+  { description: 'forged: VXLAN quote about a non-peer', rule: 'P4', frame: fragNeeded(1280, { mode: 'vxlan', dst: STRANGER }), expect: FORGED },
+  { description: 'MTU 551 (< 552): not believed', rule: 'P5', frame: fragNeeded(551), expect: keep('drop', 'DROP_PMTU_TOO_SMALL') },
+  { description: 'MTU 0 (a pre-RFC 1191 router): not believed', rule: 'P5', frame: fragNeeded(0), expect: keep('drop', 'DROP_PMTU_TOO_SMALL') },
+  { description: 'forged and too small: forged first', rule: 'P4/P5', frame: fragNeeded(68, { src: STRANGER }), expect: FORGED },
+  { description: 'quote of 27 bytes (header + 7): malformed', rule: 'P2', frame: fragNeeded(1400, { after: 7 }), expect: MALFORMED },
+  { description: 'quote of 19 bytes (not a whole header): malformed', rule: 'P2', frame: fragNeeded(1400, {}, (q) => q.slice(0, 19)), expect: MALFORMED },
+  { description: 'no quote at all: malformed', rule: 'P2', frame: fragNeeded(1400, {}, (q) => q.slice(0, 0)), expect: MALFORMED },
+  { description: 'quoted IHL 4: malformed', rule: 'P2', frame: fragNeeded(1400, {}, withQuoteByte(0, 0x44)), expect: MALFORMED },
+  { description: 'quoted version 6: malformed', rule: 'P2', frame: fragNeeded(1400, {}, withQuoteByte(0, 0x65)), expect: MALFORMED },
+  { description: 'quoted IHL 15 but 28 bytes quoted: malformed', rule: 'P2', frame: fragNeeded(1400, {}, withQuoteByte(0, 0x4f)), expect: MALFORMED },
+  { description: 'quoted IHL 6 with 8 bytes quoted after 20: malformed (the 8 must follow the options)', rule: 'P2', frame: fragNeeded(1400, {}, withQuoteByte(0, 0x46)), expect: MALFORMED },
+  { description: 'quoted IHL 6 with 12 bytes after 20: learned', rule: 'P2', frame: fragNeeded(1400, { after: 12 }, withQuoteByte(0, 0x46)), expect: LEARNED, pmtuAfter: learned(NODE_C, 1400) },
+  { description: 'frag-needed about a TCP packet of ours: the stack\'s', rule: 'P3', frame: fragNeeded(1400, {}, withQuoteByte(9, 6)), expect: PASS },
+  { description: 'frag-needed about UDP to another port: the stack\'s', rule: 'P3', frame: fragNeeded(1400, { mode: 'vxlan', dport: 53 }), expect: PASS },
+  { description: 'ICMP port unreachable (3/3) quoting our packet: not frag-needed', rule: 'P1', frame: fragNeeded(1400, {}, undefined, { icmpCode: 3 }), expect: PASS },
+  { description: 'ICMP time exceeded (11/0): not frag-needed', rule: 'P1', frame: fragNeeded(1400, {}, undefined, { icmpType: 11, icmpCode: 0 }), expect: PASS },
+  { description: 'ICMP with a 4-byte header: not ours to judge', rule: 'P1', frame: buildIpv4Frame({ src: ROUTER, dst: NODE.localIp, protocol: 1, payload: new Uint8Array([3, 4, 0, 0]) }), expect: PASS },
+  { description: 'frag-needed addressed to someone else: not ours', rule: 'step 4', frame: buildFragNeededFrame({ src: ROUTER, dst: STRANGER, mtu: 1400, quote: buildTunnelQuote({ mode: 'ipip', src: NODE.localIp, dst: NODE_C, totalLength: 1500 }) }), expect: PASS },
+  { description: 'frag-needed whose outer total length cuts the quote: malformed quote', rule: 'P2', frame: outerTotLen(fragNeeded(1400), 20 + 8 + 20 + 4), expect: MALFORMED },
+  { description: 'frag-needed frame cut short of its total length: malformed outer', rule: 'step 7', frame: fragNeeded(1400).slice(0, 14 + 20 + 8 + 20), expect: MALFORMED },
+  { description: 'frag-needed as an outer fragment: left to the stack', rule: 'step 6', frame: buildIpv4Frame({ src: ROUTER, dst: NODE.localIp, protocol: 1, mf: true, payload: new Uint8Array(36) }), expect: keep('pass', 'PASS_FRAGMENT') },
+];
 const VXLAN = vxlanToUs();
 const ECN_NAMES = ['Not-ECT', 'ECT(1)', 'ECT(0)', 'CE'];
 
@@ -341,4 +395,5 @@ export const DECAP_CASES: DecapCase[] = [
   { description: 'IPIP with nothing inside', rule: 'step 11', frame: buildIpv4Frame({ src: NODE_B, dst: NODE.localIp, protocol: 4 }), expect: MALFORMED },
   { description: 'a plain UDP datagram to 4789 from a peer (payload is not VXLAN)', rule: 'step 10', frame: buildUdpFrame({ src: NODE_B, dst: NODE.localIp, sport: 5, dport: 4789, payload: new Uint8Array(40) }), expect: MALFORMED },
   { description: 'UDP to 4789 with a text payload from a peer', rule: 'step 10', frame: buildUdpFrame({ src: NODE_B, dst: NODE.localIp, sport: 5, dport: 4789, payload: PAYLOAD }), expect: MALFORMED },
+  ...PMTU_CASES,
 ];

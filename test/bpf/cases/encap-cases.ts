@@ -2,15 +2,16 @@
 // the frame, the tables when they are not the world's (cases/world.ts), and what each program
 // must return, count and output. Rows without an `xdp` (or `tc`) expectation do not apply there.
 import {
-  buildIcmpEchoFrame, buildIpv4Frame, buildUdpFrame, type NodeConfig, type StatName,
+  TCP_ACK, TCP_SYN, buildIcmpEchoFrame, buildIpv4Frame, buildUdpFrame, peerMap, type NodeConfig, type StatName, type TcpFrameFields,
 } from '../../../src/codec/index.js';
 import type { EncapCase, Expected, LabDevice } from '../harness/table-cases.js';
 import { tcEncapOutput, xdpEncapOutput, type TunnelParams } from './expected.js';
-import { LAB, NODE, PAYLOAD, VTEP_B, VTEP_C, podTcp, sizedTcp, tagged, withBytes } from './world.js';
+import { LAB, NODE, PAYLOAD, PEERS, VTEP_B, VTEP_C, podTcp, sizedTcp, tagged, withBytes } from './world.js';
 
 const untouched = (verdict: 'pass' | 'drop', counter: StatName): Expected => ({ verdict, counter, output: 'input' });
 const PASS = untouched('pass', 'PASS');
 const bothPass = { tc: PASS, xdp: PASS };
+const ENDPOINT = { tc: untouched('pass', 'PASS_TUNNEL_ENDPOINT'), xdp: untouched('pass', 'PASS_TUNNEL_ENDPOINT') };
 const ALREADY = { tc: untouched('drop', 'DROP_ALREADY_ENCAP'), xdp: untouched('drop', 'DROP_ALREADY_ENCAP') };
 const NO_ROUTE = untouched('drop', 'DROP_NO_ROUTE');
 /** The agent has not configured an uplink yet. */
@@ -72,6 +73,27 @@ const XDP_ONLY: Partial<EncapCase> = { tc: undefined };
 
 const F = podTcp(); // 10.244.2.7: VXLAN to 10.0.1.2, VNI 0 in the route
 
+// --- MSS clamping: the clamps the agent writes for an uplink MTU of 1500 ------------------
+const MSS_NODE: NodeConfig = { ...NODE, mssIpip: 1440, mssVxlan: 1410 };
+const mssOpt = (v: number): number[] => [2, 4, v >> 8, v & 0xff];
+/** A SYN (or other flags) with these option bytes; its checksum computed over the whole segment. */
+const syn = (dst: string, options: readonly number[], fields: Partial<TcpFrameFields> = {}): Uint8Array =>
+  podTcp({ dst, tcpFlags: TCP_SYN, tcpOptions: Uint8Array.from(options), payload: new Uint8Array(0), ...fields });
+
+/**
+ * A row whose frame is tunnelled by both programs with `out` as the inner packet that leaves
+ * (built independently, checksum computed in full: a clamped SYN's incremental update must land
+ * on it) and `also` as the side counter.
+ */
+function mssRow(description: string, frame: Uint8Array, t: Tunnel, out: { frame?: Uint8Array; also?: StatName } = {}): EncapCase {
+  const row = tunnelled(description, 'MSS clamping', out.frame ?? frame, { ...t, config: t.config ?? MSS_NODE });
+  const also = out.also ? { also: [out.also] } : {};
+  return { ...row, frame, tc: { ...(row.tc as Expected), ...also }, xdp: { ...(row.xdp as Expected), ...also } };
+}
+const CLAMPED = 'MSS_CLAMPED' as const;
+const MALFORMED = 'MSS_MALFORMED' as const;
+const TS = [8, 10, 1, 2, 3, 4, 0, 0, 0, 0];
+
 export const ENCAP_CASES: EncapCase[] = [
   // --- steps 1–3: not an IPv4 frame we can judge -----------------------------------------
   { description: 'Ethernet header only (14 bytes, IPv4 type)', rule: 'step 3', frame: F.slice(0, 14), ...bothPass },
@@ -91,9 +113,13 @@ export const ENCAP_CASES: EncapCase[] = [
   tunnelled('a pod outside every /26 falls back to the 10/8 IPIP route', 'step 4 (longest prefix)', podTcp({ dst: '10.244.20.1' }), I()),
 
   // --- step 5: node addresses -----------------------------------------------------------
-  { description: 'destination is the route\'s own remote', rule: 'step 5', frame: podTcp({ dst: '10.0.2.2' }), ...bothPass },
-  { description: 'destination is the local node address', rule: 'step 5', frame: podTcp({ dst: NODE.localIp }), ...bothPass },
-  tunnelled('another node address under a tunnel route is tunnelled', 'step 5', podTcp({ dst: '10.0.1.11' }), I()),
+  { description: 'destination is the route\'s own remote', rule: 'step 5', frame: podTcp({ dst: '10.0.2.2' }), ...ENDPOINT },
+  { description: 'destination is the local node address', rule: 'step 5', frame: podTcp({ dst: NODE.localIp }), ...ENDPOINT },
+  { description: 'destination is a peer\'s tunnel endpoint under a tunnel route', rule: 'step 5', frame: podTcp({ dst: '10.0.1.11' }), peers: PEERS, ...ENDPOINT },
+  { description: 'a peer\'s endpoint inside a VXLAN block is not tunnelled either', rule: 'step 5', frame: podTcp({ dst: '10.244.2.7' }), peers: peerMap([['10.244.2.7', { modes: 2, vni: 4096 }]]), ...ENDPOINT },
+  { description: 'a SYN to a peer\'s endpoint: passed before any MSS clamp', rule: 'step 5', frame: syn('10.0.1.11', mssOpt(1460)), config: MSS_NODE, peers: PEERS, ...ENDPOINT },
+  tunnelled('another node address under a tunnel route is tunnelled (not in peers)', 'step 5', podTcp({ dst: '10.0.1.11' }), I()),
+  tunnelled('a peer elsewhere does not stop other destinations', 'step 5', podTcp({ dst: '10.0.1.13' }), I(), { peers: PEERS }),
   tunnelled('the remote of a different route is tunnelled', 'step 5', podTcp({ dst: '10.0.1.2' }), I()),
 
   // --- step 6: already tunnelled --------------------------------------------------------
@@ -151,7 +177,7 @@ export const ENCAP_CASES: EncapCase[] = [
   tunnelled('TOS is copied whole: DSCP 46 and CE', 'Outer IPv4: TOS', podTcp({ dst: '10.244.3.7', dscp: 46, ecn: 3 }), I()),
   tunnelled('TOS is copied whole: DSCP 10, Not-ECT', 'Outer IPv4: TOS', podTcp({ dst: '10.244.2.7', dscp: 10, ecn: 0 }), V()),
   tunnelled('inner DF set: outer DF set, ID 0', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.3.7', df: true, id: 0x5555 }), I()),
-  tunnelled('inner DF clear: outer DF clear, a random ID that is never 0', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.3.7', df: false, id: 0x5555 }), I()),
+  tunnelled('inner DF clear: outer DF still set, a random ID that is never 0', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.3.7', df: false, id: 0x5555 }), I()),
   tunnelled('VXLAN, inner DF clear: random outer ID', 'Outer IPv4: DF and ID', podTcp({ dst: '10.244.2.7', df: false }), V()),
   tunnelled('config TTL 0 → outer TTL 64', 'Outer IPv4: TTL', podTcp({ dst: '10.244.3.7' }), { ...I(), ttl: 64, config: { ...NODE, ttl: 0 } }),
   tunnelled('config TTL 5 → outer TTL 5', 'Outer IPv4: TTL', podTcp({ dst: '10.244.3.7' }), { ...I(), ttl: 5, config: { ...NODE, ttl: 5 } }),
@@ -189,4 +215,61 @@ export const ENCAP_CASES: EncapCase[] = [
   tcOnly('remote without a route (xdp_encap leaves it to the stack)', 'xdp step 8', podTcp({ dst: '10.244.7.7' }), I('10.0.2.12'), 'PASS_FIB'),
   tunnelled('remote with a locked route MTU of 1300: 1280 + 20 fits', 'xdp step 8', sizedTcp('10.244.8.7', 1280), { ...I('10.0.1.4'), via: 'ua' }),
   tcOnly('remote with a locked route MTU of 1300: 1281 + 20 (xdp_encap: frag needed, left to the stack)', 'xdp step 8', sizedTcp('10.244.8.7', 1281), I('10.0.1.4'), 'PASS_FIB'),
+  // --- MSS clamping (after the outer headers; side counters MSS_CLAMPED / MSS_MALFORMED) ----
+  mssRow('SYN with MSS 1460 over IPIP: clamped to 1440', syn('10.244.3.7', mssOpt(1460)), I(), { frame: syn('10.244.3.7', mssOpt(1440)), also: CLAMPED }),
+  mssRow('SYN-ACK with MSS 1460 over VXLAN: clamped to 1410', syn('10.244.2.7', mssOpt(1460), { tcpFlags: TCP_SYN | TCP_ACK }), V(), { frame: syn('10.244.2.7', mssOpt(1410), { tcpFlags: TCP_SYN | TCP_ACK }), also: CLAMPED }),
+  mssRow('Linux SYN layout (MSS, SACK-permitted, timestamps, NOP, window scale): clamped', syn('10.244.3.7', [...mssOpt(65495), 4, 2, ...TS, 1, 3, 3, 7]), I(), { frame: syn('10.244.3.7', [...mssOpt(1440), 4, 2, ...TS, 1, 3, 3, 7]), also: CLAMPED }),
+  mssRow('MSS at an odd offset (after one NOP): clamped, checksum right', syn('10.244.3.7', [1, ...mssOpt(1460), 0, 0, 0]), I(), { frame: syn('10.244.3.7', [1, ...mssOpt(1440), 0, 0, 0]), also: CLAMPED }),
+  mssRow('MSS last, after timestamps and window scale, odd offset: clamped', syn('10.244.2.7', [1, 1, ...TS, 3, 3, 7, ...mssOpt(9000)]), V(), { frame: syn('10.244.2.7', [1, 1, ...TS, 3, 3, 7, ...mssOpt(1410)]), also: CLAMPED }),
+  mssRow('SYN with a payload and a wrong TCP checksum: clamped, the error kept', syn('10.244.3.7', mssOpt(1460), { payload: PAYLOAD, l4Checksum: 0x1234 }), I(), { frame: syn('10.244.3.7', mssOpt(1440), { payload: PAYLOAD, l4Checksum: 0x1234 + 0x14 }), also: CLAMPED }),
+  mssRow('MSS 1400, already below the clamp: untouched', syn('10.244.3.7', mssOpt(1400)), I()),
+  mssRow('MSS equal to the clamp: untouched', syn('10.244.3.7', mssOpt(1440)), I()),
+  mssRow('SYN without an MSS option: untouched', syn('10.244.3.7', [1, 1, 4, 2, ...TS]), I()),
+  mssRow('SYN without options: untouched', syn('10.244.3.7', []), I()),
+  mssRow('ACK (no SYN) with an MSS option: untouched', syn('10.244.3.7', mssOpt(1460), { tcpFlags: TCP_ACK }), I()),
+  mssRow('MSS after EOL is not an option: untouched', syn('10.244.3.7', [0, ...mssOpt(1460), 0, 0, 0]), I()),
+  mssRow('clamping off (mss 0): untouched', syn('10.244.3.7', mssOpt(1460)), { ...I(), config: NODE }),
+  mssRow('clamping off for IPIP only: the VXLAN SYN is clamped', syn('10.244.2.7', mssOpt(1460)), { ...V(), config: { ...MSS_NODE, mssIpip: 0 } }, { frame: syn('10.244.2.7', mssOpt(1410)), also: CLAMPED }),
+  mssRow('a SYN fragment (MF) is not clamped', syn('10.244.3.7', mssOpt(1460), { df: false, mf: true }), I()),
+  mssRow('malformed: an option of length 0', syn('10.244.3.7', [...mssOpt(1460), 5, 0, 0, 0]), I(), { also: MALFORMED }),
+  mssRow('malformed: an option of length 1', syn('10.244.3.7', [1, 3, 1, 0, ...mssOpt(1460)]), I(), { also: MALFORMED }),
+  mssRow('malformed: an option running past the header', syn('10.244.3.7', [...mssOpt(1460), 8, 10, 0, 0]), I(), { also: MALFORMED }),
+  mssRow('malformed: MSS of length 5', syn('10.244.3.7', [2, 5, 5, 0xb4, 0, 0, 0, 0]), I(), { also: MALFORMED }),
+  mssRow('malformed: two MSS options', syn('10.244.3.7', [...mssOpt(1460), ...mssOpt(1300)]), I(), { also: MALFORMED }),
+  mssRow('malformed: a kind without its length byte at the end', syn('10.244.3.7', [1, 1, 1, 8]), I(), { also: MALFORMED }),
+  mssRow('malformed: data offset 4', withBytes(syn('10.244.3.7', mssOpt(1460)), { 46: 0x40 }), I(), { also: MALFORMED }),
+  mssRow('malformed: data offset past the IP packet', withBytes(syn('10.244.3.7', mssOpt(1460)), { 46: 0xf0 }), I(), { also: MALFORMED }),
+  mssRow('malformed: a SYN cut inside its options', syn('10.244.2.7', [...mssOpt(1460), 1, 1, 1, 1]).slice(0, 60), V(), { also: MALFORMED }),
+  mssRow('a SYN cut inside its fixed header: not looked at', syn('10.244.3.7', mssOpt(1460)).slice(0, 50), I()),
+  {
+    ...mssRow('a SYN too big for the uplink: dropped, not clamped', syn('10.244.3.7', mssOpt(1460), { payload: new Uint8Array(1450) }), I()),
+    tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
+  },
+  {
+    ...mssRow('a SYN xdp_encap leaves to the stack (no neighbour): clamped by tc_encap, untouched by xdp_encap', syn('10.244.6.7', mssOpt(1460)), I('10.0.1.9'), { frame: syn('10.244.6.7', mssOpt(1440)), also: CLAMPED }),
+    xdp: untouched('pass', 'PASS_FIB'),
+  },
+
+  // --- xdp_encap step 7b: the path MTU learned for the remote (tc_encap does not read it: the
+  // kernel route agentd installs has already told the sender or fragmented) --------------------
+  tcOnly('IPIP over the path MTU 1400 learned for its remote: 1381 + 20', 'xdp step 7b', sizedTcp('10.244.3.7', 1381), I(), 'PASS_PMTU', { pmtu: new Map([['10.0.2.2', 1400]]) }),
+  tunnelled('IPIP exactly at the learned path MTU (1380 + 20 = 1400)', 'xdp step 7b', sizedTcp('10.244.3.7', 1380), I(), { pmtu: new Map([['10.0.2.2', 1400]]) }),
+  tcOnly('VXLAN over the path MTU 1280 learned for its remote: 1231 + 50', 'xdp step 7b', sizedTcp('10.244.2.7', 1231), V(), 'PASS_PMTU', { pmtu: new Map([['10.0.1.2', 1280]]) }),
+  tunnelled('a path MTU learned for another remote changes nothing', 'xdp step 7b', sizedTcp('10.244.3.7', 1480), I(), { pmtu: new Map([['10.0.1.2', 1280]]) }),
+  {
+    description: 'too big for the uplink and the learned path: step 7 first', rule: 'xdp step 7b', frame: sizedTcp('10.244.3.7', 1481),
+    pmtu: new Map([['10.0.2.2', 1400]]), tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
+  },
+
+  // --- MSS clamping and the learned path MTU together ---------------------------------------
+  {
+    ...mssRow('a SYN over the learned path MTU (644 + 20 > 552): xdp_encap leaves it to the stack unclamped (step 7b before the clamp); tc_encap clamps it',
+      syn('10.244.3.7', mssOpt(1460), { payload: new Uint8Array(600) }), I(), { frame: syn('10.244.3.7', mssOpt(1440), { payload: new Uint8Array(600) }), also: CLAMPED }),
+    pmtu: new Map([['10.0.2.2', 552]]), xdp: untouched('pass', 'PASS_PMTU'),
+  },
+  {
+    ...mssRow('a SYN within a learned path MTU of 1400: clamped to the tunnel MTU\'s 1440, not lowered to the path\'s', syn('10.244.3.7', mssOpt(1460)), I(),
+      { frame: syn('10.244.3.7', mssOpt(1440)), also: CLAMPED }),
+    pmtu: new Map([['10.0.2.2', 1400]]),
+  },
 ];

@@ -113,7 +113,7 @@ export interface TunnelParams {
   readonly remote: string;
   /** Outer TTL as written (cfg.ttl, 64 for 0). */
   readonly ttl: number;
-  /** Outer ID: 0 for inner DF, else what the program chose. */
+  /** Outer ID: 0 for inner DF, else what the program chose (the outer DF is set either way). */
   readonly id: number;
   readonly vni?: number;
   readonly port?: number;
@@ -125,7 +125,7 @@ export interface TunnelParams {
 export function tunnelHeaders(frame: Uint8Array, p: TunnelParams): Uint8Array {
   const inner = frame.length - 14;
   const tos = frame[15] ?? 0;
-  const df = ((frame[20] ?? 0) & 0x40) !== 0;
+  const df = true; // the outer header always carries DF (docs/datapath.md, "Path MTU"), whatever the inner says
   if (p.mode === 'ipip') {
     return outerIpv4({ tos, payloadLength: inner, id: p.id, df, ttl: p.ttl, protocol: 4, src: p.local, dst: p.remote });
   }

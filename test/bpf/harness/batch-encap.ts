@@ -10,7 +10,10 @@ import fc from 'fast-check';
 import {
   arbEncapFrameSpec, arbNodeConfig, arbPrefixLength, arbRouteTable, arbTunnelRoute, resolveEncapFrame, routeAround,
 } from '../../../src/codec/arbitraries.js';
-import { acceptedByTestRun, type Hook, type NodeConfig, type RouteEntry, type TunnelRoute } from '../../../src/codec/index.js';
+import {
+  acceptedByTestRun, ipv4ToNumber, numberToIpv4, parseCidr, peerMap, prefixMask,
+  type Hook, type NodeConfig, type PeerMap, type PmtuMap, type RouteEntry, type TunnelRoute,
+} from '../../../src/codec/index.js';
 import { arbMaybeWideTables, widenConfig, widenRoutes } from './wide-tables.js';
 
 export interface BatchFrame {
@@ -24,7 +27,11 @@ export interface BatchFrame {
 export interface EncapBatch {
   readonly config: NodeConfig;
   readonly routes: RouteEntry[];
+  /** Tunnel endpoints of other nodes, some inside the table's routes ('peer-endpoint' frames go there). */
+  readonly peers: PeerMap;
   readonly frames: BatchFrame[];
+  /** xdp_encap step 7b: path MTUs learned for some of the table's remotes. */
+  readonly pmtu: PmtuMap;
 }
 
 /** Routes around the local address or a route's remote: what the 'local'/'route-remote' kinds add. */
@@ -65,16 +72,28 @@ export function arbEncapBatch(opts: EncapBatchOptions): fc.Arbitrary<EncapBatch>
     extras: arbExtraRoutes(),
     wide: arbMaybeWideTables(),
     specs: fc.array(frame, { minLength: 1, maxLength: opts.size, size: 'max' }),
-  }).map(({ generated, generatedRoutes, extras, wide, specs }) => {
+    peerPicks: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 0xffffffff })), { minLength: 1, maxLength: 3 }),
+    learned: fc.oneof(
+      { weight: 1, arbitrary: fc.constant<[number, number][]>([]) },
+      { weight: 1, arbitrary: fc.array(fc.tuple(fc.nat(), fc.oneof(fc.constantFrom(552, 1280, 1400), fc.integer({ min: 552, max: 3300 }))), { minLength: 1, maxLength: 3 }) },
+    ),
+  }).map(({ generated, generatedRoutes, extras, wide, specs, peerPicks, learned }) => {
     const config = widenConfig(generated, wide);
     const routes = widenRoutes(generatedRoutes, wide);
     const table = withExtras(config, routes, extras);
+    // Peers inside the table's routes: 'peer-endpoint' frames are addressed to them.
+    const peerAddresses = peerPicks.map(([pick, hostBits]) => {
+      const cidr = parseCidr((routes[pick % routes.length] as RouteEntry).cidr);
+      return numberToIpv4((cidr.network | (hostBits & ~prefixMask(cidr.prefixLength))) >>> 0);
+    });
     const frames = specs
       .map(([spec, ingressIfindex]): BatchFrame => ({
         // The frame only: the batch's table is fixed (the route a spec adds is not in it).
-        kind: spec.kind, frame: resolveEncapFrame(spec, config, routes).frame, ...(ingressIfindex !== undefined ? { ingressIfindex } : {}),
+        kind: spec.kind, frame: resolveEncapFrame(spec, config, routes, peerAddresses).frame, ...(ingressIfindex !== undefined ? { ingressIfindex } : {}),
       }))
       .filter((f) => acceptedByTestRun(f.frame, opts.hook));
-    return { config, routes: table, frames };
+    const peers = peerMap(peerAddresses.map((a) => [numberToIpv4(ipv4ToNumber(a)), { modes: 3, vni: 4096 }] as const));
+    const pmtu = new Map(learned.map(([i, mtu]) => [table[i % table.length]!.route.remote, mtu] as [string, number]));
+    return { config, routes: table, peers, frames, pmtu };
   });
 }

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 
 import { arbDecapScenario, arbEncapScenario } from '../../../src/codec/arbitraries.js';
-import type { NodeConfig, PeerMap, RouteEntry } from '../../../src/codec/index.js';
+import type { NodeConfig, PeerMap, PmtuMap, RouteEntry } from '../../../src/codec/index.js';
 import { arbDecapBatch } from './batch-decap.js';
 import { arbEncapBatch, type BatchFrame } from './batch-encap.js';
 import { directionOf, hookOf, type ProgramName } from './datapath.js';
@@ -20,6 +20,8 @@ export interface Batch {
   readonly routes?: RouteEntry[];
   readonly peers?: PeerMap;
   readonly frames: readonly BatchFrame[];
+  /** xdp_encap: the `pmtu` map. */
+  readonly pmtu?: PmtuMap;
 }
 
 export interface BatchOptions {
@@ -39,7 +41,7 @@ export function arbProgramBatch(name: ProgramName, opts: BatchOptions): fc.Arbit
     const ingress = lab ? fc.constantFrom(...lab.ingressIfindexes) : fc.constant(undefined);
     return fc.tuple(arbEncapScenario({ hook, testRunnable: true, ...(lab ? { fib: lab.fib } : {}) }), ingress)
       .map(([s, ingressIfindex]) => ({
-        config: s.config, routes: s.routes,
+        config: s.config, routes: s.routes, peers: s.peers, ...(s.options.pmtu ? { pmtu: s.options.pmtu } : {}),
         frames: [{ kind: s.kind, frame: s.frame, ...(ingressIfindex !== undefined ? { ingressIfindex } : {}) }],
       }));
   }
@@ -51,9 +53,10 @@ export function checkBatchFrame(runner: DifferentialRunner, batch: Batch, f: Bat
   const hook = runner.target.hook;
   if (directionOf(runner.target.name) === 'encap') {
     return runner.checkEncap(f.frame, {
-      routes: batch.routes ?? [], config: batch.config, hook,
+      routes: batch.routes ?? [], config: batch.config, hook, ...(batch.peers ? { peers: batch.peers } : {}),
       ...(f.ingressIfindex !== undefined ? { ingressIfindex: f.ingressIfindex } : {}),
       ...(lab ? { fib: lab.fib } : {}),
+      ...(batch.pmtu ? { pmtu: batch.pmtu } : {}),
     });
   }
   return runner.checkDecap(f.frame, { config: batch.config, peers: batch.peers ?? new Map(), routes: batch.routes ?? [], hook });

@@ -83,6 +83,7 @@ export function campaign(name: ProgramName, settings: Settings, runner: Differen
       cases++;
       mapWrites += outcome.tableChanges;
       tally.add(outcome.model.counter);
+      for (const side of outcome.model.also ?? []) tally.addSide(side);
       verdicts.add(outcome.model.verdict);
       if (settings.progressSeconds > 0 && (cases & 1023) === 0 && performance.now() >= nextProgress) {
         const s = (performance.now() - started) / 1000;

@@ -8,8 +8,8 @@
 import path from 'node:path';
 
 import {
-  Collection, burrowConfig, burrowConfigKey, burrowPeer, burrowPeerKey, burrowRoute, burrowRouteKey,
-  type BpfMap, type BurrowConfig, type BurrowPeer, type BurrowRoute, type BurrowRouteKey, type Program,
+  Collection, burrowConfig, burrowConfigKey, burrowPeer, burrowPeerKey, burrowPmtu, burrowPmtuKey, burrowRoute, burrowRouteKey,
+  type BpfMap, type BurrowConfig, type BurrowPeer, type BurrowPmtu, type BurrowRoute, type BurrowRouteKey, type Program,
 } from '../../../src/bpf/index.js';
 import { TC_TEST_RUN_MAX, XDP_TEST_RUN_LINEAR_MAX, acceptedByTestRun, type Hook } from '../../../src/codec/index.js';
 import { makePinDir } from '../../helpers/bpffs.js';
@@ -52,6 +52,7 @@ export class ProgramUnderTest {
     readonly routes: BpfMap<BurrowRouteKey, BurrowRoute>,
     readonly peers: BpfMap<string, BurrowPeer>,
     readonly config: BpfMap<number, BurrowConfig>,
+    readonly pmtu: BpfMap<string, BurrowPmtu>,
   ) {
     this.hook = hookOf(name);
     this.stats = new StatsProbe(collection.maps.stats as BpfMap<Buffer, Buffer>);
@@ -73,6 +74,7 @@ export class ProgramUnderTest {
         collection.map('routes', burrowRouteKey, burrowRoute),
         collection.map('peers', burrowPeerKey, burrowPeer),
         collection.map('config', burrowConfigKey, burrowConfig),
+        collection.map('pmtu', burrowPmtuKey, burrowPmtu),
       );
     } catch (e) {
       collection.close();

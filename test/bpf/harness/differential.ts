@@ -1,10 +1,11 @@
 // One case, both sides: the tables go into the program's maps, the frame through
 // BPF_PROG_TEST_RUN, and the same frame and tables through the codec's model. The return code, the
-// output bytes and the counters must agree: the program moves exactly one counter, by 1 packet and
-// the frame length in bytes, and it is the codec's.
+// output bytes and the counters must agree: the program moves exactly one verdict counter, by 1
+// packet and the frame length in bytes, and it is the codec's — plus exactly the side counters
+// (MSS_CLAMPED, MSS_MALFORMED) the codec names in `also`, each by the same amounts.
 import {
-  STAT_NAMES, decap, encap, readU16,
-  type DatapathResult, type DecapOptions, type EncapOptions, type NodeConfig, type PeerMap, type RouteTable,
+  STAT_NAMES, decap, encap, readU16, statIndex,
+  type DatapathResult, type DecapOptions, type DecapResult, type StatName, type EncapOptions, type NodeConfig, type PeerMap, type PmtuMap, type RouteTable,
 } from '../../../src/codec/index.js';
 import type { ProgramUnderTest } from './datapath.js';
 import { decodeFrame } from './decode.js';
@@ -43,6 +44,8 @@ export class DifferentialRunner {
   private last: StatsSnapshot | undefined;
   private counterCheck: CounterCheck = 'every-case';
   private ledger: StatsSnapshot | undefined;
+  /** The program's `pmtu` map may hold entries (decap writes it). */
+  private pmtuDirty = true;
 
   constructor(readonly target: ProgramUnderTest) {
     this.writer = new TableWriter(target);
@@ -75,8 +78,51 @@ export class DifferentialRunner {
     return { retval: raw.retval, output: raw.output, moves: StatsProbe.moves(before, after) };
   }
 
+  /**
+   * The `pmtu` map before a case: exactly `pmtu` (learned_ns 0). The programs write it themselves
+   * (decap step P6), so it is reset whenever it may differ: after a case that could have written
+   * it, or when the case brings entries of its own.
+   */
+  resetPmtu(pmtu: PmtuMap | undefined): void {
+    const want = pmtu ?? new Map<string, number>();
+    if (!this.pmtuDirty && want.size === 0) return;
+    const held = this.target.pmtu.entriesBatch().map(([k]) => k);
+    if (held.length) this.target.pmtu.deleteBatch(held);
+    for (const [peer, mtu] of want) this.target.pmtu.set(peer, { learned_ns: 0n, mtu });
+    this.pmtuDirty = want.size > 0;
+  }
+
+  /** The program's `pmtu` map now: peer → MTU (the map may now differ from what resetPmtu wrote). */
+  readPmtu(): Map<string, number> {
+    const held = this.target.pmtu.entriesBatch();
+    if (held.length > 0) this.pmtuDirty = true;
+    return new Map(held.map(([k, v]) => [k, v.mtu]));
+  }
+
+  /** After a decap run: the `pmtu` map holds what the codec says (P6's write, learned_ns from the run). */
+  private comparePmtu(options: DecapOptions, model: DecapResult, t0: bigint, t1: bigint): string[] {
+    const held = new Map(this.target.pmtu.entriesBatch());
+    if (held.size > 0) this.pmtuDirty = true;
+    const want = new Map([...(options.pmtu ?? new Map<string, number>())].map(([k, v]) => [k, { mtu: v, fresh: false }]));
+    if (model.pmtuWrite) want.set(model.pmtuWrite.peer, { mtu: model.pmtuWrite.mtu, fresh: true });
+    const problems: string[] = [];
+    const show = (m: Map<string, { mtu: number }>) => JSON.stringify([...m].map(([k, v]) => [k, v.mtu]));
+    const same = held.size === want.size && [...want].every(([k, w]) => {
+      const h = held.get(k);
+      if (!h || h.mtu !== w.mtu) return false;
+      return w.fresh ? h.learned_ns >= t0 && h.learned_ns <= t1 : h.learned_ns === 0n;
+    });
+    if (!same) {
+      problems.push(`pmtu map: bpf holds ${JSON.stringify([...held].map(([k, v]) => [k, v.mtu, String(v.learned_ns)]))}, codec expects ${show(want)}` +
+        `${model.pmtuWrite ? ` (${model.pmtuWrite.peer} learned during the run: learned_ns in [${t0}, ${t1}])` : ''}`);
+    }
+    return problems;
+  }
+
   checkEncap(frame: Uint8Array, options: EncapOptions): CaseOutcome {
-    const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writeRoutes(options.routes).changes;
+    if (this.target.hook === 'xdp') this.resetPmtu(options.pmtu);
+    const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writeRoutes(options.routes).changes +
+      this.writer.writePeers(options.peers ?? NO_PEERS).changes;
     const counted = this.runCounted(frame, this.target.hook === 'xdp' ? options.ingressIfindex ?? 1 : undefined);
     let model = encap(frame, { ...options, hook: this.target.hook });
     const problems: string[] = [];
@@ -94,10 +140,13 @@ export class DifferentialRunner {
   checkDecap(frame: Uint8Array, options: DecapOptions): CaseOutcome {
     const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writePeers(options.peers).changes +
       this.writer.writeRoutes(options.routes).changes;
+    this.resetPmtu(options.pmtu);
+    const t0 = process.hrtime.bigint();
     const counted = this.runCounted(frame);
+    const t1 = process.hrtime.bigint();
     const model = decap(frame, { ...options, hook: this.target.hook });
     const bpf = counted.finish(model);
-    return { model, bpf, problems: compare(model, bpf, frame.length), tableChanges };
+    return { model, bpf, problems: [...compare(model, bpf, frame.length), ...this.comparePmtu(options, model, t0, t1)], tableChanges };
   }
 
   /** A run whose counter moves are known once the codec has said which counter it expects. */
@@ -111,26 +160,37 @@ export class DifferentialRunner {
       output: raw.output,
       finish: (model) => {
         const ledger = this.ledger as StatsSnapshot;
-        const i = model.counterIndex;
-        const [packets, bytes] = this.target.stats.read(i);
-        const move = { counter: model.counter, packets: packets - (ledger[i * 2] ?? 0), bytes: bytes - (ledger[i * 2 + 1] ?? 0) };
-        ledger[i * 2] = packets;
-        ledger[i * 2 + 1] = bytes;
-        return { retval: raw.retval, output: raw.output, moves: move.packets || move.bytes ? [move] : [] };
+        const moves: CounterMove[] = [];
+        for (const counter of expectedCounters(model)) {
+          const i = statIndex(counter);
+          const [packets, bytes] = this.target.stats.read(i);
+          const move = { counter, packets: packets - (ledger[i * 2] ?? 0), bytes: bytes - (ledger[i * 2 + 1] ?? 0) };
+          ledger[i * 2] = packets;
+          ledger[i * 2 + 1] = bytes;
+          if (move.packets || move.bytes) moves.push(move);
+        }
+        return { retval: raw.retval, output: raw.output, moves };
       },
     };
   }
 }
 
+/** The verdict counter and the side counters of a model result, in counter (enum) order. */
+export function expectedCounters(model: DatapathResult): StatName[] {
+  return [model.counter, ...(model.also ?? [])].sort((a, b) => STAT_NAMES.indexOf(a) - STAT_NAMES.indexOf(b));
+}
+
+const NO_PEERS: PeerMap = new Map();
+
 function compare(model: DatapathResult, bpf: BpfOutcome, length: number): string[] {
   const problems: string[] = [];
   if (bpf.retval !== model.retval) problems.push(`return code: bpf ${bpf.retval}, codec ${model.retval} (${model.verdict})`);
-  const want = `${model.counter} +1 packet +${length} bytes`;
+  const expected = expectedCounters(model);
+  const want = expected.map((c) => `${c} +1 packet +${length} bytes`).join(', ');
   const got = bpf.moves.map((m) => `${m.counter} +${m.packets} packet(s) +${m.bytes} bytes`).join(', ') || 'none';
-  const only = bpf.moves[0];
-  if (bpf.moves.length !== 1 || only?.counter !== model.counter || only.packets !== 1 || only.bytes !== length) {
-    problems.push(`counters: bpf moved ${got}; codec expects exactly ${want}`);
-  }
+  const exact = bpf.moves.length === expected.length &&
+    bpf.moves.every((m, i) => m.counter === expected[i] && m.packets === 1 && m.bytes === length);
+  if (!exact) problems.push(`counters: bpf moved ${got}; codec expects exactly ${want}`);
   if (Buffer.compare(Buffer.from(bpf.output), Buffer.from(model.output)) !== 0) problems.push('output bytes differ');
   return problems;
 }
@@ -154,7 +214,7 @@ export function describeMismatch(inputs: CaseInputs, outcome: CaseOutcome): stri
     `${inputs.program} and the codec disagree:`,
     ...outcome.problems.map((p) => `  - ${p}`),
     `bpf:   return ${bpf.retval}, counters ${bpf.moves.map((m) => `${m.counter}+${m.packets}/${m.bytes}B`).join(' ') || 'none'}`,
-    `codec: return ${model.retval} (${model.verdict}), counter ${model.counter}`,
+    `codec: return ${model.retval} (${model.verdict}), counter ${expectedCounters(model).join(' ')}`,
     ...describeOutputDifference({ label: 'bpf', bytes: bpf.output }, { label: 'codec', bytes: model.output }, vxlanPorts),
     'input frame decoded:',
     ...decodeFrame(inputs.frame, vxlanPorts).map((l) => `  ${l}`),
@@ -180,6 +240,11 @@ export class CounterTally {
   add(counter: string): void {
     this.counts.set(counter, (this.counts.get(counter) ?? 0) + 1);
     this.total++;
+  }
+
+  /** A side counter (MSS_*): counted, but not a case of its own (shares stay per case). */
+  addSide(counter: string): void {
+    this.counts.set(counter, (this.counts.get(counter) ?? 0) + 1);
   }
 
   /** In enum order, zeros left out. */

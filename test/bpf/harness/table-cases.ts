@@ -2,7 +2,7 @@
 // verdict, counter and output — checked against the codec and against the real program, each on
 // its own: both must produce exactly what the row says.
 import {
-  acceptedByTestRun, decap, encap, readU16, retvalOf,
+  STAT_NAMES, acceptedByTestRun, decap, encap, readU16, retvalOf,
   type DatapathResult, type FibLookup, type NodeConfig, type PeerMap, type RouteEntry, type StatName, type Verdict,
 } from '../../../src/codec/index.js';
 import type { DifferentialRunner, BpfOutcome } from './differential.js';
@@ -17,6 +17,8 @@ export interface Expected {
    * (inner DF clear: random, never 0; the same ID is given to the codec).
    */
   readonly output: 'input' | Uint8Array | ((outerId: number) => Uint8Array);
+  /** Side counters moved besides `counter` (MSS_CLAMPED, MSS_MALFORMED); default none. */
+  readonly also?: readonly StatName[];
 }
 
 export type LabDevice = 'lo' | 'ua' | 'ub';
@@ -28,12 +30,16 @@ export interface EncapCase {
   readonly frame: Uint8Array;
   readonly config?: NodeConfig;
   readonly routes?: RouteEntry[];
+  /** The `peers` map (step 5: tunnel endpoints); default empty. */
+  readonly peers?: PeerMap;
   /** xdp_encap: the device the frame arrives on (default lo, ifindex 1). */
   readonly ingress?: LabDevice;
   /** What tc_encap does; the case does not apply to tc_encap when absent. */
   readonly tc?: Expected;
   /** What xdp_encap does; the case does not apply to xdp_encap when absent. */
   readonly xdp?: Expected;
+  /** The `pmtu` map (xdp_encap step 7b); default empty. */
+  readonly pmtu?: ReadonlyMap<string, number>;
 }
 
 export interface DecapCase {
@@ -45,6 +51,9 @@ export interface DecapCase {
   readonly routes?: RouteEntry[];
   /** The same for tc_decap and xdp_decap (only the return codes differ). */
   readonly expect: Expected;
+  /** The `pmtu` map before the frame (default empty) and after it (default: as before). */
+  readonly pmtuBefore?: ReadonlyMap<string, number>;
+  readonly pmtuAfter?: ReadonlyMap<string, number>;
 }
 
 export interface EncapContext {
@@ -63,6 +72,7 @@ export interface CaseReport {
 }
 
 const OUTER_ID_OFFSET = 18;
+const NO_PEERS: PeerMap = new Map();
 const VXLAN_PORTS = [4789, 8472];
 const indent = (lines: string[]): string[] => lines.map((l) => `    ${l}`);
 
@@ -75,6 +85,9 @@ function compareCodec(model: DatapathResult, expected: Expected, want: Uint8Arra
   const problems: string[] = [];
   if (model.verdict !== expected.verdict) problems.push(`codec verdict ${model.verdict}, expected ${expected.verdict}`);
   if (model.counter !== expected.counter) problems.push(`codec counter ${model.counter}, expected ${expected.counter}`);
+  const also = (model.also ?? []).join(' ') || 'none';
+  const wantAlso = (expected.also ?? []).join(' ') || 'none';
+  if (also !== wantAlso) problems.push(`codec side counters ${also}, expected ${wantAlso}`);
   if (Buffer.compare(Buffer.from(model.output), Buffer.from(want)) !== 0) {
     problems.push('codec output differs from the expected output:', ...indent(describeOutputDifference(
       { label: 'codec', bytes: model.output }, { label: 'expected', bytes: want }, VXLAN_PORTS)));
@@ -87,10 +100,9 @@ function compareBpf(hook: 'tc' | 'xdp', bpf: BpfOutcome, expected: Expected, wan
   const retval = retvalOf(hook, expected.verdict);
   if (bpf.retval !== retval) problems.push(`bpf return code ${bpf.retval}, expected ${retval} (${expected.verdict})`);
   const moved = bpf.moves.map((m) => `${m.counter} +${m.packets}/+${m.bytes}B`).join(', ') || 'none';
-  const only = bpf.moves[0];
-  if (bpf.moves.length !== 1 || only?.counter !== expected.counter || only.packets !== 1 || only.bytes !== length) {
-    problems.push(`bpf counters moved: ${moved}; expected ${expected.counter} +1/+${length}B only`);
-  }
+  const counters = [expected.counter, ...(expected.also ?? [])].sort((a, b) => STAT_NAMES.indexOf(a) - STAT_NAMES.indexOf(b));
+  const exact = bpf.moves.length === counters.length && bpf.moves.every((m, i) => m.counter === counters[i] && m.packets === 1 && m.bytes === length);
+  if (!exact) problems.push(`bpf counters moved: ${moved}; expected ${counters.map((c) => `${c} +1/+${length}B`).join(', ')} only`);
   if (Buffer.compare(Buffer.from(bpf.output), Buffer.from(want)) !== 0) {
     problems.push('bpf output differs from the expected output:', ...indent(describeOutputDifference(
       { label: 'bpf', bytes: bpf.output }, { label: 'expected', bytes: want }, VXLAN_PORTS)));
@@ -105,13 +117,18 @@ export function runEncapCase(runner: DifferentialRunner, c: EncapCase, ctx: Enca
   const config = c.config ?? ctx.config;
   const routes = c.routes ?? ctx.routes;
   const ingressIfindex = hook === 'xdp' ? ctx.ifindex?.[c.ingress ?? 'lo'] ?? 1 : undefined;
-  const options = { routes, config, hook, ...(ingressIfindex !== undefined ? { ingressIfindex } : {}), ...(ctx.fib ? { fib: ctx.fib } : {}) };
+  const peers = c.peers ?? NO_PEERS;
+  const options = {
+    routes, config, peers, hook, ...(ingressIfindex !== undefined ? { ingressIfindex } : {}), ...(ctx.fib ? { fib: ctx.fib } : {}), ...(c.pmtu ? { pmtu: c.pmtu } : {}),
+  };
   const problems: string[] = [];
   let outerId = 1;
   let bpf: BpfOutcome | undefined;
   if (acceptedByTestRun(c.frame, hook)) {
     runner.writer.writeConfig(config);
     runner.writer.writeRoutes(routes);
+    runner.writer.writePeers(peers);
+    runner.resetPmtu(c.pmtu);
     bpf = runner.run(c.frame, ingressIfindex);
     if (typeof expected.output === 'function' && bpf.output.length >= OUTER_ID_OFFSET + 2) {
       outerId = readU16(bpf.output, OUTER_ID_OFFSET);
@@ -131,13 +148,23 @@ export function runDecapCase(runner: DifferentialRunner, c: DecapCase, ctx: { co
   const peers = c.peers ?? ctx.peers;
   const routes = c.routes ?? ctx.routes;
   const want = expectedOutput(c.expect, c.frame, 0);
-  const problems = compareCodec(decap(c.frame, { config, peers, routes, hook }), c.expect, want);
+  const before = c.pmtuBefore ?? new Map<string, number>();
+  const after = c.pmtuAfter ?? before;
+  const model = decap(c.frame, { config, peers, routes, hook, pmtu: before });
+  const problems = compareCodec(model, c.expect, want);
+  const codecAfter = new Map(before);
+  if (model.pmtuWrite) codecAfter.set(model.pmtuWrite.peer, model.pmtuWrite.mtu);
+  const show = (m: ReadonlyMap<string, number>) => JSON.stringify([...m].sort());
+  if (show(codecAfter) !== show(after)) problems.push(`codec pmtu map after: ${show(codecAfter)}, expected ${show(after)}`);
   let ran = false;
   if (acceptedByTestRun(c.frame, hook)) {
     runner.writer.writeConfig(config);
     runner.writer.writePeers(peers);
     runner.writer.writeRoutes(routes);
+    runner.resetPmtu(before);
     problems.push(...compareBpf(hook, runner.run(c.frame), c.expect, want, c.frame.length));
+    const held = runner.readPmtu();
+    if (show(held) !== show(after)) problems.push(`bpf pmtu map after: ${show(held)}, expected ${show(after)}`);
     ran = true;
   }
   return { problems: withInput(problems, c.frame, config.vxlanPort), ranProgram: ran };

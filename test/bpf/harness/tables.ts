@@ -56,6 +56,8 @@ export function configValueOf(config: NodeConfig): BurrowConfig {
     default_vni: config.defaultVni,
     uplink_mtu: config.uplinkMtu,
     flags: config.flags,
+    mss_ipip: config.mssIpip ?? 0,
+    mss_vxlan: config.mssVxlan ?? 0,
   };
 }
 

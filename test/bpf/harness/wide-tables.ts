@@ -18,6 +18,8 @@ export interface WideConfig {
   readonly defaultVni: number;
   readonly uplinkMtu: number;
   readonly flags: number;
+  readonly mssIpip: number;
+  readonly mssVxlan: number;
 }
 
 export interface WideRoute {
@@ -42,7 +44,7 @@ export interface WideTables {
 export function arbWideTables(): fc.Arbitrary<WideTables> {
   const mode = fc.oneof(fc.constantFrom<TunnelMode>('ipip', 'vxlan', 'none'), fc.integer({ min: 3, max: 0xff }).map(undefinedMode));
   return fc.record({
-    config: fc.record({ vxlanPort: u16, ttl: u8, defaultVni: u32, uplinkMtu: u16, flags: u32 }),
+    config: fc.record({ vxlanPort: u16, ttl: u8, defaultVni: u32, uplinkMtu: u16, flags: u32, mssIpip: u16, mssVxlan: u16 }),
     routes: fc.array(fc.option(fc.record({ mode, vni: u32, flags: u8, pool: u16 }), { freq: 2 }), { minLength: 1, maxLength: 4 }),
     peers: fc.array(fc.option(fc.record({ modes: u8, vni: u32 }), { freq: 2 }), { minLength: 1, maxLength: 4 }),
   });

@@ -142,7 +142,7 @@ test('encap scenarios: step 5 (node addresses) and the exact MTU boundary are hi
   for (const s of sample(arbEncapScenario({ hook: 'tc' }), 2000)) {
     const r = encap(s.frame, s.options);
     const dst = parseIpv4(s.frame, ETH_HLEN)?.dst;
-    if (r.counter === 'PASS' && r.route && r.route.route.mode !== 'none' && (dst === r.route.route.remote || dst === s.config.localIp)) step5++;
+    if (r.counter === 'PASS_TUNNEL_ENDPOINT' && r.route && r.route.route.mode !== 'none' && (dst === r.route.route.remote || dst === s.config.localIp || s.peers.has(dst ?? ''))) step5++;
     if (r.mode && s.config.uplinkMtu !== 0 && s.frame.length - ETH_HLEN + (r.mode === 'ipip' ? 20 : 50) === s.config.uplinkMtu) atBoundary++;
   }
   t.true(step5 > 40, `step 5: ${step5}`);

@@ -24,11 +24,16 @@ function define(name: string): number {
 test('STAT_NAMES is enum burrow_stat in order, without the prefix', (t) => {
   const names = [...enumBody('burrow_stat').matchAll(/BURROW_STAT_(\w+)/g)].map((m) => m[1]).filter((n) => n !== '_MAX');
   t.deepEqual([...STAT_NAMES], names);
-  t.is(STAT_COUNT, 19);
+  t.is(STAT_COUNT, 26);
   t.is(statIndex('ENCAP_IPIP'), 0);
   t.is(statIndex('DROP_ALREADY_ENCAP'), 16);
   t.is(statIndex('DROP_SPOOFED'), 17);
   t.is(statIndex('DROP_OUTSIDE_POOL'), 18);
+  t.is(statIndex('PASS_TUNNEL_ENDPOINT'), 19);
+  t.is(statIndex('MSS_CLAMPED'), 20);
+  t.is(statIndex('MSS_MALFORMED'), 21);
+  t.is(statIndex('PMTU_LEARNED'), 22);
+  t.is(statIndex('PASS_PMTU'), 25);
 });
 
 test('modes, peer bits and route flags have burrow.h values', (t) => {

@@ -1,7 +1,7 @@
 // xdp_decap and tc_decap, one case per step of docs/datapath.md "Decapsulation".
 import test from 'ava';
 import {
-  BURROW_CONFIG_FLAG, BURROW_ROUTE_FLAG, buildIpipFrame, buildIpv4Frame, buildTcpFrame, buildUdpFrame, buildVxlanFrame, decap, ETH_HLEN, fixIpv4HeaderChecksum,
+  BURROW_CONFIG_FLAG, BURROW_ROUTE_FLAG, buildFragNeededFrame, buildIpipFrame, buildIpv4Frame, buildTunnelQuote, buildTcpFrame, buildUdpFrame, buildVxlanFrame, decap, ETH_HLEN, fixIpv4HeaderChecksum,
   ipv4HeaderChecksumValid, peerMap, statIndex, writeU16, type DecapOptions, type IpipFrameFields, type StatName,
   type VxlanFrameFields,
 } from '../../../src/codec/index.js';
@@ -220,4 +220,38 @@ test('decap: the output is a copy; the input is never modified', (t) => {
   const passed = decap(junk, OPTIONS).output;
   passed[0] = 1;
   t.is(junk[0], 0, 'a pass output does not share the input\'s bytes');
+});
+
+// --- Path MTU (P1–P6): ICMP frag-needed about our outer packets -----------------------------
+const quoteTo = (fields: Partial<Parameters<typeof buildTunnelQuote>[0]> = {}) =>
+  buildTunnelQuote({ mode: 'ipip', src: NODE_A.localIp, dst: NODE_C_IP, totalLength: 1500, ...fields });
+const fragNeeded = (mtu: number, quote = quoteTo()) => buildFragNeededFrame({ src: '10.0.1.1', dst: NODE_A.localIp, mtu, quote });
+
+test('P6: a frag-needed quoting our IPIP packet to a peer is learned and passed on; a wider one leaves a narrower entry', (t) => {
+  const r = decap(fragNeeded(1400), OPTIONS);
+  t.is(r.counter, 'PMTU_LEARNED');
+  t.is(r.verdict, 'pass');
+  t.deepEqual(r.pmtuWrite, { peer: NODE_C_IP, mtu: 1400 });
+  t.deepEqual(Buffer.from(r.output), Buffer.from(fragNeeded(1400)), 'the ICMP goes on untouched');
+  t.deepEqual(decap(fragNeeded(1400, quoteTo({ mode: 'vxlan', dst: NODE_B_IP })), OPTIONS).pmtuWrite, { peer: NODE_B_IP, mtu: 1400 });
+  t.is(decap(fragNeeded(1400), { ...OPTIONS, pmtu: new Map([[NODE_C_IP, 1280]]) }).pmtuWrite, undefined);
+  t.deepEqual(decap(fragNeeded(1280), { ...OPTIONS, pmtu: new Map([[NODE_C_IP, 1400]]) }).pmtuWrite, { peer: NODE_C_IP, mtu: 1280 });
+});
+
+test('P2–P5: truncated quotes are malformed; forged ones and MTUs below 552 are counted and learn nothing', (t) => {
+  const cases: Array<[Uint8Array, StatName]> = [
+    [fragNeeded(1400, quoteTo({ after: 7 })), 'DROP_MALFORMED'],
+    [fragNeeded(1400, quoteTo().subarray(0, 19)), 'DROP_MALFORMED'],
+    [fragNeeded(1400, quoteTo({ src: '10.0.1.99' })), 'DROP_PMTU_FORGED'],
+    [fragNeeded(1400, quoteTo({ dst: '10.0.9.9' })), 'DROP_PMTU_FORGED'],
+    [fragNeeded(1400, quoteTo({ df: false })), 'DROP_PMTU_FORGED'],
+    [fragNeeded(1500), 'DROP_PMTU_FORGED'],
+    [fragNeeded(551), 'DROP_PMTU_TOO_SMALL'],
+    [fragNeeded(1400, quoteTo({ mode: 'vxlan', dport: 53 })), 'PASS'],
+  ];
+  for (const [frame, counter] of cases) {
+    const r = decap(frame, OPTIONS);
+    t.is(r.counter, counter);
+    t.is(r.pmtuWrite, undefined);
+  }
 });

@@ -53,8 +53,8 @@ const TC_CASES: Case[] = [
   { name: '4: no route', frame: podTcp({ dst: '192.168.1.1' }), counter: 'PASS', verdict: 'pass', retval: 0 },
   { name: '4: route with mode none', frame: podTcp({ dst: '10.244.4.5' }), counter: 'PASS', verdict: 'pass', retval: 0 },
   { name: '4: route with a mode burrow.h does not define', frame: podTcp({ dst: '10.244.5.5' }), options: { routes: [...ROUTES, { cidr: '10.244.5.0/24', route: { ...ROUTES[0]!.route, mode: 'gre' as never } }] }, counter: 'PASS', verdict: 'pass', retval: 0 },
-  { name: '5: destination is the route\'s remote', frame: podTcp({ dst: NODE_C_IP }), counter: 'PASS', verdict: 'pass', retval: 0 },
-  { name: '5: destination is the local node', frame: podTcp({ dst: NODE_A.localIp }), counter: 'PASS', verdict: 'pass', retval: 0 },
+  { name: '5: destination is the route\'s remote', frame: podTcp({ dst: NODE_C_IP }), counter: 'PASS_TUNNEL_ENDPOINT', verdict: 'pass', retval: 0 },
+  { name: '5: destination is the local node', frame: podTcp({ dst: NODE_A.localIp }), counter: 'PASS_TUNNEL_ENDPOINT', verdict: 'pass', retval: 0 },
   { name: '5: another node address under a tunnel route is tunnelled', frame: podTcp({ dst: NODE_B_IP }), counter: 'ENCAP_IPIP', verdict: 'redirect', retval: 7 },
   { name: '6: inner protocol 4', frame: buildIpv4Frame({ src: '10.244.1.5', dst: '10.244.2.7', protocol: 4, payload: new Uint8Array(20) }), counter: 'DROP_ALREADY_ENCAP', verdict: 'drop', retval: 2 },
   { name: '6: inner protocol 4 even as a fragment', frame: buildIpv4Frame({ src: '10.244.1.5', dst: '10.244.2.7', protocol: 4, fragOffset: 3 }), counter: 'DROP_ALREADY_ENCAP', verdict: 'drop', retval: 2 },
@@ -86,7 +86,7 @@ const TC_CASES: Case[] = [
 const XDP_CASES: Case[] = [
   { name: '1–3: VLAN-tagged', frame: tagged(0x8100), counter: 'PASS', verdict: 'pass', retval: 2 },
   { name: '4: no route', frame: podTcp({ dst: '192.168.1.1' }), counter: 'PASS', verdict: 'pass', retval: 2 },
-  { name: '5: local node', frame: podTcp({ dst: NODE_A.localIp }), counter: 'PASS', verdict: 'pass', retval: 2 },
+  { name: '5: local node', frame: podTcp({ dst: NODE_A.localIp }), counter: 'PASS_TUNNEL_ENDPOINT', verdict: 'pass', retval: 2 },
   { name: '6: already IPIP', frame: buildIpv4Frame({ src: '10.244.1.5', dst: '10.244.2.7', protocol: 4 }), counter: 'DROP_ALREADY_ENCAP', verdict: 'drop', retval: 1 },
   { name: '7: too big → the stack (it sends ICMP)', frame: sized('10.244.2.9', 1451), counter: 'PASS_TOO_BIG', verdict: 'pass', retval: 2 },
   { name: '7: too big even when the frame would be GSO in TC', frame: sized('10.244.3.9', 1481), options: { gso: true }, counter: 'PASS_TOO_BIG', verdict: 'pass', retval: 2 },
@@ -117,8 +117,8 @@ for (const [hook, cases, base] of [['tc', TC_CASES, TC], ['xdp', XDP_CASES, XDP]
 }
 
 // Both verified with tshark: outer header checksum correct, VXLAN VNI 4096, inner TCP checksum correct.
-const TSHARK_VXLAN = '020000000002020000000001080045b9005f04d2000040115eef0a00010a0a00010b890a12b5004b0000080000000010000066000000000b66000000000a080045b9002d000000004006611f0af401050af402079c40005001020304000000005002faf0b790000068656c6c6f';
-const TSHARK_IPIP = '020000000002020000000001080045b9004104d2000040045f1a0a00010a0a00010b45b9002d000000004006611f0af401050af402079c40005001020304000000005002faf0b790000068656c6c6f';
+const TSHARK_VXLAN = '020000000002020000000001080045b9005f04d2400040111eef0a00010a0a00010b890a12b5004b0000080000000010000066000000000b66000000000a080045b9002d000000004006611f0af401050af402079c40005001020304000000005002faf0b790000068656c6c6f';
+const TSHARK_IPIP = '020000000002020000000001080045b9004104d2400040041f1a0a00010a0a00010b45b9002d000000004006611f0af401050af402079c40005001020304000000005002faf0b790000068656c6c6f';
 const TSHARK_INNER = podTcp({ seq: 0x01020304, tcpFlags: 0x02, window: 64240, df: false, tos: 0xb9, ecn: 1, payload: new TextEncoder().encode('hello') });
 
 test('tc_encap VXLAN output byte for byte (tshark-verified)', (t) => {
@@ -156,6 +156,8 @@ test('outer ID: 0 with DF; the given ID without DF (default 1); 0 or out of rang
   t.true(encap(noDf, TC).outerIdRandom);
   for (const bad of [0, 0x10000, 1.5]) t.throws(() => encap(noDf, { ...TC, ipId: bad }), { instanceOf: RangeError });
   t.notThrows(() => encap(podTcp({ df: true }), { ...TC, ipId: 0 }), 'ignored when DF is set');
+  // The outer header carries DF either way (docs/datapath.md, "Path MTU"): routers never fragment it.
+  t.true(parseIpv4(encap(noDf, TC).output, ETH_HLEN)?.df);
 });
 
 test('outer TTL: config 0 → 64, otherwise the config value', (t) => {

@@ -2,7 +2,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import {
-  decap, encap, ETH_HLEN, ipv4HeaderChecksumValid, parseIpv4, parseUdp, STAT_NAMES, type StatName,
+  decap, encap, ETH_HLEN, findMssOption, ipv4HeaderChecksumValid, mssClampOf, parseIpv4, parseUdp, STAT_NAMES, tcpChecksumValid, type StatName,
 } from '../../../src/codec/index.js';
 import { arbDecapScenario, arbEncapScenario, receivingNode } from '../../../src/codec/arbitraries.js';
 
@@ -20,11 +20,13 @@ test('property: encap then decap at the receiving node returns the inner packet 
     // The outer TOS is the inner one, so the RFC 6040 table leaves the inner ECN as it was.
     return got.counter === (sent.mode === 'ipip' ? 'DECAP_IPIP' : 'DECAP_VXLAN') &&
       Buffer.from(got.output.subarray(0, ETH_HLEN)).equals(Buffer.from(sent.output.subarray(0, ETH_HLEN))) &&
-      Buffer.from(got.output.subarray(ETH_HLEN)).equals(Buffer.from(s.frame.subarray(ETH_HLEN)));
+      // The inner packet as sent: the input, but for a clamped SYN's MSS (docs/datapath.md "MSS clamping").
+      Buffer.from(got.output.subarray(ETH_HLEN)).equals(Buffer.from(sent.output.subarray(ETH_HLEN + (sent.mode === 'ipip' ? 20 : 50)))) &&
+      (sent.also?.includes('MSS_CLAMPED') || Buffer.from(got.output.subarray(ETH_HLEN)).equals(Buffer.from(s.frame.subarray(ETH_HLEN))));
   }), RUNS));
 });
 
-test('property: encap output has a valid outer checksum, a source port in 32768–60999, the inner bytes intact', (t) => {
+test('property: encap output has a valid outer checksum, DF always, a source port in 32768–60999, the inner bytes intact (but a clamped MSS)', (t) => {
   t.notThrows(() => fc.assert(fc.property(arbEncapScenario(), (s) => {
     const r = encap(s.frame, s.options);
     if (!r.counter.startsWith('ENCAP_')) return true;
@@ -32,9 +34,38 @@ test('property: encap output has a valid outer checksum, a source port in 32768�
     const outer = parseIpv4(r.output, ETH_HLEN);
     const sport = r.mode === 'vxlan' ? parseUdp(r.output, ETH_HLEN + 20)?.sport ?? 0 : 32768;
     return ipv4HeaderChecksumValid(r.output, ETH_HLEN) && outer?.totalLength === r.output.length - ETH_HLEN &&
-      (outer.df ? outer.id === 0 : outer.id === s.ipId) && sport >= 32768 && sport <= 60999 &&
-      Buffer.from(r.output.subarray(ETH_HLEN + overhead)).equals(Buffer.from(s.frame.subarray(ETH_HLEN)));
+      outer.df && !outer.isFragment && (parseIpv4(s.frame, ETH_HLEN)?.df ? outer.id === 0 : outer.id === s.ipId) && sport >= 32768 && sport <= 60999 &&
+      innerIntact(r.output.subarray(ETH_HLEN + overhead), s.frame.subarray(ETH_HLEN), r.also?.includes('MSS_CLAMPED') ?? false);
   }), RUNS));
+});
+
+/** Equal, or (clamped) different in at most 4 bytes: the MSS value and the TCP checksum. */
+function innerIntact(out: Uint8Array, input: Uint8Array, clamped: boolean): boolean {
+  let differ = 0;
+  for (let i = 0; i < input.length; i++) if (out[i] !== input[i]) differ++;
+  return out.length === input.length && (clamped ? differ >= 1 && differ <= 4 : differ === 0);
+}
+
+test('property: a clamped SYN leaves with an MSS no larger than the clamp and a valid TCP checksum if it had one', (t) => {
+  let clamped = 0;
+  t.notThrows(() => fc.assert(fc.property(arbEncapScenario(), (s) => {
+    const r = encap(s.frame, s.options);
+    if (!r.also?.includes('MSS_CLAMPED') || !r.mode) return true;
+    clamped++;
+    const clamp = mssClampOf(s.config, r.mode);
+    const inner = r.output.slice(ETH_HLEN + (r.mode === 'ipip' ? 20 : 50) - ETH_HLEN);
+    const ipIn = parseIpv4(s.frame, ETH_HLEN)!;
+    const ipOut = parseIpv4(inner, ETH_HLEN)!;
+    const l4 = ETH_HLEN + ipOut.headerLength;
+    const optionsOut = inner.subarray(l4 + 20, l4 + ((inner[l4 + 12] ?? 0) >> 4) * 4);
+    const at = findMssOption(optionsOut);
+    const mss = ((optionsOut[at] ?? 0) << 8) | (optionsOut[at + 1] ?? 0);
+    const segIn = s.frame.subarray(l4, ETH_HLEN + ipIn.totalLength);
+    const segOut = inner.subarray(l4, ETH_HLEN + ipOut.totalLength);
+    const wasValid = ETH_HLEN + ipIn.totalLength <= s.frame.length && tcpChecksumValid(segIn, ipIn.src, ipIn.dst);
+    return at >= 0 && mss === clamp && (!wasValid || tcpChecksumValid(segOut, ipOut.src, ipOut.dst));
+  }), { numRuns: 3000 }));
+  t.true(clamped > 10, `clamped SYNs: ${clamped}`);
 });
 
 test('property: pass verdicts leave the frame unchanged (encap and decap)', (t) => {

@@ -86,7 +86,7 @@ test('node config: local address, defaults, derived tunnel MTUs, options passed 
   t.deepEqual(state.node, {
     name: 'node-b', localIp: '10.0.1.11', prefixLength: 24, uplinkIfindex: 7, uplinkMac: '02:00:00:00:00:0b', vtepMac: vtep('node-b'),
     vxlanPort: 4789, defaultVni: 4096, ttl: 32, uplinkMtu: 9000, tunnelMtu: { ipip: 8980, vxlan: 8950 }, tunnelDevice: 'tun9',
-    decapSourceCheck: 'strict',
+    decapSourceCheck: 'strict', mssClamp: true,
   });
   t.true(state.kernelRoutes.every((r) => r.type === 'tunnel' && r.dev === 'tun9' && r.mtu === 8980));
 });

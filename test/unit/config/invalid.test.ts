@@ -77,7 +77,7 @@ const cases: Case[] = [
   {
     title: 'pool equal to the nodes\' uplink subnet: each node address in it is refused', sources: badPool({}, '10.0.1.0/24'), count: 2,
     file: 'nodes.yaml', document: 1, kind: 'Node', name: 'node-a', rule: 'node-address-in-pool', path: 'spec.bgp.ipv4Address',
-    message: 'node address 10.0.1.10 is inside IPPool bad 10.0.1.0/24 (pools.yaml document 2): pool addresses are pod addresses, so a pod could pose as this node and traffic to the node would be routed as pod traffic; a node address must be outside every IPPool',
+    message: 'node address 10.0.1.10 is inside IPPool bad 10.0.1.0/24 (pools.yaml document 2): pool addresses are pod addresses, so a pod could pose as this node and traffic to the node would be routed as pod traffic, into the tunnel whose endpoint it is (recursive encapsulation); a node address must be outside every IPPool and block',
   },
   {
     title: 'pool inside a node\'s subnet, holding no node address', sources: badPool({}, '10.0.2.128/25'),
@@ -92,6 +92,12 @@ const cases: Case[] = [
     title: 'node whose address is a pod address in another node\'s block', sources: lab({ nodes: [...LAB_NODES, node('node-d', '192.168.2.5/24')] }),
     file: 'nodes.yaml', document: 4, kind: 'Node', name: 'node-d', rule: 'node-address-in-pool', path: 'spec.bgp.ipv4Address',
     message: /^node address 192\.168\.2\.5 is inside IPPool lab-pool 192\.168\.0\.0\/16 \(pools\.yaml document 1\): pool addresses are pod addresses, so a pod could pose as this node/,
+  },
+  {
+    title: 'no recursion (issue 12): a block holding a node\'s tunnel endpoint is refused (every block lies in a pool)',
+    sources: lab({ nodes: [...LAB_NODES, node('node-d', '192.168.2.5/24')], blocks: [block('node-b', '192.168.2.0/26')] }),
+    file: 'nodes.yaml', document: 4, kind: 'Node', name: 'node-d', rule: 'node-address-in-pool', path: 'spec.bgp.ipv4Address',
+    message: /^node address 192\.168\.2\.5 is inside IPPool lab-pool .*into the tunnel whose endpoint it is \(recursive encapsulation\)/,
   },
   {
     title: 'the pool is refused against a node whatever the load order (node file after the pool file)',
