@@ -41,14 +41,14 @@
 #define IPV4_MAXHLEN 60              /* IHL 15 */
 #define UDP_HLEN    8
 #define VXLAN_HLEN  8
-#define VXLAN_FLAG_I 0x08
+#define VXLAN_FLAG_I 0x08             /* byte 0 of the VXLAN header: the VNI is valid */
 #define ICMP_HLEN   8                /* type, code, checksum, 4 bytes (frag-needed: unused, MTU) */
 #ifndef ICMP_DEST_UNREACH
 #define ICMP_DEST_UNREACH 3
 #endif
 #ifndef ICMP_FRAG_NEEDED
 #define ICMP_FRAG_NEEDED  4
-#endif            /* byte 0 of the VXLAN header: the VNI is valid */
+#endif
 
 /* What sits between the outer IPv4 header and the inner IPv4 header in VXLAN mode. */
 #define VXLAN_SHIM_LEN (UDP_HLEN + VXLAN_HLEN + ETH_HLEN)   /* 30 */
