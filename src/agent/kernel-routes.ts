@@ -27,6 +27,8 @@ export interface KernelRoute {
   dev?: string | undefined;
   via?: string | undefined;
   mtu?: number | undefined;
+  /** `mtu lock`: path MTU discovery may not raise or lower it (the path MTU routes, pmtu.ts). */
+  mtuLock?: boolean | undefined;
   onlink?: boolean | undefined;
   /** Preferred source address (the node's tunnel address, when it sets one). */
   src?: string | undefined;
@@ -341,7 +343,7 @@ export function routeReplaceLine(r: KernelRoute, proto = BURROW_ROUTE_PROTO): st
   if (r.via) parts.push('via', r.via);
   if (r.dev) parts.push('dev', r.dev);
   if (r.onlink) parts.push('onlink');
-  if (r.mtu) parts.push('mtu', String(r.mtu));
+  if (r.mtu) parts.push('mtu', ...(r.mtuLock ? ['lock'] : []), String(r.mtu));
   if (r.src) parts.push('src', r.src);
   parts.push('proto', String(proto));
   return parts.join(' ');

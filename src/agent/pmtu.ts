@@ -12,14 +12,14 @@
  *                     so the kernel's forward path answers a DF inner packet too big for the path
  *                     with ICMP frag-needed naming the inner MTU, and fragments a non-DF one
  *                     before it reaches tc_encap (every outer packet then fits the path)
- *   routes            written and removed with `ip -batch` (proto 212, not the reconciler's 211:
+ *   routes            written and removed as the pools' are (kernel-routes.ts, proto 212, not the reconciler's 211:
  *                     its drift check leaves them alone); all removed when agentd cleans up
  */
 import type { Logger } from 'pino';
 
 import type { Engine } from '../engine/engine.js';
 import type { UplinkFacts } from '../engine/derive.js';
-import { run } from './exec.js';
+import { applyKernelRoutes, listKernelRoutes, routeReplaceLine, type KernelRoute } from './kernel-routes.js';
 import type { DatapathMaps } from './datapath.js';
 
 /** The routing protocol number of path MTU routes (the pools' routes are 211). */
@@ -28,38 +28,11 @@ export const PMTU_ROUTE_PROTO = 212;
 export const DEFAULT_PMTU_EXPIRY_MS = 600_000;
 export const DEFAULT_PMTU_POLL_MS = 250;
 
-export interface PmtuRoute {
-  dst: string;
-  dev?: string | undefined;
-  via?: string | undefined;
-  onlink?: boolean | undefined;
-  mtu: number;
-  src?: string | undefined;
-}
-
-export function pmtuRouteLine(r: PmtuRoute): string {
-  const parts = ['route', 'replace', r.dst];
-  if (r.via) parts.push('via', r.via);
-  if (r.dev) parts.push('dev', r.dev);
-  if (r.onlink) parts.push('onlink');
-  parts.push('mtu', 'lock', String(r.mtu));
-  if (r.src) parts.push('src', r.src);
-  parts.push('proto', String(PMTU_ROUTE_PROTO));
-  return parts.join(' ');
-}
-
-/** The destinations of the path MTU routes in this network namespace. */
-export async function listPmtuRoutes(): Promise<string[]> {
-  const out = await run(['ip', '-j', '-4', 'route', 'show', 'proto', String(PMTU_ROUTE_PROTO)]);
-  const list = (out.trim() ? JSON.parse(out) : []) as Array<{ dst: string }>;
-  return list.map((r) => (r.dst.includes('/') ? r.dst : `${r.dst}/32`));
-}
-
-/** Removes every path MTU route (cleanup). */
+/** Removes every path MTU route (cleanup); returns their destinations. */
 export async function removePmtuRoutes(): Promise<string[]> {
-  const dsts = await listPmtuRoutes();
-  if (dsts.length) await run(['ip', '-4', '-batch', '-'], { input: dsts.map((d) => `route del ${d} proto ${PMTU_ROUTE_PROTO}`).join('\n') + '\n' });
-  return dsts;
+  const routes = await listKernelRoutes(PMTU_ROUTE_PROTO);
+  await applyKernelRoutes([], routes, PMTU_ROUTE_PROTO);
+  return routes.map((r) => r.dst);
 }
 
 export interface PmtuPollerOptions {
@@ -125,13 +98,14 @@ export class PmtuPoller {
     if (key !== this.learnedKey) {
       for (const [peer, mtu] of learned) this.opts.log.info({ peer, mtu }, 'path MTU learned');
     }
-    const want = new Map(this.opts.engine.pathMtuRoutes(learned, this.opts.uplink()).map((r) => [r.dst, pmtuRouteLine(r)]));
+    const routes = new Map(this.opts.engine.pathMtuRoutes(learned, this.opts.uplink()).map((r) => [r.dst, r]));
+    const want = new Map([...routes].map(([d, r]) => [d, routeReplaceLine(r, PMTU_ROUTE_PROTO)]));
     const changed = key !== this.learnedKey || [...want].some(([d, l]) => this.written.get(d) !== l) || this.written.size !== want.size;
     if (!changed) return;
-    const present = await listPmtuRoutes();
-    const lines = [...want].filter(([d, l]) => this.written.get(d) !== l || !present.includes(d)).map(([, l]) => l);
-    for (const d of present) if (!want.has(d)) lines.push(`route del ${d} proto ${PMTU_ROUTE_PROTO}`);
-    if (lines.length) await run(['ip', '-4', '-batch', '-'], { input: lines.join('\n') + '\n' });
+    const present = await listKernelRoutes(PMTU_ROUTE_PROTO);
+    const presentDsts = new Set(present.map((r) => r.dst));
+    const replace: KernelRoute[] = [...routes].filter(([d]) => this.written.get(d) !== want.get(d) || !presentDsts.has(d)).map(([, r]) => r);
+    await applyKernelRoutes(replace, present.filter((r) => !want.has(r.dst)), PMTU_ROUTE_PROTO);
     this.written.clear();
     for (const [d, l] of want) this.written.set(d, l);
     this.learnedKey = key;

@@ -230,7 +230,7 @@ export class Engine {
       const mtu = path - (mode === 'ipip' ? 20 : 50);
       if (mtu >= cfg.node.tunnelMtu[mode]) continue;
       const src = mode === 'ipip' ? local.ipipTunnelAddr : local.vxlanTunnelAddr;
-      out.push({ dst: routeKeyText(key), dev: cfg.node.tunnelDevice, via: TUNNEL_GATEWAY, onlink: true, mtu, ...(src !== undefined ? { src } : {}) });
+      out.push({ dst: routeKeyText(key), dev: cfg.node.tunnelDevice, via: TUNNEL_GATEWAY, onlink: true, mtu, mtuLock: true, ...(src !== undefined ? { src } : {}) });
     }
     return out;
   }
