@@ -177,29 +177,49 @@ static __always_inline int mss_precheck(const struct encap_plan *e, const struct
 	return -1;
 }
 
+/* A load from the frame by either hook: `xdp` is a constant where it is inlined, so each program
+ * keeps only its own helper. */
+static __always_inline long mss_load(void *ctx, int xdp, __u32 off, void *to, __u32 len)
+{
+	return xdp ? bpf_xdp_load_bytes(ctx, off, to, len) : bpf_skb_load_bytes(ctx, off, to, len);
+}
+
+/*
+ * What both hooks do before writing: MSS_NONE, MSS_MALFORMED, or MSS_CLAMPED with *off (the TCP
+ * header in the encapsulated frame), *th (its first 20 bytes), *at (the MSS value's offset in
+ * the options) and *old (its value).
+ */
+static __always_inline int mss_read(void *ctx, int xdp, const struct encap_plan *e, __u16 clamp,
+				    struct tcphdr *th, __u32 *off, int *at, __u16 *old)
+{
+	struct mss_walk w = {};
+	int r;
+
+	if (!e->tcp || !clamp || e->l4_off + TCP_HLEN > e->l4_end)
+		return MSS_NONE;
+	*off = e->l4_off + e->overhead;
+	if (mss_load(ctx, xdp, *off, th, sizeof(*th)))
+		return MSS_NONE;
+	r = mss_precheck(e, th, &w.optlen);
+	if (r >= 0)
+		return r;
+	if (w.optlen > TCP_OPT_MAX ||
+	    mss_load(ctx, xdp, *off + TCP_HLEN, w.buf, mss_opt_len(w.optlen)))
+		return MSS_MALFORMED;
+	return mss_decide(&w, clamp, at, old);
+}
+
 /* TC: bpf_l4_csum_replace leaves a CHECKSUM_PARTIAL skb's pseudo-header sum alone (the NIC or
  * the stack completes the checksum over the new bytes) and updates a complete one. */
 static __always_inline int mss_clamp_skb(struct __sk_buff *skb, const struct encap_plan *e)
 {
 	__u16 clamp = mss_clamp_of(e);
-	struct mss_walk w = {};
 	struct tcphdr th;
-	__u32 off;
+	__u32 off = 0;
 	__u16 old = 0, new_be;
 	int r, at = 0;
 
-	if (!e->tcp || !clamp || e->l4_off + TCP_HLEN > e->l4_end)
-		return MSS_NONE;
-	off = e->l4_off + e->overhead;
-	if (bpf_skb_load_bytes(skb, off, &th, sizeof(th)))
-		return MSS_NONE;
-	r = mss_precheck(e, &th, &w.optlen);
-	if (r >= 0)
-		return r;
-	if (w.optlen > TCP_OPT_MAX ||
-	    bpf_skb_load_bytes(skb, off + TCP_HLEN, w.buf, mss_opt_len(w.optlen)))
-		return MSS_MALFORMED;
-	r = mss_decide(&w, clamp, &at, &old);
+	r = mss_read(skb, 0, e, clamp, &th, &off, &at, &old);
 	if (r != MSS_CLAMPED)
 		return r;
 	new_be = bpf_htons(clamp);
@@ -214,24 +234,12 @@ static __always_inline int mss_clamp_skb(struct __sk_buff *skb, const struct enc
 static __always_inline int mss_clamp_xdp(struct xdp_md *ctx, const struct encap_plan *e)
 {
 	__u16 clamp = mss_clamp_of(e);
-	struct mss_walk w = {};
 	struct tcphdr th;
-	__u32 off;
+	__u32 off = 0;
 	__u16 old = 0, new_be, check;
 	int r, at = 0;
 
-	if (!e->tcp || !clamp || e->l4_off + TCP_HLEN > e->l4_end)
-		return MSS_NONE;
-	off = e->l4_off + e->overhead;
-	if (bpf_xdp_load_bytes(ctx, off, &th, sizeof(th)))
-		return MSS_NONE;
-	r = mss_precheck(e, &th, &w.optlen);
-	if (r >= 0)
-		return r;
-	if (w.optlen > TCP_OPT_MAX ||
-	    bpf_xdp_load_bytes(ctx, off + TCP_HLEN, w.buf, mss_opt_len(w.optlen)))
-		return MSS_MALFORMED;
-	r = mss_decide(&w, clamp, &at, &old);
+	r = mss_read(ctx, 1, e, clamp, &th, &off, &at, &old);
 	if (r != MSS_CLAMPED)
 		return r;
 	new_be = bpf_htons(clamp);
