@@ -2,13 +2,14 @@
 // read into the incremental engine; a block affinity written → a route, deleted → gone; an object
 // that fails its own rules is reported and skipped while the rest is followed (its last good
 // version stays); etcd stopped and started again → the source relists and follows on.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import type { Etcd3 } from 'etcd3';
 
 import { Engine } from '../../src/engine/engine.js';
 import { documentOf, EtcdSource, rangeAll } from '../../src/engine/etcd-source.js';
 import { routeKeyText } from '../../src/engine/packed-table.js';
 import { agentctl } from '../helpers/agentctl.js';
-import { TestEtcd } from '../support/etcd.js';
+import { AFFINITY_CONFIRMED, affinityKey, TestEtcd } from '../support/etcd.js';
 import { until } from '../helpers/wait.js';
 
 const V3 = '/calico/resources/v3/projectcalico.org';
@@ -16,6 +17,18 @@ const json = (v: unknown) => JSON.stringify(v);
 const pool = (name: string, cidr: string, spec: object = {}) => json({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name, uid: 'u', creationTimestamp: '2026-11-29T00:00:00Z' }, spec: { cidr, ipipMode: 'Always', ...spec } });
 const node = (name: string, address: string) => json({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name }, spec: { bgp: { ipv4Address: address } } });
 
+
+/** A real etcd holding the default pool (192.168.0.0/16) and node-a, node-b; a client to it. */
+async function etcdWithTwoNodes(t: ExecutionContext): Promise<{ etcd: TestEtcd; kv: Etcd3 }> {
+  const etcd = await TestEtcd.create();
+  t.teardown(() => etcd.destroy());
+  const kv = etcd.client();
+  t.teardown(() => kv.close());
+  await kv.put(`${V3}/ippools/default-ipv4-ippool`).value(pool('default-ipv4-ippool', '192.168.0.0/16'));
+  await kv.put(`${V3}/nodes/node-a`).value(node('node-a', '10.0.1.10/24'));
+  await kv.put(`${V3}/nodes/node-b`).value(node('node-b', '10.0.1.11/24'));
+  return { etcd, kv };
+}
 
 test('Calico etcd keys map to the documents calico-node reads (v3 resources, old and new affinity layouts)', (t) => {
   t.deepEqual(documentOf('/calico/ipam/v2/host/node-b/ipv4/block/192.168.1.0-26', '{"state":"confirmed","deleted":false}').document?.value, {
@@ -31,13 +44,7 @@ test('Calico etcd keys map to the documents calico-node reads (v3 resources, old
 });
 
 test.serial('a real etcd: list, watch, add and delete affinities, skip an invalid object, survive an outage', async (t) => {
-  const etcd = await TestEtcd.create();
-  t.teardown(() => etcd.destroy());
-  const kv = etcd.client();
-  t.teardown(() => kv.close());
-  await kv.put(`${V3}/ippools/default-ipv4-ippool`).value(pool('default-ipv4-ippool', '192.168.0.0/16'));
-  await kv.put(`${V3}/nodes/node-a`).value(node('node-a', '10.0.1.10/24'));
-  await kv.put(`${V3}/nodes/node-b`).value(node('node-b', '10.0.1.11/24'));
+  const { etcd, kv } = await etcdWithTwoNodes(t);
   await kv.put(`${V3}/felixconfigurations/default`).value(json({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: { vxlanVNI: 4097 } }));
   await kv.put('/calico/ipam/v2/host/node-a/ipv4/block/192.168.0.0-26').value('{"state":"confirmed","deleted":false}');
   await kv.put('/calico/ipam/v2/host/node-b/ipv4/block/192.168.1.0-26').value('{"state":"confirmed","deleted":false}');
@@ -101,15 +108,9 @@ test.serial('a real etcd: list, watch, add and delete affinities, skip an invali
 });
 
 test.serial('the first read is taken in page by page; a first read that fails part way takes back what it handed in', async (t) => {
-  const etcd = await TestEtcd.create();
-  t.teardown(() => etcd.destroy());
-  const kv = etcd.client();
-  t.teardown(() => kv.close());
-  await kv.put(`${V3}/ippools/default-ipv4-ippool`).value(pool('default-ipv4-ippool', '192.168.0.0/16'));
-  await kv.put(`${V3}/nodes/node-a`).value(node('node-a', '10.0.1.10/24'));
-  await kv.put(`${V3}/nodes/node-b`).value(node('node-b', '10.0.1.11/24'));
+  const { etcd, kv } = await etcdWithTwoNodes(t);
   const blocks = Array.from({ length: 12 }, (_, i) => `192.168.${i + 1}.0/26`);
-  for (const cidr of blocks) await kv.put(`/calico/ipam/v2/host/node-b/ipv4/block/${cidr.replace('/', '-')}`).value('{"state":"confirmed","deleted":false}');
+  for (const cidr of blocks) await kv.put(affinityKey('node-b', cidr)).value(AFFINITY_CONFIRMED);
   const routes = (engine: Engine) => [...engine.derived.routes.keys()].map(routeKeyText).sort();
   const want = ['192.168.0.0/16', ...blocks].sort();
 

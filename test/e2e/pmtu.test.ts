@@ -12,10 +12,10 @@ import type { ExecutionContext } from 'ava';
 import { openDatapathMaps } from '../../src/agent/datapath.js';
 import { PMTU_ROUTE_PROTO } from '../../src/agent/pmtu.js';
 import type { Lab } from '../../src/lab/lab.js';
-import { sh } from '../../src/lab/sh.js';
 import { clusterManifests, poolManifest, writeLabManifests } from '../../src/lab/manifests.js';
 import { defaultTopology } from '../../src/lab/topology.js';
 import { ping, tcpTransfer } from '../../src/lab/traffic.js';
+import { sendFragNeeded } from '../helpers/craft.js';
 import { counters as countersOf, labWithAgents, MiB } from '../helpers/lab.js';
 import { privileged } from '../helpers/privileged.js';
 import { until } from '../helpers/wait.js';
@@ -49,26 +49,6 @@ function learned(lab: Lab, node: string): Map<string, number> {
 function pmtuRoutes(lab: Lab, node: string): Map<string, string> {
   const out = lab.ip(lab.node(node).ns, '-4', 'route', 'show', 'proto', String(PMTU_ROUTE_PROTO));
   return new Map(out.split('\n').filter(Boolean).map((l) => [l.split(' ')[0]!, /mtu (lock )?\d+/.exec(l)?.[0] ?? l]));
-}
-
-const FORGE = String.raw`
-import socket, struct, sys
-def csum(b):
-    if len(b) % 2: b += b'\0'
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    while s >> 16: s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-to, qsrc, qdst, mtu, proto = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-q = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 1500, 0, 0x4000, 63, proto, 0, socket.inet_aton(qsrc), socket.inet_aton(qdst))
-q = q[:10] + struct.pack('!H', csum(q)) + q[12:] + (struct.pack('!HHHH', 40000, 4789, 1480, 0) if proto == 17 else b'\x45\x00\x05\xc8\x00\x00\x40\x00')
-icmp = struct.pack('!BBHHH', 3, 4, 0, 0, mtu) + q
-icmp = icmp[:2] + struct.pack('!H', csum(icmp)) + icmp[4:]
-socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).sendto(icmp, (to, 0))
-`;
-
-/** The router sends `to` an ICMP frag-needed naming `mtu`, quoting a 1500-byte DF packet qsrc → qdst. */
-function forgeFragNeeded(lab: Lab, to: string, qsrc: string, qdst: string, mtu: number, mode: 'ipip' | 'vxlan'): void {
-  sh(['ip', 'netns', 'exec', lab.routerNs, 'python3', '-c', FORGE, to, qsrc, qdst, String(mtu), mode === 'ipip' ? '4' : '17']);
 }
 
 async function narrowLab(t: ExecutionContext, narrow: number, pool: { ipipMode: 'Always' } | { vxlanMode: 'Always' }, hook: 'tc' | 'xdp', extraArgs: string[] = []) {
@@ -125,9 +105,9 @@ for (const { mode, pool, overhead, tunnelMtu } of MODES) {
 
         // Forged frag-needed: a packet we never sent (another source), about a non-peer, MTU < 552.
         const before = counters(lab, 'node-a');
-        forgeFragNeeded(lab, nodeA, '10.0.1.99', nodeC, 600, mode);
-        forgeFragNeeded(lab, nodeA, nodeA, '10.0.2.99', 600, mode);
-        forgeFragNeeded(lab, nodeA, nodeA, nodeC, 500, mode);
+        sendFragNeeded(lab.routerNs, nodeA, '10.0.1.99', nodeC, 600, mode);
+        sendFragNeeded(lab.routerNs, nodeA, nodeA, '10.0.2.99', 600, mode);
+        sendFragNeeded(lab.routerNs, nodeA, nodeA, nodeC, 500, mode);
         await until('the forged ICMPs counted', () => {
           const now = counters(lab, 'node-a');
           return now.drop_pmtu_forged - before.drop_pmtu_forged >= 2 && now.drop_pmtu_too_small - before.drop_pmtu_too_small >= 1;
