@@ -83,11 +83,13 @@ export class PmtuPoller {
     const maps = this.opts.maps();
     if (!maps) return;
     const now = process.hrtime.bigint();
-    const peers = this.opts.peers();
+    const entries = maps.pmtu.entriesBatch();
+    // The peer set only when something was learned (nearly every poll reads an empty map).
+    const peers = entries.length > 0 ? this.opts.peers() : undefined;
     const learned = new Map<string, number>();
-    for (const [peer, v] of maps.pmtu.entriesBatch()) {
+    for (const [peer, v] of entries) {
       const expired = now - v.learned_ns > this.expiryNs;
-      if (expired || !peers.has(peer)) {
+      if (expired || !peers!.has(peer)) {
         maps.pmtu.delete(peer);
         this.opts.log.info({ peer, mtu: v.mtu, reason: expired ? 'expired' : 'no longer a peer' }, 'path MTU forgotten');
         continue;

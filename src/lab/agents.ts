@@ -36,11 +36,6 @@ export interface AgentOptions {
   launch?: { argv: (node: LabNode, agentdArgs: readonly string[]) => string[]; stop?: () => void };
 }
 
-/** BURROW_LAB_READY_MS (a positive number of milliseconds), else 20 000: labPatienceMs. */
-export function defaultReadyTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  return labPatienceMs(env);
-}
-
 export interface AgentLogRecord {
   level: number;
   msg: string;
@@ -211,7 +206,7 @@ export async function startAgent(lab: Lab, nodeName: string, opts: AgentOptions 
     opts.launch?.stop?.();
   });
   const agent = new LabAgent(node, child, logFile, start);
-  await agent.waitFor((r) => r.msg === 'agentd ready', opts.readyTimeoutMs ?? defaultReadyTimeoutMs());
+  await agent.waitFor((r) => r.msg === 'agentd ready', opts.readyTimeoutMs ?? labPatienceMs());
   return agent;
 }
 
