@@ -279,6 +279,7 @@ export class EtcdSource {
       }, this.opts.pageSize);
     } catch (e) {
       if (handedIn) {
+        // Nothing of this read stays: its objects go, and none of its keys is reported skipped.
         this.opts.sink([{ type: 'remove', source: this.source }]);
         for (const key of this.known) this.opts.onAccepted?.(key);
         this.known.clear();
@@ -293,7 +294,8 @@ export class EtcdSource {
       }
     }
     this.relists++;
-    if (seen || events.length > 0 || !handedIn) this.opts.sink(events);
+    // A first read handed its pages in as they came; one with no keys at all still hands in once.
+    if (seen || !handedIn) this.opts.sink(events);
     this.opts.onConnection?.(true);
     await this.watch(revision);
   }
