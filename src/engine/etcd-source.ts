@@ -10,8 +10,9 @@
  *                                                                        {"state":"confirmed","deleted":false}
  *
  * (libcalico-go: lib/backend/model/resource.go and block_affinity.go.) The datastore is one
- * source whose objects are keyed by their etcd key (upsert/delete; load order = the key), so an
- * object's diagnostics name its key. Start: one consistent read
+ * source whose objects are keyed by their etcd key (upsert/delete; load order = the key; a block
+ * affinity under the usual layout by its name, which says the same: storeKeyOf), so an object's
+ * diagnostics name its key. Start: one consistent read
  * of those prefixes at one revision, then a watch of each from the next revision; a watch
  * that fails (compaction, cancel) or a lost connection → relist at a new revision (what vanished
  * is removed, what is unchanged changes nothing), with backoff. An object that fails its own
@@ -26,7 +27,7 @@ import { clearOfReservedIpv4 } from '../config/net.js';
 import { NAME_RE } from '../config/schema.js';
 import { errorsAlone, type DatastoreHooks, type EtcdConnection } from './datastore.js';
 import { rawRange, type RawKeyValue, type RawRangeResponse } from './etcd-range.js';
-import type { KeyedBlock, SourceEvent } from './events.js';
+import type { KeyedBlock, SourceEvent, SourceRef } from './events.js';
 import { strictIpv4Cidr } from './packed-table.js';
 
 export const CALICO_V3_PREFIX = '/calico/resources/v3/projectcalico.org/';
@@ -130,15 +131,25 @@ function valueText(value: Buffer): string {
   return value.toString();
 }
 
+/** An affinity key that passes every rule of its own, in parts (keyedBlockOf's key rules). */
+interface BlockKey {
+  readonly node: string;
+  /** `a.b.c.d-nn` as the key writes it (strict: the canonical form). */
+  readonly encoded: string;
+  readonly addr: number;
+  readonly prefix: number;
+  /** `/calico/ipam/v2/host/<node>/ipv4/block/<encoded>`: the store keys it by its name (storeKeyOf). */
+  readonly canonical: boolean;
+}
+
 /**
- * An IPv4 affinity key whose document would pass every rule of its own (a well-formed CIDR, a
- * valid name, a value that is clearly confirmed or parses to known fields) → the block, without
- * building the document (`documentOf` does for everything else, so diagnostics are the same).
+ * The rules of keyedBlockOf that depend on the key alone: an IPv4 affinity key with a well-formed
+ * CIDR clear of the reserved ranges and a node name that takes the block's suffix. Read in place:
+ * no regex, no split (100k keys at start).
  */
-export function keyedBlockOf(key: string, value: string): KeyedBlock | undefined {
+function blockKeyOf(key: string): BlockKey | undefined {
   if (!key.startsWith(CALICO_IPAM_PREFIX)) return undefined;
-  // <host|virtual>/<node>/ipv4/block/<a.b.c.d-nn> or <node>/ipv4/block/… (AFFINITY), read in
-  // place: no regex, no split (100k keys at start).
+  // <host|virtual>/<node>/ipv4/block/<a.b.c.d-nn> or <node>/ipv4/block/… (AFFINITY)
   const rest = CALICO_IPAM_PREFIX.length;
   const s1 = key.indexOf('/', rest);
   const s2 = s1 < 0 ? -1 : key.indexOf('/', s1 + 1);
@@ -147,10 +158,12 @@ export function keyedBlockOf(key: string, value: string): KeyedBlock | undefined
   const s4 = key.indexOf('/', s3 + 1);
   let nodeStart = rest;
   let nodeEnd = s1;
+  let canonical = false;
   if (s4 >= 0) {
     if (key.indexOf('/', s4 + 1) >= 0) return undefined;
     const type = s1 - rest;
-    if (!((type === 4 && key.startsWith('host', rest)) || (type === 7 && key.startsWith('virtual', rest)))) return undefined;
+    canonical = type === 4 && key.startsWith('host', rest);
+    if (!(canonical || (type === 7 && key.startsWith('virtual', rest)))) return undefined;
     nodeStart = s1 + 1;
     nodeEnd = s2;
   }
@@ -162,7 +175,11 @@ export function keyedBlockOf(key: string, value: string): KeyedBlock | undefined
   const node = key.slice(nodeStart, nodeEnd);
   const encoded = key.slice(encodedAt);
   if (node.length + 1 + encoded.length > 253 || !nodeNameTakesSuffix(node)) return undefined;
-  const name = blockName(node, encoded);
+  return { node, encoded, addr: net.addr, prefix: net.prefix, canonical };
+}
+
+/** The block a value makes of a key that passed blockKeyOf (undefined: the document path reports it). */
+function blockOfValue(k: BlockKey, name: string, value: string): KeyedBlock | undefined {
   let active = true;
   if (!CONFIRMED_VALUES.has(value)) {
     let parsed: unknown;
@@ -176,8 +193,42 @@ export function keyedBlockOf(key: string, value: string): KeyedBlock | undefined
     if (state !== undefined && state !== 'confirmed' && state !== 'pending' && state !== 'pendingDeletion') return undefined;
     active = (state ?? 'confirmed') === 'confirmed' && deleted !== true;
   }
-  return { name, node: node!, addr: net.addr, prefix: net.prefix, active };
+  return { name, node: k.node, addr: k.addr, prefix: k.prefix, active };
 }
+
+/**
+ * An IPv4 affinity key whose document would pass every rule of its own (a well-formed CIDR, a
+ * valid name, a value that is clearly confirmed or parses to known fields) → the block, without
+ * building the document (`documentOf` does for everything else, so diagnostics are the same).
+ */
+export function keyedBlockOf(key: string, value: string): KeyedBlock | undefined {
+  const k = blockKeyOf(key);
+  return k && blockOfValue(k, blockName(k.node, k.encoded), value);
+}
+
+/**
+ * The store's key for an etcd key (a function of the key alone, so a put and a later delete meet).
+ * An affinity under the usual layout is keyed by its name, which is what KDD calls the object and
+ * says node and CIDR in ~40 bytes: 100k blocks keep their names, not ~70-byte keys as well
+ * (etcdKeyOf rebuilds the key for diagnostics and the source's hooks). Every other key is itself:
+ * etcd keys begin with '/', names never do.
+ */
+export function storeKeyOf(key: string): string {
+  const k = blockKeyOf(key);
+  return k?.canonical ? blockName(k.node, k.encoded) : key;
+}
+
+/** storeKeyOf's inverse: a name (`<node>-a-b-c-d-nn`) → its key under the usual layout. */
+export function etcdKeyOf(storeKey: string): string {
+  if (storeKey.startsWith('/')) return storeKey;
+  let i = storeKey.length;
+  for (let d = 0; d < 5; d++) i = storeKey.lastIndexOf('-', i - 1);
+  const [a, b, c, e, prefix] = storeKey.slice(i + 1).split('-');
+  return `${CALICO_IPAM_PREFIX}host/${storeKey.slice(0, i)}/ipv4/block/${a}.${b}.${c}.${e}-${prefix}`;
+}
+
+/** The datastore as the store sees it: one source, each object keyed by storeKeyOf. */
+export const ETCD_SOURCE: SourceRef = { id: 'etcdv3', order: [1, 'etcdv3'], fileOf: etcdKeyOf };
 
 /** An etcd key and value → the document Calico's value stands for (undefined: not ours). */
 export function documentOf(key: string, value: string): { document?: RawDocument; error?: string } {
@@ -225,7 +276,7 @@ export class EtcdSource {
   private readonly client: Etcd3;
   private watchers: Watcher[] = [];
   private closed = false;
-  /** Keys emitted (their last good version is in the engine). */
+  /** Store keys (storeKeyOf) emitted: their last good version is in the engine. */
   private readonly known = new Set<string>();
   private backoff: number;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -249,7 +300,7 @@ export class EtcdSource {
   }
 
   /** One source for the whole datastore; each key an object of it (diagnostics name the key). */
-  private readonly source = { id: 'etcdv3', order: [1, 'etcdv3'] };
+  private readonly source = ETCD_SOURCE;
 
   /**
    * Reads every prefix at one revision, replaces what changed, removes what vanished, then watches
@@ -267,9 +318,8 @@ export class EtcdSource {
     try {
       revision = await readPrefixes(this.client, (kvs) => {
         for (const kv of kvs) {
-          const key = kv.key.toString();
-          seen?.add(key);
-          this.eventFor(key, valueText(kv.value), events);
+          const storeKey = this.eventFor(kv.key.toString(), valueText(kv.value), events);
+          if (storeKey !== undefined) seen?.add(storeKey);
         }
         if (!seen && events.length > 0) {
           handedIn = true;
@@ -281,14 +331,14 @@ export class EtcdSource {
       if (handedIn) {
         // Nothing of this read stays: its objects go, and none of its keys is reported skipped.
         this.opts.sink([{ type: 'remove', source: this.source }]);
-        for (const key of this.known) this.opts.onAccepted?.(key);
+        for (const key of this.known) this.opts.onAccepted?.(etcdKeyOf(key));
         this.known.clear();
       }
       throw e;
     }
     if (seen) for (const key of this.known) {
       if (!seen.has(key)) {
-        this.opts.onAccepted?.(key);
+        this.opts.onAccepted?.(etcdKeyOf(key));
         events.push({ type: 'delete', source: this.source, key });
         this.known.delete(key);
       }
@@ -300,23 +350,28 @@ export class EtcdSource {
     await this.watch(revision);
   }
 
-  private eventFor(key: string, value: string, events: SourceEvent[]): void {
-    const block = keyedBlockOf(key, value);
+  /** The event for a put (none for a key that is not ours); returns the store key it went under. */
+  private eventFor(key: string, value: string, events: SourceEvent[]): string | undefined {
+    const k = blockKeyOf(key);
+    const storeKey = k?.canonical ? blockName(k.node, k.encoded) : key;
+    const block = k && blockOfValue(k, k.canonical ? storeKey : blockName(k.node, k.encoded), value);
     if (block) {
-      this.known.add(key);
+      this.known.add(storeKey);
       this.opts.onAccepted?.(key);
-      events.push({ type: 'block', source: this.source, key, block });
-      return;
+      events.push({ type: 'block', source: this.source, key: storeKey, block });
+      return storeKey;
     }
     const { document, error } = documentOf(key, value);
     if (error) {
+      // Skipped, not gone: a relist keeps its last good version.
       this.skip(key, [{ severity: 'error', file: key, document: 1, kind: '', name: '', path: '', rule: 'etcd-value', message: error }]);
-      return;
+      return storeKey;
     }
-    if (!document) return;
+    if (!document) return undefined;
     // The store checks the object's own rules as it takes it in (no second classification here).
-    this.known.add(key);
-    events.push({ type: 'upsert', source: this.source, key, document, rejected: (errors) => this.skip(key, errors), accepted: () => this.opts.onAccepted?.(key) });
+    this.known.add(storeKey);
+    events.push({ type: 'upsert', source: this.source, key: storeKey, document, rejected: (errors) => this.skip(key, errors), accepted: () => this.opts.onAccepted?.(key) });
+    return storeKey;
   }
 
   private skip(key: string, diagnostics: readonly ConfigDiagnostic[]): void {
@@ -349,7 +404,8 @@ export class EtcdSource {
           const key = e.kv.key.toString();
           if (e.type === 'Delete') {
             this.opts.onAccepted?.(key);
-            if (this.known.delete(key)) events.push({ type: 'delete', source: this.source, key });
+            const storeKey = storeKeyOf(key);
+            if (this.known.delete(storeKey)) events.push({ type: 'delete', source: this.source, key: storeKey });
           } else {
             this.eventFor(key, e.kv.value.toString(), events);
           }

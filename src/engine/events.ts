@@ -33,6 +33,11 @@ export interface SourceRef {
   /** Unique among sources: a file path, or e.g. `kubernetes:IPPool` for a datastore collection. */
   readonly id: string;
   readonly order: SourceOrder;
+  /**
+   * Where the object under a key was read, for a keyed source whose keys are not that already (the
+   * etcd source keys a block affinity by its name: etcd-source.ts storeKeyOf).
+   */
+  readonly fileOf?: (key: string) => string;
 }
 
 export type SourceEvent =

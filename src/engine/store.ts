@@ -109,7 +109,7 @@ export class BlockRecord implements RecBase {
     readonly addr: number | undefined,
     prefix: number,
     active: boolean,
-    /** Where it was read when that is not the source's id (a keyed object of a datastore: its key). */
+    /** Where it was read when that is not the source's id (a keyed object of a datastore: its key; none when the key is its name, SourceRef.fileOf). */
     readonly file?: string,
   ) {
     this.pos = document * 2097152 + item + 1;
@@ -137,7 +137,7 @@ export class BlockRecord implements RecBase {
   }
 
   get loc(): SourceLocation {
-    return locOf(this);
+    return this.file === undefined && this.src.ref.fileOf ? { file: this.src.ref.fileOf(this.name), document: 1, prefix: [] } : locOf(this);
   }
 }
 export type BlockRec = BlockRecord;
@@ -321,7 +321,8 @@ export class ResourceStore {
 
   /** What recordOf makes of the affinity document of a 'block' event (document 1, named by its key). */
   private blockRecordOf(src: SourceState, key: string, b: KeyedBlock): BlockRec {
-    return new BlockRecord(src, 1, -1, b.name, NO_DIAGNOSTICS, this.nodeNameString(b.node), b.addr, b.prefix, b.active, key === src.ref.id ? undefined : key);
+    // Keyed by its name (the etcd source's usual layout): where it was read is rebuilt from that.
+    return new BlockRecord(src, 1, -1, b.name, NO_DIAGNOSTICS, this.nodeNameString(b.node), b.addr, b.prefix, b.active, key === src.ref.id || key === b.name ? undefined : key);
   }
 
   private recordOf(src: SourceState, res: Resource): Rec {

@@ -6,11 +6,11 @@ import test from 'ava';
 import fc from 'fast-check';
 
 import { errorsAlone } from '../../../src/engine/datastore.js';
-import { documentOf, keyedBlockOf } from '../../../src/engine/etcd-source.js';
+import { documentOf, ETCD_SOURCE, etcdKeyOf, keyedBlockOf, storeKeyOf } from '../../../src/engine/etcd-source.js';
 import type { SourceEvent } from '../../../src/engine/events.js';
 import { ResourceStore } from '../../../src/engine/store.js';
 
-const SOURCE = { id: 'etcdv3', order: [1, 'etcdv3'] };
+const SOURCE = ETCD_SOURCE;
 const POOL = { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/16', blockSize: 26 } };
 const NODE = (name: string) => ({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name }, spec: { bgp: { ipv4Address: '192.168.0.1/24' } } });
 
@@ -53,7 +53,7 @@ const value = fc.oneof(
 function viaDocument(k: string, v: string): SourceEvent | undefined {
   const { document } = documentOf(k, v);
   if (!document || errorsAlone(document).length > 0) return undefined;
-  return { type: 'upsert', source: SOURCE, key: k, document };
+  return { type: 'upsert', source: SOURCE, key: storeKeyOf(k), document };
 }
 
 test('a block event leaves the store as the affinity document would, for any key and value', (t) => {
@@ -64,7 +64,7 @@ test('a block event leaves the store as the affinity document would, for any key
       const slow = storeWith(viaDocument(k, v));
       if (!block) return true;
       fast++;
-      const quick = storeWith({ type: 'block', source: SOURCE, key: k, block });
+      const quick = storeWith({ type: 'block', source: SOURCE, key: storeKeyOf(k), block });
       t.deepEqual(quick, slow, `${k} = ${v}`);
       return true;
     }),
@@ -82,4 +82,24 @@ test('the fast path takes the keys calico-node writes and declines the ones with
   t.is(keyedBlockOf('/calico/ipam/v2/host/node-b/ipv4/block/10.0.1.0-26', '{'), undefined, 'not JSON: reported and skipped');
   t.is(keyedBlockOf('/calico/ipam/v2/host/node-b/ipv6/block/fd00--122', ''), undefined, 'IPv6: not ours');
   t.is(keyedBlockOf('/calico/resources/v3/projectcalico.org/nodes/node-b', '{}'), undefined);
+});
+
+test('the store key of an etcd key leads back to it, and no two keys share one', (t) => {
+  const seen = new Map<string, string>();
+  fc.assert(
+    fc.property(key, (k) => {
+      const sk = storeKeyOf(k);
+      t.is(etcdKeyOf(sk), k, sk);
+      const other = seen.get(sk);
+      if (other !== undefined) t.is(other, k, `${other} and ${k} share ${sk}`);
+      seen.set(sk, k);
+      return true;
+    }),
+    { numRuns: 3000 },
+  );
+  t.is(storeKeyOf('/calico/ipam/v2/host/node-b/ipv4/block/10.0.1.0-26'), 'node-b-10-0-1-0-26', 'the usual layout: its name');
+  t.is(storeKeyOf('/calico/ipam/v2/host/host/ipv4/block/10.0.1.0-26'), 'host-10-0-1-0-26');
+  t.is(storeKeyOf('/calico/ipam/v2/host/ipv4/block/10.0.1.0-26'), '/calico/ipam/v2/host/ipv4/block/10.0.1.0-26', 'the old layout (node "host") keeps its key');
+  t.is(storeKeyOf('/calico/ipam/v2/virtual/node-b/ipv4/block/10.0.1.0-26'), '/calico/ipam/v2/virtual/node-b/ipv4/block/10.0.1.0-26');
+  t.true([...seen.keys()].some((sk) => !sk.startsWith('/')), 'some keys were keyed by name');
 });
