@@ -276,8 +276,13 @@ export class EtcdSource {
   private readonly client: Etcd3;
   private watchers: Watcher[] = [];
   private closed = false;
-  /** Store keys (storeKeyOf) emitted: their last good version is in the engine. */
-  private readonly known = new Set<string>();
+  /**
+   * Keys reported skipped (onSkipped) and not accepted since. What the store holds is not kept
+   * here a second time (100k keys): a relist hands the store the keys it read ('retain').
+   */
+  private readonly skipped = new Set<string>();
+  /** A read has completed: the next one is a relist, compared with the store. */
+  private listed = false;
   private backoff: number;
   private retryTimer: NodeJS.Timeout | undefined;
   relists = 0;
@@ -304,15 +309,15 @@ export class EtcdSource {
 
   /**
    * Reads every prefix at one revision, replaces what changed, removes what vanished, then watches
-   * from there. The first read (nothing known yet) hands each page to the sink as it arrives, so
-   * the engine takes in one page while etcd reads the next (a cold start's store work fills the
-   * time spent waiting for etcd); a read that fails part way takes back what it handed in. A
-   * relist compares with what is known, so it is handed over whole.
+   * from there. The first read hands each page to the sink as it arrives, so the engine takes in
+   * one page while etcd reads the next (a cold start's store work fills the time spent waiting for
+   * etcd); a read that fails part way takes back what it handed in. A relist is handed over whole,
+   * ending with the keys it read: the store drops what vanished.
    */
   private async list(): Promise<void> {
     let events: SourceEvent[] = [];
     // What vanished since the last read: only a relist has anything to compare with.
-    const seen = this.known.size > 0 ? new Set<string>() : undefined;
+    const seen = this.listed ? new Set<string>() : undefined;
     let handedIn = false;
     let revision: string;
     try {
@@ -331,18 +336,15 @@ export class EtcdSource {
       if (handedIn) {
         // Nothing of this read stays: its objects go, and none of its keys is reported skipped.
         this.opts.sink([{ type: 'remove', source: this.source }]);
-        for (const key of this.known) this.opts.onAccepted?.(etcdKeyOf(key));
-        this.known.clear();
+        for (const key of [...this.skipped]) this.accept(key);
       }
       throw e;
     }
-    if (seen) for (const key of this.known) {
-      if (!seen.has(key)) {
-        this.opts.onAccepted?.(etcdKeyOf(key));
-        events.push({ type: 'delete', source: this.source, key });
-        this.known.delete(key);
-      }
+    if (seen) {
+      events.push({ type: 'retain', source: this.source, keys: seen });
+      for (const key of [...this.skipped]) if (!seen.has(storeKeyOf(key))) this.accept(key);
     }
+    this.listed = true;
     this.relists++;
     // A first read handed its pages in as they came; one with no keys at all still hands in once.
     if (seen || !handedIn) this.opts.sink(events);
@@ -356,8 +358,7 @@ export class EtcdSource {
     const storeKey = k?.canonical ? blockName(k.node, k.encoded) : key;
     const block = k && blockOfValue(k, k.canonical ? storeKey : blockName(k.node, k.encoded), value);
     if (block) {
-      this.known.add(storeKey);
-      this.opts.onAccepted?.(key);
+      this.accept(key);
       events.push({ type: 'block', source: this.source, key: storeKey, block });
       return storeKey;
     }
@@ -369,12 +370,18 @@ export class EtcdSource {
     }
     if (!document) return undefined;
     // The store checks the object's own rules as it takes it in (no second classification here).
-    this.known.add(storeKey);
-    events.push({ type: 'upsert', source: this.source, key: storeKey, document, rejected: (errors) => this.skip(key, errors), accepted: () => this.opts.onAccepted?.(key) });
+    events.push({ type: 'upsert', source: this.source, key: storeKey, document, rejected: (errors) => this.skip(key, errors), accepted: () => this.accept(key) });
     return storeKey;
   }
 
+  /** The key's object is in the store as it is now (or gone): any skip report of it is over. */
+  private accept(key: string): void {
+    this.skipped.delete(key);
+    this.opts.onAccepted?.(key);
+  }
+
   private skip(key: string, diagnostics: readonly ConfigDiagnostic[]): void {
+    this.skipped.add(key);
     this.opts.log?.warn({ key, errors: diagnostics.map((d) => d.message).slice(0, 5) }, 'datastore object fails its own rules: skipped (its last good version, if any, stays)');
     this.opts.onSkipped?.(key, diagnostics);
   }
@@ -403,9 +410,9 @@ export class EtcdSource {
         for (const e of res.events) {
           const key = e.kv.key.toString();
           if (e.type === 'Delete') {
-            this.opts.onAccepted?.(key);
-            const storeKey = storeKeyOf(key);
-            if (this.known.delete(storeKey)) events.push({ type: 'delete', source: this.source, key: storeKey });
+            // A key the store never took (not ours, or skipped) is a no-op there.
+            this.accept(key);
+            events.push({ type: 'delete', source: this.source, key: storeKeyOf(key) });
           } else {
             this.eventFor(key, e.kv.value.toString(), events);
           }

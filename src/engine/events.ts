@@ -57,6 +57,8 @@ export type SourceEvent =
       readonly accepted?: () => void;
     }
   | { readonly type: 'delete'; readonly source: SourceRef; readonly key: string }
+  /** A keyed source read whole again (a relist): every object whose key is not in `keys` is gone. */
+  | { readonly type: 'retain'; readonly source: SourceRef; readonly keys: ReadonlySet<string> }
   | { readonly type: 'block'; readonly source: SourceRef; readonly key: string; readonly block: KeyedBlock };
 
 /**

@@ -7,7 +7,7 @@ const DELETED = -2;
  * key above 2^31, which route keys are); this costs 3 MB and no objects for the GC to trace.
  * Keys are non-negative integers below 2^53.
  */
-class SlotIndex {
+export class SlotIndex {
   private keysOf = new Float64Array(0);
   private slotOf = new Int32Array(0);
   private mask = -1;

@@ -43,7 +43,7 @@ import {
 import { classifyDocumentsInto, type Resource } from '../config/resources.js';
 import type { ResourceKind } from '../config/schema.js';
 import { DiagnosticBook } from './diagnostic-book.js';
-import { MultiIndex } from './multi-index.js';
+import { MultiIndex, NumberMultiIndex } from './multi-index.js';
 import { compareOrder, isSourceError, type KeyedBlock, type SourceEvent, type SourceItem, type SourceRef } from './events.js';
 import { maskNumber, packRouteKey, strictIpv4Cidr } from './packed-table.js';
 
@@ -98,22 +98,31 @@ export class BlockRecord implements RecBase {
   private readonly pos: number;
   /** prefix | active << 6. */
   private readonly bits: number;
+  /** Its own diagnostics: only a record that has some holds the field (the prototype's: none). */
+  declare readonly own: readonly ConfigDiagnostic[];
+  /**
+   * Where it was read when that is not the source's id (a keyed object of a datastore: its key;
+   * none when the key is its name, SourceRef.fileOf). Held, like `own`, only when there is one.
+   */
+  declare readonly file: string | undefined;
   constructor(
     readonly src: SourceState,
     document: number,
     item: number,
     readonly name: string,
-    readonly own: readonly ConfigDiagnostic[],
+    own: readonly ConfigDiagnostic[],
     readonly node: string,
     /** Undefined when the CIDR does not resolve (an own diagnostic says why). */
     readonly addr: number | undefined,
     prefix: number,
     active: boolean,
-    /** Where it was read when that is not the source's id (a keyed object of a datastore: its key; none when the key is its name, SourceRef.fileOf). */
-    readonly file?: string,
+    file?: string,
   ) {
     this.pos = document * 2097152 + item + 1;
     this.bits = prefix | (active ? 64 : 0);
+    // 100k records of a datastore have neither: V8 sizes the object to the fields it sees set.
+    if (own.length > 0) this.own = own;
+    if (file !== undefined) this.file = file;
   }
 
   get kind(): 'BlockAffinity' {
@@ -140,6 +149,7 @@ export class BlockRecord implements RecBase {
     return this.file === undefined && this.src.ref.fileOf ? { file: this.src.ref.fileOf(this.name), document: 1, prefix: [] } : locOf(this);
   }
 }
+Object.assign(BlockRecord.prototype, { own: NO_DIAGNOSTICS, file: undefined });
 export type BlockRec = BlockRecord;
 export type Rec = PoolRec | NodeRec | FelixRec | KonvoyRec | BlockRec;
 
@@ -168,6 +178,13 @@ function removeFrom<T>(list: T[], r: T): void {
   const i = list.indexOf(r);
   if (i >= 0) list.splice(i, 1);
 }
+
+/**
+ * A node's blocks: a list while there are few (a node holds ~20: ~200 bytes, where a Set is ~700;
+ * 5,000 nodes), a Set past NODE_BLOCKS_LIST (removal stays O(1) for a node with thousands).
+ */
+type NodeBlocks = BlockRec[] | Set<BlockRec>;
+const NODE_BLOCKS_LIST = 64;
 
 const netOf = (b: BlockRec) => ({ version: 4 as const, addr: BigInt(b.addr ?? 0), prefix: b.prefix });
 const blockLike = (b: BlockRec) => ({ res: b, net: netOf(b), node: b.node, active: b.active });
@@ -209,9 +226,9 @@ export class ResourceStore {
   private rejectedPools = 0;
 
   /** Effective (first-of-name) blocks by node name. */
-  private readonly blocksByNode = new Map<string, Set<BlockRec>>();
+  private readonly blocksByNode = new Map<string, NodeBlocks>();
   /** Effective active blocks by route key, in load order: the first claims the CIDR. */
-  readonly claims = new MultiIndex<number, BlockRec>();
+  readonly claims = new NumberMultiIndex<BlockRec>();
   /** Effective resolved nodes by address number, in load order. */
   readonly nodesByAddress = new Map<number, NodeRec[]>();
 
@@ -250,7 +267,7 @@ export class ResourceStore {
   private applyOne(e: SourceEvent): void {
     let src = this.sources.get(e.source.id);
     if (!src) {
-      if (e.type === 'remove' || e.type === 'delete') return;
+      if (e.type === 'remove' || e.type === 'delete' || e.type === 'retain') return;
       src = { ref: e.source, parts: new Map() };
       this.sources.set(e.source.id, src);
     }
@@ -280,6 +297,9 @@ export class ResourceStore {
         break;
       case 'delete':
         this.replacePart(src, partKey(e.key), undefined);
+        break;
+      case 'retain':
+        for (const key of [...src.parts.keys()]) if (!e.keys.has(key === '\u0000' ? '' : key)) this.replacePart(src, key, undefined);
         break;
     }
     if (src.parts.size === 0) this.sources.delete(src.ref.id);
@@ -510,7 +530,11 @@ export class ResourceStore {
       this.book.clear(before, 'block');
       this.blocksToCheck.delete(before);
       this.unknownNodeBlocks.delete(before);
-      this.blocksByNode.get(before.node)?.delete(before);
+      const had = this.blocksByNode.get(before.node);
+      if (Array.isArray(had)) {
+        const i = had.indexOf(before);
+        if (i >= 0) had.splice(i, 1);
+      } else had?.delete(before);
       before.owner = undefined;
       if (before.addr !== undefined) {
         const key = packRouteKey(before.addr, before.prefix);
@@ -521,9 +545,11 @@ export class ResourceStore {
       }
     }
     if (after) {
-      let byNode = this.blocksByNode.get(after.node);
-      if (!byNode) this.blocksByNode.set(after.node, (byNode = new Set()));
-      byNode.add(after);
+      const byNode = this.blocksByNode.get(after.node);
+      if (!byNode) this.blocksByNode.set(after.node, [after]);
+      else if (!Array.isArray(byNode)) byNode.add(after);
+      else if (byNode.length < NODE_BLOCKS_LIST) byNode.push(after);
+      else this.blocksByNode.set(after.node, new Set(byNode).add(after));
       this.blocksToCheck.add(after);
       if (after.addr !== undefined) {
         const key = packRouteKey(after.addr, after.prefix);

@@ -103,3 +103,24 @@ test('the store key of an etcd key leads back to it, and no two keys share one',
   t.is(storeKeyOf('/calico/ipam/v2/virtual/node-b/ipv4/block/10.0.1.0-26'), '/calico/ipam/v2/virtual/node-b/ipv4/block/10.0.1.0-26');
   t.true([...seen.keys()].some((sk) => !sk.startsWith('/')), 'some keys were keyed by name');
 });
+
+test('a relist\'s retain drops exactly the objects whose keys it did not read, and changes nothing when all are there', (t) => {
+  const s = new ResourceStore();
+  const base: SourceEvent[] = [
+    { type: 'upsert', source: SOURCE, key: '/calico/resources/v3/projectcalico.org/ippools/p', document: { loc: { file: '/p', document: 1, prefix: [] }, value: POOL } },
+    { type: 'upsert', source: SOURCE, key: '/calico/resources/v3/projectcalico.org/nodes/n1', document: { loc: { file: '/n', document: 1, prefix: [] }, value: NODE('n1') } },
+  ];
+  const keys = ['10.0.0.0-26', '10.0.0.64-26', '10.0.0.128-26'].map((c) => `/calico/ipam/v2/host/n1/ipv4/block/${c}`);
+  s.apply([...base, ...keys.map((k): SourceEvent => ({ type: 'block', source: SOURCE, key: storeKeyOf(k), block: keyedBlockOf(k, '')! }))]);
+  const blocks = () => [...s.blocksOf('n1')].map((b) => b.loc.file).sort();
+  t.deepEqual(blocks(), [...keys].sort());
+  const all = new Set([...base.map((e) => (e as { key: string }).key), ...keys.map(storeKeyOf)]);
+  const none = s.apply([{ type: 'retain', source: SOURCE, keys: all }]);
+  t.is(none.blockKeys.size, 0, 'every key read again: nothing changes');
+  t.is(none.nodes.size, 0);
+  all.delete(storeKeyOf(keys[1]!));
+  const changes = s.apply([{ type: 'retain', source: SOURCE, keys: all }]);
+  t.deepEqual(blocks(), [keys[0], keys[2]].sort(), 'the block not read again is gone');
+  t.is(changes.blockKeys.size, 1);
+  t.not(s.node('n1'), undefined, 'the node read again stays');
+});
