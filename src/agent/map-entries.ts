@@ -14,8 +14,8 @@ import {
   type BurrowRoute,
   type BurrowRouteKey,
 } from '../bpf/index.js';
+import { BURROW_POOL_NONE } from '../generated/burrow-h.js';
 
-export const NO_POOL = 0xffff;
 const ZERO_MAC = '00:00:00:00:00:00';
 
 export interface RouteEntry {
@@ -53,7 +53,7 @@ export function routeValueOf(r: TunnelRoute): BurrowRoute {
   return {
     mode: BurrowMode[r.mode],
     flags,
-    pool: r.pool?.index ?? NO_POOL,
+    pool: r.pool?.index ?? BURROW_POOL_NONE,
     remote: r.remote,
     vni: r.mode === 'vxlan' ? r.vni : 0,
     vtep_mac: r.mode === 'vxlan' ? r.vtepMac : ZERO_MAC,
