@@ -111,7 +111,4 @@ export function counterView(index: number, perCpuValues: readonly BurrowStatValu
   return view;
 }
 
-/** "a.b.c.d/n" of a routes map key. */
-export function cidrOf(key: { prefixlen: number; addr: string }): string {
-  return `${key.addr}/${key.prefixlen}`;
-}
+export { cidrOf } from './map-entries.js';
