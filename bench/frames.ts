@@ -21,7 +21,7 @@
  * Every run is checked afterwards: the program's encap or decap counter moved once per run.
  */
 import { buildIpipFrame, buildUdpFrame, buildVxlanFrame, packetOf } from '../src/codec/index.js';
-import type { BurrowConfig, BurrowPeer, BurrowRoute, BurrowRouteKey } from '../src/bpf/index.js';
+import { BurrowMode, BurrowPeerMode, BurrowRouteFlag, type BurrowConfig, type BurrowPeer, type BurrowRoute, type BurrowRouteKey } from '../src/bpf/index.js';
 
 /** The sending node (outer source of tunnel packets) and the receiving node (a.b.8.0, see above). */
 export const PEER_IP = '10.0.1.10';
@@ -84,7 +84,7 @@ export function decapConfig(): BurrowConfig {
   };
 }
 
-export const decapPeer: [string, BurrowPeer] = [PEER_IP, { modes: 3, vni: VNI }];
+export const decapPeer: [string, BurrowPeer] = [PEER_IP, { modes: BurrowPeerMode.ipip | BurrowPeerMode.vxlan, vni: VNI }];
 
 export function encapConfig(uplinkIfindex: number, uplinkMac: string): BurrowConfig {
   return {
@@ -94,9 +94,11 @@ export function encapConfig(uplinkIfindex: number, uplinkMac: string): BurrowCon
 }
 
 export function encapRoutes(): [BurrowRouteKey, BurrowRoute][] {
-  const route = (mode: 1 | 2): BurrowRoute => ({ mode, flags: 4, pool: 0, remote: ENCAP_REMOTE_IP, vni: mode === 2 ? VNI : 0, vtep_mac: REMOTE_VTEP_MAC });
+  const route = (mode: 'ipip' | 'vxlan'): BurrowRoute => ({
+    mode: BurrowMode[mode], flags: BurrowRouteFlag.in_pool, pool: 0, remote: ENCAP_REMOTE_IP, vni: mode === 'vxlan' ? VNI : 0, vtep_mac: REMOTE_VTEP_MAC,
+  });
   return [
-    [{ prefixlen: 26, addr: POD_BLOCK.ipip }, route(1)],
-    [{ prefixlen: 26, addr: POD_BLOCK.vxlan }, route(2)],
+    [{ prefixlen: 26, addr: POD_BLOCK.ipip }, route('ipip')],
+    [{ prefixlen: 26, addr: POD_BLOCK.vxlan }, route('vxlan')],
   ];
 }

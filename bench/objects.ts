@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import {
+  BURROW_STAT_MAX,
   Collection,
   burrowConfig,
   burrowConfigKey,
@@ -93,7 +94,7 @@ export class DatapathObject {
   /** Every counter that moved, by index. */
   countersNonZero(): Record<number, number> {
     const out: Record<number, number> = {};
-    for (let i = 0; i < 17; i++) {
+    for (let i = 0; i < BURROW_STAT_MAX; i++) {
       const n = this.counted(i);
       if (n) out[i] = n;
     }

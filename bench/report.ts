@@ -234,7 +234,7 @@ function labThroughput(rec: SectionRecord): string {
 
 ${sectionHeader(rec)}
 
-One node pair of the DESIGN §6 lab (src/lab: node-a and node-b on one bridged segment, a pod on
+One node pair of the namespace lab (src/lab: node-a and node-b on one bridged segment, a pod on
 each), one lab per scenario, all up at once, and every scenario measured back to back in each of
 the rounds (${d.seconds} s per test). Scenarios:
 

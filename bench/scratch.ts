@@ -5,11 +5,11 @@
  * error and on SIGINT/SIGTERM/SIGHUP. `removeStale()` removes what an earlier, killed run left
  * (its pid no longer exists). Nothing outside these names is touched.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { runSync } from '../src/agent/exec.js';
 import { withNetns } from '../src/bpf/index.js';
 
 const PREFIX = 'burrow-bench-';
@@ -17,8 +17,7 @@ const cleanups = new Map<string, () => void>();
 let hooked = false;
 
 function run(argv: readonly string[], input?: string): string {
-  const [file, ...args] = argv;
-  return execFileSync(file!, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...(input !== undefined ? { input } : {}) });
+  return runSync(argv, input !== undefined ? { input } : {});
 }
 
 function quiet(fn: () => void): void {

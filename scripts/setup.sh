@@ -77,6 +77,9 @@ log "N-API addon"
 "$NODE_GYP" build "${GYP_ARGS[@]}" --loglevel=error -j 2 >/dev/null
 
 log "TypeScript"
+# src/generated/burrow-h.ts: burrow.h's names, numbers and layouts for the TypeScript (npm run build
+# does the same), before the sweep below so its compiled file is never taken for a stale one.
+node scripts/burrow-h.mjs
 # Drop compiled files whose source is gone, so a deleted test never runs from a stale dist/.
 if [ -d dist ]; then
   find dist -name '*.js' -not -path 'dist/node_modules/*' | while read -r js; do

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * burrow.h — the ONE definition of what the eBPF programs and userspace share: map keys and
- * values, modes, flags and counter indexes. Included by every bpf/NAME.bpf.c; the TypeScript codecs
- * (src/bpf/structs.ts) declare the same layouts and are checked against this object's BTF at
- * load time (size and every field offset), so a change here that is not mirrored there refuses
- * to load instead of corrupting maps.
+ * values, modes, flags, counter indexes and limits. Included by every bpf/NAME.bpf.c; the build
+ * generates the TypeScript side from it (scripts/burrow-h.mjs → src/generated/burrow-h.ts: every
+ * enum, integer #define and struct field list), so a name removed here fails `npm run build`
+ * wherever TypeScript uses it; the codecs built from those lists are also checked against each
+ * object's BTF at load (size and every field offset). docs/datapath.md, "The vocabulary".
  *
- * Plain fixed-width types, explicit padding, no bitfields. Addresses are stored exactly as they
- * appear on the wire (network byte order); every other integer is in host byte order.
+ * Plain fixed-width types, explicit padding, no bitfields. Addresses are __be32, stored exactly as
+ * they appear on the wire (network byte order), and only addresses are; every other integer is in
+ * host byte order.
  * The precise packet semantics live in docs/datapath.md.
  */
 #ifndef BURROW_H
@@ -45,15 +47,15 @@ enum burrow_route_flag {
  */
 struct burrow_route_key {
 	__u32 prefixlen;
-	__u32 addr;             /* IPv4 destination network, network byte order */
+	__be32 addr;            /* IPv4 destination network, network byte order */
 };
 
 /* Value of the `routes` LPM trie: where traffic to the CIDR is tunnelled, and whose it is. */
 struct burrow_route {
 	__u8  mode;             /* enum burrow_mode */
 	__u8  flags;            /* enum burrow_route_flag bits */
-	__u16 pool;             /* index of the IPPool the route comes from (0xffff: none) */
-	__u32 remote;           /* the node the CIDR belongs to (tunnel endpoint), network byte order;
+	__u16 pool;             /* index of the IPPool the route comes from (BURROW_POOL_NONE: none) */
+	__be32 remote;          /* the node the CIDR belongs to (tunnel endpoint), network byte order;
 	                         * 0 for a pool entry */
 	__u32 vni;              /* VXLAN network identifier (24 bits); 0 = config.default_vni */
 	__u8  vtep_mac[6];      /* remote VTEP MAC: inner Ethernet destination for VXLAN */
@@ -76,7 +78,7 @@ enum burrow_config_flag {
 
 /* Value of the `config` array (one entry, key 0): this node. */
 struct burrow_config {
-	__u32 local_ip;         /* this node's underlay address, network byte order */
+	__be32 local_ip;        /* this node's underlay address, network byte order */
 	__u32 uplink_ifindex;   /* where tc_encap sends packets; 0: none yet (it drops them) */
 	__u8  uplink_mac[6];
 	__u8  vtep_mac[6];      /* local VTEP MAC: inner Ethernet source for VXLAN */
@@ -149,6 +151,9 @@ struct burrow_pmtu {
 	__u16 mtu;              /* path MTU to the peer: the largest outer packet that fits */
 	__u8  _pad[6];
 };
+
+/* burrow_route.pool of a route that comes from no IPPool. */
+#define BURROW_POOL_NONE 0xffff
 
 /* The smallest path MTU believed (the kernel's min_pmtu, 512 + 40). */
 #define BURROW_PMTU_MIN 552

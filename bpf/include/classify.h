@@ -19,6 +19,23 @@
 #include "maps.h"
 #include "parse.h"
 
+/*
+ * Steps 1–3 of both directions (docs/datapath.md, "Common: parsing the Ethernet + IPv4
+ * header"): an Ethernet frame carrying IPv4 whose fixed header is all there, version 4, IHL >= 5.
+ * Returns the IPv4 protocol with *iph set, or -1: not ours to judge (PASS).
+ */
+static __always_inline int parse_outer_ipv4(struct pkt *p, struct iphdr **iph)
+{
+	struct hdr_cursor nh;
+	struct ethhdr *eth;
+
+	pkt_linear(p, ETH_HLEN + IPV4_HLEN);
+	nh.pos = p->data;
+	if (parse_ethhdr(&nh, p->data_end, &eth) != bpf_htons(ETH_P_IP))
+		return -1;
+	return parse_iphdr(&nh, p->data_end, iph);
+}
+
 /* (sport << 16) | dport for the VXLAN source port hash; 0 when there are no ports to read. */
 static __always_inline __u32 flow_ports(struct pkt *p, __u32 l4_off, int protocol, int frag)
 {
@@ -40,7 +57,6 @@ static __always_inline int encap_classify(struct pkt *p, struct encap_plan *e)
 {
 	struct burrow_route_key key = { .prefixlen = 32 };
 	struct hdr_cursor nh;
-	struct ethhdr *eth;
 	struct iphdr *iph;
 	struct udphdr *udp;
 	__be32 saddr, daddr;
@@ -48,11 +64,7 @@ static __always_inline int encap_classify(struct pkt *p, struct encap_plan *e)
 	int protocol, frag;
 
 	/* 1–3: Ethernet + IPv4, or not ours to judge. */
-	pkt_linear(p, ETH_HLEN + IPV4_HLEN);
-	nh.pos = p->data;
-	if (parse_ethhdr(&nh, p->data_end, &eth) != bpf_htons(ETH_P_IP))
-		return BURROW_STAT_PASS;
-	protocol = parse_iphdr(&nh, p->data_end, &iph);
+	protocol = parse_outer_ipv4(p, &iph);
 	if (protocol < 0)
 		return BURROW_STAT_PASS;
 
@@ -230,20 +242,16 @@ static __always_inline int decap_classify(struct pkt *p, struct decap_plan *d)
 	const struct burrow_config *cfg;
 	const struct burrow_peer *peer;
 	struct hdr_cursor nh;
-	struct ethhdr *eth, *inner_eth;
+	struct ethhdr *inner_eth;
 	struct iphdr *iph, *inner;
 	struct udphdr *udp;
 	struct vxlan_hdr *vxh;
 	__u32 saddr, ihl_len, tot_len, off;
 	__u8 outer_tos, peer_mode;
-	int protocol, vni, vxlan, icmp = 0;
+	int protocol, port, vni, vxlan, icmp = 0;
 
 	/* 1–3 */
-	pkt_linear(p, ETH_HLEN + IPV4_HLEN);
-	nh.pos = p->data;
-	if (parse_ethhdr(&nh, p->data_end, &eth) != bpf_htons(ETH_P_IP))
-		return BURROW_STAT_PASS;
-	protocol = parse_iphdr(&nh, p->data_end, &iph);
+	protocol = parse_outer_ipv4(p, &iph);
 	if (protocol < 0)
 		return BURROW_STAT_PASS;
 
@@ -286,9 +294,10 @@ static __always_inline int decap_classify(struct pkt *p, struct decap_plan *d)
 			return BURROW_STAT_DROP_MALFORMED;
 		pkt_linear(p, off + UDP_HLEN);
 		nh.pos = p->data + off;
-		if (parse_udphdr(&nh, p->data_end, &udp) < 0)
+		port = parse_udphdr(&nh, p->data_end, &udp);
+		if (port < 0)
 			return BURROW_STAT_DROP_MALFORMED;
-		if (bpf_ntohs(udp->dest) != cfg->vxlan_port)
+		if (port != cfg->vxlan_port)
 			return BURROW_STAT_PASS;
 	}
 

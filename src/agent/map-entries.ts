@@ -14,8 +14,8 @@ import {
   type BurrowRoute,
   type BurrowRouteKey,
 } from '../bpf/index.js';
+import { BURROW_POOL_NONE } from '../generated/burrow-h.js';
 
-export const NO_POOL = 0xffff;
 const ZERO_MAC = '00:00:00:00:00:00';
 
 export interface RouteEntry {
@@ -39,7 +39,8 @@ export function routeKeyOf(cidr: string): BurrowRouteKey {
   return { prefixlen: Number(len ?? 32), addr: addr ?? '0.0.0.0' };
 }
 
-export function routeKeyString(key: BurrowRouteKey): string {
+/** "a.b.c.d/n" of a routes map key (as stored: host bits are not cleared). */
+export function cidrOf(key: BurrowRouteKey): string {
   return `${key.addr}/${key.prefixlen}`;
 }
 
@@ -53,7 +54,7 @@ export function routeValueOf(r: TunnelRoute): BurrowRoute {
   return {
     mode: BurrowMode[r.mode],
     flags,
-    pool: r.pool?.index ?? NO_POOL,
+    pool: r.pool?.index ?? BURROW_POOL_NONE,
     remote: r.remote,
     vni: r.mode === 'vxlan' ? r.vni : 0,
     vtep_mac: r.mode === 'vxlan' ? r.vtepMac : ZERO_MAC,
@@ -99,27 +100,14 @@ export function desiredMapEntries(state: DesiredState, uplink?: RuntimeUplink): 
   const routes = new Map<string, RouteEntry>();
   for (const r of state.routes) {
     const key = routeKeyOf(r.cidr);
-    routes.set(routeKeyString(key), { key, value: routeValueOf(r) });
+    routes.set(cidrOf(key), { key, value: routeValueOf(r) });
   }
   const peers = new Map<string, PeerEntry>();
   for (const p of state.peers) peers.set(p.address, { key: p.address, value: peerValueOf(p) });
   return { routes, peers, config: configValueOf(state.node, uplink) };
 }
 
-/** Names of the bits set in a flags value, for `agentctl maps dump`. */
-export function routeFlagNames(flags: number): string[] {
-  return Object.entries(BurrowRouteFlag)
-    .filter(([, bit]) => (flags & bit) !== 0)
-    .map(([name]) => name.replace(/_/g, '-'));
-}
-
 export function modeName(mode: number): string {
   const found = Object.entries(BurrowMode).find(([, v]) => v === mode);
   return found ? found[0] : `unknown(${mode})`;
-}
-
-export function peerModeNames(bits: number): string[] {
-  return Object.entries(BurrowPeerMode)
-    .filter(([, bit]) => (bits & bit) !== 0)
-    .map(([name]) => name);
 }

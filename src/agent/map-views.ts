@@ -15,7 +15,8 @@ import {
   type BurrowRoute,
   type BurrowStatValue,
 } from '../bpf/index.js';
-import { modeName, NO_POOL } from './map-entries.js';
+import { BURROW_POOL_NONE } from '../generated/burrow-h.js';
+import { modeName } from './map-entries.js';
 
 export interface RouteView {
   cidr: string;
@@ -72,7 +73,7 @@ export function routeView(cidr: string, r: BurrowRoute): RouteView {
     vni: r.vni,
     vtepMac: r.vtep_mac,
     flags: routeFlagList(r.flags),
-    pool: r.pool === NO_POOL ? null : r.pool,
+    pool: r.pool === BURROW_POOL_NONE ? null : r.pool,
   };
 }
 
@@ -110,7 +111,4 @@ export function counterView(index: number, perCpuValues: readonly BurrowStatValu
   return view;
 }
 
-/** "a.b.c.d/n" of a routes map key. */
-export function cidrOf(key: { prefixlen: number; addr: string }): string {
-  return `${key.addr}/${key.prefixlen}`;
-}
+export { cidrOf } from './map-entries.js';

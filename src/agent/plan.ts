@@ -220,14 +220,3 @@ export function isEmptyPlan(plan: Plan): boolean {
     isEmptyDiff(plan.routes) && isEmptyDiff(plan.peers) && plan.config === null && isEmptyDiff(plan.kernelRoutes) && plan.nat === null
   );
 }
-
-/** ActualState of a node that has nothing yet (no pins, no kernel routes, no nft table). */
-export function emptyActualState(parts: { kernelRoutes: boolean; nat: boolean }): ActualState {
-  return {
-    routes: new Map(),
-    peers: new Map(),
-    config: null,
-    kernelRoutes: parts.kernelRoutes ? [] : null,
-    natFingerprints: parts.nat ? [] : null,
-  };
-}

@@ -5,6 +5,7 @@
  * are copied in and out like the kernel copies bytes, and capacity is enforced.
  */
 import type { BurrowConfig, BurrowPeer, BurrowRoute, BurrowRouteKey } from '../bpf/index.js';
+import { BURROW_PEERS_MAX, BURROW_ROUTES_MAX } from '../generated/burrow-h.js';
 import { canonicalRouteKey } from './plan.js';
 import type { ReconcileMap, ReconcileMaps } from './reconcile.js';
 
@@ -81,11 +82,11 @@ export interface MemoryDatapathMaps extends ReconcileMaps {
   config: MemoryMap<number, BurrowConfig>;
 }
 
-/** Empty maps shaped like the datapath's (burrow.h's BURROW_ROUTES_MAX, BURROW_PEERS_MAX). */
+/** Empty maps shaped like the datapath's (burrow.h's BURROW_ROUTES_MAX, BURROW_PEERS_MAX: maps.h's max_entries). */
 export function memoryDatapathMaps(max: { routes?: number; peers?: number } = {}): MemoryDatapathMaps {
   return {
-    routes: new MemoryMap({ name: 'routes', maxEntries: max.routes ?? 262144 }, canonicalRouteKey),
-    peers: new MemoryMap({ name: 'peers', maxEntries: max.peers ?? 16384 }, (k: string) => k),
+    routes: new MemoryMap({ name: 'routes', maxEntries: max.routes ?? BURROW_ROUTES_MAX }, canonicalRouteKey),
+    peers: new MemoryMap({ name: 'peers', maxEntries: max.peers ?? BURROW_PEERS_MAX }, (k: string) => k),
     config: new MemoryMap({ name: 'config', maxEntries: 1 }, (k: number) => String(k), () => ({ ...ZERO_CONFIG })),
   };
 }

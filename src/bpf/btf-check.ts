@@ -1,6 +1,8 @@
 // Compares TS layout declarations (struct codecs, enum tables) with the BTF of a compiled object,
-// where burrow.h's real layout lives. A mismatch means src/bpf/structs.ts no longer describes the
-// C structs; writing a map through it would corrupt entries, so the caller refuses to load.
+// where burrow.h's real layout lives. burrow.h's codecs are generated from the header at build
+// time (src/bpf/structs.ts, docs/datapath.md "The vocabulary"), so for them a mismatch means the
+// object was built from another header than the TypeScript; writing a map through them would
+// corrupt entries, so the caller refuses to load.
 // Pure: it works on the plain BTF descriptions the addon returns.
 import type { BtfEnum, BtfStruct } from './native.js';
 import type { EnumSpec } from './structs.js';
@@ -27,7 +29,7 @@ export class LayoutMismatchError extends Error {
     const lines = problems.map((p) => `  - ${describe(p)}`);
     super(
       `${typeName} in ${where} does not match src/bpf's declaration (burrow.h is the source of truth; ` +
-        `update the codec in src/bpf/structs.ts):\n${lines.join('\n')}`,
+        `build the objects and the TypeScript from the same header: npm run build:bpf && npm run build):\n${lines.join('\n')}`,
     );
     this.name = 'LayoutMismatchError';
     this.typeName = typeName;

@@ -9,8 +9,10 @@ import { clampMss, mssCounter } from './mss.js';
 import { lookupRoute } from './route-table.js';
 import type { StatName } from './stats.js';
 import { buildTunnelHeaders } from './tunnel-headers.js';
-import { XDP_PACKET_HEADROOM } from './test-run-input.js';
 import { resultOf, type DatapathResult, type Hook, type Verdict } from './verdict.js';
+
+/** The headroom before every XDP frame (the kernel's XDP_PACKET_HEADROOM), BPF_PROG_TEST_RUN's included. */
+export const XDP_PACKET_HEADROOM = 256;
 
 /** What bpf_fib_lookup is asked (docs/datapath.md xdp_encap step 8). */
 export interface FibQuery {

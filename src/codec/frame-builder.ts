@@ -1,6 +1,7 @@
 // Builders of whole frames (Ethernet + IPv4 + L4) for test traffic, plain tunnel packets
 // included. Each takes one flat object of fields and returns fresh bytes; every length and
 // checksum is right unless a field overrides it (that is how tests build malformed packets).
+import { BURROW_DEFAULT_VXLAN_PORT } from '../generated/burrow-h.js';
 import { ETH_HLEN, writeEthernet } from './ethernet.js';
 import { buildIcmpEcho } from './icmp.js';
 import { writeU16 } from './address.js';
@@ -12,7 +13,8 @@ import { VXLAN_HLEN, writeVxlan } from './vxlan.js';
 
 export const DEFAULT_ETH_SRC = '02:00:00:00:00:01';
 export const DEFAULT_ETH_DST = '02:00:00:00:00:02';
-export const DEFAULT_VXLAN_PORT = 4789;
+/** burrow.h's BURROW_DEFAULT_VXLAN_PORT (IANA's VXLAN port). */
+export const DEFAULT_VXLAN_PORT = BURROW_DEFAULT_VXLAN_PORT;
 
 /** IPv4 header fields (protocol excepted) plus the Ethernet header and trailing padding. */
 export interface FrameFields extends Omit<Ipv4Fields, 'protocol'> {

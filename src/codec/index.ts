@@ -1,5 +1,5 @@
 // The reference codec: header codecs, frame builders, the datapath model (encap/decap) and its
-// vocabulary. Test-only generators (fast-check) are in ./arbitraries.js, not exported here.
+// vocabulary. Its test-only generators live in test/arbitraries/.
 export * from './address.js';
 export * from './checksum.js';
 export * from './decap.js';
@@ -16,7 +16,6 @@ export * from './route-table.js';
 export * from './source-port.js';
 export * from './stats.js';
 export * from './tcp.js';
-export * from './test-run-input.js';
 export * from './tunnel-headers.js';
 export * from './udp.js';
 export * from './verdict.js';

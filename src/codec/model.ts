@@ -1,39 +1,30 @@
 // The datapath's view of the maps in bpf/include/burrow.h, as plain values: what the `routes`,
 // `peers` and `config` maps hold, with addresses as dotted strings and MACs as "aa:bb:..".
-// (The byte layouts live in src/bpf/structs.ts, checked against BTF; this is the semantics.)
+// The names and numbers (modes, bits, defaults, limits) are the header's, generated from it into
+// src/generated/burrow-h.ts (docs/datapath.md, "The vocabulary"); this is the semantics.
+import {
+  BURROW_CFG, BURROW_DEFAULT_TTL, BURROW_IPIP_OVERHEAD, BURROW_MODE, BURROW_PEER, BURROW_ROUTE, BURROW_VXLAN_OVERHEAD,
+} from '../generated/burrow-h.js';
 import { ipv4ToNumber, numberToIpv4 } from './address.js';
 
-export type TunnelMode = 'none' | 'ipip' | 'vxlan';
+export {
+  BURROW_DEFAULT_TTL, BURROW_DEFAULT_VNI, BURROW_DEFAULT_VXLAN_PORT, BURROW_IPIP_OVERHEAD, BURROW_MODE, BURROW_PEER, BURROW_PMTU_MIN,
+  BURROW_POOL_NONE, BURROW_SPORT_MAX, BURROW_SPORT_MIN, BURROW_VXLAN_OVERHEAD,
+} from '../generated/burrow-h.js';
+
+export type TunnelMode = keyof typeof BURROW_MODE;
 /** The modes a peer can be allowed to send. */
-export type PeerMode = Exclude<TunnelMode, 'none'>;
+export type PeerMode = keyof typeof BURROW_PEER & TunnelMode;
 
-/** enum burrow_mode. */
-export const BURROW_MODE = { none: 0, ipip: 1, vxlan: 2 } as const satisfies Record<TunnelMode, number>;
-/** enum burrow_peer_mode bits. */
-export const BURROW_PEER = { ipip: 1 << 0, vxlan: 1 << 1 } as const satisfies Record<PeerMode, number>;
-/** enum burrow_route_flag bits. */
-export const BURROW_ROUTE_FLAG = {
-  NAT_OUTGOING: 1 << 0,
-  SAME_SUBNET: 1 << 1,
-  IN_POOL: 1 << 2,
-  POOL_DISABLED: 1 << 3,
-  LOCAL: 1 << 4,
-} as const;
-/** enum burrow_config_flag bits. */
-export const BURROW_CONFIG_FLAG = {
-  /** Decap: an inner source anywhere in a pool (not one of our blocks) will do, not only the sending peer's blocks. */
-  DECAP_SRC_POOL: 1 << 0,
-} as const;
+/** An enum's table with the keys upper-cased, as the C enumerators spell them. */
+function upperKeys<T extends Record<string, number>>(table: T): { readonly [K in keyof T & string as Uppercase<K>]: T[K] } {
+  return Object.fromEntries(Object.entries(table).map(([k, v]) => [k.toUpperCase(), v])) as never;
+}
 
-export const BURROW_DEFAULT_VXLAN_PORT = 4789;
-export const BURROW_DEFAULT_VNI = 4096;
-export const BURROW_DEFAULT_TTL = 64;
-export const BURROW_IPIP_OVERHEAD = 20;
-export const BURROW_VXLAN_OVERHEAD = 50;
-export const BURROW_SPORT_MIN = 32768;
-export const BURROW_SPORT_MAX = 60999;
-/** burrow_route.pool when the route comes from no pool. */
-export const BURROW_POOL_NONE = 0xffff;
+/** enum burrow_route_flag bits, by C name without BURROW_ROUTE_ (IN_POOL, LOCAL, ...). */
+export const BURROW_ROUTE_FLAG = upperKeys(BURROW_ROUTE);
+/** enum burrow_config_flag bits, by C name without BURROW_CFG_ (DECAP_SRC_POOL). */
+export const BURROW_CONFIG_FLAG = upperKeys(BURROW_CFG);
 
 /** struct burrow_route: where traffic to a CIDR is tunnelled, and which node (remote) it belongs to. */
 export interface TunnelRoute {
@@ -73,9 +64,6 @@ export interface Peer {
  * The entries' learned_ns timestamps are the kernel's clock: the model leaves them out.
  */
 export type PmtuMap = ReadonlyMap<string, number>;
-
-/** The kernel's min_pmtu: no path is believed narrower (BURROW_PMTU_MIN). */
-export const BURROW_PMTU_MIN = 552;
 
 /** The `peers` map, keyed by dotted outer source address (canonical form, e.g. "10.0.1.11"). */
 export type PeerMap = ReadonlyMap<string, Peer>;

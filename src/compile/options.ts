@@ -3,10 +3,13 @@
 import { z } from 'zod';
 import { formatDiagnostics, type ConfigDiagnostic } from '../config/diagnostics.js';
 import { isMulticastMac, parseMac } from '../config/mac.js';
+import { BURROW_DEFAULT_TTL, BURROW_IPIP_OVERHEAD, BURROW_VXLAN_OVERHEAD } from '../generated/burrow-h.js';
 
-export const BURROW_DEFAULT_TTL = 64;
-export const IPIP_OVERHEAD = 20; // outer IPv4
-export const VXLAN_OVERHEAD = 50; // outer IPv4 + UDP + VXLAN + inner Ethernet
+export { BURROW_DEFAULT_TTL } from '../generated/burrow-h.js';
+/** Outer IPv4 (burrow.h's BURROW_IPIP_OVERHEAD). */
+export const IPIP_OVERHEAD = BURROW_IPIP_OVERHEAD;
+/** Outer IPv4 + UDP + VXLAN + inner Ethernet (burrow.h's BURROW_VXLAN_OVERHEAD). */
+export const VXLAN_OVERHEAD = BURROW_VXLAN_OVERHEAD;
 export const MIN_TUNNEL_MTU = 68;
 export const DECAP_SOURCE_CHECKS = ['strict', 'pool'] as const;
 

@@ -1,6 +1,7 @@
 // The resolved model: what the rest of burrow uses. Every default is applied, every value is
 // canonical (CIDRs masked, MACs lower-case), and the order is by name / address, never by the
 // order manifests were given in.
+import { BURROW_DEFAULT_VNI, BURROW_DEFAULT_VXLAN_PORT } from '../generated/burrow-h.js';
 import type { ConfigDiagnostic } from './diagnostics.js';
 
 export type EncapMode = 'Always' | 'CrossSubnet' | 'Never';
@@ -77,6 +78,7 @@ export type LoadResult =
 
 export const DEFAULT_BLOCK_SIZE_V4 = 26;
 export const DEFAULT_BLOCK_SIZE_V6 = 122;
-export const DEFAULT_VXLAN_VNI = 4096;
-export const DEFAULT_VXLAN_PORT = 4789;
+/** Calico's FelixConfiguration defaults, which burrow.h's defaults are. */
+export const DEFAULT_VXLAN_VNI = BURROW_DEFAULT_VNI;
+export const DEFAULT_VXLAN_PORT = BURROW_DEFAULT_VXLAN_PORT;
 export const DEFAULT_NODE_SELECTOR = 'all()';

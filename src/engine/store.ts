@@ -28,7 +28,7 @@ import {
 } from '../config/cross-check.js';
 import type { ConfigDiagnostic, SourceLocation } from '../config/diagnostics.js';
 import type { RawDocument } from '../config/documents.js';
-import type { Encapsulation, FelixSettings, IPPool, Node } from '../config/model.js';
+import { DEFAULT_VXLAN_PORT, DEFAULT_VXLAN_VNI, type Encapsulation, type FelixSettings, type IPPool, type Node } from '../config/model.js';
 import { clearOfReservedIpv4 } from '../config/net.js';
 import {
   resolveBlock,
@@ -240,7 +240,7 @@ export class ResourceStore {
   private everyPoolRead = true;
   private v4PoolNets: { name: string; addr: number; prefix: number; blockSize: number }[] = [];
   private crossSubnet: string[] = [];
-  felix: ResolvedFelix = { settings: { vxlanVNI: 4096, vxlanPort: 4789 } };
+  felix: ResolvedFelix = { settings: { vxlanVNI: DEFAULT_VXLAN_VNI, vxlanPort: DEFAULT_VXLAN_PORT } };
   /** Sorted by name, indexed: the model's pools. */
   pools: PoolView[] = [];
 

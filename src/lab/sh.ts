@@ -1,21 +1,8 @@
 // Running commands for the lab: synchronous (building and tearing down a topology is a short
 // sequence of `ip`/`nft`/`sysctl` calls, and teardown must also work from a process 'exit'
 // hook, where nothing asynchronous runs) plus one asynchronous form for long-running tools.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-
-export class LabCommandError extends Error {
-  override readonly name = 'LabCommandError';
-  constructor(
-    readonly argv: readonly string[],
-    readonly status: number | null,
-    readonly stderr: string,
-    /** Set when sh's timeout killed the command (its exit status is then whatever it made of SIGTERM). */
-    readonly timedOutMs?: number,
-  ) {
-    const why = timedOutMs === undefined ? `exit ${status ?? 'signal'}` : `killed (SIGTERM) after its ${timedOutMs / 1000} s timeout, exit ${status ?? 'signal'}`;
-    super(`'${argv.join(' ')}' failed (${why}): ${stderr.trim() || 'no message'}`);
-  }
-}
+import { spawn, type ChildProcess } from 'node:child_process';
+import { runSync } from '../agent/exec.js';
 
 /**
  * How long the lab waits for something that does happen on a working system: BURROW_LAB_READY_MS
@@ -46,27 +33,9 @@ export interface ShOptions {
   timeoutMs?: number;
 }
 
-/** Runs argv (no shell) and returns stdout; throws LabCommandError on failure. */
+/** Runs argv (no shell) with the lab's timeout and returns stdout; throws CommandError (src/agent/exec.ts) on failure. */
 export function sh(argv: readonly string[], opts: ShOptions = {}): string {
-  const [file, ...args] = argv;
-  if (!file) throw new TypeError('sh: empty command');
-  const timeoutMs = opts.timeoutMs ?? patient(30_000);
-  try {
-    return execFileSync(file, args, {
-      encoding: 'utf8',
-      input: opts.input,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: timeoutMs,
-    });
-  } catch (e) {
-    const err = e as { status?: number | null; stderr?: string; stdout?: string; code?: string };
-    // A timeout is not the command's failure: say so (tshark, for one, catches the SIGTERM and
-    // exits 2 without a word, which reads like a bad capture file).
-    const timedOut = err.code === 'ETIMEDOUT';
-    if (!timedOut && typeof err.status === 'number' && opts.ok?.includes(err.status)) return err.stdout ?? '';
-    throw new LabCommandError(argv, err.status ?? null, err.stderr ?? String(e), timedOut ? timeoutMs : undefined);
-  }
+  return runSync(argv, { ...(opts.input !== undefined ? { input: opts.input } : {}), ...(opts.ok ? { okExitCodes: opts.ok } : {}), timeoutMs: opts.timeoutMs ?? patient(30_000) });
 }
 
 /** Like sh, but never throws: for teardown, where "already gone" is fine. */

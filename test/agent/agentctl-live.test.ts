@@ -12,6 +12,7 @@ import type { ExecutionContext } from 'ava';
 
 import { loadDatapath } from '../../src/agent/datapath.js';
 import { attachTc, burrowStatNames, possibleCpus, tcAttachKind } from '../../src/bpf/index.js';
+import { BURROW_PEERS_MAX, BURROW_ROUTES_MAX } from '../../src/generated/burrow-h.js';
 import { agentctl, agentctlJson, labManifests, manifestDir } from '../helpers/agentctl.js';
 import { makePinDir } from '../helpers/bpffs.js';
 import { addVeth, createNetns } from '../helpers/netns.js';
@@ -216,15 +217,15 @@ privileged('status: map fill and config; nothing attached is not an error', asyn
   t.is(s.pinRoot, pinRoot);
   t.like(s.config, { localIp: '10.0.1.10', vxlanPort: 4789 });
   t.deepEqual(s.maps, [
-    { name: 'routes', type: 'lpm_trie', entries: 5, maxEntries: 262144 },
-    { name: 'peers', type: 'hash', entries: 1, maxEntries: 16384 },
+    { name: 'routes', type: 'lpm_trie', entries: 5, maxEntries: BURROW_ROUTES_MAX },
+    { name: 'peers', type: 'hash', entries: 1, maxEntries: BURROW_PEERS_MAX },
     { name: 'config', type: 'array', entries: 1, maxEntries: 1 },
     { name: 'stats', type: 'percpu_array', entries: burrowStatNames.length, maxEntries: burrowStatNames.length },
   ]);
   t.deepEqual([s.devices, s.links], [[], []]);
   const text = await ctl('status');
   t.is(text.code, 0);
-  t.regex(text.stdout, /^MAP +TYPE +ENTRIES +MAX +FILL\nroutes +lpm_trie +5 +262144 +0\.0%$/m);
+  t.regex(text.stdout, new RegExp(`^MAP +TYPE +ENTRIES +MAX +FILL\nroutes +lpm_trie +5 +${BURROW_ROUTES_MAX} +0\\.0%$`, 'm'));
   t.regex(text.stdout, /nothing to inspect/);
 });
 

@@ -79,7 +79,7 @@ privileged('a codec with a field in the wrong place refuses the load, naming str
   t.is(e.typeName, 'struct burrow_route');
   t.regex(e.message, new RegExp(`struct burrow_route in ${OBJ.replace(/[.]/g, '\\.')} does not match`));
   t.regex(e.message, /field 'remote': BTF offset 4, codec offset 8/);
-  t.regex(e.message, /update the codec in src\/bpf\/structs\.ts/);
+  t.regex(e.message, /build the objects and the TypeScript from the same header: npm run build:bpf && npm run build/);
 });
 
 privileged('a counter list out of step with enum burrow_stat refuses the load', (t) => {

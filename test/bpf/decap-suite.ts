@@ -2,7 +2,7 @@
 // differ): generated scenarios against the codec, and the table of decapsulation rules.
 import fc from 'fast-check';
 
-import { arbDecapScenario } from '../../src/codec/arbitraries.js';
+import { arbDecapScenario } from '../arbitraries/index.js';
 import { privileged } from '../helpers/privileged.js';
 import { DECAP_CASES } from './cases/decap-cases.js';
 import { DECAP_ROUTES, NODE, PEERS } from './cases/world.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 
-import { arbDecapScenario, arbEncapScenario } from '../../src/codec/arbitraries.js';
+import { arbDecapScenario, arbEncapScenario } from '../arbitraries/index.js';
 import { readIpv4, type Hook } from '../../src/codec/index.js';
 import { privileged } from '../helpers/privileged.js';
 import { checksum } from './cases/expected.js';

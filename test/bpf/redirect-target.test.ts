@@ -19,7 +19,7 @@ import fc from 'fast-check';
 import {
   Collection, attachTc, attachXdp, u32, u64, type BpfMap, type Link,
 } from '../../src/bpf/index.js';
-import { arbEncapScenario } from '../../src/codec/arbitraries.js';
+import { arbEncapScenario } from '../arbitraries/index.js';
 import type { EncapResult, NodeConfig } from '../../src/codec/index.js';
 import { sh } from '../../src/lab/sh.js';
 import { addVeth } from '../helpers/netns.js';

@@ -2,7 +2,7 @@
 // and the table of encapsulation rules (cases/encap-cases.ts).
 import fc from 'fast-check';
 
-import { arbEncapScenario } from '../../src/codec/arbitraries.js';
+import { arbEncapScenario } from '../arbitraries/index.js';
 import { privileged } from '../helpers/privileged.js';
 import { ENCAP_CASES } from './cases/encap-cases.js';
 import { NODE, ROUTES } from './cases/world.js';

@@ -6,7 +6,7 @@
 import path from 'node:path';
 
 import { Collection } from '../../src/bpf/index.js';
-import { TC_TEST_RUN_MAX, XDP_TEST_RUN_LINEAR_MAX, acceptedByTestRun } from '../../src/codec/index.js';
+import { TC_TEST_RUN_MAX, XDP_TEST_RUN_LINEAR_MAX, acceptedByTestRun } from '../arbitraries/test-run-input.js';
 import { repoRoot } from '../helpers/paths.js';
 import { privileged } from '../helpers/privileged.js';
 

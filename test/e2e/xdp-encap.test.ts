@@ -6,7 +6,7 @@
 // Pod node-a ↔ pod node-c (behind the router that drops bare pod traffic): ping and a TCP stream
 // each way whose sha256 must match, IPIP and VXLAN.
 //
-// What xdp_encap needs on veths, as the datapath doc says and test/bpf-c/lab.py does: the pod
+// What xdp_encap needs on veths, as the datapath doc says: the pod
 // does not offload its transmit checksums (an XDP frame carries no CHECKSUM_PARTIAL state), and a
 // veth takes XDP_REDIRECTed frames only when its peer runs XDP (or GRO): node-a's bridge port in
 // the segment namespace gets lib_xdp's xdp_pass. Everything the test adds goes with the lab.

@@ -1,6 +1,6 @@
 // Batches for the fuzz campaign on the decap programs: one node config, peer list and routes
 // table, then many frames against them. The frames, peer lists and tables are arbDecapScenario's
-// (src/codec/arbitrary-decap.ts: arbDecapFrameSpec, resolveDecapFrame, arbDecapPeerList,
+// (test/arbitraries/decap.ts: arbDecapFrameSpec, resolveDecapFrame, arbDecapPeerList,
 // arbDecapRoutesSpec): IPIP and VXLAN around generated inner packets, from peers or strangers, to
 // us or elsewhere, with outer options and fragments, right and wrong ports, VNIs and flags, inner
 // sources and destinations in and out of the sender's blocks, our blocks and the pools, every ECN
@@ -8,8 +8,9 @@
 // takes config, route and peer values across their whole C ranges (wide-tables.ts).
 import fc from 'fast-check';
 
-import { arbDecapFrameSpec, arbDecapPeerList, arbDecapRoutesSpec, arbNodeConfig, resolveDecapFrame, resolveDecapRoutes } from '../../../src/codec/arbitraries.js';
-import { acceptedByTestRun, peerMap, type Hook, type NodeConfig, type Peer, type PeerMap, type RouteEntry } from '../../../src/codec/index.js';
+import { arbDecapFrameSpec, arbDecapPeerList, arbDecapRoutesSpec, arbNodeConfig, resolveDecapFrame, resolveDecapRoutes } from '../../arbitraries/index.js';
+import { acceptedByTestRun } from '../../arbitraries/test-run-input.js';
+import { peerMap, type Hook, type NodeConfig, type Peer, type PeerMap, type RouteEntry } from '../../../src/codec/index.js';
 import type { BatchFrame } from './batch-encap.js';
 import { arbMaybeWideTables, widenConfig, widenPeers, widenRoutes } from './wide-tables.js';
 

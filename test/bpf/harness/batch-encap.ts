@@ -1,6 +1,6 @@
 // Batches for the fuzz campaign: one node config and route table, then many frames against it,
 // so the maps are written once per batch instead of once per case. The frames are
-// arbEncapScenario's (src/codec/arbitrary-encap.ts: arbEncapFrameSpec, resolveEncapFrame), with
+// arbEncapScenario's (test/arbitraries/encap.ts: arbEncapFrameSpec, resolveEncapFrame), with
 // one difference: the route its 'route-remote' and 'local' kinds add around the destination
 // belongs to the batch's table here (up to three extra entries after the generated ones, around
 // the local address or a route's remote), so those frames are only sent there. One batch in
@@ -8,10 +8,10 @@
 import fc from 'fast-check';
 
 import {
-  arbEncapFrameSpec, arbNodeConfig, arbPrefixLength, arbRouteTable, arbTunnelRoute, resolveEncapFrame, routeAround,
-} from '../../../src/codec/arbitraries.js';
+  acceptedByTestRun, arbEncapFrameSpec, arbNodeConfig, arbPrefixLength, arbRouteTable, arbTunnelRoute, resolveEncapFrame, routeAround,
+} from '../../arbitraries/index.js';
 import {
-  acceptedByTestRun, ipv4ToNumber, numberToIpv4, parseCidr, peerMap, prefixMask,
+  ipv4ToNumber, numberToIpv4, parseCidr, peerMap, prefixMask,
   type Hook, type NodeConfig, type PeerMap, type PmtuMap, type RouteEntry, type TunnelRoute,
 } from '../../../src/codec/index.js';
 import { arbMaybeWideTables, widenConfig, widenRoutes } from './wide-tables.js';

@@ -3,7 +3,7 @@
 // frame of a batch is checked and reported.
 import fc from 'fast-check';
 
-import { arbDecapScenario, arbEncapScenario } from '../../../src/codec/arbitraries.js';
+import { arbDecapScenario, arbEncapScenario } from '../../arbitraries/index.js';
 import type { NodeConfig, PeerMap, PmtuMap, RouteEntry } from '../../../src/codec/index.js';
 import { arbDecapBatch } from './batch-decap.js';
 import { arbEncapBatch, type BatchFrame } from './batch-encap.js';

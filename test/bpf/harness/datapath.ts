@@ -11,7 +11,8 @@ import {
   Collection, burrowConfig, burrowConfigKey, burrowPeer, burrowPeerKey, burrowPmtu, burrowPmtuKey, burrowRoute, burrowRouteKey,
   type BpfMap, type BurrowConfig, type BurrowPeer, type BurrowPmtu, type BurrowRoute, type BurrowRouteKey, type Program,
 } from '../../../src/bpf/index.js';
-import { TC_TEST_RUN_MAX, XDP_TEST_RUN_LINEAR_MAX, acceptedByTestRun, type Hook } from '../../../src/codec/index.js';
+import type { Hook } from '../../../src/codec/index.js';
+import { TC_TEST_RUN_MAX, XDP_TEST_RUN_LINEAR_MAX, acceptedByTestRun } from '../../arbitraries/test-run-input.js';
 import { makePinDir } from '../../helpers/bpffs.js';
 import { repoRoot } from '../../helpers/paths.js';
 import { StatsProbe } from './stats.js';

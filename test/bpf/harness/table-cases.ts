@@ -2,9 +2,10 @@
 // verdict, counter and output — checked against the codec and against the real program, each on
 // its own: both must produce exactly what the row says.
 import {
-  STAT_NAMES, acceptedByTestRun, decap, encap, readU16, retvalOf,
+  STAT_NAMES, decap, encap, readU16, retvalOf,
   type DatapathResult, type FibLookup, type NodeConfig, type PeerMap, type RouteEntry, type StatName, type Verdict,
 } from '../../../src/codec/index.js';
+import { acceptedByTestRun } from '../../arbitraries/test-run-input.js';
 import type { DifferentialRunner, BpfOutcome } from './differential.js';
 import { decodeFrame } from './decode.js';
 import { describeOutputDifference, toHex } from './report.js';

@@ -3,14 +3,13 @@
 import test from 'ava';
 import fc from 'fast-check';
 import {
-  acceptedByTestRun, BURROW_ROUTE_FLAG, buildVxlanFrame, decap, encap, ETH_HLEN, lookupRoute, parseCidr, parseIpv4, readIpv4, readU16,
-  TC_TEST_RUN_MAX, XDP_TEST_RUN_LINEAR_MAX, type StatName,
+  BURROW_ROUTE_FLAG, buildVxlanFrame, decap, encap, ETH_HLEN, lookupRoute, parseCidr, parseIpv4, readIpv4, readU16, type StatName,
 } from '../../../src/codec/index.js';
 import {
-  applyTruncation, arbBadIpHeaderFrame, arbDecapScenario, arbEncapScenario, arbGarbageFrame, arbIpv4Frame, arbIpv4Plan,
+  acceptedByTestRun, applyTruncation, arbBadIpHeaderFrame, arbDecapScenario, arbEncapScenario, arbGarbageFrame, arbIpv4Frame, arbIpv4Plan,
   arbNodeConfig, arbNonIpv4Frame, arbPacketPlan, arbPeerList, arbRouteTable, arbTruncatedFrame, arbVlanFrame,
-  buildPacketFrame, headerBoundaries, truncateFrame,
-} from '../../../src/codec/arbitraries.js';
+  buildPacketFrame, headerBoundaries, TC_TEST_RUN_MAX, truncateFrame, XDP_TEST_RUN_LINEAR_MAX,
+} from '../../arbitraries/index.js';
 import { ipPart, podTcp } from './fixtures.js';
 
 const sample = <T>(arb: fc.Arbitrary<T>, n: number, seed = 42): T[] => fc.sample(arb, { numRuns: n, seed });

@@ -4,7 +4,7 @@ import {
   buildIpv4Header, checksumUpdate16, checksumValid, fold, internetChecksum, ipv4HeaderChecksum,
   ipv4HeaderChecksumValid, onesComplementSum, rewriteTos,
 } from '../../../src/codec/index.js';
-import { arbIpv4Plan } from '../../../src/codec/arbitraries.js';
+import { arbIpv4Plan } from '../../arbitraries/index.js';
 import { fromHex } from './fixtures.js';
 
 test('RFC 1071 §3 numerical example: 00 01 f2 03 f4 f5 f6 f7 sums to 0xddf2', (t) => {

@@ -5,7 +5,7 @@ import {
   ETH_HLEN, ipv4HeaderChecksumValid, parseEthernet, parseIpv4, parseTcp, parseUdp, parseVxlan, tcpChecksumValid,
   udpChecksumValid,
 } from '../../../src/codec/index.js';
-import { arbPacketPlan, buildPacketFrame } from '../../../src/codec/arbitraries.js';
+import { arbPacketPlan, buildPacketFrame } from '../../arbitraries/index.js';
 import { fromHex, ipPart, toHex } from './fixtures.js';
 
 // Each frame below was written to a pcap and checked with tshark (ip/tcp/udp check_checksum: Good).

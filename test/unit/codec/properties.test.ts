@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import {
   decap, encap, ETH_HLEN, findMssOption, ipv4HeaderChecksumValid, mssClampOf, parseIpv4, parseUdp, STAT_NAMES, tcpChecksumValid, type StatName,
 } from '../../../src/codec/index.js';
-import { arbDecapScenario, arbEncapScenario, receivingNode } from '../../../src/codec/arbitraries.js';
+import { arbDecapScenario, arbEncapScenario, receivingNode } from '../../arbitraries/index.js';
 
 const RUNS = { numRuns: 1500 };
 const isPassCounter = (c: StatName) => c === 'PASS' || c.startsWith('PASS_');

@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { cidrContains, effectiveRoutes, ipv4ToNumber, lookupRoute, parseCidr, type RouteEntry } from '../../../src/codec/index.js';
-import { arbIpv4Address, arbRouteTable } from '../../../src/codec/arbitraries.js';
+import { arbIpv4Address, arbRouteTable } from '../../arbitraries/index.js';
 import { route } from './fixtures.js';
 
 const entry = (cidr: string, remote: string): RouteEntry => ({ cidr, route: route('ipip', remote) });

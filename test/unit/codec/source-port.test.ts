@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import {
   buildIpv4Frame, buildTcpFrame, buildUdpFrame, ETH_HLEN, flowHash, fmix32, sourcePortOfHash, vxlanSourcePort,
 } from '../../../src/codec/index.js';
-import { arbIpv4Frame } from '../../../src/codec/arbitraries.js';
+import { arbIpv4Frame } from '../../arbitraries/index.js';
 
 // An independent, deliberately plain implementation in BigInt (no Math.imul, no >>> 0), from the
 // pseudo-code in docs/datapath.md.

@@ -6,25 +6,25 @@
 // destinations in our blocks, in pools or outside, every ECN pair, inner TTL 0, damaged lengths
 // and truncations. Test-only.
 import fc from 'fast-check';
-import { ipv4ToNumber, numberToIpv4, parseCidr, prefixMask, writeU16 } from './address.js';
-import type { DecapOptions } from './decap.js';
-import { ETH_HLEN, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_8021Q } from './ethernet.js';
-import { buildFragNeededFrame, buildIpipFrame, buildTunnelQuote, buildVxlanFrame, type FrameFields } from './frame-builder.js';
-import { fixIpv4HeaderChecksum } from './ipv4.js';
-import { parseIpv4Frame } from './frame-parse.js';
-import { lookupRoute } from './route-table.js';
+import { ipv4ToNumber, numberToIpv4, parseCidr, prefixMask, writeU16 } from '../../src/codec/address.js';
+import type { DecapOptions } from '../../src/codec/decap.js';
+import { ETH_HLEN, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, ETH_P_8021Q } from '../../src/codec/ethernet.js';
+import { buildFragNeededFrame, buildIpipFrame, buildTunnelQuote, buildVxlanFrame, type FrameFields } from '../../src/codec/frame-builder.js';
+import { fixIpv4HeaderChecksum } from '../../src/codec/ipv4.js';
+import { parseIpv4Frame } from '../../src/codec/frame-parse.js';
+import { lookupRoute } from '../../src/codec/route-table.js';
 import {
   BURROW_POOL_NONE, BURROW_ROUTE_FLAG, effectiveVni, peerMap,
   type NodeConfig, type Peer, type PeerMap, type PeerMode, type RouteEntry, type TunnelMode,
-} from './model.js';
+} from '../../src/codec/model.js';
 import { acceptedByTestRun } from './test-run-input.js';
-import type { Hook } from './verdict.js';
+import type { Hook } from '../../src/codec/verdict.js';
 import {
   arbBadIpHeaderFrame, arbFragmentFields, arbGarbageFrame, arbIpOptions, arbIpv4Address, arbMac, arbNodeAddress, arbNonIpv4Frame,
   arbPacketPlan, arbPodAddress, arbTtl, arbVlanFrame, buildPacketFrame, type FragmentFields, type PacketPlan,
-} from './arbitrary-packets.js';
-import { arbCidr, arbNodeConfig, arbPeerList, arbRouteTable } from './arbitrary-tables.js';
-import { applyTruncation, arbTruncationPlan, type TruncationPlan } from './arbitrary-truncation.js';
+} from './packets.js';
+import { arbCidr, arbNodeConfig, arbPeerList, arbRouteTable } from './tables.js';
+import { applyTruncation, arbTruncationPlan, type TruncationPlan } from './truncation.js';
 
 export type DecapFrameKind = 'ipip' | 'vxlan' | 'plain' | 'junk' | 'icmp';
 

@@ -1,13 +1,13 @@
 // fast-check generators of packets and frames: plans (plain values that shrink well and print
 // readably) and the frames built from them. Test-only: imported through ./arbitraries.js.
 import fc from 'fast-check';
-import { numberToIpv4 } from './address.js';
-import { ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6 } from './ethernet.js';
-import { buildIcmpEchoFrame, buildIpv4Frame, buildTcpFrame, buildUdpFrame, type FrameFields } from './frame-builder.js';
-import { ICMP_HLEN } from './icmp.js';
-import { IPPROTO_IPIP, IPPROTO_SCTP } from './ipv4.js';
-import { tcpHeaderLength } from './tcp.js';
-import { UDP_HLEN } from './udp.js';
+import { numberToIpv4 } from '../../src/codec/address.js';
+import { ETH_HLEN, ETH_P_8021AD, ETH_P_8021Q, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6 } from '../../src/codec/ethernet.js';
+import { buildIcmpEchoFrame, buildIpv4Frame, buildTcpFrame, buildUdpFrame, type FrameFields } from '../../src/codec/frame-builder.js';
+import { ICMP_HLEN } from '../../src/codec/icmp.js';
+import { IPPROTO_IPIP, IPPROTO_SCTP } from '../../src/codec/ipv4.js';
+import { tcpHeaderLength } from '../../src/codec/tcp.js';
+import { UDP_HLEN } from '../../src/codec/udp.js';
 
 // --- addresses -----------------------------------------------------------------------------
 

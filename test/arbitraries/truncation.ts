@@ -1,9 +1,9 @@
 // Truncated frames for fast-check: cut at every header boundary (and one byte either side), with
 // the outer total length left as it was or made to agree with the cut. Test-only.
 import fc from 'fast-check';
-import { readU16, writeU16 } from './address.js';
-import { ETH_HLEN, ETH_P_IP } from './ethernet.js';
-import { fixIpv4HeaderChecksum, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP } from './ipv4.js';
+import { readU16, writeU16 } from '../../src/codec/address.js';
+import { ETH_HLEN, ETH_P_IP } from '../../src/codec/ethernet.js';
+import { fixIpv4HeaderChecksum, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP } from '../../src/codec/ipv4.js';
 
 /**
  * Offsets where a header of the frame starts or ends: Ethernet, IPv4 (20 bytes and IHL·4),

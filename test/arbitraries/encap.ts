@@ -2,21 +2,21 @@
 // biased to reach every step of tc_encap / xdp_encap (destinations drawn from the table's CIDRs,
 // sizes around the MTU, tunnel packets, node addresses, junk). Test-only.
 import fc from 'fast-check';
-import { parseIpv4Frame } from './frame-parse.js';
-import { ipv4ToNumber, numberToIpv4, parseCidr, prefixMask } from './address.js';
-import type { EncapOptions, FibLookup, FibResult } from './encap.js';
-import { ETH_HLEN } from './ethernet.js';
-import { IPPROTO_IPIP } from './ipv4.js';
-import { peerMap, tunnelOverhead, type NodeConfig, type PeerMap, type RouteEntry, type TunnelRoute } from './model.js';
-import { lookupRoute } from './route-table.js';
+import { parseIpv4Frame } from '../../src/codec/frame-parse.js';
+import { ipv4ToNumber, numberToIpv4, parseCidr, prefixMask } from '../../src/codec/address.js';
+import type { EncapOptions, FibLookup, FibResult } from '../../src/codec/encap.js';
+import { ETH_HLEN } from '../../src/codec/ethernet.js';
+import { IPPROTO_IPIP } from '../../src/codec/ipv4.js';
+import { peerMap, tunnelOverhead, type NodeConfig, type PeerMap, type RouteEntry, type TunnelRoute } from '../../src/codec/model.js';
+import { lookupRoute } from '../../src/codec/route-table.js';
 import { acceptedByTestRun } from './test-run-input.js';
-import type { Hook } from './verdict.js';
+import type { Hook } from '../../src/codec/verdict.js';
 import {
   arbBadIpHeaderFrame, arbGarbageFrame, arbNodeAddress, arbNonIpv4Frame, arbPacketPlan, arbVlanFrame, buildPacketFrame,
   plannedFrameLength, type PacketPlan,
-} from './arbitrary-packets.js';
-import { arbFibResult, arbNodeConfig, arbPrefixLength, arbRouteTable, arbTunnelRoute } from './arbitrary-tables.js';
-import { applyTruncation, arbTruncationPlan, type TruncationPlan } from './arbitrary-truncation.js';
+} from './packets.js';
+import { arbFibResult, arbNodeConfig, arbPrefixLength, arbRouteTable, arbTunnelRoute } from './tables.js';
+import { applyTruncation, arbTruncationPlan, type TruncationPlan } from './truncation.js';
 
 export type EncapFrameKind =
   | 'routed' | 'near-mtu' | 'route-remote' | 'local' | 'peer-endpoint' | 'tunnel' | 'random-dst' | 'truncated' | 'junk';

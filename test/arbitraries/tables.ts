@@ -1,11 +1,11 @@
 // fast-check generators of the datapath's map contents: node config, route tables, peers, and
 // the FIB answers xdp_encap gets. Test-only.
 import fc from 'fast-check';
-import { ipv4ToNumber, numberToIpv4, prefixMask } from './address.js';
-import type { FibResult } from './encap.js';
-import { BURROW_POOL_NONE, type NodeConfig, type Peer, type PeerMode, type RouteEntry, type TunnelMode, type TunnelRoute } from './model.js';
-import { arbIpv4Address, arbMac, arbNodeAddress } from './arbitrary-packets.js';
-import { VNI_MAX } from './vxlan.js';
+import { ipv4ToNumber, numberToIpv4, prefixMask } from '../../src/codec/address.js';
+import type { FibResult } from '../../src/codec/encap.js';
+import { BURROW_POOL_NONE, type NodeConfig, type Peer, type PeerMode, type RouteEntry, type TunnelMode, type TunnelRoute } from '../../src/codec/model.js';
+import { arbIpv4Address, arbMac, arbNodeAddress } from './packets.js';
+import { VNI_MAX } from '../../src/codec/vxlan.js';
 
 /**
  * Uplink ifindex 1–8, or 0 (no uplink yet: tc_encap's DROP_NO_ROUTE) one time in ten; VXLAN port

@@ -1,8 +1,9 @@
 // Which frames BPF_PROG_TEST_RUN accepts (docs/datapath.md, Notation): the differential tests can
 // only run the C programs on those; the model itself is defined for every byte string.
-import { readU16 } from './address.js';
-import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6 } from './ethernet.js';
-import type { Hook } from './verdict.js';
+import { readU16 } from '../../src/codec/address.js';
+import { XDP_PACKET_HEADROOM } from '../../src/codec/encap.js';
+import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6 } from '../../src/codec/ethernet.js';
+import type { Hook } from '../../src/codec/verdict.js';
 
 // The long end, kernel 6.18 x86_64 (4 KiB pages), measured with Program.run on build/bpf/noop.bpf.o
 // (test/bpf/test-run-limits.test.ts keeps checking it). Both test runs put the frame in one page,
@@ -10,8 +11,6 @@ import type { Hook } from './verdict.js';
 // SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) = 320 bytes.
 const PAGE_SIZE = 4096;
 const SKB_SHARED_INFO_SIZE = 320;
-/** The headroom before an XDP test run's frame (and before any XDP frame). */
-export const XDP_PACKET_HEADROOM = 256;
 /** The headroom before a TC test run's frame: NET_SKB_PAD (64) + NET_IP_ALIGN (0 on x86). */
 const TC_TEST_RUN_HEADROOM = 64;
 
