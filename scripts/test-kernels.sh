@@ -243,11 +243,13 @@ run_vm() {
   local accel=$1 kdir=$2 kver=$3 initrd=$4 serial=$5 limit=$6 cpu tailpid=
   if [ "$accel" = kvm ]; then cpu=${BURROW_KERNEL_CPU:-host}; else cpu=${BURROW_KERNEL_CPU:-max}; accel=tcg,thread=multi; fi
   : > "$serial"
+  # no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer check can miss its ticks
+  # and panic at boot ("IO-APIC + timer doesn't work!", seen on 6.1 at load ~20).
   nice -n 10 timeout -k 10 "$limit" qemu-system-x86_64 \
     -nodefaults -no-user-config -display none -no-reboot \
     -machine q35 -accel "$accel" -cpu "$cpu" -smp "$SMP" -m "$MEM" \
     -kernel "$kdir/boot/vmlinuz-$kver" -initrd "$initrd" \
-    -append "console=ttyS0,115200 loglevel=4 panic=-1 mitigations=off tsc=reliable $APPEND_EXTRA" \
+    -append "console=ttyS0,115200 loglevel=4 panic=-1 mitigations=off tsc=reliable no_timer_check $APPEND_EXTRA" \
     -fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap" \
     -device virtio-9p-pci,fsdev=root,mount_tag=root \
     -drive "file=$REPO_IMG,format=raw,if=virtio,snapshot=on,cache=unsafe" \
