@@ -13,7 +13,7 @@
  *      the counters of a migrated `stats` map are carried over where both layouts have them;
  *   3. the first cycle fills the new maps from the desired state (the engine's adopt finds them
  *      empty, its flush writes everything they lack) and only then swaps the programs, in place
- *      (attach.ts: BPF_LINK_UPDATE, XDP_FLAGS_REPLACE, or make-before-break for clsact);
+ *      (attach.ts, Link.update: BPF_LINK_UPDATE, XDP_FLAGS_REPLACE, or a clsact filter replaced);
  *   4. once the new programs are in place, the pins aside are removed; the old maps go with the
  *      last old program that used them.
  *

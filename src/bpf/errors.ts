@@ -1,6 +1,8 @@
 // Named errors of the eBPF library, cilium/ebpf style. The addon throws one shape (a NativeError
 // with .code/.errno/.syscall, native/errors.cc); translateError() is the one place where that shape
 // becomes a class. Argument errors (TypeError, RangeError) pass through untouched.
+import os from 'node:os';
+
 import { isNativeError, type NativeError } from './native.js';
 
 export class BpfError extends Error {
@@ -17,6 +19,21 @@ export class BpfError extends Error {
     this.errno = e.errno;
     this.syscall = e.syscall;
     this.libbpfLog = e.libbpfLog || undefined;
+  }
+
+  /** What failed: the syscall or library call (`bpf_tc_attach`, `attachXdp`, `map 'routes'.get`). */
+  get op(): string {
+    return this.syscall;
+  }
+
+  /**
+   * An error the library raises itself, before or instead of a syscall (a closed map, a program
+   * of the wrong type for the hook): the errno the kernel would have answered, and the operation.
+   */
+  static of<T extends BpfError>(this: new (e: NativeError, message?: string) => T, code: string, op: string, message: string): T {
+    const errno = code === 'ENOTSUPP' ? 524 : (os.constants.errno as Record<string, number>)[code] ?? 0;
+    const e = Object.assign(new Error(message), { code, errno, syscall: op }) as NativeError;
+    return new this(e, message);
   }
 }
 

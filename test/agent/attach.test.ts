@@ -1,7 +1,7 @@
 // src/agent/attach.ts against the kernel, in a throwaway namespace: the pins under <pinRoot>/links
 // agentd keeps, with TC attached as clsact filters (what a kernel without tcx, before 6.6, gets:
 // the filters are recorded, not pinned) and with this kernel's default. Restart adoption,
-// make-before-break replacement, removal of unwanted attachments, and `agentctl cleanup`.
+// in-place replacement (Link.update), removal of unwanted attachments, and `agentctl cleanup`.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -50,7 +50,7 @@ for (const [title, opts] of [
   ['clsact (as without tcx)', { tc: 'clsact' }],
   ["this kernel's default (tcx when the probe finds it)", {}],
 ] as [string, EnsureOptions][]) {
-  privileged.serial(`ensureAttachments, ${title}: attaches, adopts on a second run, replaces make-before-break, removes what is no longer wanted`, (t) => {
+  privileged.serial(`ensureAttachments, ${title}: attaches, adopts on a second run, replaces in place, removes what is no longer wanted`, (t) => {
     const { ns, dp, dir } = setup(t);
     const kind = opts.tc === 'clsact' ? 'clsact' : tcAttachKind();
     const noop = Collection.load(objectPath('noop'));
@@ -74,10 +74,18 @@ for (const [title, opts] of [
       t.deepEqual(second.attachments.map((a) => a.progId), first.attachments.map((a) => a.progId));
       t.deepEqual(tcNames(listAttached('tun0'), 'egress'), ['tc_encap'], 'still one filter');
 
-      // Other code at the pin (an older build): replaced, the new program first in line, the old gone.
+      // Other code at the pin (an older build): replaced in place, the same attachment (link id, or
+      // clsact handle and priority) now running the new program, the old one gone.
+      const where = () => {
+        const a = listAttached('tun0');
+        return kind === 'clsact' ? a.clsact.egress.map((f) => [f.handle, f.priority]) : a.tcx.egress.map((p) => p.linkId);
+      };
+      const before = where();
       const other = ensureAttachments(dir, [{ ...specs(dp)[0]!, program: noop.program('tc_noop') }, specs(dp)[1]!], opts);
       t.deepEqual(other.attachments.map((a) => a.action), ['replaced', 'adopted']);
       t.deepEqual(tcNames(listAttached('tun0'), 'egress'), ['tc_noop']);
+      t.deepEqual(where(), before, 'the same attachment, updated');
+      t.is(other.attachments[0]!.progId, noop.program('tc_noop').info().id, 'the result names the new program');
       t.deepEqual(fs.readdirSync(dir).sort(), ['tc_decap@eth0', 'tc_encap@tun0'], 'no temporary pins left');
       const back = ensureAttachments(dir, specs(dp), opts);
       t.deepEqual(back.attachments.map((a) => a.action), ['replaced', 'adopted']);

@@ -152,7 +152,7 @@ privileged.serial('tc attach: tcx links append in order per direction and detach
       t.like(c1, { direction: 'ingress', ifindex: ifindexOf('bt0'), progId: pass.info().id });
       t.like(co, { direction: 'egress' });
       // The kernel numbers a filter added without a priority one below the chain's first: the
-      // newer filter runs first (make-before-break in src/agent/attach.ts relies on it).
+      // newer filter runs first.
       t.true(c2!.priority < c1!.priority, `priorities ${c2!.priority} < ${c1!.priority}`);
       const a = listAttached('bt0');
       t.deepEqual(a.tcx, { ingress: [], egress: [] });
