@@ -24,7 +24,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { BpfMap, CollectionSpec, burrowStatKey, burrowStatValue, perCpu, pinnedMapDifferences, type BurrowStatValue, type MapSpec } from '../bpf/index.js';
+import { BpfMap, CollectionSpec, ErrInvalid, burrowStatKey, burrowStatValue, perCpu, pinnedMapDifferences, type BurrowStatValue, type MapSpec } from '../bpf/index.js';
 import { MAP_NAMES } from './datapath.js';
 
 export interface MapMigration {
@@ -112,7 +112,7 @@ export function carryStats(migration: MapMigration, into: BpfMap<number, BurrowS
   try {
     old = BpfMap.openPinned(migration.aside, burrowStatKey, perCpu(burrowStatValue));
   } catch (e) {
-    if (e instanceof TypeError) return 0; // another counter layout: nothing to carry
+    if (e instanceof ErrInvalid) return 0; // another counter layout: nothing to carry
     throw e;
   }
   try {

@@ -8,10 +8,11 @@
 import fs from 'node:fs';
 
 import { AttachType, LinkType, nameOf, ProgType, XdpFlag } from './constants.js';
-import { BpfError, ErrExist, ErrNotExist, nativeCall } from './errors.js';
+import { BpfError, ErrExist, ErrNotExist, invalid, nativeCall } from './errors.js';
 import { addon, type TcPoint } from './native.js';
 import { haveTcx, haveXdpLink } from './features.js';
 import { ifindexOf, ifnameOf } from './netns.js';
+import { removePin } from './pin.js';
 import type { Program } from './program.js';
 
 export type LinkKind = 'xdp' | 'tcx' | 'xdp-netlink' | 'clsact';
@@ -91,7 +92,7 @@ export class FdLink implements Link {
     const kind = i.type === LinkType.xdp ? 'xdp' : i.type === LinkType.tcx ? 'tcx' : undefined;
     if (!kind) {
       addon().closeFd(fd);
-      throw new TypeError(`${path} is a ${nameOf(LinkType, i.type)} link, not an XDP or tcx link`);
+      throw invalid('openLinkPin', `${path} is a ${nameOf(LinkType, i.type)} link, not an XDP or tcx link`);
     }
     const link = new FdLink(fd, kind, i.ifindex ?? 0, i.progId);
     link.pinnedAt = path;
@@ -119,8 +120,7 @@ export class FdLink implements Link {
   }
 
   unpin(): void {
-    unpinPath(this.pinnedAt);
-    this.pinnedAt = undefined;
+    this.pinnedAt = removePin(this.pinnedAt);
   }
 
   detach(): void {
@@ -176,7 +176,7 @@ function readRecord(path: string): { kind: string; fields: Map<string, string> }
 function recordNumber(path: string, fields: Map<string, string>, key: string): number {
   const v = fields.get(key);
   const n = v === undefined ? NaN : Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`${path}: the link record has no valid ${key}`);
+  if (!Number.isSafeInteger(n) || n < 0) throw invalid('openLinkPin', `${path}: the link record has no valid ${key}`);
   return n;
 }
 
@@ -221,8 +221,7 @@ abstract class RecordedLink {
   }
 
   unpin(): void {
-    unpinPath(this.recordAt);
-    this.recordAt = undefined;
+    this.recordAt = removePin(this.recordAt);
   }
 
   /** After an update: the record names what runs now (written aside, renamed over the old one). */
@@ -235,11 +234,6 @@ abstract class RecordedLink {
   }
 
   close(): void {}
-}
-
-/** Removes a pin or record; a path that is already gone is fine. The one unpin of the library. */
-export function unpinPath(path: string | undefined): void {
-  if (path !== undefined) fs.rmSync(path, { force: true });
 }
 
 /** XDP attached through netlink: stays until detached, even after this process exits. */
@@ -314,7 +308,7 @@ export class ClsactLink extends RecordedLink implements Link {
   }
   static fromRecord(path: string, fields: Map<string, string>): ClsactLink {
     const direction = fields.get('direction');
-    if (direction !== 'ingress' && direction !== 'egress') throw new TypeError(`${path}: the link record has no valid direction`);
+    if (direction !== 'ingress' && direction !== 'egress') throw invalid('openLinkPin', `${path}: the link record has no valid direction`);
     const link = new ClsactLink(
       recordNumber(path, fields, 'ifindex'),
       recordNumber(path, fields, 'prog'),
@@ -365,7 +359,7 @@ export function openLinkPin(pin: string): Link {
     const r = readRecord(pin);
     if (r?.kind === 'clsact') return ClsactLink.fromRecord(pin, r.fields);
     if (r?.kind === 'xdp-netlink') return XdpNetlinkLink.fromRecord(pin, r.fields);
-    throw new TypeError(`${pin} is a symlink but not a link record`);
+    throw invalid('openLinkPin', `${pin} is a symlink but not a link record`);
   }
   return FdLink.openPinned(pin);
 }

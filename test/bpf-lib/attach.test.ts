@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import {
+  ErrInvalid,
   ClsactLink, Collection, ErrBusy, ErrExist, ErrNotExist, FdLink, AttachType, XdpNetlinkLink, attachTc, attachXdp,
   haveTcx, haveXdpLink, ifindexOf, listAttached, openLinkPin, perCpu, struct, sumPerCpu, tcAttachKind, u32, u64,
   type AttachedPrograms,
@@ -226,7 +227,7 @@ privileged.serial('clsact records (any kernel): read back exactly, follow the ke
     r.unpin();
     t.false(fs.existsSync(rec));
     fs.symlinkSync('somewhere/else', rec);
-    t.throws(() => openLinkPin(rec), { instanceOf: TypeError }, 'a symlink that is no record');
+    t.throws(() => openLinkPin(rec), { instanceOf: ErrInvalid }, 'a symlink that is no record');
     fs.rmSync(rec);
     t.throws(() => openLinkPin(rec), { code: 'ENOENT' });
     t.true(nothingAttached(listAttached('bt0')));
