@@ -1,7 +1,8 @@
 // src/agent/attach.ts against the kernel, in a throwaway namespace: the pins under <pinRoot>/links
 // agentd keeps, with TC attached as clsact filters (what a kernel without tcx, before 6.6, gets:
 // the filters are recorded, not pinned) and with this kernel's default. Restart adoption,
-// in-place replacement (Link.update), removal of unwanted attachments, and `agentctl cleanup`.
+// in-place replacement (Link.update), removal of unwanted attachments, and `agentctl cleanup`;
+// and the fallback taken on the probe's word alone (overrideFeature makes it answer "no tcx").
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -9,7 +10,7 @@ import type { ExecutionContext } from 'ava';
 
 import { detachAll, ensureAttachments, linksDir, tcAttachKind, type AttachmentSpec, type EnsureOptions } from '../../src/agent/attach.js';
 import { loadDatapath, objectPath, type Datapath } from '../../src/agent/datapath.js';
-import { Collection, listAttached, type AttachedPrograms } from '../../src/bpf/index.js';
+import { Collection, listAttached, overrideFeature, type AttachedPrograms } from '../../src/bpf/index.js';
 import { agentctlJson } from '../helpers/agentctl.js';
 import { makePinDir, type PinDir } from '../helpers/bpffs.js';
 import { addVeth, createNetns, type TestNetns } from '../helpers/netns.js';
@@ -128,6 +129,38 @@ privileged.serial('agentctl cleanup detaches recorded clsact filters and removes
   t.deepEqual(report.errors, []);
   ns.run(() => {
     t.deepEqual(tcNames(listAttached('eth0'), 'ingress'), []);
+    t.deepEqual(tcNames(listAttached('tun0'), 'egress'), []);
+  });
+  t.false(fs.existsSync(dir));
+});
+
+privileged.serial('no tcx by the probe (made to answer no; nothing forced): the default attaches clsact filters, records them, adopts them on restart; agentctl cleanup removes them', async (t) => {
+  const { ns, pins, dp, dir } = setup(t);
+  const restore = overrideFeature('tcx', false);
+  t.teardown(restore);
+  ns.run(() => {
+    t.is(tcAttachKind(), 'clsact');
+    const first = ensureAttachments(dir, specs(dp));
+    t.deepEqual(first.attachments.map((a) => [path.basename(a.pin), a.action, a.kind, a.linkId]), [
+      ['tc_encap@tun0', 'attached', 'clsact', 0],
+      ['tc_decap@eth0', 'attached', 'clsact', 0],
+    ]);
+    for (const a of first.attachments) t.true(fs.lstatSync(a.pin).isSymbolicLink(), `${a.pin}: a record, not a bpffs pin`);
+    const restart = ensureAttachments(dir, specs(dp));
+    t.deepEqual(restart.attachments.map((a) => a.action), ['adopted', 'adopted']);
+  });
+  restore(); // listAttached below asks the real probe, so tcx chains are listed too
+  ns.run(() => {
+    const eth0 = listAttached('eth0');
+    t.deepEqual(eth0.tcx.ingress, [], 'no tcx link: the probe\'s answer was followed');
+    t.deepEqual(eth0.clsact.ingress.map((f) => f.name), ['tc_decap']);
+    t.deepEqual(listAttached('tun0').clsact.egress.map((f) => f.name), ['tc_encap']);
+  });
+  const report = await agentctlJson<{ links: string[]; errors: string[] }>(['--pin-root', pins.path, 'cleanup', '-o', 'json'], { netns: ns.name });
+  t.deepEqual(report.links.sort(), ['tc_decap@eth0', 'tc_encap@tun0']);
+  t.deepEqual(report.errors, []);
+  ns.run(() => {
+    t.deepEqual(tcNames(listAttached('eth0'), 'ingress'), [], 'cleanup detached the recorded filters');
     t.deepEqual(tcNames(listAttached('tun0'), 'egress'), []);
   });
   t.false(fs.existsSync(dir));
