@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 
 import { AttachType, LinkType, nameOf, ProgType, XdpFlag } from './constants.js';
-import { BpfError, ErrExist, ErrNotExist, invalid, nativeCall } from './errors.js';
+import { BpfError, ErrClosed, ErrExist, ErrNotExist, invalid, nativeCall } from './errors.js';
 import { addon, type TcPoint } from './native.js';
 import { haveTcx, haveXdpLink } from './features.js';
 import { ifindexOf, ifnameOf } from './netns.js';
@@ -81,6 +81,12 @@ export class FdLink implements Link {
     private runs: number,
   ) {}
 
+  /** The fd, or ErrClosed once close() ran (the number may be another object's by now). */
+  private open(): number {
+    if (this.closed) throw ErrClosed.of('EBADF', `${this.kind} link`, `${this.kind} link on ifindex ${this.ifindex} is closed`);
+    return this.fd;
+  }
+
   /** The program this handle attached or last updated to (state() asks the kernel). */
   get progId(): number {
     return this.runs;
@@ -110,12 +116,12 @@ export class FdLink implements Link {
   }
 
   info(): LinkInfo {
-    const i = nativeCall(() => addon().linkInfo(this.fd));
+    const i = nativeCall(() => addon().linkInfo(this.open()));
     return { type: i.type, typeName: nameOf(LinkType, i.type), id: i.id, progId: i.progId, ifindex: i.ifindex, attachType: i.attachType };
   }
 
   pin(path: string): void {
-    nativeCall(() => addon().objPin(this.fd, path));
+    nativeCall(() => addon().objPin(this.open(), path));
     this.pinnedAt = path;
   }
 
@@ -124,7 +130,7 @@ export class FdLink implements Link {
   }
 
   detach(): void {
-    nativeCall(() => addon().linkDetach(this.fd));
+    nativeCall(() => addon().linkDetach(this.open()));
   }
 
   /**
@@ -133,7 +139,7 @@ export class FdLink implements Link {
    */
   update(prog: Program, expected?: Program): void {
     checkProgType(prog, this.kind === 'xdp' ? 'xdp' : 'tc', 'Link.update');
-    nativeCall(() => addon().linkUpdate(this.fd, prog.fd, expected?.fd), `${this.kind} link`);
+    nativeCall(() => addon().linkUpdate(this.open(), prog.fd, expected?.fd), `${this.kind} link`);
     this.runs = prog.info().id;
   }
 

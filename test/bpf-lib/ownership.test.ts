@@ -52,6 +52,20 @@ privileged.serial('a closed map throws ErrClosed, never touching the map that re
   t.is(b.get(1), 11, 'the other map is untouched');
 });
 
+privileged.serial('a closed bpf_link handle throws ErrClosed for every operation', (t) => {
+  const ns = createNetns();
+  t.teardown(() => ns.destroy());
+  addVeth(ns, 'ow0', 'ow1');
+  const x = Collection.load(fixture('lib_xdp'));
+  t.teardown(() => x.close());
+  const link = ns.run(() => attachXdp(x.program('xdp_pass'), 'ow0'));
+  link.close();
+  t.throws(() => link.state(), { instanceOf: ErrClosed, message: /xdp link on ifindex \d+ is closed/ });
+  t.throws(() => link.detach(), { instanceOf: ErrClosed });
+  t.throws(() => link.update(x.program('xdp_count_pass')), { instanceOf: ErrClosed });
+  t.throws(() => link.pin('/nonexistent/pin'), { instanceOf: ErrClosed });
+});
+
 privileged.serial('one unpin for maps, programs and links: the pin goes, twice is fine, the object stays while held', (t) => {
   const dir = makePinDir();
   t.teardown(() => dir.cleanup());
