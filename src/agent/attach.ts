@@ -3,23 +3,22 @@
  * attachment (`tc_encap@burrow0`, `tc_decap@eth0`, `xdp_decap@eth0`). Pinned links keep the
  * datapath forwarding when agentd exits or is killed; a restarted agentd adopts a pinned link
  * when it still sits on the same interface and runs the same code (same program tag) and does
- * not touch it. Otherwise the program is swapped in place, in one step (XDP and tcx bpf_links:
- * BPF_LINK_UPDATE; netlink XDP: XDP_FLAGS_REPLACE; docs/operations.md, "Upgrades"), or, for a
- * clsact filter, make-before-break (the new one is added, then the old one removed). XDP is never
- * detached before its replacement is in place. Pins for attachments no longer wanted (another decap hook,
- * another uplink) are detached and removed. Synchronous: it acts in the calling thread's netns.
+ * not touch it. Otherwise the program is swapped in place, in one step, by Link.update (XDP and
+ * tcx bpf_links: BPF_LINK_UPDATE; netlink XDP: XDP_FLAGS_REPLACE; a clsact filter: replaced at
+ * its handle and priority; docs/operations.md, "Upgrades"): nothing is detached before its
+ * replacement runs. Pins for attachments no longer wanted (another decap hook, another uplink)
+ * are detached and removed. Synchronous: it acts in the calling thread's netns.
  *
  * On a kernel without tcx (before 6.6) the TC programs are cls_bpf filters on a clsact qdisc, and
  * the pin is a record of the filter (src/bpf/link.ts; docs/kernels.md, "Recorded clsact
- * attachments"): adoption, replacement (the new filter gets a lower priority number, so it runs
- * first, before the old one goes) and removal work the same way through it.
+ * attachments"): adoption, replacement and removal work the same way through it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { addon } from '../bpf/native.js';
 import type { DecapHook, DecapHookChoice } from './uplink.js';
-import { FdLink, Program, XdpNetlinkLink, attachTc, attachXdp, ifindexOf, openLinkPin, type Link, type LinkHook, type LinkKind } from '../bpf/index.js';
+import { Program, attachTc, attachXdp, ifindexOf, openLinkPin, type Link, type LinkHook, type LinkKind } from '../bpf/index.js';
 
 /** How TC programs attach on this kernel (probed once): 'tcx', or 'clsact' before 6.6. */
 export { tcAttachKind } from '../bpf/index.js';
@@ -91,34 +90,21 @@ function ensureOne(dir: string, spec: AttachmentSpec, opts: EnsureOptions): Atta
   try {
     if (old) {
       const st = old.state();
-      const sameHook = st.ifindex === ifindex && st.hook === hookOf[spec.point];
-      if (sameHook && sameCodeAndMaps(st.progId, spec.program)) return result(pin, spec, 'adopted', old);
-      // In place where the kind allows (docs/operations.md, "Upgrades"): XDP always, tcx too.
-      if (sameHook) {
-        const swapped = replaceInPlace(pin, spec, old);
-        if (swapped) return swapped;
-      }
-      if (sameHook && spec.point !== 'xdp') {
-        const fresh = attach(spec, opts);
-        let tmp: string;
+      if (st.ifindex === ifindex && st.hook === hookOf[spec.point]) {
+        if (sameCodeAndMaps(st.progId, spec.program)) return result(pin, spec, 'adopted', old);
+        // In place, every kind (docs/operations.md, "Upgrades"): the same attachment runs the new
+        // program from one packet to the next, its pin or record unchanged in name. When the swap
+        // is refused (the attachment no longer runs the program we saw), it throws and nothing
+        // changes: XDP has one slot per device, so there is no other way without a gap.
+        const oldProg = Program.fromId(st.progId);
         try {
-          tmp = pinAside(fresh, pin);
-        } catch (e) {
-          fresh.detach();
-          fresh.close();
-          throw e;
-        }
-        old.detach();
-        old.unpin();
-        fs.renameSync(tmp, pin);
-        try {
-          return result(pin, spec, 'replaced', fresh);
+          old.update(spec.program, oldProg);
         } finally {
-          fresh.close();
+          oldProg.close();
         }
+        return result(pin, spec, 'replaced', old);
       }
-      // The old link sits on a device that is gone or another one (XDP on this device never comes
-      // here: replaceInPlace swapped it or threw, so there is no moment without a decap program).
+      // The old link sits on a device that is gone or on another one.
       if (st.ifindex) old.detach();
       old.unpin();
     }
@@ -137,14 +123,6 @@ function ensureOne(dir: string, spec: AttachmentSpec, opts: EnsureOptions): Atta
   } finally {
     old?.close();
   }
-}
-
-/** `<pin>~new`: where a replacement is pinned (or recorded) until it is renamed over `pin`. */
-function pinAside(link: Link, pin: string): string {
-  const tmp = `${pin}~new`;
-  fs.rmSync(tmp, { force: true });
-  link.pin(tmp);
-  return tmp;
 }
 
 /** Ids of the shared (pinned) maps a program uses; internal maps (.rodata, .bss: a '.' in the name) are per load. */
@@ -182,33 +160,6 @@ function sameCodeAndMaps(progId: number, want: Program): boolean {
     return prog.info().tag === want.info().tag && sharedMapIds(prog) === sharedMapIds(want);
   } finally {
     prog.close();
-  }
-}
-
-/**
- * Swaps the program of the attachment pinned at `pin` for `spec.program` in one step, where its
- * kind allows: a bpf_link (XDP, tcx) is updated (BPF_LINK_UPDATE against the old program: same
- * link, same pin), a netlink XDP attachment is replaced with XDP_FLAGS_REPLACE and its record
- * rewritten (written aside, then renamed over the old one). Returns undefined for clsact, which
- * ensureOne replaces make-before-break with a second filter. XDP has one slot per device, so
- * there is no other way without a gap: when the swap fails, it throws and the old program stays.
- */
-function replaceInPlace(pin: string, spec: AttachmentSpec, old: Link): AttachmentResult | undefined {
-  if (old.kind === 'clsact') return undefined;
-  const oldProg = Program.fromId(old.state().progId);
-  try {
-    if (old instanceof FdLink) {
-      old.update(spec.program, oldProg);
-      return result(pin, spec, 'replaced', old);
-    }
-    if (old instanceof XdpNetlinkLink) {
-      const fresh = old.replaceWith(spec.program);
-      fs.renameSync(pinAside(fresh, pin), pin);
-      return result(pin, spec, 'replaced', fresh);
-    }
-    return undefined;
-  } finally {
-    oldProg.close();
   }
 }
 

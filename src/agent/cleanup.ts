@@ -61,7 +61,7 @@ const BURROW_MAPS: Record<(typeof MAP_NAMES)[number], { type: number; keySize: n
   pmtu: { type: MapType.hash, keySize: burrowPmtuKey.size },
 };
 
-/** `<program>@<interface>` as attach.ts names link pins (dots made '_'), and its make-before-break `~new`. */
+/** `<program>@<interface>` as attach.ts names link pins (dots made '_'), and `~new`, a record being rewritten by Link.update. */
 const LINK_PIN = new RegExp(`^(${DATAPATH_PROGRAMS.join('|')})@[A-Za-z0-9_:-]{1,15}(~new)?$`);
 
 type PinRootState = 'bpffs' | 'missing' | 'empty';

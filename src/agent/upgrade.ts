@@ -13,7 +13,7 @@
  *      the counters of a migrated `stats` map are carried over where both layouts have them;
  *   3. the first cycle fills the new maps from the desired state (the engine's adopt finds them
  *      empty, its flush writes everything they lack) and only then swaps the programs, in place
- *      (attach.ts: BPF_LINK_UPDATE, XDP_FLAGS_REPLACE, or make-before-break for clsact);
+ *      (attach.ts, Link.update: BPF_LINK_UPDATE, XDP_FLAGS_REPLACE, or a clsact filter replaced);
  *   4. once the new programs are in place, the pins aside are removed; the old maps go with the
  *      last old program that used them.
  *
@@ -24,7 +24,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { BpfMap, CollectionSpec, burrowStatKey, burrowStatValue, perCpu, pinnedMapDifferences, type BurrowStatValue, type MapSpec } from '../bpf/index.js';
+import { BpfMap, CollectionSpec, ErrInvalid, burrowStatKey, burrowStatValue, perCpu, pinnedMapDifferences, type BurrowStatValue, type MapSpec } from '../bpf/index.js';
 import { MAP_NAMES } from './datapath.js';
 
 export interface MapMigration {
@@ -112,7 +112,7 @@ export function carryStats(migration: MapMigration, into: BpfMap<number, BurrowS
   try {
     old = BpfMap.openPinned(migration.aside, burrowStatKey, perCpu(burrowStatValue));
   } catch (e) {
-    if (e instanceof TypeError) return 0; // another counter layout: nothing to carry
+    if (e instanceof ErrInvalid) return 0; // another counter layout: nothing to carry
     throw e;
   }
   try {

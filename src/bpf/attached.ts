@@ -1,7 +1,8 @@
 // What is attached to an interface, from the kernel's point of view (not from our handles): the
 // XDP program and its mode, the tcx chains, and the cls_bpf filters of a clsact qdisc.
 import { AttachType, XdpAttachedMode } from './constants.js';
-import { BpfError, ErrNotExist, nativeCall } from './errors.js';
+import { ErrNotExist, nativeCall } from './errors.js';
+import { haveTcx } from './features.js';
 import { addon, type TcPoint } from './native.js';
 import { ifindexOf } from './netns.js';
 
@@ -47,26 +48,15 @@ function progName(id: number): string {
 }
 
 function tcx(ifindex: number, point: TcPoint): AttachedTcx[] {
+  if (!haveTcx()) return []; // the probe, not an errno: a kernel without tcx has no tcx chains
   const type = point === 'ingress' ? AttachType.tcx_ingress : AttachType.tcx_egress;
-  try {
-    const q = nativeCall(() => addon().progQuery(ifindex, type));
-    return q.progIds.map((progId, i) => ({ progId, name: progName(progId), linkId: q.linkIds[i] ?? 0 }));
-  } catch (e) {
-    // A kernel without tcx does not know the attach type.
-    if (e instanceof BpfError && e.code === 'EINVAL') return [];
-    throw e;
-  }
+  const q = nativeCall(() => addon().progQuery(ifindex, type));
+  return q.progIds.map((progId, i) => ({ progId, name: progName(progId), linkId: q.linkIds[i] ?? 0 }));
 }
 
 function clsact(ifindex: number, point: TcPoint): AttachedClsact[] {
-  // No clsact qdisc: the dump is empty, or EINVAL on some kernels.
-  let filters;
-  try {
-    filters = nativeCall(() => addon().tcList(ifindex, point));
-  } catch (e) {
-    if (e instanceof BpfError && e.code === 'EINVAL') return [];
-    throw e;
-  }
+  // No clsact qdisc: the filter dump is empty.
+  const filters = nativeCall(() => addon().tcList(ifindex, point));
   return filters.map((f) => ({
     progId: f.progId,
     name: progName(f.progId),

@@ -1,6 +1,7 @@
-// CollectionSpec: an ELF object opened but not loaded. Lists its maps and programs, answers BTF
-// questions, and is where load-time settings go; load() turns it into a Collection.
-import { nativeCall } from './errors.js';
+// CollectionSpec: an ELF object opened but not loaded. Lists its maps and programs and answers BTF
+// questions; Collection.fromSpec(spec, options) loads it (once: the load consumes the native
+// object, after which the lists still answer and the BTF questions throw ErrClosed).
+import { ErrClosed, invalid, nativeCall } from './errors.js';
 import { addon, type BtfEnum, type BtfStruct, type BtfTypeRef, type NativeBpfObject } from './native.js';
 import { MapType, nameOf, ProgType } from './constants.js';
 
@@ -63,15 +64,19 @@ export class CollectionSpec {
     return new CollectionSpec(obj, typeof source === 'string' ? source : '<buffer>');
   }
 
-  /** The native object; throws once load() or close() consumed it. */
+  /** The native object; ErrClosed once a load or close() consumed it. */
   get object(): NativeBpfObject {
-    if (!this.obj) throw new Error(`${this.source}: the collection spec was already loaded or closed`);
+    if (!this.obj) throw ErrClosed.of('EBADF', 'CollectionSpec', `${this.source}: the collection spec was already loaded or closed`);
     return this.obj;
+  }
+
+  get closed(): boolean {
+    return this.obj === undefined;
   }
 
   map(name: string): MapSpec {
     const m = this.maps.find((x) => x.name === name);
-    if (!m) throw new RangeError(`${this.source} has no map '${name}' (it has: ${this.maps.map((x) => x.name).join(', ')})`);
+    if (!m) throw invalid('CollectionSpec', `${this.source} has no map '${name}' (it has: ${this.maps.map((x) => x.name).join(', ')})`);
     return m;
   }
 
@@ -81,13 +86,6 @@ export class CollectionSpec {
 
   btfEnum(name: string): BtfEnum | null {
     return nativeCall(() => this.object.btfEnum(name));
-  }
-
-  /** Hands the native object to the loader; the spec cannot be used afterwards. */
-  take(): NativeBpfObject {
-    const o = this.object;
-    this.obj = undefined;
-    return o;
   }
 
   close(): void {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { checkLayouts, checkStruct, type LayoutCheckResult } from './btf-check.js';
 import { CollectionSpec, type MapSpec } from './collection-spec.js';
 import { MapType, nameOf } from './constants.js';
-import { ErrMapIncompatible, nativeCall } from './errors.js';
+import { ErrMapIncompatible, invalid, nativeCall } from './errors.js';
 import { BpfMap } from './map.js';
 import { addon, type BtfStruct, type BtfTypeRef } from './native.js';
 import { Program } from './program.js';
@@ -87,14 +87,22 @@ export class Collection {
       ...(opts.name !== undefined ? { name: opts.name } : {}),
       ...(opts.pinRoot !== undefined ? { pinRootPath: opts.pinRoot } : {}),
     });
+    return Collection.fromSpec(spec, opts);
+  }
+
+  /**
+   * Loads an opened spec (CollectionSpec.open; `name` was given there). The spec is consumed:
+   * closed whether the load succeeds or not, so it is loaded at most once.
+   */
+  static fromSpec(spec: CollectionSpec, opts: Omit<CollectionOptions, 'name'> = {}): Collection {
     try {
-      return Collection.loadSpec(spec, opts);
+      return Collection.loadOpened(spec, opts);
     } finally {
       spec.close();
     }
   }
 
-  private static loadSpec(spec: CollectionSpec, opts: CollectionOptions): Collection {
+  private static loadOpened(spec: CollectionSpec, opts: Omit<CollectionOptions, 'name'>): Collection {
     const layouts = checkLayouts(
       spec,
       { structs: opts.structChecks ?? burrowStructs, enums: opts.enumChecks ?? burrowEnums },
@@ -149,13 +157,15 @@ export class Collection {
   }
 
   /**
-   * A typed view of a map (same fd as maps[name]). Struct codecs must name the struct the map
-   * declares (`__type(value, struct burrow_route)`) and match its BTF layout.
+   * A typed view of a map: it shares maps[name]'s fd without owning it (closing the view leaves
+   * the map open; Collection.close() closes it, and the view then throws ErrClosed). Struct codecs
+   * must name the struct the map declares (`__type(value, struct burrow_route)`) and match its
+   * BTF layout.
    */
   map<K, V>(name: string, key: Codec<K>, value: Codec<V>): BpfMap<K, V> {
     const raw = this.maps[name];
     const btf = this.mapBtf.get(name);
-    if (!raw || !btf) throw new RangeError(`${this.source} has no map '${name}' (it has: ${Object.keys(this.maps).join(', ')})`);
+    if (!raw || !btf) throw invalid('Collection', `${this.source} has no map '${name}' (it has: ${Object.keys(this.maps).join(', ')})`);
     this.checkSide(name, 'key', key, btf.spec.keyType, btf.key);
     this.checkSide(name, 'value', value, btf.spec.valueType, btf.value);
     return raw.withCodecs(key, value);
@@ -166,7 +176,7 @@ export class Collection {
     const elem = (codec as { perCpuElement?: Codec<unknown> }).perCpuElement ?? codec;
     if (!isStructCodec(elem) || !declared) return;
     if (declared.kind !== 'struct' || declared.name !== elem.cName || !btf) {
-      throw new TypeError(
+      throw invalid('Collection', 
         `map '${map}' declares its ${side} as ${declared.kind} ${declared.name || '(anonymous)'}, not struct ${elem.cName}`,
       );
     }
@@ -175,7 +185,7 @@ export class Collection {
 
   program(name: string): Program {
     const p = this.programs[name];
-    if (!p) throw new RangeError(`${this.source} has no program '${name}' (it has: ${Object.keys(this.programs).join(', ')})`);
+    if (!p) throw invalid('Collection', `${this.source} has no program '${name}' (it has: ${Object.keys(this.programs).join(', ')})`);
     return p;
   }
 

@@ -1,6 +1,10 @@
-// Named errors of the eBPF library, cilium/ebpf style. The addon throws one shape (a NativeError
-// with .code/.errno/.syscall, native/errors.cc); translateError() is the one place where that shape
-// becomes a class. Argument errors (TypeError, RangeError) pass through untouched.
+// Named errors of the eBPF library, cilium/ebpf style. Every error the library throws is a
+// BpfError with a code, an errno and the operation that failed. The addon throws one shape (a
+// NativeError with .code/.errno/.syscall, native/errors.cc); translateError() is the one place
+// where that shape becomes a class. Errors the library raises itself (a bad argument, a closed
+// object) are made with BpfError.of and carry the errno the kernel would have answered.
+import os from 'node:os';
+
 import { isNativeError, type NativeError } from './native.js';
 
 export class BpfError extends Error {
@@ -17,6 +21,21 @@ export class BpfError extends Error {
     this.errno = e.errno;
     this.syscall = e.syscall;
     this.libbpfLog = e.libbpfLog || undefined;
+  }
+
+  /** What failed: the syscall or library call (`bpf_tc_attach`, `attachXdp`, `map 'routes'.get`). */
+  get op(): string {
+    return this.syscall;
+  }
+
+  /**
+   * An error the library raises itself, before or instead of a syscall (a closed map, a program
+   * of the wrong type for the hook): the errno the kernel would have answered, and the operation.
+   */
+  static of<T extends BpfError>(this: new (e: NativeError, message?: string) => T, code: string, op: string, message: string): T {
+    const errno = code === 'ENOTSUPP' ? 524 : (os.constants.errno as Record<string, number>)[code] ?? 0;
+    const e = Object.assign(new Error(message), { code, errno, syscall: op }) as NativeError;
+    return new this(e, message);
   }
 }
 
@@ -36,6 +55,19 @@ export class ErrPermission extends BpfError {}
 /** The hook is taken (e.g. another XDP program without a link). */
 export class ErrBusy extends BpfError {}
 
+/** A bad argument caught before any syscall: a codec value, a size, a name (EINVAL). */
+export class ErrInvalid extends BpfError {}
+/** A map, program, link or spec used after close: its fd may be another object's by now (EBADF). */
+export class ErrClosed extends BpfError {}
+
+/** ErrInvalid for `op`; the message is what the caller wrote. */
+export function invalid(op: string, message: string): ErrInvalid {
+  return ErrInvalid.of('EINVAL', op, message);
+}
+
+/** The verifier's closing statistics ("processed N insns (limit ...) ...", "verification time"). */
+const VERIFIER_STATS = /^(processed \d+ insns|verification time|stack depth)/;
+
 /** The verifier rejected a program; `verifierLog` is what it said (log level 1). */
 export class VerifierError extends BpfError {
   readonly verifierLog: string;
@@ -44,7 +76,8 @@ export class VerifierError extends BpfError {
   constructor(e: NativeError) {
     const log = e.verifierLog ?? '';
     const prog = e.program ?? '?';
-    const last = log.trim().split('\n').slice(-3).join('\n');
+    // The summary is the log's last lines that say why, without the closing statistics.
+    const last = log.trim().split('\n').filter((l) => !VERIFIER_STATS.test(l)).slice(-3).join('\n');
     super(e, `the verifier rejected program '${prog}' (${e.code}):\n${last}`);
     this.verifierLog = log;
     this.program = prog;
@@ -60,7 +93,7 @@ function isElementOp(syscall: string): boolean {
  * 'routes'") is put in front of the message.
  */
 export function translateError(e: unknown, context?: string): unknown {
-  if (!isNativeError(e)) return e;
+  if (e instanceof BpfError || !isNativeError(e)) return e; // classified already, or not the addon's
   const out = classify(e);
   if (context) out.message = `${context}: ${out.message}`;
   return out;
@@ -101,13 +134,14 @@ export function nativeCall<T>(fn: () => T, context?: string): T {
 }
 
 /** A map offered for reuse (a replacement or a pinned map) differs from the object's definition. */
-export class ErrMapIncompatible extends Error {
-  constructor(
-    readonly map: string,
-    readonly differences: readonly string[],
-    where: string,
-  ) {
-    super(`map '${map}': ${where} is incompatible with the object's definition: ${differences.join('; ')}`);
-    this.name = 'ErrMapIncompatible';
+export class ErrMapIncompatible extends BpfError {
+  readonly map: string;
+  readonly differences: readonly string[];
+
+  constructor(map: string, differences: readonly string[], where: string) {
+    const message = `map '${map}': ${where} is incompatible with the object's definition: ${differences.join('; ')}`;
+    super(Object.assign(new Error(message), { code: 'EINVAL', errno: 22, syscall: 'Collection.load' }), message);
+    this.map = map;
+    this.differences = differences;
   }
 }

@@ -5,6 +5,7 @@ export * from './collection.js';
 export * from './collection-spec.js';
 export * from './constants.js';
 export * from './errors.js';
+export * from './features.js';
 export * from './link.js';
 export * from './map.js';
 export * from './netns.js';

@@ -7,10 +7,12 @@
 // which openLinkPin reads back like a pinned link.
 import fs from 'node:fs';
 
-import { AttachType, LinkType, nameOf, XdpFlag } from './constants.js';
-import { BpfError, ErrExist, ErrNotExist, nativeCall } from './errors.js';
-import { addon, type NativeError, type TcPoint } from './native.js';
-import { ifindexOf } from './netns.js';
+import { AttachType, LinkType, nameOf, ProgType, XdpFlag } from './constants.js';
+import { BpfError, ErrClosed, ErrExist, ErrNotExist, invalid, nativeCall } from './errors.js';
+import { addon, type TcPoint } from './native.js';
+import { haveTcx, haveXdpLink } from './features.js';
+import { ifindexOf, ifnameOf } from './netns.js';
+import { removePin } from './pin.js';
 import type { Program } from './program.js';
 
 export type LinkKind = 'xdp' | 'tcx' | 'xdp-netlink' | 'clsact';
@@ -42,6 +44,14 @@ export interface Link {
   unpin(): void;
   /** Removes the program from the hook now. */
   detach(): void;
+  /**
+   * Runs `prog` at this attachment from now on, in one step: no moment without a program, the
+   * same place in the hook's order, the same pin (a record is rewritten to name `prog`). xdp and
+   * tcx: BPF_LINK_UPDATE; xdp-netlink: XDP_FLAGS_REPLACE; clsact: the filter at the same handle
+   * and priority replaced. With `expected`, refused when the attachment no longer runs it
+   * (xdp-netlink and clsact: when it no longer runs this handle's program either).
+   */
+  update(prog: Program, expected?: Program): void;
   /** Releases this handle. An unpinned bpf_link detaches; netlink attachments stay. */
   close(): void;
   state(): LinkState;
@@ -68,8 +78,19 @@ export class FdLink implements Link {
     readonly fd: number,
     readonly kind: 'xdp' | 'tcx',
     readonly ifindex: number,
-    readonly progId: number,
+    private runs: number,
   ) {}
+
+  /** The fd, or ErrClosed once close() ran (the number may be another object's by now). */
+  private open(): number {
+    if (this.closed) throw ErrClosed.of('EBADF', `${this.kind} link`, `${this.kind} link on ifindex ${this.ifindex} is closed`);
+    return this.fd;
+  }
+
+  /** The program this handle attached or last updated to (state() asks the kernel). */
+  get progId(): number {
+    return this.runs;
+  }
 
   static openPinned(path: string): FdLink {
     const fd = nativeCall(() => addon().objGet(path));
@@ -77,7 +98,7 @@ export class FdLink implements Link {
     const kind = i.type === LinkType.xdp ? 'xdp' : i.type === LinkType.tcx ? 'tcx' : undefined;
     if (!kind) {
       addon().closeFd(fd);
-      throw new TypeError(`${path} is a ${nameOf(LinkType, i.type)} link, not an XDP or tcx link`);
+      throw invalid('openLinkPin', `${path} is a ${nameOf(LinkType, i.type)} link, not an XDP or tcx link`);
     }
     const link = new FdLink(fd, kind, i.ifindex ?? 0, i.progId);
     link.pinnedAt = path;
@@ -95,23 +116,21 @@ export class FdLink implements Link {
   }
 
   info(): LinkInfo {
-    const i = nativeCall(() => addon().linkInfo(this.fd));
+    const i = nativeCall(() => addon().linkInfo(this.open()));
     return { type: i.type, typeName: nameOf(LinkType, i.type), id: i.id, progId: i.progId, ifindex: i.ifindex, attachType: i.attachType };
   }
 
   pin(path: string): void {
-    nativeCall(() => addon().objPin(this.fd, path));
+    nativeCall(() => addon().objPin(this.open(), path));
     this.pinnedAt = path;
   }
 
   unpin(): void {
-    if (this.pinnedAt === undefined) return;
-    fs.rmSync(this.pinnedAt, { force: true });
-    this.pinnedAt = undefined;
+    this.pinnedAt = removePin(this.pinnedAt);
   }
 
   detach(): void {
-    nativeCall(() => addon().linkDetach(this.fd));
+    nativeCall(() => addon().linkDetach(this.open()));
   }
 
   /**
@@ -119,7 +138,9 @@ export class FdLink implements Link {
    * moment without a program. With `expected`, the kernel refuses when the link no longer runs it.
    */
   update(prog: Program, expected?: Program): void {
-    nativeCall(() => addon().linkUpdate(this.fd, prog.fd, expected?.fd));
+    checkProgType(prog, this.kind === 'xdp' ? 'xdp' : 'tc', 'Link.update');
+    nativeCall(() => addon().linkUpdate(this.open(), prog.fd, expected?.fd), `${this.kind} link`);
+    this.runs = prog.info().id;
   }
 
   close(): void {
@@ -161,18 +182,18 @@ function readRecord(path: string): { kind: string; fields: Map<string, string> }
 function recordNumber(path: string, fields: Map<string, string>, key: string): number {
   const v = fields.get(key);
   const n = v === undefined ? NaN : Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`${path}: the link record has no valid ${key}`);
+  if (!Number.isSafeInteger(n) || n < 0) throw invalid('openLinkPin', `${path}: the link record has no valid ${key}`);
   return n;
 }
 
-/** The program running at this clsact filter, or 0 when there is no such filter (or no qdisc). */
+/**
+ * The program running at this clsact filter, or 0 when there is no such filter. Read from the
+ * filter dump, which is empty without a qdisc or a device (a query for one filter answers EINVAL
+ * when the qdisc has no filter at all, an errno that says nothing certain).
+ */
 function clsactProgAt(ifindex: number, direction: TcDirection, handle: number, priority: number): number {
-  try {
-    return nativeCall(() => addon().tcQuery(ifindex, direction, handle, priority));
-  } catch (e) {
-    if (e instanceof ErrNotExist || (e instanceof BpfError && e.code === 'EINVAL')) return 0;
-    throw e;
-  }
+  const f = nativeCall(() => addon().tcList(ifindex, direction)).find((x) => x.handle === handle && x.priority === priority);
+  return f?.progId ?? 0;
 }
 
 /** The program XDP runs on `ifindex` in the mode of `flags` (0: whichever mode). */
@@ -181,7 +202,7 @@ function xdpProgAt(ifindex: number, flags: number): number {
   try {
     q = nativeCall(() => addon().xdpQuery(ifindex));
   } catch (e) {
-    if (e instanceof ErrNotExist || (e instanceof BpfError && e.code === 'EINVAL')) return 0;
+    if (e instanceof ErrNotExist) return 0; // the device is gone
     throw e;
   }
   if (flags & XdpFlag.skbMode) return q.skbProgId || (q.progId === q.skbProgId ? q.progId : 0);
@@ -206,9 +227,16 @@ abstract class RecordedLink {
   }
 
   unpin(): void {
+    this.recordAt = removePin(this.recordAt);
+  }
+
+  /** After an update: the record names what runs now (written aside, renamed over the old one). */
+  protected rewriteRecord(): void {
     if (this.recordAt === undefined) return;
-    fs.rmSync(this.recordAt, { force: true });
-    this.recordAt = undefined;
+    const tmp = `${this.recordAt}~new`;
+    fs.rmSync(tmp, { force: true });
+    writeRecord(tmp, this.kind, this.recordFields());
+    fs.renameSync(tmp, this.recordAt);
   }
 
   close(): void {}
@@ -219,10 +247,13 @@ export class XdpNetlinkLink extends RecordedLink implements Link {
   readonly kind = 'xdp-netlink';
   constructor(
     readonly ifindex: number,
-    readonly progId: number,
+    private runs: number,
     private readonly flags: number,
   ) {
     super();
+  }
+  get progId(): number {
+    return this.runs;
   }
   protected recordFields(): Record<string, string | number> {
     return { ifindex: this.ifindex, flags: this.flags, prog: this.progId };
@@ -237,18 +268,20 @@ export class XdpNetlinkLink extends RecordedLink implements Link {
     return { ifindex: attached ? this.ifindex : 0, progId: this.progId, hook: 'xdp', linkId: 0 };
   }
   /**
-   * Netlink with XDP_FLAGS_REPLACE and the expected old program: the device runs `prog` from now
-   * on, in one step; refused (EEXIST) when our program is no longer the one there. Returns the
-   * attachment's new handle (unrecorded: the caller records it).
+   * Netlink with XDP_FLAGS_REPLACE and the expected old program (`expected`, else ours): the
+   * device runs `prog` from now on, in one step; refused (EEXIST) when that program is no longer
+   * the one there.
    */
-  replaceWith(prog: Program): XdpNetlinkLink {
-    const old = nativeCall(() => addon().fdById('prog', this.progId));
+  update(prog: Program, expected?: Program): void {
+    checkProgType(prog, 'xdp', 'Link.update');
+    const old = expected ? undefined : nativeCall(() => addon().fdById('prog', this.progId));
     try {
-      nativeCall(() => addon().xdpAttach(this.ifindex, prog.fd, this.flags & (XdpFlag.skbMode | XdpFlag.drvMode), old));
+      nativeCall(() => addon().xdpAttach(this.ifindex, prog.fd, this.flags & (XdpFlag.skbMode | XdpFlag.drvMode), expected?.fd ?? old), 'xdp-netlink update');
     } finally {
-      addon().closeFd(old);
+      if (old !== undefined) addon().closeFd(old);
     }
-    return new XdpNetlinkLink(this.ifindex, prog.info().id, this.flags);
+    this.runs = prog.info().id;
+    this.rewriteRecord();
   }
   detach(): void {
     // Only our program: if someone replaced it, the kernel refuses instead of detaching theirs.
@@ -266,19 +299,22 @@ export class ClsactLink extends RecordedLink implements Link {
   readonly kind = 'clsact';
   constructor(
     readonly ifindex: number,
-    readonly progId: number,
+    private runs: number,
     readonly direction: TcDirection,
     readonly handle: number,
     readonly priority: number,
   ) {
     super();
   }
+  get progId(): number {
+    return this.runs;
+  }
   protected recordFields(): Record<string, string | number> {
     return { ifindex: this.ifindex, direction: this.direction, handle: this.handle, priority: this.priority, prog: this.progId };
   }
   static fromRecord(path: string, fields: Map<string, string>): ClsactLink {
     const direction = fields.get('direction');
-    if (direction !== 'ingress' && direction !== 'egress') throw new TypeError(`${path}: the link record has no valid direction`);
+    if (direction !== 'ingress' && direction !== 'egress') throw invalid('openLinkPin', `${path}: the link record has no valid direction`);
     const link = new ClsactLink(
       recordNumber(path, fields, 'ifindex'),
       recordNumber(path, fields, 'prog'),
@@ -294,15 +330,28 @@ export class ClsactLink extends RecordedLink implements Link {
     const attached = clsactProgAt(this.ifindex, this.direction, this.handle, this.priority) === this.progId;
     return { ifindex: attached ? this.ifindex : 0, progId: this.progId, hook: this.direction, linkId: 0 };
   }
+  /** Throws ErrNotExist unless the filter at our handle and priority runs `progId`. */
+  private expectRunning(progId: number, op: string): void {
+    if (clsactProgAt(this.ifindex, this.direction, this.handle, this.priority) === progId) return;
+    throw ErrNotExist.of('ENOENT', op, `no clsact filter of program ${progId} at ${this.direction} handle ${this.handle} priority ${this.priority} of ifindex ${this.ifindex}`);
+  }
   detach(): void {
     // Only our filter: another program at the same handle and priority is someone else's.
-    const now = clsactProgAt(this.ifindex, this.direction, this.handle, this.priority);
-    if (now !== this.progId) {
-      throw new ErrNotExist(Object.assign(new Error(`no clsact filter of program ${this.progId} at ${this.direction} handle ${this.handle} priority ${this.priority} of ifindex ${this.ifindex}`), {
-        code: 'ENOENT', errno: 2, syscall: 'tc detach',
-      }) as NativeError);
-    }
+    this.expectRunning(this.progId, 'tc detach');
     nativeCall(() => addon().tcDetach(this.ifindex, this.direction, this.handle, this.priority));
+  }
+  /**
+   * The cls_bpf filter at our handle and priority replaced (tc's "replace"): the kernel swaps the
+   * filter's program in one step. Only a filter that runs `expected` (else ours) is replaced;
+   * netlink has no compare-and-swap, so this is checked just before.
+   */
+  update(prog: Program, expected?: Program): void {
+    checkProgType(prog, 'tc', 'Link.update');
+    this.expectRunning(expected?.info().id ?? this.progId, 'tc update');
+    const r = nativeCall(() =>
+      addon().tcAttach(this.ifindex, this.direction, prog.fd, { handle: this.handle, priority: this.priority, replace: true }), 'clsact update');
+    this.runs = r.progId;
+    this.rewriteRecord();
   }
 }
 
@@ -316,45 +365,41 @@ export function openLinkPin(pin: string): Link {
     const r = readRecord(pin);
     if (r?.kind === 'clsact') return ClsactLink.fromRecord(pin, r.fields);
     if (r?.kind === 'xdp-netlink') return XdpNetlinkLink.fromRecord(pin, r.fields);
-    throw new TypeError(`${pin} is a symlink but not a link record`);
+    throw invalid('openLinkPin', `${pin} is a symlink but not a link record`);
   }
   return FdLink.openPinned(pin);
 }
 
-// ---- feature probes -------------------------------------------------------------------------------
+// ---- arguments, checked before the syscall -----------------------------------------------------
 
-/**
- * A yes/no question to the kernel, asked once per process: a success or the errno `yes` means yes,
- * the errno `no` means no, any other answer is an error (e.g. EPERM without CAP_BPF).
- */
-function probeOnce(ask: () => void, yes: string, no: string): () => boolean {
-  let answer: boolean | undefined;
-  return () => {
-    if (answer !== undefined) return answer;
-    try {
-      ask();
-      answer = true;
-    } catch (e) {
-      if (!(e instanceof BpfError) || (e.code !== yes && e.code !== no)) throw e;
-      answer = e.code === yes;
-    }
-    return answer;
-  };
+const hookProgTypes: Record<'xdp' | 'tc', readonly number[]> = { xdp: [ProgType.xdp], tc: [ProgType.sched_cls, ProgType.sched_act] };
+
+/** The kernel would answer a program of another type with a bare EINVAL; this says which. */
+function checkProgType(prog: Program, hook: 'xdp' | 'tc', op: string): void {
+  if (hookProgTypes[hook].includes(prog.type)) return;
+  const want = hook === 'xdp' ? 'xdp' : 'sched_cls (SEC("tc"))';
+  throw BpfError.of('EINVAL', op, `${op}: program '${prog.name}' is of type ${nameOf(ProgType, prog.type)}; the ${hook === 'xdp' ? 'XDP' : 'TC'} hook runs ${want} programs`);
 }
 
-/**
- * Whether this kernel has tcx (6.6+): BPF_PROG_QUERY for a tcx attach type on ifindex 0. A kernel
- * with tcx looks for the device and answers ENODEV; one without does not know the attach type and
- * answers EINVAL.
- */
-export const haveTcx = probeOnce(() => nativeCall(() => addon().progQuery(0, AttachType.tcx_ingress)), 'ENODEV', 'EINVAL');
-
-/**
- * Whether this kernel has XDP bpf_links (5.9+): BPF_LINK_CREATE for the XDP attach type with a
- * program fd that is not open. A kernel with XDP links gets as far as the program and answers
- * EBADF; one without refuses the attach type first, EINVAL.
- */
-export const haveXdpLink = probeOnce(() => addon().closeFd(nativeCall(() => addon().linkCreate(0x7fffffff, 0, AttachType.xdp, 0))), 'EBADF', 'EINVAL');
+/** The ifindex of `iface`, which must exist in this network namespace (ErrNotExist otherwise). */
+function existingIfindex(iface: string | number, op: string): number {
+  if (typeof iface === 'string') {
+    try {
+      return ifindexOf(iface);
+    } catch (e) {
+      if (e instanceof BpfError) throw ErrNotExist.of('ENODEV', op, `${op}: no interface '${iface}' in this network namespace`);
+      throw e;
+    }
+  }
+  const ifindex = ifindexOf(iface);
+  try {
+    ifnameOf(ifindex);
+  } catch (e) {
+    if (e instanceof BpfError) throw ErrNotExist.of('ENODEV', op, `${op}: no interface with ifindex ${ifindex} in this network namespace`);
+    throw e;
+  }
+  return ifindex;
+}
 
 /** How attachTc attaches on this kernel by default: 'tcx', or 'clsact' without tcx. */
 export function tcAttachKind(): 'tcx' | 'clsact' {
@@ -370,7 +415,8 @@ export interface XdpAttachOptions {
 
 /** Attaches in the current network namespace (see withNetns). */
 export function attachXdp(prog: Program, iface: string | number, opts: XdpAttachOptions = {}): Link {
-  const ifindex = ifindexOf(iface);
+  checkProgType(prog, 'xdp', 'attachXdp');
+  const ifindex = existingIfindex(iface, 'attachXdp');
   const flags = opts.mode === 'native' ? XdpFlag.drvMode : opts.mode === 'generic' ? XdpFlag.skbMode : 0;
   const progId = prog.info().id;
   if (opts.prefer !== 'netlink' && haveXdpLink()) {
@@ -392,8 +438,9 @@ export interface TcAttachOptions {
 
 /** Attaches in the current network namespace (see withNetns). */
 export function attachTc(prog: Program, iface: string | number, direction: TcDirection, opts: TcAttachOptions = {}): Link {
-  if (direction !== 'ingress' && direction !== 'egress') throw new TypeError(`direction must be 'ingress' or 'egress'`);
-  const ifindex = ifindexOf(iface);
+  if (direction !== 'ingress' && direction !== 'egress') throw BpfError.of('EINVAL', 'attachTc', `attachTc: direction must be 'ingress' or 'egress', not '${String(direction)}'`);
+  checkProgType(prog, 'tc', 'attachTc');
+  const ifindex = existingIfindex(iface, 'attachTc');
   const progId = prog.info().id;
   if (opts.prefer !== 'clsact' && haveTcx()) {
     const type = direction === 'ingress' ? AttachType.tcx_ingress : AttachType.tcx_egress;

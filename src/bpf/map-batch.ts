@@ -1,10 +1,13 @@
 // The batch operations behind BpfMap.entriesBatch/setBatch/deleteBatch, with the fallback to
 // single-element calls for map types without them (arrays cannot batch-delete; older kernels lack
-// LPM_TRIE batches). The kernel says "not here" with ENOTSUPP (its internal errno), EOPNOTSUPP or
-// EINVAL before touching any element; the answer is remembered per map. The count the kernel
-// reports back cannot tell us that nothing was processed: on ENOTSUPP it leaves the caller's count
-// untouched, so the error code alone decides.
+// LPM_TRIE batches). A map type without the operation answers ENOTSUPP (the kernel's internal
+// errno) or EOPNOTSUPP before touching any element; a kernel without the batch commands at all
+// (before 5.6) answers EINVAL, which is read as "not here" only when the haveBatchApi probe said
+// so (src/bpf/features.ts): on a kernel with the commands, EINVAL is an error like any other. The
+// answer is remembered per map. The count the kernel reports back cannot tell us that nothing was
+// processed: on ENOTSUPP it leaves the caller's count untouched, so the error code alone decides.
 import { BpfError, ErrKeyNotExist, nativeCall } from './errors.js';
+import { haveBatchApi } from './features.js';
 import type { NativeMapHandle, NativeMapInfo } from './native.js';
 
 export interface BatchSupport {
@@ -13,10 +16,11 @@ export interface BatchSupport {
   delete?: boolean;
 }
 
-const UNSUPPORTED = new Set(['ENOTSUPP', 'EOPNOTSUPP', 'EINVAL']);
+const UNSUPPORTED = new Set(['ENOTSUPP', 'EOPNOTSUPP']);
 
 function isUnsupported(e: unknown): boolean {
-  return e instanceof BpfError && UNSUPPORTED.has(e.code);
+  if (!(e instanceof BpfError)) return false;
+  return UNSUPPORTED.has(e.code) || (e.code === 'EINVAL' && !haveBatchApi());
 }
 
 /** All [key, value] byte pairs, or null when the map has no batch lookup (caller iterates). */

@@ -1,11 +1,10 @@
 // BpfMap<K, V>: a live map (an fd) with codecs for its keys and values. Values of per-CPU maps are
 // arrays with one element per possible CPU: declare them with perCpu(codec).
-import fs from 'node:fs';
-
 import { isPerCpuMapType, MapType, nameOf, UpdateFlag, type MapTypeName, type UpdateMode } from './constants.js';
-import { ErrKeyNotExist, nativeCall } from './errors.js';
+import { ErrClosed, ErrKeyNotExist, invalid, nativeCall } from './errors.js';
 import { lookupAll, lookupBatches, deleteMany, updateMany, type BatchSupport } from './map-batch.js';
 import { addon, type NativeMapHandle } from './native.js';
+import { removePin } from './pin.js';
 import { raw, type Codec } from './struct.js';
 
 export interface MapInfo {
@@ -51,7 +50,7 @@ export function perCpu<T>(elem: Codec<T>, ncpus = possibleCpus()): PerCpuCodec<T
     typeName: `percpu ${elem.typeName}`,
     write(v, buf, off) {
       if (!Array.isArray(v) || v.length !== ncpus) {
-        throw new RangeError(`a per-CPU value needs ${ncpus} elements (one per possible CPU), got ${Array.isArray(v) ? v.length : typeof v}`);
+        throw invalid('BpfMap', `a per-CPU value needs ${ncpus} elements (one per possible CPU), got ${Array.isArray(v) ? v.length : typeof v}`);
       }
       buf.fill(0, off, off + stride * ncpus);
       v.forEach((e, i) => elem.write(e, buf, off + i * stride));
@@ -78,25 +77,35 @@ function toInfo(n: ReturnType<NativeMapHandle['info']>): MapInfo {
   return { ...n, typeName: nameOf(MapType, n.type) };
 }
 
+/** The fd a map and its views share; only the map that opened it closes it. */
+interface SharedFd {
+  readonly handle: NativeMapHandle;
+  closed: boolean;
+}
+
 export class BpfMap<K, V> {
   /** Which batch operations the kernel accepted for this map (undefined: not tried yet). */
   readonly batchSupport: BatchSupport;
   private pinnedAt: string | undefined;
+  private viewClosed = false;
 
   private constructor(
-    private readonly handle: NativeMapHandle,
+    private readonly shared: SharedFd,
+    /** False for a view (withCodecs, Collection.map): closing it leaves the fd open. */
+    private readonly owner: boolean,
     readonly key: Codec<K>,
     readonly value: Codec<V>,
     readonly info: MapInfo,
     batchSupport: BatchSupport,
   ) {
+    const handle = shared.handle;
     this.batchSupport = batchSupport;
     if (key.size !== info.keySize) {
-      throw new TypeError(`map '${info.name}': key codec ${key.typeName} is ${key.size} bytes, the map's keys are ${info.keySize}`);
+      throw invalid('BpfMap', `map '${info.name}': key codec ${key.typeName} is ${key.size} bytes, the map's keys are ${info.keySize}`);
     }
     if (value.size !== handle.valueBufferSize) {
       const hint = isPerCpuMapType(info.type) && value.size === info.valueSize ? ' (a per-CPU map: use perCpu(codec))' : '';
-      throw new TypeError(
+      throw invalid('BpfMap', 
         `map '${info.name}': value codec ${value.typeName} is ${value.size} bytes, the map moves ${handle.valueBufferSize}${hint}`,
       );
     }
@@ -107,7 +116,7 @@ export class BpfMap<K, V> {
     const n = addon();
     const handle = nativeCall(() => new n.MapHandle(fd));
     try {
-      return new BpfMap(handle, key, value, toInfo(nativeCall(() => handle.info())), {});
+      return new BpfMap({ handle, closed: false }, true, key, value, toInfo(nativeCall(() => handle.info())), {});
     } catch (e) {
       handle.close();
       throw e;
@@ -122,18 +131,18 @@ export class BpfMap<K, V> {
     const n = addon();
     const handle = nativeCall(() => new n.MapHandle(fd));
     const info = toInfo(nativeCall(() => handle.info()));
-    const map = new BpfMap(handle, raw(info.keySize), raw(handle.valueBufferSize), info, {});
+    const map = new BpfMap({ handle, closed: false }, true, raw(info.keySize), raw(handle.valueBufferSize), info, {});
     map.pinnedAt = pinPath;
     return map;
   }
 
   static create<K, V>(spec: MapCreateSpec<K, V>): BpfMap<K, V> {
     const type = typeof spec.type === 'number' ? spec.type : MapType[spec.type];
-    if (type === undefined) throw new TypeError(`unknown map type ${String(spec.type)}`);
+    if (type === undefined) throw invalid('BpfMap', `unknown map type ${String(spec.type)}`);
     let elemSize = spec.value.size;
     if (isPerCpuMapType(type)) {
       const elem = (spec.value as Partial<PerCpuCodec<unknown>>).perCpuElement;
-      if (!elem) throw new TypeError(`a ${nameOf(MapType, type)} map needs a perCpu(codec) value codec`);
+      if (!elem) throw invalid('BpfMap', `a ${nameOf(MapType, type)} map needs a perCpu(codec) value codec`);
       elemSize = elem.size;
     }
     const opts = { flags: spec.flags ?? 0, ...(spec.name !== undefined ? { name: spec.name } : {}) };
@@ -148,13 +157,31 @@ export class BpfMap<K, V> {
     return map;
   }
 
-  /** Another view of the same map (same fd: closing either closes both). */
+  /**
+   * Another view of the same map with other codecs. It shares the fd without owning it: closing
+   * the view leaves the map open; closing the map closes the fd, and the view then throws
+   * ErrClosed, as any use of a closed map does (never EBADF, or a reused fd's object).
+   */
   withCodecs<K2, V2>(key: Codec<K2>, value: Codec<V2>): BpfMap<K2, V2> {
-    return new BpfMap(this.handle, key, value, this.info, this.batchSupport);
+    this.handle; // a closed map gives no views
+    return new BpfMap(this.shared, false, key, value, this.info, this.batchSupport);
+  }
+
+  /** The open fd; ErrClosed once this map (or, for a view, its map) is closed. */
+  private get handle(): NativeMapHandle {
+    if (this.viewClosed || this.shared.closed) {
+      const whose = this.owner || this.shared.closed ? '' : ' (this view; the map stays open)';
+      throw ErrClosed.of('EBADF', this.label, `${this.label} is closed${whose}`);
+    }
+    return this.shared.handle;
   }
 
   get fd(): number {
     return this.handle.fd;
+  }
+
+  get closed(): boolean {
+    return this.viewClosed || this.shared.closed;
   }
 
   /** For error messages: "map 'routes'" (maps created without a name go by id). */
@@ -281,14 +308,14 @@ export class BpfMap<K, V> {
   /** setBatch for entries already encoded: `count` keys and values laid end to end. */
   setBatchRaw(keys: Buffer, values: Buffer, count: number, mode: UpdateMode = 'any'): number {
     if (keys.length !== count * this.key.size || values.length !== count * this.value.size) {
-      throw new RangeError(`${this.label}: ${count} entries need ${count * this.key.size} key and ${count * this.value.size} value bytes`);
+      throw invalid('BpfMap', `${this.label}: ${count} entries need ${count * this.key.size} key and ${count * this.value.size} value bytes`);
     }
     return updateMany(this.handle, this.batchSupport, keys, values, count, UpdateFlag[mode], this.label);
   }
 
   /** deleteBatch for keys already encoded, laid end to end. */
   deleteBatchRaw(keys: Buffer, count: number): number {
-    if (keys.length !== count * this.key.size) throw new RangeError(`${this.label}: ${count} keys need ${count * this.key.size} bytes`);
+    if (keys.length !== count * this.key.size) throw invalid('BpfMap', `${this.label}: ${count} keys need ${count * this.key.size} bytes`);
     return deleteMany(this.handle, this.batchSupport, keys, count, this.label);
   }
 
@@ -307,12 +334,17 @@ export class BpfMap<K, V> {
 
   /** Removes the pin this map was pinned at or opened from; the map lives on while fds remain. */
   unpin(): void {
-    if (this.pinnedAt === undefined) return;
-    fs.rmSync(this.pinnedAt, { force: true });
-    this.pinnedAt = undefined;
+    this.pinnedAt = removePin(this.pinnedAt);
   }
 
+  /** A map closes its fd (its views then throw ErrClosed); a view only stops being usable. */
   close(): void {
-    this.handle.close();
+    if (!this.owner) {
+      this.viewClosed = true;
+      return;
+    }
+    if (this.shared.closed) return;
+    this.shared.closed = true;
+    this.shared.handle.close();
   }
 }

@@ -1,7 +1,7 @@
 // Network namespaces and interface names. setns() moves the calling thread only, and only the
 // synchronous code after it runs there, so the helper takes a synchronous function and always
 // returns the thread to its namespace, even when the function throws.
-import { nativeCall } from './errors.js';
+import { invalid, nativeCall } from './errors.js';
 import { addon } from './native.js';
 
 /** Runs `fn` inside the network namespace at `nsPath` (e.g. /run/netns/NAME). */
@@ -13,7 +13,7 @@ export function withNetns<T>(nsPath: string, fn: () => T): T {
     try {
       const result = fn();
       if (result instanceof Promise) {
-        throw new TypeError('withNetns: the function must be synchronous (the namespace is left when it returns)');
+        throw invalid('withNetns', 'withNetns: the function must be synchronous (the namespace is left when it returns)');
       }
       return result;
     } finally {
@@ -32,7 +32,7 @@ export function enterNetns(nsPath: string): void {
 /** The ifindex of an interface in the current namespace; numbers pass through. */
 export function ifindexOf(iface: string | number): number {
   if (typeof iface === 'number') {
-    if (!Number.isInteger(iface) || iface <= 0) throw new RangeError(`${iface} is not an ifindex`);
+    if (!Number.isInteger(iface) || iface <= 0) throw invalid('ifindexOf', `${iface} is not an ifindex`);
     return iface;
   }
   return nativeCall(() => addon().ifNameToIndex(iface));

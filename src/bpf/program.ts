@@ -1,10 +1,9 @@
 // Program: a loaded program (an fd). run() is BPF_PROG_TEST_RUN: the program runs once (or
 // `repeat` times) on the given frame and context, in the calling thread's network namespace.
-import fs from 'node:fs';
-
 import { nameOf, ProgType, TestRunFlag } from './constants.js';
-import { nativeCall } from './errors.js';
+import { ErrClosed, nativeCall } from './errors.js';
 import { addon } from './native.js';
+import { removePin } from './pin.js';
 
 export interface RunOptions {
   /** The frame, from the Ethernet header (XDP, TC) or the packet start. */
@@ -76,7 +75,7 @@ export class Program {
   }
 
   get fd(): number {
-    if (this.closed) throw new Error(`program '${this.name}' is closed`);
+    if (this.closed) throw ErrClosed.of('EBADF', 'Program', `program '${this.name}' is closed`);
     return this.ownFd;
   }
 
@@ -119,9 +118,7 @@ export class Program {
   }
 
   unpin(): void {
-    if (this.pinnedAt === undefined) return;
-    fs.rmSync(this.pinnedAt, { force: true });
-    this.pinnedAt = undefined;
+    this.pinnedAt = removePin(this.pinnedAt);
   }
 
   /** Unloads the program unless something else (a link, a pin, a filter) holds it. */

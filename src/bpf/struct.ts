@@ -4,8 +4,11 @@
 // spelled out. The declared layout is then checked against the object's BTF (btf-check.ts).
 //
 // Integers are in host order (what the kernel stores), except be16/be32/ipv4, which are stored
-// in network order the way packet headers carry them. This module is pure: no addon, no I/O.
+// in network order the way packet headers carry them. This module is pure: no addon, no I/O; a bad
+// value or declaration throws the library's ErrInvalid.
 import os from 'node:os';
+
+import { invalid } from './errors.js';
 
 export interface Codec<T> {
   /** Bytes in the map. */
@@ -35,7 +38,7 @@ export function encode<T>(codec: Codec<T>, value: T): Buffer {
 
 export function decode<T>(codec: Codec<T>, bytes: Uint8Array): T {
   if (bytes.length < codec.size) {
-    throw new RangeError(`${codec.typeName} needs ${codec.size} bytes, got ${bytes.length}`);
+    throw invalid('codec', `${codec.typeName} needs ${codec.size} bytes, got ${bytes.length}`);
   }
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return codec.read(buf, 0);
@@ -43,7 +46,7 @@ export function decode<T>(codec: Codec<T>, bytes: Uint8Array): T {
 
 function checkInt(value: number, bits: number, typeName: string): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= 2 ** bits) {
-    throw new RangeError(`${String(value)} is not a ${typeName} (0 ≤ n < 2^${bits})`);
+    throw invalid('codec', `${String(value)} is not a ${typeName} (0 ≤ n < 2^${bits})`);
   }
 }
 
@@ -80,7 +83,7 @@ export const u64: Codec<bigint> = {
   align: 8,
   typeName: 'u64',
   write(v, buf, off) {
-    if (typeof v !== 'bigint' || v < 0n || v >= 1n << 64n) throw new RangeError(`${String(v)} is not a u64 (a bigint)`);
+    if (typeof v !== 'bigint' || v < 0n || v >= 1n << 64n) throw invalid('codec', `${String(v)} is not a u64 (a bigint)`);
     if (hostLE) buf.writeBigUInt64LE(v, off);
     else buf.writeBigUInt64BE(v, off);
   },
@@ -99,7 +102,7 @@ export const ipv4: Codec<string> = {
   write(v, buf, off) {
     const m = typeof v === 'string' ? IPV4.exec(v) : null;
     const octets = m ? m.slice(1).map(Number) : [];
-    if (!m || octets.some((o) => o > 255)) throw new RangeError(`${String(v)} is not an IPv4 address (a.b.c.d)`);
+    if (!m || octets.some((o) => o > 255)) throw invalid('codec', `${String(v)} is not an IPv4 address (a.b.c.d)`);
     octets.forEach((o, i) => buf.writeUInt8(o, off + i));
   },
   read(buf, off) {
@@ -115,7 +118,7 @@ export const mac: Codec<string> = {
   align: 1,
   typeName: 'mac',
   write(v, buf, off) {
-    if (typeof v !== 'string' || !MAC.test(v)) throw new RangeError(`${String(v)} is not a MAC address (aa:bb:cc:dd:ee:ff)`);
+    if (typeof v !== 'string' || !MAC.test(v)) throw invalid('codec', `${String(v)} is not a MAC address (aa:bb:cc:dd:ee:ff)`);
     v.split(':').forEach((h, i) => buf.writeUInt8(parseInt(h, 16), off + i));
   },
   read(buf, off) {
@@ -130,7 +133,7 @@ export function bytes(n: number): Codec<Buffer> {
     align: 1,
     typeName: `u8[${n}]`,
     write(v, buf, off) {
-      if (!(v instanceof Uint8Array) || v.length !== n) throw new RangeError(`expected ${n} bytes`);
+      if (!(v instanceof Uint8Array) || v.length !== n) throw invalid('codec', `expected ${n} bytes`);
       buf.set(v, off);
     },
     read(buf, off) {
@@ -146,7 +149,7 @@ export function array<T>(elem: Codec<T>, n: number): Codec<T[]> {
     align: elem.align,
     typeName: `${elem.typeName}[${n}]`,
     write(v, buf, off) {
-      if (!Array.isArray(v) || v.length !== n) throw new RangeError(`expected an array of ${n} ${elem.typeName}`);
+      if (!Array.isArray(v) || v.length !== n) throw invalid('codec', `expected an array of ${n} ${elem.typeName}`);
       v.forEach((e, i) => elem.write(e, buf, off + i * elem.size));
     },
     read(buf, off) {
@@ -204,7 +207,7 @@ function layout(cName: string, fields: FieldList, packed: boolean): { list: Stru
   for (const [name, codec] of Object.entries(fields)) {
     if (!packed && offset % codec.align !== 0) {
       const gap = codec.align - (offset % codec.align);
-      throw new Error(
+      throw invalid('codec', 
         `struct ${cName}: field '${name}' (${codec.typeName}) would sit at offset ${offset}, but C aligns it to ` +
           `${codec.align} and inserts ${gap} byte(s) of padding before it: declare them with pad(${gap})`,
       );
@@ -215,7 +218,7 @@ function layout(cName: string, fields: FieldList, packed: boolean): { list: Stru
   }
   if (!packed && offset % align !== 0) {
     const tail = align - (offset % align);
-    throw new Error(
+    throw invalid('codec', 
       `struct ${cName}: ${offset} bytes is not a multiple of its alignment ${align}; C adds ${tail} byte(s) ` +
         `of tail padding: declare them with pad(${tail})`,
     );
@@ -242,18 +245,18 @@ export function struct<const F extends FieldList>(
     fields: list,
     offsetOf(field) {
       const f = list.find((x) => x.name === field);
-      if (!f) throw new RangeError(`${typeName} has no field '${field}'`);
+      if (!f) throw invalid('codec', `${typeName} has no field '${field}'`);
       return f.offset;
     },
     write(value, buf, off) {
-      if (typeof value !== 'object' || value === null) throw new TypeError(`${typeName}: expected an object`);
+      if (typeof value !== 'object' || value === null) throw invalid('codec', `${typeName}: expected an object`);
       const rec = value as Record<string, unknown>;
       for (const f of list) {
         try {
           f.codec.write(f.padding ? undefined : rec[f.name], buf, off + f.offset);
         } catch (e) {
           const msg = e instanceof Error ? e.message : String(e);
-          throw new RangeError(`${cName}.${f.name}: ${rec[f.name] === undefined && !f.padding ? 'missing' : msg}`);
+          throw invalid('codec', `${cName}.${f.name}: ${rec[f.name] === undefined && !f.padding ? 'missing' : msg}`);
         }
       }
     },

@@ -10,18 +10,16 @@ import { z } from 'zod';
 
 import type { RuntimeUplink } from '../agent/map-entries.js';
 import { compileDesiredState, DECAP_SOURCE_CHECKS, type DesiredState } from '../compile/index.js';
-import { datastoreOptionFields } from '../engine/datastore.js';
-import { loadModelOrThrow, withInputOptions } from './manifests.js';
-import { globalOptions, ifnameOption, intOption, outputOption } from './options.js';
+import { inputOptionFields, loadModelOrThrow, withInputOptions } from './manifests.js';
+import { globalOptions, ifnameOption, outputOption, uplinkMtuOption } from './options.js';
 import { UsageError } from './output.js';
 
 export const desiredStateOptions = z.strictObject({
   ...globalOptions,
-  filename: z.array(z.string().min(1)).min(1).optional(),
-  ...datastoreOptionFields,
+  ...inputOptionFields,
   node: z.string().min(1),
   uplink: ifnameOption.optional(),
-  uplinkMtu: intOption(118, 65535).optional(),
+  uplinkMtu: uplinkMtuOption.optional(),
   tunnelDevice: ifnameOption,
   decapSourceCheck: z.enum(DECAP_SOURCE_CHECKS),
   kernel: z.boolean(),

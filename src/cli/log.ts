@@ -4,7 +4,7 @@
  */
 import { pino, type Logger } from 'pino';
 
-import type { LogLevel } from './options.js';
+import type { LogLevel } from '../agent/logger.js';
 
 export function rootLogger(level: LogLevel): Logger {
   return pino({ name: 'agentctl', level }, pino.destination(2));

@@ -4,14 +4,22 @@
  * loading them into the model or an InvalidManifestsError carrying every problem.
  */
 import type { Command } from 'commander';
+import { z } from 'zod';
+
 import { formatDiagnostics, loadManifests, parseManifests, type LoadResult, type ManifestSource, type Model } from '../config/index.js';
-import { addDatastoreOptions, datastoreSpec, DatastoreOptionError, type DatastoreFlags, type DatastoreSpec } from '../engine/datastore.js';
+import { addDatastoreOptions, datastoreOptionFields, datastoreSpec, DatastoreOptionError, type DatastoreFlags, type DatastoreSpec } from '../engine/datastore.js';
 import { InvalidManifestsError } from './errors.js';
 import { UsageError } from './output.js';
 
 export interface InputOptions extends DatastoreFlags {
   filename?: string[] | undefined;
 }
+
+/** The zod fields of withInputOptions' flags, for a command's options schema. */
+export const inputOptionFields = {
+  filename: z.array(z.string().min(1)).min(1).optional(),
+  ...datastoreOptionFields,
+};
 
 /** -f, or --datastore kubernetes|etcdv3 with its connection options. */
 export function withInputOptions(cmd: Command): Command {

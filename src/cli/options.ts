@@ -5,10 +5,8 @@
  */
 import { z } from 'zod';
 
+import { LOG_LEVELS } from '../agent/logger.js';
 import { UsageError, type OutputFormat } from './output.js';
-
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** --pin-root and --log-level, defined on the program and seen by every command. */
 export const globalOptions = {
@@ -26,6 +24,9 @@ export function intOption(min: number, max: number) {
     .transform(Number)
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 }
+
+/** The uplink MTU tunnel MTUs derive from: at least 118 (VXLAN's 50 bytes + IPv4's minimum 68). */
+export const uplinkMtuOption = intOption(118, 65535);
 
 export const ipv4Option = z
   .string()

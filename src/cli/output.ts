@@ -30,11 +30,6 @@ export function renderJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
 }
 
-export function parseOutputFormat(value: string): OutputFormat {
-  if (value === 'table' || value === 'json') return value;
-  throw new UsageError(`unknown output format '${value}': expected table or json`);
-}
-
 /** A mistake in how agentctl was called (exit code 2). */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

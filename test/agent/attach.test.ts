@@ -1,7 +1,8 @@
 // src/agent/attach.ts against the kernel, in a throwaway namespace: the pins under <pinRoot>/links
 // agentd keeps, with TC attached as clsact filters (what a kernel without tcx, before 6.6, gets:
 // the filters are recorded, not pinned) and with this kernel's default. Restart adoption,
-// make-before-break replacement, removal of unwanted attachments, and `agentctl cleanup`.
+// in-place replacement (Link.update), removal of unwanted attachments, and `agentctl cleanup`;
+// and the fallback taken on the probe's word alone (overrideFeature makes it answer "no tcx").
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -9,7 +10,7 @@ import type { ExecutionContext } from 'ava';
 
 import { detachAll, ensureAttachments, linksDir, tcAttachKind, type AttachmentSpec, type EnsureOptions } from '../../src/agent/attach.js';
 import { loadDatapath, objectPath, type Datapath } from '../../src/agent/datapath.js';
-import { Collection, listAttached, type AttachedPrograms } from '../../src/bpf/index.js';
+import { Collection, listAttached, overrideFeature, type AttachedPrograms } from '../../src/bpf/index.js';
 import { agentctlJson } from '../helpers/agentctl.js';
 import { makePinDir, type PinDir } from '../helpers/bpffs.js';
 import { addVeth, createNetns, type TestNetns } from '../helpers/netns.js';
@@ -50,7 +51,7 @@ for (const [title, opts] of [
   ['clsact (as without tcx)', { tc: 'clsact' }],
   ["this kernel's default (tcx when the probe finds it)", {}],
 ] as [string, EnsureOptions][]) {
-  privileged.serial(`ensureAttachments, ${title}: attaches, adopts on a second run, replaces make-before-break, removes what is no longer wanted`, (t) => {
+  privileged.serial(`ensureAttachments, ${title}: attaches, adopts on a second run, replaces in place, removes what is no longer wanted`, (t) => {
     const { ns, dp, dir } = setup(t);
     const kind = opts.tc === 'clsact' ? 'clsact' : tcAttachKind();
     const noop = Collection.load(objectPath('noop'));
@@ -74,10 +75,18 @@ for (const [title, opts] of [
       t.deepEqual(second.attachments.map((a) => a.progId), first.attachments.map((a) => a.progId));
       t.deepEqual(tcNames(listAttached('tun0'), 'egress'), ['tc_encap'], 'still one filter');
 
-      // Other code at the pin (an older build): replaced, the new program first in line, the old gone.
+      // Other code at the pin (an older build): replaced in place, the same attachment (link id, or
+      // clsact handle and priority) now running the new program, the old one gone.
+      const where = () => {
+        const a = listAttached('tun0');
+        return kind === 'clsact' ? a.clsact.egress.map((f) => [f.handle, f.priority]) : a.tcx.egress.map((p) => p.linkId);
+      };
+      const before = where();
       const other = ensureAttachments(dir, [{ ...specs(dp)[0]!, program: noop.program('tc_noop') }, specs(dp)[1]!], opts);
       t.deepEqual(other.attachments.map((a) => a.action), ['replaced', 'adopted']);
       t.deepEqual(tcNames(listAttached('tun0'), 'egress'), ['tc_noop']);
+      t.deepEqual(where(), before, 'the same attachment, updated');
+      t.is(other.attachments[0]!.progId, noop.program('tc_noop').info().id, 'the result names the new program');
       t.deepEqual(fs.readdirSync(dir).sort(), ['tc_decap@eth0', 'tc_encap@tun0'], 'no temporary pins left');
       const back = ensureAttachments(dir, specs(dp), opts);
       t.deepEqual(back.attachments.map((a) => a.action), ['replaced', 'adopted']);
@@ -120,6 +129,38 @@ privileged.serial('agentctl cleanup detaches recorded clsact filters and removes
   t.deepEqual(report.errors, []);
   ns.run(() => {
     t.deepEqual(tcNames(listAttached('eth0'), 'ingress'), []);
+    t.deepEqual(tcNames(listAttached('tun0'), 'egress'), []);
+  });
+  t.false(fs.existsSync(dir));
+});
+
+privileged.serial('no tcx by the probe (made to answer no; nothing forced): the default attaches clsact filters, records them, adopts them on restart; agentctl cleanup removes them', async (t) => {
+  const { ns, pins, dp, dir } = setup(t);
+  const restore = overrideFeature('tcx', false);
+  t.teardown(restore);
+  ns.run(() => {
+    t.is(tcAttachKind(), 'clsact');
+    const first = ensureAttachments(dir, specs(dp));
+    t.deepEqual(first.attachments.map((a) => [path.basename(a.pin), a.action, a.kind, a.linkId]), [
+      ['tc_encap@tun0', 'attached', 'clsact', 0],
+      ['tc_decap@eth0', 'attached', 'clsact', 0],
+    ]);
+    for (const a of first.attachments) t.true(fs.lstatSync(a.pin).isSymbolicLink(), `${a.pin}: a record, not a bpffs pin`);
+    const restart = ensureAttachments(dir, specs(dp));
+    t.deepEqual(restart.attachments.map((a) => a.action), ['adopted', 'adopted']);
+  });
+  restore(); // listAttached below asks the real probe, so tcx chains are listed too
+  ns.run(() => {
+    const eth0 = listAttached('eth0');
+    t.deepEqual(eth0.tcx.ingress, [], 'no tcx link: the probe\'s answer was followed');
+    t.deepEqual(eth0.clsact.ingress.map((f) => f.name), ['tc_decap']);
+    t.deepEqual(listAttached('tun0').clsact.egress.map((f) => f.name), ['tc_encap']);
+  });
+  const report = await agentctlJson<{ links: string[]; errors: string[] }>(['--pin-root', pins.path, 'cleanup', '-o', 'json'], { netns: ns.name });
+  t.deepEqual(report.links.sort(), ['tc_decap@eth0', 'tc_encap@tun0']);
+  t.deepEqual(report.errors, []);
+  ns.run(() => {
+    t.deepEqual(tcNames(listAttached('eth0'), 'ingress'), [], 'cleanup detached the recorded filters');
     t.deepEqual(tcNames(listAttached('tun0'), 'egress'), []);
   });
   t.false(fs.existsSync(dir));

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import {
+  ErrInvalid,
   ClsactLink, Collection, ErrBusy, ErrExist, ErrNotExist, FdLink, AttachType, XdpNetlinkLink, attachTc, attachXdp,
   haveTcx, haveXdpLink, ifindexOf, listAttached, openLinkPin, perCpu, struct, sumPerCpu, tcAttachKind, u32, u64,
   type AttachedPrograms,
@@ -152,7 +153,7 @@ privileged.serial('tc attach: tcx links append in order per direction and detach
       t.like(c1, { direction: 'ingress', ifindex: ifindexOf('bt0'), progId: pass.info().id });
       t.like(co, { direction: 'egress' });
       // The kernel numbers a filter added without a priority one below the chain's first: the
-      // newer filter runs first (make-before-break in src/agent/attach.ts relies on it).
+      // newer filter runs first.
       t.true(c2!.priority < c1!.priority, `priorities ${c2!.priority} < ${c1!.priority}`);
       const a = listAttached('bt0');
       t.deepEqual(a.tcx, { ingress: [], egress: [] });
@@ -226,7 +227,7 @@ privileged.serial('clsact records (any kernel): read back exactly, follow the ke
     r.unpin();
     t.false(fs.existsSync(rec));
     fs.symlinkSync('somewhere/else', rec);
-    t.throws(() => openLinkPin(rec), { instanceOf: TypeError }, 'a symlink that is no record');
+    t.throws(() => openLinkPin(rec), { instanceOf: ErrInvalid }, 'a symlink that is no record');
     fs.rmSync(rec);
     t.throws(() => openLinkPin(rec), { code: 'ENOENT' });
     t.true(nothingAttached(listAttached('bt0')));

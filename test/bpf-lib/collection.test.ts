@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import {
+  ErrInvalid,
   BpfMap, BurrowStat, Collection, CollectionSpec, ErrMapIncompatible, LayoutMismatchError, MapFlag, XdpAction,
   burrowConfig, burrowConfigKey, burrowEnums, burrowPeer, burrowPeerKey, burrowRoute, burrowRouteKey, burrowStatEnum,
   burrowStatKey, burrowStatValue, burrowStructs, ipv4, mac, pad, perCpu, struct, sumStats, u16, u32, u64, u8,
@@ -92,10 +93,10 @@ privileged('a counter list out of step with enum burrow_stat refuses the load', 
 privileged('typed views must name the struct the map declares', (t) => {
   const c = Collection.load(OBJ);
   t.teardown(() => c.close());
-  t.throws(() => c.map('routes', burrowRouteKey, burrowPeer), { instanceOf: TypeError, message: /declares its value as struct burrow_route, not struct burrow_peer/ });
+  t.throws(() => c.map('routes', burrowRouteKey, burrowPeer), { instanceOf: ErrInvalid, message: /declares its value as struct burrow_route, not struct burrow_peer/ });
   const stale = struct('burrow_stat_value', { packets: u64, bytes: u32, _pad: pad(4) });
   t.throws(() => c.map('stats', burrowStatKey, perCpu(stale)), { instanceOf: LayoutMismatchError, message: /field 'bytes': BTF size 8, codec size 4/ });
-  t.throws(() => c.map('nope', u32, u32), { instanceOf: RangeError });
+  t.throws(() => c.map('nope', u32, u32), { instanceOf: ErrInvalid });
 });
 
 privileged('two loads with one pin root share the maps; the pins outlive both', (t) => {

@@ -2,6 +2,7 @@
 // cases pin down what happens on kernels and map types that do not).
 import test from 'ava';
 
+import { overrideFeature } from '../../src/bpf/features.js';
 import { deleteMany, lookupAll, updateMany, type BatchSupport } from '../../src/bpf/map-batch.js';
 import type { NativeError, NativeMapHandle } from '../../src/bpf/native.js';
 
@@ -69,7 +70,9 @@ test('lookup batches walk the map with the cursor, growing the batch on ENOSPC (
 });
 
 for (const code of ['ENOTSUPP', 'EOPNOTSUPP', 'EINVAL']) {
-  test(`${code} from a batch op falls back to single operations, remembered per map (fake native map)`, (t) => {
+  const kernel = code === 'EINVAL' ? ', on a kernel without the batch commands (probe overridden)' : '';
+  test.serial(`${code} from a batch op falls back to single operations, remembered per map${kernel} (fake native map)`, (t) => {
+    if (code === 'EINVAL') t.teardown(overrideFeature('batchApi', false));
     const { h, data, calls } = fakeMap([[1, 10]], code);
     const support: BatchSupport = {};
     t.is(lookupAll(h, h.info(), support, 8), null);
@@ -88,6 +91,18 @@ for (const code of ['ENOTSUPP', 'EOPNOTSUPP', 'EINVAL']) {
     t.is(calls.filter((c) => c === 'updateBatch').length, 1, 'the batch is not retried once known unsupported');
   });
 }
+
+test.serial('EINVAL from a batch op on a kernel with the batch commands is an error, not a fallback (probe overridden, fake native map)', (t) => {
+  t.teardown(overrideFeature('batchApi', true));
+  const { h, data, calls } = fakeMap([[1, 10]], 'EINVAL');
+  const support: BatchSupport = {};
+  t.throws(() => lookupAll(h, h.info(), support, 8), { code: 'EINVAL' });
+  t.throws(() => updateMany(h, support, Buffer.alloc(4), Buffer.alloc(4), 1, 0), { code: 'EINVAL' });
+  t.throws(() => deleteMany(h, support, Buffer.alloc(4), 1), { code: 'EINVAL' });
+  t.deepEqual([...data], [[1, 10]], 'nothing written one by one');
+  t.false(calls.includes('update') || calls.includes('delete'));
+  t.deepEqual(support, {}, 'nothing remembered');
+});
 
 test('errors that are not "unsupported" propagate from batch ops (fake native map)', (t) => {
   const { h } = fakeMap([], 'EPERM');

@@ -1,5 +1,5 @@
 // PERCPU_ARRAY: values are one element per possible CPU, each padded to 8 bytes.
-import { BpfMap, burrowStatValue, perCpu, possibleCpus, sumPerCpu, sumStats, u32 } from '../../src/bpf/index.js';
+import { BpfMap, burrowStatValue, perCpu, possibleCpus, sumPerCpu, sumStats, u32, ErrInvalid } from '../../src/bpf/index.js';
 import { privileged } from '../helpers/privileged.js';
 
 privileged('percpu: set and get one value per CPU; sums add them up', (t) => {
@@ -36,7 +36,7 @@ privileged('percpu: batch lookup and update; misuse of codecs is a clear TypeErr
   t.is(m.setBatch(entries), 8);
   t.deepEqual(m.entriesBatch({ batchSize: 3 }), entries.map(([k, v]) => [k, v]));
   t.true(m.batchSupport.lookup);
-  t.throws(() => m.withCodecs(u32, burrowStatValue), { instanceOf: TypeError, message: /per-CPU map: use perCpu\(codec\)/ });
-  t.throws(() => BpfMap.create({ type: 'percpu_array', key: u32, value: burrowStatValue, maxEntries: 1 }), { instanceOf: TypeError });
-  t.throws(() => m.set(0, [{ packets: 1n, bytes: 1n }, ...Array.from({ length: n }, () => ({ packets: 0n, bytes: 0n }))]), { instanceOf: RangeError });
+  t.throws(() => m.withCodecs(u32, burrowStatValue), { instanceOf: ErrInvalid, message: /per-CPU map: use perCpu\(codec\)/ });
+  t.throws(() => BpfMap.create({ type: 'percpu_array', key: u32, value: burrowStatValue, maxEntries: 1 }), { instanceOf: ErrInvalid });
+  t.throws(() => m.set(0, [{ packets: 1n, bytes: 1n }, ...Array.from({ length: n }, () => ({ packets: 0n, bytes: 0n }))]), { instanceOf: ErrInvalid });
 });

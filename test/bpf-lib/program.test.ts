@@ -102,4 +102,6 @@ privileged('a program the verifier rejects yields a VerifierError with the verif
   t.regex(e.verifierLog, /invalid access to packet/);
   t.regex(e.verifierLog, /processed \d+ insns/);
   t.regex(e.message, /xdp_unchecked_read/);
+  t.regex(e.message, /invalid access to packet/, 'the summary says why');
+  t.notRegex(e.message, /processed \d+ insns/, 'and leaves the statistics to verifierLog');
 });

@@ -13,7 +13,7 @@ import { AFFINITY_CONFIRMED, affinityKey, etcdOpsFor, TestEtcd } from '../suppor
 import { until } from '../helpers/wait.js';
 import { tunnelRemote } from '../helpers/lab.js';
 import { agentctlJson } from '../helpers/agentctl.js';
-import type { StatusView } from '../../src/cli/commands/status.js';
+import type { StatusView } from '../../src/cli/views.js';
 
 const V3 = '/calico/resources/v3/projectcalico.org';
 

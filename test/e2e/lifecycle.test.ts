@@ -182,7 +182,7 @@ privileged.serial('agentd refuses to start (exit 1) on invalid manifests or an u
   t.false(sh(['ip', '-n', a.ns, 'link']).includes('burrow0'));
 });
 
-privileged.serial('pinned links that run other code (an older build) are replaced on start: tcx make-before-break, XDP in place', async (t) => {
+privileged.serial('pinned links that run other code (an older build) are replaced in place on start (Link.update), tcx and XDP', async (t) => {
   const { lab, agents } = await labWithAgents(t, { agent: { decapHook: 'xdp' } });
   const a = lab.node('node-a');
   await agents['node-a']!.stop('SIGTERM');

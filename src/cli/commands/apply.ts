@@ -12,7 +12,7 @@ import { desiredStateOptions, loadDesiredState, withDesiredStateOptions } from '
 import { rootLogger } from '../log.js';
 import { parseOptions } from '../options.js';
 import { renderJson } from '../output.js';
-import { openPinnedOrNull } from './plan.js';
+import { openPinnedOrNull } from '../views.js';
 
 /**
  * Are we in a mount namespace our parent is not in? `ip netns exec` makes one per command, and

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 
-import { NoDatapathError, openDatapathMaps, type DatapathMaps } from '../../agent/datapath.js';
 import { planJson, renderPlanText } from '../../agent/plan-render.js';
 import { reconcile } from '../../agent/reconcile.js';
 import { memoryDatapathMaps } from '../../agent/reconcile-memory.js';
@@ -8,16 +7,7 @@ import { desiredStateOptions, loadDesiredState, withDesiredStateOptions } from '
 import { rootLogger } from '../log.js';
 import { parseOptions } from '../options.js';
 import { renderJson } from '../output.js';
-
-/** The pinned maps, or null when nothing is pinned at `pinRoot` yet. */
-export function openPinnedOrNull(pinRoot: string): DatapathMaps | null {
-  try {
-    return openDatapathMaps(pinRoot);
-  } catch (e) {
-    if (e instanceof NoDatapathError) return null;
-    throw e;
-  }
-}
+import { openPinnedOrNull } from '../views.js';
 
 export function planCommand(): Command {
   return withDesiredStateOptions(

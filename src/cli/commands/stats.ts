@@ -6,7 +6,7 @@ import { GUARD_COUNTER, readGuardCounter } from '../../agent/nat.js';
 import { DEFAULT_NAT_TABLE } from '../../agent/reconcile.js';
 import { globalOptions, outputOption, parseOptions } from '../options.js';
 import { renderJson } from '../output.js';
-import { countersTable, readCounters } from './maps.js';
+import { countersTable, readCounters } from '../views.js';
 
 const statsOptions = z.strictObject({
   ...globalOptions,

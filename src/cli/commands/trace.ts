@@ -3,8 +3,8 @@ import { z } from 'zod';
 
 import { Collection, TcAction, XdpAction, nameOf, type RunResult } from '../../bpf/index.js';
 import { MAP_NAMES, objectPath, openDatapathMaps, type DatapathMaps, type DatapathProgramName } from '../../agent/datapath.js';
-import { cidrOf, peerView, routeView, type CounterView, type PeerView, type RouteView } from '../../agent/map-views.js';
-import { frameLayers, layerLine, type Layer } from '../frame-view.js';
+import { cidrOf, peerView, routeView } from '../../agent/map-views.js';
+import { frameLayers } from '../frame-view.js';
 import { globalOptions, intOption, ipv4Option, outputOption, parseOptions } from '../options.js';
 import { renderJson } from '../output.js';
 import {
@@ -17,9 +17,8 @@ import {
   POD_MAC,
   predict,
   type CounterDelta,
-  type IngressSender,
 } from '../trace-packet.js';
-import { readCounters } from './maps.js';
+import { moved, readCounters, renderTrace, verdictOf, type TraceView } from '../views.js';
 
 const traceOptions = z.strictObject({
   ...globalOptions,
@@ -47,66 +46,6 @@ const traceOptions = z.strictObject({
 });
 
 type TraceOptions = z.output<typeof traceOptions>;
-
-export interface TraceView {
-  hook: 'egress' | 'ingress';
-  program: DatapathProgramName;
-  pinRoot: string;
-  input: { length: number; layers: Layer[] };
-  /** ingress: the node the frame comes from and how it encapsulated it. */
-  sender: Omit<IngressSender, 'route'> | null;
-  /** egress: the routes entry matching --dst. */
-  route: RouteView | null;
-  /** ingress: the peers entry of the outer source. */
-  peer: PeerView | null;
-  retval: number;
-  /** pass, drop, redirect or tx (the codec's words), and the program's action name. */
-  verdict: string;
-  action: string;
-  counters: CounterDelta[];
-  output: { length: number; layers: Layer[] };
-  codec: { verdict: string; retval: number; counter: string; outputLength: number };
-  agree: boolean;
-  disagreements: string[];
-  otherCounters: string[];
-}
-
-const VERDICTS = {
-  tc: { [TcAction.ok]: 'pass', [TcAction.shot]: 'drop', [TcAction.redirect]: 'redirect' },
-  xdp: { [XdpAction.pass]: 'pass', [XdpAction.drop]: 'drop', [XdpAction.redirect]: 'redirect', [XdpAction.tx]: 'tx', [XdpAction.aborted]: 'aborted' },
-} as const;
-
-function verdictOf(hook: 'tc' | 'xdp', retval: number): string {
-  return (VERDICTS[hook] as Record<number, string>)[retval] ?? `retval ${retval}`;
-}
-
-function moved(before: readonly CounterView[], after: readonly CounterView[]): CounterDelta[] {
-  return after
-    .map((a, i) => ({ name: a.name, packets: a.packets - (before[i]?.packets ?? 0), bytes: a.bytes - (before[i]?.bytes ?? 0) }))
-    .filter((d) => d.packets !== 0 || d.bytes !== 0);
-}
-
-function renderTrace(v: TraceView): string {
-  const layers = (ls: Layer[]) => ls.map((l) => `  ${layerLine(l)}`);
-  const lines = [
-    `trace ${v.hook} through ${v.program} (a test run on the live maps under ${v.pinRoot})`,
-    ...(v.sender ? [`sender  ${v.sender.outerSrc} over ${v.sender.mode}${v.sender.mode === 'vxlan' ? ` vni ${v.sender.vni}` : ''}`] : []),
-    `input   ${v.input.length} bytes`,
-    ...layers(v.input.layers),
-    ...(v.hook === 'egress'
-      ? [`route   ${v.route ? `${v.route.cidr} ${v.route.mode} via ${v.route.remote}${v.route.mode === 'vxlan' ? ` vni ${v.route.vni} vtep ${v.route.vtepMac}` : ''}${v.route.flags.length ? ` [${v.route.flags.join(',')}]` : ''}` : 'no route matches'}`]
-      : [`peer    ${v.peer ? `${v.peer.address} modes ${v.peer.modes.join(',') || 'none'} vni ${v.peer.vni}` : 'not in the peers map'}`]),
-    `verdict ${v.verdict} (${v.action} ${v.retval})`,
-    `counters ${v.counters.map((c) => `${c.name} +${c.packets} packet${c.packets === 1 ? '' : 's'} +${c.bytes} bytes`).join(', ') || 'none moved'}`,
-    `output  ${v.output.length} bytes`,
-    ...layers(v.output.layers),
-    v.agree
-      ? `codec   agrees: ${v.codec.verdict}, ${v.codec.counter}, the same ${v.codec.outputLength} output bytes`
-      : `codec   DISAGREES (predicts ${v.codec.verdict}, ${v.codec.counter}, ${v.codec.outputLength} bytes):\n${v.disagreements.map((d) => `  - ${d}`).join('\n')}`,
-    ...(v.otherCounters.length ? [`note    other counters moved meanwhile (live traffic?): ${v.otherCounters.join(', ')}`] : []),
-  ];
-  return lines.join('\n') + '\n';
-}
 
 export function traceCommand(): Command {
   return new Command('trace')

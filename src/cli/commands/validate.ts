@@ -1,8 +1,14 @@
 import { Command } from 'commander';
+import { z } from 'zod';
+
 import { formatDiagnostics } from '../../config/index.js';
-import { loadInput, withInputOptions, type InputOptions } from '../manifests.js';
 import { InvalidManifestsError } from '../errors.js';
-import { parseOutputFormat, renderJson } from '../output.js';
+import { inputOptionFields, loadInput, withInputOptions } from '../manifests.js';
+import { globalOptions, outputOption, parseOptions } from '../options.js';
+import { renderJson } from '../output.js';
+import { validateView } from '../views.js';
+
+const validateOptions = z.strictObject({ ...globalOptions, ...inputOptionFields, output: outputOption });
 
 export function validateCommand(): Command {
   return withInputOptions(new Command('validate')
@@ -12,14 +18,11 @@ export function validateCommand(): Command {
       'after',
       '\nExamples:\n  agentctl validate -f manifests/\n  agentctl validate -f pools.yaml nodes.yaml -o json\n  agentctl validate --datastore etcdv3 --etcd-endpoints http://10.0.0.5:2379\n\nExit 0 when valid, 1 with one line per problem otherwise.',
     )
-    .action(async (opts: InputOptions & { output: string }) => {
-      const format = parseOutputFormat(opts.output);
+    .action(async (_opts: unknown, cmd: Command) => {
+      const opts = parseOptions(validateOptions, cmd.optsWithGlobals());
       const result = await loadInput(opts);
-      if (format === 'json') {
-        const body = result.ok
-          ? { valid: true, errors: [], warnings: result.model.warnings, pools: result.model.pools.length, nodes: result.model.nodes.length, blocks: result.model.blocks.length }
-          : { valid: false, errors: result.errors, warnings: result.warnings };
-        process.stdout.write(renderJson(body));
+      if (opts.output === 'json') {
+        process.stdout.write(renderJson(validateView(result)));
         if (!result.ok) process.exitCode = 1;
         return;
       }

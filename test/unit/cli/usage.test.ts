@@ -56,6 +56,28 @@ test('bad values are usage errors naming the flag, checked before any map is ope
   t.regex(level.stderr, /--log-level: must be one of trace, debug/);
 });
 
+// compile and validate go through the same options parse as every command: a bad value is a usage
+// error naming the flag (exit 2), before any manifest is read, and nothing reaches stdout.
+for (const [args, lines] of [
+  [['compile', '-f', 'test/fixtures/manifests/seeds/000-ippool-ipip-cross-subnet.yaml', 'test/fixtures/manifests/lab', '--node', 'node-a', '--uplink-mtu', '99999'], ['error: --uplink-mtu: must be at most 65535']],
+  [['compile', '-f', 'test/fixtures/manifests/seeds/000-ippool-ipip-cross-subnet.yaml', 'test/fixtures/manifests/lab', '--node', 'node-a', '--uplink-mtu', '1500b', '-o', 'yaml'], [
+    'error: --output: must be one of table, json',
+    'error: --uplink-mtu: must be a whole number from 118 to 65535',
+  ]],
+  [['compile', '-f', 'test/fixtures/manifests/seeds/000-ippool-ipip-cross-subnet.yaml', 'test/fixtures/manifests/lab', '--node', 'node-a', '--uplink-mtu', '100'], ['error: --uplink-mtu: must be at least 118']],
+  [['validate', '-f', 'test/fixtures/manifests/lab', '-o', 'yaml', '--log-level', 'loud'], [
+    'error: --log-level: must be one of trace, debug, info, warn, error, fatal, silent',
+    'error: --output: must be one of table, json',
+  ]],
+] as const) {
+  test(`agentctl ${args.join(' ')}: exit 2, ${lines.length} usage line(s) naming the flag`, async (t) => {
+    const r = await agentctl(args);
+    t.is(r.code, 2, r.stderr);
+    t.is(r.stdout, '');
+    t.deepEqual(r.stderr.trimEnd().split('\n').sort(), [...lines]);
+  });
+}
+
 for (const cmd of [['stats'], ['status'], ['maps', 'dump'], ['trace', '--src', '192.168.0.5', '--dst', '192.168.2.7']]) {
   test(`agentctl ${cmd[0]} with nothing pinned: exit 3 naming the pin root`, async (t) => {
     const r = await agentctl(['--pin-root', '/nonexistent/burrow', ...cmd]);
