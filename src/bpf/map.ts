@@ -197,11 +197,6 @@ export class BpfMap<K, V> {
     return this.pinnedAt;
   }
 
-  /** Fresh info from the kernel (the cached `info` is from when the map was opened). */
-  queryInfo(): MapInfo {
-    return toInfo(nativeCall(() => this.handle.info()));
-  }
-
   encodeKey(key: K): Buffer {
     const b = Buffer.alloc(this.key.size);
     this.key.write(key, b, 0);
