@@ -149,7 +149,7 @@ export const burrowRouteFlagEnum: EnumSpec<keyof typeof BurrowRouteFlag> = {
   values: BurrowRouteFlag,
 };
 
-export const BurrowConfigFlag = { none: 0, decap_src_pool: 1 << 0 } as const;
+export const BurrowConfigFlag = { none: 0, decap_src_pool: 1 << 0, uplink_fib: 1 << 1 } as const;
 export const burrowConfigFlagEnum: EnumSpec<keyof typeof BurrowConfigFlag> = {
   cName: 'burrow_config_flag',
   prefix: 'BURROW_CFG_',

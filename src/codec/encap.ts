@@ -4,7 +4,7 @@ import { ipv4ToNumber, readU16 } from './address.js';
 import { ETH_HLEN, ETH_P_IP, writeEthernet } from './ethernet.js';
 import { parseIpv4Frame } from './frame-parse.js';
 import { IPPROTO_IPIP, IPPROTO_UDP, type Ipv4Header } from './ipv4.js';
-import { tunnelOverhead, type NodeConfig, type PeerMap, type PeerMode, type PmtuMap, type RouteEntry, type RouteTable } from './model.js';
+import { BURROW_CONFIG_FLAG, tunnelOverhead, type NodeConfig, type PeerMap, type PeerMode, type PmtuMap, type RouteEntry, type RouteTable } from './model.js';
 import { clampMss, mssCounter } from './mss.js';
 import { lookupRoute } from './route-table.js';
 import type { StatName } from './stats.js';
@@ -12,20 +12,30 @@ import { buildTunnelHeaders } from './tunnel-headers.js';
 import { XDP_PACKET_HEADROOM } from './test-run-input.js';
 import { resultOf, type DatapathResult, type Hook, type Verdict } from './verdict.js';
 
-/** What bpf_fib_lookup is asked (docs/datapath.md xdp_encap step 8). */
+/** What bpf_fib_lookup is asked (docs/datapath.md xdp_encap step 8, tc_encap step 8b). */
 export interface FibQuery {
   /** cfg.local_ip. */
   readonly src: string;
   /** route.remote. */
   readonly dst: string;
-  /** The ingress ifindex. */
+  /** The ingress ifindex (tc: skb->ifindex). */
   readonly ifindex: number;
-  /** The outer IPv4 total length (a real FIB answers "frag needed" when it exceeds the MTU). */
+  /**
+   * The outer IPv4 total length (a real FIB answers "frag needed" when it exceeds the MTU);
+   * tc: 0 for a GSO packet (no MTU check).
+   */
   readonly totLen: number;
 }
 
+/**
+ * The FIB's answer. xdp_encap takes only 'success'; tc_encap (with UPLINK_FIB) also redirects on
+ * 'no-neigh' (bpf_redirect_neigh resolves the next hop), drops 'frag-needed' as too big and
+ * anything else ('fail': no route, not unicast) as no route.
+ */
 export type FibResult =
   | { readonly result: 'success'; readonly ifindex: number; readonly smac: string; readonly dmac: string }
+  | { readonly result: 'no-neigh'; readonly ifindex: number }
+  | { readonly result: 'frag-needed' }
   | { readonly result: 'fail' };
 
 /** The FIB/neighbour model: called with the outer destination (route.remote) and the full query. */
@@ -50,11 +60,11 @@ export interface EncapOptions {
    * it. Default: no limit.
    */
   readonly skbMaxLen?: number;
-  /** xdp: required. */
+  /** xdp: required; tc: required when config.flags has UPLINK_FIB (step 8b). */
   readonly fib?: FibLookup;
   /** xdp: the `pmtu` map (step 7b). Default: empty. */
   readonly pmtu?: PmtuMap;
-  /** xdp: the ingress ifindex (BPF_PROG_TEST_RUN: the loopback device, 1). Default 1. */
+  /** xdp: the ingress ifindex; tc: skb->ifindex (BPF_PROG_TEST_RUN: the loopback device, 1). Default 1. */
   readonly ingressIfindex?: number;
   /**
    * xdp: headroom before the frame (XDP_PACKET_HEADROOM, 256, in BPF_PROG_TEST_RUN).
@@ -73,9 +83,9 @@ export interface EncapResult extends DatapathResult {
    * input: inner DF clear and the frame encapsulated. Substitute it via `ipId`.
    */
   readonly outerIdRandom: boolean;
-  /** Where a redirect sends the frame: cfg.uplink_ifindex (tc) or the FIB egress (xdp). */
+  /** Where a redirect sends the frame: cfg.uplink_ifindex (tc) or the FIB egress (xdp; tc with UPLINK_FIB). */
   readonly redirectIfindex?: number;
-  /** xdp: what was asked of the FIB, when step 8 was reached. */
+  /** What was asked of the FIB, when xdp step 8 or tc step 8b (UPLINK_FIB) was reached. */
   readonly fibQuery?: FibQuery;
 }
 
@@ -83,6 +93,9 @@ const XDP_FRAME_SIZE = 40;
 
 export function encap(frame: Uint8Array, options: EncapOptions): EncapResult {
   if (options.hook === 'xdp' && options.fib === undefined) throw new TypeError('xdp encap needs a fib model (options.fib)');
+  if (options.hook === 'tc' && (options.config.flags & BURROW_CONFIG_FLAG.UPLINK_FIB) !== 0 && options.fib === undefined) {
+    throw new TypeError('tc encap with the UPLINK_FIB flag needs a fib model (options.fib)');
+  }
   const ip = parseIpv4Frame(frame);
   if (ip === undefined) return finish(options.hook, 'pass', 'PASS', frame, undefined);
   const entry = lookupRoute(options.routes, ip.dst);
@@ -153,8 +166,23 @@ function encapTc(
   const gso = options.gso ?? false;
   if (!fits && !gso) return finish('tc', 'drop', 'DROP_TOO_BIG', frame, entry);
   const overhead = tunnelOverhead(mode);
+  // Step 8b: the uplink, fixed or the FIB's choice for the peer (docs/datapath.md, "Loopback tunnel source").
+  let redirectIfindex = options.config.uplinkIfindex;
+  let fibQuery: FibQuery | undefined;
+  if ((options.config.flags & BURROW_CONFIG_FLAG.UPLINK_FIB) !== 0) {
+    fibQuery = {
+      src: options.config.localIp,
+      dst: entry.route.remote,
+      ifindex: options.ingressIfindex ?? 1,
+      totLen: gso ? 0 : frame.length - ETH_HLEN + overhead,
+    };
+    const fib = (options.fib as FibLookup)(entry.route.remote, fibQuery);
+    if (fib.result === 'frag-needed') return { ...finish('tc', 'drop', 'DROP_TOO_BIG', frame, entry), fibQuery };
+    if (fib.result === 'fail') return { ...finish('tc', 'drop', 'DROP_NO_ROUTE', frame, entry), fibQuery };
+    redirectIfindex = fib.ifindex;
+  }
   if (!gso && options.skbMaxLen !== undefined && frame.length + overhead > options.skbMaxLen) {
-    return finish('tc', 'drop', 'DROP_ENCAP_FAILED', frame, entry);
+    return { ...finish('tc', 'drop', 'DROP_ENCAP_FAILED', frame, entry), ...(fibQuery ? { fibQuery } : {}) };
   }
   const headers = buildTunnelHeaders({ frame, inner: ip, mode, route: entry.route, config: options.config, id });
   const { inner, also } = clampedInner(frame, ip, mode, options.config);
@@ -168,7 +196,8 @@ function encapTc(
     route: entry,
     mode,
     outerIdRandom: !ip.df,
-    redirectIfindex: options.config.uplinkIfindex,
+    redirectIfindex,
+    ...(fibQuery ? { fibQuery } : {}),
   };
 }
 

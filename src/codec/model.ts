@@ -23,6 +23,8 @@ export const BURROW_ROUTE_FLAG = {
 export const BURROW_CONFIG_FLAG = {
   /** Decap: an inner source anywhere in a pool (not one of our blocks) will do, not only the sending peer's blocks. */
   DECAP_SRC_POOL: 1 << 0,
+  /** tc_encap: the outer packet leaves by the FIB's route to the peer, not by uplinkIfindex. */
+  UPLINK_FIB: 1 << 1,
 } as const;
 
 export const BURROW_DEFAULT_VXLAN_PORT = 4789;
