@@ -62,7 +62,7 @@ export interface EncapOptions {
   readonly skbMaxLen?: number;
   /** xdp: required; tc: required when config.flags has UPLINK_FIB (step 8b). */
   readonly fib?: FibLookup;
-  /** xdp: the `pmtu` map (step 7b). Default: empty. */
+  /** The `pmtu` map: xdp step 7b, and the MSS clamp's step 3b (both hooks). Default: empty. */
   readonly pmtu?: PmtuMap;
   /** xdp: the ingress ifindex; tc: skb->ifindex (BPF_PROG_TEST_RUN: the loopback device, 1). Default 1. */
   readonly ingressIfindex?: number;
@@ -131,13 +131,26 @@ export function mssClampOf(config: NodeConfig, mode: PeerMode): number {
   return (mode === 'ipip' ? config.mssIpip : config.mssVxlan) ?? 0;
 }
 
+/** The smallest path MTU believed (BURROW_PMTU_MIN, the kernel's min_pmtu). */
+export const PMTU_MIN = 552;
+
+/**
+ * The clamp a SYN to `remote` gets: the mode's (0: off), lowered to `learned − overhead − 40`
+ * when a path MTU of at least 552 has been learned to the peer (MSS clamping step 3b).
+ */
+export function effectiveMssClamp(config: NodeConfig, mode: PeerMode, learned: number | undefined): number {
+  const clamp = mssClampOf(config, mode);
+  if (clamp === 0 || learned === undefined || learned < PMTU_MIN) return clamp;
+  return Math.min(clamp, learned - tunnelOverhead(mode) - 40);
+}
+
 /**
  * The inner frame as it leaves, after the MSS clamp (step 10 for tc, 10 for xdp: after the
  * outer headers are written, which do not depend on the MSS), and the side counter it moves.
  */
-function clampedInner(frame: Uint8Array, ip: Ipv4Header, mode: PeerMode, config: NodeConfig): { inner: Uint8Array; also?: readonly StatName[] } {
+function clampedInner(frame: Uint8Array, ip: Ipv4Header, mode: PeerMode, options: EncapOptions, remote: string): { inner: Uint8Array; also?: readonly StatName[] } {
   const inner = frame.slice();
-  const counter = mssCounter(clampMss(inner, ip, mssClampOf(config, mode)));
+  const counter = mssCounter(clampMss(inner, ip, effectiveMssClamp(options.config, mode, options.pmtu?.get(remote))));
   return counter !== undefined ? { inner, also: [counter] } : { inner };
 }
 
@@ -185,7 +198,7 @@ function encapTc(
     return { ...finish('tc', 'drop', 'DROP_ENCAP_FAILED', frame, entry), ...(fibQuery ? { fibQuery } : {}) };
   }
   const headers = buildTunnelHeaders({ frame, inner: ip, mode, route: entry.route, config: options.config, id });
-  const { inner, also } = clampedInner(frame, ip, mode, options.config);
+  const { inner, also } = clampedInner(frame, ip, mode, options, entry.route.remote);
   const output = new Uint8Array(frame.length + overhead);
   output.set(frame.subarray(0, ETH_HLEN), 0);
   output.set(headers, ETH_HLEN);
@@ -222,7 +235,7 @@ function encapXdp(
     return { ...finish('xdp', 'drop', 'DROP_ENCAP_FAILED', frame, entry), fibQuery };
   }
   const headers = buildTunnelHeaders({ frame, inner: ip, mode, route: entry.route, config: options.config, id });
-  const { inner, also } = clampedInner(frame, ip, mode, options.config);
+  const { inner, also } = clampedInner(frame, ip, mode, options, entry.route.remote);
   const output = new Uint8Array(frame.length + overhead);
   writeEthernet(output, 0, { dst: fib.dmac, src: fib.smac, etherType: ETH_P_IP });
   output.set(headers, ETH_HLEN);

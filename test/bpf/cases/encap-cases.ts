@@ -288,13 +288,41 @@ export const ENCAP_CASES: EncapCase[] = [
 
   // --- MSS clamping and the learned path MTU together ---------------------------------------
   {
-    ...mssRow('a SYN over the learned path MTU (644 + 20 > 552): xdp_encap leaves it to the stack unclamped (step 7b before the clamp); tc_encap clamps it',
-      syn('10.244.3.7', mssOpt(1460), { payload: new Uint8Array(600) }), I(), { frame: syn('10.244.3.7', mssOpt(1440), { payload: new Uint8Array(600) }), also: CLAMPED }),
+    ...mssRow('a SYN over the learned path MTU (644 + 20 > 552): xdp_encap leaves it to the stack unclamped (step 7b before the clamp); tc_encap clamps it to the path\'s 552 − 20 − 40',
+      syn('10.244.3.7', mssOpt(1460), { payload: new Uint8Array(600) }), I(), { frame: syn('10.244.3.7', mssOpt(492), { payload: new Uint8Array(600) }), also: CLAMPED }),
     pmtu: new Map([['10.0.2.2', 552]]), xdp: untouched('pass', 'PASS_PMTU'),
   },
   {
-    ...mssRow('a SYN within a learned path MTU of 1400: clamped to the tunnel MTU\'s 1440, not lowered to the path\'s', syn('10.244.3.7', mssOpt(1460)), I(),
+    ...mssRow('IPIP SYN within a learned path MTU of 1400: clamped to the path\'s 1400 − 20 − 40 = 1340', syn('10.244.3.7', mssOpt(1460)), I(),
+      { frame: syn('10.244.3.7', mssOpt(1340)), also: CLAMPED }),
+    pmtu: new Map([['10.0.2.2', 1400]]),
+  },
+  {
+    ...mssRow('VXLAN SYN within a learned path MTU of 1400: clamped to 1400 − 50 − 40 = 1310', syn('10.244.2.7', mssOpt(1460)), V(),
+      { frame: syn('10.244.2.7', mssOpt(1310)), also: CLAMPED }),
+    pmtu: new Map([['10.0.1.2', 1400]]),
+  },
+  {
+    ...mssRow('a learned path MTU no narrower than the tunnel\'s (1500): the mode\'s 1440 stays', syn('10.244.3.7', mssOpt(1460)), I(),
       { frame: syn('10.244.3.7', mssOpt(1440)), also: CLAMPED }),
+    pmtu: new Map([['10.0.2.2', 1500]]),
+  },
+  {
+    ...mssRow('a path MTU learned for another peer changes nothing: 1440', syn('10.244.3.7', mssOpt(1460)), I(),
+      { frame: syn('10.244.3.7', mssOpt(1440)), also: CLAMPED }),
+    pmtu: new Map([['10.0.1.2', 1280]]),
+  },
+  {
+    ...mssRow('a path entry below 552 is not believed: 1440', syn('10.244.3.7', mssOpt(1460)), I(),
+      { frame: syn('10.244.3.7', mssOpt(1440)), also: CLAMPED }),
+    pmtu: new Map([['10.0.2.2', 500]]),
+  },
+  {
+    ...mssRow('MSS 1300 already below the path\'s 1340: untouched', syn('10.244.3.7', mssOpt(1300)), I()),
+    pmtu: new Map([['10.0.2.2', 1400]]),
+  },
+  {
+    ...mssRow('clamping off (mss 0) with a learned path MTU: untouched', syn('10.244.3.7', mssOpt(1460)), { ...I(), config: NODE }),
     pmtu: new Map([['10.0.2.2', 1400]]),
   },
 ];
