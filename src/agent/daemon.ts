@@ -496,6 +496,7 @@ export class Daemon {
     return [
       { map: 'routes', entries: count(maps.routes), maxEntries: maps.routes.info.maxEntries },
       { map: 'peers', entries: count(maps.peers), maxEntries: maps.peers.info.maxEntries },
+      { map: 'pmtu', entries: count(maps.pmtu), maxEntries: maps.pmtu.info.maxEntries },
       { map: 'config', entries: maps.config.info.maxEntries, maxEntries: maps.config.info.maxEntries },
       { map: 'stats', entries: maps.stats.info.maxEntries, maxEntries: maps.stats.info.maxEntries },
     ];
