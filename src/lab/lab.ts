@@ -308,14 +308,13 @@ export class Lab {
   }
 
   /**
-   * The node address on a dummy (`src0`), two direct links to the router, the primary preferred
-   * by metric on both sides (topology.ts, `loopbackSource`). The node sends from the dummy's
-   * address (`src`), so the kernel's own underlay packets come from it too.
+   * The node address on the loopback device (/32; a dummy would do as well, but needs a module
+   * not every test machine has), two direct links to the router, the primary preferred by metric
+   * on both sides (topology.ts, `loopbackSource`). The node sends from that address (`src`), so
+   * the kernel's own underlay packets come from it too.
    */
   private buildLoopbackSource(node: LabNode, links: readonly LabLink[]): void {
-    this.ip(node.ns, 'link', 'add', 'src0', 'type', 'dummy');
-    this.ip(node.ns, 'addr', 'add', `${node.address}/32`, 'dev', 'src0');
-    this.ip(node.ns, 'link', 'set', 'src0', 'up');
+    this.ip(node.ns, 'addr', 'add', `${node.address}/32`, 'dev', 'lo');
     const mtu = String(this.topology.mtu);
     links.forEach((l, i) => {
       const routerSide = `${node.name}-${l.name}`.slice(0, 15);

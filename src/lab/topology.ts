@@ -37,7 +37,7 @@ export interface LabTopology {
   readonly narrow?: { readonly segment: string; readonly mtu: number };
   /**
    * A loopback tunnel source (issue 12 point 3; docs/datapath.md, "Loopback tunnel source"):
-   * node `node` holds its `address` (/32) on a dummy device instead of an uplink, and reaches the
+   * node `node` holds its `address` (/32) on its loopback device instead of an uplink, and reaches the
    * router over two direct links, `links[0]` the primary (default route metric 10) and
    * `links[1]` the backup (metric 20). The router routes the address over both with the same
    * metrics and ignores routes whose link lost its carrier, so taking the primary down on the
@@ -55,7 +55,7 @@ export interface LabLink {
   readonly routerAddress: string;
 }
 
-/** node-a with its address on a dummy and two uplinks (eth0 primary, eth1 backup) to the router. */
+/** node-a with its address on lo and two uplinks (eth0 primary, eth1 backup) to the router. */
 export function loopbackSourceTopology(overrides: Partial<LabTopology> = {}): LabTopology {
   const base = defaultTopology();
   return {
