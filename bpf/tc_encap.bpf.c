@@ -19,8 +19,10 @@ SEC("tc")
 int tc_encap(struct __sk_buff *skb)
 {
 	struct pkt p = pkt_from_skb(skb);
+	struct bpf_fib_lookup fib;
 	struct encap_plan e;
-	__u32 len = p.len;
+	__u32 len = p.len, out;
+	int rc;
 	int stat = encap_classify(&p, &e);
 
 	if (stat == BURROW_STAT_PASS || stat == BURROW_STAT_PASS_TUNNEL_ENDPOINT)
@@ -33,12 +35,28 @@ int tc_encap(struct __sk_buff *skb)
 	/* GSO packets are segmented to the route MTU after encapsulation. */
 	if (!skb->gso_size && encap_too_big(&e, len))
 		return counted(BURROW_STAT_DROP_TOO_BIG, len, TC_ACT_SHOT);
+	/* 8b: the uplink: fixed, or the one the FIB chooses for the peer (docs/datapath.md,
+	 * "Loopback tunnel source"). */
+	if (e.cfg->flags & BURROW_CFG_UPLINK_FIB) {
+		rc = encap_fib_lookup_skb(skb, &e, skb->gso_size ? 0 : len - ETH_HLEN + e.overhead, &fib);
+		if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+			return counted(BURROW_STAT_DROP_TOO_BIG, len, TC_ACT_SHOT);
+		if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+			return counted(BURROW_STAT_DROP_NO_ROUTE, len, TC_ACT_SHOT);
+		out = fib.ifindex;
+	} else {
+		out = e.cfg->uplink_ifindex;
+	}
 	if (encap_skb(skb, &e, len))
 		return counted(BURROW_STAT_DROP_ENCAP_FAILED, len, TC_ACT_SHOT);
 	/* Only SYNs pay more than a branch and a 20-byte load (mss.h). */
 	mss_count(mss_clamp_skb(skb, &e), len);
 	count(stat, len);
-	return bpf_redirect_neigh(e.cfg->uplink_ifindex, NULL, 0, 0);
+	/* No next hop passed, even with the FIB's at hand: the kernel then routes the outer packet
+	 * itself on `out` and sets the skb's dst to that route. Given a next hop it keeps the inner
+	 * packet's dst (the route into burrow0), and a packet queued while the neighbour resolves is
+	 * sent with the MAC of that route's gateway (docs/datapath.md, "Loopback tunnel source"). */
+	return bpf_redirect_neigh(out, NULL, 0, 0);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -74,12 +74,17 @@ enum burrow_config_flag {
 	BURROW_CFG_NONE           = 0,
 	BURROW_CFG_DECAP_SRC_POOL = 1 << 0, /* decap: an inner source anywhere in a pool will do
 	                                     * (not only the sending peer's blocks) */
+	BURROW_CFG_UPLINK_FIB     = 1 << 1, /* tc_encap: the outer packet leaves by the FIB's route
+	                                     * to the peer, not by uplink_ifindex (a tunnel address
+	                                     * on a loopback or dummy, several uplinks:
+	                                     * docs/datapath.md "Loopback tunnel source") */
 };
 
 /* Value of the `config` array (one entry, key 0): this node. */
 struct burrow_config {
 	__be32 local_ip;        /* this node's underlay address, network byte order */
-	__u32 uplink_ifindex;   /* where tc_encap sends packets; 0: none yet (it drops them) */
+	__u32 uplink_ifindex;   /* where tc_encap sends packets (unless BURROW_CFG_UPLINK_FIB);
+	                         * 0: none yet (it drops them) */
 	__u8  uplink_mac[6];
 	__u8  vtep_mac[6];      /* local VTEP MAC: inner Ethernet source for VXLAN */
 	__u16 vxlan_port;       /* UDP destination port, host order (default 4789) */

@@ -187,6 +187,25 @@ static __always_inline int encap_fib_lookup(struct xdp_md *ctx, const struct enc
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 }
 
+/*
+ * tc_encap step 8b with BURROW_CFG_UPLINK_FIB (docs/datapath.md, "Loopback tunnel source"): the
+ * uplink the underlay's routes choose for the peer, asked before the room is made. tot_len: the
+ * outer IPv4 length of a non-GSO frame (the FIB checks it against the route MTU); 0 for a GSO
+ * frame (the kernel then only asks that the egress device is up). On success or NO_NEIGH,
+ * fib->ifindex is the uplink; bpf_redirect_neigh resolves a neighbour the FIB did not have.
+ */
+static __always_inline int encap_fib_lookup_skb(struct __sk_buff *skb, const struct encap_plan *e,
+						__u32 tot_len, struct bpf_fib_lookup *fib)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->family = AF_INET;
+	fib->tot_len = tot_len;
+	fib->ifindex = skb->ifindex;
+	fib->ipv4_src = e->cfg->local_ip;
+	fib->ipv4_dst = e->route->remote;
+	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
+}
+
 /* XDP: a new Ethernet header from the FIB result replaces the original one. */
 static __always_inline int encap_xdp(struct xdp_md *ctx, const struct encap_plan *e, __u32 len,
 				     const struct bpf_fib_lookup *fib)

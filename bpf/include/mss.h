@@ -2,7 +2,8 @@
 /*
  * mss.h — TCP MSS clamping of docs/datapath.md "MSS clamping": a SYN (or SYN-ACK) that has just
  * been encapsulated leaves with its MSS option lowered to the mode's clamp (cfg.mss_ipip /
- * cfg.mss_vxlan: the tunnel MTU less 40, written by the agent; 0 = off), never raised. The TCP
+ * cfg.mss_vxlan: the tunnel MTU less 40, written by the agent; 0 = off; lower when a narrower
+ * path MTU to the peer has been learned), never raised. The TCP
  * checksum is updated incrementally (RFC 1624), so a wrong one stays exactly as wrong.
  *
  * Cost on the fast path: a frame that is not unfragmented TCP costs one branch; a TCP segment
@@ -35,6 +36,7 @@
 #define TCP_OPT_NOP    1
 #define TCP_OPT_MSS    2
 #define TCP_OPT_MSS_LEN 4
+#define MSS_IPV4_TCP_HLEN 40         /* IPv4 + TCP headers without options */
 
 enum mss_result {
 	MSS_NONE = 0,      /* nothing to do: not a SYN, no MSS option, already small, clamp off */
@@ -138,6 +140,21 @@ static __always_inline __u16 mss_clamp_of(const struct encap_plan *e)
 	return e->mode == BURROW_MODE_IPIP ? e->cfg->mss_ipip : e->cfg->mss_vxlan;
 }
 
+/* Step 3b: a path MTU learned to the peer (docs/datapath.md, "Path MTU") lowers the clamp to
+ * what fits the path: mtu - overhead - 40. Entries below 552 (never written by decap, P5) are
+ * not believed. Only SYNs with options get here: the lookup stays off the fast path. */
+static __always_inline __u16 mss_path_clamp(const struct encap_plan *e, __u16 clamp)
+{
+	__u32 remote = e->route->remote;
+	const struct burrow_pmtu *learned = bpf_map_lookup_elem(&pmtu, &remote);
+	__u32 path;
+
+	if (!learned || learned->mtu < BURROW_PMTU_MIN)
+		return clamp;
+	path = learned->mtu - e->overhead - MSS_IPV4_TCP_HLEN;
+	return path < clamp ? path : clamp;
+}
+
 /*
  * The decision, shared by both hooks: w->buf holds the options of a SYN whose header fits.
  * Returns MSS_NONE, MSS_MALFORMED, or MSS_CLAMPED with *at (offset of the MSS value in buf) and
@@ -187,15 +204,15 @@ static __always_inline long mss_load(void *ctx, int xdp, __u32 off, void *to, __
 /*
  * What both hooks do before writing: MSS_NONE, MSS_MALFORMED, or MSS_CLAMPED with *off (the TCP
  * header in the encapsulated frame), *th (its first 20 bytes), *at (the MSS value's offset in
- * the options) and *old (its value).
+ * the options), *old (its value) and *clamp (lowered to the learned path's, step 3b).
  */
-static __always_inline int mss_read(void *ctx, int xdp, const struct encap_plan *e, __u16 clamp,
+static __always_inline int mss_read(void *ctx, int xdp, const struct encap_plan *e, __u16 *clamp,
 				    struct tcphdr *th, __u32 *off, int *at, __u16 *old)
 {
 	struct mss_walk w = {};
 	int r;
 
-	if (!e->tcp || !clamp || e->l4_off + TCP_HLEN > e->l4_end)
+	if (!e->tcp || !*clamp || e->l4_off + TCP_HLEN > e->l4_end)
 		return MSS_NONE;
 	*off = e->l4_off + e->overhead;
 	if (mss_load(ctx, xdp, *off, th, sizeof(*th)))
@@ -206,7 +223,8 @@ static __always_inline int mss_read(void *ctx, int xdp, const struct encap_plan 
 	if (w.optlen > TCP_OPT_MAX ||
 	    mss_load(ctx, xdp, *off + TCP_HLEN, w.buf, mss_opt_len(w.optlen)))
 		return MSS_MALFORMED;
-	return mss_decide(&w, clamp, at, old);
+	*clamp = mss_path_clamp(e, *clamp);
+	return mss_decide(&w, *clamp, at, old);
 }
 
 /* TC: bpf_l4_csum_replace leaves a CHECKSUM_PARTIAL skb's pseudo-header sum alone (the NIC or
@@ -219,7 +237,7 @@ static __always_inline int mss_clamp_skb(struct __sk_buff *skb, const struct enc
 	__u16 old = 0, new_be;
 	int r, at = 0;
 
-	r = mss_read(skb, 0, e, clamp, &th, &off, &at, &old);
+	r = mss_read(skb, 0, e, &clamp, &th, &off, &at, &old);
 	if (r != MSS_CLAMPED)
 		return r;
 	new_be = bpf_htons(clamp);
@@ -239,7 +257,7 @@ static __always_inline int mss_clamp_xdp(struct xdp_md *ctx, const struct encap_
 	__u16 old = 0, new_be, check;
 	int r, at = 0;
 
-	r = mss_read(ctx, 1, e, clamp, &th, &off, &at, &old);
+	r = mss_read(ctx, 1, e, &clamp, &th, &off, &at, &old);
 	if (r != MSS_CLAMPED)
 		return r;
 	new_be = bpf_htons(clamp);

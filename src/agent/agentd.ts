@@ -3,7 +3,7 @@
  * agentd: burrow's node agent. Run it inside the node's network namespace (on a host: the host's
  * own; in the lab: `ip netns exec <node-ns> agentd ...`).
  *
- *   agentd [--node NAME] --manifests PATH [--manifests PATH ...] [--uplink IF] [--pin-root DIR]
+ *   agentd [--node NAME] --manifests PATH [--manifests PATH ...] [--uplink IF[,IF...]] [--pin-root DIR]
  *          [--decap-hook xdp|tc|auto] [--decap-source-check strict|pool] [--listen ADDR]
  *          [--cleanup-on-exit] [--bpf-dir DIR]
  *   agentd [--node NAME] --datastore kubernetes [--kubeconfig FILE] …
@@ -35,7 +35,7 @@ const AgentdOptions = z.strictObject({
   node: z.string().min(1),
   manifests: z.array(z.string().min(1)).optional(),
   ...datastoreOptionFields,
-  uplink: ifname.optional(),
+  uplink: z.preprocess((v) => (typeof v === 'string' ? v.split(',') : v), z.array(ifname).min(1)).optional(),
   pinRoot: z.string().startsWith('/', 'must be an absolute path'),
   decapHook: z.enum(['xdp', 'tc', 'auto']),
   decapSourceCheck: z.enum(DECAP_SOURCE_CHECKS),
@@ -57,7 +57,7 @@ function buildCommand(): Command {
     .description('burrow node agent: keeps the eBPF IP-in-IP/VXLAN datapath, kernel routes and NAT in line with the manifests'))
     .option('--node <name>', 'this node\'s name (a Calico Node); default $NODENAME, then the hostname', process.env['NODENAME'] || os.hostname())
     .option('--manifests <path...>', 'manifest files or directories, watched (--datastore file)')
-    .option('--uplink <if>', 'underlay interface (default: the one holding the node address)')
+    .option('--uplink <if[,if...]>', 'underlay interface(s), comma-separated; decap runs on each; with several (or the node address on a loopback/dummy) tunnel packets leave by the routes\' choice (default: the one holding the node address; when that is a loopback or dummy, every interface with a route via a gateway)')
     .option('--pin-root <dir>', 'bpffs directory for maps and links (bpffs is mounted there if needed)', DEFAULT_PIN_ROOT)
     .option('--decap-hook <hook>', 'xdp, tc, or auto (TC on veth and devices without native XDP)', 'auto')
     .option('--decap-source-check <check>', 'inner source of a decapsulated packet: strict (a block of the node that sent it, or that node) or pool (any IPPool address but our own blocks: IPAM that borrows addresses)', 'strict')

@@ -40,7 +40,7 @@ import { preparePinRoot, undoPinRootMount } from './pin-root.js';
 import { TunnelModeSwitch } from './mode-switch.js';
 import { PmtuPoller, removePmtuRoutes } from './pmtu.js';
 import { ensureTunnelDevice } from './tunnel-device.js';
-import { chooseDecapHook, findUplink, type DecapHook, type DecapHookChoice, type UplinkInfo } from './uplink.js';
+import { chooseDecapHook, findUplinks, type DecapHook, type DecapHookChoice, type UplinkSet } from './uplink.js';
 
 export interface DaemonOptions {
   node: string;
@@ -48,7 +48,8 @@ export interface DaemonOptions {
   manifests: readonly string[];
   /** Where resources come from: files (default) or Calico's etcdv3 datastore. */
   datastore?: DatastoreSpec;
-  uplink?: string | undefined;
+  /** --uplink: one or more (docs/datapath.md, "Loopback tunnel source"); default: found. */
+  uplink?: readonly string[] | undefined;
   pinRoot: string;
   decapHook: DecapHookChoice;
   tunnelDevice: string;
@@ -152,7 +153,7 @@ export class Daemon {
   /** The peers last derived (before any transitional widening). */
   private previous: { peers: readonly TunnelPeer[] } | undefined;
   private readonly modeSwitch: TunnelModeSwitch;
-  private uplink: UplinkInfo | undefined;
+  private uplink: UplinkSet | undefined;
   private uplinkFor: string | undefined;
   private resyncDue = false;
   private lastKernelResync = Date.now();
@@ -495,6 +496,7 @@ export class Daemon {
     return [
       { map: 'routes', entries: count(maps.routes), maxEntries: maps.routes.info.maxEntries },
       { map: 'peers', entries: count(maps.peers), maxEntries: maps.peers.info.maxEntries },
+      { map: 'pmtu', entries: count(maps.pmtu), maxEntries: maps.pmtu.info.maxEntries },
       { map: 'config', entries: maps.config.info.maxEntries, maxEntries: maps.config.info.maxEntries },
       { map: 'stats', entries: maps.stats.info.maxEntries, maxEntries: maps.stats.info.maxEntries },
     ];
@@ -549,14 +551,21 @@ export class Daemon {
 
   private uplinkFacts() {
     const u = this.uplink;
-    return u ? { name: u.name, ifindex: u.ifindex, mac: u.mac, mtu: u.mtu } : undefined;
+    if (!u) return undefined;
+    const { primary } = u;
+    // With the FIB choosing the uplink, no route names a device (docs/datapath.md, "Loopback tunnel source").
+    return u.fib
+      ? { ifindex: primary.ifindex, mac: primary.mac, mtu: u.mtu, fib: true }
+      : { name: primary.name, ifindex: primary.ifindex, mac: primary.mac, mtu: u.mtu };
   }
 
   private async apply(summary: CycleSummary): Promise<void> {
     const local = this.engine.derived.local!;
     if (!this.uplink || this.uplinkFor !== local.address) {
-      this.uplink = await findUplink(this.opts.uplink, local.address);
+      this.uplink = await findUplinks(this.opts.uplink, local.address, [this.opts.tunnelDevice]);
       this.uplinkFor = local.address;
+      const u = this.uplink;
+      if (u.fib) this.log.info({ uplinks: u.all.map((x) => x.name), source: u.sourceDevice, mtu: u.mtu }, 'tunnel source not on a single uplink: tc_encap follows the FIB, decap on every uplink');
     }
     const uplink = this.uplink;
     const tunnelAddresses = [...new Set([local.ipipTunnelAddr, local.vxlanTunnelAddr].filter((a): a is string => a !== undefined))];
@@ -578,25 +587,29 @@ export class Daemon {
     summary.changes = result.changes + device.changes.length + links.attachments.filter((a) => a.action !== 'adopted').length + links.removed.length;
   }
 
-  private attachSpecs(uplink: UplinkInfo, hook: DecapHook): AttachmentSpec[] {
+  /** tc_encap on the tunnel device, decap on every uplink. */
+  private attachSpecs(uplinks: UplinkSet, hook: DecapHook): AttachmentSpec[] {
     const p = this.datapath!.programs;
     return [
       { program: p.tc_encap, programName: 'tc_encap', iface: this.opts.tunnelDevice, point: 'tcx-egress' },
-      hook === 'xdp'
+      ...uplinks.all.map((uplink): AttachmentSpec => (hook === 'xdp'
         ? { program: p.xdp_decap, programName: 'xdp_decap', iface: uplink.name, point: 'xdp' }
-        : { program: p.tc_decap, programName: 'tc_decap', iface: uplink.name, point: 'tcx-ingress' },
+        : { program: p.tc_decap, programName: 'tc_decap', iface: uplink.name, point: 'tcx-ingress' })),
     ];
   }
 
-  private attach(uplink: UplinkInfo): ReturnType<typeof ensureAttachments> {
+  private attach(uplinks: UplinkSet): ReturnType<typeof ensureAttachments> {
     const dir = linksDir(this.opts.pinRoot);
+    const uplink = uplinks.primary;
     if (!this.hook) {
-      const choice = chooseDecapHook(this.opts.decapHook, uplink);
+      // One hook for all: XDP only when every uplink would take it natively.
+      const choices = uplinks.all.map((u) => chooseDecapHook(this.opts.decapHook, u));
+      const choice = choices.find((c) => c.hook === 'tc') ?? choices[0]!;
       this.hook = choice.hook;
-      this.log.info({ uplink: uplink.name, kind: uplink.kind ?? 'device', driver: uplink.driver, decapHook: choice.hook, why: choice.reason }, 'decap hook chosen');
+      this.log.info({ uplink: uplinks.all.map((u) => u.name).join(','), kind: uplink.kind ?? 'device', driver: uplink.driver, decapHook: choice.hook, why: choice.reason }, 'decap hook chosen');
       if (tcAttachKind() === 'clsact') this.log.warn({ tcAttach: 'clsact' }, 'this kernel has no tcx (6.6+): TC programs attach as clsact filters, recorded under <pin-root>/links');
     }
-    const { hook, ...result } = ensureDecapAttachments(dir, (h) => this.attachSpecs(uplink, h), this.hook, this.opts.decapHook,
+    const { hook, ...result } = ensureDecapAttachments(dir, (h) => this.attachSpecs(uplinks, h), this.hook, this.opts.decapHook,
       (e) => this.log.warn({ uplink: uplink.name, err: e }, 'native XDP attach failed: falling back to TC decap'));
     this.hook = hook;
     return result;

@@ -70,6 +70,8 @@ export interface RuntimeUplink {
   ifindex: number;
   mac: string;
   mtu: number;
+  /** tc_encap asks the FIB for the uplink (BURROW_CFG_UPLINK_FIB): a loopback tunnel source, several uplinks. */
+  fib?: boolean;
 }
 
 /** IPv4 (20) and TCP (20) headers without options: what a SYN's MSS may announce on a path of `mtu`. */
@@ -90,7 +92,7 @@ export function configValueOf(n: NodeConfig, uplink?: RuntimeUplink): BurrowConf
     ttl: n.ttl,
     default_vni: n.defaultVni,
     uplink_mtu: uplink?.mtu ?? n.uplinkMtu,
-    flags: n.decapSourceCheck === 'pool' ? BurrowConfigFlag.decap_src_pool : 0,
+    flags: (n.decapSourceCheck === 'pool' ? BurrowConfigFlag.decap_src_pool : 0) | (uplink?.fib ? BurrowConfigFlag.uplink_fib : 0),
     mss_ipip: n.mssClamp ? mssFor(n.tunnelMtu.ipip) : 0,
     mss_vxlan: n.mssClamp ? mssFor(n.tunnelMtu.vxlan) : 0,
   };

@@ -1,7 +1,8 @@
 /**
  * The uplink: the interface that holds the node's address, whose facts (ifindex, MAC, MTU) go
  * into the `config` map and whose kind decides the decap hook. Read with `ip -j -d`, in the
- * calling process's network namespace.
+ * calling process's network namespace. Or several (findUplinks): the node's address on a
+ * loopback or dummy, reached over whichever uplink the underlay's routes choose.
  */
 import fs from 'node:fs';
 
@@ -63,6 +64,70 @@ export async function findUplink(name: string | undefined, address: string): Pro
   if (!link) throw new Error(`uplink ${ifname} does not exist in this network namespace`);
   if (!link.address || link.address === '00:00:00:00:00:00') throw new Error(`uplink ${ifname} has no Ethernet address: burrow needs an Ethernet uplink`);
   return { name: ifname, ifindex: link.ifindex, mac: link.address, mtu: link.mtu, kind: link.linkinfo?.info_kind, driver: driverOf(ifname) };
+}
+
+/**
+ * The uplinks (docs/datapath.md, "Loopback tunnel source"): what decap attaches to, and whether
+ * tc_encap asks the FIB for the way out (`fib`) instead of sending everything out of `primary`.
+ */
+export interface UplinkSet {
+  /** The first uplink: its ifindex marks the config entry as having one (tc_encap step 7). */
+  readonly primary: UplinkInfo;
+  readonly all: readonly UplinkInfo[];
+  /** The node address is not on the one uplink, or there are several: UPLINK_FIB. */
+  readonly fib: boolean;
+  /** The smallest MTU of them all: the uplink MTU the tunnel MTU is derived from. */
+  readonly mtu: number;
+  /** The interface holding the node address, when it is none of the uplinks (a loopback or dummy). */
+  readonly sourceDevice?: string;
+}
+
+interface IpRouteJson {
+  dst?: string;
+  gateway?: string;
+  dev?: string;
+}
+
+/** A loopback or dummy: holds an address, carries no packets to the underlay. */
+function isSourceOnly(name: string, link: IpLinkJson | undefined): boolean {
+  return name === 'lo' || link?.linkinfo?.info_kind === 'dummy' || link?.flags?.includes('LOOPBACK') === true;
+}
+
+/**
+ * `names` (--uplink a,b), or: the interface holding `address` when it is an Ethernet uplink;
+ * when the address sits on a loopback or dummy, every interface that carries an IPv4 route via
+ * a gateway (the underlay's routes), but `exclude` (the tunnel device).
+ */
+export async function findUplinks(names: readonly string[] | undefined, address: string, exclude: readonly string[] = []): Promise<UplinkSet> {
+  const rows = JSON.parse(await run(['ip', '-j', '-4', 'addr', 'show'])) as IpAddrJson[];
+  const holder = rows.find((r) => r.addr_info?.some((a) => a.family === 'inet' && a.local === address))?.ifname;
+  let chosen: string[];
+  if (names && names.length > 0) {
+    chosen = [...new Set(names)];
+  } else {
+    if (!holder) {
+      throw new Error(`no interface in this network namespace holds the node address ${address}: pass --uplink, or run agentd in the node's namespace`);
+    }
+    if (!isSourceOnly(holder, await readLink(holder))) {
+      chosen = [holder];
+    } else {
+      const routes = JSON.parse(await run(['ip', '-j', '-4', 'route', 'show'])) as IpRouteJson[];
+      chosen = [...new Set(routes.filter((r) => r.gateway && r.dev && r.dev !== holder && !exclude.includes(r.dev)).map((r) => r.dev!))];
+      if (chosen.length === 0) {
+        throw new Error(`the node address ${address} is on ${holder} and no IPv4 route leaves via a gateway: pass --uplink IF[,IF…]`);
+      }
+    }
+  }
+  const all: UplinkInfo[] = [];
+  for (const name of chosen) all.push(await findUplink(name, address));
+  const onUplink = holder !== undefined && chosen.includes(holder);
+  return {
+    primary: all[0]!,
+    all,
+    fib: all.length > 1 || !onUplink,
+    mtu: Math.min(...all.map((u) => u.mtu)),
+    ...(!onUplink && holder ? { sourceDevice: holder } : {}),
+  };
 }
 
 export type DecapHook = 'xdp' | 'tc';

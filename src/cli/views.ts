@@ -264,12 +264,22 @@ export interface AgentView {
   error?: string;
 }
 
+/** A path MTU decap learned (the `pmtu` map; docs/datapath.md, "Path MTU"). */
+export interface LearnedPathView {
+  peer: string;
+  mtu: number;
+  /** Seconds since it was learned (bpf_ktime_get_ns and this process's monotonic clock). */
+  ageSeconds: number;
+}
+
 export interface StatusView {
   pinRoot: string;
   /** How TC programs attach on this kernel: tcx links, or clsact filters (no tcx before 6.6). */
   tcAttach: 'tcx' | 'clsact';
   config: ConfigView | null;
   maps: MapFill[];
+  /** The `pmtu` map: learned path MTUs, by peer. */
+  paths: LearnedPathView[];
   devices: DeviceStatus[];
   links: LinkPinView[];
   agent?: AgentView;
@@ -378,10 +388,18 @@ function mapFill(maps: DatapathMaps): MapFill[] {
   return [
     counted('routes', maps.routes.info, maps.routes.entriesBatch().length),
     counted('peers', maps.peers.info, maps.peers.entriesBatch().length),
+    counted('pmtu', maps.pmtu.info, maps.pmtu.entriesBatch().length),
     // Arrays always hold max_entries elements.
     counted('config', maps.config.info, maps.config.info.maxEntries),
     counted('stats', maps.stats.info, maps.stats.info.maxEntries),
   ];
+}
+
+/** The `pmtu` entries, narrowest first; the age from CLOCK_MONOTONIC, the clock decap stamps with. */
+export function learnedPaths(maps: DatapathMaps, now = process.hrtime.bigint()): LearnedPathView[] {
+  return maps.pmtu.entriesBatch()
+    .map(([peer, v]) => ({ peer, mtu: v.mtu, ageSeconds: Math.max(0, Math.round(Number(now - v.learned_ns) / 1e8) / 10) }))
+    .sort((a, b) => a.mtu - b.mtu || a.peer.localeCompare(b.peer));
 }
 
 export function readStatus(pinRoot: string, maps: DatapathMaps, extraDevices: readonly string[], tunnelDevice: string): StatusView {
@@ -408,7 +426,7 @@ export function readStatus(pinRoot: string, maps: DatapathMaps, extraDevices: re
     if (same) same.roles.push('tunnel');
     else devices.push(tunnel);
   }
-  return { pinRoot, tcAttach: tcAttachKind(), config: config ? configView(config) : null, maps: mapFill(maps), devices, links };
+  return { pinRoot, tcAttach: tcAttachKind(), config: config ? configView(config) : null, maps: mapFill(maps), paths: learnedPaths(maps), devices, links };
 }
 
 export function renderStatus(s: StatusView): string {
@@ -427,6 +445,19 @@ export function renderStatus(s: StatusView): string {
         ],
         s.maps,
       ),
+  );
+  parts.push(
+    '\nLEARNED PATH MTU (pmtu)\n' +
+      (s.paths.length === 0
+        ? 'none: no ICMP frag-needed about our tunnel packets (or every entry expired)\n'
+        : renderTable(
+            [
+              { header: 'PEER', value: (p: LearnedPathView) => p.peer },
+              { header: 'MTU', value: (p) => p.mtu, align: 'right' },
+              { header: 'AGE', value: (p) => `${p.ageSeconds}s`, align: 'right' },
+            ],
+            s.paths,
+          )),
   );
   const rows = s.devices.flatMap((d) =>
     d.attached.length

@@ -4,7 +4,7 @@ import { ipv4ToNumber, readU16 } from './address.js';
 import { ETH_HLEN, ETH_P_IP, writeEthernet } from './ethernet.js';
 import { parseIpv4Frame } from './frame-parse.js';
 import { IPPROTO_IPIP, IPPROTO_UDP, type Ipv4Header } from './ipv4.js';
-import { tunnelOverhead, type NodeConfig, type PeerMap, type PeerMode, type PmtuMap, type RouteEntry, type RouteTable } from './model.js';
+import { BURROW_CONFIG_FLAG, tunnelOverhead, type NodeConfig, type PeerMap, type PeerMode, type PmtuMap, type RouteEntry, type RouteTable } from './model.js';
 import { clampMss, mssCounter } from './mss.js';
 import { lookupRoute } from './route-table.js';
 import type { StatName } from './stats.js';
@@ -14,20 +14,30 @@ import { resultOf, type DatapathResult, type Hook, type Verdict } from './verdic
 /** The headroom before every XDP frame (the kernel's XDP_PACKET_HEADROOM), BPF_PROG_TEST_RUN's included. */
 export const XDP_PACKET_HEADROOM = 256;
 
-/** What bpf_fib_lookup is asked (docs/datapath.md xdp_encap step 8). */
+/** What bpf_fib_lookup is asked (docs/datapath.md xdp_encap step 8, tc_encap step 8b). */
 export interface FibQuery {
   /** cfg.local_ip. */
   readonly src: string;
   /** route.remote. */
   readonly dst: string;
-  /** The ingress ifindex. */
+  /** The ingress ifindex (tc: skb->ifindex). */
   readonly ifindex: number;
-  /** The outer IPv4 total length (a real FIB answers "frag needed" when it exceeds the MTU). */
+  /**
+   * The outer IPv4 total length (a real FIB answers "frag needed" when it exceeds the MTU);
+   * tc: 0 for a GSO packet (no MTU check).
+   */
   readonly totLen: number;
 }
 
+/**
+ * The FIB's answer. xdp_encap takes only 'success'; tc_encap (with UPLINK_FIB) also redirects on
+ * 'no-neigh' (bpf_redirect_neigh resolves the next hop), drops 'frag-needed' as too big and
+ * anything else ('fail': no route, not unicast) as no route.
+ */
 export type FibResult =
   | { readonly result: 'success'; readonly ifindex: number; readonly smac: string; readonly dmac: string }
+  | { readonly result: 'no-neigh'; readonly ifindex: number }
+  | { readonly result: 'frag-needed' }
   | { readonly result: 'fail' };
 
 /** The FIB/neighbour model: called with the outer destination (route.remote) and the full query. */
@@ -52,11 +62,11 @@ export interface EncapOptions {
    * it. Default: no limit.
    */
   readonly skbMaxLen?: number;
-  /** xdp: required. */
+  /** xdp: required; tc: required when config.flags has UPLINK_FIB (step 8b). */
   readonly fib?: FibLookup;
-  /** xdp: the `pmtu` map (step 7b). Default: empty. */
+  /** The `pmtu` map: xdp step 7b, and the MSS clamp's step 3b (both hooks). Default: empty. */
   readonly pmtu?: PmtuMap;
-  /** xdp: the ingress ifindex (BPF_PROG_TEST_RUN: the loopback device, 1). Default 1. */
+  /** xdp: the ingress ifindex; tc: skb->ifindex (BPF_PROG_TEST_RUN: the loopback device, 1). Default 1. */
   readonly ingressIfindex?: number;
   /**
    * xdp: headroom before the frame (XDP_PACKET_HEADROOM, 256, in BPF_PROG_TEST_RUN).
@@ -75,9 +85,9 @@ export interface EncapResult extends DatapathResult {
    * input: inner DF clear and the frame encapsulated. Substitute it via `ipId`.
    */
   readonly outerIdRandom: boolean;
-  /** Where a redirect sends the frame: cfg.uplink_ifindex (tc) or the FIB egress (xdp). */
+  /** Where a redirect sends the frame: cfg.uplink_ifindex (tc) or the FIB egress (xdp; tc with UPLINK_FIB). */
   readonly redirectIfindex?: number;
-  /** xdp: what was asked of the FIB, when step 8 was reached. */
+  /** What was asked of the FIB, when xdp step 8 or tc step 8b (UPLINK_FIB) was reached. */
   readonly fibQuery?: FibQuery;
 }
 
@@ -85,6 +95,9 @@ const XDP_FRAME_SIZE = 40;
 
 export function encap(frame: Uint8Array, options: EncapOptions): EncapResult {
   if (options.hook === 'xdp' && options.fib === undefined) throw new TypeError('xdp encap needs a fib model (options.fib)');
+  if (options.hook === 'tc' && (options.config.flags & BURROW_CONFIG_FLAG.UPLINK_FIB) !== 0 && options.fib === undefined) {
+    throw new TypeError('tc encap with the UPLINK_FIB flag needs a fib model (options.fib)');
+  }
   const ip = parseIpv4Frame(frame);
   if (ip === undefined) return finish(options.hook, 'pass', 'PASS', frame, undefined);
   const entry = lookupRoute(options.routes, ip.dst);
@@ -120,13 +133,26 @@ export function mssClampOf(config: NodeConfig, mode: PeerMode): number {
   return (mode === 'ipip' ? config.mssIpip : config.mssVxlan) ?? 0;
 }
 
+/** The smallest path MTU believed (BURROW_PMTU_MIN, the kernel's min_pmtu). */
+export const PMTU_MIN = 552;
+
+/**
+ * The clamp a SYN to `remote` gets: the mode's (0: off), lowered to `learned − overhead − 40`
+ * when a path MTU of at least 552 has been learned to the peer (MSS clamping step 3b).
+ */
+export function effectiveMssClamp(config: NodeConfig, mode: PeerMode, learned: number | undefined): number {
+  const clamp = mssClampOf(config, mode);
+  if (clamp === 0 || learned === undefined || learned < PMTU_MIN) return clamp;
+  return Math.min(clamp, learned - tunnelOverhead(mode) - 40);
+}
+
 /**
  * The inner frame as it leaves, after the MSS clamp (step 10 for tc, 10 for xdp: after the
  * outer headers are written, which do not depend on the MSS), and the side counter it moves.
  */
-function clampedInner(frame: Uint8Array, ip: Ipv4Header, mode: PeerMode, config: NodeConfig): { inner: Uint8Array; also?: readonly StatName[] } {
+function clampedInner(frame: Uint8Array, ip: Ipv4Header, mode: PeerMode, options: EncapOptions, remote: string): { inner: Uint8Array; also?: readonly StatName[] } {
   const inner = frame.slice();
-  const counter = mssCounter(clampMss(inner, ip, mssClampOf(config, mode)));
+  const counter = mssCounter(clampMss(inner, ip, effectiveMssClamp(options.config, mode, options.pmtu?.get(remote))));
   return counter !== undefined ? { inner, also: [counter] } : { inner };
 }
 
@@ -155,11 +181,26 @@ function encapTc(
   const gso = options.gso ?? false;
   if (!fits && !gso) return finish('tc', 'drop', 'DROP_TOO_BIG', frame, entry);
   const overhead = tunnelOverhead(mode);
+  // Step 8b: the uplink, fixed or the FIB's choice for the peer (docs/datapath.md, "Loopback tunnel source").
+  let redirectIfindex = options.config.uplinkIfindex;
+  let fibQuery: FibQuery | undefined;
+  if ((options.config.flags & BURROW_CONFIG_FLAG.UPLINK_FIB) !== 0) {
+    fibQuery = {
+      src: options.config.localIp,
+      dst: entry.route.remote,
+      ifindex: options.ingressIfindex ?? 1,
+      totLen: gso ? 0 : frame.length - ETH_HLEN + overhead,
+    };
+    const fib = (options.fib as FibLookup)(entry.route.remote, fibQuery);
+    if (fib.result === 'frag-needed') return { ...finish('tc', 'drop', 'DROP_TOO_BIG', frame, entry), fibQuery };
+    if (fib.result === 'fail') return { ...finish('tc', 'drop', 'DROP_NO_ROUTE', frame, entry), fibQuery };
+    redirectIfindex = fib.ifindex;
+  }
   if (!gso && options.skbMaxLen !== undefined && frame.length + overhead > options.skbMaxLen) {
-    return finish('tc', 'drop', 'DROP_ENCAP_FAILED', frame, entry);
+    return { ...finish('tc', 'drop', 'DROP_ENCAP_FAILED', frame, entry), ...(fibQuery ? { fibQuery } : {}) };
   }
   const headers = buildTunnelHeaders({ frame, inner: ip, mode, route: entry.route, config: options.config, id });
-  const { inner, also } = clampedInner(frame, ip, mode, options.config);
+  const { inner, also } = clampedInner(frame, ip, mode, options, entry.route.remote);
   const output = new Uint8Array(frame.length + overhead);
   output.set(frame.subarray(0, ETH_HLEN), 0);
   output.set(headers, ETH_HLEN);
@@ -170,7 +211,8 @@ function encapTc(
     route: entry,
     mode,
     outerIdRandom: !ip.df,
-    redirectIfindex: options.config.uplinkIfindex,
+    redirectIfindex,
+    ...(fibQuery ? { fibQuery } : {}),
   };
 }
 
@@ -195,7 +237,7 @@ function encapXdp(
     return { ...finish('xdp', 'drop', 'DROP_ENCAP_FAILED', frame, entry), fibQuery };
   }
   const headers = buildTunnelHeaders({ frame, inner: ip, mode, route: entry.route, config: options.config, id });
-  const { inner, also } = clampedInner(frame, ip, mode, options.config);
+  const { inner, also } = clampedInner(frame, ip, mode, options, entry.route.remote);
   const output = new Uint8Array(frame.length + overhead);
   writeEthernet(output, 0, { dst: fib.dmac, src: fib.smac, etherType: ETH_P_IP });
   output.set(headers, ETH_HLEN);

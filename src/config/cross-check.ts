@@ -79,12 +79,13 @@ export function checkNodeAddresses(nodes: readonly ResolvedNode[]): ConfigDiagno
  * could pose as the node (a trusted tunnel peer), and traffic to the node would be routed as pod
  * traffic. A pool overlapping the node's subnet (its ipv4Address prefix) takes over addresses of
  * the node's own network, the other nodes' included. Every valid block lies in a pool, so a node
- * address inside a block is inside that block's pool. Attached to the Node: a node is rechecked
- * when it changes, every node when the pools do. This is also issue 12's "no recursion" rule: a
+ * address inside a block is inside that block's pool. Attached to the Node, and a second error at
+ * the pool's spec.cidr (pool-contains-node-address): a node is rechecked when it changes, every
+ * node when the pools do, and both errors come and go with that check. This is also issue 12's "no recursion" rule: a
  * node address is a tunnel endpoint (the outer destination of packets to that node), and a pool
  * or block holding it would route packets for the endpoint into the tunnel itself.
  */
-export function nodePoolDiagnostics(n: { res: Located; net: IpNetwork; node: { address: string } }, pools: readonly ResolvedPool[]): ConfigDiagnostic[] {
+export function nodePoolDiagnostics(n: { res: Located; net: IpNetwork; node: { address: string; name: string } }, pools: readonly ResolvedPool[]): ConfigDiagnostic[] {
   let out: ConfigDiagnostic[] | undefined;
   const subnet = masked(n.net);
   const address = { version: n.net.version, value: n.net.addr };
@@ -93,6 +94,9 @@ export function nodePoolDiagnostics(n: { res: Located; net: IpNetwork; node: { a
     if (netContainsIp(p.net, address)) {
       (out ??= []).push(diagnosticAt(n.res.loc, n.res, ['spec', 'bgp', 'ipv4Address'], 'node-address-in-pool',
         `node address ${n.node.address} is inside IPPool ${p.pool.name} ${p.pool.cidr} (${where(p.res)}): pool addresses are pod addresses, so a pod could pose as this node and traffic to the node would be routed as pod traffic, into the tunnel whose endpoint it is (recursive encapsulation); a node address must be outside every IPPool and block`));
+      // The same mistake told where the pool is, for whoever reads the pool's file.
+      out.push(diagnosticAt(p.res.loc, p.res, ['spec', 'cidr'], 'pool-contains-node-address',
+        `IPPool ${p.pool.name} ${p.pool.cidr} contains the address ${n.node.address} of Node ${n.node.name} (${where(n.res)}), a tunnel endpoint: packets to that node would be routed into the tunnel whose endpoint it is (recursive encapsulation), and a pod given the address could pose as the node; an IPPool (and every block in it) must hold no node's address`));
     } else if (netsOverlap(p.net, subnet)) {
       (out ??= []).push(diagnosticAt(n.res.loc, n.res, ['spec', 'bgp', 'ipv4Address'], 'node-subnet-overlaps-pool',
         `the node's subnet ${formatCidr(subnet)} overlaps IPPool ${p.pool.name} ${p.pool.cidr} (${where(p.res)}): pod routes would take over addresses of the nodes' own network; an IPPool must not overlap any node's subnet`));

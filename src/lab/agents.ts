@@ -185,7 +185,7 @@ export async function startAgent(lab: Lab, nodeName: string, opts: AgentOptions 
   const agentdArgs = [
     '--node', node.name,
     '--manifests', node.manifestsDir,
-    ...(opts.detectUplink ? [] : ['--uplink', node.uplink]),
+    ...(opts.detectUplink ? [] : ['--uplink', (node.uplinks ?? [node.uplink]).join(',')]),
     '--pin-root', node.pinRoot,
     '--decap-hook', opts.decapHook ?? 'auto',
     '--debounce', String(opts.debounceMs ?? 200),

@@ -17,7 +17,7 @@ import path from 'node:path';
 
 import { lockFileFor } from '../agent/pin-root.js';
 import { inNetns, sh, shQuiet } from './sh.js';
-import { checkTopology, defaultTopology, podAddress, prefixLengthOf, segmentMtu, type LabNodeSpec, type LabTopology } from './topology.js';
+import { checkTopology, defaultTopology, podAddress, prefixLengthOf, segmentMtu, type LabLink, type LabNodeSpec, type LabTopology } from './topology.js';
 
 export const LAB_ROOT = '/run/burrow-lab';
 /** The node side of every node's underlay link. */
@@ -37,7 +37,10 @@ export interface LabPod {
 
 export interface LabNode extends LabNodeSpec {
   readonly ns: string;
+  /** The (primary) uplink. */
   readonly uplink: string;
+  /** Every uplink, when there are several (the loopback-source node: eth0, eth1). */
+  readonly uplinks?: readonly string[];
   readonly prefixLength: number;
   readonly routerAddress: string;
   readonly pods: number;
@@ -96,7 +99,10 @@ export class Lab {
       topology.nodes.map((n) => {
         const ns = `${prefix}-${n.name}`;
         const dir = path.join(this.dir, n.name);
-        const s = seg.get(n.segment)!;
+        const loopback = topology.loopbackSource?.node === n.name ? topology.loopbackSource : undefined;
+        const s = loopback
+          ? { cidr: `${n.address}/32`, routerAddress: loopback.links[0].routerAddress }
+          : seg.get(n.segment)!;
         const podList = Array.from({ length: n.pods }, (_, i) => ({
           name: `${n.name}-p${i}`,
           node: n.name,
@@ -105,7 +111,8 @@ export class Lab {
           hostVeth: `cali${i}`,
         }));
         const node: LabNode = {
-          ...n, ns, uplink: NODE_UPLINK, prefixLength: prefixLengthOf(s.cidr), routerAddress: s.routerAddress,
+          ...n, ns, uplink: NODE_UPLINK, ...(loopback ? { uplinks: loopback.links.map((l) => l.name) } : {}),
+          prefixLength: prefixLengthOf(s.cidr), routerAddress: s.routerAddress,
           podList, dir, pinRoot: path.join(dir, 'bpf'), manifestsDir: path.join(dir, 'manifests'),
         };
         return [n.name, node];
@@ -247,6 +254,8 @@ export class Lab {
   private buildRouter(): void {
     const ns = this.routerNs;
     const sysctls = ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0'];
+    // A link whose far end went down stops carrying routes (the loopback-source node's failover).
+    if (this.topology.loopbackSource) sysctls.push('net.ipv4.conf.all.ignore_routes_with_linkdown=1', 'net.ipv4.conf.default.ignore_routes_with_linkdown=1');
     this.exec(ns, ['sysctl', '-qw', ...sysctls]);
     for (const s of this.topology.segments) {
       this.plugIntoSegment(ns, s.name, s.name, 'router');
@@ -277,9 +286,10 @@ export class Lab {
   }
 
   private buildNode(node: LabNode): void {
+    const loopback = this.topology.loopbackSource?.node === node.name ? this.topology.loopbackSource : undefined;
     // The router could route every block (a cloud's route table may well): only its pod-address
     // check stops bare pod traffic, which is what the tests observe.
-    this.ip(this.routerNs, 'route', 'add', node.block, 'via', node.address);
+    if (!loopback) this.ip(this.routerNs, 'route', 'add', node.block, 'via', node.address);
     fs.mkdirSync(node.manifestsDir, { recursive: true });
     fs.mkdirSync(node.pinRoot, { recursive: true });
     // In this (the caller's) mount namespace, so that `ip netns exec` copies it into agentd's and
@@ -288,10 +298,37 @@ export class Lab {
     // A Kubernetes node forwards; strict reverse-path filtering would drop decapsulated packets
     // whose inner source routes back through the tunnel device (Calico turns it off too).
     this.exec(node.ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0']);
-    this.plugIntoSegment(node.ns, node.uplink, node.segment, node.name);
-    this.ip(node.ns, 'addr', 'add', `${node.address}/${node.prefixLength}`, 'dev', node.uplink);
-    this.ip(node.ns, 'route', 'add', 'default', 'via', node.routerAddress);
+    if (loopback) this.buildLoopbackSource(node, loopback.links);
+    else {
+      this.plugIntoSegment(node.ns, node.uplink, node.segment, node.name);
+      this.ip(node.ns, 'addr', 'add', `${node.address}/${node.prefixLength}`, 'dev', node.uplink);
+      this.ip(node.ns, 'route', 'add', 'default', 'via', node.routerAddress);
+    }
     for (const pod of node.podList) this.buildPod(node, pod);
+  }
+
+  /**
+   * The node address on the loopback device (/32; a dummy would do as well, but needs a module
+   * not every test machine has), two direct links to the router, the primary preferred by metric
+   * on both sides (topology.ts, `loopbackSource`). The node sends from that address (`src`), so
+   * the kernel's own underlay packets come from it too.
+   */
+  private buildLoopbackSource(node: LabNode, links: readonly LabLink[]): void {
+    this.ip(node.ns, 'addr', 'add', `${node.address}/32`, 'dev', 'lo');
+    const mtu = String(this.topology.mtu);
+    links.forEach((l, i) => {
+      const routerSide = `${node.name}-${l.name}`.slice(0, 15);
+      const metric = String(10 * (i + 1));
+      const len = prefixLengthOf(l.cidr);
+      this.ip(node.ns, 'link', 'add', l.name, 'mtu', mtu, 'type', 'veth', 'peer', 'name', routerSide, 'netns', this.routerNs, 'mtu', mtu);
+      this.ip(node.ns, 'addr', 'add', `${l.address}/${len}`, 'dev', l.name);
+      this.ip(node.ns, 'link', 'set', l.name, 'up');
+      this.ip(this.routerNs, 'addr', 'add', `${l.routerAddress}/${len}`, 'dev', routerSide);
+      this.ip(this.routerNs, 'link', 'set', routerSide, 'up');
+      this.ip(node.ns, 'route', 'add', 'default', 'via', l.routerAddress, 'dev', l.name, 'src', node.address, 'metric', metric);
+      this.ip(this.routerNs, 'route', 'add', `${node.address}/32`, 'via', l.address, 'dev', routerSide, 'metric', metric);
+      this.ip(this.routerNs, 'route', 'add', node.block, 'via', l.address, 'dev', routerSide, 'metric', metric);
+    });
   }
 
   /** A pod as Calico's CNI plugin makes it: /32, default via 169.254.1.1, proxy ARP on the host side. */

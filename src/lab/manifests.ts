@@ -42,7 +42,7 @@ export function clusterManifests(topology: LabTopology, felix: Record<string, un
     apiVersion: 'projectcalico.org/v3',
     kind: 'Node',
     metadata: { name: n.name },
-    spec: { bgp: { ipv4Address: `${n.address}/${prefix.get(n.segment)}` } },
+    spec: { bgp: { ipv4Address: `${n.address}/${n.name === topology.loopbackSource?.node ? 32 : prefix.get(n.segment)}` } },
   }));
   const blocks = topology.nodes.map((n) => ({
     apiVersion: 'projectcalico.org/v3',

@@ -35,6 +35,41 @@ export interface LabTopology {
    * narrower than the senders' uplinks (the router answers with ICMP frag-needed). Pods keep `mtu`.
    */
   readonly narrow?: { readonly segment: string; readonly mtu: number };
+  /**
+   * A loopback tunnel source (issue 12 point 3; docs/datapath.md, "Loopback tunnel source"):
+   * node `node` holds its `address` (/32) on its loopback device instead of an uplink, and reaches the
+   * router over two direct links, `links[0]` the primary (default route metric 10) and
+   * `links[1]` the backup (metric 20). The router routes the address over both with the same
+   * metrics and ignores routes whose link lost its carrier, so taking the primary down on the
+   * node moves both directions to the backup. The node is on no segment (`segment` ignored).
+   */
+  readonly loopbackSource?: { readonly node: string; readonly links: readonly [LabLink, LabLink] };
+}
+
+/** A point-to-point link between a node and the router. */
+export interface LabLink {
+  /** The node side's interface name (eth0, eth1). */
+  readonly name: string;
+  readonly cidr: string;
+  readonly address: string;
+  readonly routerAddress: string;
+}
+
+/** node-a with its address on lo and two uplinks (eth0 primary, eth1 backup) to the router. */
+export function loopbackSourceTopology(overrides: Partial<LabTopology> = {}): LabTopology {
+  const base = defaultTopology();
+  return {
+    ...base,
+    nodes: base.nodes.map((n) => (n.name === 'node-a' ? { ...n, segment: '', address: '10.0.9.10' } : n)),
+    loopbackSource: {
+      node: 'node-a',
+      links: [
+        { name: 'eth0', cidr: '172.31.1.0/24', address: '172.31.1.2', routerAddress: '172.31.1.1' },
+        { name: 'eth1', cidr: '172.31.2.0/24', address: '172.31.2.2', routerAddress: '172.31.2.1' },
+      ],
+    },
+    ...overrides,
+  };
 }
 
 /** The MTU of segment `segment`'s links. */
@@ -101,10 +136,23 @@ export function checkTopology(t: LabTopology): void {
     if (!segments.has(t.narrow.segment)) throw new RangeError(`narrow: unknown segment ${t.narrow.segment}`);
     if (!Number.isInteger(t.narrow.mtu) || t.narrow.mtu < 576 || t.narrow.mtu > t.mtu) throw new RangeError(`narrow: mtu ${t.narrow.mtu} must be an integer from 576 to the lab's ${t.mtu}`);
   }
+  const loopback = t.loopbackSource;
+  if (loopback) {
+    const n = t.nodes.find((x) => x.name === loopback.node);
+    if (!n) throw new RangeError(`loopbackSource: unknown node ${loopback.node}`);
+    for (const l of loopback.links) {
+      if (!cidrContains(l.cidr, l.address) || !cidrContains(l.cidr, l.routerAddress)) throw new RangeError(`loopbackSource: link ${l.name}: ${l.address} and ${l.routerAddress} must lie in ${l.cidr}`);
+    }
+    if (t.segments.some((s) => cidrContains(s.cidr, n.address))) throw new RangeError(`loopbackSource: ${n.address} lies in a segment; the tunnel source must be an address of its own`);
+  }
   const names = new Set<string>();
   for (const n of t.nodes) {
     if (names.has(n.name)) throw new RangeError(`node ${n.name} appears twice`);
     names.add(n.name);
+    if (n.name === loopback?.node) {
+      if (!cidrContains(t.podCidr, n.block.split('/')[0]!)) throw new RangeError(`node ${n.name}: block ${n.block} is outside the pod CIDR ${t.podCidr}`);
+      continue;
+    }
     const s = segments.get(n.segment);
     if (!s) throw new RangeError(`node ${n.name}: unknown segment ${n.segment}`);
     if (!cidrContains(s.cidr, n.address)) throw new RangeError(`node ${n.name}: ${n.address} is outside ${s.name} ${s.cidr}`);

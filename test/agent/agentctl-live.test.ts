@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 
 import type { ExecutionContext } from 'ava';
 
-import { loadDatapath } from '../../src/agent/datapath.js';
+import { loadDatapath, openDatapathMaps } from '../../src/agent/datapath.js';
 import { attachTc, burrowStatNames, possibleCpus, tcAttachKind } from '../../src/bpf/index.js';
 import { BURROW_PEERS_MAX, BURROW_ROUTES_MAX } from '../../src/generated/burrow-h.js';
 import { agentctl, agentctlJson, labManifests, manifestDir } from '../helpers/agentctl.js';
@@ -219,6 +219,7 @@ privileged('status: map fill and config; nothing attached is not an error', asyn
   t.deepEqual(s.maps, [
     { name: 'routes', type: 'lpm_trie', entries: 5, maxEntries: BURROW_ROUTES_MAX },
     { name: 'peers', type: 'hash', entries: 1, maxEntries: BURROW_PEERS_MAX },
+    { name: 'pmtu', type: 'hash', entries: 0, maxEntries: BURROW_PEERS_MAX },
     { name: 'config', type: 'array', entries: 1, maxEntries: 1 },
     { name: 'stats', type: 'percpu_array', entries: burrowStatNames.length, maxEntries: burrowStatNames.length },
   ]);
@@ -226,7 +227,22 @@ privileged('status: map fill and config; nothing attached is not an error', asyn
   const text = await ctl('status');
   t.is(text.code, 0);
   t.regex(text.stdout, new RegExp(`^MAP +TYPE +ENTRIES +MAX +FILL\nroutes +lpm_trie +5 +${BURROW_ROUTES_MAX} +0\\.0%$`, 'm'));
+  t.regex(text.stdout, /^LEARNED PATH MTU \(pmtu\)\nnone: /m);
   t.regex(text.stdout, /nothing to inspect/);
+
+  // A path MTU learned 30 s ago (as decap stamps it: CLOCK_MONOTONIC): peer, MTU and age.
+  const maps = openDatapathMaps(pinRoot);
+  try {
+    maps.pmtu.set('10.0.2.10', { learned_ns: process.hrtime.bigint() - 30_000_000_000n, mtu: 1400 });
+  } finally {
+    maps.close();
+  }
+  const learned = await json<{ maps: { name: string; entries: number }[]; paths: { peer: string; mtu: number; ageSeconds: number }[] }>(ctl('status', '-o', 'json'));
+  t.is(learned.maps.find((m) => m.name === 'pmtu')?.entries, 1);
+  t.is(learned.paths.length, 1);
+  t.like(learned.paths[0], { peer: '10.0.2.10', mtu: 1400 });
+  t.true(learned.paths[0]!.ageSeconds >= 30 && learned.paths[0]!.ageSeconds < 120, `age ${learned.paths[0]!.ageSeconds} s`);
+  t.regex((await ctl('status')).stdout, /^PEER +MTU +AGE\n10\.0\.2\.10 +1400 +\d+(\.\d)?s$/m);
 });
 
 privileged.serial('status in a node namespace: the uplink from the config map and a pinned tcx link are listed with their programs', async (t) => {

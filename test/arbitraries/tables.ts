@@ -10,7 +10,7 @@ import { VNI_MAX } from '../../src/codec/vxlan.js';
 /**
  * Uplink ifindex 1–8, or 0 (no uplink yet: tc_encap's DROP_NO_ROUTE) one time in ten; VXLAN port
  * 4789 mostly, 8472 or any other; TTL 0 or any; MTU 0 or 1280–1500; VNI 4096 or any; decap's
- * pool source check one time in four; MSS clamps per mode (arbMssClamp).
+ * pool source check and tc_encap's FIB-chosen uplink one time in four each; MSS clamps per mode (arbMssClamp).
  */
 export function arbNodeConfig(): fc.Arbitrary<NodeConfig> {
   return fc.record({
@@ -22,8 +22,9 @@ export function arbNodeConfig(): fc.Arbitrary<NodeConfig> {
     ttl: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 255 })),
     defaultVni: fc.oneof(fc.constant(4096), fc.integer({ min: 1, max: VNI_MAX })),
     uplinkMtu: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.oneof(fc.constantFrom(1280, 1450, 1480, 1500), fc.integer({ min: 1280, max: 1500 })) }),
-    // BURROW_CONFIG_FLAG.DECAP_SRC_POOL one time in four (encap ignores it).
-    flags: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }),
+    // BURROW_CONFIG_FLAG.DECAP_SRC_POOL (encap ignores it) and UPLINK_FIB (decap and xdp_encap
+    // ignore it) one time in four each, independently.
+    flags: fc.tuple(fc.nat(3), fc.nat(3)).map(([pool, fib]) => (pool === 0 ? 1 : 0) | (fib === 0 ? 2 : 0)),
     // MSS clamps: off one time in five, else what the agent writes for common MTUs, or any.
     mssIpip: arbMssClamp(),
     mssVxlan: arbMssClamp(),
@@ -101,7 +102,7 @@ export function arbPeerList(opts: { minLength?: number; maxLength?: number } = {
   });
 }
 
-/** Success out of `ingressIfindex` (XDP_TX) or another interface (XDP_REDIRECT), or failure. */
+/** Success out of `ingressIfindex` (XDP_TX) or another interface (XDP_REDIRECT), no neighbour, frag needed, or failure. */
 export function arbFibResult(ingressIfindex = 1): fc.Arbitrary<FibResult> {
   const success = fc.record({
     result: fc.constant('success' as const),
@@ -109,5 +110,10 @@ export function arbFibResult(ingressIfindex = 1): fc.Arbitrary<FibResult> {
     smac: arbMac(),
     dmac: arbMac(),
   });
-  return fc.oneof({ weight: 4, arbitrary: success }, { weight: 1, arbitrary: fc.constant({ result: 'fail' as const }) });
+  return fc.oneof(
+    { weight: 4, arbitrary: success },
+    { weight: 1, arbitrary: fc.constant({ result: 'fail' as const }) },
+    { weight: 1, arbitrary: fc.record({ result: fc.constant('no-neigh' as const), ifindex: fc.integer({ min: 1, max: 16 }) }) },
+    { weight: 1, arbitrary: fc.constant({ result: 'frag-needed' as const }) },
+  );
 }

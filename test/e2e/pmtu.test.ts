@@ -7,6 +7,8 @@
 // node-c sits behind the narrow link, so with MSS clamping on (the default) its SYN-ACKs already
 // keep TCP within the path: the matrix teaches the path with a DF ping, and the clamping-off
 // tests have TCP teach it alone.
+import path from 'node:path';
+
 import type { ExecutionContext } from 'ava';
 
 import { openDatapathMaps } from '../../src/agent/datapath.js';
@@ -14,7 +16,7 @@ import { PMTU_ROUTE_PROTO } from '../../src/agent/pmtu.js';
 import type { Lab } from '../../src/lab/lab.js';
 import { clusterManifests, poolManifest, writeLabManifests } from '../../src/lab/manifests.js';
 import { defaultTopology } from '../../src/lab/topology.js';
-import { ping, tcpTransfer } from '../../src/lab/traffic.js';
+import { ping, readSyns, startCapture, tcpTransfer } from '../../src/lab/traffic.js';
 import { sendFragNeeded } from '../helpers/craft.js';
 import { counters as countersOf, labWithAgents, MiB } from '../helpers/lab.js';
 import { privileged } from '../helpers/privileged.js';
@@ -89,6 +91,23 @@ for (const { mode, pool, overhead, tunnelMtu } of MODES) {
         const cBlock = lab.node('node-c').block;
         await until(`node-a's path MTU route to ${cBlock}`, () => pmtuRoutes(lab, 'node-a').get(cBlock) === `mtu lock ${inner}`, 30_000);
         t.is(counters(lab, 'node-a').pmtu_learned > 0, true, 'the ICMP was counted as learned');
+
+        // A connection opened now has its SYN clamped to the learned path (docs/datapath.md "MSS
+        // clamping", step 3b): narrow − overhead − 40, not the tunnel MTU's tunnelMtu − 40. The
+        // pod's own PMTU cache is flushed first, so that it announces its veth's 1460 and the
+        // clamp, not the pod, lowers it; tshark on the router reads the MSS on the wire.
+        lab.ip(a.ns, 'route', 'flush', 'cache');
+        const synFile = path.join(lab.dir, `syn-${mode}-${hook}-${narrow}.pcap`);
+        const clampedBefore = counters(lab, 'node-a')['mss_clamped'] ?? 0;
+        const capture = await startCapture(lab.routerNs, synFile);
+        const y = await tcpTransfer(a.ns, c.ns, c.address, 64 * 1024);
+        await capture.stop();
+        t.true(y.ok, `TCP after learning: sent ${y.sent.sha256}, received ${y.received.bytes} bytes ${y.received.sha256}`);
+        const synsA = readSyns(synFile).filter((s) => s.src === a.address && s.dst === c.address && !s.ack);
+        // The router's capture sees the SYN on both of its interfaces.
+        t.true(synsA.length >= 1, 'pod a\'s SYN crossed the router');
+        t.deepEqual([...new Set(synsA.map((s) => s.mss))], [narrow - overhead - 40], `pod a's SYN on the wire carries the path's MSS: ${JSON.stringify(synsA)}`);
+        t.true((counters(lab, 'node-a')['mss_clamped'] ?? 0) > clampedBefore, 'node-a clamped it (MSS_CLAMPED)');
 
         // DF: too big for the path (but not for the tunnel device) → frag-needed naming the inner MTU.
         const tooBig = await ping(a.ns, c.address, { count: 2, interval: 0.3, size: tunnelMtu - 28, dontFragment: true });

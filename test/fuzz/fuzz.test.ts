@@ -15,6 +15,7 @@ import { NODE, ROUTES, podTcp } from '../bpf/cases/world.js';
 import { campaign, report, type Settings } from '../bpf/harness/campaign.js';
 import { ProgramUnderTest, type ProgramName } from '../bpf/harness/datapath.js';
 import { DifferentialRunner, type CaseOutcome, type CounterCheck } from '../bpf/harness/differential.js';
+import { createFibLab } from '../bpf/harness/fib-lab.js';
 
 const settings = (program: ProgramName, cases: number, seed: number): Settings =>
   ({ cases, seed, batch: 64, perCase: false, programs: [program], progressSeconds: 0 });
@@ -103,10 +104,12 @@ privileged.serial('fuzz: a fault on some frames stops the campaign; the replay n
   };
   const run = (seed: number) => {
     const runner = new FaultyRunner(ProgramUnderTest.load('tc_encap'), fault);
+    const lab = createFibLab(); // tc_encap asks the FIB for configs with UPLINK_FIB
     try {
-      return campaign('tc_encap', settings('tc_encap', 20_000, seed), runner, undefined);
+      return lab.run(() => campaign('tc_encap', settings('tc_encap', 20_000, seed), runner, lab));
     } finally {
       runner.target.close();
+      lab.destroy();
     }
   };
   const first = run(11);
@@ -129,7 +132,9 @@ privileged.serial('fuzz: a counter moved between cases (only while the ledger is
     if (r.mode === 'ledger' && r.calls === 300) r.target.runRaw(ARP);
   });
   t.teardown(() => runner.target.close());
-  const result = campaign('tc_encap', settings('tc_encap', 5000, 3), runner, undefined);
+  const lab = createFibLab(); // tc_encap asks the FIB for configs with UPLINK_FIB
+  t.teardown(() => lab.destroy());
+  const result = lab.run(() => campaign('tc_encap', settings('tc_encap', 5000, 3), runner, lab));
   t.truthy(result.failure, 'the stray move was found');
   t.regex(result.failure ?? '', /but no single case reproduces it when replayed with full counter readings/);
   t.true(result.cases < 5000);

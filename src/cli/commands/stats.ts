@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 
 import { openDatapathMaps } from '../../agent/datapath.js';
+import { burrowStatNames } from '../../bpf/index.js';
 import { GUARD_COUNTER, readGuardCounter } from '../../agent/nat.js';
 import { DEFAULT_NAT_TABLE } from '../../agent/reconcile.js';
 import { globalOptions, outputOption, parseOptions } from '../options.js';
@@ -14,6 +15,32 @@ const statsOptions = z.strictObject({
   all: z.boolean().default(false),
   perCpu: z.boolean().default(false),
 });
+
+/** The counter groups `agentctl stats --help` lists, each counter in the first group whose test it passes. */
+const COUNTER_GROUPS: ReadonlyArray<{ title: string; has: (name: string) => boolean }> = [
+  { title: 'tunnelled (verdict)', has: (n) => n.startsWith('encap_') || n.startsWith('decap_') },
+  { title: 'path MTU (verdict; docs/datapath.md "Path MTU")', has: (n) => n.includes('pmtu') },
+  { title: 'left to the stack (verdict)', has: (n) => n.startsWith('pass') },
+  { title: 'dropped (verdict)', has: (n) => n.startsWith('drop_') },
+  { title: 'MSS clamp (side counters, besides encap_*)', has: (n) => n.startsWith('mss_') },
+  { title: 'other', has: () => true },
+];
+
+/** Every counter of enum burrow_stat, grouped, one line per group (burrowStatNames' order within it). */
+export function counterGroupsHelp(names: readonly string[] = burrowStatNames): string {
+  const groups = COUNTER_GROUPS.map((g) => ({ title: g.title, names: [] as string[] }));
+  for (const n of names) groups[COUNTER_GROUPS.findIndex((g) => g.has(n))]!.names.push(n);
+  const wrap = (list: string[]): string => {
+    const lines: string[] = [];
+    for (const n of list) {
+      const last = lines.length - 1;
+      if (last >= 0 && lines[last]!.length + n.length + 2 <= 88) lines[last] += `, ${n}`;
+      else lines.push(n);
+    }
+    return lines.map((l, i) => `    ${l}${i < lines.length - 1 ? ',' : ''}`).join('\n');
+  };
+  return groups.filter((g) => g.names.length > 0).map((g) => `  ${g.title}:\n${wrap(g.names)}`).join('\n');
+}
 
 export function statsCommand(): Command {
   return new Command('stats')
@@ -30,6 +57,11 @@ mss_malformed (the MSS clamp, docs/datapath.md). Note that \`agentctl trace\` ru
 maps, so its packets are counted here too. The last row, ${GUARD_COUNTER} (nft), counts the IPIP
 and VXLAN packets from workloads that the nft table \`ip ${DEFAULT_NAT_TABLE}\` of this network
 namespace dropped on the forward path (shown when that table exists).
+
+Counters:
+${counterGroupsHelp()}
+  nft tunnel guard:
+    ${GUARD_COUNTER}
 
 Examples:
   agentctl stats

@@ -2,7 +2,7 @@
 // the frame, the tables when they are not the world's (cases/world.ts), and what each program
 // must return, count and output. Rows without an `xdp` (or `tc`) expectation do not apply there.
 import {
-  TCP_ACK, TCP_SYN, buildIcmpEchoFrame, buildIpv4Frame, buildUdpFrame, peerMap, type NodeConfig, type StatName, type TcpFrameFields,
+  BURROW_CONFIG_FLAG, TCP_ACK, TCP_SYN, buildIcmpEchoFrame, buildIpv4Frame, buildUdpFrame, peerMap, type NodeConfig, type StatName, type TcpFrameFields,
 } from '../../../src/codec/index.js';
 import type { EncapCase, Expected, LabDevice } from '../harness/table-cases.js';
 import { tcEncapOutput, xdpEncapOutput, type TunnelParams } from './expected.js';
@@ -16,6 +16,8 @@ const ALREADY = { tc: untouched('drop', 'DROP_ALREADY_ENCAP'), xdp: untouched('d
 const NO_ROUTE = untouched('drop', 'DROP_NO_ROUTE');
 /** The agent has not configured an uplink yet. */
 const NO_UPLINK: NodeConfig = { ...NODE, uplinkIfindex: 0 };
+/** The tunnel source on a loopback: tc_encap asks the FIB for the uplink (step 8b). */
+const FIB_NODE: NodeConfig = { ...NODE, flags: BURROW_CONFIG_FLAG.UPLINK_FIB };
 
 interface Tunnel {
   readonly mode: 'ipip' | 'vxlan';
@@ -261,15 +263,66 @@ export const ENCAP_CASES: EncapCase[] = [
     pmtu: new Map([['10.0.2.2', 1400]]), tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
   },
 
+  // --- the FIB-chosen uplink (tc_encap step 8b, UPLINK_FIB; xdp_encap always asks the FIB) ----
+  tunnelled('UPLINK_FIB: IPIP to a peer with a neighbour on ub: encapsulated, redirected to the FIB\'s uplink', 'step 8b',
+    podTcp({ dst: '10.244.3.7' }), { ...I(), config: FIB_NODE }),
+  tunnelled('UPLINK_FIB: VXLAN to a peer with a neighbour on ua', 'step 8b', podTcp({ dst: '10.244.2.7' }), { ...V(), config: FIB_NODE }),
+  tunnelled('UPLINK_FIB: the peer reached via a gateway', 'step 8b', podTcp({ dst: '10.244.9.7' }),
+    { mode: 'vxlan', remote: '10.0.2.9', ttl: 64, vni: 4096, via: 'ua', nextHop: '10.0.1.1', config: FIB_NODE }),
+  tcOnly('UPLINK_FIB: no neighbour for the peer yet (NO_NEIGH): encapsulated, bpf_redirect_neigh resolves it', 'step 8b',
+    podTcp({ dst: '10.244.6.7' }), { mode: 'ipip', remote: '10.0.1.9', ttl: 64, config: FIB_NODE }, 'PASS_FIB'),
+  {
+    description: 'UPLINK_FIB: no route to the peer: DROP_NO_ROUTE, untouched', rule: 'step 8b', frame: podTcp({ dst: '10.244.7.7' }),
+    config: FIB_NODE, tc: NO_ROUTE, xdp: untouched('pass', 'PASS_FIB'),
+  },
+  {
+    description: 'UPLINK_FIB: the route to the peer has a locked MTU of 1300: 1281 + 20 is too big (FRAG_NEEDED)', rule: 'step 8b',
+    frame: sizedTcp('10.244.8.7', 1281), config: FIB_NODE, tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_FIB'),
+  },
+  tunnelled('UPLINK_FIB: 1280 + 20 fits the locked 1300', 'step 8b', sizedTcp('10.244.8.7', 1280),
+    { mode: 'ipip', remote: '10.0.1.4', ttl: 64, via: 'ua', config: FIB_NODE }),
+  {
+    description: 'UPLINK_FIB with no uplink configured: step 7 first', rule: 'step 7, 8b', frame: podTcp({ dst: '10.244.3.7' }),
+    config: { ...FIB_NODE, uplinkIfindex: 0 }, tc: NO_ROUTE,
+  },
+
   // --- MSS clamping and the learned path MTU together ---------------------------------------
   {
-    ...mssRow('a SYN over the learned path MTU (644 + 20 > 552): xdp_encap leaves it to the stack unclamped (step 7b before the clamp); tc_encap clamps it',
-      syn('10.244.3.7', mssOpt(1460), { payload: new Uint8Array(600) }), I(), { frame: syn('10.244.3.7', mssOpt(1440), { payload: new Uint8Array(600) }), also: CLAMPED }),
+    ...mssRow('a SYN over the learned path MTU (644 + 20 > 552): xdp_encap leaves it to the stack unclamped (step 7b before the clamp); tc_encap clamps it to the path\'s 552 − 20 − 40',
+      syn('10.244.3.7', mssOpt(1460), { payload: new Uint8Array(600) }), I(), { frame: syn('10.244.3.7', mssOpt(492), { payload: new Uint8Array(600) }), also: CLAMPED }),
     pmtu: new Map([['10.0.2.2', 552]]), xdp: untouched('pass', 'PASS_PMTU'),
   },
   {
-    ...mssRow('a SYN within a learned path MTU of 1400: clamped to the tunnel MTU\'s 1440, not lowered to the path\'s', syn('10.244.3.7', mssOpt(1460)), I(),
+    ...mssRow('IPIP SYN within a learned path MTU of 1400: clamped to the path\'s 1400 − 20 − 40 = 1340', syn('10.244.3.7', mssOpt(1460)), I(),
+      { frame: syn('10.244.3.7', mssOpt(1340)), also: CLAMPED }),
+    pmtu: new Map([['10.0.2.2', 1400]]),
+  },
+  {
+    ...mssRow('VXLAN SYN within a learned path MTU of 1400: clamped to 1400 − 50 − 40 = 1310', syn('10.244.2.7', mssOpt(1460)), V(),
+      { frame: syn('10.244.2.7', mssOpt(1310)), also: CLAMPED }),
+    pmtu: new Map([['10.0.1.2', 1400]]),
+  },
+  {
+    ...mssRow('a learned path MTU no narrower than the tunnel\'s (1500): the mode\'s 1440 stays', syn('10.244.3.7', mssOpt(1460)), I(),
       { frame: syn('10.244.3.7', mssOpt(1440)), also: CLAMPED }),
+    pmtu: new Map([['10.0.2.2', 1500]]),
+  },
+  {
+    ...mssRow('a path MTU learned for another peer changes nothing: 1440', syn('10.244.3.7', mssOpt(1460)), I(),
+      { frame: syn('10.244.3.7', mssOpt(1440)), also: CLAMPED }),
+    pmtu: new Map([['10.0.1.2', 1280]]),
+  },
+  {
+    ...mssRow('a path entry below 552 is not believed: 1440', syn('10.244.3.7', mssOpt(1460)), I(),
+      { frame: syn('10.244.3.7', mssOpt(1440)), also: CLAMPED }),
+    pmtu: new Map([['10.0.2.2', 500]]),
+  },
+  {
+    ...mssRow('MSS 1300 already below the path\'s 1340: untouched', syn('10.244.3.7', mssOpt(1300)), I()),
+    pmtu: new Map([['10.0.2.2', 1400]]),
+  },
+  {
+    ...mssRow('clamping off (mss 0) with a learned path MTU: untouched', syn('10.244.3.7', mssOpt(1460)), { ...I(), config: NODE }),
     pmtu: new Map([['10.0.2.2', 1400]]),
   },
 ];

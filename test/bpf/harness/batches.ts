@@ -29,7 +29,7 @@ export interface BatchOptions {
   readonly size: number;
   /** Fresh tables for every case, from the codec's scenario arbitraries (batches of one). */
   readonly perCase?: boolean;
-  /** xdp_encap: the FIB lab (its model, and the ingress devices frames arrive on). */
+  /** xdp_encap and tc_encap: the FIB lab (its model; for xdp_encap, the ingress devices frames arrive on). */
   readonly lab?: FibLab;
 }
 
@@ -37,8 +37,10 @@ export function arbProgramBatch(name: ProgramName, opts: BatchOptions): fc.Arbit
   const hook = hookOf(name);
   const { lab } = opts;
   if (directionOf(name) === 'encap') {
-    if (!opts.perCase) return arbEncapBatch({ hook, size: opts.size, ...(lab ? { ingressIfindexes: lab.ingressIfindexes } : {}) });
-    const ingress = lab ? fc.constantFrom(...lab.ingressIfindexes) : fc.constant(undefined);
+    // Only XDP test runs name an ingress device; tc_encap's FIB lookups (UPLINK_FIB) start from lo.
+    const xdpLab = hook === 'xdp' ? lab : undefined;
+    if (!opts.perCase) return arbEncapBatch({ hook, size: opts.size, ...(xdpLab ? { ingressIfindexes: xdpLab.ingressIfindexes } : {}) });
+    const ingress = xdpLab ? fc.constantFrom(...xdpLab.ingressIfindexes) : fc.constant(undefined);
     return fc.tuple(arbEncapScenario({ hook, testRunnable: true, ...(lab ? { fib: lab.fib } : {}) }), ingress)
       .map(([s, ingressIfindex]) => ({
         config: s.config, routes: s.routes, peers: s.peers, ...(s.options.pmtu ? { pmtu: s.options.pmtu } : {}),

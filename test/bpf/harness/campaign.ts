@@ -124,7 +124,7 @@ export function runProgram(name: ProgramName, settings: Settings): CampaignResul
   const runner = new DifferentialRunner(ProgramUnderTest.load(name));
   let lab: FibLab | undefined;
   try {
-    if (name === 'xdp_encap') {
+    if (name === 'xdp_encap' || name === 'tc_encap') {
       lab = createFibLab();
       const inLab = lab;
       return inLab.run(() => campaign(name, settings, runner, inLab));

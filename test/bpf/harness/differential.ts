@@ -120,7 +120,8 @@ export class DifferentialRunner {
   }
 
   checkEncap(frame: Uint8Array, options: EncapOptions): CaseOutcome {
-    if (this.target.hook === 'xdp') this.resetPmtu(options.pmtu);
+    // Both hooks read `pmtu`: xdp_encap step 7b, and the MSS clamp's step 3b.
+    this.resetPmtu(options.pmtu);
     const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writeRoutes(options.routes).changes +
       this.writer.writePeers(options.peers ?? NO_PEERS).changes;
     const counted = this.runCounted(frame, this.target.hook === 'xdp' ? options.ingressIfindex ?? 1 : undefined);

@@ -1,4 +1,4 @@
-// A network namespace with a known FIB for xdp_encap's bpf_fib_lookup, and the same FIB as a
+// A network namespace with a known FIB for xdp_encap's (and tc_encap's, with UPLINK_FIB) bpf_fib_lookup, and the same FIB as a
 // model for the codec (EncapOptions.fib). The generated remotes are the node addresses
 // 10.0.{1,2}.{1..12} (arbNodeAddress); every one of them has a known fate here:
 //
@@ -107,16 +107,16 @@ const LPM = new Map<RouteEntry, LabRoute>(ROUTES.map(({ cidr, lab }) => [
 ]));
 const LPM_TABLE = [...LPM.keys()];
 
-/** bpf_ipv4_fib_lookup's answer in the lab: route type, MTU check, then the neighbour. */
+/** bpf_ipv4_fib_lookup's answer in the lab: route type, MTU check (FRAG_NEEDED), then the neighbour (NO_NEIGH). */
 function labFib(remote: string, query: FibQuery, ifindexOf: ReadonlyMap<LabDevice, number>): FibResult {
   if (NOT_UNICAST.has(remote)) return { result: 'fail' };
   const match = lookupRoute(LPM_TABLE, ipv4ToNumber(remote));
   const route = match && LPM.get(match);
   if (!route) return { result: 'fail' };
-  if (query.totLen > (route.mtu ?? route.device.mtu)) return { result: 'fail' };
+  if (query.totLen > (route.mtu ?? route.device.mtu)) return { result: 'frag-needed' };
   const nextHop = route.via ?? remote;
   const neighbour = NEIGHBOURS.find(([dev, address]) => dev === route.device && address === nextHop);
-  if (!neighbour) return { result: 'fail' };
+  if (!neighbour) return { result: 'no-neigh', ifindex: ifindexOf.get(route.device) ?? 0 };
   return { result: 'success', ifindex: ifindexOf.get(route.device) ?? 0, smac: route.device.mac, dmac: neighbour[2] };
 }
 

@@ -96,3 +96,11 @@ test('--decap-source-check: strict by default, pool sets BURROW_CFG_DECAP_SRC_PO
   t.is(loose.node.decapSourceCheck, 'pool');
   t.is(configValueOf(loose.node).flags, BurrowConfigFlag.decap_src_pool);
 });
+
+test('an uplink chosen by the FIB (loopback tunnel source, several uplinks) sets BURROW_CFG_UPLINK_FIB; a single uplink does not', (t) => {
+  const node = compileDesiredState(modelOf(lab()), 'node-a', { decapSourceCheck: 'pool' }).node;
+  const uplink = { ifindex: 7, mac: '02:00:00:00:00:07', mtu: 1500 };
+  t.is(configValueOf(node, uplink).flags, BurrowConfigFlag.decap_src_pool);
+  t.is(configValueOf(node, { ...uplink, fib: true }).flags, BurrowConfigFlag.decap_src_pool | BurrowConfigFlag.uplink_fib);
+  t.is(configValueOf(node, { ...uplink, fib: true }).uplink_ifindex, 7, 'the first uplink still marks the entry as having one (step 7)');
+});

@@ -60,7 +60,7 @@ const cases: Case[] = [
   { title: 'IPv6 pool in fe80::/10', sources: badPool({ vxlanMode: 'Never' }, 'fe80::/64'), ...POOL2, rule: 'link-local-overlap', path: 'spec.cidr', message: /fe80::\/10/ },
   // ── IPPool: burrow's own range rules (issue 13) ──────────────────────────────────────────
   {
-    title: 'pool larger than a /8 (0.0.0.0/1: half the Internet, loopback and "this network")', sources: badPool({}, '0.0.0.0/1'), ...POOL2, rule: 'pool-too-large', path: 'spec.cidr', count: 6, // and 0.0.0.0/8, 127.0.0.0/8, the three lab nodes' addresses
+    title: 'pool larger than a /8 (0.0.0.0/1: half the Internet, loopback and "this network")', sources: badPool({}, '0.0.0.0/1'), ...POOL2, rule: 'pool-too-large', path: 'spec.cidr', count: 9, // and 0.0.0.0/8, 127.0.0.0/8, the three lab nodes' addresses (on each Node and on the pool)
     message: 'IP pool size is too large: an IPv4 pool may be at most a /8 (the size of 10.0.0.0/8, the largest private range), got /1; a larger pool takes in public addresses, which would be routed into the tunnel and masqueraded',
   },
   { title: 'pool of /7 (larger than a /8, nothing reserved)', sources: badPool({}, '172.0.0.0/7'), ...POOL2, rule: 'pool-too-large', path: 'spec.cidr', message: /may be at most a \/8 .*got \/7/ },
@@ -75,7 +75,7 @@ const cases: Case[] = [
 
   // ── Nodes against pools (issue 13) ───────────────────────────────────────────────────────
   {
-    title: 'pool equal to the nodes\' uplink subnet: each node address in it is refused', sources: badPool({}, '10.0.1.0/24'), count: 2,
+    title: 'pool equal to the nodes\' uplink subnet: each node address in it is refused (on the Node, and on the pool)', sources: badPool({}, '10.0.1.0/24'), count: 4,
     file: 'nodes.yaml', document: 1, kind: 'Node', name: 'node-a', rule: 'node-address-in-pool', path: 'spec.bgp.ipv4Address',
     message: 'node address 10.0.1.10 is inside IPPool bad 10.0.1.0/24 (pools.yaml document 2): pool addresses are pod addresses, so a pod could pose as this node and traffic to the node would be routed as pod traffic, into the tunnel whose endpoint it is (recursive encapsulation); a node address must be outside every IPPool and block',
   },
@@ -85,23 +85,29 @@ const cases: Case[] = [
     message: 'the node\'s subnet 10.0.2.0/24 overlaps IPPool bad 10.0.2.128/25 (pools.yaml document 2): pod routes would take over addresses of the nodes\' own network; an IPPool must not overlap any node\'s subnet',
   },
   {
-    title: 'pool holding a /32 node address', sources: lab({ nodes: [...LAB_NODES, node('node-d', '172.16.5.5/32')], extraPools: [pool('bad', '172.16.0.0/16')] }),
+    title: 'pool holding a /32 node address', sources: lab({ nodes: [...LAB_NODES, node('node-d', '172.16.5.5/32')], extraPools: [pool('bad', '172.16.0.0/16')] }), count: 2,
     file: 'nodes.yaml', document: 4, name: 'node-d', rule: 'node-address-in-pool', path: 'spec.bgp.ipv4Address', message: /^node address 172\.16\.5\.5 is inside IPPool bad 172\.16\.0\.0\/16 \(pools\.yaml document 2\)/,
   },
   {
-    title: 'node whose address is a pod address in another node\'s block', sources: lab({ nodes: [...LAB_NODES, node('node-d', '192.168.2.5/24')] }),
+    title: 'node whose address is a pod address in another node\'s block', sources: lab({ nodes: [...LAB_NODES, node('node-d', '192.168.2.5/24')] }), count: 2,
     file: 'nodes.yaml', document: 4, kind: 'Node', name: 'node-d', rule: 'node-address-in-pool', path: 'spec.bgp.ipv4Address',
     message: /^node address 192\.168\.2\.5 is inside IPPool lab-pool 192\.168\.0\.0\/16 \(pools\.yaml document 1\): pool addresses are pod addresses, so a pod could pose as this node/,
   },
   {
     title: 'no recursion (issue 12): a block holding a node\'s tunnel endpoint is refused (every block lies in a pool)',
-    sources: lab({ nodes: [...LAB_NODES, node('node-d', '192.168.2.5/24')], blocks: [block('node-b', '192.168.2.0/26')] }),
+    sources: lab({ nodes: [...LAB_NODES, node('node-d', '192.168.2.5/24')], blocks: [block('node-b', '192.168.2.0/26')] }), count: 2,
     file: 'nodes.yaml', document: 4, kind: 'Node', name: 'node-d', rule: 'node-address-in-pool', path: 'spec.bgp.ipv4Address',
     message: /^node address 192\.168\.2\.5 is inside IPPool lab-pool .*into the tunnel whose endpoint it is \(recursive encapsulation\)/,
   },
   {
+    title: 'no recursion (issue 12): the pool holding a node\'s tunnel endpoint is told so at its own spec.cidr',
+    sources: lab({ nodes: [...LAB_NODES, node('node-d', '192.168.2.5/24')], blocks: [block('node-b', '192.168.2.0/26')] }), count: 2,
+    file: 'pools.yaml', document: 1, kind: 'IPPool', name: 'lab-pool', rule: 'pool-contains-node-address', path: 'spec.cidr',
+    message: /^IPPool lab-pool 192\.168\.0\.0\/16 contains the address 192\.168\.2\.5 of Node node-d \(nodes\.yaml document 4\), a tunnel endpoint: .*recursive encapsulation/,
+  },
+  {
     title: 'the pool is refused against a node whatever the load order (node file after the pool file)',
-    sources: [...lab({ blocks: [block('node-a', '192.168.0.0/26')] }).filter((f) => f.file !== 'nodes.yaml'), src('zz-nodes.yaml', yamlDocs(node('node-a', '10.0.1.10/24'), node('node-b', '192.168.9.1/24')))],
+    sources: [...lab({ blocks: [block('node-a', '192.168.0.0/26')] }).filter((f) => f.file !== 'nodes.yaml'), src('zz-nodes.yaml', yamlDocs(node('node-a', '10.0.1.10/24'), node('node-b', '192.168.9.1/24')))], count: 2,
     file: 'zz-nodes.yaml', document: 2, name: 'node-b', rule: 'node-address-in-pool', path: 'spec.bgp.ipv4Address',
   },
 

@@ -267,10 +267,13 @@ test('nodes against pools (issue 13) follow both sides incrementally: a pool ove
   for (const [f, text] of Object.entries(BASE)) t.is(await step(w, { type: 'write', file: Number(f), text }), undefined);
   t.is(await step(w, { type: 'write', file: 3, text: stringify(pool('p5', '172.16.0.0/23')) }), undefined);
   t.false(w.engine.valid);
-  t.deepEqual(w.engine.errors().map((d) => [d.name, d.rule]).sort(), [['n0', 'node-address-in-pool'], ['n1', 'node-address-in-pool'], ['n2', 'node-address-in-pool']]);
+  t.deepEqual(w.engine.errors().map((d) => [d.name, d.rule]).sort(), [
+    ['n0', 'node-address-in-pool'], ['n1', 'node-address-in-pool'], ['n2', 'node-address-in-pool'],
+    ['p5', 'pool-contains-node-address'], ['p5', 'pool-contains-node-address'], ['p5', 'pool-contains-node-address'],
+  ]);
   const moved = [node('n0', '172.18.0.1/24'), node('n1', '172.16.0.2/24'), node('n2', '172.16.2.3/22'), node('n3', '172.16.2.7/24')];
   t.is(await step(w, { type: 'write', file: 1, text: moved.map((d) => stringify(d)).join('---\n') }), undefined);
-  t.deepEqual(w.engine.errors().map((d) => [d.name, d.rule]).sort(), [['n1', 'node-address-in-pool'], ['n2', 'node-subnet-overlaps-pool']]);
+  t.deepEqual(w.engine.errors().map((d) => [d.name, d.rule]).sort(), [['n1', 'node-address-in-pool'], ['n2', 'node-subnet-overlaps-pool'], ['p5', 'pool-contains-node-address']]);
   t.is(await step(w, { type: 'write', file: 3, text: stringify(pool('p5', '127.0.0.0/8')) }), undefined);
   t.deepEqual(w.engine.errors().map((d) => d.rule), ['reserved-range-overlap']);
   t.is(await step(w, { type: 'remove', file: 3 }), undefined);

@@ -1,7 +1,8 @@
 // The lab's pure parts: topology arithmetic and checks, ping output parsing, the underlay rule.
 import test from 'ava';
 
-import { checkTopology, cidrContains, defaultTopology, podAddress } from '../../../src/lab/topology.js';
+import { clusterManifests } from '../../../src/lab/manifests.js';
+import { checkTopology, cidrContains, defaultTopology, loopbackSourceTopology, podAddress } from '../../../src/lab/topology.js';
 import { parsePing, type CapturedPacket } from '../../../src/lab/traffic.js';
 import { checkUnderlay } from '../../../src/lab/underlay.js';
 
@@ -27,6 +28,18 @@ test('checkTopology: the default passes; each mistake is named', (t) => {
     ['duplicate node', { nodes: [base.nodes[0]!, base.nodes[0]!] }, /appears twice/],
   ];
   for (const [what, override, message] of cases) t.throws(() => checkTopology(defaultTopology(override)), { message }, what);
+});
+
+test('loopbackSourceTopology: node-a off every segment with a /32 Node address; its mistakes are named', (t) => {
+  const lo = loopbackSourceTopology();
+  t.notThrows(() => checkTopology(lo));
+  t.regex(clusterManifests(lo)['10-nodes.yaml']!, /ipv4Address: 10\.0\.9\.10\/32/);
+  t.regex(clusterManifests(lo)['10-nodes.yaml']!, /ipv4Address: 10\.0\.2\.10\/24/);
+  const inSegment = { ...lo, nodes: lo.nodes.map((n) => (n.name === 'node-a' ? { ...n, address: '10.0.1.50' } : n)) };
+  t.throws(() => checkTopology(inSegment), { message: /lies in a segment/ });
+  const badLink = { ...lo, loopbackSource: { ...lo.loopbackSource!, links: [{ ...lo.loopbackSource!.links[0], address: '10.9.9.9' }, lo.loopbackSource!.links[1]] as const } };
+  t.throws(() => checkTopology(badLink), { message: /link eth0/ });
+  t.throws(() => checkTopology({ ...lo, loopbackSource: { ...lo.loopbackSource!, node: 'node-z' } }), { message: /unknown node node-z/ });
 });
 
 test('parsePing: summary, loss and the MTU a frag-needed reported', (t) => {
