@@ -324,9 +324,11 @@ ${modes.map((m) => labModeTables(d, m)).join('\n')}
   \`FIXED_GSO\`), so large TCP segments cross the path whole; what it adds per segment is the
   tunnel device hop and the two programs.
 - XDP on a veth strips GSO from its peer (the kernel does this for any XDP program, \`xdp_noop\`
-  included: compare \`routed+xdp-noop\`): every TCP segment then crosses the path MTU-sized, so the XDP
-  decap figures on GSO veth links are bounded by that, not by the program. On a NIC with native XDP
-  this does not apply; \`--decap-hook auto\` picks TC on veth for this reason.
+  included: compare \`routed+xdp-noop\`): every TCP segment then crosses the path MTU-sized, and on
+  6.18 the veth's own GRO stays off, so pod-b gets one packet per segment (docs/datapath.md, "Which
+  hook keeps GRO"); the XDP decap figures on GSO veth links are bounded by that, not by the
+  program. On a NIC with native XDP this does not apply; \`--decap-hook auto\` picks TC on veth for
+  this reason.
 - On wire-like links every hook sees MTU-sized frames; what the receiver's GRO merges (the GRO
   table) decides how many packets the rest of its stack handles.
 - Small UDP is per-packet cost on one sending core (softirq of every hop runs in the sender's
