@@ -10,6 +10,19 @@
  *                     VNI 4096, port 4789, VTEP MAC, permanent neighbour + FDB entry for the
  *                     peer's VTEP, route to its block via that VTEP address, onlink, MTU 1450
  *
+ * Every scenario runs in both lab link modes (src/lab/offloads.ts, issue 16), one lab per scenario
+ * and mode, all up at once: 'gso' (veth as it comes: whole 64 KB GSO segments cross the
+ * underlay, nothing segments, no GRO) and 'wire' (node uplinks with segmentation offloads off and
+ * GRO on: MTU-sized frames on the underlay, the receiver's GRO aggregates, as on a NIC). The
+ * offload settings in force after each scenario's setup are read back (ethtool -k) and reported.
+ *
+ * GRO: pod-b's namespace counts, per test, the IPv4 packets that reached its IP layer (Ip
+ * InReceives, one per skb) and the segments they carried (IpExt InNoECTPkts + InECT0Pkts +
+ * InECT1Pkts + InCEPkts, which ip_rcv adds gso_segs to); segments − packets is how many were
+ * merged before pod-b. Node-b's uplink rx_packets counts the frames that arrived on the wire. On
+ * wire-like links the only place that merges is node-b's GRO (the test/e2e/wire.test.ts counter
+ * shows no frame above the MTU on the underlay); on GSO links the sender's segments arrive whole.
+ *
  * Tests: iperf3 TCP 1 and 4 streams (Gbit/s received); small UDP: 64-byte payloads from one core
  * as fast as it can send them (bench/tools/udp_blast.c, 64 datagrams per sendmmsg: iperf3 -u -l 64
  * -b 0 makes one system call per datagram and measured ~60 kpps for every scenario alike, the
@@ -25,6 +38,7 @@ import { attachXdp, type Link } from '../src/bpf/index.js';
 import { calicoVtepMac } from '../src/config/index.js';
 import { startAgent } from '../src/lab/agents.js';
 import { Lab } from '../src/lab/lab.js';
+import { formatFeatures, type LinkMode } from '../src/lab/offloads.js';
 import { labManifests, poolManifest, writeLabManifests } from '../src/lab/manifests.js';
 import { sh } from '../src/lab/sh.js';
 import { defaultTopology } from '../src/lab/topology.js';
@@ -41,11 +55,24 @@ export interface LabThroughputOptions {
   seconds: number;
   scenarios: string[];
   tests: TestName[];
+  /** Lab link modes; every scenario runs in each (default both). */
+  modes?: LinkMode[];
   log: (line: string) => void;
+}
+
+export interface GroResult {
+  /** Segments per packet at pod-b's IP layer (IpExt In*Pkts ÷ Ip InReceives). */
+  segmentsPerPacket: Summary;
+  /** Segments merged before pod-b's IP layer, per second (segments − packets). */
+  mergedPerSecond: Summary;
+  /** Frames that arrived on node-b's uplink (rx_packets), per packet at pod-b's IP layer. */
+  framesPerPacket: Summary;
 }
 
 export interface ScenarioResult {
   scenario: string;
+  /** The lab's link mode (results from before issue 16 have none: 'gso'). */
+  links?: LinkMode;
   description: string;
   /** Per test: the rate (Gbit/s for TCP, packets/s for UDP). */
   rate: Record<string, Summary>;
@@ -60,11 +87,17 @@ export interface ScenarioResult {
   retransmits: Record<string, number>;
   /** udp64: share of the datagrams sent that arrived (median). */
   delivered?: number;
+  /** Per test: what pod-b received, in packets and segments (see the top of this file). */
+  gro?: Record<string, GroResult>;
+  /** The offload settings in force after setup (ethtool -k, read back): each node's uplink and its bridge port. */
+  offloads?: Record<string, string>;
 }
 
 export interface LabThroughputResult {
   scenarios: ScenarioResult[];
   seconds: number;
+  /** The link modes measured (absent before issue 16: 'gso' only). */
+  modes?: LinkMode[];
 }
 
 interface Scenario {
@@ -190,6 +223,45 @@ interface Measurement {
   retransmits: number;
   /** udp64: share of the datagrams sent that arrived. */
   delivered?: number;
+  /** Over the test: pod-b's IP packets and segments, node-b's uplink frames. */
+  packets: number;
+  segments: number;
+  frames: number;
+  seconds: number;
+}
+
+/** `/proc/net/snmp` + `/proc/net/netstat` of namespace `ns` as "Ip.InReceives" → value. */
+function netCounters(lab: Lab, ns: string): Map<string, number> {
+  const text = lab.exec(ns, ['cat', '/proc/net/snmp', '/proc/net/netstat']);
+  const out = new Map<string, number>();
+  const lines = text.split('\n').filter((l) => l.trim());
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const head = lines[i]!.split(/\s+/);
+    const vals = lines[i + 1]!.split(/\s+/);
+    const group = head[0]!.replace(/:$/, '');
+    if (vals[0] !== head[0]) throw new Error(`${ns}: unexpected counter lines '${lines[i]}' / '${lines[i + 1]}'`);
+    for (let j = 1; j < head.length; j++) out.set(`${group}.${head[j]}`, Number(vals[j]));
+  }
+  return out;
+}
+
+interface ReceiveCounters {
+  packets: number;
+  segments: number;
+  frames: number;
+}
+
+function receiveCounters(lab: Lab): ReceiveCounters {
+  const c = netCounters(lab, lab.pod(NODE_B).ns);
+  const need = (k: string) => {
+    const v = c.get(k);
+    if (v === undefined || !Number.isFinite(v)) throw new Error(`pod-b's namespace has no counter ${k}`);
+    return v;
+  };
+  const segments = ['IpExt.InNoECTPkts', 'IpExt.InECT1Pkts', 'IpExt.InECT0Pkts', 'IpExt.InCEPkts'].reduce((a, k) => a + need(k), 0);
+  const b = lab.node(NODE_B);
+  const link = JSON.parse(lab.ip(b.ns, '-s', '-j', 'link', 'show', b.uplink)) as Array<{ stats64: { rx: { packets: number } } }>;
+  return { packets: need('Ip.InReceives'), segments, frames: link[0]!.stats64.rx.packets };
 }
 
 const SINK_TABLE = 'burrow_bench_sink';
@@ -222,6 +294,11 @@ async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType
   const client = lab.pod(NODE_A);
   const server = lab.pod(NODE_B);
   const timeout = (seconds + 30) * 1000;
+  const rx0 = receiveCounters(lab);
+  const received = (m: Omit<Measurement, 'packets' | 'segments' | 'frames' | 'seconds'>, wallNs: number): Measurement => {
+    const rx = receiveCounters(lab);
+    return { ...m, packets: rx.packets - rx0.packets, segments: rx.segments - rx0.segments, frames: rx.frames - rx0.frames, seconds: wallNs / 1e9 };
+  };
   if (test === 'udp64') {
     const before = udpSinkCount(lab);
     const cpu0 = cg.usageNs();
@@ -234,7 +311,7 @@ async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType
     const [sent, secs] = r.stdout.trim().split(/\s+/).map(Number);
     await sleep(100); // the last datagrams arrive
     const arrived = udpSinkCount(lab) - before;
-    return { rate: arrived / secs!, cores, retransmits: 0, delivered: arrived / sent! };
+    return received({ rate: arrived / secs!, cores, retransmits: 0, delivered: arrived / sent! }, wall);
   }
   const srv = inCgroup(cg.path, server.ns, ['iperf3', '-s', '-1', '-p', '5201'], timeout);
   await sleep(300);
@@ -250,54 +327,86 @@ async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType
   await srv.done;
   if (cli.code !== 0) throw new Error(`iperf3 ${test} in lab ${lab.prefix} failed (${cli.code}): ${cli.stderr.trim() || cli.stdout.slice(-500)}`);
   const j = JSON.parse(cli.stdout) as { end: { sum_received: { bits_per_second: number }; sum_sent?: { retransmits?: number } } };
-  return { rate: j.end.sum_received.bits_per_second / 1e9, cores, retransmits: j.end.sum_sent?.retransmits ?? 0 };
+  return received({ rate: j.end.sum_received.bits_per_second / 1e9, cores, retransmits: j.end.sum_sent?.retransmits ?? 0 }, wall);
+}
+
+/** One lab per scenario and link mode. */
+interface Setup {
+  key: string;
+  mode: LinkMode;
+  scenario: Scenario;
+  lab: Lab;
 }
 
 export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabThroughputResult> {
   const { log } = opts;
+  const modes = opts.modes ?? ['gso', 'wire'];
   const chosen = SCENARIOS.filter((s) => opts.scenarios.includes(s.name));
-  const labs = new Map<string, Lab>();
+  const setups: Setup[] = [];
   const links: Link[] = [];
+  const offloads = new Map<string, Record<string, string>>();
   const cg = cpuCgroup();
   try {
-    for (const s of chosen) {
-      const lab = Lab.create({ topology: topology() });
-      labs.set(s.name, lab);
-      await s.setup(lab, links);
-      installUdpSink(lab);
-      const p = await ping(lab.pod(NODE_A).ns, lab.pod(NODE_B).address, { count: 3, interval: 0.05, wait: 2 });
-      if (p.received === 0) throw new Error(`scenario ${s.name}: pod-a cannot reach pod-b (lab ${lab.prefix})\n${p.output}`);
-      log(`  ${s.name}: lab ${lab.prefix} up (${s.description})`);
+    for (const mode of modes) {
+      for (const s of chosen) {
+        const lab = Lab.create({ topology: topology(), links: mode });
+        const key = `${mode}:${s.name}`;
+        setups.push({ key, mode, scenario: s, lab });
+        await s.setup(lab, links);
+        installUdpSink(lab);
+        const p = await ping(lab.pod(NODE_A).ns, lab.pod(NODE_B).address, { count: 3, interval: 0.05, wait: 2 });
+        if (p.received === 0) throw new Error(`scenario ${key}: pod-a cannot reach pod-b (lab ${lab.prefix})\n${p.output}`);
+        // Read back after the setup: an XDP program on a veth takes TSO from its peer.
+        const up = lab.uplinkFeatures();
+        const port = lab.segmentPortFeatures();
+        const o: Record<string, string> = {};
+        for (const n of [NODE_A, NODE_B]) {
+          o[`${n} eth0`] = formatFeatures(up[n]!);
+          o[`${n}'s bridge port`] = formatFeatures(port[n]!);
+        }
+        offloads.set(key, o);
+        log(`  ${key}: lab ${lab.prefix} up (${s.description})`);
+        for (const [k, v] of Object.entries(o)) log(`    ${k}: ${v}`);
+      }
     }
     const samples = new Map<string, Map<TestName, Measurement[]>>();
-    for (const s of chosen) samples.set(s.name, new Map(opts.tests.map((t) => [t, []])));
+    for (const x of setups) samples.set(x.key, new Map(opts.tests.map((t) => [t, []])));
     for (let round = 0; round < opts.rounds; round++) {
       for (const test of opts.tests) {
-        for (const s of chosen) {
-          const m = await measure(labs.get(s.name)!, test, opts.seconds, cg);
-          samples.get(s.name)!.get(test)!.push(m);
+        for (const x of setups) {
+          const m = await measure(x.lab, test, opts.seconds, cg);
+          samples.get(x.key)!.get(test)!.push(m);
         }
       }
       log(`  round ${round + 1}/${opts.rounds} done`);
     }
-    const series = (name: string, test: TestName) => samples.get(name)?.get(test)?.map((m) => m.rate) ?? [];
-    const out: ScenarioResult[] = chosen.map((s) => {
-      const r: ScenarioResult = { scenario: s.name, description: s.description, rate: {}, cores: {}, cpuPerUnit: {}, vsLimit: {}, vsKernel: {}, retransmits: {} };
+    const series = (key: string, test: TestName) => samples.get(key)?.get(test)?.map((m) => m.rate) ?? [];
+    const out: ScenarioResult[] = setups.map(({ key, mode, scenario: s }) => {
+      const r: ScenarioResult = {
+        scenario: s.name, links: mode, description: s.description, rate: {}, cores: {}, cpuPerUnit: {}, vsLimit: {}, vsKernel: {}, retransmits: {}, gro: {},
+        offloads: offloads.get(key)!,
+      };
       for (const test of opts.tests) {
-        const ms = samples.get(s.name)!.get(test)!;
+        const ms = samples.get(key)!.get(test)!;
         r.rate[test] = summarize(ms.map((m) => m.rate));
         r.cores[test] = summarize(ms.map((m) => m.cores));
         r.cpuPerUnit[test] = summarize(ms.map((m) => (test === 'udp64' ? m.cores / (m.rate / 1e6) : m.cores / m.rate)));
-        if (samples.has('routed')) r.vsLimit[test] = pairedRatio(series(s.name, test), series('routed', test));
-        if (samples.has('kernel-vxlan')) r.vsKernel[test] = pairedRatio(series(s.name, test), series('kernel-vxlan', test));
+        if (samples.has(`${mode}:routed`)) r.vsLimit[test] = pairedRatio(series(key, test), series(`${mode}:routed`, test));
+        if (samples.has(`${mode}:kernel-vxlan`)) r.vsKernel[test] = pairedRatio(series(key, test), series(`${mode}:kernel-vxlan`, test));
         r.retransmits[test] = summarize(ms.map((m) => m.retransmits)).median;
         if (test === 'udp64') r.delivered = summarize(ms.map((m) => m.delivered ?? NaN)).median;
+        r.gro![test] = {
+          segmentsPerPacket: summarize(ms.map((m) => m.segments / m.packets)),
+          mergedPerSecond: summarize(ms.map((m) => (m.segments - m.packets) / m.seconds)),
+          framesPerPacket: summarize(ms.map((m) => m.frames / m.packets)),
+        };
       }
       const fmt = (t: TestName) => (t === 'udp64' ? `${((r.rate[t]?.median ?? NaN) / 1e6).toFixed(3)} Mpps` : `${(r.rate[t]?.median ?? NaN).toFixed(2)} Gbit/s`);
-      log(`  ${s.name.padEnd(16)} ${opts.tests.map((t) => `${t} ${fmt(t)}`).join(', ')}`);
+      const gro = (t: TestName) => `${(r.gro![t]!.segmentsPerPacket.median).toFixed(1)} seg/pkt`;
+      log(`  ${key.padEnd(21)} ${opts.tests.map((t) => `${t} ${fmt(t)} (${gro(t)})`).join(', ')}`);
       return r;
     });
-    return { scenarios: out, seconds: opts.seconds };
+    return { scenarios: out, seconds: opts.seconds, modes };
   } finally {
     for (const l of links) {
       try {
@@ -306,6 +415,6 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
         // the lab goes anyway
       }
     }
-    for (const lab of labs.values()) lab.destroy();
+    for (const x of setups) x.lab.destroy();
   }
 }

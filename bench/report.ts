@@ -210,36 +210,97 @@ range over rounds shows.
 
 // ---------------------------------------------------------------------------------------------- §4
 
-function labThroughput(rec: SectionRecord): string {
-  const d = rec.data as LabThroughputResult;
-  const tests = Object.keys(d.scenarios[0]?.rate ?? {});
+const MODE_TITLE: Record<string, string> = {
+  gso: 'GSO veth links (veth as it comes: whole 64 KB GSO segments cross the underlay)',
+  wire: 'wire-like links (node uplinks: segmentation offloads off, GRO on; MTU-sized frames, as on a NIC)',
+};
+
+/** `x` with `digits` decimals, or '–' when there is no figure (a scenario left out of the run). */
+const num = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+
+function labModeTables(d: LabThroughputResult, mode: string): string {
+  const list = d.scenarios.filter((s) => (s.links ?? 'gso') === mode);
+  const tests = Object.keys(list[0]?.rate ?? {});
   const unit = (t: string) => (t === 'udp64' ? 'Mpps' : 'Gbit/s');
   const scale = (t: string, s: Summary | undefined): Summary | undefined =>
     s && t === 'udp64' ? { ...s, median: s.median / 1e6, min: s.min / 1e6, max: s.max / 1e6 } : s;
   const label: Record<string, string> = { tcp1: 'TCP 1 stream', tcp4: 'TCP 4 streams', udp64: 'UDP 64 B payload' };
-  const rows = d.scenarios.map((s: ScenarioResult) => [
+  const rows = list.map((s: ScenarioResult) => [
     `\`${s.scenario}\``,
     ...tests.flatMap((t) => [
       `${fmt(scale(t, s.rate[t]), t === 'udp64' ? 3 : 2)}`,
-      s.scenario === 'routed' ? '1' : `${med(s.vsLimit[t]).toFixed(2)}`,
-      s.scenario === 'kernel-vxlan' ? '1' : `${med(s.vsKernel[t]).toFixed(2)}`,
-      `${med(s.cpuPerUnit[t]).toFixed(t === 'udp64' ? 2 : 3)}`,
+      s.scenario === 'routed' ? '1' : num(med(s.vsLimit[t]), 2),
+      s.scenario === 'kernel-vxlan' ? '1' : num(med(s.vsKernel[t]), 2),
+      num(med(s.cpuPerUnit[t]), t === 'udp64' ? 2 : 3),
     ]),
   ]);
   const head = ['scenario', ...tests.flatMap((t) => [`${label[t]} ${unit(t)}`, '÷ routed', '÷ kernel VXLAN', `cores per ${unit(t)}`])];
-  const get = (name: string, t: string) => med(d.scenarios.find((s) => s.scenario === name)?.rate[t]);
-  const retrans = d.scenarios.map((s) => `${s.scenario} ${s.retransmits.tcp1 ?? '–'}`).join(', ');
-  const delivered = d.scenarios.map((s) => `${s.scenario} ${s.delivered !== undefined ? pct(s.delivered) : '–'}`).join(', ');
+  const tcp = tests.filter((t) => t !== 'udp64');
+  const groRows = list.filter((s) => s.gro).map((s) => [
+    `\`${s.scenario}\``,
+    ...tcp.flatMap((t) => {
+      const g = s.gro![t];
+      return g ? [fmt(g.segmentsPerPacket, 1), fmt(g.framesPerPacket, 1), num(med(g.mergedPerSecond) / 1e3, 0)] : ['n/a', 'n/a', 'n/a'];
+    }),
+  ]);
+  const groHead = ['scenario', ...tcp.flatMap((t) => [`${label[t]}: segments per packet at pod-b`, 'uplink frames per packet', 'merged, thousands/s'])];
+  // Identical settings are listed once, with the scenarios that had them.
+  const byOffloads = new Map<string, string[]>();
+  for (const s of list) {
+    if (!s.offloads) continue;
+    const k = Object.entries(s.offloads).map(([n, f]) => `${n}: ${f}`).join('; ');
+    byOffloads.set(k, [...(byOffloads.get(k) ?? []), s.scenario]);
+  }
+  const retrans = list.map((s) => `${s.scenario} ${s.retransmits.tcp1 ?? '–'}`).join(', ');
+  const delivered = list.map((s) => `${s.scenario} ${s.delivered !== undefined ? pct(s.delivered) : '–'}`).join(', ');
+  return `### ${MODE_TITLE[mode] ?? mode}
+
+${table(head, rows)}
+
+TCP 1-stream retransmits (median): ${retrans}. Small UDP delivered/sent: ${delivered}.
+${groRows.length ? `
+What pod-b's IP layer received (GRO; see above for the counters):
+
+${table(groHead, groRows)}
+` : ''}${byOffloads.size ? `
+Offloads in force after each scenario's setup (\`ethtool -k\`, read back), node uplinks and their
+ports on the segment's bridge:
+
+${[...byOffloads].map(([k, names]) => `- ${names.map((n) => `\`${n}\``).join(', ')}: ${k}`).join('\n')}
+` : ''}`;
+}
+
+function labThroughput(rec: SectionRecord): string {
+  const d = rec.data as LabThroughputResult;
+  const modes = d.modes ?? ['gso'];
+  const get = (name: string, t: string) => med(d.scenarios.find((s) => s.scenario === name && (s.links ?? 'gso') === 'gso')?.rate[t]);
+  const names = [...new Set(d.scenarios.map((s) => s.scenario))];
+  const describe = names.map((n) => `- \`${n}\`: ${d.scenarios.find((s) => s.scenario === n)!.description}`).join('\n');
+  const pending = modes.includes('wire')
+    ? ''
+    : `
+**Wire-like links (issue 16): figures pending a quiet machine.** \`npm run bench -- --only lab\`
+measures every scenario in both link modes side by side (\`--links gso wire\`, the default); the
+figures below are from before that, GSO veth links only. \`--quick --only lab --seconds 1\` is a
+smoke run of the harness (its figures mean nothing; it writes build/bench/quick.json only).
+`;
   return `## 4. Lab throughput, pod → pod
 
 ${sectionHeader(rec)}
 
 One node pair of the namespace lab (src/lab: node-a and node-b on one bridged segment, a pod on
-each), one lab per scenario, all up at once, and every scenario measured back to back in each of
-the rounds (${d.seconds} s per test). Scenarios:
+each), one lab per scenario and link mode, all up at once, and every scenario measured back to
+back in each of the rounds (${d.seconds} s per test). Scenarios:
 
-${d.scenarios.map((s) => `- \`${s.scenario}\`: ${s.description}`).join('\n')}
+${describe}
 
+Link modes (src/lab/offloads.ts, issue 16): **GSO veth** leaves the veths as they come, so whole
+64 KB GSO segments cross the underlay, nothing is segmented and no GRO runs, which no NIC offers;
+**wire-like** switches every segmentation offload of the node uplinks off (the kernel segments in
+software before a frame leaves the node) and GRO on (the receiving node aggregates), so the
+underlay carries only MTU-sized frames (test/e2e/wire.test.ts counts them). Pods and the tunnel
+device keep their defaults in both.
+${pending}
 TCP: iperf3, Gbit/s received. Small UDP: 64-byte payloads from one core, 64 datagrams per
 \`sendmmsg()\` (bench/tools/udp_blast.c), counted and dropped by an nftables rule at pod-b's
 prerouting hook; packets/s that arrived. (\`iperf3 -u -l 64 -b 0\` writes one datagram per system
@@ -247,22 +308,29 @@ call and measured ~60 kpps in every scenario alike: this VM's system-call cost, 
 CPU: the senders and receivers run in a cpuacct cgroup of the benchmark's; its usage includes the
 softirq work done in their context (this kernel has no IRQ time accounting), plus the ksoftirqd
 threads' time; divided by the rate ("cores per Gbit/s": 0.1 = a tenth of a core for each Gbit/s).
+GRO: pod-b's namespace counters over each test: segments (\`IpExt\` \`InNoECTPkts\` + \`InECT0Pkts\` +
+\`InECT1Pkts\` + \`InCEPkts\`, to which \`ip_rcv\` adds each packet's \`gso_segs\`) per packet
+(\`Ip\` \`InReceives\`, one per skb), node-b's uplink \`rx_packets\` (frames as they arrived) per
+packet, and segments − packets per second (merged before pod-b). On wire-like links only node-b's
+GRO merges; on GSO links the sender's GSO segments arrive whole, so there the figure shows GSO
+passing through, not GRO.
 
-${table(head, rows)}
-
-TCP 1-stream retransmits (median): ${retrans}. Small UDP delivered/sent: ${delivered}.
-
+${modes.map((m) => labModeTables(d, m)).join('\n')}
 **What limits these figures.**
 - Everything runs on 2 shared CPUs: sender, receiver, both nodes' stacks and the bridge. The limit
-  (\`routed\`) is the cost of the veth/bridge path itself${Number.isFinite(get('routed', 'tcp1')) ? ` (${get('routed', 'tcp1').toFixed(1)} Gbit/s, one stream)` : ''}.
+  (\`routed\`) is the cost of the veth/bridge path itself${Number.isFinite(get('routed', 'tcp1')) ? ` (${get('routed', 'tcp1').toFixed(1)} Gbit/s, one stream, GSO veth)` : ''}.
 - With TC decap, burrow keeps GSO/GRO end to end (TC encap on the tunnel device's egress,
   \`bpf_redirect_neigh\` to the uplink, TC decap with \`BPF_F_ADJ_ROOM_DECAP_L3_IPV4\` +
   \`FIXED_GSO\`), so large TCP segments cross the path whole; what it adds per segment is the
   tunnel device hop and the two programs.
 - XDP on a veth strips GSO from its peer (the kernel does this for any XDP program, \`xdp_noop\`
-  included: compare \`routed+xdp-noop\`): every TCP segment then crosses the path MTU-sized, so the XDP
-  decap figures on veth are bounded by that, not by the program. On a NIC with native XDP this does
-  not apply; \`--decap-hook auto\` picks TC on veth for this reason.
+  included: compare \`routed+xdp-noop\`): every TCP segment then crosses the path MTU-sized, and on
+  6.18 the veth's own GRO stays off, so pod-b gets one packet per segment (docs/datapath.md, "Which
+  hook keeps GRO"); the XDP decap figures on GSO veth links are bounded by that, not by the
+  program. On a NIC with native XDP this does not apply; \`--decap-hook auto\` picks TC on veth for
+  this reason.
+- On wire-like links every hook sees MTU-sized frames; what the receiver's GRO merges (the GRO
+  table) decides how many packets the rest of its stack handles.
 - Small UDP is per-packet cost on one sending core (softirq of every hop runs in the sender's
   context); the ratios there are the per-packet price of the encapsulation path.
 `;

@@ -2,7 +2,8 @@
 /**
  * burrow's benchmarks (issue 6). `npm run bench` runs setup, then this:
  *
- *   node dist/bench/run.js [--quick] [--only SECTION...] [--rounds N] [--no-report] [--report-only]
+ *   node dist/bench/run.js [--quick] [--only SECTION...] [--rounds N] [--seconds N] [--links MODE...]
+ *                          [--no-report] [--report-only]
  *
  * Sections: program-cost (§2), decap-rate (§3), lab (§4), control-plane (§5). A full run writes
  * bench/results/latest.json (sections run now replace their old results; the others are kept,
@@ -21,6 +22,7 @@ import { runDecapRate } from './decap-rate.js';
 import { runEngine } from './engine.js';
 import { runEtcd } from './etcd.js';
 import { runLabThroughput, SCENARIOS, type TestName } from './lab-throughput.js';
+import { LINK_MODES, type LinkMode } from '../src/lab/offloads.js';
 import { busyShare, cpuSnapshot, loadAverage, machineFacts } from './machine.js';
 import { ROOT } from './objects.js';
 import { runProgramCost } from './program-cost.js';
@@ -35,6 +37,10 @@ interface Options {
   reportOnly?: boolean;
   only?: SectionName[];
   rounds?: number;
+  /** Lab section: seconds per test (default 5, quick 2). */
+  seconds?: number;
+  /** Lab section: link modes (default both). */
+  links?: LinkMode[];
   report: boolean;
 }
 
@@ -53,9 +59,9 @@ async function runSection(name: SectionName, o: Options): Promise<unknown> {
     case 'decap-rate':
       return runDecapRate({ rounds: rounds(7, 2), packets: q ? 1_000_000 : 5_000_000, log });
     case 'lab': {
-      const scenarios = q ? ['routed', 'burrow-ipip-tc', 'burrow-vxlan-tc', 'kernel-vxlan'] : SCENARIOS.map((s) => s.name);
+      const scenarios = q ? ['routed', 'burrow-ipip-tc', 'burrow-vxlan-tc', 'burrow-vxlan-xdp', 'kernel-vxlan'] : SCENARIOS.map((s) => s.name);
       const tests: TestName[] = q ? ['tcp1', 'udp64'] : ['tcp1', 'tcp4', 'udp64'];
-      return runLabThroughput({ rounds: rounds(3, 1), seconds: q ? 2 : 5, scenarios, tests, log });
+      return runLabThroughput({ rounds: rounds(3, 1), seconds: o.seconds ?? (q ? 2 : 5), scenarios, tests, modes: o.links ?? [...LINK_MODES], log });
     }
     case 'control-plane':
       return runControlPlane({
@@ -97,6 +103,12 @@ async function main(argv: string[]): Promise<void> {
       if (!Number.isInteger(n) || n < 1) throw new Error('--rounds takes a positive integer');
       return n;
     })
+    .option('--seconds <n>', 'lab: seconds per test (default 5, quick 2); short for a smoke run', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error('--seconds takes a positive integer');
+      return n;
+    })
+    .addOption(new Option('--links <mode...>', 'lab: link modes, each scenario in each (default: gso wire)').choices([...LINK_MODES]))
     .option('--no-report', 'do not rewrite BENCHMARKS.md (full runs)')
     .option('--report-only', 'measure nothing: rewrite BENCHMARKS.md from bench/results/latest.json')
     .parse(argv);

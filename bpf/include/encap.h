@@ -159,12 +159,14 @@ static __always_inline int encap_too_big(const struct encap_plan *e, __u32 len)
 
 /*
  * TC: the ENCAP flags record the inner header offsets and the tunnel GSO type on the skb, so a
- * GSO packet is segmented correctly after encapsulation. Room is inserted after the MAC header,
- * so the original Ethernet header stays in front (bpf_redirect_neigh rewrites it).
+ * GSO packet is segmented correctly after encapsulation; FIXED_GSO keeps its gso_size, already
+ * sized for the tunnel MTU, so each segment fills the uplink MTU (docs/datapath.md, tc_encap
+ * step 9). Room is inserted after the MAC header, so the original Ethernet header stays in front
+ * (bpf_redirect_neigh rewrites it).
  */
 static __always_inline int encap_skb(struct __sk_buff *skb, const struct encap_plan *e, __u32 len)
 {
-	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4;
+	__u64 flags = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_FIXED_GSO;
 
 	if (e->mode == BURROW_MODE_VXLAN)
 		flags |= BPF_F_ADJ_ROOM_ENCAP_L4_UDP | BPF_F_ADJ_ROOM_ENCAP_L2_ETH |

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { lockFileFor } from '../agent/pin-root.js';
+import { makeWireLike, readFeatures, type Features, type LinkMode, LINK_MODES } from './offloads.js';
 import { inNetns, sh, shQuiet } from './sh.js';
 import { checkTopology, defaultTopology, podAddress, prefixLengthOf, segmentMtu, type LabLink, type LabNodeSpec, type LabTopology } from './topology.js';
 
@@ -25,6 +26,11 @@ export const NODE_UPLINK = 'eth0';
 /** Calico's link-local gateway that pods route through (answered by proxy ARP on the node). */
 export const POD_GATEWAY = '169.254.1.1';
 export const ROUTER_TABLE = 'burrow_lab';
+
+/** The name of `name`'s port on a segment's bridge (a node's or the router's), in the segment's namespace (as plugIntoSegment names it). */
+export function segmentPort(name: string): string {
+  return name.slice(0, 15);
+}
 
 export interface LabPod {
   readonly name: string;
@@ -55,6 +61,11 @@ export interface LabOptions {
   topology?: LabTopology;
   /** Run prefix (letters, digits, '-'); default `bl-<random>`. */
   prefix?: string;
+  /**
+   * How node uplinks carry frames (src/lab/offloads.ts): 'gso' (default, veth as it comes: whole
+   * GSO segments) or 'wire' (segmentation offloads off, GRO on: MTU-sized frames, as a NIC).
+   */
+  links?: LinkMode;
 }
 
 const live = new Map<string, Lab>();
@@ -81,6 +92,7 @@ export function randomPrefix(): string {
 export class Lab {
   readonly prefix: string;
   readonly topology: LabTopology;
+  readonly links: LinkMode;
   readonly dir: string;
   readonly nodes: ReadonlyMap<string, LabNode>;
   readonly routerNs: string;
@@ -88,9 +100,10 @@ export class Lab {
   private readonly cleanups: Array<() => void> = [];
   private destroyed = false;
 
-  private constructor(prefix: string, topology: LabTopology) {
+  private constructor(prefix: string, topology: LabTopology, links: LinkMode) {
     this.prefix = prefix;
     this.topology = topology;
+    this.links = links;
     this.dir = path.join(LAB_ROOT, prefix);
     this.routerNs = `${prefix}-router`;
     this.extNs = `${prefix}-ext`;
@@ -126,8 +139,10 @@ export class Lab {
     checkTopology(topology);
     const prefix = opts.prefix ?? randomPrefix();
     if (!/^[a-zA-Z0-9-]{1,24}$/.test(prefix)) throw new RangeError(`lab prefix '${prefix}' must be 1-24 letters, digits or '-'`);
+    const links = opts.links ?? 'gso';
+    if (!LINK_MODES.includes(links)) throw new RangeError(`lab links '${String(links)}' must be one of ${LINK_MODES.join(', ')}`);
     installExitHooks();
-    const lab = new Lab(prefix, topology);
+    const lab = new Lab(prefix, topology, links);
     live.set(prefix, lab);
     try {
       lab.build();
@@ -181,6 +196,19 @@ export class Lab {
     this.cleanups.push(fn);
   }
 
+  /**
+   * Each node uplink's offload features as they are now (`ethtool -k`, read back: an XDP program
+   * attached since, for one, takes TSO from the uplink's peer), by node name.
+   */
+  uplinkFeatures(): Record<string, Features> {
+    return Object.fromEntries([...this.nodes.values()].map((n) => [n.name, readFeatures(n.ns, n.uplink)]));
+  }
+
+  /** The same for the other end of each node's uplink: its port on the segment's bridge. */
+  segmentPortFeatures(): Record<string, Features> {
+    return Object.fromEntries([...this.nodes.values()].map((n) => [n.name, readFeatures(this.segmentNs(n.segment), segmentPort(n.name))]));
+  }
+
   /** Packets the router dropped for carrying a pod address, by rule. */
   routerDrops(): { podSource: number; podDestination: number } {
     const out = JSON.parse(sh(inNetns(this.routerNs, ['nft', '-j', 'list', 'table', 'inet', ROUTER_TABLE]))) as {
@@ -232,6 +260,15 @@ export class Lab {
     this.buildRouter();
     this.buildExt();
     for (const node of this.nodes.values()) this.buildNode(node);
+    if (this.links === 'wire') this.makeLinksWireLike();
+  }
+
+  /** links 'wire' (src/lab/offloads.ts): each node's uplink segments nothing and aggregates; its bridge port neither. */
+  private makeLinksWireLike(): void {
+    for (const node of this.nodes.values()) {
+      makeWireLike(node.ns, node.uplink, 'on');
+      makeWireLike(this.segmentNs(node.segment), segmentPort(node.name), 'off');
+    }
   }
 
   private buildSegments(): void {

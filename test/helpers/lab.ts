@@ -9,6 +9,7 @@ import { startAgent, type AgentOptions, type LabAgent } from '../../src/lab/agen
 import { Lab } from '../../src/lab/lab.js';
 import { labManifests, poolManifest, writeLabManifests, type PoolSpec } from '../../src/lab/manifests.js';
 import { ping, tcpTransfer, type PingResult } from '../../src/lab/traffic.js';
+import type { LinkMode } from '../../src/lab/offloads.js';
 import type { LabTopology } from '../../src/lab/topology.js';
 
 export interface LabSetup {
@@ -22,6 +23,8 @@ export interface LabSetup {
   agent?: AgentOptions;
   /** The lab's topology (default: defaultTopology()). */
   topology?: LabTopology;
+  /** How the node uplinks carry frames (default 'gso'; 'wire': MTU-sized, src/lab/offloads.ts). */
+  links?: LinkMode;
 }
 
 export interface LabFixture {
@@ -30,7 +33,7 @@ export interface LabFixture {
 }
 
 export async function labWithAgents(t: ExecutionContext, setup: LabSetup = {}): Promise<LabFixture> {
-  const lab = Lab.create(setup.topology ? { topology: setup.topology } : {});
+  const lab = Lab.create({ ...(setup.topology ? { topology: setup.topology } : {}), ...(setup.links ? { links: setup.links } : {}) });
   t.teardown(() => lab.destroy());
   const files = setup.files ?? { 'pool.yaml': poolManifest(setup.pool ?? { ipipMode: 'Always' }) };
   writeLabManifests(lab, labManifests(lab, files, setup.felix));
