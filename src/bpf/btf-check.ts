@@ -4,7 +4,8 @@
 // object was built from another header than the TypeScript; writing a map through them would
 // corrupt entries, so the caller refuses to load.
 // Pure: it works on the plain BTF descriptions the addon returns.
-import type { BtfEnum, BtfStruct } from './native.js';
+import { BpfError } from './errors.js';
+import type { BtfEnum, BtfStruct, NativeError } from './native.js';
 import type { EnumSpec } from './structs.js';
 import type { StructCodec } from './struct.js';
 
@@ -18,7 +19,8 @@ export interface LayoutProblem {
 }
 
 /** The TS declaration of a struct or enum disagrees with the object's BTF. */
-export class LayoutMismatchError extends Error {
+/** An object's BTF disagrees with the TypeScript layout (a BpfError: EINVAL from `checkLayouts`). */
+export class LayoutMismatchError extends BpfError {
   readonly typeName: string;
   readonly problems: readonly LayoutProblem[];
   readonly field: string;
@@ -27,11 +29,10 @@ export class LayoutMismatchError extends Error {
 
   constructor(typeName: string, problems: LayoutProblem[], where: string) {
     const lines = problems.map((p) => `  - ${describe(p)}`);
-    super(
+    const message =
       `${typeName} in ${where} does not match src/bpf's declaration (burrow.h is the source of truth; ` +
-        `build the objects and the TypeScript from the same header: npm run build:bpf && npm run build):\n${lines.join('\n')}`,
-    );
-    this.name = 'LayoutMismatchError';
+      `build the objects and the TypeScript from the same header: npm run build:bpf && npm run build):\n${lines.join('\n')}`;
+    super(Object.assign(new Error(message), { code: 'EINVAL', errno: 22, syscall: 'checkLayouts' }) as NativeError, message);
     this.typeName = typeName;
     this.problems = problems;
     const first = problems[0];

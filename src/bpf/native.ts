@@ -6,6 +6,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// errors.ts reads isNativeError from here; its classes are only used inside functions (no cycle at load).
+import { ErrInvalid, ErrNotExist } from './errors.js';
+
 /** A BTF type as seen from a map definition: kind 'struct', 'int', 'typedef', ... */
 export interface BtfTypeRef {
   kind: string;
@@ -231,7 +234,7 @@ function findAddon(): string {
   for (;;) {
     if (fs.existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'build/Release/burrow_native.node');
     const up = path.dirname(dir);
-    if (up === dir) throw new Error('burrow: cannot find the package root (package.json) above src/bpf');
+    if (up === dir) throw ErrNotExist.of('ENOENT', 'loadAddon', 'burrow: cannot find the package root (package.json) above src/bpf');
     dir = up;
   }
 }
@@ -239,11 +242,11 @@ function findAddon(): string {
 function loadAddon(): NativeAddon {
   const file = findAddon();
   if (!fs.existsSync(file)) {
-    throw new Error(`burrow: the native addon ${file} is not built; run \`bash scripts/setup.sh\``);
+    throw ErrNotExist.of('ENOENT', 'loadAddon', `burrow: the native addon ${file} is not built; run \`bash scripts/setup.sh\``);
   }
   const mod: unknown = createRequire(import.meta.url)(file);
   if (!isNativeAddon(mod)) {
-    throw new Error(`burrow: ${file} does not export the expected functions; rebuild it (bash scripts/setup.sh)`);
+    throw ErrInvalid.of('EINVAL', 'loadAddon', `burrow: ${file} does not export the expected functions; rebuild it (bash scripts/setup.sh)`);
   }
   return mod;
 }
@@ -287,10 +290,10 @@ export function rtnlAddon(): NativeRtnl {
   if (loadedRtnl) return loadedRtnl;
   const file = path.join(path.dirname(findAddon()), 'burrow_rtnl.node');
   if (!fs.existsSync(file)) {
-    throw new Error(`burrow: the native addon ${file} is not built; run \`bash scripts/setup.sh\``);
+    throw ErrNotExist.of('ENOENT', 'loadAddon', `burrow: the native addon ${file} is not built; run \`bash scripts/setup.sh\``);
   }
   const mod: unknown = createRequire(import.meta.url)(file);
-  if (!isNativeRtnl(mod)) throw new Error(`burrow: ${file} does not export rtnlDump; rebuild it (bash scripts/setup.sh)`);
+  if (!isNativeRtnl(mod)) throw ErrInvalid.of('EINVAL', 'loadAddon', `burrow: ${file} does not export rtnlDump; rebuild it (bash scripts/setup.sh)`);
   loadedRtnl = mod;
   return mod;
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 
 import {
   ErrInvalid,
-  BpfMap, BurrowStat, Collection, CollectionSpec, ErrMapIncompatible, LayoutMismatchError, MapFlag, XdpAction,
+  BpfError, BpfMap, BurrowStat, Collection, CollectionSpec, ErrMapIncompatible, LayoutMismatchError, MapFlag, XdpAction,
   burrowConfig, burrowConfigKey, burrowEnums, burrowPeer, burrowPeerKey, burrowRoute, burrowRouteKey, burrowStatEnum,
   burrowStatKey, burrowStatValue, burrowStructs, ipv4, mac, pad, perCpu, struct, sumStats, u16, u32, u64, u8,
 } from '../../src/bpf/index.js';
@@ -78,6 +78,8 @@ privileged('a codec with a field in the wrong place refuses the load, naming str
   const structs = burrowStructs.map((s) => (s.cName === 'burrow_route' ? wrongRoute : s));
   const e = t.throws(() => Collection.load(OBJ, { structChecks: structs }), { instanceOf: LayoutMismatchError });
   t.is(e.typeName, 'struct burrow_route');
+  t.true(e instanceof BpfError, 'a library error like every other');
+  t.is(e.op, 'checkLayouts');
   t.regex(e.message, new RegExp(`struct burrow_route in ${OBJ.replace(/[.]/g, '\\.')} does not match`));
   t.regex(e.message, /field 'remote': BTF offset 4, codec offset 8/);
   t.regex(e.message, /build the objects and the TypeScript from the same header: npm run build:bpf && npm run build/);

@@ -52,7 +52,8 @@ test('modes, peer bits and route flags have burrow.h values', (t) => {
   const config = enumBody('burrow_config_flag');
   t.regex(config, new RegExp(`BURROW_CFG_NONE\\s*=\\s*${BURROW_CONFIG_FLAG.NONE}\\b`));
   t.regex(config, new RegExp(`BURROW_CFG_DECAP_SRC_POOL\\s*=\\s*1 << ${Math.log2(BURROW_CONFIG_FLAG.DECAP_SRC_POOL)}\\b`));
-  t.deepEqual(Object.keys(BURROW_CONFIG_FLAG), ['NONE', 'DECAP_SRC_POOL']);
+  t.deepEqual(Object.keys(BURROW_CONFIG_FLAG), ['NONE', 'DECAP_SRC_POOL', 'UPLINK_FIB']);
+  t.regex(config, new RegExp(`BURROW_CFG_UPLINK_FIB\\s*=\\s*1 << ${Math.log2(BURROW_CONFIG_FLAG.UPLINK_FIB)}\\b`));
 });
 
 test('defaults, overheads and the source port range match the #defines', (t) => {
