@@ -3,7 +3,9 @@
 // ping must come through (tcx: the swapped program sits in front of a program that drops
 // everything, so a packet that finds no program in the swapped slot is lost) and, for XDP, every
 // echo request must have been counted by one of the two programs (a frame in a gap passes
-// uncounted). Real kernel objects, real packets; the probe must say this 6.18 kernel has tcx.
+// uncounted). Real kernel objects, real packets. The probe must say what the kernel has (tcx from
+// 6.6); on a kernel without it the same swap runs on the clsact fallback, a cls_bpf filter in
+// front of a drop-all filter (the matrix's 6.1).
 // The recorded kinds (clsact, netlink XDP) update in place too and rewrite their records; attach
 // refuses a program of the wrong type or a missing interface before any syscall.
 import { execFile } from 'node:child_process';
@@ -11,6 +13,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import {
@@ -64,21 +67,39 @@ async function pingWhileSwapping(b: TestNetns, link: Link, progs: [Program, Prog
   return { transmitted: Number(m[1]), received: Number(m[2]), swaps };
 }
 
-privileged.serial('probes: this 6.18 kernel has tcx and the map batch commands', (t) => {
-  t.true(haveTcx(), 'tcx came in 6.6; the probe must find it here');
+/** Whether the running kernel is at least major.minor (uname -r). */
+function kernelAtLeast(major: number, minor: number): boolean {
+  const [ma = 0, mi = 0] = os.release().split(/[.-]/).map(Number);
+  return ma > major || (ma === major && mi >= minor);
+}
+const TCX = kernelAtLeast(6, 6);
+
+privileged.serial('probes: tcx exactly when the kernel is 6.6 or later; the map batch commands (5.6+)', (t) => {
+  t.is(haveTcx(), TCX, `kernel ${os.release()}: tcx came in 6.6`);
   t.true(haveBatchApi(), 'the batch commands came in 5.6');
 });
 
-privileged.serial('tcx link update under traffic: every ping passes the swapped slot, in front of a drop-all program; same link, same order', async (t) => {
+privileged.serial('TC link update under traffic (tcx, or clsact without it): every ping passes the swapped slot, in front of a drop-all program; same link, same order', async (t) => {
   const { a, b } = pair(t);
   const c = Collection.load(fixture('lib_tc'));
   t.teardown(() => c.close());
   const [pass, count, drop] = [c.program('tc_pass'), c.program('tc_count'), c.program('tc_drop')];
-  const link = a.run(() => attachTc(pass, 'bta', 'ingress'));
+  // clsact: priorities put the swapped filter first (a filter that answers TC_ACT_OK ends the walk).
+  const link = a.run(() => attachTc(pass, 'bta', 'ingress', TCX ? {} : { priority: 1 }));
   t.teardown(() => link.close());
-  const tail = a.run(() => attachTc(drop, 'bta', 'ingress'));
+  const tail = a.run(() => attachTc(drop, 'bta', 'ingress', TCX ? {} : { priority: 2 }));
   t.teardown(() => tail.close());
-  t.is(link.kind, 'tcx');
+  t.is(link.kind, TCX ? 'tcx' : 'clsact');
+  if (!TCX) {
+    const r = await pingWhileSwapping(b, link, [pass, count]);
+    t.true(r.swaps > 1, `${r.swaps} swaps ran during the pings`);
+    t.is(r.transmitted, PINGS);
+    t.is(r.received, r.transmitted, `${r.transmitted - r.received} pings lost over ${r.swaps} swaps`);
+    const last = r.swaps % 2 === 0 ? pass : count;
+    t.deepEqual(a.run(() => listAttached('bta')).clsact.ingress.map((f) => f.name), [last.name, 'tc_drop'], 'still in front of tc_drop');
+    t.throws(() => link.update(count, r.swaps % 2 === 0 ? count : pass), { instanceOf: ErrNotExist }, 'refused when the filter no longer runs the expected program');
+    return;
+  }
   const linkId = link.state().linkId;
 
   const r = await pingWhileSwapping(b, link, [pass, count]);
