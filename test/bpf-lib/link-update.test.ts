@@ -4,8 +4,8 @@
 // everything, so a packet that finds no program in the swapped slot is lost) and, for XDP, every
 // echo request must have been counted by one of the two programs (a frame in a gap passes
 // uncounted). Real kernel objects, real packets. The probe must say what the kernel has (tcx from
-// 6.6); on a kernel without it the same swap runs on the clsact fallback, a cls_bpf filter in
-// front of a drop-all filter (the matrix's 6.1).
+// 6.6); on a kernel without it the swap runs on the clsact fallback's one cls_bpf filter (the
+// matrix's 6.1).
 // The recorded kinds (clsact, netlink XDP) update in place too and rewrite their records; attach
 // refuses a program of the wrong type or a missing interface before any syscall.
 import { execFile } from 'node:child_process';
@@ -48,7 +48,7 @@ function pair(t: ExecutionContext): { a: TestNetns; b: TestNetns } {
  * Pings a from b PINGS times, 2 ms apart, while swapping `link` between `progs` (each update
  * names the program it replaces). Returns what ping counted and how many swaps ran meanwhile.
  */
-async function pingWhileSwapping(b: TestNetns, link: Link, progs: [Program, Program]): Promise<{ transmitted: number; received: number; swaps: number }> {
+async function pingWhileSwapping(b: TestNetns, link: Pick<Link, 'update'>, progs: [Program, Program]): Promise<{ transmitted: number; received: number; swaps: number }> {
   let done = false;
   const run = promisify(execFile)('ip', ['netns', 'exec', b.name, 'ping', '-q', '-c', String(PINGS), '-i', '0.002', '-W', '1', '10.199.1.1'], { encoding: 'utf8' })
     .then((r) => r.stdout, (e: { stdout?: string }) => e.stdout ?? '')
@@ -84,22 +84,27 @@ privileged.serial('TC link update under traffic (tcx, or clsact without it): eve
   const c = Collection.load(fixture('lib_tc'));
   t.teardown(() => c.close());
   const [pass, count, drop] = [c.program('tc_pass'), c.program('tc_count'), c.program('tc_drop')];
-  // clsact: priorities put the swapped filter first (a filter that answers TC_ACT_OK ends the walk).
-  const link = a.run(() => attachTc(pass, 'bta', 'ingress', TCX ? {} : { priority: 1 }));
+  const link = a.run(() => attachTc(pass, 'bta', 'ingress'));
   t.teardown(() => link.close());
-  const tail = a.run(() => attachTc(drop, 'bta', 'ingress', TCX ? {} : { priority: 2 }));
-  t.teardown(() => tail.close());
   t.is(link.kind, TCX ? 'tcx' : 'clsact');
   if (!TCX) {
-    const r = await pingWhileSwapping(b, link, [pass, count]);
+    // The clsact fallback: a cls_bpf filter in front of a drop-all filter one priority after it (a
+    // filter answering TC_ACT_OK ends the walk). Its handle and priority name it in its network
+    // namespace, so it is updated from there (a tcx link is its fd, anywhere).
+    const cl = link as ClsactLink;
+    const tail = a.run(() => attachTc(drop, 'bta', 'ingress', { priority: cl.priority + 1 }));
+    t.teardown(() => a.run(() => tail.close()));
+    const r = await pingWhileSwapping(b, { update: (p, e) => a.run(() => link.update(p, e)) }, [pass, count]);
     t.true(r.swaps > 1, `${r.swaps} swaps ran during the pings`);
     t.is(r.transmitted, PINGS);
     t.is(r.received, r.transmitted, `${r.transmitted - r.received} pings lost over ${r.swaps} swaps`);
     const last = r.swaps % 2 === 0 ? pass : count;
-    t.deepEqual(a.run(() => listAttached('bta')).clsact.ingress.map((f) => f.name), [last.name, 'tc_drop'], 'still in front of tc_drop');
-    t.throws(() => link.update(count, r.swaps % 2 === 0 ? count : pass), { instanceOf: ErrNotExist }, 'refused when the filter no longer runs the expected program');
+    t.deepEqual(a.run(() => listAttached('bta')).clsact.ingress.map((f) => [f.name, f.handle, f.priority]), [[last.name, cl.handle, cl.priority], ['tc_drop', tail instanceof ClsactLink ? tail.handle : -1, cl.priority + 1]], 'the same filter, still in front of tc_drop');
+    t.throws(() => a.run(() => link.update(count, r.swaps % 2 === 0 ? count : pass)), { instanceOf: ErrNotExist }, 'refused when the filter no longer runs the expected program');
     return;
   }
+  const tail = a.run(() => attachTc(drop, 'bta', 'ingress'));
+  t.teardown(() => tail.close());
   const linkId = link.state().linkId;
 
   const r = await pingWhileSwapping(b, link, [pass, count]);
