@@ -1,5 +1,27 @@
 import { SlotIndex } from './packed-table.js';
 
+/** The first value of an entry (a value, or a list of them). */
+const firstOf = <V>(v: V | V[]): V => (Array.isArray(v) ? (v[0] as V) : v);
+
+/** `value` put into an entry in order (`compare`; equal values after): the entry now (a list). */
+function withValue<V>(v: V | V[], value: V, compare?: (a: V, b: V) => number): V[] {
+  const list = Array.isArray(v) ? (v as V[]) : [v];
+  let i = list.length;
+  if (compare) while (i > 0 && compare(list[i - 1]!, value) > 0) i--;
+  list.splice(i, 0, value);
+  return list;
+}
+
+/** `value` taken out of an entry (by identity): the entry left (undefined: none), or false when it was not there. */
+function withoutValue<V>(v: V | V[], value: V): V | V[] | undefined | false {
+  if (!Array.isArray(v)) return v === value ? undefined : false;
+  const list = v as V[];
+  const i = list.indexOf(value);
+  if (i < 0) return false;
+  list.splice(i, 1);
+  return list.length === 1 ? list[0]! : list.length === 0 ? undefined : list;
+}
+
 /**
  * A map from a key to an ordered list of values that is almost always one value long (a name
  * defined once, a CIDR claimed by one block): the value itself is stored until a second one
@@ -48,11 +70,8 @@ export class MultiIndex<K, V> {
       this.map.set(key, value);
       return undefined;
     }
-    const before = Array.isArray(v) ? (v[0] as V) : v;
-    const list = this.isList(v) ? v : [v];
-    let i = list.length;
-    if (compare) while (i > 0 && compare(list[i - 1]!, value) > 0) i--;
-    list.splice(i, 0, value);
+    const before = firstOf(v);
+    const list = withValue(v, value, compare);
     if (list !== v) this.map.set(key, list);
     return before;
   }
@@ -61,16 +80,10 @@ export class MultiIndex<K, V> {
   remove(key: K, value: V): boolean {
     const v = this.map.get(key);
     if (v === undefined) return false;
-    if (!this.isList(v)) {
-      if (v !== value) return false;
-      this.map.delete(key);
-      return true;
-    }
-    const i = v.indexOf(value);
-    if (i < 0) return false;
-    v.splice(i, 1);
-    if (v.length === 1) this.map.set(key, v[0]!);
-    else if (v.length === 0) this.map.delete(key);
+    const left = withoutValue(v, value);
+    if (left === false) return false;
+    if (left === undefined) this.map.delete(key);
+    else if (left !== v) this.map.set(key, left);
     return true;
   }
 }
@@ -127,12 +140,8 @@ export class NumberMultiIndex<V> {
       return undefined;
     }
     const v = this.values[slot]!;
-    const before = Array.isArray(v) ? (v[0] as V) : v;
-    const list = Array.isArray(v) ? (v as V[]) : [v];
-    let i = list.length;
-    if (compare) while (i > 0 && compare(list[i - 1]!, value) > 0) i--;
-    list.splice(i, 0, value);
-    this.values[slot] = list;
+    const before = firstOf(v);
+    this.values[slot] = withValue(v, value, compare);
     return before;
   }
 
@@ -140,19 +149,13 @@ export class NumberMultiIndex<V> {
   remove(key: number, value: V): boolean {
     const slot = this.index.get(key);
     if (slot === undefined) return false;
-    const v = this.values[slot]!;
-    if (!Array.isArray(v)) {
-      if (v !== value) return false;
+    const left = withoutValue(this.values[slot]!, value);
+    if (left === false) return false;
+    this.values[slot] = left;
+    if (left === undefined) {
       this.index.delete(key);
-      this.values[slot] = undefined;
       this.free.push(slot);
-      return true;
     }
-    const list = v as V[];
-    const i = list.indexOf(value);
-    if (i < 0) return false;
-    list.splice(i, 1);
-    if (list.length === 1) this.values[slot] = list[0]!;
     return true;
   }
 }
