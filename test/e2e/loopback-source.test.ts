@@ -13,15 +13,8 @@ import type { Lab } from '../../src/lab/lab.js';
 import { loopbackSourceTopology } from '../../src/lab/topology.js';
 import { ping, startPing } from '../../src/lab/traffic.js';
 import { BurrowConfigFlag } from '../../src/bpf/structs.js';
-import { MiB, assertPodsConnected, counters, labWithAgents } from '../helpers/lab.js';
+import { MiB, MODE_HOOK_CASES as cases, assertPodsConnected, counters, labWithAgents } from '../helpers/lab.js';
 import { privileged } from '../helpers/privileged.js';
-
-const cases = [
-  { mode: 'ipip', hook: 'tc' },
-  { mode: 'ipip', hook: 'xdp' },
-  { mode: 'vxlan', hook: 'tc' },
-  { mode: 'vxlan', hook: 'xdp' },
-] as const;
 
 /** Packets through node-a's `dev` so far (ip -s link). */
 function linkStats(lab: Lab, dev: string): { rx: number; tx: number; rxBytes: number } {

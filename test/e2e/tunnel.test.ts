@@ -7,15 +7,8 @@ import path from 'node:path';
 
 import { checkUnderlay, describePacket } from '../../src/lab/underlay.js';
 import { startCapture } from '../../src/lab/traffic.js';
-import { assertPodsConnected, counters, labWithAgents } from '../helpers/lab.js';
+import { MODE_HOOK_CASES as cases, assertPodsConnected, counters, labWithAgents } from '../helpers/lab.js';
 import { privileged } from '../helpers/privileged.js';
-
-const cases = [
-  { mode: 'ipip', hook: 'tc' },
-  { mode: 'ipip', hook: 'xdp' },
-  { mode: 'vxlan', hook: 'tc' },
-  { mode: 'vxlan', hook: 'xdp' },
-] as const;
 
 for (const { mode, hook } of cases) {
   privileged.serial(`${mode}Mode Always, ${hook.toUpperCase()} decap: pods on a, b, c reach each other only through the tunnel`, async (t) => {

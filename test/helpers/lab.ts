@@ -75,6 +75,14 @@ export function tunnelRemote(lab: Lab, node: string, cidr: string): string | und
 
 export const MiB = 1 << 20;
 
+/** Both tunnel modes under both decap hooks: the matrix the datapath e2e tests run. */
+export const MODE_HOOK_CASES = [
+  { mode: 'ipip', hook: 'tc' },
+  { mode: 'ipip', hook: 'xdp' },
+  { mode: 'vxlan', hook: 'tc' },
+  { mode: 'vxlan', hook: 'xdp' },
+] as const;
+
 /**
  * A ping that must get no reply: it must also have run and sent every request (a ping that is
  * missing, or prints nothing, would otherwise pass as "0 received").
