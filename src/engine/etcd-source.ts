@@ -214,7 +214,11 @@ export function keyedBlockOf(key: string, value: string): KeyedBlock | undefined
  * etcd keys begin with '/', names never do.
  */
 export function storeKeyOf(key: string): string {
-  const k = blockKeyOf(key);
+  return storeKeyFor(key, blockKeyOf(key));
+}
+
+/** storeKeyOf with the key already read (the source reads it once per put). */
+function storeKeyFor(key: string, k: BlockKey | undefined): string {
   return k?.canonical ? blockName(k.node, k.encoded) : key;
 }
 
@@ -355,7 +359,7 @@ export class EtcdSource {
   /** The event for a put (none for a key that is not ours); returns the store key it went under. */
   private eventFor(key: string, value: string, events: SourceEvent[]): string | undefined {
     const k = blockKeyOf(key);
-    const storeKey = k?.canonical ? blockName(k.node, k.encoded) : key;
+    const storeKey = storeKeyFor(key, k);
     const block = k && blockOfValue(k, k.canonical ? storeKey : blockName(k.node, k.encoded), value);
     if (block) {
       this.accept(key);

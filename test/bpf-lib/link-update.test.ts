@@ -92,14 +92,14 @@ privileged.serial('TC link update under traffic (tcx, or clsact without it): eve
     // filter answering TC_ACT_OK ends the walk). Its handle and priority name it in its network
     // namespace, so it is updated from there (a tcx link is its fd, anywhere).
     const cl = link as ClsactLink;
-    const tail = a.run(() => attachTc(drop, 'bta', 'ingress', { priority: cl.priority + 1 }));
+    const tail = a.run(() => attachTc(drop, 'bta', 'ingress', { priority: cl.priority + 1 })) as ClsactLink;
     t.teardown(() => a.run(() => tail.close()));
     const r = await pingWhileSwapping(b, { update: (p, e) => a.run(() => link.update(p, e)) }, [pass, count]);
     t.true(r.swaps > 1, `${r.swaps} swaps ran during the pings`);
     t.is(r.transmitted, PINGS);
     t.is(r.received, r.transmitted, `${r.transmitted - r.received} pings lost over ${r.swaps} swaps`);
     const last = r.swaps % 2 === 0 ? pass : count;
-    t.deepEqual(a.run(() => listAttached('bta')).clsact.ingress.map((f) => [f.name, f.handle, f.priority]), [[last.name, cl.handle, cl.priority], ['tc_drop', tail instanceof ClsactLink ? tail.handle : -1, cl.priority + 1]], 'the same filter, still in front of tc_drop');
+    t.deepEqual(a.run(() => listAttached('bta')).clsact.ingress.map((f) => [f.name, f.handle, f.priority]), [[last.name, cl.handle, cl.priority], ['tc_drop', tail.handle, cl.priority + 1]], 'the same filter, still in front of tc_drop');
     t.throws(() => a.run(() => link.update(count, r.swaps % 2 === 0 ? count : pass)), { instanceOf: ErrNotExist }, 'refused when the filter no longer runs the expected program');
     return;
   }
