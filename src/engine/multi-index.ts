@@ -63,6 +63,14 @@ export class MultiIndex<K, V> {
     for (const v of this.map.values()) yield this.isList(v) ? v[0]! : v;
   }
 
+  /** Every value of every key. */
+  *all(): Generator<V> {
+    for (const v of this.map.values()) {
+      if (this.isList(v)) yield* v;
+      else yield v;
+    }
+  }
+
   /** Inserts in order (`compare`); equal values go after the ones already there. Returns the first value before (one lookup). */
   add(key: K, value: V, compare?: (a: V, b: V) => number): V | undefined {
     const v = this.map.get(key);

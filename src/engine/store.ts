@@ -56,6 +56,12 @@ interface SourceState {
   ref: SourceRef;
   /** '' for the source's whole set (replace), an object's key for a keyed source's objects. */
   parts: Map<string, Part>;
+  /**
+   * How many of its objects are blocks keyed by their own name (a keyed source with `fileOf`: the
+   * etcd source's affinities), which `parts` does not hold: the BlockAffinity name index finds
+   * them (namedBlock), so 100k of them cost one map entry each, not two.
+   */
+  named: number;
 }
 
 /** A keyed object that is one clean record is kept as the record itself (100k of them: no arrays). */
@@ -268,16 +274,16 @@ export class ResourceStore {
     let src = this.sources.get(e.source.id);
     if (!src) {
       if (e.type === 'remove' || e.type === 'delete' || e.type === 'retain') return;
-      src = { ref: e.source, parts: new Map() };
+      src = { ref: e.source, parts: new Map(), named: 0 };
       this.sources.set(e.source.id, src);
     }
     switch (e.type) {
       case 'replace':
         this.replacePart(src, '', this.ingest(src, e.items));
-        for (const key of [...src.parts.keys()]) if (key !== '') this.replacePart(src, key, undefined);
+        for (const key of this.partKeys(src)) if (key !== '') this.replacePart(src, key, undefined);
         break;
       case 'remove':
-        for (const key of [...src.parts.keys()]) this.replacePart(src, key, undefined);
+        for (const key of this.partKeys(src)) this.replacePart(src, key, undefined);
         break;
       case 'upsert': {
         const part = this.ingest(src, [e.document]);
@@ -299,10 +305,28 @@ export class ResourceStore {
         this.replacePart(src, partKey(e.key), undefined);
         break;
       case 'retain':
-        for (const key of [...src.parts.keys()]) if (!e.keys.has(key === '\u0000' ? '' : key)) this.replacePart(src, key, undefined);
+        for (const key of this.partKeys(src)) if (!e.keys.has(key === '\u0000' ? '' : key)) this.replacePart(src, key, undefined);
         break;
     }
-    if (src.parts.size === 0) this.sources.delete(src.ref.id);
+    if (src.parts.size === 0 && src.named === 0) this.sources.delete(src.ref.id);
+  }
+
+  /** Every key the source holds a part at (a copy). */
+  private partKeys(src: SourceState): string[] {
+    const keys = [...src.parts.keys()];
+    if (src.named > 0) for (const r of this.groups.BlockAffinity.all()) if (this.isNamedBlock(src, r)) keys.push(r.name);
+    return keys;
+  }
+
+  /** A record of `src` held outside `parts` (SourceState.named): a keyed source's block read by its name. */
+  private isNamedBlock(src: SourceState, r: Rec): r is BlockRecord {
+    return r.src === src && src.ref.fileOf !== undefined && r instanceof BlockRecord && r.file === undefined;
+  }
+
+  /** The named block of `src` at `key`, if any. */
+  private namedBlock(src: SourceState, key: string): BlockRecord | undefined {
+    for (const r of this.groups.BlockAffinity.list(key)) if (this.isNamedBlock(src, r)) return r;
+    return undefined;
   }
 
   /** Classifies and resolves each document as it is produced (the tree is dropped after). */
@@ -376,7 +400,8 @@ export class ResourceStore {
   }
 
   private replacePart(src: SourceState, key: string, next: Part | undefined): void {
-    const prev = src.parts.get(key);
+    const held = src.parts.get(key);
+    const prev = held ?? (src.named > 0 ? this.namedBlock(src, key) : undefined);
     if (prev && !isRecPart(prev)) {
       this.book.set(prev, []);
       for (const r of prev.rejected) this.countRejected(r, -1);
@@ -385,16 +410,27 @@ export class ResourceStore {
       this.book.set(next, next.diagnostics);
       for (const r of next.rejected) this.countRejected(r, +1);
     }
-    if (next) src.parts.set(key, next);
-    else src.parts.delete(key);
     const before = recordsOf(prev);
     // Records kept from before take the new ones' places, in the part as stored.
     const after = next === undefined ? [] : isRecPart(next) ? [next] : next.records;
     if (before.length === 0 || after.length === 0) {
       for (const old of before) this.removeRec(old);
       for (const r of after) this.addRec(r);
-      return;
+    } else {
+      this.keepUnchanged(before, after);
     }
+    // Where the part is held now: a block keyed by its own name only in the name index.
+    const stored = next !== undefined && isRecPart(next) ? after[0]! : next;
+    if (held === undefined && prev !== undefined) src.named--;
+    if (stored === undefined) src.parts.delete(key);
+    else if (isRecPart(stored) && stored.name === key && this.isNamedBlock(src, stored)) {
+      if (held !== undefined) src.parts.delete(key);
+      src.named++;
+    } else src.parts.set(key, stored);
+  }
+
+  /** Records of a source read again: those unchanged are kept in place (`after` takes them). */
+  private keepUnchanged(before: readonly Rec[], after: Rec[]): void {
     // A source read again: records that come back unchanged are kept in place (nothing downstream
     // changes); the others go, then the new ones come.
     const byName = new MultiIndex<string, number>();
@@ -412,7 +448,6 @@ export class ResourceStore {
     after.forEach((r, i) => {
       if (!kept.has(i)) this.addRec(r);
     });
-    if (next && isRecPart(next) && after[0] !== next) src.parts.set(key, after[0]!);
   }
 
   private countRejected(r: { kind: ResourceKind; name: string }, delta: number): void {
