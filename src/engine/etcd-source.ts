@@ -28,6 +28,7 @@ import { NAME_RE } from '../config/schema.js';
 import { errorsAlone, type DatastoreHooks, type EtcdConnection } from './datastore.js';
 import { rawRange, type RawKeyValue, type RawRangeResponse } from './etcd-range.js';
 import type { KeyedBlock, SourceEvent, SourceRef } from './events.js';
+import { blockNameOf } from './block-name.js';
 import { strictIpv4Cidr } from './packed-table.js';
 
 export const CALICO_V3_PREFIX = '/calico/resources/v3/projectcalico.org/';
@@ -106,21 +107,6 @@ function nodeNameTakesSuffix(node: string): boolean {
   return ok;
 }
 
-const nameBuf = Buffer.alloc(256);
-/**
- * `<node>-<encoded with '.' as '-'>` as one flat string: a template literal would keep it as a tree
- * of three to five string pieces (~145 bytes; 100k names: 14 MB), a flat one-byte string is ~40.
- * Names are at most 253 characters (checked before).
- */
-function blockName(node: string, encoded: string): string {
-  let n = nameBuf.write(node, 0, 'latin1');
-  nameBuf[n++] = 0x2d;
-  const start = n;
-  n += nameBuf.write(encoded, n, 'latin1');
-  for (let i = start; i < n; i++) if (nameBuf[i] === 0x2e) nameBuf[i] = 0x2d;
-  return nameBuf.toString('latin1', 0, n);
-}
-
 /** What calico-node writes as an affinity's value (3.30+); older versions write ''. */
 const CONFIRMED_VALUES = new Set(['', '{"state":"confirmed","deleted":false}', '{"state":"confirmed"}']);
 const CONFIRMED_BYTES = [...CONFIRMED_VALUES].map((text) => ({ text, bytes: Buffer.from(text) }));
@@ -134,8 +120,7 @@ function valueText(value: Buffer): string {
 /** An affinity key that passes every rule of its own, in parts (keyedBlockOf's key rules). */
 interface BlockKey {
   readonly node: string;
-  /** `a.b.c.d-nn` as the key writes it (strict: the canonical form). */
-  readonly encoded: string;
+  /** The CIDR of `a.b.c.d-nn` as the key writes it (strict: the canonical form, so blockNameOf writes it back the same). */
   readonly addr: number;
   readonly prefix: number;
   /** `/calico/ipam/v2/host/<node>/ipv4/block/<encoded>`: the store keys it by its name (storeKeyOf). */
@@ -173,13 +158,12 @@ function blockKeyOf(key: string): BlockKey | undefined {
   // Reserved ranges: the store's rules report them (resolveBlock), so the document path takes them.
   if (!net || !clearOfReservedIpv4(net.addr, net.prefix)) return undefined;
   const node = key.slice(nodeStart, nodeEnd);
-  const encoded = key.slice(encodedAt);
-  if (node.length + 1 + encoded.length > 253 || !nodeNameTakesSuffix(node)) return undefined;
-  return { node, encoded, addr: net.addr, prefix: net.prefix, canonical };
+  if (node.length + 1 + (key.length - encodedAt) > 253 || !nodeNameTakesSuffix(node)) return undefined;
+  return { node, addr: net.addr, prefix: net.prefix, canonical };
 }
 
 /** The block a value makes of a key that passed blockKeyOf (undefined: the document path reports it). */
-function blockOfValue(k: BlockKey, name: string, value: string): KeyedBlock | undefined {
+function blockOfValue(k: BlockKey, value: string): KeyedBlock | undefined {
   let active = true;
   if (!CONFIRMED_VALUES.has(value)) {
     let parsed: unknown;
@@ -193,7 +177,7 @@ function blockOfValue(k: BlockKey, name: string, value: string): KeyedBlock | un
     if (state !== undefined && state !== 'confirmed' && state !== 'pending' && state !== 'pendingDeletion') return undefined;
     active = (state ?? 'confirmed') === 'confirmed' && deleted !== true;
   }
-  return { name, node: k.node, addr: k.addr, prefix: k.prefix, active };
+  return { node: k.node, addr: k.addr, prefix: k.prefix, active };
 }
 
 /**
@@ -203,7 +187,7 @@ function blockOfValue(k: BlockKey, name: string, value: string): KeyedBlock | un
  */
 export function keyedBlockOf(key: string, value: string): KeyedBlock | undefined {
   const k = blockKeyOf(key);
-  return k && blockOfValue(k, blockName(k.node, k.encoded), value);
+  return k && blockOfValue(k, value);
 }
 
 /**
@@ -219,7 +203,7 @@ export function storeKeyOf(key: string): string {
 
 /** storeKeyOf with the key already read (the source reads it once per put). */
 function storeKeyFor(key: string, k: BlockKey | undefined): string {
-  return k?.canonical ? blockName(k.node, k.encoded) : key;
+  return k?.canonical ? blockNameOf(k.node, k.addr, k.prefix) : key;
 }
 
 /** storeKeyOf's inverse: a name (`<node>-a-b-c-d-nn`) → its key under the usual layout. */
@@ -360,7 +344,7 @@ export class EtcdSource {
   private eventFor(key: string, value: string, events: SourceEvent[]): string | undefined {
     const k = blockKeyOf(key);
     const storeKey = storeKeyFor(key, k);
-    const block = k && blockOfValue(k, k.canonical ? storeKey : blockName(k.node, k.encoded), value);
+    const block = k && blockOfValue(k, value);
     if (block) {
       this.accept(key);
       events.push({ type: 'block', source: this.source, key: storeKey, block });

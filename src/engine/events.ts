@@ -62,11 +62,11 @@ export type SourceEvent =
   | { readonly type: 'block'; readonly source: SourceRef; readonly key: string; readonly block: KeyedBlock };
 
 /**
- * A BlockAffinity as its metadata.name, spec.node, its CIDR as numbers (strictIpv4Cidr) and
- * whether it is active (state confirmed, not deleted). Diagnostics name it by its key.
+ * A BlockAffinity named `<node>-a-b-c-d-nn` (src/engine/block-name.ts: its name is not carried, the
+ * store rebuilds it): spec.node, its CIDR as numbers (strictIpv4Cidr) and whether it is active
+ * (state confirmed, not deleted). Diagnostics name it by its key.
  */
 export interface KeyedBlock {
-  readonly name: string;
   readonly node: string;
   readonly addr: number;
   readonly prefix: number;

@@ -138,6 +138,15 @@ export class NumberMultiIndex<V> {
     for (const v of this.values) if (v !== undefined) yield Array.isArray(v) ? (v[0] as V) : v;
   }
 
+  /** Every value of every key. */
+  *all(): Generator<V> {
+    for (const v of this.values) {
+      if (v === undefined) continue;
+      if (Array.isArray(v)) yield* v as V[];
+      else yield v;
+    }
+  }
+
   /** As MultiIndex.add. */
   add(key: number, value: V, compare?: (a: V, b: V) => number): V | undefined {
     const slot = this.index.get(key);

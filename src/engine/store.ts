@@ -45,6 +45,7 @@ import type { ResourceKind } from '../config/schema.js';
 import { DiagnosticBook } from './diagnostic-book.js';
 import { MultiIndex, NumberMultiIndex } from './multi-index.js';
 import { compareOrder, isSourceError, type KeyedBlock, type SourceEvent, type SourceItem, type SourceRef } from './events.js';
+import { blockNameCidr, blockNameOf, isBlockName } from './block-name.js';
 import { maskNumber, packRouteKey, strictIpv4Cidr } from './packed-table.js';
 
 const NO_DIAGNOSTICS: readonly ConfigDiagnostic[] = Object.freeze([]);
@@ -111,11 +112,14 @@ export class BlockRecord implements RecBase {
    * none when the key is its name, SourceRef.fileOf). Held, like `own`, only when there is one.
    */
   declare readonly file: string | undefined;
+  /** Its name, held only when it is not `<node>-a-b-c-d-nn` of its own node and CIDR (block-name.ts). */
+  declare private readonly ownName: string | undefined;
   constructor(
     readonly src: SourceState,
     document: number,
     item: number,
-    readonly name: string,
+    /** Undefined: blockNameOf(node, addr, prefix), which the caller knows it is. */
+    name: string | undefined,
     own: readonly ConfigDiagnostic[],
     readonly node: string,
     /** Undefined when the CIDR does not resolve (an own diagnostic says why). */
@@ -126,9 +130,32 @@ export class BlockRecord implements RecBase {
   ) {
     this.pos = document * 2097152 + item + 1;
     this.bits = prefix | (active ? 64 : 0);
-    // 100k records of a datastore have neither: V8 sizes the object to the fields it sees set.
+    // 100k records of a datastore have none of these: V8 sizes the object to the fields it sees set.
     if (own.length > 0) this.own = own;
     if (file !== undefined) this.file = file;
+    if (name !== undefined && (addr === undefined || !isBlockName(name, node, addr, prefix))) this.ownName = name;
+  }
+
+  get name(): string {
+    return this.ownName ?? blockNameOf(this.node, this.addr!, this.prefix);
+  }
+
+  /** Whether its name is `name` (without building its own). */
+  isNamed(name: string): boolean {
+    return this.ownName !== undefined ? this.ownName === name : isBlockName(name, this.node, this.addr!, this.prefix);
+  }
+
+  /** The name index's key: the CIDR a name of the form `<node>-a-b-c-d-nn` says (packed), or the name. */
+  nameKey(): number | string {
+    if (this.ownName === undefined) return packRouteKey(this.addr!, this.prefix);
+    const c = blockNameCidr(this.ownName);
+    return c ? packRouteKey(c.addr, c.prefix) : this.ownName;
+  }
+
+  /** Whether the two have the same name (equal name keys known). */
+  sameName(other: BlockRecord): boolean {
+    if (this.ownName === undefined && other.ownName === undefined) return this.node === other.node;
+    return this.name === other.name;
   }
 
   get kind(): 'BlockAffinity' {
@@ -155,7 +182,58 @@ export class BlockRecord implements RecBase {
     return this.file === undefined && this.src.ref.fileOf ? { file: this.src.ref.fileOf(this.name), document: 1, prefix: [] } : locOf(this);
   }
 }
-Object.assign(BlockRecord.prototype, { own: NO_DIAGNOSTICS, file: undefined });
+Object.assign(BlockRecord.prototype, { own: NO_DIAGNOSTICS, file: undefined, ownName: undefined });
+
+/**
+ * BlockAffinity records by name, in load order (the first is the one that counts). A name of the
+ * form `<node>-a-b-c-d-nn` (every datastore block's) is keyed by the CIDR it says, on the typed-array
+ * index, and told apart from other names of that CIDR by its node: no string per block, no 100k-entry
+ * Map (docs/control-plane.md, "Memory"). Other names are keyed by themselves.
+ */
+class BlockNameIndex {
+  private readonly byCidr = new NumberMultiIndex<BlockRecord>();
+  private readonly byName = new MultiIndex<string, BlockRecord>();
+
+  /** The records named `name`, in order. */
+  list(name: string): readonly BlockRecord[] {
+    const c = blockNameCidr(name);
+    if (!c) return this.byName.list(name);
+    return this.byCidr.list(packRouteKey(c.addr, c.prefix)).filter((r) => r.isNamed(name));
+  }
+
+  /** The records with r's name (r included when it is in), in order. */
+  groupOf(r: BlockRecord): readonly BlockRecord[] {
+    const k = r.nameKey();
+    if (typeof k === 'string') return this.byName.list(k);
+    const all = this.byCidr.list(k);
+    return all.length === 1 && all[0] === r ? all : all.filter((x) => x === r || x.sameName(r));
+  }
+
+  /** Adds r in order; the first record of its name before, if any. */
+  add(r: BlockRecord): BlockRecord | undefined {
+    const k = r.nameKey();
+    if (typeof k === 'string') return this.byName.add(k, r, compareRecs);
+    const before = this.byCidr.list(k).find((x) => x.sameName(r));
+    this.byCidr.add(k, r, compareRecs);
+    return before;
+  }
+
+  remove(r: BlockRecord): void {
+    const k = r.nameKey();
+    if (typeof k === 'string') this.byName.remove(k, r);
+    else this.byCidr.remove(k, r);
+  }
+
+  *all(): Generator<BlockRecord> {
+    yield* this.byCidr.all();
+    yield* this.byName.all();
+  }
+
+  /** The first record of every name. */
+  *firsts(): Generator<BlockRecord> {
+    for (const r of this.all()) if (this.groupOf(r)[0] === r) yield r;
+  }
+}
 export type BlockRec = BlockRecord;
 export type Rec = PoolRec | NodeRec | FelixRec | KonvoyRec | BlockRec;
 
@@ -221,9 +299,10 @@ export class ResourceStore {
   readonly book = new DiagnosticBook();
 
   /** Valid records by kind + name, in load order: the first is the one that counts. */
-  private readonly groups: Record<Exclude<ResourceKind, 'ClusterConfiguration'>, MultiIndex<string, Rec>> = {
-    IPPool: new MultiIndex(), Node: new MultiIndex(), BlockAffinity: new MultiIndex(), FelixConfiguration: new MultiIndex(),
+  private readonly groups: Record<Exclude<ResourceKind, 'ClusterConfiguration' | 'BlockAffinity'>, MultiIndex<string, Rec>> = {
+    IPPool: new MultiIndex(), Node: new MultiIndex(), FelixConfiguration: new MultiIndex(),
   };
+  private readonly blockNames = new BlockNameIndex();
   /** One string per node name, however many blocks name it. */
   private readonly nodeNameStrings = new Map<string, string>();
   private readonly konvoys: KonvoyRec[] = [];
@@ -314,7 +393,7 @@ export class ResourceStore {
   /** Every key the source holds a part at (a copy). */
   private partKeys(src: SourceState): string[] {
     const keys = [...src.parts.keys()];
-    if (src.named > 0) for (const r of this.groups.BlockAffinity.all()) if (this.isNamedBlock(src, r)) keys.push(r.name);
+    if (src.named > 0) for (const r of this.blockNames.all()) if (this.isNamedBlock(src, r)) keys.push(r.name);
     return keys;
   }
 
@@ -325,7 +404,7 @@ export class ResourceStore {
 
   /** The named block of `src` at `key`, if any. */
   private namedBlock(src: SourceState, key: string): BlockRecord | undefined {
-    for (const r of this.groups.BlockAffinity.list(key)) if (this.isNamedBlock(src, r)) return r;
+    for (const r of this.blockNames.list(key)) if (this.isNamedBlock(src, r)) return r;
     return undefined;
   }
 
@@ -366,7 +445,8 @@ export class ResourceStore {
   /** What recordOf makes of the affinity document of a 'block' event (document 1, named by its key). */
   private blockRecordOf(src: SourceState, key: string, b: KeyedBlock): BlockRec {
     // Keyed by its name (the etcd source's usual layout): where it was read is rebuilt from that.
-    return new BlockRecord(src, 1, -1, b.name, NO_DIAGNOSTICS, this.nodeNameString(b.node), b.addr, b.prefix, b.active, key === src.ref.id || key === b.name ? undefined : key);
+    const node = this.nodeNameString(b.node);
+    return new BlockRecord(src, 1, -1, undefined, NO_DIAGNOSTICS, node, b.addr, b.prefix, b.active, key === src.ref.id || isBlockName(key, node, b.addr, b.prefix) ? undefined : key);
   }
 
   private recordOf(src: SourceState, res: Resource): Rec {
@@ -423,7 +503,7 @@ export class ResourceStore {
     const stored = next !== undefined && isRecPart(next) ? after[0]! : next;
     if (held === undefined && prev !== undefined) src.named--;
     if (stored === undefined) src.parts.delete(key);
-    else if (isRecPart(stored) && stored.name === key && this.isNamedBlock(src, stored)) {
+    else if (isRecPart(stored) && this.isNamedBlock(src, stored) && stored.isNamed(key)) {
       if (held !== undefined) src.parts.delete(key);
       src.named++;
     } else src.parts.set(key, stored);
@@ -472,6 +552,11 @@ export class ResourceStore {
       this.poolsDirty = true;
       return;
     }
+    if (r.kind === 'BlockAffinity') {
+      const winner = this.blockNames.add(r);
+      this.regroup(winner === undefined ? [r] : this.blockNames.groupOf(r), winner);
+      return;
+    }
     const groups = this.groups[r.kind];
     const winner = groups.add(r.name, r, compareRecs);
     this.regroup(winner === undefined ? [r] : groups.list(r.name), winner);
@@ -483,6 +568,12 @@ export class ResourceStore {
     if (r.kind === 'ClusterConfiguration') {
       removeFrom(this.konvoys, r);
       this.poolsDirty = true;
+      return;
+    }
+    if (r.kind === 'BlockAffinity') {
+      const winner = this.blockNames.groupOf(r)[0];
+      this.blockNames.remove(r);
+      this.regroup(this.blockNames.groupOf(r), winner);
       return;
     }
     const groups = this.groups[r.kind];
@@ -716,7 +807,7 @@ export class ResourceStore {
       .sort((a, b) => (a.pool.name < b.pool.name ? -1 : a.pool.name > b.pool.name ? 1 : 0))
       .map((p, index) => ({ pool: { ...p.pool, index }, net: { addr: Number(p.net.addr), prefix: p.net.prefix }, resolved: p }));
     if (recheckBlocks) {
-      for (const r of this.groups.BlockAffinity.firsts()) this.blocksToCheck.add(r as BlockRec);
+      for (const r of this.blockNames.firsts()) this.blocksToCheck.add(r);
     }
     // Every node is checked against the pools (nodePoolDiagnostics): few pools, a few thousand nodes.
     if (crossChanged || poolsChanged) {

@@ -37,8 +37,8 @@ const V3 = 'projectcalico.org/v3';
 
 const pool = (name: string, cidr: string, spec: Record<string, unknown> = {}) => ({ apiVersion: V3, kind: 'IPPool', metadata: { name }, spec: { cidr, ...spec } });
 const node = (name: string, address: string, spec: Record<string, unknown> = {}) => ({ apiVersion: V3, kind: 'Node', metadata: { name }, spec: { bgp: { ipv4Address: address }, ...spec } });
-const block = (node: string, cidr: string, extra: Record<string, unknown> = {}) =>
-  ({ apiVersion: V3, kind: 'BlockAffinity', metadata: { name: `${node}-${cidr.replace(/[./]/g, '-')}` }, spec: { node, cidr, ...extra } });
+const block = (node: string, cidr: string, extra: Record<string, unknown> = {}, name = `${node}-${cidr.replace(/[./]/g, '-')}`) =>
+  ({ apiVersion: V3, kind: 'BlockAffinity', metadata: { name }, spec: { node, cidr, ...extra } });
 
 const arbMode = fc.constantFrom('Always', 'CrossSubnet', 'Never');
 const arbPool = fc.oneof(
@@ -64,7 +64,11 @@ const arbBlock = fc.record({
   cidr: fc.constantFrom('10.0.0.0/26', '10.0.0.64/26', '10.0.1.0/26', '10.1.0.0/26', '10.1.2.0/26', '10.2.0.0/24', '10.0.5.7/32', '10.0.0.5/26', '10.9.0.0/26', '127.0.0.0/26'),
   state: fc.constantFrom(undefined, 'confirmed', 'pending'),
   deleted: fc.constantFrom(undefined, 'true'),
-}).map(({ node, cidr, state, deleted }) => block(node, cidr, { ...(state ? { state } : {}), ...(deleted ? { deleted } : {}) }));
+  // Mostly Calico's own name (node + CIDR); sometimes another block's, or one that only looks like
+  // it (a leading zero, the CIDR's dashes in the node): the store keys the first kind by its CIDR
+  // and tells them apart by node, so duplicates across the forms must still be found.
+  name: fc.constantFrom(undefined, undefined, undefined, undefined, 'n1-10-0-0-0-26', 'n2-10-0-0-64-26', 'n1-10-0-00-0-26', 'n-1-10-0-0-0-26', 'blk'),
+}).map(({ node, cidr, state, deleted, name }) => block(node, cidr, { ...(state ? { state } : {}), ...(deleted ? { deleted } : {}) }, name));
 const arbFelix = fc.record({ name: fc.constantFrom('default', 'node.n1'), vni: fc.constantFrom(undefined, 4096, 5000), mtu: fc.constantFrom(undefined, 1400, 1490) })
   .map(({ name, vni, mtu }) => ({ apiVersion: V3, kind: 'FelixConfiguration', metadata: { name }, spec: { ...(vni ? { vxlanVNI: vni } : {}), ...(mtu ? { ipipMTU: mtu } : {}) } }));
 const arbKonvoy = fc.constantFrom('ipip', 'vxlan').map((encapsulation) => ({
