@@ -31,7 +31,7 @@
  * of ours, whose usage includes the softirq work done in their context (no IRQ time accounting on
  * this kernel), plus the ksoftirqd threads' run time over the test; divided by the rate.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
 import { attachXdp, type Link } from '../src/bpf/index.js';
@@ -98,6 +98,23 @@ export interface LabThroughputResult {
   seconds: number;
   /** The link modes measured (absent before issue 16: 'gso' only). */
   modes?: LinkMode[];
+  /** Per link mode: what `--decap-hook auto` chooses on node-b's uplink there (bench/decap-choice-child.ts). */
+  auto?: Partial<Record<LinkMode, AutoChoice>>;
+}
+
+export interface AutoChoice {
+  hook: 'tc' | 'xdp';
+  reason: string;
+  offloads: { gro: boolean; tso: boolean; gso: boolean } | null;
+}
+
+/** `--decap-hook auto`'s choice on `node`'s uplink, asked in the node's namespace as agentd would. */
+function autoChoice(lab: Lab, node: string): AutoChoice {
+  const n = lab.node(node);
+  const child = new URL('./decap-choice-child.js', import.meta.url).pathname;
+  const r = spawnSync('ip', ['netns', 'exec', n.ns, process.execPath, child, n.uplink, n.address], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`decap-choice-child in ${n.ns}: exit ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as AutoChoice;
 }
 
 interface Scenario {
@@ -345,6 +362,7 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
   const setups: Setup[] = [];
   const links: Link[] = [];
   const offloads = new Map<string, Record<string, string>>();
+  const auto: Partial<Record<LinkMode, AutoChoice>> = {};
   const cg = cpuCgroup();
   try {
     for (const mode of modes) {
@@ -352,6 +370,11 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
         const lab = Lab.create({ topology: topology(), links: mode });
         const key = `${mode}:${s.name}`;
         setups.push({ key, mode, scenario: s, lab });
+        // Before any scenario's programs: what agentd would find on the uplink as the lab made it.
+        if (!auto[mode]) {
+          auto[mode] = autoChoice(lab, NODE_B);
+          log(`  ${mode}: --decap-hook auto on ${NODE_B}'s uplink chooses ${auto[mode]!.hook} (${auto[mode]!.reason})`);
+        }
         await s.setup(lab, links);
         installUdpSink(lab);
         const p = await ping(lab.pod(NODE_A).ns, lab.pod(NODE_B).address, { count: 3, interval: 0.05, wait: 2 });
@@ -406,7 +429,7 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
       log(`  ${key.padEnd(21)} ${opts.tests.map((t) => `${t} ${fmt(t)} (${gro(t)})`).join(', ')}`);
       return r;
     });
-    return { scenarios: out, seconds: opts.seconds, modes };
+    return { scenarios: out, seconds: opts.seconds, modes, auto };
   } finally {
     for (const l of links) {
       try {

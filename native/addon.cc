@@ -15,6 +15,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   burrow::InitTc(env, exports);
   burrow::InitNetns(env, exports);
   burrow::InitMemory(env, exports);
+  burrow::InitEthtool(env, exports);
   return exports;
 }
 

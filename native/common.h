@@ -68,5 +68,6 @@ void InitXdp(Napi::Env env, Napi::Object exports);
 void InitTc(Napi::Env env, Napi::Object exports);
 void InitNetns(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);
+void InitEthtool(Napi::Env env, Napi::Object exports);
 
 }  // namespace burrow

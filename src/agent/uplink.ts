@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 
+import { addon } from '../bpf/native.js';
 import { run } from './exec.js';
 
 export interface UplinkInfo {
@@ -17,6 +18,23 @@ export interface UplinkInfo {
   kind: string | undefined;
   /** The driver behind a physical device (/sys/class/net/IF/device/driver), if any. */
   driver: string | undefined;
+  /** Its GRO and segmentation offloads (SIOCETHTOOL); undefined when the device answers no ethtool request. */
+  offloads?: LinkOffloads;
+}
+
+export interface LinkOffloads {
+  gro: boolean;
+  tso: boolean;
+  gso: boolean;
+}
+
+/** The device's offloads, read in this process's network namespace. */
+export function linkOffloads(name: string): LinkOffloads | undefined {
+  try {
+    return addon().linkOffloads(name);
+  } catch {
+    return undefined;
+  }
 }
 
 interface IpLinkJson {
@@ -63,7 +81,8 @@ export async function findUplink(name: string | undefined, address: string): Pro
   const link = await readLink(ifname);
   if (!link) throw new Error(`uplink ${ifname} does not exist in this network namespace`);
   if (!link.address || link.address === '00:00:00:00:00:00') throw new Error(`uplink ${ifname} has no Ethernet address: burrow needs an Ethernet uplink`);
-  return { name: ifname, ifindex: link.ifindex, mac: link.address, mtu: link.mtu, kind: link.linkinfo?.info_kind, driver: driverOf(ifname) };
+  const offloads = linkOffloads(ifname);
+  return { name: ifname, ifindex: link.ifindex, mac: link.address, mtu: link.mtu, kind: link.linkinfo?.info_kind, driver: driverOf(ifname), ...(offloads ? { offloads } : {}) };
 }
 
 /**
@@ -134,13 +153,19 @@ export type DecapHook = 'xdp' | 'tc';
 export type DecapHookChoice = DecapHook | 'auto';
 
 /**
- * `auto`: TC on veth and on virtual devices without a driver (XDP on a veth strips GSO from its
- * peer: ~4x less TCP throughput, docs/datapath.md, "Choosing the decap hook"), XDP on a NIC with a driver (attach then tries
- * native mode and falls back to TC if the driver has none).
+ * `auto` (docs/datapath.md, "Choosing the decap hook"): XDP on a NIC with a driver (attach then
+ * tries native mode and falls back to TC if the driver has none) and on a veth set up like a wire
+ * (segmentation offloads off, GRO on: MTU-sized frames that GRO merges, where XDP decap runs before
+ * GRO and keeps VXLAN's aggregation); TC on a veth as it comes (it carries whole GSO segments, and
+ * XDP on a veth strips GSO from its peer: ~4x less TCP throughput) and on other virtual devices.
  */
 export function chooseDecapHook(requested: DecapHookChoice, uplink: UplinkInfo): { hook: DecapHook; reason: string } {
   if (requested !== 'auto') return { hook: requested, reason: 'requested' };
-  if (uplink.kind === 'veth') return { hook: 'tc', reason: 'veth uplink: XDP would strip GSO from its peer' };
+  const o = uplink.offloads;
+  if (uplink.kind === 'veth' && o && o.gro && !o.tso && !o.gso) {
+    return { hook: 'xdp', reason: 'veth set up like a wire (TSO and GSO off, GRO on): XDP decap runs before GRO' };
+  }
+  if (uplink.kind === 'veth') return { hook: 'tc', reason: 'veth uplink carrying GSO segments: XDP would strip GSO from its peer' };
   if (!uplink.driver) return { hook: 'tc', reason: `${uplink.kind ?? 'virtual'} device without a driver: no native XDP` };
   return { hook: 'xdp', reason: `driver ${uplink.driver}: native XDP` };
 }

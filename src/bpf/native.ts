@@ -201,6 +201,8 @@ export interface NativeAddon {
   setns(target: string | number): void;
   ifNameToIndex(name: string): number;
   ifIndexToName(ifindex: number): string;
+  /** GRO, TSO and GSO of a device in this thread's netns (SIOCETHTOOL, native/ethtool.cc). */
+  linkOffloads(ifname: string): { gro: boolean; tso: boolean; gso: boolean };
 }
 
 /** The error shape every native call throws (native/errors.cc). */
@@ -218,7 +220,7 @@ const EXPORTS: readonly (keyof NativeAddon)[] = [
   'BpfObject', 'MapHandle', 'mapCreate', 'mapInfo', 'possibleCpus', 'progTestRun', 'progInfo', 'objPin',
   'objGet', 'fdById', 'closeFd', 'flockExclusive', 'releaseMemory', 'linkCreate', 'linkDetach', 'linkUpdate', 'linkInfo', 'progQuery', 'xdpAttach',
   'xdpDetach', 'xdpQuery', 'tcHookCreate', 'tcHookDestroy', 'tcAttach', 'tcDetach', 'tcQuery', 'tcList',
-  'openNetns', 'setns', 'ifNameToIndex', 'ifIndexToName',
+  'openNetns', 'setns', 'ifNameToIndex', 'ifIndexToName', 'linkOffloads',
 ];
 
 function isNativeAddon(mod: unknown): mod is NativeAddon {

@@ -6,17 +6,27 @@ import { parseListen } from '../../../src/agent/metrics.js';
 import { tunnelPeerName } from '../../../src/agent/tunnel-device.js';
 import { chooseDecapHook, type UplinkInfo } from '../../../src/agent/uplink.js';
 
-const uplink = (kind: string | undefined, driver: string | undefined): UplinkInfo => ({ name: 'eth0', ifindex: 2, mac: '02:00:00:00:00:01', mtu: 1500, kind, driver });
+const uplink = (kind: string | undefined, driver: string | undefined, offloads?: UplinkInfo['offloads']): UplinkInfo =>
+  ({ name: 'eth0', ifindex: 2, mac: '02:00:00:00:00:01', mtu: 1500, kind, driver, ...(offloads ? { offloads } : {}) });
+const veth = { gro: false, tso: true, gso: true };
+const wire = { gro: true, tso: false, gso: false };
 
-test('decap hook: explicit wins; auto is TC on veth and driverless devices, XDP with a driver', (t) => {
+test('decap hook: explicit wins; auto is TC on veth as it comes and driverless devices, XDP with a driver or on a wire-like veth', (t) => {
   const cases: Array<[Parameters<typeof chooseDecapHook>[0], UplinkInfo, string]> = [
     ['xdp', uplink('veth', undefined), 'xdp'],
     ['tc', uplink(undefined, 'ixgbe'), 'tc'],
+    ['tc', uplink('veth', undefined, wire), 'tc'],
     ['auto', uplink('veth', undefined), 'tc'],
+    ['auto', uplink('veth', undefined, veth), 'tc'],
+    ['auto', uplink('veth', undefined, { ...wire, gro: false }), 'tc'],
+    ['auto', uplink('veth', undefined, { ...wire, tso: true }), 'tc'],
+    ['auto', uplink('veth', undefined, { ...wire, gso: true }), 'tc'],
+    ['auto', uplink('veth', undefined, wire), 'xdp'],
     ['auto', uplink('bond', undefined), 'tc'],
+    ['auto', uplink('bond', undefined, wire), 'tc'],
     ['auto', uplink(undefined, 'virtio_net'), 'xdp'],
   ];
-  for (const [requested, u, want] of cases) t.is(chooseDecapHook(requested, u).hook as string, want, `${requested} on ${u.kind ?? u.driver}`);
+  for (const [requested, u, want] of cases) t.is(chooseDecapHook(requested, u).hook as string, want, `${requested} on ${u.kind ?? u.driver} ${JSON.stringify(u.offloads)}`);
 });
 
 test('--listen: PORT, :PORT, HOST:PORT', (t) => {

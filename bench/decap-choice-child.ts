@@ -1,0 +1,17 @@
+/**
+ * What `--decap-hook auto` chooses on a lab node's uplink: run by bench/lab-throughput.ts inside
+ * the node's network namespace (`ip netns exec`), where agentd would run. Prints one JSON line:
+ * { hook, reason, offloads }.
+ *
+ *   node dist/bench/decap-choice-child.js <uplink> <node address>
+ */
+import { chooseDecapHook, findUplink } from '../src/agent/uplink.js';
+
+const [name, address] = process.argv.slice(2);
+if (!name || !address) {
+  process.stderr.write('usage: decap-choice-child.js <uplink> <node address>\n');
+  process.exit(2);
+}
+const uplink = await findUplink(name, address);
+const choice = chooseDecapHook('auto', uplink);
+process.stdout.write(`${JSON.stringify({ ...choice, offloads: uplink.offloads ?? null })}\n`);
