@@ -1,7 +1,8 @@
 /**
  * What `--decap-hook auto` chooses on a lab node's uplink: run by bench/lab-throughput.ts inside
  * the node's network namespace (`ip netns exec`), where agentd would run. Prints one JSON line:
- * { hook, reason, offloads }.
+ * { ipip: { hook, reason }, vxlan: { hook, reason }, offloads } (the choice with only IPIP pools,
+ * and with a VXLAN pool).
  *
  *   node dist/bench/decap-choice-child.js <uplink> <node address>
  */
@@ -13,5 +14,6 @@ if (!name || !address) {
   process.exit(2);
 }
 const uplink = await findUplink(name, address);
-const choice = chooseDecapHook('auto', uplink);
-process.stdout.write(`${JSON.stringify({ ...choice, offloads: uplink.offloads ?? null })}\n`);
+const ipip = chooseDecapHook('auto', uplink, { vxlan: false });
+const vxlan = chooseDecapHook('auto', uplink, { vxlan: true });
+process.stdout.write(`${JSON.stringify({ ipip, vxlan, offloads: uplink.offloads ?? null })}\n`);

@@ -103,8 +103,9 @@ export interface LabThroughputResult {
 }
 
 export interface AutoChoice {
-  hook: 'tc' | 'xdp';
-  reason: string;
+  /** With IPIP pools only, and with a VXLAN pool. */
+  ipip: { hook: 'tc' | 'xdp'; reason: string };
+  vxlan: { hook: 'tc' | 'xdp'; reason: string };
   offloads: { gro: boolean; tso: boolean; gso: boolean } | null;
 }
 
@@ -373,7 +374,8 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
         // Before any scenario's programs: what agentd would find on the uplink as the lab made it.
         if (!auto[mode]) {
           auto[mode] = autoChoice(lab, NODE_B);
-          log(`  ${mode}: --decap-hook auto on ${NODE_B}'s uplink chooses ${auto[mode]!.hook} (${auto[mode]!.reason})`);
+          const a = auto[mode]!;
+          log(`  ${mode}: --decap-hook auto on ${NODE_B}'s uplink chooses ${a.ipip.hook} for IPIP (${a.ipip.reason}), ${a.vxlan.hook} for VXLAN (${a.vxlan.reason})`);
         }
         await s.setup(lab, links);
         installUdpSink(lab);

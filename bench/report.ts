@@ -261,10 +261,10 @@ function labModeTables(d: LabThroughputResult, mode: string): string {
     const xdp = rateOf(`burrow-${m}-xdp`, 'tcp1');
     if (!Number.isFinite(tc) || !Number.isFinite(xdp)) return undefined;
     const best = tc >= xdp ? 'tc' : 'xdp';
-    return `${m === 'ipip' ? 'IPIP' : 'VXLAN'}: ${best.toUpperCase()} (TC ${tc.toFixed(2)}, XDP ${xdp.toFixed(2)} Gbit/s)${auto ? (auto.hook === best ? ', as auto chose' : ', **not** what auto chose') : ''}`;
+    return `${m === 'ipip' ? 'IPIP' : 'VXLAN'}: ${best.toUpperCase()} (TC ${tc.toFixed(2)}, XDP ${xdp.toFixed(2)} Gbit/s)${auto ? (auto[m].hook === best ? ', as auto chose' : ', **not** what auto chose') : ''}`;
   }).filter((x) => x !== undefined);
   const autoLine = auto
-    ? `\n\`--decap-hook auto\` on node-b's uplink in this mode (bench/decap-choice-child.ts, in the node's namespace as agentd asks): **${auto.hook.toUpperCase()}** — ${auto.reason}${auto.offloads ? ` (GRO ${auto.offloads.gro ? 'on' : 'off'}, TSO ${auto.offloads.tso ? 'on' : 'off'}, GSO ${auto.offloads.gso ? 'on' : 'off'})` : ''}. Faster hook measured, TCP 1 stream: ${faster.join('; ')}.\n`
+    ? `\n\`--decap-hook auto\` on node-b's uplink in this mode (bench/decap-choice-child.ts, in the node's namespace as agentd asks): IPIP pools **${auto.ipip.hook.toUpperCase()}** (${auto.ipip.reason}), a VXLAN pool **${auto.vxlan.hook.toUpperCase()}** (${auto.vxlan.reason})${auto.offloads ? ` (GRO ${auto.offloads.gro ? 'on' : 'off'}, TSO ${auto.offloads.tso ? 'on' : 'off'}, GSO ${auto.offloads.gso ? 'on' : 'off'})` : ''}. Faster hook measured, TCP 1 stream: ${faster.join('; ')}.\n`
     : '';
   const delivered = list.map((s) => `${s.scenario} ${s.delivered !== undefined ? pct(s.delivered) : '–'}`).join(', ');
   return `### ${MODE_TITLE[mode] ?? mode}
@@ -285,8 +285,8 @@ ${[...byOffloads].map(([k, names]) => `- ${names.map((n) => `\`${n}\``).join(', 
 }
 
 /**
- * Issue 16's goals, each on the hook \`--decap-hook auto\` chose in that link mode (what a user
- * gets), as paired ratios of one run (medians over the rounds).
+ * Issue 16's goals, each on the hook \`--decap-hook auto\` chooses in that link mode for that
+ * encapsulation (what a user gets), as paired ratios of one run (medians over the rounds).
  */
 function labGoals(d: LabThroughputResult): string {
   const rows: string[][] = [];
@@ -295,34 +295,37 @@ function labGoals(d: LabThroughputResult): string {
   const verdict = (v: number, target: number) => (!Number.isFinite(v) ? 'not measured' : v >= target ? 'met' : '**missed**');
   const add = (goal: string, v: number, target: number) => rows.push([goal, num(v, 2), `≥ ${target}`, verdict(v, target)]);
   for (const mode of d.modes ?? ['gso']) {
-    const hook = d.auto?.[mode as LinkMode]?.hook;
-    if (!hook) continue;
+    const auto = d.auto?.[mode as LinkMode];
+    if (!auto) continue;
     const title = mode === 'wire' ? 'wire-like' : 'GSO veth';
-    const ipip = `burrow-ipip-${hook}`;
-    const vxlan = `burrow-vxlan-${hook}`;
+    const ih = auto.ipip.hook;
+    const vh = auto.vxlan.hook;
+    const ipip = `burrow-ipip-${ih}`;
+    const vxlan = `burrow-vxlan-${vh}`;
     for (const t of ['tcp1', 'tcp4']) {
       const streams = t === 'tcp1' ? '1 stream' : '4 streams';
       if (mode === 'wire') {
-        add(`${title}, TCP ${streams}: IPIP (${hook}) ÷ routed`, ratio(mode, ipip, t, 'vsLimit'), 0.95);
-        add(`${title}, TCP ${streams}: VXLAN (${hook}) ÷ kernel VXLAN`, ratio(mode, vxlan, t, 'vsKernel'), 1.15);
-        add(`${title}, TCP ${streams}: VXLAN (${hook}) ÷ routed`, ratio(mode, vxlan, t, 'vsLimit'), 0.93);
+        add(`${title}, TCP ${streams}: IPIP (${ih}) ÷ routed`, ratio(mode, ipip, t, 'vsLimit'), 0.95);
+        add(`${title}, TCP ${streams}: VXLAN (${vh}) ÷ kernel VXLAN`, ratio(mode, vxlan, t, 'vsKernel'), 1.15);
+        add(`${title}, TCP ${streams}: VXLAN (${vh}) ÷ routed`, ratio(mode, vxlan, t, 'vsLimit'), 0.93);
       } else {
-        add(`${title}, TCP ${streams}: IPIP (${hook}) ÷ routed`, ratio(mode, ipip, t, 'vsLimit'), 0.93);
-        add(`${title}, TCP ${streams}: VXLAN (${hook}) ÷ kernel VXLAN`, ratio(mode, vxlan, t, 'vsKernel'), 1.1);
+        add(`${title}, TCP ${streams}: IPIP (${ih}) ÷ routed`, ratio(mode, ipip, t, 'vsLimit'), 0.93);
+        add(`${title}, TCP ${streams}: VXLAN (${vh}) ÷ kernel VXLAN`, ratio(mode, vxlan, t, 'vsKernel'), 1.1);
       }
     }
-    for (const [m, name] of [['IPIP', ipip], ['VXLAN', vxlan]] as const) add(`${title}, UDP 64 B: ${m} (${hook}) ÷ routed`, ratio(mode, name, 'udp64', 'vsLimit'), 0.9);
+    for (const [m, name, h] of [['IPIP', ipip, ih], ['VXLAN', vxlan, vh]] as const) add(`${title}, UDP 64 B: ${m} (${h}) ÷ routed`, ratio(mode, name, 'udp64', 'vsLimit'), 0.9);
     const tc = med(d.scenarios.find((s) => s.scenario === 'burrow-vxlan-tc' && (s.links ?? 'gso') === mode)?.rate.tcp1);
     const xdp = med(d.scenarios.find((s) => s.scenario === 'burrow-vxlan-xdp' && (s.links ?? 'gso') === mode)?.rate.tcp1);
     const tcI = med(d.scenarios.find((s) => s.scenario === 'burrow-ipip-tc' && (s.links ?? 'gso') === mode)?.rate.tcp1);
     const xdpI = med(d.scenarios.find((s) => s.scenario === 'burrow-ipip-xdp' && (s.links ?? 'gso') === mode)?.rate.tcp1);
     const picks = [[tcI, xdpI], [tc, xdp]].map(([a, b]) => (a! >= b! ? 'tc' : 'xdp'));
-    rows.push([`${title}: auto picks the faster hook (TCP 1 stream; IPIP, VXLAN)`, `${hook} (faster: ${picks.join(', ')})`, 'the faster', picks.every((p) => p === hook) ? 'met' : '**missed**']);
+    rows.push([`${title}: auto picks the faster hook (TCP 1 stream; IPIP, VXLAN)`, `${ih}, ${vh} (faster: ${picks.join(', ')})`, 'the faster', picks[0] === ih && picks[1] === vh ? 'met' : '**missed**']);
   }
   if (rows.length === 0) return '';
   return `**Issue 16's goals** (each on the hook \`--decap-hook auto\` chose in that mode; paired ratios, medians):
 
 ${table(['goal', 'measured', 'target', ''], rows)}
+
 `;
 }
 
@@ -372,8 +375,7 @@ GRO merges; on GSO links the sender's GSO segments arrive whole, so there the fi
 passing through, not GRO.
 
 ${modes.map((m) => labModeTables(d, m)).join('\n')}
-${labGoals(d)}
-**What limits these figures.**
+${labGoals(d)}**What limits these figures.**
 - Everything runs on 2 shared CPUs: sender, receiver, both nodes' stacks and the bridge. The limit
   (\`routed\`) is the cost of the veth/bridge path itself${Number.isFinite(get('routed', 'tcp1')) ? ` (${get('routed', 'tcp1').toFixed(1)} Gbit/s, one stream, GSO veth)` : ''}.
 - With TC decap, burrow keeps GSO/GRO end to end (TC encap on the tunnel device's egress,

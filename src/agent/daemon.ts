@@ -24,7 +24,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 
 import { formatDiagnostics, type ConfigDiagnostic } from '../config/index.js';
-import type { DecapSourceCheck, TunnelPeer } from '../compile/index.js';
+import { poolEncap, type DecapSourceCheck, type TunnelPeer } from '../compile/index.js';
 import type { DatastoreSpec } from '../engine/datastore.js';
 import { Engine, type EngineTarget } from '../engine/engine.js';
 import type { SourceEvent } from '../engine/events.js';
@@ -603,7 +603,8 @@ export class Daemon {
     const uplink = uplinks.primary;
     if (!this.hook) {
       // One hook for all: XDP only when every uplink would take it natively.
-      const choices = uplinks.all.map((u) => chooseDecapHook(this.opts.decapHook, u));
+      const vxlan = this.engine.store.pools.some((p) => poolEncap(p.pool)?.encap === 'vxlan');
+      const choices = uplinks.all.map((u) => chooseDecapHook(this.opts.decapHook, u, { vxlan }));
       const choice = choices.find((c) => c.hook === 'tc') ?? choices[0]!;
       this.hook = choice.hook;
       this.log.info({ uplink: uplinks.all.map((u) => u.name).join(','), kind: uplink.kind ?? 'device', driver: uplink.driver, decapHook: choice.hook, why: choice.reason }, 'decap hook chosen');

@@ -154,16 +154,20 @@ export type DecapHookChoice = DecapHook | 'auto';
 
 /**
  * `auto` (docs/datapath.md, "Choosing the decap hook"): XDP on a NIC with a driver (attach then
- * tries native mode and falls back to TC if the driver has none) and on a veth set up like a wire
- * (segmentation offloads off, GRO on: MTU-sized frames that GRO merges, where XDP decap runs before
- * GRO and keeps VXLAN's aggregation); TC on a veth as it comes (it carries whole GSO segments, and
+ * tries native mode and falls back to TC if the driver has none); on a veth set up like a wire
+ * (segmentation offloads off, GRO on: MTU-sized frames that GRO merges) XDP when VXLAN is in use
+ * (`vxlan`: some pool tunnels with it; XDP decap runs before GRO, so the inner segments are merged,
+ * where TC decap sees every VXLAN packet alone) and TC for IPIP alone (GRO merges IPIP before TC,
+ * and XDP on a veth copies each frame); TC on a veth as it comes (it carries whole GSO segments, and
  * XDP on a veth strips GSO from its peer: ~4x less TCP throughput) and on other virtual devices.
  */
-export function chooseDecapHook(requested: DecapHookChoice, uplink: UplinkInfo): { hook: DecapHook; reason: string } {
+export function chooseDecapHook(requested: DecapHookChoice, uplink: UplinkInfo, use: { vxlan: boolean } = { vxlan: true }): { hook: DecapHook; reason: string } {
   if (requested !== 'auto') return { hook: requested, reason: 'requested' };
   const o = uplink.offloads;
   if (uplink.kind === 'veth' && o && o.gro && !o.tso && !o.gso) {
-    return { hook: 'xdp', reason: 'veth set up like a wire (TSO and GSO off, GRO on): XDP decap runs before GRO' };
+    return use.vxlan
+      ? { hook: 'xdp', reason: 'veth set up like a wire (TSO and GSO off, GRO on), VXLAN in use: XDP decap runs before GRO, which then merges the inner segments' }
+      : { hook: 'tc', reason: 'veth set up like a wire (TSO and GSO off, GRO on), IPIP only: GRO merges IPIP before TC decap' };
   }
   if (uplink.kind === 'veth') return { hook: 'tc', reason: 'veth uplink carrying GSO segments: XDP would strip GSO from its peer' };
   if (!uplink.driver) return { hook: 'tc', reason: `${uplink.kind ?? 'virtual'} device without a driver: no native XDP` };

@@ -61,15 +61,18 @@ function assertWireLike(t: ExecutionContext, lab: Lab): void {
   for (const [node, f] of Object.entries(lab.segmentPortFeatures())) t.deepEqual(wireProblems(f, 'off'), [], `${node}'s bridge port is wire-like`);
 }
 
+// `auto`: what `--decap-hook auto` chooses on a wire-like veth for that encapsulation
+// (src/agent/uplink.ts): that hook is asked for as auto, so these tests also check the choice.
 const cases = [
-  { mode: 'ipip', pool: { ipipMode: 'Always' }, tunnelMtu: MTU - 20 },
-  { mode: 'vxlan', pool: { vxlanMode: 'Always' }, tunnelMtu: MTU - 50 },
+  { mode: 'ipip', pool: { ipipMode: 'Always' }, tunnelMtu: MTU - 20, auto: 'tc' },
+  { mode: 'vxlan', pool: { vxlanMode: 'Always' }, tunnelMtu: MTU - 50, auto: 'xdp' },
 ] as const;
 
-for (const { mode, pool, tunnelMtu } of cases) {
+for (const { mode, pool, tunnelMtu, auto } of cases) {
   for (const hook of ['tc', 'xdp'] as const) {
-    privileged.serial(`wire-like links, ${mode}, ${hook.toUpperCase()} decap: MTU-sized boundary pings, TCP ${BYTES / MiB} MiB both ways intact in MTU-filling segments, no frame above the MTU`, async (t) => {
-      const { lab, agents } = await labWithAgents(t, { pool, links: 'wire', topology: twoNodes(), agent: { decapHook: hook } });
+    const asked = hook === auto ? 'auto' : hook;
+    privileged.serial(`wire-like links, ${mode}, ${hook.toUpperCase()} decap${asked === 'auto' ? ' (auto\'s choice)' : ''}: MTU-sized boundary pings, TCP ${BYTES / MiB} MiB both ways intact in MTU-filling segments, no frame above the MTU`, async (t) => {
+      const { lab, agents } = await labWithAgents(t, { pool, links: 'wire', topology: twoNodes(), agent: { decapHook: asked } });
       for (const a of Object.values(agents)) t.like(a.records.find((r) => r.msg === 'decap hook chosen'), { decapHook: hook });
       // After agentd attached its programs (XDP on a veth takes TSO from its peer).
       assertWireLike(t, lab);
@@ -105,8 +108,9 @@ for (const { mode, pool, tunnelMtu } of cases) {
   }
 }
 
-privileged.serial('control: with the default GSO links the same counter sees frames above the MTU (so the wire-like tests can fail)', async (t) => {
-  const { lab } = await labWithAgents(t, { pool: { ipipMode: 'Always' }, topology: twoNodes(), agent: { decapHook: 'tc' } });
+privileged.serial('control: with the default GSO links the same counter sees frames above the MTU (so the wire-like tests can fail), and auto chooses TC decap there', async (t) => {
+  const { lab, agents } = await labWithAgents(t, { pool: { ipipMode: 'Always' }, topology: twoNodes(), agent: { decapHook: 'auto' } });
+  for (const a of Object.values(agents)) t.like(a.records.find((r) => r.msg === 'decap hook chosen'), { decapHook: 'tc' });
   t.true(Object.values(lab.uplinkFeatures()).every((f) => wireProblems(f).length > 0), 'the default uplinks are not wire-like');
   const frames = countFrames(lab);
   await assertPodsConnected(t, lab, 'node-a', 'node-b', BYTES);

@@ -12,7 +12,7 @@ const veth = { gro: false, tso: true, gso: true };
 const wire = { gro: true, tso: false, gso: false };
 
 test('decap hook: explicit wins; auto is TC on veth as it comes and driverless devices, XDP with a driver or on a wire-like veth', (t) => {
-  const cases: Array<[Parameters<typeof chooseDecapHook>[0], UplinkInfo, string]> = [
+  const cases: Array<[Parameters<typeof chooseDecapHook>[0], UplinkInfo, string, { vxlan: boolean }?]> = [
     ['xdp', uplink('veth', undefined), 'xdp'],
     ['tc', uplink(undefined, 'ixgbe'), 'tc'],
     ['tc', uplink('veth', undefined, wire), 'tc'],
@@ -22,11 +22,15 @@ test('decap hook: explicit wins; auto is TC on veth as it comes and driverless d
     ['auto', uplink('veth', undefined, { ...wire, tso: true }), 'tc'],
     ['auto', uplink('veth', undefined, { ...wire, gso: true }), 'tc'],
     ['auto', uplink('veth', undefined, wire), 'xdp'],
+    ['auto', uplink('veth', undefined, wire), 'xdp', { vxlan: true }],
+    ['auto', uplink('veth', undefined, wire), 'tc', { vxlan: false }],
+    ['auto', uplink('veth', undefined, veth), 'tc', { vxlan: true }],
+    ['auto', uplink(undefined, 'virtio_net'), 'xdp', { vxlan: false }],
     ['auto', uplink('bond', undefined), 'tc'],
     ['auto', uplink('bond', undefined, wire), 'tc'],
     ['auto', uplink(undefined, 'virtio_net'), 'xdp'],
   ];
-  for (const [requested, u, want] of cases) t.is(chooseDecapHook(requested, u).hook as string, want, `${requested} on ${u.kind ?? u.driver} ${JSON.stringify(u.offloads)}`);
+  for (const [requested, u, want, use] of cases) t.is(chooseDecapHook(requested, u, use).hook as string, want, `${requested} on ${u.kind ?? u.driver} ${JSON.stringify(u.offloads)} ${JSON.stringify(use)}`);
 });
 
 test('--listen: PORT, :PORT, HOST:PORT', (t) => {
