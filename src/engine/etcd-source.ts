@@ -177,7 +177,7 @@ function blockOfValue(k: BlockKey, value: string): KeyedBlock | undefined {
     if (state !== undefined && state !== 'confirmed' && state !== 'pending' && state !== 'pendingDeletion') return undefined;
     active = (state ?? 'confirmed') === 'confirmed' && deleted !== true;
   }
-  return { node: k.node, addr: k.addr, prefix: k.prefix, active };
+  return { named: k.canonical, node: k.node, addr: k.addr, prefix: k.prefix, active };
 }
 
 /**

@@ -67,6 +67,8 @@ export type SourceEvent =
  * (state confirmed, not deleted). Diagnostics name it by its key.
  */
 export interface KeyedBlock {
+  /** The event's key is its name (blockNameOf(node, addr, prefix)): the etcd source's usual layout. */
+  readonly named: boolean;
   readonly node: string;
   readonly addr: number;
   readonly prefix: number;

@@ -377,9 +377,11 @@ export class ResourceStore {
         e.accepted?.();
         break;
       }
-      case 'block':
-        this.replacePart(src, partKey(e.key), this.blockRecordOf(src, e.key, e.block));
+      case 'block': {
+        const rec = this.blockRecordOf(src, e.key, e.block);
+        this.replacePart(src, partKey(e.key), rec, rec.file === undefined && e.block.named ? rec : undefined);
         break;
+      }
       case 'delete':
         this.replacePart(src, partKey(e.key), undefined);
         break;
@@ -402,9 +404,9 @@ export class ResourceStore {
     return r.src === src && src.ref.fileOf !== undefined && r instanceof BlockRecord && r.file === undefined;
   }
 
-  /** The named block of `src` at `key`, if any. */
-  private namedBlock(src: SourceState, key: string): BlockRecord | undefined {
-    for (const r of this.blockNames.list(key)) if (this.isNamedBlock(src, r)) return r;
+  /** The named block of `src` at `key`, if any; `named`: a block named `key` (found through it, no parse). */
+  private namedBlock(src: SourceState, key: string, named?: BlockRecord): BlockRecord | undefined {
+    for (const r of named ? this.blockNames.groupOf(named) : this.blockNames.list(key)) if (this.isNamedBlock(src, r)) return r;
     return undefined;
   }
 
@@ -446,7 +448,7 @@ export class ResourceStore {
   private blockRecordOf(src: SourceState, key: string, b: KeyedBlock): BlockRec {
     // Keyed by its name (the etcd source's usual layout): where it was read is rebuilt from that.
     const node = this.nodeNameString(b.node);
-    return new BlockRecord(src, 1, -1, undefined, NO_DIAGNOSTICS, node, b.addr, b.prefix, b.active, key === src.ref.id || isBlockName(key, node, b.addr, b.prefix) ? undefined : key);
+    return new BlockRecord(src, 1, -1, undefined, NO_DIAGNOSTICS, node, b.addr, b.prefix, b.active, key === src.ref.id || b.named || isBlockName(key, node, b.addr, b.prefix) ? undefined : key);
   }
 
   private recordOf(src: SourceState, res: Resource): Rec {
@@ -479,9 +481,10 @@ export class ResourceStore {
     }
   }
 
-  private replacePart(src: SourceState, key: string, next: Part | undefined): void {
+  /** `named`: `next` itself when it is a block named `key` (a keyed source's usual layout). */
+  private replacePart(src: SourceState, key: string, next: Part | undefined, named?: BlockRecord): void {
     const held = src.parts.get(key);
-    const prev = held ?? (src.named > 0 ? this.namedBlock(src, key) : undefined);
+    const prev = held ?? (src.named > 0 ? this.namedBlock(src, key, named) : undefined);
     if (prev && !isRecPart(prev)) {
       this.book.set(prev, []);
       for (const r of prev.rejected) this.countRejected(r, -1);
@@ -503,7 +506,7 @@ export class ResourceStore {
     const stored = next !== undefined && isRecPart(next) ? after[0]! : next;
     if (held === undefined && prev !== undefined) src.named--;
     if (stored === undefined) src.parts.delete(key);
-    else if (isRecPart(stored) && this.isNamedBlock(src, stored) && stored.isNamed(key)) {
+    else if (isRecPart(stored) && this.isNamedBlock(src, stored) && (stored === named || stored.isNamed(key))) {
       if (held !== undefined) src.parts.delete(key);
       src.named++;
     } else src.parts.set(key, stored);

@@ -75,7 +75,8 @@ test('a block event leaves the store as the affinity document would, for any key
 
 test('the fast path takes the keys calico-node writes and declines the ones with something to report', (t) => {
   const b = keyedBlockOf('/calico/ipam/v2/host/node-b/ipv4/block/10.0.1.0-26', '{"state":"confirmed","deleted":false}');
-  t.deepEqual(b && { ...b }, { node: 'node-b', addr: 0x0a000100, prefix: 26, active: true });
+  t.deepEqual(b && { ...b }, { named: true, node: 'node-b', addr: 0x0a000100, prefix: 26, active: true });
+  t.false(keyedBlockOf('/calico/ipam/v2/virtual/node-b/ipv4/block/10.0.1.0-26', '')!.named, 'another layout: keyed by its etcd key');
   t.is(keyedBlockOf('/calico/ipam/v2/node-b/ipv4/block/10.0.1.0-26', '{"state":"pending"}')?.active, false, 'pending: held, not routed');
   t.is(keyedBlockOf('/calico/ipam/v2/host/node-b/ipv4/block/10.0.1.0-26', '{"deleted":true}')?.active, false);
   t.is(keyedBlockOf('/calico/ipam/v2/host/node-b/ipv4/block/10.0.1.1-26', ''), undefined, 'host bits set: the document path reports it');
