@@ -389,7 +389,15 @@ ${labGoals(d)}**What limits these figures.**
   program. On a NIC with native XDP this does not apply; \`--decap-hook auto\` picks TC on veth for
   this reason.
 - On wire-like links every hook sees MTU-sized frames; what the receiver's GRO merges (the GRO
-  table) decides how many packets the rest of its stack handles.
+  table) decides how many packets the rest of its stack handles. VXLAN with TC decap reaches pod-b
+  one packet per segment: the UDP GRO handler merges only for a socket with a GRO hook (the
+  kernel's VXLAN device has one, burrow has none). XDP decap runs before GRO and gets the merging
+  back, but on a veth the frame is copied into a page for XDP (a software-segmented frame is not one
+  linear page), so there it stays below the kernel's VXLAN device; a NIC's native XDP has the frame
+  in a page already, which this lab cannot show. IPIP is merged by GRO before TC decap, so TC is the
+  faster hook for it here (no copy); what it still loses to \`routed\` is the encapsulation side per
+  packet: the tunnel device hop and \`bpf_redirect_neigh\`'s route and neighbour lookups (issue 16,
+  point 4: not done yet).
 - Small UDP is per-packet cost on one sending core (softirq of every hop runs in the sender's
   context); the ratios there are the per-packet price of the encapsulation path.
 `;

@@ -21,7 +21,7 @@ import { addon } from '../../src/bpf/native.js';
 import { openLinkPin, tcAttachKind } from '../../src/bpf/index.js';
 import { startAgent, type LabAgent } from '../../src/lab/agents.js';
 import type { Lab } from '../../src/lab/lab.js';
-import { exited, sleep } from '../../src/lab/sh.js';
+import { exited, patient, sleep } from '../../src/lab/sh.js';
 import { startPing } from '../../src/lab/traffic.js';
 import { counters, labWithAgents } from '../helpers/lab.js';
 import { privileged } from '../helpers/privileged.js';
@@ -163,8 +163,10 @@ async function switchBuild(
     if (watcher.child.exitCode === null) watcher.child.kill('SIGKILL');
   });
   await watcher.started;
-  // 100/s for 20 s: the switch happens after 1 s and must be over well before the end.
-  const count = 2000;
+  // 100/s for 20 s: the switch happens after 1 s and must be over well before the end. Where the
+  // lab is told to be patient (BURROW_LAB_READY_MS; 360 s in the qemu guests, where a switch took
+  // 21-25 s under TCG and ended after a 20 s ping) the ping lasts a sixth of that.
+  const count = Math.max(2000, Math.round(patient(20_000) / 60));
   const pingStarted = Date.now();
   const run = startPing(lab.pod('node-a').ns, lab.pod('node-c').address, { count, interval: 0.01, wait: 1 });
   await sleep(1000);
