@@ -34,7 +34,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
+import type { DecapHookDecision } from '../src/agent/uplink.js';
 import { attachXdp, type Link } from '../src/bpf/index.js';
+import type { LinkOffloads } from '../src/bpf/native.js';
 import { calicoVtepMac } from '../src/config/index.js';
 import { startAgent } from '../src/lab/agents.js';
 import { Lab } from '../src/lab/lab.js';
@@ -104,9 +106,9 @@ export interface LabThroughputResult {
 
 export interface AutoChoice {
   /** With IPIP pools only, and with a VXLAN pool. */
-  ipip: { hook: 'tc' | 'xdp'; reason: string };
-  vxlan: { hook: 'tc' | 'xdp'; reason: string };
-  offloads: { gro: boolean; tso: boolean; gso: boolean } | null;
+  ipip: DecapHookDecision;
+  vxlan: DecapHookDecision;
+  offloads: LinkOffloads | null;
 }
 
 /** `--decap-hook auto`'s choice on `node`'s uplink, asked in the node's namespace as agentd would. */

@@ -219,6 +219,17 @@ const MODE_TITLE: Record<string, string> = {
 /** `x` with `digits` decimals, or '–' when there is no figure (a scenario left out of the run). */
 const num = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 
+/** A scenario's result in one link mode (results from before issue 16 have no mode: GSO). */
+const scenarioIn = (d: LabThroughputResult, mode: string, name: string) => d.scenarios.find((s) => s.scenario === name && (s.links ?? 'gso') === mode);
+
+/** Which decap hook measured faster for an encapsulation in a link mode (TCP, one stream), with both rates. */
+function fasterHook(d: LabThroughputResult, mode: string, encap: 'ipip' | 'vxlan'): { hook: 'tc' | 'xdp'; tc: number; xdp: number } | undefined {
+  const tc = med(scenarioIn(d, mode, `burrow-${encap}-tc`)?.rate.tcp1);
+  const xdp = med(scenarioIn(d, mode, `burrow-${encap}-xdp`)?.rate.tcp1);
+  if (!Number.isFinite(tc) || !Number.isFinite(xdp)) return undefined;
+  return { hook: tc >= xdp ? 'tc' : 'xdp', tc, xdp };
+}
+
 function labModeTables(d: LabThroughputResult, mode: string): string {
   const list = d.scenarios.filter((s) => (s.links ?? 'gso') === mode);
   const tests = Object.keys(list[0]?.rate ?? {});
@@ -254,15 +265,12 @@ function labModeTables(d: LabThroughputResult, mode: string): string {
   }
   const retrans = list.map((s) => `${s.scenario} ${s.retransmits.tcp1 ?? '–'}`).join(', ');
   const auto = d.auto?.[mode as LinkMode];
-  const rateOf = (name: string, t: string) => med(list.find((s) => s.scenario === name)?.rate[t]);
-  // The hook that measured faster per encapsulation (TCP, one stream), beside auto's choice.
-  const faster = (['ipip', 'vxlan'] as const).map((m) => {
-    const tc = rateOf(`burrow-${m}-tc`, 'tcp1');
-    const xdp = rateOf(`burrow-${m}-xdp`, 'tcp1');
-    if (!Number.isFinite(tc) || !Number.isFinite(xdp)) return undefined;
-    const best = tc >= xdp ? 'tc' : 'xdp';
-    return `${m === 'ipip' ? 'IPIP' : 'VXLAN'}: ${best.toUpperCase()} (TC ${tc.toFixed(2)}, XDP ${xdp.toFixed(2)} Gbit/s)${auto ? (auto[m].hook === best ? ', as auto chose' : ', **not** what auto chose') : ''}`;
-  }).filter((x) => x !== undefined);
+  // The hook that measured faster per encapsulation, beside auto's choice.
+  const faster = (['ipip', 'vxlan'] as const).flatMap((m) => {
+    const f = fasterHook(d, mode, m);
+    if (!f) return [];
+    return [`${m === 'ipip' ? 'IPIP' : 'VXLAN'}: ${f.hook.toUpperCase()} (TC ${f.tc.toFixed(2)}, XDP ${f.xdp.toFixed(2)} Gbit/s)${auto ? (auto[m].hook === f.hook ? ', as auto chose' : ', **not** what auto chose') : ''}`];
+  });
   const autoLine = auto
     ? `\n\`--decap-hook auto\` on node-b's uplink in this mode (bench/decap-choice-child.ts, in the node's namespace as agentd asks): IPIP pools **${auto.ipip.hook.toUpperCase()}** (${auto.ipip.reason}), a VXLAN pool **${auto.vxlan.hook.toUpperCase()}** (${auto.vxlan.reason})${auto.offloads ? ` (GRO ${auto.offloads.gro ? 'on' : 'off'}, TSO ${auto.offloads.tso ? 'on' : 'off'}, GSO ${auto.offloads.gso ? 'on' : 'off'})` : ''}. Faster hook measured, TCP 1 stream: ${faster.join('; ')}.\n`
     : '';
@@ -290,8 +298,7 @@ ${[...byOffloads].map(([k, names]) => `- ${names.map((n) => `\`${n}\``).join(', 
  */
 function labGoals(d: LabThroughputResult): string {
   const rows: string[][] = [];
-  const ratio = (mode: string, name: string, t: string, against: 'vsLimit' | 'vsKernel') =>
-    med(d.scenarios.find((s) => s.scenario === name && (s.links ?? 'gso') === mode)?.[against][t]);
+  const ratio = (mode: string, name: string, t: string, against: 'vsLimit' | 'vsKernel') => med(scenarioIn(d, mode, name)?.[against][t]);
   const verdict = (v: number, target: number) => (!Number.isFinite(v) ? 'not measured' : v >= target ? 'met' : '**missed**');
   const add = (goal: string, v: number, target: number) => rows.push([goal, num(v, 2), `≥ ${target}`, verdict(v, target)]);
   for (const mode of d.modes ?? ['gso']) {
@@ -314,12 +321,9 @@ function labGoals(d: LabThroughputResult): string {
       }
     }
     for (const [m, name, h] of [['IPIP', ipip, ih], ['VXLAN', vxlan, vh]] as const) add(`${title}, UDP 64 B: ${m} (${h}) ÷ routed`, ratio(mode, name, 'udp64', 'vsLimit'), 0.9);
-    const tc = med(d.scenarios.find((s) => s.scenario === 'burrow-vxlan-tc' && (s.links ?? 'gso') === mode)?.rate.tcp1);
-    const xdp = med(d.scenarios.find((s) => s.scenario === 'burrow-vxlan-xdp' && (s.links ?? 'gso') === mode)?.rate.tcp1);
-    const tcI = med(d.scenarios.find((s) => s.scenario === 'burrow-ipip-tc' && (s.links ?? 'gso') === mode)?.rate.tcp1);
-    const xdpI = med(d.scenarios.find((s) => s.scenario === 'burrow-ipip-xdp' && (s.links ?? 'gso') === mode)?.rate.tcp1);
-    const picks = [[tcI, xdpI], [tc, xdp]].map(([a, b]) => (a! >= b! ? 'tc' : 'xdp'));
-    rows.push([`${title}: auto picks the faster hook (TCP 1 stream; IPIP, VXLAN)`, `${ih}, ${vh} (faster: ${picks.join(', ')})`, 'the faster', picks[0] === ih && picks[1] === vh ? 'met' : '**missed**']);
+    const picks = [fasterHook(d, mode, 'ipip')?.hook, fasterHook(d, mode, 'vxlan')?.hook];
+    const pickedRight = picks[0] === undefined || picks[1] === undefined ? 'not measured' : picks[0] === ih && picks[1] === vh ? 'met' : '**missed**';
+    rows.push([`${title}: auto picks the faster hook (TCP 1 stream; IPIP, VXLAN)`, `${ih}, ${vh} (faster: ${picks.map((p) => p ?? '–').join(', ')})`, 'the faster', pickedRight]);
   }
   if (rows.length === 0) return '';
   return `**Issue 16's goals** (each on the hook \`--decap-hook auto\` chose in that mode; paired ratios, medians):
@@ -332,7 +336,7 @@ ${table(['goal', 'measured', 'target', ''], rows)}
 function labThroughput(rec: SectionRecord): string {
   const d = rec.data as LabThroughputResult;
   const modes = d.modes ?? ['gso'];
-  const get = (name: string, t: string) => med(d.scenarios.find((s) => s.scenario === name && (s.links ?? 'gso') === 'gso')?.rate[t]);
+  const get = (name: string, t: string) => med(scenarioIn(d, 'gso', name)?.rate[t]);
   const names = [...new Set(d.scenarios.map((s) => s.scenario))];
   const describe = names.map((n) => `- \`${n}\`: ${d.scenarios.find((s) => s.scenario === n)!.description}`).join('\n');
   const pending = modes.includes('wire')

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 
-import { addon } from '../bpf/native.js';
+import { addon, type LinkOffloads } from '../bpf/native.js';
 import { run } from './exec.js';
 
 export interface UplinkInfo {
@@ -20,12 +20,6 @@ export interface UplinkInfo {
   driver: string | undefined;
   /** Its GRO and segmentation offloads (SIOCETHTOOL); undefined when the device answers no ethtool request. */
   offloads?: LinkOffloads;
-}
-
-export interface LinkOffloads {
-  gro: boolean;
-  tso: boolean;
-  gso: boolean;
 }
 
 /** The device's offloads, read in this process's network namespace. */
@@ -151,6 +145,10 @@ export async function findUplinks(names: readonly string[] | undefined, address:
 
 export type DecapHook = 'xdp' | 'tc';
 export type DecapHookChoice = DecapHook | 'auto';
+export interface DecapHookDecision {
+  hook: DecapHook;
+  reason: string;
+}
 
 /**
  * `auto` (docs/datapath.md, "Choosing the decap hook"): XDP on a NIC with a driver (attach then
@@ -161,7 +159,7 @@ export type DecapHookChoice = DecapHook | 'auto';
  * and XDP on a veth copies each frame); TC on a veth as it comes (it carries whole GSO segments, and
  * XDP on a veth strips GSO from its peer: ~4x less TCP throughput) and on other virtual devices.
  */
-export function chooseDecapHook(requested: DecapHookChoice, uplink: UplinkInfo, use: { vxlan: boolean } = { vxlan: true }): { hook: DecapHook; reason: string } {
+export function chooseDecapHook(requested: DecapHookChoice, uplink: UplinkInfo, use: { vxlan: boolean } = { vxlan: true }): DecapHookDecision {
   if (requested !== 'auto') return { hook: requested, reason: 'requested' };
   const o = uplink.offloads;
   if (uplink.kind === 'veth' && o && o.gro && !o.tso && !o.gso) {

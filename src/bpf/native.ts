@@ -202,7 +202,14 @@ export interface NativeAddon {
   ifNameToIndex(name: string): number;
   ifIndexToName(ifindex: number): string;
   /** GRO, TSO and GSO of a device in this thread's netns (SIOCETHTOOL, native/ethtool.cc). */
-  linkOffloads(ifname: string): { gro: boolean; tso: boolean; gso: boolean };
+  linkOffloads(ifname: string): LinkOffloads;
+}
+
+/** Whether a device aggregates received frames (GRO) and sends frames above its MTU (TSO, GSO). */
+export interface LinkOffloads {
+  gro: boolean;
+  tso: boolean;
+  gso: boolean;
 }
 
 /** The error shape every native call throws (native/errors.cc). */

@@ -5,6 +5,7 @@
  * no string for it (docs/control-plane.md, "Memory"): it is rebuilt when asked, and the name index
  * keys it by its CIDR.
  */
+import { packRouteKey } from './packed-table.js';
 
 const nameBuf = Buffer.alloc(300);
 
@@ -22,10 +23,12 @@ function writeDecimal(n: number, at: number): number {
 export function blockNameOf(node: string, addr: number, prefix: number): string {
   if (node.length > 253 || !latin1(node)) return `${node}-${addr >>> 24}-${(addr >>> 16) & 255}-${(addr >>> 8) & 255}-${addr & 255}-${prefix}`;
   let n = nameBuf.write(node, 0, 'latin1');
-  for (const part of [addr >>> 24, (addr >>> 16) & 255, (addr >>> 8) & 255, addr & 255, prefix]) {
+  for (let shift = 24; shift >= 0; shift -= 8) {
     nameBuf[n++] = 0x2d;
-    n = writeDecimal(part, n);
+    n = writeDecimal((addr >>> shift) & 255, n);
   }
+  nameBuf[n++] = 0x2d;
+  n = writeDecimal(prefix, n);
   return nameBuf.toString('latin1', 0, n);
 }
 
@@ -73,6 +76,15 @@ export function blockNameCidr(name: string): { nodeLength: number; addr: number;
     at = next + 1;
   }
   return undefined;
+}
+
+/**
+ * The store's name-index key of a name: the CIDR it says, packed (packRouteKey), when it has the
+ * form `<node>-a-b-c-d-nn` (such names are then told apart by node), or the name itself.
+ */
+export function blockNameKey(name: string): number | string {
+  const c = blockNameCidr(name);
+  return c ? packRouteKey(c.addr, c.prefix) : name;
 }
 
 /** Whether `name` is blockNameOf(node, addr, prefix), without building it. */

@@ -3,6 +3,13 @@ import { SlotIndex } from './packed-table.js';
 /** The first value of an entry (a value, or a list of them). */
 const firstOf = <V>(v: V | V[]): V => (Array.isArray(v) ? (v[0] as V) : v);
 
+/** The values of an entry (none for an empty slot). */
+function* valuesOf<V>(v: V | V[] | undefined): Generator<V> {
+  if (v === undefined) return;
+  if (Array.isArray(v)) yield* v as V[];
+  else yield v;
+}
+
 /** `value` put into an entry in order (`compare`; equal values after): the entry now (a list). */
 function withValue<V>(v: V | V[], value: V, compare?: (a: V, b: V) => number): V[] {
   const list = Array.isArray(v) ? (v as V[]) : [v];
@@ -65,10 +72,7 @@ export class MultiIndex<K, V> {
 
   /** Every value of every key. */
   *all(): Generator<V> {
-    for (const v of this.map.values()) {
-      if (this.isList(v)) yield* v;
-      else yield v;
-    }
+    for (const v of this.map.values()) yield* valuesOf(v);
   }
 
   /** Inserts in order (`compare`); equal values go after the ones already there. Returns the first value before (one lookup). */
@@ -140,11 +144,7 @@ export class NumberMultiIndex<V> {
 
   /** Every value of every key. */
   *all(): Generator<V> {
-    for (const v of this.values) {
-      if (v === undefined) continue;
-      if (Array.isArray(v)) yield* v as V[];
-      else yield v;
-    }
+    for (const v of this.values) yield* valuesOf(v);
   }
 
   /** As MultiIndex.add. */

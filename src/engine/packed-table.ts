@@ -8,7 +8,7 @@
  */
 export class SlotIndex {
   private cells = new Int32Array(0);
-  private keyOfSlot = new Float64Array(0);
+  private keyOfSlot: Float64Array;
   private mask = -1;
   /** 32 − log2(cells): the multiplicative hash's top bits index the cells. */
   private shift = 32;
@@ -16,8 +16,8 @@ export class SlotIndex {
   size = 0;
 
   constructor(capacity: number) {
-    this.resize(Math.max(16, 1 << Math.ceil(Math.log2(capacity * 2))));
     this.keyOfSlot = new Float64Array(Math.max(16, capacity));
+    this.resize(Math.max(16, 1 << Math.ceil(Math.log2(capacity * 2))));
   }
 
   private cellOf(key: number): number {

@@ -45,7 +45,7 @@ import type { ResourceKind } from '../config/schema.js';
 import { DiagnosticBook } from './diagnostic-book.js';
 import { MultiIndex, NumberMultiIndex } from './multi-index.js';
 import { compareOrder, isSourceError, type KeyedBlock, type SourceEvent, type SourceItem, type SourceRef } from './events.js';
-import { blockNameCidr, blockNameOf, isBlockName } from './block-name.js';
+import { blockNameKey, blockNameOf, isBlockName } from './block-name.js';
 import { maskNumber, packRouteKey, strictIpv4Cidr } from './packed-table.js';
 
 const NO_DIAGNOSTICS: readonly ConfigDiagnostic[] = Object.freeze([]);
@@ -145,11 +145,9 @@ export class BlockRecord implements RecBase {
     return this.ownName !== undefined ? this.ownName === name : isBlockName(name, this.node, this.addr!, this.prefix);
   }
 
-  /** The name index's key: the CIDR a name of the form `<node>-a-b-c-d-nn` says (packed), or the name. */
+  /** The name index's key (blockNameKey of its name, without building it). */
   nameKey(): number | string {
-    if (this.ownName === undefined) return packRouteKey(this.addr!, this.prefix);
-    const c = blockNameCidr(this.ownName);
-    return c ? packRouteKey(c.addr, c.prefix) : this.ownName;
+    return this.ownName === undefined ? packRouteKey(this.addr!, this.prefix) : blockNameKey(this.ownName);
   }
 
   /** Whether the two have the same name (equal name keys known). */
@@ -196,9 +194,8 @@ class BlockNameIndex {
 
   /** The records named `name`, in order. */
   list(name: string): readonly BlockRecord[] {
-    const c = blockNameCidr(name);
-    if (!c) return this.byName.list(name);
-    return this.byCidr.list(packRouteKey(c.addr, c.prefix)).filter((r) => r.isNamed(name));
+    const k = blockNameKey(name);
+    return typeof k === 'string' ? this.byName.list(k) : this.byCidr.list(k).filter((r) => r.isNamed(name));
   }
 
   /** The records with r's name (r included when it is in), in order. */
@@ -377,11 +374,9 @@ export class ResourceStore {
         e.accepted?.();
         break;
       }
-      case 'block': {
-        const rec = this.blockRecordOf(src, e.key, e.block);
-        this.replacePart(src, partKey(e.key), rec, rec.file === undefined && e.block.named ? rec : undefined);
+      case 'block':
+        this.replacePart(src, partKey(e.key), this.blockRecordOf(src, e.key, e.block));
         break;
-      }
       case 'delete':
         this.replacePart(src, partKey(e.key), undefined);
         break;
@@ -399,14 +394,18 @@ export class ResourceStore {
     return keys;
   }
 
-  /** A record of `src` held outside `parts` (SourceState.named): a keyed source's block read by its name. */
+  /**
+   * A record of `src` held outside `parts` (SourceState.named): in a source with `fileOf` a block
+   * has no `file` exactly when its key is its name (blockRecordOf, recordOf).
+   */
   private isNamedBlock(src: SourceState, r: Rec): r is BlockRecord {
     return r.src === src && src.ref.fileOf !== undefined && r instanceof BlockRecord && r.file === undefined;
   }
 
-  /** The named block of `src` at `key`, if any; `named`: a block named `key` (found through it, no parse). */
-  private namedBlock(src: SourceState, key: string, named?: BlockRecord): BlockRecord | undefined {
-    for (const r of named ? this.blockNames.groupOf(named) : this.blockNames.list(key)) if (this.isNamedBlock(src, r)) return r;
+  /** The named block of `src` at `key`, if any; found through `next` when that is one (its name is `key`: no parse). */
+  private namedBlock(src: SourceState, key: string, next: Part | undefined): BlockRecord | undefined {
+    const group = next !== undefined && isRecPart(next) && this.isNamedBlock(src, next) ? this.blockNames.groupOf(next) : this.blockNames.list(key);
+    for (const r of group) if (this.isNamedBlock(src, r)) return r;
     return undefined;
   }
 
@@ -447,8 +446,7 @@ export class ResourceStore {
   /** What recordOf makes of the affinity document of a 'block' event (document 1, named by its key). */
   private blockRecordOf(src: SourceState, key: string, b: KeyedBlock): BlockRec {
     // Keyed by its name (the etcd source's usual layout): where it was read is rebuilt from that.
-    const node = this.nodeNameString(b.node);
-    return new BlockRecord(src, 1, -1, undefined, NO_DIAGNOSTICS, node, b.addr, b.prefix, b.active, key === src.ref.id || b.named || isBlockName(key, node, b.addr, b.prefix) ? undefined : key);
+    return new BlockRecord(src, 1, -1, undefined, NO_DIAGNOSTICS, this.nodeNameString(b.node), b.addr, b.prefix, b.active, b.named ? undefined : key);
   }
 
   private recordOf(src: SourceState, res: Resource): Rec {
@@ -461,7 +459,8 @@ export class ResourceStore {
         const node = this.nodeNameString(spec.node);
         const active = !(spec.deleted === true || spec.deleted === 'true') && (spec.state ?? 'confirmed') === 'confirmed';
         const fast = strictIpv4Cidr(spec.cidr);
-        const file = res.loc.file === src.ref.id ? undefined : res.loc.file;
+        // In a source with fileOf, no file means "keyed by its name" (isNamedBlock): a document keeps it.
+        const file = res.loc.file === src.ref.id && !src.ref.fileOf ? undefined : res.loc.file;
         if (fast && clearOfReservedIpv4(fast.addr, fast.prefix)) return new BlockRecord(src, res.loc.document, item, res.name, NO_DIAGNOSTICS, node, fast.addr, fast.prefix, active, file);
         const r = resolveBlock(res);
         const v = r.value;
@@ -481,10 +480,9 @@ export class ResourceStore {
     }
   }
 
-  /** `named`: `next` itself when it is a block named `key` (a keyed source's usual layout). */
-  private replacePart(src: SourceState, key: string, next: Part | undefined, named?: BlockRecord): void {
+  private replacePart(src: SourceState, key: string, next: Part | undefined): void {
     const held = src.parts.get(key);
-    const prev = held ?? (src.named > 0 ? this.namedBlock(src, key, named) : undefined);
+    const prev = held ?? (src.named > 0 ? this.namedBlock(src, key, next) : undefined);
     if (prev && !isRecPart(prev)) {
       this.book.set(prev, []);
       for (const r of prev.rejected) this.countRejected(r, -1);
@@ -505,11 +503,11 @@ export class ResourceStore {
     // Where the part is held now: a block keyed by its own name only in the name index.
     const stored = next !== undefined && isRecPart(next) ? after[0]! : next;
     if (held === undefined && prev !== undefined) src.named--;
-    if (stored === undefined) src.parts.delete(key);
-    else if (isRecPart(stored) && this.isNamedBlock(src, stored) && (stored === named || stored.isNamed(key))) {
-      if (held !== undefined) src.parts.delete(key);
+    if (stored !== undefined && isRecPart(stored) && this.isNamedBlock(src, stored)) {
+      src.parts.delete(key);
       src.named++;
-    } else src.parts.set(key, stored);
+    } else if (stored === undefined) src.parts.delete(key);
+    else src.parts.set(key, stored);
   }
 
   /** Records of a source read again: those unchanged are kept in place (`after` takes them). */
