@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { attachXdp, BurrowStat, type Link, type Program } from '../src/bpf/index.js';
-import { decapConfig, decapDeviceMac, decapFrame, decapPeer, type TunnelMode } from './frames.js';
+import { decapConfig, decapDeviceMac, decapFrame, decapPeer, decapRoutes, type TunnelMode } from './frames.js';
 import { pairedRatio, runJsonChild, sleep, summarize, type Summary } from './measure.js';
 import { DatapathObject, noopObject } from './objects.js';
 import { scratchNetns, type ScratchNetns } from './scratch.js';
@@ -129,6 +129,7 @@ export async function runDecapRate(opts: DecapRateOptions): Promise<DecapRateRes
     dut.sysctl('net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0');
     decap.config.set(0, decapConfig());
     decap.peers.set(...decapPeer);
+    decap.routes.setBatch(decapRoutes());
     const noop = noopObject().program('xdp_noop');
     const twoCpus = (await import('node:os')).cpus().length >= 2;
     const cpus = { generator: '0', dut: twoCpus ? '1' : '0' };

@@ -84,6 +84,23 @@ export function decapConfig(): BurrowConfig {
   };
 }
 
+/**
+ * Decap's `routes` (docs/datapath.md decap step 12): the pool, the sending peer's block holding
+ * POD_SRC (the inner source is the peer's), and this node's blocks holding POD_DST. Without them
+ * every frame is a forgery (DROP_SPOOFED) or a relay (DROP_OUTSIDE_POOL), not a decapsulation.
+ */
+export function decapRoutes(): [BurrowRouteKey, BurrowRoute][] {
+  const route = (mode: 'none' | 'ipip', flags: number, remote: string): BurrowRoute => ({
+    mode: BurrowMode[mode], flags, pool: 0, remote, vni: 0, vtep_mac: '00:00:00:00:00:00',
+  });
+  return [
+    [{ prefixlen: 16, addr: '192.168.0.0' }, route('none', BurrowRouteFlag.in_pool, '0.0.0.0')],
+    [{ prefixlen: 26, addr: '192.168.0.0' }, route('ipip', BurrowRouteFlag.in_pool, PEER_IP)],
+    [{ prefixlen: 26, addr: POD_BLOCK.ipip }, route('none', BurrowRouteFlag.in_pool | BurrowRouteFlag.local, LOCAL_IP)],
+    [{ prefixlen: 26, addr: POD_BLOCK.vxlan }, route('none', BurrowRouteFlag.in_pool | BurrowRouteFlag.local, LOCAL_IP)],
+  ];
+}
+
 export const decapPeer: [string, BurrowPeer] = [PEER_IP, { modes: BurrowPeerMode.ipip | BurrowPeerMode.vxlan, vni: VNI }];
 
 export function encapConfig(uplinkIfindex: number, uplinkMac: string): BurrowConfig {

@@ -16,6 +16,8 @@ import {
   Collection,
   burrowConfig,
   burrowConfigKey,
+  burrowNexthop,
+  burrowNexthopKey,
   burrowPeer,
   burrowPeerKey,
   burrowRoute,
@@ -26,6 +28,7 @@ import {
   sumPerCpu,
   type BpfMap,
   type BurrowConfig,
+  type BurrowNexthop,
   type BurrowPeer,
   type BurrowRoute,
   type BurrowRouteKey,
@@ -71,6 +74,7 @@ export class DatapathObject {
   readonly peers: BpfMap<string, BurrowPeer>;
   readonly config: BpfMap<number, BurrowConfig>;
   readonly stats: BpfMap<number, BurrowStatValue[]>;
+  readonly nexthops: BpfMap<string, BurrowNexthop>;
 
   constructor(
     readonly name: 'tc_encap' | 'tc_decap' | 'xdp_encap' | 'xdp_decap',
@@ -80,6 +84,7 @@ export class DatapathObject {
     this.peers = collection.map('peers', burrowPeerKey, burrowPeer);
     this.config = collection.map('config', burrowConfigKey, burrowConfig);
     this.stats = collection.map('stats', burrowStatKey, perCpu(burrowStatValue));
+    this.nexthops = collection.map('nexthops', burrowNexthopKey, burrowNexthop);
   }
 
   get program() {

@@ -36,6 +36,7 @@ import {
   decapDeviceMac,
   decapFrame,
   decapPeer,
+  decapRoutes,
   encapConfig,
   encapFrame,
   encapRoutes,
@@ -60,6 +61,8 @@ export interface ProgramCostOptions {
 export interface CostRow {
   hook: 'xdp' | 'tc' | 'tc-skb-path';
   program: string;
+  /** The encap program had a `nexthops` entry for the remote (no FIB / neighbour lookup). */
+  nexthop?: boolean;
   mode: TunnelMode | '-';
   verdict: string;
   baseline: string;
@@ -88,6 +91,7 @@ export interface ProgramCostResult {
 interface Case {
   hook: CostRow['hook'];
   program: string;
+  nexthop?: boolean;
   mode: TunnelMode | '-';
   verdict: string;
   baseline: string;
@@ -150,15 +154,21 @@ export async function runProgramCost(opts: ProgramCostOptions): Promise<ProgramC
     const xdpEncap = new DatapathObject('xdp_encap');
     const tcDecap = new DatapathObject('tc_decap');
     const tcEncap = new DatapathObject('tc_encap');
-    objects.push(xdpDecap, xdpEncap, tcDecap, tcEncap);
+    // The same programs with agentd's next hop for the remote (docs/datapath.md, "Next hops"):
+    // the MACs the FIB answers (so the output bytes are the same), dut as the device.
+    const xdpEncapNh = new DatapathObject('xdp_encap');
+    const tcEncapNh = new DatapathObject('tc_encap');
+    objects.push(xdpDecap, xdpEncap, tcDecap, tcEncap, xdpEncapNh, tcEncapNh);
     for (const o of [xdpDecap, tcDecap]) {
       o.config.set(0, decapConfig());
       o.peers.set(...decapPeer);
+      o.routes.setBatch(decapRoutes());
     }
-    for (const o of [xdpEncap, tcEncap]) {
+    for (const o of [xdpEncap, tcEncap, xdpEncapNh, tcEncapNh]) {
       o.config.set(0, encapConfig(dut, dmac));
       o.routes.setBatch(encapRoutes());
     }
+    for (const o of [xdpEncapNh, tcEncapNh]) o.nexthops.set(ENCAP_REMOTE_IP, { ifindex: dut, dmac: ENCAP_REMOTE_MAC, smac: dmac, mtu: 0 });
 
     const repeatCheck = checkTcRepeat(tcEncap, encapFrame('ipip', dmac));
     log(`  tc_encap with repeat ${repeatCheck.repeat}: ${JSON.stringify(repeatCheck.counters)} (the skb is not reset between repetitions)`);
@@ -179,22 +189,27 @@ export async function runProgramCost(opts: ProgramCostOptions): Promise<ProgramC
         { measure: live(xdpNoop, f), statsProgram: xdpNoop },
       );
     }
-    for (const mode of ['ipip', 'vxlan'] as const) {
-      const f = encapFrame(mode, dmac);
-      const stat = mode === 'ipip' ? BurrowStat.encap_ipip : BurrowStat.encap_vxlan;
-      const c: Case = { hook: 'xdp', program: 'xdp_encap', mode, verdict: 'XDP_TX → veth peer (XDP_DROP)', baseline: 'xdp_noop', frame: f, measure: live(xdpEncap.program, f), statsProgram: xdpEncap.program, counter: { object: xdpEncap, stat } };
-      pair(c, { measure: live(xdpNoop, f), statsProgram: xdpNoop });
-      // Same verdict without the work: bounce the frame unchanged.
-      pair({ ...c, baseline: 'xdp_tx (bench helper)' }, { measure: live(helpers.program('xdp_tx'), f), statsProgram: helpers.program('xdp_tx') });
+    for (const [object, nexthop] of [[xdpEncap, false], [xdpEncapNh, true]] as const) {
+      for (const mode of ['ipip', 'vxlan'] as const) {
+        const f = encapFrame(mode, dmac);
+        const stat = mode === 'ipip' ? BurrowStat.encap_ipip : BurrowStat.encap_vxlan;
+        const c: Case = { hook: 'xdp', program: 'xdp_encap', nexthop, mode, verdict: 'XDP_TX → veth peer (XDP_DROP)', baseline: 'xdp_noop', frame: f, measure: live(object.program, f), statsProgram: object.program, counter: { object, stat } };
+        pair(c, { measure: live(xdpNoop, f), statsProgram: xdpNoop });
+        // Same verdict without the work: bounce the frame unchanged.
+        pair({ ...c, baseline: 'xdp_tx (bench helper)' }, { measure: live(helpers.program('xdp_tx'), f), statsProgram: helpers.program('xdp_tx') });
+      }
     }
     const perCall = (p: Program, f: Uint8Array) => () => perCallRun(p, f, opts.tcCalls);
-    for (const mode of ['ipip', 'vxlan'] as const) {
-      const f = encapFrame(mode, dmac);
-      const stat = mode === 'ipip' ? BurrowStat.encap_ipip : BurrowStat.encap_vxlan;
-      pair(
-        { hook: 'tc', program: 'tc_encap', mode, verdict: 'TC_ACT_REDIRECT (bpf_redirect_neigh; not carried out by a test run)', baseline: 'tc_noop', frame: f, measure: perCall(tcEncap.program, f), statsProgram: tcEncap.program, counter: { object: tcEncap, stat } },
-        { measure: perCall(tcNoop, f), statsProgram: tcNoop },
-      );
+    for (const [object, nexthop] of [[tcEncap, false], [tcEncapNh, true]] as const) {
+      for (const mode of ['ipip', 'vxlan'] as const) {
+        const f = encapFrame(mode, dmac);
+        const stat = mode === 'ipip' ? BurrowStat.encap_ipip : BurrowStat.encap_vxlan;
+        const how = nexthop ? 'bpf_redirect with the next hop\'s MACs' : 'bpf_redirect_neigh';
+        pair(
+          { hook: 'tc', program: 'tc_encap', nexthop, mode, verdict: `TC_ACT_REDIRECT (${how}; not carried out by a test run)`, baseline: 'tc_noop', frame: f, measure: perCall(object.program, f), statsProgram: object.program, counter: { object, stat } },
+          { measure: perCall(tcNoop, f), statsProgram: tcNoop },
+        );
+      }
     }
     for (const mode of ['ipip', 'vxlan'] as const) {
       const f = decapFrame(mode);
@@ -247,10 +262,11 @@ export async function runProgramCost(opts: ProgramCostOptions): Promise<ProgramC
     // skbs transmitted into dutp: dropped at its TC ingress instead (see bench_helpers.bpf.c).
     xdpSink.close();
     links.push(ns.run(() => attachTc(helpers.program('tc_drop'), 'dutp', 'ingress')));
-    const skbPath = await runTcSkbPath(ns, dut, { tcDecap, tcEncap, noop: tcNoop, bounce: helpers.program('tc_bounce'), xdpNoop, dmac }, opts, links);
+    const skbPath = await runTcSkbPath(ns, dut, { tcDecap, tcEncap, tcEncapNh, noop: tcNoop, bounce: helpers.program('tc_bounce'), xdpNoop, dmac }, opts, links);
     const out: CostRow[] = [...rows].map(([c, r]) => ({
       hook: c.hook,
       program: c.program,
+      ...(c.nexthop ? { nexthop: true } : {}),
       mode: c.mode,
       verdict: c.verdict,
       baseline: c.baseline,
@@ -265,7 +281,7 @@ export async function runProgramCost(opts: ProgramCostOptions): Promise<ProgramC
     }));
     out.push(...skbPath);
     for (const row of out) {
-      log(`  ${row.hook.padEnd(11)} ${row.program.padEnd(9)} ${row.mode.padEnd(5)} ${row.hookNs.median.toFixed(0).padStart(5)} ns vs ${row.baseline} ${row.baselineHookNs.median.toFixed(0)} ns = ${row.ratio.median.toFixed(2)}x; program alone ${row.progNs.median.toFixed(1)} ns (no-op ${row.baselineProgNs.median.toFixed(1)})${row.offPath ? `; OFF PATH ${row.offPath}` : ''}`);
+      log(`  ${row.hook.padEnd(11)} ${(row.program + (row.nexthop ? '+nh' : '')).padEnd(12)} ${row.mode.padEnd(5)} ${row.hookNs.median.toFixed(0).padStart(5)} ns vs ${row.baseline} ${row.baselineHookNs.median.toFixed(0)} ns = ${row.ratio.median.toFixed(2)}x; program alone ${row.progNs.median.toFixed(1)} ns (no-op ${row.baselineProgNs.median.toFixed(1)})${row.offPath ? `; OFF PATH ${row.offPath}` : ''}`);
     }
     return { rows: out, repeatCheck, xdpRepeat: R, tcCalls: opts.tcCalls, rounds: opts.rounds };
   } finally {
@@ -305,7 +321,7 @@ function checkTcRepeat(o: DatapathObject, frame: Uint8Array): ProgramCostResult[
 async function runTcSkbPath(
   ns: ScratchNetns,
   dut: number,
-  p: { tcDecap: DatapathObject; tcEncap: DatapathObject; noop: Program; bounce: Program; xdpNoop: Program; dmac: string },
+  p: { tcDecap: DatapathObject; tcEncap: DatapathObject; tcEncapNh: DatapathObject; noop: Program; bounce: Program; xdpNoop: Program; dmac: string },
   opts: ProgramCostOptions,
   links: Link[],
 ): Promise<CostRow[]> {
@@ -323,13 +339,14 @@ async function runTcSkbPath(
   const variants = [
     { object: p.tcDecap, verdict: 'TC_ACT_OK → IPv4 receive → blackhole', frame: decapFrame, stat: { ipip: BurrowStat.decap_ipip, vxlan: BurrowStat.decap_vxlan } },
     { object: p.tcEncap, verdict: 'TC_ACT_REDIRECT → out of dut → TC drop on its peer', frame: (m: TunnelMode) => encapFrame(m, p.dmac), stat: { ipip: BurrowStat.encap_ipip, vxlan: BurrowStat.encap_vxlan } },
+    { object: p.tcEncapNh, nexthop: true, verdict: 'TC_ACT_REDIRECT (next hop: bpf_redirect) → out of dut → TC drop on its peer', frame: (m: TunnelMode) => encapFrame(m, p.dmac), stat: { ipip: BurrowStat.encap_ipip, vxlan: BurrowStat.encap_vxlan } },
   ];
   for (const v of variants) {
     for (const mode of ['ipip', 'vxlan'] as const) {
       const f = v.frame(mode);
       const stat = v.stat[mode];
       const series = { none: [] as number[], noop: [] as number[], bounce: [] as number[], prog: [] as number[], noopProg: [] as number[], progProg: [] as number[] };
-      const encap = v.object === p.tcEncap;
+      const encap = v.object !== p.tcDecap;
       let offPath = 0;
       const once = () => liveRun(ns, p.xdpNoop, f, dut, R);
       const counted = (fn: () => number): number => {
@@ -358,7 +375,7 @@ async function runTcSkbPath(
       } finally {
         stats.close();
       }
-      const common = { hook: 'tc-skb-path' as const, program: v.object.name, mode, verdict: v.verdict, frameBytes: f.length, progNs: summarize(series.progProg), offPath };
+      const common = { hook: 'tc-skb-path' as const, program: v.object.name, ...('nexthop' in v ? { nexthop: true } : {}), mode, verdict: v.verdict, frameBytes: f.length, progNs: summarize(series.progProg), offPath };
       rows.push({
         ...common, baseline: 'tc_noop', hookNs: summarize(series.prog), baselineHookNs: summarize(series.noop),
         ratio: pairedRatio(series.prog, series.noop), baselineProgNs: summarize(series.noopProg),

@@ -32,6 +32,8 @@ export interface Results {
 }
 
 const GOAL_RATIO = 1.5;
+/** Issue 16's goals for the encap programs with a next hop: against a frame bounced unchanged. */
+const NEXTHOP_GOAL = { xdp: 1.5, tc: 1.2 } as const;
 const GOAL_RATE = 0.85;
 const GOAL_100K_MS = 2000;
 const GOAL_VS_RAW = 2;
@@ -55,7 +57,7 @@ function sectionHeader(r: SectionRecord): string {
 
 function costRows(rows: CostRow[], hook: CostRow['hook']): string[][] {
   return rows.filter((r) => r.hook === hook).map((r) => [
-    `${r.program} ${r.mode}`,
+    `${r.program} ${r.mode}${r.nexthop ? ' + next hop' : ''}`,
     r.baseline,
     fmt(r.hookNs, 0),
     fmt(r.baselineHookNs, 0),
@@ -71,9 +73,13 @@ function programCost(rec: SectionRecord): string {
   const head = ['program', 'beside', 'ns/packet', 'baseline ns/packet', 'ratio', 'program alone, ns', 'added by the program, ns', 'runs off path'];
   const primary = d.rows.filter((r) => r.baseline === 'xdp_noop' || r.baseline === 'tc_noop');
   const worst = (hook: CostRow['hook']) => Math.max(...primary.filter((r) => r.hook === hook).map((r) => med(r.ratio)));
-  const encapTx = d.rows.filter((r) => r.program === 'xdp_encap' && r.baseline.startsWith('xdp_tx'));
-  const bounce = d.rows.filter((r) => r.program === 'tc_encap' && r.baseline.startsWith('tc_bounce'));
-  const byName = (p: string, hook: CostRow['hook'], base = 'noop') => primary.filter((r) => r.program === p && r.hook === hook && r.baseline.includes(base));
+  // Without a next hop (the FIB / bpf_redirect_neigh) and with one (docs/datapath.md, "Next hops").
+  const encapTx = d.rows.filter((r) => r.program === 'xdp_encap' && r.baseline.startsWith('xdp_tx') && !r.nexthop);
+  const bounce = d.rows.filter((r) => r.program === 'tc_encap' && r.baseline.startsWith('tc_bounce') && !r.nexthop);
+  const encapTxNh = d.rows.filter((r) => r.program === 'xdp_encap' && r.baseline.startsWith('xdp_tx') && r.nexthop);
+  const bounceNh = d.rows.filter((r) => r.program === 'tc_encap' && r.baseline.startsWith('tc_bounce') && r.nexthop);
+  const byName = (p: string, hook: CostRow['hook'], base = 'noop', nexthop = false) =>
+    primary.filter((r) => r.program === p && r.hook === hook && r.baseline.includes(base) && (r.nexthop ?? false) === nexthop);
   const range = (rows: CostRow[], f: (r: CostRow) => number, digits = 2) => {
     const xs = rows.map(f).filter(Number.isFinite);
     if (!xs.length) return 'n/a';
@@ -137,6 +143,13 @@ ${ok(worst('tc') <= GOAL_RATIO)} for TC one run per call (worst ${worst('tc').to
 ${range(byName('tc_decap', 'tc-skb-path'), (r) => med(r.ratio))}× \`tc_noop\` (${ok(byName('tc_decap', 'tc-skb-path').every((r) => med(r.ratio) <= GOAL_RATIO))}) and \`tc_encap\` ${range(byName('tc_encap', 'tc-skb-path'), (r) => med(r.ratio))}× \`tc_noop\`,
 ${range(bounce, (r) => med(r.ratio))}× \`tc_bounce\` (${ok(bounce.every((r) => med(r.ratio) <= GOAL_RATIO))}).
 
+**With a next hop** (agentd's \`nexthops\` entry for the remote: the MACs and device written by the
+program, no FIB or neighbour lookup; issue 16's goals): \`xdp_encap\` ${range(encapTxNh, (r) => med(r.ratio))}× \`xdp_tx\`
+(goal ≤ ${NEXTHOP_GOAL.xdp}: ${ok(encapTxNh.length > 0 && encapTxNh.every((r) => med(r.ratio) <= NEXTHOP_GOAL.xdp))}; without one ${range(encapTx, (r) => med(r.ratio))}×), \`tc_encap\` on real skbs
+${range(bounceNh, (r) => med(r.ratio))}× \`tc_bounce\` (goal ≤ ${NEXTHOP_GOAL.tc}: ${ok(bounceNh.length > 0 && bounceNh.every((r) => med(r.ratio) <= NEXTHOP_GOAL.tc))}; without one ${range(bounce, (r) => med(r.ratio))}×). Program
+alone: XDP encap ${range(byName('xdp_encap', 'xdp', 'noop', true), (r) => med(r.addedNs), 0)} ns with a next hop against ${range(byName('xdp_encap', 'xdp'), (r) => med(r.addedNs), 0)} ns without; TC encap on real skbs
+${range(byName('tc_encap', 'tc-skb-path', 'noop', true), (r) => med(r.addedNs), 0)} ns against ${range(byName('tc_encap', 'tc-skb-path'), (r) => med(r.addedNs), 0)} ns (its redirect's route and neighbour lookups run after the program).
+
 **What limits these figures.**
 - What each program adds over the no-op (bpf_stats, program alone): XDP decap ${range(byName('xdp_decap', 'xdp'), (r) => med(r.addedNs), 0)} ns,
   XDP encap ${range(byName('xdp_encap', 'xdp'), (r) => med(r.addedNs), 0)} ns, TC decap ${range(byName('tc_decap', 'tc-skb-path'), (r) => med(r.addedNs), 0)} ns and TC encap ${range(byName('tc_encap', 'tc-skb-path'), (r) => med(r.addedNs), 0)} ns on real
@@ -146,14 +159,14 @@ ${range(bounce, (r) => med(r.ratio))}× \`tc_bounce\` (${ok(bounce.every((r) => 
   \`bpf_fib_lookup()\` (\`bpf_ipv4_fib_lookup\`, \`fib_table_lookup\`, the MTU check, the FIB-rules
   walk), the rest in the LPM lookup and header writes. Against a frame bounced unchanged
   (\`xdp_tx\`: page recycling, the veth transmit and the peer's drop, ~${med(encapTx[0]?.baselineHookNs).toFixed(0)} ns) that is more than ${GOAL_RATIO}×;
-  against a packet handed to the stack (\`xdp_noop\`) it is cheaper. Not changed here: possible
-  remedies alter datapath.md's contract (\`BPF_FIB_LOOKUP_DIRECT\` skips policy routing; caching the
-  lookup per remote risks stale next hops).
+  against a packet handed to the stack (\`xdp_noop\`) it is cheaper. With a next hop for the peer
+  (agentd's \`nexthops\` map, kept from the kernel's own route and managed neighbour and followed
+  by netlink events) the lookup is gone.
 - \`tc_encap\` on real skbs: the program body and \`bpf_skb_adjust_room()\` are a small share; the
   difference to \`tc_bounce\` is mostly \`bpf_redirect_neigh()\` doing an \`ip_route_output\` and a
   neighbour lookup per packet (perf: \`ip_route_output_key_hash_rcu\`, \`fib_table_lookup\`,
-  \`skb_do_redirect\`), which the kernel's own tunnel devices also do. Passing the next hop
-  (\`struct bpf_redir_neigh\`) when the remote is on-link would skip the route lookup.
+  \`skb_do_redirect\`), which the kernel's own tunnel devices also do. With a next hop the program
+  writes the MACs itself and \`bpf_redirect\`s: the same egress as \`tc_bounce\`.
 - One-run-per-call TC figures are dominated by what the harness does around a single run
   (clock reads, cold caches after the system call): a no-op costs ~${med(byName('tc_encap', 'tc')[0]?.baselineHookNs).toFixed(0)} ns there, far more than
   the no-op program. They bound the cold per-packet cost; the real-skb figures are the warm one.

@@ -2,8 +2,9 @@
 /*
  * tc_encap — docs/datapath.md "Encapsulation": TC egress of the tunnel device, or TC ingress of
  * a pod's host-side veth (nothing here depends on the direction). Tunnels IPv4 packets routed to
- * a remote block over IPIP or VXLAN and hands them to the uplink, whose neighbour the kernel
- * resolves (bpf_redirect_neigh).
+ * a remote block over IPIP or VXLAN and hands them to the uplink: with the MACs of the peer's
+ * next hop when agentd keeps them (bpf_redirect), else the kernel resolves the neighbour
+ * (bpf_redirect_neigh).
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -20,6 +21,7 @@ int tc_encap(struct __sk_buff *skb)
 {
 	struct pkt p = pkt_from_skb(skb);
 	struct bpf_fib_lookup fib;
+	const struct burrow_nexthop *nh;
 	struct encap_plan e;
 	__u32 len = p.len, out;
 	int rc;
@@ -35,6 +37,19 @@ int tc_encap(struct __sk_buff *skb)
 	/* GSO packets are segmented to the route MTU after encapsulation. */
 	if (!skb->gso_size && encap_too_big(&e, len))
 		return counted(BURROW_STAT_DROP_TOO_BIG, len, TC_ACT_SHOT);
+	/* 8a: the next hop agentd keeps for the peer (docs/datapath.md, "Next hops"): the outer
+	 * Ethernet header is written here and the packet goes straight to its device, with no
+	 * route or neighbour lookup. */
+	nh = encap_nexthop(&e);
+	if (nh) {
+		if (!skb->gso_size && nexthop_too_big(nh, &e, len))
+			return counted(BURROW_STAT_DROP_TOO_BIG, len, TC_ACT_SHOT);
+		if (encap_skb(skb, &e, len) || encap_set_l2_skb(skb, nh))
+			return counted(BURROW_STAT_DROP_ENCAP_FAILED, len, TC_ACT_SHOT);
+		mss_count(mss_clamp_skb(skb, &e), len);
+		count(stat, len);
+		return bpf_redirect(nh->ifindex, 0);
+	}
 	/* 8b: the uplink: fixed, or the one the FIB chooses for the peer (docs/datapath.md,
 	 * "Loopback tunnel source"). */
 	if (e.cfg->flags & BURROW_CFG_UPLINK_FIB) {

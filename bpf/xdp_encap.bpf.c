@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * xdp_encap — docs/datapath.md "Encapsulation in XDP" (gateway mode, on an interface receiving
- * pod traffic). Encapsulates and forwards in XDP when the FIB already knows the way out;
+ * pod traffic). Encapsulates and forwards in XDP when agentd's next hop for the peer or the FIB
+ * already knows the way out;
  * anything it cannot finish here goes up the stack, where the tunnel route and tc_encap take it.
  */
 #include <linux/bpf.h>
@@ -26,10 +27,12 @@ SEC("xdp")
 int xdp_encap(struct xdp_md *ctx)
 {
 	struct pkt p = pkt_from_xdp(ctx);
+	const struct burrow_nexthop *nh;
 	struct bpf_fib_lookup fib;
 	struct encap_plan e;
+	const __u8 *dmac, *smac;
 	__u32 ingress = ctx->ingress_ifindex;
-	__u32 len = p.len;
+	__u32 len = p.len, out;
 	int stat = encap_classify(&p, &e);
 
 	if (stat == BURROW_STAT_PASS || stat == BURROW_STAT_PASS_TUNNEL_ENDPOINT)
@@ -42,16 +45,29 @@ int xdp_encap(struct xdp_md *ctx)
 	/* The stack's route to the peer's blocks carries the learned path's inner MTU. */
 	if (encap_too_big_for_path(&e, len))
 		return counted(BURROW_STAT_PASS_PMTU, len, XDP_PASS);
-	if (encap_fib_lookup(ctx, &e, len, &fib) != BPF_FIB_LKUP_RET_SUCCESS)
-		return counted(BURROW_STAT_PASS_FIB, len, XDP_PASS);
-	if (encap_xdp(ctx, &e, len, &fib))
+	/* 8: the next hop agentd keeps for the peer (docs/datapath.md, "Next hops"), else the FIB's. */
+	nh = encap_nexthop(&e);
+	if (nh) {
+		if (nexthop_too_big(nh, &e, len))
+			return counted(BURROW_STAT_PASS_TOO_BIG, len, XDP_PASS);
+		out = nh->ifindex;
+		dmac = nh->dmac;
+		smac = nh->smac;
+	} else {
+		if (encap_fib_lookup(ctx, &e, len, &fib) != BPF_FIB_LKUP_RET_SUCCESS)
+			return counted(BURROW_STAT_PASS_FIB, len, XDP_PASS);
+		out = fib.ifindex;
+		dmac = fib.dmac;
+		smac = fib.smac;
+	}
+	if (encap_xdp(ctx, &e, len, dmac, smac))
 		return counted(BURROW_STAT_DROP_ENCAP_FAILED, len, XDP_DROP);
 	/* Only SYNs pay more than a branch and a 20-byte load (mss.h). */
 	mss_count(mss_clamp_xdp(ctx, &e), len);
 	count(stat, len);
-	if (fib.ifindex == ingress)
+	if (out == ingress)
 		return XDP_TX;
-	return bpf_redirect(fib.ifindex, 0);
+	return bpf_redirect(out, 0);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

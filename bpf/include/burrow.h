@@ -157,6 +157,22 @@ struct burrow_pmtu {
 	__u8  _pad[6];
 };
 
+/*
+ * Value of the `nexthops` hash; key: __u32 peer (tunnel endpoint) address, network byte order.
+ * Written by agentd from the kernel's own route to the peer and the neighbour entry of that
+ * route's next hop (docs/datapath.md, "Next hops"), only while the neighbour is resolved; the
+ * encap programs then write the outer Ethernet header themselves and redirect to ifindex, with
+ * no route or neighbour lookup per packet. No entry: they ask the kernel as before.
+ */
+struct burrow_nexthop {
+	__u32 ifindex;          /* the device the kernel's route to the peer leaves by */
+	__u8  dmac[6];          /* Ethernet destination: the next hop's MAC (the peer's or a gateway's) */
+	__u8  smac[6];          /* Ethernet source: that device's MAC */
+	__u16 mtu;              /* the largest outer packet the route takes (its MTU, else the
+	                         * device's); 0: not checked */
+	__u16 _pad;
+};
+
 /* burrow_route.pool of a route that comes from no IPPool. */
 #define BURROW_POOL_NONE 0xffff
 

@@ -18,6 +18,7 @@
 #include "burrow.h"
 #include "consts.h"
 #include "csum.h"
+#include "maps.h"
 #include "parse.h"
 
 struct encap_plan {
@@ -208,9 +209,39 @@ static __always_inline int encap_fib_lookup_skb(struct __sk_buff *skb, const str
 	return bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
 }
 
-/* XDP: a new Ethernet header from the FIB result replaces the original one. */
+/* The outer packet's next hop as agentd keeps it (docs/datapath.md, "Next hops"); NULL: ask the
+ * kernel (FIB, bpf_redirect_neigh). */
+static __always_inline const struct burrow_nexthop *encap_nexthop(const struct encap_plan *e)
+{
+	__u32 remote = e->route->remote;
+
+	return bpf_map_lookup_elem(&nexthops, &remote);
+}
+
+/* The outer packet is larger than the next hop's route takes (mtu 0: not checked). */
+static __always_inline int nexthop_too_big(const struct burrow_nexthop *nh,
+					   const struct encap_plan *e, __u32 len)
+{
+	return nh->mtu && len - ETH_HLEN + e->overhead > nh->mtu;
+}
+
+/* TC with a next hop: the Ethernet header in front (kept there by encap_skb) gets its MACs. */
+static __always_inline int encap_set_l2_skb(struct __sk_buff *skb, const struct burrow_nexthop *nh)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
+	return 0;
+}
+
+/* XDP: a new Ethernet header (the FIB's or the next hop's MACs) replaces the original one. */
 static __always_inline int encap_xdp(struct xdp_md *ctx, const struct encap_plan *e, __u32 len,
-				     const struct bpf_fib_lookup *fib)
+				     const __u8 *dmac, const __u8 *smac)
 {
 	void *data, *data_end;
 	struct ethhdr *eth;
@@ -222,8 +253,8 @@ static __always_inline int encap_xdp(struct xdp_md *ctx, const struct encap_plan
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return -1;
-	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
 	eth->h_proto = bpf_htons(ETH_P_IP);
 	return encap_write(data, data_end, e, len);
 }

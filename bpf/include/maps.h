@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * maps.h — the five maps of docs/datapath.md ("The path, the maps") and the one way to move a counter.
+ * maps.h — the six maps of docs/datapath.md ("The path, the maps") and the one way to move a counter.
  *
  * Every map is pinned by name (LIBBPF_PIN_BY_NAME), so each object loaded with the same pin root
  * (libbpf's bpf_object_open_opts.pin_root_path; /sys/fs/bpf when unset) reuses the maps the first
@@ -43,6 +43,16 @@ struct {
 	__type(value, struct burrow_pmtu);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pmtu SEC(".maps");
+
+/* The outer Ethernet header and egress device per peer, kept by agentd (docs/datapath.md,
+ * "Next hops"); read by tc_encap and xdp_encap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BURROW_PEERS_MAX);
+	__type(key, __u32);
+	__type(value, struct burrow_nexthop);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nexthops SEC(".maps");
 
 /* This node: one entry, key 0. */
 struct {

@@ -48,6 +48,7 @@ const AgentdOptions = z.strictObject({
   peerGrace: z.coerce.number().int().min(0),
   acceptAhead: z.coerce.number().int().min(0),
   pmtuExpiry: z.coerce.number().int().min(1000).max(86_400_000),
+  nexthops: z.enum(['on', 'off']),
   logLevel: z.enum(LOG_LEVELS),
   bpfDir: z.string().min(1).optional(),
 });
@@ -70,6 +71,7 @@ function buildCommand(): Command {
     .option('--accept-ahead <ms>', 'on a tunnel-mode change, accept the new modes this long before sending them', '1000')
     .option('--peer-grace <ms>', 'then keep accepting a peer\'s old modes this long', '5000')
     .option('--pmtu-expiry <ms>', 'forget a path MTU learned from ICMP frag-needed after this long (as the kernel\'s mtu_expires; docs/datapath.md, "Path MTU")', '600000')
+    .option('--nexthops <on|off>', 'keep each peer\'s next hop (device, MACs, MTU) in the nexthops map, so the encap programs skip the kernel\'s route and neighbour lookups; off: they ask the kernel per packet (docs/datapath.md, "Next hops")', 'on')
     .option('--log-level <level>', LOG_LEVELS.join(', '), 'info')
     .option('--bpf-dir <dir>', 'the compiled eBPF objects (default $BURROW_BPF_DIR, else build/bpf; docs/operations.md, "Upgrades")')
     .exitOverride();
@@ -129,6 +131,7 @@ async function main(argv: string[]): Promise<void> {
     peerGraceMs: o.peerGrace,
     acceptAheadMs: o.acceptAhead,
     pmtuExpiryMs: o.pmtuExpiry,
+    nexthops: o.nexthops === 'on',
     log,
   });
   // `nft flush ruleset` (Debian's `systemctl reload nftables`) removes burrow's table: put it back at once.

@@ -15,12 +15,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { BpfMap, MapType, Program, burrowConfigKey, burrowPeerKey, burrowRouteKey, burrowStatKey, burrowPmtuKey, openLinkPin, type Link } from '../bpf/index.js';
+import { BpfMap, MapType, Program, burrowConfigKey, burrowPeerKey, burrowRouteKey, burrowStatKey, burrowPmtuKey, burrowNexthopKey, openLinkPin, type Link } from '../bpf/index.js';
 import { addon } from '../bpf/native.js';
 import { DATAPATH_PROGRAMS, MAP_NAMES } from './datapath.js';
 import { detachPinned, linksDir } from './attach.js';
 import { run } from './exec.js';
 import { applyKernelRoutes, BURROW_ROUTE_PROTO, listKernelRoutes } from './kernel-routes.js';
+import { removeManagedNeighbours } from './nexthops.js';
 import { removePmtuRoutes } from './pmtu.js';
 import { DEFAULT_NAT_TABLE } from './reconcile.js';
 import { fsTypeOf, isBpffs, isPreloadIterator, PinRootError, releasePinRoot } from './pin-root.js';
@@ -44,6 +45,8 @@ export interface CleanupReport {
   /** Entries under the pin root that are not burrow's: untouched. */
   leftAlone: string[];
   routes: string[];
+  /** Managed neighbours agentd made for next hops (nexthops.ts, protocol 211), deleted. */
+  neighbours?: number;
   natTable: boolean;
   tunnelDevice: boolean;
   unmounted: boolean;
@@ -59,6 +62,7 @@ const BURROW_MAPS: Record<(typeof MAP_NAMES)[number], { type: number; keySize: n
   config: { type: MapType.array, keySize: burrowConfigKey.size },
   stats: { type: MapType.percpu_array, keySize: burrowStatKey.size },
   pmtu: { type: MapType.hash, keySize: burrowPmtuKey.size },
+  nexthops: { type: MapType.hash, keySize: burrowNexthopKey.size },
 };
 
 /** `<program>@<interface>` as attach.ts names link pins (dots made '_'), and `~new`, a record being rewritten by Link.update. */
@@ -192,6 +196,10 @@ export async function cleanupAgentState(opts: CleanupOptions): Promise<CleanupRe
     report.routes = routes.map((r) => r.dst);
     // The path MTU routes (pmtu.ts, proto 212).
     report.routes.push(...await removePmtuRoutes());
+  });
+  await attempt('neighbours', async () => {
+    const removed = await removeManagedNeighbours();
+    if (removed > 0) report.neighbours = removed;
   });
   await attempt('nft table', async () => {
     const table = opts.natTable ?? DEFAULT_NAT_TABLE;

@@ -32,14 +32,15 @@ import { FileSource } from '../engine/file-source.js';
 import { datapathTarget } from '../engine/target.js';
 import { ensureAttachments, ensureDecapAttachments, linksDir, tcAttachKind, type AttachmentResult, type AttachmentSpec } from './attach.js';
 import { cleanupAgentState, type CleanupReport } from './cleanup.js';
-import { loadDatapath, objectPath, type Datapath } from './datapath.js';
+import { loadDatapath, objectPath, type Datapath, type DatapathMaps } from './datapath.js';
 import { carryStats, pinAsideIncompatibleMaps, removeAsideMaps } from './upgrade.js';
 import { collectGarbage, favourMemory, MemoryKeeper } from './memory.js';
 import { createMetrics, EventLoopWatch, serveMetrics, type AgentMetrics, type Health, type MapFill } from './metrics.js';
 import { preparePinRoot, undoPinRootMount } from './pin-root.js';
 import { TunnelModeSwitch } from './mode-switch.js';
+import { NexthopKeeper } from './nexthops.js';
 import { PmtuPoller, removePmtuRoutes } from './pmtu.js';
-import { ensureTunnelDevice } from './tunnel-device.js';
+import { ensureTunnelDevice, tunnelPeerName } from './tunnel-device.js';
 import { chooseDecapHook, findUplinks, type DecapHook, type DecapHookChoice, type UplinkSet } from './uplink.js';
 
 export interface DaemonOptions {
@@ -70,6 +71,8 @@ export interface DaemonOptions {
   peerGraceMs: number;
   /** Forget a learned path MTU after this long (default DEFAULT_PMTU_EXPIRY_MS, 10 min). */
   pmtuExpiryMs?: number;
+  /** Keep the `nexthops` map (nexthops.ts); default true. Off: the map is emptied, the programs ask the kernel. */
+  nexthops?: boolean;
   log: Logger;
   /** Files over this are refused (default: the file source's, 64 MiB). */
   maxFileBytes?: number;
@@ -159,6 +162,7 @@ export class Daemon {
   private lastKernelResync = Date.now();
   private switchTimer: NodeJS.Timeout | undefined;
   private pmtu: PmtuPoller | undefined;
+  private nexthops: NexthopKeeper | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.log.child({ component: 'daemon' });
@@ -319,6 +323,18 @@ export class Daemon {
       ...(this.opts.pmtuExpiryMs !== undefined ? { expiryMs: this.opts.pmtuExpiryMs } : {}),
     });
     this.pmtu.start();
+    if (this.opts.nexthops ?? true) {
+      this.nexthops = new NexthopKeeper({
+        maps: () => this.datapath?.maps,
+        peers: () => new Set([...this.engine.derived.peers.values()].map((p) => p.address)),
+        local: () => this.engine.derived.local?.address,
+        exclude: [this.opts.tunnelDevice, tunnelPeerName(this.opts.tunnelDevice)],
+        log: this.opts.log.child({ component: 'nexthops' }),
+      });
+      this.nexthops.start();
+    } else {
+      clearNexthops(this.datapath.maps);
+    }
     this.setPhase('running');
     this.log.info({ node: this.opts.node, decapHook: this.hook, manifests: this.opts.manifests, rssMiB: rssMiB(), cpuMs: cpuMs() }, 'agentd ready');
     // The cold read's garbage and the grown young generation go back (after 'ready': not on the start path).
@@ -497,6 +513,7 @@ export class Daemon {
       { map: 'routes', entries: count(maps.routes), maxEntries: maps.routes.info.maxEntries },
       { map: 'peers', entries: count(maps.peers), maxEntries: maps.peers.info.maxEntries },
       { map: 'pmtu', entries: count(maps.pmtu), maxEntries: maps.pmtu.info.maxEntries },
+      { map: 'nexthops', entries: count(maps.nexthops), maxEntries: maps.nexthops.info.maxEntries },
       { map: 'config', entries: maps.config.info.maxEntries, maxEntries: maps.config.info.maxEntries },
       { map: 'stats', entries: maps.stats.info.maxEntries, maxEntries: maps.stats.info.maxEntries },
     ];
@@ -580,6 +597,7 @@ export class Daemon {
     if (this.switchTimer) clearTimeout(this.switchTimer);
     this.switchTimer = decision.wakeInMs === undefined ? undefined : setTimeout(() => this.trigger(`tunnel switch: ${decision.phase} phase over`), decision.wakeInMs);
     summary.stateChanges = result.changes;
+    this.nexthops?.peersChanged();
     const links = this.attach(uplink);
     summary.decapHook = this.hook;
     summary.links = links.attachments.map((a) => ({ pin: a.pin.split('/').pop()!, action: a.action, iface: a.iface, point: a.point }));
@@ -627,8 +645,11 @@ export class Daemon {
     if (this.resync) clearInterval(this.resync);
     if (this.switchTimer) clearTimeout(this.switchTimer);
     await this.pmtu?.stop();
+    await this.nexthops?.stop();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await this.idle();
+    // Nobody follows the next hops while agentd is away: the programs ask the kernel until it is back.
+    if (this.datapath) clearNexthops(this.datapath.maps);
     this.datapath?.close();
     this.datapath = undefined;
     if (!this.opts.cleanupOnExit) {
@@ -661,3 +682,9 @@ const cpuMs = (): number => {
   const u = process.cpuUsage();
   return Math.round((u.user + u.system) / 1000);
 };
+
+/** Empties the `nexthops` map: every peer then goes the kernel's way (bpf_redirect_neigh, the FIB). */
+function clearNexthops(maps: DatapathMaps): void {
+  const held = maps.nexthops.entriesBatch().map(([peer]) => peer);
+  if (held.length > 0) maps.nexthops.deleteBatch(held);
+}

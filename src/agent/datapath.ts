@@ -1,7 +1,7 @@
 /**
  * The datapath's kernel objects under one pin root:
  *
- *   <pinRoot>/routes, peers, config, stats, pmtu   the five maps (shared by every program)
+ *   <pinRoot>/routes, peers, config, stats, pmtu, nexthops   the six maps (shared by every program)
  *   <pinRoot>/links/<name>                   bpf_links of attached programs (agentd)
  *
  * `loadDatapath` loads the program objects (adopting maps already pinned there, so a restarted
@@ -26,6 +26,8 @@ import {
   burrowStatValue,
   burrowPmtu,
   burrowPmtuKey,
+  burrowNexthop,
+  burrowNexthopKey,
   perCpu,
   type BurrowConfig,
   type BurrowPeer,
@@ -33,6 +35,7 @@ import {
   type BurrowRouteKey,
   type BurrowStatValue,
   type BurrowPmtu,
+  type BurrowNexthop,
   type Program,
 } from '../bpf/index.js';
 import { isBpffs, preparePinRoot } from './pin-root.js';
@@ -42,7 +45,7 @@ export { isBpffs };
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/burrow';
 export const DATAPATH_PROGRAMS = ['tc_encap', 'tc_decap', 'xdp_decap', 'xdp_encap'] as const;
 export type DatapathProgramName = (typeof DATAPATH_PROGRAMS)[number];
-export const MAP_NAMES = ['routes', 'peers', 'config', 'stats', 'pmtu'] as const;
+export const MAP_NAMES = ['routes', 'peers', 'config', 'stats', 'pmtu', 'nexthops'] as const;
 
 let objectDirOverride: string | undefined;
 
@@ -82,6 +85,8 @@ export interface DatapathMaps {
   stats: BpfMap<number, BurrowStatValue[]>;
   /** Path MTU learned per peer (docs/datapath.md, "Path MTU"). */
   pmtu: BpfMap<string, BurrowPmtu>;
+  /** How the outer packet to each peer leaves (docs/datapath.md, "Next hops"; nexthops.ts). */
+  nexthops: BpfMap<string, BurrowNexthop>;
   close(): void;
 }
 
@@ -103,6 +108,7 @@ export function openDatapathMaps(pinRoot: string): DatapathMaps {
     config: BpfMap.openPinned(path.join(pinRoot, 'config'), burrowConfigKey, burrowConfig),
     stats: BpfMap.openPinned(path.join(pinRoot, 'stats'), burrowStatKey, perCpu(burrowStatValue)),
     pmtu: BpfMap.openPinned(path.join(pinRoot, 'pmtu'), burrowPmtuKey, burrowPmtu),
+    nexthops: BpfMap.openPinned(path.join(pinRoot, 'nexthops'), burrowNexthopKey, burrowNexthop),
   };
   return {
     ...maps,

@@ -12,9 +12,9 @@
  * dies (nft missing, killed), it is restarted with a backoff; the periodic resync still covers
  * the gap.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import readline from 'node:readline';
 import type { Logger } from 'pino';
+
+import { MonitorChild } from './monitor-child.js';
 
 export interface NftTableWatchOptions {
   /** The table's family and name: `ip` `burrow`. */
@@ -46,58 +46,40 @@ export function isTableDeletion(line: string, family: string, table: string): bo
 }
 
 export class NftTableWatch {
-  private child: ChildProcess | undefined;
-  private stopped = false;
-  private restart: NodeJS.Timeout | undefined;
+  private readonly child: MonitorChild;
   private pending: NodeJS.Timeout | undefined;
-  private backoff: number;
+  private stopped = false;
   /** Table deletions seen so far. */
   deletions = 0;
 
   constructor(private readonly opts: NftTableWatchOptions) {
-    this.backoff = opts.backoffMs ?? 1000;
+    this.child = new MonitorChild({
+      command: ['nft', '-j', 'monitor', 'tables'],
+      log: opts.log,
+      gap: `the ${opts.family} ${opts.table} table is watched by the periodic resync only`,
+      onLine: (line) => this.onLine(line),
+      ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}),
+      ...(opts.maxBackoffMs !== undefined ? { maxBackoffMs: opts.maxBackoffMs } : {}),
+    });
   }
 
   start(): void {
-    if (this.stopped || this.child) return;
-    const child = spawn('nft', ['-j', 'monitor', 'tables'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    let stderr = '';
-    const started = Date.now();
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (s: string) => (stderr = (stderr + s).slice(-500)));
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (!isTableDeletion(line, this.opts.family, this.opts.table)) return;
-      this.deletions++;
-      if (this.pending) return;
-      this.pending = setTimeout(() => {
-        this.pending = undefined;
-        if (!this.stopped) this.opts.onGone();
-      }, this.opts.debounceMs ?? 50);
-    });
-    const onEnd = (why: string) => {
-      if (this.child !== child) return;
-      this.child = undefined;
-      if (this.stopped) return;
-      if (Date.now() - started > 60_000) this.backoff = this.opts.backoffMs ?? 1000; // it ran a while: start over
-      this.opts.log.warn({ why, stderr: stderr.trim() || undefined, retryInMs: this.backoff }, `nft monitor stopped; the ${this.opts.family} ${this.opts.table} table is watched by the periodic resync only until it restarts`);
-      this.restart = setTimeout(() => {
-        this.restart = undefined;
-        this.start();
-      }, this.backoff);
-      this.restart.unref();
-      this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs ?? 60_000);
-    };
-    child.on('error', (e) => onEnd(e.message));
-    child.on('exit', (code, signal) => onEnd(`exit ${code ?? signal}`));
+    this.child.start();
+  }
+
+  private onLine(line: string): void {
+    if (!isTableDeletion(line, this.opts.family, this.opts.table)) return;
+    this.deletions++;
+    if (this.pending) return;
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      if (!this.stopped) this.opts.onGone();
+    }, this.opts.debounceMs ?? 50);
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.restart) clearTimeout(this.restart);
     if (this.pending) clearTimeout(this.pending);
-    const child = this.child;
-    this.child = undefined;
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    this.child.stop();
   }
 }

@@ -45,12 +45,19 @@ export const burrowPmtu = burrowStruct('burrow_pmtu');
 /** Key of the `pmtu` hash: the peer (tunnel endpoint) address. */
 export const burrowPmtuKey = ipv4;
 
+/** Value of the `nexthops` hash (key: the peer's address): how the outer packet leaves (agentd keeps it). */
+export const burrowNexthop = burrowStruct('burrow_nexthop');
+
+/** Key of the `nexthops` hash: the peer (tunnel endpoint) address. */
+export const burrowNexthopKey = ipv4;
+
 export type BurrowRouteKey = ValueOf<typeof burrowRouteKey>;
 export type BurrowRoute = ValueOf<typeof burrowRoute>;
 export type BurrowPeer = ValueOf<typeof burrowPeer>;
 export type BurrowConfig = ValueOf<typeof burrowConfig>;
 export type BurrowStatValue = ValueOf<typeof burrowStatValue>;
 export type BurrowPmtu = ValueOf<typeof burrowPmtu>;
+export type BurrowNexthop = ValueOf<typeof burrowNexthop>;
 
 /** Every struct codec of burrow.h: what Collection checks against an object's BTF by default. */
 export const burrowStructs: readonly StructCodec<unknown>[] = (Object.keys(BURROW_STRUCTS) as (keyof typeof BURROW_STRUCTS)[]).map(

@@ -106,6 +106,19 @@ export interface MapsDump {
   stats?: CounterView[];
   /** Path MTU learned per peer (docs/datapath.md, "Path MTU"); learnedNs: CLOCK_MONOTONIC. */
   pmtu?: Array<{ peer: string; mtu: number; learnedNs: string }>;
+  /** How the outer packet to each peer leaves (docs/datapath.md, "Next hops"). */
+  nexthops?: NexthopView[];
+}
+
+/** A `nexthops` entry: the device and MACs the encap programs use for a peer; mtu 0: not checked. */
+export interface NexthopView {
+  peer: string;
+  ifindex: number;
+  /** The device's name in this namespace, when it still exists. */
+  device?: string;
+  dmac: string;
+  smac: string;
+  mtu: number;
 }
 
 const byAddress = (a: string, b: string) => ipv4ToNumber(a) - ipv4ToNumber(b);
@@ -130,6 +143,23 @@ export function readMapsDump(maps: DatapathMaps, which: readonly MapName[], perC
   }
   if (which.includes('stats')) dump.stats = readCounters(maps, perCpu);
   if (which.includes('pmtu')) dump.pmtu = maps.pmtu.entriesBatch().map(([peer, v]) => ({ peer, mtu: v.mtu, learnedNs: String(v.learned_ns) })).sort((a, b) => byAddress(a.peer, b.peer));
+  if (which.includes('nexthops')) {
+    const names = new Map<number, string | undefined>();
+    const nameOf = (ifindex: number) => {
+      if (!names.has(ifindex)) {
+        try {
+          names.set(ifindex, ifnameOf(ifindex));
+        } catch {
+          names.set(ifindex, undefined); // gone since agentd wrote the entry
+        }
+      }
+      return names.get(ifindex);
+    };
+    dump.nexthops = maps.nexthops.entriesBatch().map(([peer, v]): NexthopView => {
+      const device = nameOf(v.ifindex);
+      return { peer, ifindex: v.ifindex, ...(device !== undefined ? { device } : {}), dmac: v.dmac, smac: v.smac, mtu: v.mtu };
+    }).sort((a, b) => byAddress(a.peer, b.peer));
+  }
   return dump;
 }
 
@@ -198,6 +228,21 @@ export function renderDump(d: MapsDump, perCpu: boolean): string {
   if (d.peers) parts.push(`PEERS (${d.peers.length})\n${peersTable(d.peers)}`);
   if (d.config) parts.push(`CONFIG\n${configTable(d.config)}`);
   if (d.stats) parts.push(`STATS\n${countersTable(d.stats, perCpu)}`);
+  if (d.pmtu) {
+    parts.push(`PMTU (${d.pmtu.length})\n${renderTable([
+      { header: 'PEER', value: (p: { peer: string; mtu: number }) => p.peer },
+      { header: 'MTU', value: (p) => p.mtu, align: 'right' },
+    ], d.pmtu)}`);
+  }
+  if (d.nexthops) {
+    parts.push(`NEXTHOPS (${d.nexthops.length})\n${renderTable([
+      { header: 'PEER', value: (n: NexthopView) => n.peer },
+      { header: 'DEVICE', value: (n) => n.device ?? `#${n.ifindex}` },
+      { header: 'DMAC', value: (n) => n.dmac },
+      { header: 'SMAC', value: (n) => n.smac },
+      { header: 'MTU', value: (n) => n.mtu || '-', align: 'right' },
+    ], d.nexthops)}`);
+  }
   return parts.join('\n');
 }
 
@@ -389,6 +434,7 @@ function mapFill(maps: DatapathMaps): MapFill[] {
     counted('routes', maps.routes.info, maps.routes.entriesBatch().length),
     counted('peers', maps.peers.info, maps.peers.entriesBatch().length),
     counted('pmtu', maps.pmtu.info, maps.pmtu.entriesBatch().length),
+    counted('nexthops', maps.nexthops.info, maps.nexthops.entriesBatch().length),
     // Arrays always hold max_entries elements.
     counted('config', maps.config.info, maps.config.info.maxEntries),
     counted('stats', maps.stats.info, maps.stats.info.maxEntries),

@@ -4,7 +4,7 @@ import { ipv4ToNumber, readU16 } from './address.js';
 import { ETH_HLEN, ETH_P_IP, writeEthernet } from './ethernet.js';
 import { parseIpv4Frame } from './frame-parse.js';
 import { IPPROTO_IPIP, IPPROTO_UDP, type Ipv4Header } from './ipv4.js';
-import { BURROW_CONFIG_FLAG, tunnelOverhead, type NodeConfig, type PeerMap, type PeerMode, type PmtuMap, type RouteEntry, type RouteTable } from './model.js';
+import { BURROW_CONFIG_FLAG, tunnelOverhead, type Nexthop, type NexthopMap, type NodeConfig, type PeerMap, type PeerMode, type PmtuMap, type RouteEntry, type RouteTable } from './model.js';
 import { clampMss, mssCounter } from './mss.js';
 import { lookupRoute } from './route-table.js';
 import type { StatName } from './stats.js';
@@ -64,6 +64,11 @@ export interface EncapOptions {
   readonly skbMaxLen?: number;
   /** xdp: required; tc: required when config.flags has UPLINK_FIB (step 8b). */
   readonly fib?: FibLookup;
+  /**
+   * The `nexthops` map (tc step 8a, xdp step 8): a peer found there gets the entry's MACs and
+   * device, without the FIB or the kernel's neighbour lookup. Default: empty.
+   */
+  readonly nexthops?: NexthopMap;
   /** The `pmtu` map: xdp step 7b, and the MSS clamp's step 3b (both hooks). Default: empty. */
   readonly pmtu?: PmtuMap;
   /** xdp: the ingress ifindex; tc: skb->ifindex (BPF_PROG_TEST_RUN: the loopback device, 1). Default 1. */
@@ -85,8 +90,16 @@ export interface EncapResult extends DatapathResult {
    * input: inner DF clear and the frame encapsulated. Substitute it via `ipId`.
    */
   readonly outerIdRandom: boolean;
-  /** Where a redirect sends the frame: cfg.uplink_ifindex (tc) or the FIB egress (xdp; tc with UPLINK_FIB). */
+  /**
+   * Where a redirect sends the frame: the next hop's device (both hooks, when `nexthops` has the
+   * peer), else cfg.uplink_ifindex (tc) or the FIB egress (xdp; tc with UPLINK_FIB).
+   */
   readonly redirectIfindex?: number;
+  /**
+   * tc: the kernel resolves the neighbour (bpf_redirect_neigh) and rewrites the Ethernet header
+   * the output shows as the input's; false when the next hop's MACs were written (bpf_redirect).
+   */
+  readonly redirectNeigh?: boolean;
   /** What was asked of the FIB, when xdp step 8 or tc step 8b (UPLINK_FIB) was reached. */
   readonly fibQuery?: FibQuery;
 }
@@ -181,6 +194,15 @@ function encapTc(
   const gso = options.gso ?? false;
   if (!fits && !gso) return finish('tc', 'drop', 'DROP_TOO_BIG', frame, entry);
   const overhead = tunnelOverhead(mode);
+  // Step 8a: the next hop agentd keeps for the peer (docs/datapath.md, "Next hops").
+  const nh = nexthopOf(options.nexthops, entry.route.remote);
+  if (nh !== undefined) {
+    if (!gso && nh.mtu !== 0 && frame.length - ETH_HLEN + overhead > nh.mtu) return finish('tc', 'drop', 'DROP_TOO_BIG', frame, entry);
+    if (!gso && options.skbMaxLen !== undefined && frame.length + overhead > options.skbMaxLen) {
+      return finish('tc', 'drop', 'DROP_ENCAP_FAILED', frame, entry);
+    }
+    return encapsulated('tc', 'redirect', frame, ip, entry, mode, id, options, nh, nh.ifindex);
+  }
   // Step 8b: the uplink, fixed or the FIB's choice for the peer (docs/datapath.md, "Loopback tunnel source").
   let redirectIfindex = options.config.uplinkIfindex;
   let fibQuery: FibQuery | undefined;
@@ -199,20 +221,41 @@ function encapTc(
   if (!gso && options.skbMaxLen !== undefined && frame.length + overhead > options.skbMaxLen) {
     return { ...finish('tc', 'drop', 'DROP_ENCAP_FAILED', frame, entry), ...(fibQuery ? { fibQuery } : {}) };
   }
+  return { ...encapsulated('tc', 'redirect', frame, ip, entry, mode, id, options, undefined, redirectIfindex), ...(fibQuery ? { fibQuery } : {}) };
+}
+
+/** The `nexthops` entry of a peer. */
+function nexthopOf(nexthops: NexthopMap | undefined, remote: string): Nexthop | undefined {
+  if (nexthops === undefined || nexthops.size === 0) return undefined;
+  const want = ipv4ToNumber(remote);
+  for (const [peer, nh] of nexthops) if (ipv4ToNumber(peer) === want) return nh;
+  return undefined;
+}
+
+/**
+ * The encapsulated frame and its result: the outer headers after an Ethernet header that is the
+ * input's (tc, the kernel resolves the neighbour) or carries `l2`'s MACs (a next hop, or xdp's FIB).
+ */
+function encapsulated(
+  hook: Hook, verdict: Verdict, frame: Uint8Array, ip: Ipv4Header, entry: RouteEntry, mode: PeerMode, id: number, options: EncapOptions,
+  l2: { readonly dmac: string; readonly smac: string } | undefined, redirectIfindex: number,
+): EncapResult {
+  const overhead = tunnelOverhead(mode);
   const headers = buildTunnelHeaders({ frame, inner: ip, mode, route: entry.route, config: options.config, id });
   const { inner, also } = clampedInner(frame, ip, mode, options, entry.route.remote);
   const output = new Uint8Array(frame.length + overhead);
-  output.set(frame.subarray(0, ETH_HLEN), 0);
+  if (l2 === undefined) output.set(frame.subarray(0, ETH_HLEN), 0);
+  else writeEthernet(output, 0, { dst: l2.dmac, src: l2.smac, etherType: ETH_P_IP });
   output.set(headers, ETH_HLEN);
   output.set(inner.subarray(ETH_HLEN), ETH_HLEN + overhead);
   return {
-    ...resultOf('tc', 'redirect', mode === 'ipip' ? 'ENCAP_IPIP' : 'ENCAP_VXLAN', output),
+    ...resultOf(hook, verdict, mode === 'ipip' ? 'ENCAP_IPIP' : 'ENCAP_VXLAN', output),
     ...(also ? { also } : {}),
     route: entry,
     mode,
     outerIdRandom: !ip.df,
-    redirectIfindex,
-    ...(fibQuery ? { fibQuery } : {}),
+    ...(verdict === 'redirect' ? { redirectIfindex } : {}),
+    ...(hook === 'tc' ? { redirectNeigh: l2 === undefined } : {}),
   };
 }
 
@@ -225,6 +268,13 @@ function encapXdp(
   const learned = options.pmtu?.get(entry.route.remote);
   if (learned !== undefined && frame.length - ETH_HLEN + overhead > learned) return finish('xdp', 'pass', 'PASS_PMTU', frame, entry);
   const ingressIfindex = options.ingressIfindex ?? 1;
+  // Step 8: the next hop agentd keeps for the peer (docs/datapath.md, "Next hops"), else the FIB's.
+  const nh = nexthopOf(options.nexthops, entry.route.remote);
+  if (nh !== undefined) {
+    if (nh.mtu !== 0 && frame.length - ETH_HLEN + overhead > nh.mtu) return finish('xdp', 'pass', 'PASS_TOO_BIG', frame, entry);
+    if ((options.xdpHeadroom ?? XDP_PACKET_HEADROOM) - overhead < XDP_FRAME_SIZE) return finish('xdp', 'drop', 'DROP_ENCAP_FAILED', frame, entry);
+    return encapsulated('xdp', nh.ifindex === ingressIfindex ? 'tx' : 'redirect', frame, ip, entry, mode, id, options, nh, nh.ifindex);
+  }
   const fibQuery: FibQuery = {
     src: options.config.localIp,
     dst: entry.route.remote,
@@ -236,22 +286,8 @@ function encapXdp(
   if ((options.xdpHeadroom ?? XDP_PACKET_HEADROOM) - overhead < XDP_FRAME_SIZE) {
     return { ...finish('xdp', 'drop', 'DROP_ENCAP_FAILED', frame, entry), fibQuery };
   }
-  const headers = buildTunnelHeaders({ frame, inner: ip, mode, route: entry.route, config: options.config, id });
-  const { inner, also } = clampedInner(frame, ip, mode, options, entry.route.remote);
-  const output = new Uint8Array(frame.length + overhead);
-  writeEthernet(output, 0, { dst: fib.dmac, src: fib.smac, etherType: ETH_P_IP });
-  output.set(headers, ETH_HLEN);
-  output.set(inner.subarray(ETH_HLEN), ETH_HLEN + overhead);
   const verdict: Verdict = fib.ifindex === ingressIfindex ? 'tx' : 'redirect';
-  return {
-    ...resultOf('xdp', verdict, mode === 'ipip' ? 'ENCAP_IPIP' : 'ENCAP_VXLAN', output),
-    ...(also ? { also } : {}),
-    route: entry,
-    mode,
-    outerIdRandom: !ip.df,
-    ...(verdict === 'redirect' ? { redirectIfindex: fib.ifindex } : {}),
-    fibQuery,
-  };
+  return { ...encapsulated('xdp', verdict, frame, ip, entry, mode, id, options, fib, fib.ifindex), fibQuery };
 }
 
 function finish(hook: Hook, verdict: Verdict, counter: StatName, frame: Uint8Array, route: RouteEntry | undefined): EncapResult {

@@ -65,6 +65,23 @@ export interface Peer {
  */
 export type PmtuMap = ReadonlyMap<string, number>;
 
+/**
+ * struct burrow_nexthop: how the outer packet to a peer leaves when agentd knows it
+ * (docs/datapath.md, "Next hops"): the device, both MACs, and the route's MTU (0: not checked).
+ */
+export interface Nexthop {
+  readonly ifindex: number;
+  /** Outer Ethernet destination: the next hop's MAC ("aa:bb:.."). */
+  readonly dmac: string;
+  /** Outer Ethernet source: the device's MAC. */
+  readonly smac: string;
+  /** The largest outer packet (IPv4 total length) the route takes; 0: not checked. */
+  readonly mtu: number;
+}
+
+/** The `nexthops` map, keyed by dotted peer (tunnel endpoint) address, canonical form. */
+export type NexthopMap = ReadonlyMap<string, Nexthop>;
+
 /** The `peers` map, keyed by dotted outer source address (canonical form, e.g. "10.0.1.11"). */
 export type PeerMap = ReadonlyMap<string, Peer>;
 

@@ -220,6 +220,7 @@ privileged('status: map fill and config; nothing attached is not an error', asyn
     { name: 'routes', type: 'lpm_trie', entries: 5, maxEntries: BURROW_ROUTES_MAX },
     { name: 'peers', type: 'hash', entries: 1, maxEntries: BURROW_PEERS_MAX },
     { name: 'pmtu', type: 'hash', entries: 0, maxEntries: BURROW_PEERS_MAX },
+    { name: 'nexthops', type: 'hash', entries: 0, maxEntries: BURROW_PEERS_MAX },
     { name: 'config', type: 'array', entries: 1, maxEntries: 1 },
     { name: 'stats', type: 'percpu_array', entries: burrowStatNames.length, maxEntries: burrowStatNames.length },
   ]);

@@ -168,7 +168,7 @@ privileged.serial('cleanup on a shared bpffs: burrow\'s maps go, other tools\' p
   const r = await agentctl(['--pin-root', bpffs, 'cleanup', '-o', 'json'], { netns: ns.name });
   t.is(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as { links: string[]; pins: string[]; leftAlone: string[]; unmounted: boolean; mount: string; errors: string[] };
-  t.deepEqual(report.pins.sort(), ['config', 'peers', 'pmtu', 'routes', 'stats']);
+  t.deepEqual(report.pins.sort(), ['config', 'nexthops', 'peers', 'pmtu', 'routes', 'stats']);
   t.deepEqual(report.links, []);
   t.deepEqual(report.leftAlone.sort(), ['links/someone_elses', 'links/tc_encap@eth0', 'other_tool', 'other_tool_map']);
   t.false(report.unmounted);

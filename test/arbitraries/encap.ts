@@ -7,7 +7,7 @@ import { ipv4ToNumber, numberToIpv4, parseCidr, prefixMask } from '../../src/cod
 import type { EncapOptions, FibLookup, FibResult } from '../../src/codec/encap.js';
 import { ETH_HLEN } from '../../src/codec/ethernet.js';
 import { IPPROTO_IPIP } from '../../src/codec/ipv4.js';
-import { peerMap, tunnelOverhead, type NodeConfig, type PeerMap, type RouteEntry, type TunnelRoute } from '../../src/codec/model.js';
+import { peerMap, tunnelOverhead, type Nexthop, type NodeConfig, type PeerMap, type RouteEntry, type TunnelRoute } from '../../src/codec/model.js';
 import { lookupRoute } from '../../src/codec/route-table.js';
 import { acceptedByTestRun } from './test-run-input.js';
 import type { Hook } from '../../src/codec/verdict.js';
@@ -15,7 +15,7 @@ import {
   arbBadIpHeaderFrame, arbGarbageFrame, arbNodeAddress, arbNonIpv4Frame, arbPacketPlan, arbVlanFrame, buildPacketFrame,
   plannedFrameLength, type PacketPlan,
 } from './packets.js';
-import { arbFibResult, arbNodeConfig, arbPrefixLength, arbRouteTable, arbTunnelRoute } from './tables.js';
+import { arbFibResult, arbNexthop, arbNodeConfig, arbPrefixLength, arbRouteTable, arbTunnelRoute } from './tables.js';
 import { applyTruncation, arbTruncationPlan, type TruncationPlan } from './truncation.js';
 
 export type EncapFrameKind =
@@ -50,6 +50,8 @@ export interface EncapScenarioOptions {
   readonly skbMaxLen?: number;
   /** Only frames BPF_PROG_TEST_RUN accepts for the scenario's hook (see acceptedByTestRun). */
   readonly testRunnable?: boolean;
+  /** The devices a generated next hop may name (a live run must redirect to a real one); default: 1–16. */
+  readonly nexthopIfindexes?: readonly number[];
 }
 
 /**
@@ -106,7 +108,13 @@ export function arbEncapScenario(opts: EncapScenarioOptions = {}): fc.Arbitrary<
       { weight: 2, arbitrary: fc.record({ kind: fc.constant('around' as const), delta: fc.integer({ min: -3, max: 3 }) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant('any' as const), pick: fc.nat(), mtu: fc.integer({ min: 552, max: 65535 }) }) },
     ),
-  }).map(({ config, routes, hook, ipId, ingressIfindex, fibResult, spec, otherPeers, learned }) => {
+    // tc step 8a, xdp step 8: agentd's next hop for the frame's remote, for another remote, or none.
+    nexthop: fc.oneof(
+      { weight: 3, arbitrary: fc.constant(undefined) },
+      { weight: 3, arbitrary: fc.record({ kind: fc.constant('frame' as const), nh: arbNexthop(1) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('any' as const), pick: fc.nat(), nh: arbNexthop(1) }) },
+    ),
+  }).map(({ config, routes, hook, ipId, ingressIfindex, fibResult, spec, otherPeers, learned, nexthop }) => {
     const { frame, routes: table, peers: needed } = resolveEncapFrame(spec, config, routes);
     const peers = peerMap([...otherPeers, ...needed].map((a) => [a, { modes: 3, vni: 4096 }] as const));
     const fib: FibLookup = opts.fib ?? (() => fibResult);
@@ -118,12 +126,27 @@ export function arbEncapScenario(opts: EncapScenarioOptions = {}): fc.Arbitrary<
       const overhead = entry?.route.mode === 'vxlan' ? 50 : 20;
       if (entry) pmtu.set(entry.route.remote, Math.max(0, frame.length - 14 + overhead + learned.delta));
     }
+    const nexthops = new Map<string, Nexthop>();
+    if (nexthop !== undefined && table.length > 0) {
+      const ip = parseIpv4Frame(frame);
+      const entry = nexthop.kind === 'frame' ? ip && lookupRoute(table, ip.dst) : table[nexthop.pick % table.length];
+      const outer = frame.length - ETH_HLEN + (entry?.route.mode === 'vxlan' ? 50 : 20);
+      const { mtu, ...rest } = nexthop.nh;
+      const devices = opts.nexthopIfindexes;
+      const ifindex = devices?.length ? devices[rest.ifindex % devices.length]! : rest.ifindex === 1 ? ingressIfindex : rest.ifindex;
+      if (entry) nexthops.set(entry.route.remote, { ...rest, ifindex, mtu: aroundMtu(mtu, outer) });
+    }
     const options: EncapOptions = {
-      routes: table, config, peers, hook, ipId, ingressIfindex, fib, ...(pmtu.size ? { pmtu } : {}),
+      routes: table, config, peers, hook, ipId, ingressIfindex, fib, ...(pmtu.size ? { pmtu } : {}), ...(nexthops.size ? { nexthops } : {}),
       ...(opts.skbMaxLen !== undefined ? { skbMaxLen: opts.skbMaxLen } : {}),
     };
     return { kind: spec.kind, frame, routes: table, config, peers, hook, ipId, ingressIfindex, fibResult, options };
   }).filter((s) => !opts.testRunnable || acceptedByTestRun(s.frame, s.hook));
+}
+
+/** A generated next hop MTU: a number as is, or `outer + delta` clamped to 0–65535 (0: not checked). */
+export function aroundMtu(mtu: { delta: number } | number, outer: number): number {
+  return typeof mtu === 'number' ? mtu : Math.min(0xffff, Math.max(0, outer + mtu.delta));
 }
 
 /** MTUs above this (the wide tables of the fuzz campaign) would make near-MTU frames longer than a test run takes. */

@@ -103,6 +103,24 @@ export function arbPeerList(opts: { minLength?: number; maxLength?: number } = {
 }
 
 /** Success out of `ingressIfindex` (XDP_TX) or another interface (XDP_REDIRECT), no neighbour, frag needed, or failure. */
+/**
+ * A `nexthops` entry (docs/datapath.md, "Next hops"): a device (often `ingressIfindex`, for
+ * XDP_TX), two MACs, and an MTU that is 0 (not checked), any, or the frame's outer length plus a
+ * small delta (`aroundMtu` turns that delta into the MTU).
+ */
+export function arbNexthop(ingressIfindex = 1): fc.Arbitrary<{ ifindex: number; dmac: string; smac: string; mtu: { delta: number } | number }> {
+  return fc.record({
+    ifindex: fc.oneof(fc.constant(ingressIfindex), fc.integer({ min: 1, max: 16 })),
+    dmac: arbMac(),
+    smac: arbMac(),
+    mtu: fc.oneof(
+      { weight: 2, arbitrary: fc.constant(0) },
+      { weight: 2, arbitrary: fc.integer({ min: -3, max: 3 }).map((delta) => ({ delta })) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 0xffff }) },
+    ),
+  });
+}
+
 export function arbFibResult(ingressIfindex = 1): fc.Arbitrary<FibResult> {
   const success = fc.record({
     result: fc.constant('success' as const),

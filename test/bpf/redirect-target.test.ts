@@ -9,7 +9,8 @@
 //   redirectIfindex (the FIB egress; the ingress device for XDP_TX) and nowhere else.
 // - tc_encap: attached at tc ingress of a veth `pod` in the lab namespace; a frame written into
 //   `pod-peer` comes in there and bpf_redirect_neigh must send it out of cfg.uplink_ifindex (the
-//   codec's redirectIfindex), even when the FIB would pick another device.
+//   codec's redirectIfindex), even when the FIB would pick another device; with a next hop for the
+//   peer in `nexthops` (step 8a), bpf_redirect must send it out of that entry's device instead.
 //
 // Each veth peer (ua-peer, ub-peer, pod-peer) runs lib_xdp's xdp_count_drop_frags (native XDP, so
 // that the veth takes redirected frames) with a counter of its own: every frame that leaves ua, ub or pod is counted (and dropped) there. IPv6 is off on the
@@ -91,7 +92,7 @@ privileged.serial('xdp_encap: XDP_REDIRECT and XDP_TX frames leave through the c
   t.log(`seed ${seed}`);
   const verdicts = new CounterTally();
   const scenario = fc.tuple(
-    arbEncapScenario({ hook: 'xdp', testRunnable: true, fib: lab.fib }),
+    arbEncapScenario({ hook: 'xdp', testRunnable: true, fib: lab.fib, nexthopIfindexes: [lab.ifindex.ua, lab.ifindex.ub] }),
     fc.constantFrom(...lab.ingressIfindexes),
   );
   lab.run(() => fc.assert(
@@ -125,24 +126,32 @@ privileged.serial('xdp_encap: XDP_REDIRECT and XDP_TX frames leave through the c
   t.true((verdicts.counts.get('tx') ?? 0) > 0, 'no generated case was sent back (XDP_TX)');
 });
 
-const TC_CASES: { title: string; uplink: 'ua' | 'ub'; dst: string }[] = [
+const TC_CASES: { title: string; uplink: 'ua' | 'ub'; dst: string; nexthop?: 'ua' | 'ub' }[] = [
   { title: 'uplink ua, VXLAN to 10.0.1.2 (a neighbour on ua)', uplink: 'ua', dst: '10.244.2.7' },
   { title: 'uplink ub, IPIP to 10.0.2.2 (a neighbour on ub)', uplink: 'ub', dst: '10.244.3.7' },
   { title: 'uplink ua, IPIP to 10.0.2.2 (the FIB would pick ub): still ua', uplink: 'ua', dst: '10.244.3.7' },
+  // tc_encap step 8a: agentd's next hop names the device (bpf_redirect, its MACs written).
+  { title: 'uplink ua, a next hop for 10.0.2.2 on ub: bpf_redirect to ub', uplink: 'ua', dst: '10.244.3.7', nexthop: 'ub' },
+  { title: 'uplink ub, a next hop for 10.0.1.2 on ub: ub', uplink: 'ub', dst: '10.244.2.7', nexthop: 'ub' },
 ];
 
 for (const c of TC_CASES) {
-  privileged.serial(`tc_encap: bpf_redirect_neigh sends the frame out of cfg.uplink_ifindex — ${c.title}`, async (t) => {
+  const how = c.nexthop ? 'bpf_redirect sends the frame out of the next hop\'s device' : 'bpf_redirect_neigh sends the frame out of cfg.uplink_ifindex';
+  privileged.serial(`tc_encap: ${how} — ${c.title}`, async (t) => {
     const runner = new DifferentialRunner(ProgramUnderTest.load('tc_encap'));
     t.teardown(() => runner.target.close());
     const config: NodeConfig = { ...NODE, uplinkIfindex: ifindexOf[c.uplink] };
     const frame = podTcp({ dst: c.dst });
+    const remote = c.dst.startsWith('10.244.3.') ? '10.0.2.2' : '10.0.1.2';
+    const nexthops = c.nexthop ? new Map([[remote, { ifindex: ifindexOf[c.nexthop], dmac: '02:4e:48:00:00:01', smac: '02:4e:48:00:00:02', mtu: 0 }]]) : undefined;
     // The same frame and tables through BPF_PROG_TEST_RUN and the codec first.
-    const outcome = runner.checkEncap(frame, { hook: 'tc', config, routes: ROUTES });
+    const outcome = runner.checkEncap(frame, { hook: 'tc', config, routes: ROUTES, ...(nexthops ? { nexthops } : {}) });
     assertAgreement({ program: 'tc_encap', frame, config, routes: ROUTES }, outcome);
     const model = outcome.model as EncapResult;
     t.is(model.verdict, 'redirect');
-    t.is(model.redirectIfindex, ifindexOf[c.uplink], 'the codec redirects to the configured uplink');
+    const out = c.nexthop ?? c.uplink;
+    t.is(model.redirectIfindex, ifindexOf[out], c.nexthop ? 'the codec redirects to the next hop\'s device' : 'the codec redirects to the configured uplink');
+    t.is(model.redirectNeigh, c.nexthop === undefined, 'the kernel resolves the neighbour only without a next hop');
     const link = lab.run(() => attachTc(runner.target.program, 'pod', 'ingress'));
     t.teardown(() => link.close());
     const before = arrivals();
@@ -150,13 +159,13 @@ for (const c of TC_CASES) {
     sh(['ip', 'netns', 'exec', lab.ns.name, 'python3', '-c',
       "import socket,sys; s=socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(('pod-peer', 0)); s.send(bytes.fromhex(sys.argv[1]))",
       Buffer.from(frame).toString('hex')]);
-    const peer = `${c.uplink}-peer` as Peer;
+    const peer = `${out}-peer` as Peer;
     await until(`a frame at ${peer}`, () => delta(before)[peer] >= 1, 10_000);
     const got = delta(before);
     t.log(`arrivals: ${JSON.stringify(got)}`);
     const moved = runner.target.stats.snapshot().some((v, i) => v !== statsBefore[i]);
     t.true(moved, 'tc_encap ran on the frame (its counters moved)');
-    t.is(got[peer], 1, `one frame out of ${c.uplink}`);
+    t.is(got[peer], 1, `one frame out of ${out}`);
     for (const other of PEERS.filter((p) => p !== peer)) t.is(got[other], 0, `nothing out of ${other.replace('-peer', '')}`);
   });
 }

@@ -20,6 +20,7 @@ function renderReport(r: CleanupReport): string {
     { what: 'pins removed', result: list(r.pins) },
     { what: 'left alone (not burrow\'s)', result: list(r.leftAlone) },
     { what: 'kernel routes deleted', result: list(r.routes) },
+    { what: 'managed neighbours deleted', result: String(r.neighbours ?? 0) },
     { what: 'nft table', result: r.natTable ? 'deleted' : 'none' },
     { what: 'tunnel device', result: r.tunnelDevice ? 'deleted' : 'none' },
     { what: 'bpffs on the pin root', result: r.unmounted ? 'unmounted' : `left mounted: ${r.mount ?? 'not asked to unmount'}` },

@@ -10,7 +10,7 @@ const dumpOptions = z.strictObject({ ...globalOptions, output: outputOption, per
 
 function dumpCommand(): Command {
   return new Command('dump')
-    .description('Decode the pinned maps (routes, peers, config, stats, pmtu), read directly: no daemon needed')
+    .description('Decode the pinned maps (routes, peers, config, stats, pmtu, nexthops), read directly: no daemon needed')
     .argument('[map]', `one of ${MAP_NAMES.join(', ')} (default: all)`)
     .option('-o, --output <format>', 'table or json', 'table')
     .option('--per-cpu', 'stats: one row per CPU instead of sums')
@@ -21,7 +21,9 @@ Fields: routes CIDR, mode (none/ipip/vxlan), remote, VNI, VTEP MAC, flags (nat-o
 same-subnet, in-pool, pool-disabled, local), pool index — the pools (remote 0.0.0.0) and this
 node's own blocks (local) are there too, for decap's inner address check; peers address, modes,
 VNI; config every field (flags: decap_src_pool); stats counter names with packets and bytes
-summed over CPUs (per CPU with --per-cpu).
+summed over CPUs (per CPU with --per-cpu); pmtu path MTUs learned per peer; nexthops the
+device, next hop MAC, source MAC and MTU the encap programs use for each peer (a peer missing
+there is sent the kernel's way: route and neighbour lookup per packet).
 
 Examples:
   agentctl maps dump

@@ -2,7 +2,7 @@
 // the frame, the tables when they are not the world's (cases/world.ts), and what each program
 // must return, count and output. Rows without an `xdp` (or `tc`) expectation do not apply there.
 import {
-  BURROW_CONFIG_FLAG, TCP_ACK, TCP_SYN, buildIcmpEchoFrame, buildIpv4Frame, buildUdpFrame, peerMap, type NodeConfig, type StatName, type TcpFrameFields,
+  BURROW_CONFIG_FLAG, TCP_ACK, type Nexthop, TCP_SYN, buildIcmpEchoFrame, buildIpv4Frame, buildUdpFrame, peerMap, type NodeConfig, type StatName, type TcpFrameFields,
 } from '../../../src/codec/index.js';
 import type { EncapCase, Expected, LabDevice } from '../harness/table-cases.js';
 import { tcEncapOutput, xdpEncapOutput, type TunnelParams } from './expected.js';
@@ -34,14 +34,19 @@ interface Tunnel {
   readonly ingress?: LabDevice;
 }
 
-/** A row whose frame is encapsulated by both programs. */
-function tunnelled(description: string, rule: string, frame: Uint8Array, t: Tunnel, extra: Partial<EncapCase> = {}): EncapCase {
+/** The outer headers a row expects, for an outer IPv4 ID. */
+function paramsOf(t: Omit<Tunnel, 'via'>): (id: number) => TunnelParams {
   const config = t.config ?? NODE;
-  const df = ((frame[20] ?? 0) & 0x40) !== 0;
-  const params = (id: number): TunnelParams => ({
+  return (id) => ({
     mode: t.mode, local: config.localIp, remote: t.remote, ttl: t.ttl, id, port: config.vxlanPort,
     localVtep: config.vtepMac, remoteVtep: t.remoteVtep ?? VTEP_B, ...(t.vni !== undefined ? { vni: t.vni } : {}),
   });
+}
+
+/** A row whose frame is encapsulated by both programs. */
+function tunnelled(description: string, rule: string, frame: Uint8Array, t: Tunnel, extra: Partial<EncapCase> = {}): EncapCase {
+  const df = ((frame[20] ?? 0) & 0x40) !== 0;
+  const params = paramsOf(t);
   const fib = { dmac: LAB.neighbour(t.nextHop ?? t.remote), smac: LAB[t.via].smac };
   const counter: StatName = t.mode === 'ipip' ? 'ENCAP_IPIP' : 'ENCAP_VXLAN';
   const ingress = t.ingress ?? 'lo';
@@ -54,6 +59,27 @@ function tunnelled(description: string, rule: string, frame: Uint8Array, t: Tunn
       counter,
       output: df ? xdpEncapOutput(frame, params(0), fib) : (id) => xdpEncapOutput(frame, params(id), fib),
     },
+    ...extra,
+  };
+}
+
+/** MACs of the next hops agentd keeps in the rows below (tc step 8a, xdp step 8). */
+const NH: Omit<Nexthop, 'ifindex' | 'mtu'> = { dmac: '02:4e:48:00:00:01', smac: '02:4e:48:00:00:02' };
+
+/**
+ * A row whose frame both programs encapsulate for a peer with a next hop `nh` in `nexthops`: its
+ * MACs in front, redirected to its device (XDP_TX when that is lo, the ingress device of the
+ * rows), neither the FIB nor the kernel's neighbour lookup asked.
+ */
+function viaNexthop(description: string, frame: Uint8Array, t: Omit<Tunnel, 'via'>, nh: Nexthop, extra: Partial<EncapCase> = {}): EncapCase {
+  const df = ((frame[20] ?? 0) & 0x40) !== 0;
+  const params = paramsOf(t);
+  const counter: StatName = t.mode === 'ipip' ? 'ENCAP_IPIP' : 'ENCAP_VXLAN';
+  const output = df ? xdpEncapOutput(frame, params(0), nh) : (id: number) => xdpEncapOutput(frame, params(id), nh);
+  return {
+    description, rule: 'tc step 8a, xdp step 8', frame, ...(t.config ? { config: t.config } : {}), nexthops: new Map([[t.remote, nh]]),
+    tc: { verdict: 'redirect', counter, output },
+    xdp: { verdict: nh.ifindex === 1 ? 'tx' : 'redirect', counter, output },
     ...extra,
   };
 }
@@ -285,6 +311,29 @@ export const ENCAP_CASES: EncapCase[] = [
     description: 'UPLINK_FIB with no uplink configured: step 7 first', rule: 'step 7, 8b', frame: podTcp({ dst: '10.244.3.7' }),
     config: { ...FIB_NODE, uplinkIfindex: 0 }, tc: NO_ROUTE,
   },
+
+  // --- the next hop agentd keeps for the peer (tc_encap step 8a, xdp_encap step 8) -----------
+  viaNexthop('IPIP to a peer with a next hop: its MACs, redirected to its device', podTcp({ dst: '10.244.3.7' }), I(), { ...NH, ifindex: 9, mtu: 0 }),
+  viaNexthop('VXLAN with a next hop on the ingress device: XDP_TX', F, V(), { ...NH, ifindex: 1, mtu: 1500 }),
+  viaNexthop('UPLINK_FIB with a next hop: the FIB is not asked (it has no route to this peer)', podTcp({ dst: '10.244.7.7' }),
+    { mode: 'ipip', remote: '10.0.2.12', ttl: 64, config: FIB_NODE }, { ...NH, ifindex: 9, mtu: 0 }),
+  viaNexthop('the next hop\'s MTU 1400 holds 1380 + 20 exactly', sizedTcp('10.244.3.7', 1380), I(), { ...NH, ifindex: 9, mtu: 1400 }),
+  {
+    description: 'over the next hop\'s MTU 1400 (1381 + 20): tc_encap drops it as too big, xdp_encap leaves it to the stack',
+    rule: 'tc step 8a, xdp step 8', frame: sizedTcp('10.244.3.7', 1381), nexthops: new Map([['10.0.2.2', { ...NH, ifindex: 9, mtu: 1400 }]]),
+    tc: untouched('drop', 'DROP_TOO_BIG'), xdp: untouched('pass', 'PASS_TOO_BIG'),
+  },
+  tunnelled('a next hop for another peer changes nothing', 'tc step 8a, xdp step 8', podTcp({ dst: '10.244.3.7' }), I(),
+    { nexthops: new Map([['10.0.1.2', { ...NH, ifindex: 9, mtu: 0 }]]) }),
+  {
+    description: 'a next hop does not stand in for a missing uplink: step 7 first', rule: 'step 7, 8a', frame: podTcp({ dst: '10.244.3.7' }),
+    config: NO_UPLINK, nexthops: new Map([['10.0.2.2', { ...NH, ifindex: 9, mtu: 0 }]]), tc: NO_ROUTE,
+  },
+  ((): EncapCase => {
+    const row = viaNexthop('a SYN to a peer with a next hop is clamped as any other (1460 → 1440)', syn('10.244.3.7', mssOpt(1440)),
+      { ...I(), config: MSS_NODE }, { ...NH, ifindex: 9, mtu: 0 });
+    return { ...row, frame: syn('10.244.3.7', mssOpt(1460)), tc: { ...row.tc!, also: [CLAMPED] }, xdp: { ...row.xdp!, also: [CLAMPED] } };
+  })(),
 
   // --- MSS clamping and the learned path MTU together ---------------------------------------
   {

@@ -8,11 +8,11 @@
 import fc from 'fast-check';
 
 import {
-  acceptedByTestRun, arbEncapFrameSpec, arbNodeConfig, arbPrefixLength, arbRouteTable, arbTunnelRoute, resolveEncapFrame, routeAround,
+  acceptedByTestRun, aroundMtu, arbEncapFrameSpec, arbNexthop, arbNodeConfig, arbPrefixLength, arbRouteTable, arbTunnelRoute, resolveEncapFrame, routeAround,
 } from '../../arbitraries/index.js';
 import {
   ipv4ToNumber, numberToIpv4, parseCidr, peerMap, prefixMask,
-  type Hook, type NodeConfig, type PeerMap, type PmtuMap, type RouteEntry, type TunnelRoute,
+  type Hook, type Nexthop, type NexthopMap, type NodeConfig, type PeerMap, type PmtuMap, type RouteEntry, type TunnelRoute,
 } from '../../../src/codec/index.js';
 import { arbMaybeWideTables, widenConfig, widenRoutes } from './wide-tables.js';
 
@@ -32,6 +32,8 @@ export interface EncapBatch {
   readonly frames: BatchFrame[];
   /** xdp_encap step 7b: path MTUs learned for some of the table's remotes. */
   readonly pmtu: PmtuMap;
+  /** tc step 8a, xdp step 8: agentd's next hops for some of the table's remotes. */
+  readonly nexthops: NexthopMap;
 }
 
 /** Routes around the local address or a route's remote: what the 'local'/'route-remote' kinds add. */
@@ -77,7 +79,9 @@ export function arbEncapBatch(opts: EncapBatchOptions): fc.Arbitrary<EncapBatch>
       { weight: 1, arbitrary: fc.constant<[number, number][]>([]) },
       { weight: 1, arbitrary: fc.array(fc.tuple(fc.nat(), fc.oneof(fc.constantFrom(552, 1280, 1400), fc.integer({ min: 552, max: 3300 }))), { minLength: 1, maxLength: 3 }) },
     ),
-  }).map(({ generated, generatedRoutes, extras, wide, specs, peerPicks, learned }) => {
+    // Next hops for some remotes; an MTU given as a delta is taken around 1500 (near-MTU frames' outer length).
+    nexthops: fc.array(fc.tuple(fc.nat(), arbNexthop(opts.ingressIfindexes?.[0] ?? 1)), { maxLength: 3 }),
+  }).map(({ generated, generatedRoutes, extras, wide, specs, peerPicks, learned, nexthops: hops }) => {
     const config = widenConfig(generated, wide);
     const routes = widenRoutes(generatedRoutes, wide);
     const table = withExtras(config, routes, extras);
@@ -94,6 +98,7 @@ export function arbEncapBatch(opts: EncapBatchOptions): fc.Arbitrary<EncapBatch>
       .filter((f) => acceptedByTestRun(f.frame, opts.hook));
     const peers = peerMap(peerAddresses.map((a) => [numberToIpv4(ipv4ToNumber(a)), { modes: 3, vni: 4096 }] as const));
     const pmtu = new Map(learned.map(([i, mtu]) => [table[i % table.length]!.route.remote, mtu] as [string, number]));
-    return { config, routes: table, peers, frames, pmtu };
+    const nexthops = new Map(hops.map(([i, { mtu, ...nh }]) => [table[i % table.length]!.route.remote, { ...nh, mtu: aroundMtu(mtu, 1500) }] as [string, Nexthop]));
+    return { config, routes: table, peers, frames, pmtu, nexthops };
   });
 }

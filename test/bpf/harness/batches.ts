@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 
 import { arbDecapScenario, arbEncapScenario } from '../../arbitraries/index.js';
-import type { NodeConfig, PeerMap, PmtuMap, RouteEntry } from '../../../src/codec/index.js';
+import type { NexthopMap, NodeConfig, PeerMap, PmtuMap, RouteEntry } from '../../../src/codec/index.js';
 import { arbDecapBatch } from './batch-decap.js';
 import { arbEncapBatch, type BatchFrame } from './batch-encap.js';
 import { directionOf, hookOf, type ProgramName } from './datapath.js';
@@ -22,6 +22,8 @@ export interface Batch {
   readonly frames: readonly BatchFrame[];
   /** xdp_encap: the `pmtu` map. */
   readonly pmtu?: PmtuMap;
+  /** Both encap programs: the `nexthops` map. */
+  readonly nexthops?: NexthopMap;
 }
 
 export interface BatchOptions {
@@ -44,6 +46,7 @@ export function arbProgramBatch(name: ProgramName, opts: BatchOptions): fc.Arbit
     return fc.tuple(arbEncapScenario({ hook, testRunnable: true, ...(lab ? { fib: lab.fib } : {}) }), ingress)
       .map(([s, ingressIfindex]) => ({
         config: s.config, routes: s.routes, peers: s.peers, ...(s.options.pmtu ? { pmtu: s.options.pmtu } : {}),
+        ...(s.options.nexthops ? { nexthops: s.options.nexthops } : {}),
         frames: [{ kind: s.kind, frame: s.frame, ...(ingressIfindex !== undefined ? { ingressIfindex } : {}) }],
       }));
   }
@@ -59,6 +62,7 @@ export function checkBatchFrame(runner: DifferentialRunner, batch: Batch, f: Bat
       ...(f.ingressIfindex !== undefined ? { ingressIfindex: f.ingressIfindex } : {}),
       ...(lab ? { fib: lab.fib } : {}),
       ...(batch.pmtu ? { pmtu: batch.pmtu } : {}),
+      ...(batch.nexthops ? { nexthops: batch.nexthops } : {}),
     });
   }
   return runner.checkDecap(f.frame, { config: batch.config, peers: batch.peers ?? new Map(), routes: batch.routes ?? [], hook });

@@ -8,8 +8,8 @@
 import path from 'node:path';
 
 import {
-  Collection, burrowConfig, burrowConfigKey, burrowPeer, burrowPeerKey, burrowPmtu, burrowPmtuKey, burrowRoute, burrowRouteKey,
-  type BpfMap, type BurrowConfig, type BurrowPeer, type BurrowPmtu, type BurrowRoute, type BurrowRouteKey, type Program,
+  Collection, burrowConfig, burrowConfigKey, burrowNexthop, burrowNexthopKey, burrowPeer, burrowPeerKey, burrowPmtu, burrowPmtuKey, burrowRoute, burrowRouteKey,
+  type BpfMap, type BurrowConfig, type BurrowNexthop, type BurrowPeer, type BurrowPmtu, type BurrowRoute, type BurrowRouteKey, type Program,
 } from '../../../src/bpf/index.js';
 import type { Hook } from '../../../src/codec/index.js';
 import { TC_TEST_RUN_MAX, XDP_TEST_RUN_LINEAR_MAX, acceptedByTestRun } from '../../arbitraries/test-run-input.js';
@@ -54,6 +54,7 @@ export class ProgramUnderTest {
     readonly peers: BpfMap<string, BurrowPeer>,
     readonly config: BpfMap<number, BurrowConfig>,
     readonly pmtu: BpfMap<string, BurrowPmtu>,
+    readonly nexthops: BpfMap<string, BurrowNexthop>,
   ) {
     this.hook = hookOf(name);
     this.stats = new StatsProbe(collection.maps.stats as BpfMap<Buffer, Buffer>);
@@ -76,6 +77,7 @@ export class ProgramUnderTest {
         collection.map('peers', burrowPeerKey, burrowPeer),
         collection.map('config', burrowConfigKey, burrowConfig),
         collection.map('pmtu', burrowPmtuKey, burrowPmtu),
+        collection.map('nexthops', burrowNexthopKey, burrowNexthop),
       );
     } catch (e) {
       collection.close();

@@ -5,7 +5,7 @@
 // (MSS_CLAMPED, MSS_MALFORMED) the codec names in `also`, each by the same amounts.
 import {
   STAT_NAMES, decap, encap, readU16, statIndex,
-  type DatapathResult, type DecapOptions, type DecapResult, type StatName, type EncapOptions, type NodeConfig, type PeerMap, type PmtuMap, type RouteTable,
+  type DatapathResult, type DecapOptions, type DecapResult, type StatName, type EncapOptions, type NexthopMap, type NodeConfig, type PeerMap, type PmtuMap, type RouteTable,
 } from '../../../src/codec/index.js';
 import type { ProgramUnderTest } from './datapath.js';
 import { decodeFrame } from './decode.js';
@@ -46,6 +46,8 @@ export class DifferentialRunner {
   private ledger: StatsSnapshot | undefined;
   /** The program's `pmtu` map may hold entries (decap writes it). */
   private pmtuDirty = true;
+  /** What the `nexthops` map holds (only this runner writes it); undefined: not known yet. */
+  private nexthopsHeld: string | undefined;
 
   constructor(readonly target: ProgramUnderTest) {
     this.writer = new TableWriter(target);
@@ -92,6 +94,18 @@ export class DifferentialRunner {
     this.pmtuDirty = want.size > 0;
   }
 
+  /** The `nexthops` map before an encap case: exactly `nexthops` (the programs only read it). */
+  resetNexthops(nexthops: NexthopMap | undefined): void {
+    const want = [...(nexthops ?? new Map())].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const key = JSON.stringify(want);
+    if (key === this.nexthopsHeld) return;
+    this.nexthopsHeld = undefined; // a failing write leaves it unknown
+    const held = this.target.nexthops.entriesBatch().map(([k]) => k);
+    if (held.length) this.target.nexthops.deleteBatch(held);
+    for (const [peer, nh] of want) this.target.nexthops.set(peer, { ifindex: nh.ifindex, dmac: nh.dmac, smac: nh.smac, mtu: nh.mtu });
+    this.nexthopsHeld = key;
+  }
+
   /** The program's `pmtu` map now: peer → MTU (the map may now differ from what resetPmtu wrote). */
   readPmtu(): Map<string, number> {
     const held = this.target.pmtu.entriesBatch();
@@ -122,6 +136,7 @@ export class DifferentialRunner {
   checkEncap(frame: Uint8Array, options: EncapOptions): CaseOutcome {
     // Both hooks read `pmtu`: xdp_encap step 7b, and the MSS clamp's step 3b.
     this.resetPmtu(options.pmtu);
+    this.resetNexthops(options.nexthops);
     const tableChanges = this.writer.writeConfig(options.config).changes + this.writer.writeRoutes(options.routes).changes +
       this.writer.writePeers(options.peers ?? NO_PEERS).changes;
     const counted = this.runCounted(frame, this.target.hook === 'xdp' ? options.ingressIfindex ?? 1 : undefined);

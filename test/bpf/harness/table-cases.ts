@@ -3,7 +3,7 @@
 // its own: both must produce exactly what the row says.
 import {
   STAT_NAMES, decap, encap, readU16, retvalOf,
-  type DatapathResult, type FibLookup, type NodeConfig, type PeerMap, type RouteEntry, type StatName, type Verdict,
+  type DatapathResult, type FibLookup, type NexthopMap, type NodeConfig, type PeerMap, type RouteEntry, type StatName, type Verdict,
 } from '../../../src/codec/index.js';
 import { acceptedByTestRun } from '../../arbitraries/test-run-input.js';
 import type { DifferentialRunner, BpfOutcome } from './differential.js';
@@ -41,6 +41,8 @@ export interface EncapCase {
   readonly xdp?: Expected;
   /** The `pmtu` map (xdp_encap step 7b); default empty. */
   readonly pmtu?: ReadonlyMap<string, number>;
+  /** The `nexthops` map (tc_encap step 8a, xdp_encap step 8); default empty. */
+  readonly nexthops?: NexthopMap;
 }
 
 export interface DecapCase {
@@ -121,6 +123,7 @@ export function runEncapCase(runner: DifferentialRunner, c: EncapCase, ctx: Enca
   const peers = c.peers ?? NO_PEERS;
   const options = {
     routes, config, peers, hook, ...(ingressIfindex !== undefined ? { ingressIfindex } : {}), ...(ctx.fib ? { fib: ctx.fib } : {}), ...(c.pmtu ? { pmtu: c.pmtu } : {}),
+    ...(c.nexthops ? { nexthops: c.nexthops } : {}),
   };
   const problems: string[] = [];
   let outerId = 1;
@@ -130,6 +133,7 @@ export function runEncapCase(runner: DifferentialRunner, c: EncapCase, ctx: Enca
     runner.writer.writeRoutes(routes);
     runner.writer.writePeers(peers);
     runner.resetPmtu(c.pmtu);
+    runner.resetNexthops(c.nexthops);
     bpf = runner.run(c.frame, ingressIfindex);
     if (typeof expected.output === 'function' && bpf.output.length >= OUTER_ID_OFFSET + 2) {
       outerId = readU16(bpf.output, OUTER_ID_OFFSET);

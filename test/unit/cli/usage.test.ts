@@ -83,6 +83,6 @@ for (const cmd of [['stats'], ['status'], ['maps', 'dump'], ['trace', '--src', '
     const r = await agentctl(['--pin-root', '/nonexistent/burrow', ...cmd]);
     t.is(r.code, 3);
     t.is(r.stdout, '');
-    t.regex(r.stderr, /^error: no burrow datapath pinned at \/nonexistent\/burrow \(missing routes, peers, config, stats, pmtu\)/);
+    t.regex(r.stderr, /^error: no burrow datapath pinned at \/nonexistent\/burrow \(missing routes, peers, config, stats, pmtu, nexthops\)/);
   });
 }
