@@ -43,6 +43,29 @@ function ipipModule(): Feature {
   }
 }
 
+/** Managed neighbours (NTF_EXT_MANAGED, 5.16+): next hops resolved ahead of traffic (src/agent/nexthops.ts). */
+function managedNeighbours(): Feature {
+  const name = 'managed neighbours (next hops ahead of traffic)';
+  const ns = `burrow-probe-${process.pid}`;
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    ip('netns', 'add', ns);
+    ip('-n', ns, 'link', 'add', 'name', 'p0', 'type', 'veth', 'peer', 'name', 'p1');
+    ip('-n', ns, 'link', 'set', 'p0', 'up');
+    ip('-n', ns, 'neigh', 'replace', '192.0.2.1', 'dev', 'p0', 'managed', 'protocol', '211');
+    return { name, state: 'works', detail: 'NTF_EXT_MANAGED: the kernel resolves and keeps each next hop' };
+  } catch (e) {
+    const why = (e as { stderr?: Buffer }).stderr?.toString().trim() || String(e);
+    return { name, state: 'fallback', detail: `a peer enters the nexthops map once traffic resolved its next hop (bpf_redirect_neigh): ${why}` };
+  } finally {
+    try {
+      ip('netns', 'del', ns);
+    } catch {
+      // never created
+    }
+  }
+}
+
 export function probeKernel(): Feature[] {
   return [
     haveTcx()
@@ -56,6 +79,7 @@ export function probeKernel(): Feature[] {
       ? { name: 'kernel BTF', state: 'works', detail: '/sys/kernel/btf/vmlinux' }
       : { name: 'kernel BTF', state: 'missing', detail: 'no /sys/kernel/btf/vmlinux' },
     ipipModule(),
+    managedNeighbours(),
   ];
 }
 
