@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { agentctlArgv, startAgent, type LabAgent } from '../src/lab/agents.js';
 import { Lab } from '../src/lab/lab.js';
 import { clusterManifests, writeLabManifests } from '../src/lab/manifests.js';
-import { runAsync } from '../src/lab/sh.js';
+import { patient, runAsync } from '../src/lab/sh.js';
 import { ping, startCapture, tcpTransfer, type Capture } from '../src/lab/traffic.js';
 import { checkUnderlay } from '../src/lab/underlay.js';
 import { useSystemToolPath } from '../src/agent/exec.js';
@@ -63,7 +63,7 @@ const scenarios: Scenario[] = [
 async function applied(agents: LabAgent[]): Promise<string> {
   const from = agents.map((a) => a.records.length);
   const done = await Promise.all(
-    agents.map((a, i) => a.waitFor((r) => r.msg === 'reconciled' && r.phase !== 'accepting', 15_000, from[i])),
+    agents.map((a, i) => a.waitFor((r) => r.msg === 'reconciled' && r.phase !== 'accepting', patient(15_000), from[i])),
   );
   return agents.map((a, i) => `${a.node.name} ${done[i]!.stateChanges as number}`).join(', ');
 }

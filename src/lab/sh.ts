@@ -87,4 +87,14 @@ export function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
+/**
+ * Resolves with the exit code once the child has exited AND its stdout/stderr are read to the end
+ * ('close'). 'exit' can come first, with the last output still unread: a reader that stops at
+ * 'exit' loses it (seen under TCG: a tcp-peer's last JSON line, a ping's summary). Call it right
+ * after spawn (it listens from then on).
+ */
+export function closed(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once('close', (code) => resolve(code)));
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

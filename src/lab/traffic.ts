@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { exited, inNetns, patient, runAsync, sh, sleep } from './sh.js';
+import { closed, exited, inNetns, labPatienceMs, patient, runAsync, sh, sleep } from './sh.js';
 
 const TCP_PEER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'tcp-peer.js');
 
@@ -19,8 +19,17 @@ export interface PingOptions {
   dontFragment?: boolean;
   /** Never set DF: fragment locally when needed (ping -M dont). */
   allowFragments?: boolean;
-  /** Seconds to wait for each reply (ping -W). */
+  /** Seconds to wait for each reply (ping -W); default replyWaitSeconds(). */
   wait?: number;
+}
+
+/**
+ * ping's default -W: 1 s on a host; under TCG (BURROW_LAB_READY_MS raised, docs/kernels.md) a
+ * reply through a freshly changed path can take longer than a second to come back, so a
+ * sixtieth of the lab's patience (6 s at 360 s). Only a bound: replies come as fast as they come.
+ */
+export function replyWaitSeconds(env: NodeJS.ProcessEnv = process.env): number {
+  return Math.max(1, Math.round(labPatienceMs(env) / 60_000));
 }
 
 export interface PingResult {
@@ -49,7 +58,7 @@ export function parsePing(output: string): PingResult {
 
 function pingArgv(ns: string, dst: string, o: PingOptions): string[] {
   return inNetns(ns, [
-    'ping', '-n', '-c', String(o.count ?? 3), '-i', String(o.interval ?? 0.2), '-W', String(o.wait ?? 1),
+    'ping', '-n', '-c', String(o.count ?? 3), '-i', String(o.interval ?? 0.2), '-W', String(o.wait ?? replyWaitSeconds()),
     ...(o.size !== undefined ? ['-s', String(o.size)] : []),
     ...(o.dontFragment ? ['-M', 'do'] : []),
     ...(o.allowFragments ? ['-M', 'dont'] : []),
@@ -70,7 +79,7 @@ export function startPing(ns: string, dst: string, o: PingOptions): { done: Prom
   child.stdout.on('data', (b: Buffer) => (text += b.toString()));
   child.stderr.on('data', (b: Buffer) => (text += b.toString()));
   return {
-    done: exited(child).then(() => parsePing(text)),
+    done: closed(child).then(() => parsePing(text)),
     stop: () => child.kill('SIGINT'),
   };
 }
@@ -79,6 +88,8 @@ export function startPing(ns: string, dst: string, o: PingOptions): { done: Prom
 class JsonLines {
   private readonly lines: Record<string, unknown>[] = [];
   private readonly waiters = new Set<() => void>();
+  /** The child exited and its output was read to the end. */
+  private ended = false;
   stderr = '';
 
   constructor(readonly child: ChildProcess) {
@@ -97,7 +108,9 @@ class JsonLines {
       for (const w of this.waiters) w();
     });
     child.stderr?.on('data', (b: Buffer) => (this.stderr += b.toString()));
-    child.on('exit', () => {
+    // 'close', not 'exit': the last lines may still be unread when 'exit' comes.
+    void closed(child).then(() => {
+      this.ended = true;
       for (const w of this.waiters) w();
     });
   }
@@ -116,9 +129,7 @@ class JsonLines {
         if (hit) return finish(undefined, hit);
         const err = this.lines.find((l) => 'error' in l);
         if (err) return finish(new Error(String(err.error)));
-        if (this.child.exitCode !== null || this.child.signalCode !== null) {
-          finish(new Error(`exited (${this.child.exitCode ?? this.child.signalCode}) ${this.stderr.trim()}`));
-        }
+        if (this.ended) finish(new Error(`exited (${this.child.exitCode ?? this.child.signalCode}) ${this.stderr.trim()}`));
       };
       this.waiters.add(check);
       check();
