@@ -19,14 +19,16 @@ import {
   peerMap,
   ETH_HLEN,
   type DatapathResult,
+  type NexthopMap,
   type NodeConfig,
   type PeerMap,
+  type PmtuMap,
   type PeerMode,
   type RouteEntry,
   type RouteTable,
   type TunnelMode,
 } from '../codec/index.js';
-import type { BurrowConfig, BurrowPeer, BurrowRoute, BurrowRouteKey } from '../bpf/index.js';
+import type { BurrowConfig, BurrowNexthop, BurrowPeer, BurrowPmtu, BurrowRoute, BurrowRouteKey } from '../bpf/index.js';
 import { modeName } from '../agent/map-entries.js';
 import { UsageError } from './output.js';
 
@@ -58,14 +60,21 @@ export interface CodecTables {
   routes: RouteTable;
   peers: PeerMap;
   config: NodeConfig;
+  /** tc_encap step 8a: agentd's next hops (their MACs go on the outer frame). */
+  nexthops?: NexthopMap;
+  /** The learned path MTUs (the MSS clamp's step 3b). */
+  pmtu?: PmtuMap;
 }
 
 export function codecTables(
   routes: Iterable<[BurrowRouteKey, BurrowRoute]>,
   peers: Iterable<[string, BurrowPeer]>,
   config: BurrowConfig,
+  more: { nexthops?: Iterable<[string, BurrowNexthop]>; pmtu?: Iterable<[string, BurrowPmtu]> } = {},
 ): CodecTables {
   return {
+    ...(more.nexthops ? { nexthops: new Map([...more.nexthops].map(([peer, n]) => [peer, { ifindex: n.ifindex, dmac: n.dmac, smac: n.smac, mtu: n.mtu }])) } : {}),
+    ...(more.pmtu ? { pmtu: new Map([...more.pmtu].map(([peer, p]) => [peer, p.mtu])) } : {}),
     routes: [...routes].map(([k, r]): RouteEntry => ({
       cidr: `${k.addr}/${k.prefixlen}`,
       route: { mode: modeName(r.mode) as TunnelMode, remote: r.remote, vni: r.vni, vtepMac: r.vtep_mac, flags: r.flags, pool: r.pool },
@@ -157,7 +166,10 @@ export function predict(hook: TraceHook, frame: Uint8Array, t: CodecTables, prog
   if (hook === 'ingress') return { result: decap(frame, { peers: t.peers, config: t.config, routes: t.routes, hook: xdp ? 'xdp' : 'tc' }) };
   const outer = parseIpv4(programOutput, ETH_HLEN);
   const ipId = outer && outer.id !== 0 ? outer.id : undefined;
-  const r = encap(frame, { routes: t.routes, peers: t.peers, config: t.config, hook: 'tc', skbMaxLen: 65550, ...(ipId ? { ipId } : {}) });
+  const r = encap(frame, {
+    routes: t.routes, peers: t.peers, config: t.config, hook: 'tc', skbMaxLen: 65550, ...(ipId ? { ipId } : {}),
+    ...(t.nexthops ? { nexthops: t.nexthops } : {}), ...(t.pmtu ? { pmtu: t.pmtu } : {}),
+  });
   return { result: r, route: r.route };
 }
 

@@ -152,6 +152,25 @@ privileged('trace egress to an IPIP route: ENCAP_IPIP, redirect, outer header as
   t.is(text.stdout, 'COUNTER     PACKETS  BYTES\nencap_ipip        1    214\n');
 });
 
+privileged('trace egress to a peer with a next hop (as agentd keeps them): its MACs on the outer frame, and the codec agrees', async (t) => {
+  const { ctl, pinRoot } = await applied(t, {}, { uplink: true });
+  const maps = openDatapathMaps(pinRoot);
+  try {
+    maps.nexthops.set('10.0.2.10', { ifindex: 7, dmac: '02:4e:48:00:00:01', smac: '02:4e:48:00:00:02', mtu: 1500 });
+    // A learned path MTU for the same peer (the MSS clamp reads it; trace hands the codec both maps).
+    maps.pmtu.set('10.0.2.10', { learned_ns: process.hrtime.bigint(), mtu: 1400 });
+  } finally {
+    maps.close();
+  }
+  const tr = await json<Trace>(ctl('trace', '--src', '192.168.0.5', '--dst', '192.168.2.7', '--size', '200', '-o', 'json'));
+  t.like(tr, { program: 'tc_encap', verdict: 'redirect', retval: 7, agree: true });
+  t.deepEqual(tr.disagreements, []);
+  t.like(tr.output.layers[0], { layer: 'ethernet', dst: '02:4e:48:00:00:01', src: '02:4e:48:00:00:02' });
+  t.like(tr.output.layers[1], { src: '10.0.1.10', dst: '10.0.2.10', protocol: 4 });
+  const dump = await ctl('maps', 'dump', 'nexthops');
+  t.regex(dump.stdout, /^NEXTHOPS \(1\)\nPEER +DEVICE +DMAC +SMAC +MTU\n10\.0\.2\.10 +#7 +02:4e:48:00:00:01 +02:4e:48:00:00:02 +1500$/m);
+});
+
 privileged('trace egress before any uplink is configured (apply without --uplink): DROP_NO_ROUTE, the codec agrees', async (t) => {
   const { ctl } = await applied(t);
   const tr = await json<Trace>(ctl('trace', '--src', '192.168.0.5', '--dst', '192.168.2.7', '--size', '200', '-o', 'json'));

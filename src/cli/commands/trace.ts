@@ -96,7 +96,7 @@ function runTrace(opts: TraceOptions, maps: DatapathMaps): TraceView {
   const config = maps.config.get(0);
   if (!config) throw new Error(`the config map under ${opts.pinRoot} has no entry 0`);
   const routeEntries = maps.routes.entriesBatch();
-  const tables = codecTables(routeEntries, maps.peers.entriesBatch(), config);
+  const tables = codecTables(routeEntries, maps.peers.entriesBatch(), config, { nexthops: maps.nexthops.entriesBatch(), pmtu: maps.pmtu.entriesBatch() });
   const sender = opts.hook === 'ingress' ? ingressSender(opts, tables) : undefined;
   const frame = sender ? ingressFrame(opts, tables, sender) : podFrame(opts, { src: POD_MAC, dst: POD_GATEWAY_MAC });
   const hook = opts.xdp ? 'xdp' : 'tc';

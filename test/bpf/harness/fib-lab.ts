@@ -28,8 +28,8 @@ interface LabDevice {
   readonly address: string;
 }
 
-const UA: LabDevice = { name: 'ua', mac: '02:b0:00:00:00:0a', mtu: 1500, address: '10.0.1.254/24' };
-const UB: LabDevice = { name: 'ub', mac: '02:b0:00:00:00:0b', mtu: 9000, address: '10.0.2.5/29' };
+export const UA: LabDevice = { name: 'ua', mac: '02:b0:00:00:00:0a', mtu: 1500, address: '10.0.1.254/24' };
+export const UB: LabDevice = { name: 'ub', mac: '02:b0:00:00:00:0b', mtu: 9000, address: '10.0.2.5/29' };
 
 const neighbourMac = (subnet: number, host: number): string =>
   `02:ee:00:00:${subnet.toString(16).padStart(2, '0')}:${host.toString(16).padStart(2, '0')}`;
