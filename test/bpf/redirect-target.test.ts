@@ -50,6 +50,13 @@ privileged.before(() => {
   // A veth drops frames longer than its receiving end's MTU: the peers take what ua and ub send.
   lab.ns.ip('link', 'set', 'ub-peer', 'mtu', '9000');
   for (const dev of ['ua', 'ub', 'pod', ...PEERS]) lab.ns.exec('sysctl', '-q', '-w', `net.ipv6.conf.${dev}.disable_ipv6=1`);
+  // Nor anything the stack forwards: an XDP_PASS'd frame of the property below, forwarded towards
+  // an address without a neighbour (10.0.1.9-12), would make the stack send ARP requests out of
+  // ua for seconds, counted at ua-peer during a later test (seen: one extra frame in the last tc
+  // case). bpf_fib_lookup needs forwarding on, so the forward hook drops instead (nft, gone with
+  // the namespace); the programs' redirects do not pass it.
+  lab.ns.exec('nft', 'add', 'table', 'ip', 'redirect_target');
+  lab.ns.exec('nft', 'add', 'chain', 'ip', 'redirect_target', 'forward_drop', '{ type filter hook forward priority 0; policy drop; }');
   ifindexOf = { ...lab.ifindex, pod: Number(JSON.parse(lab.ns.ip('-j', 'link', 'show', 'pod'))[0].ifindex) };
   for (const peer of PEERS) {
     const c = Collection.load(fixture('lib_xdp'));
@@ -111,9 +118,10 @@ privileged.serial('xdp_encap: XDP_REDIRECT and XDP_TX frames leave through the c
       const r = runner.target.program.run({ data: s.frame, ctx: xdpMd(s.frame.length, ingressIfindex), ctxOutSize: 0, xdpLiveFrames: true });
       if (r.retval !== 0) throw new Error(`live-frame run returned ${r.retval}`);
       // A generated next hop may have MTU 0 (unchecked; agentd writes the device's): the kernel
-      // then drops a frame over the egress device's MTU (xdp_ok_fwd_dev), and nothing may arrive.
+      // then drops a frame longer than the egress device's MTU + 14 + 4 (xdp_ok_fwd_dev leaves
+      // room for a VLAN tag), and nothing may arrive.
       const deviceMtu = target === ifindexOf.ua ? UA.mtu : target === ifindexOf.ub ? UB.mtu : Infinity;
-      if (model.output.length - 14 > deviceMtu) {
+      if (model.output.length > deviceMtu + 14 + 4) {
         verdicts.add('dropped over the device MTU');
         Atomics.wait(SLEEP, 0, 0, 50);
         const got = delta(before);
