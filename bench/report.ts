@@ -396,9 +396,9 @@ ${labGoals(d)}**What limits these figures.**
 - Everything runs on 2 shared CPUs: sender, receiver, both nodes' stacks and the bridge. The limit
   (\`routed\`) is the cost of the veth/bridge path itself${Number.isFinite(get('routed', 'tcp1')) ? ` (${get('routed', 'tcp1').toFixed(1)} Gbit/s, one stream, GSO veth)` : ''}.
 - With TC decap, burrow keeps GSO/GRO end to end (TC encap on the tunnel device's egress,
-  \`bpf_redirect_neigh\` to the uplink, TC decap with \`BPF_F_ADJ_ROOM_DECAP_L3_IPV4\` +
-  \`FIXED_GSO\`), so large TCP segments cross the path whole; what it adds per segment is the
-  tunnel device hop and the two programs.
+  \`bpf_redirect\` to the uplink with the next hop's MACs from the \`nexthops\` map agentd keeps,
+  TC decap with \`FIXED_GSO\`), so large TCP segments cross the path whole; what it adds per
+  segment is the tunnel device hop and the two programs.
 - XDP on a veth strips GSO from its peer (the kernel does this for any XDP program, \`xdp_noop\`
   included: compare \`routed+xdp-noop\`): every TCP segment then crosses the path MTU-sized, and on
   6.18 the veth's own GRO stays off, so pod-b gets one packet per segment (docs/datapath.md, "Which
@@ -412,9 +412,10 @@ ${labGoals(d)}**What limits these figures.**
   back, but on a veth the frame is copied into a page for XDP (a software-segmented frame is not one
   linear page), so there it stays below the kernel's VXLAN device; a NIC's native XDP has the frame
   in a page already, which this lab cannot show. IPIP is merged by GRO before TC decap, so TC is the
-  faster hook for it here (no copy); what it still loses to \`routed\` is the encapsulation side per
-  packet: the tunnel device hop and \`bpf_redirect_neigh\`'s route and neighbour lookups (issue 16,
-  point 4: not done yet).
+  faster hook for it here (no copy). On the encapsulation side the per-packet route and
+  neighbour lookups of \`bpf_redirect_neigh\` are gone (agentd's next hops; §2 measures
+  \`tc_encap\` on real skbs with and without one); the tunnel device hop
+  (the veth pair \`burrow0\`: one more device transmit and receive per packet) is what remains.
 - Small UDP is per-packet cost on one sending core (softirq of every hop runs in the sender's
   context); the ratios there are the per-packet price of the encapsulation path.
 `;
