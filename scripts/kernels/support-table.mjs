@@ -26,7 +26,18 @@ for (let i = 0; i < args.length; i++) {
 function fromLog(file) {
   const text = fs.readFileSync(file, 'utf8');
   const col = { kernel: path.basename(file, '.log'), features: new Map(), tiers: new Map() };
+  // A directory tier (`e2e`) runs many files at once and ava names each test `<file> › <title>`:
+  // its results are split by file, since the files are otherwise run as tiers of their own.
+  let current;
+  let byFile = new Map();
   for (const line of text.split('\n')) {
+    const test = /^\s+(✔|✘) ([\w-]+) › /.exec(line);
+    if (test && current === 'e2e') {
+      const n = byFile.get(test[2]) ?? { passed: 0, failed: 0 };
+      n[test[1] === '✔' ? 'passed' : 'failed']++;
+      byFile.set(test[2], n);
+      continue;
+    }
     const at = line.indexOf('@@burrow-kernels ');
     if (at < 0) continue;
     const rest = line.slice(at + '@@burrow-kernels '.length).trim();
@@ -35,8 +46,18 @@ function fromLog(file) {
       const f = JSON.parse(m[1]);
       col.kernel = f.kernel ?? col.kernel;
       col.features.set(f.name, f);
-    } else if ((m = /^tier (\S+) rc=\S+ secs=([\d.]+): (.*)$/.exec(rest)) && m[1] !== 'exec') {
-      col.tiers.set(m[1], `${m[3]} (${Math.round(Number(m[2]))} s)`);
+    } else if ((m = /^tier-start (\S+)/.exec(rest))) {
+      current = m[1];
+      byFile = new Map();
+    } else if ((m = /^tier (\S+) rc=(\S+) secs=([\d.]+): (.*)$/.exec(rest)) && m[1] !== 'exec') {
+      if (m[1] === 'e2e' && byFile.size > 0) {
+        // A tier cut by its timeout counts only the tests it reached (the README says so).
+        const cut = m[2] === '124' ? ` cut at ${Math.round(Number(m[3]))} s` : '';
+        for (const [f, n] of byFile) col.tiers.set(`e2e/${f}.test.js`, `${n.passed} passed, ${n.failed} failed (one e2e tier${cut})`);
+      } else {
+        col.tiers.set(m[1], `${m[4]} (${Math.round(Number(m[3]))} s)`);
+      }
+      current = undefined;
     } else if ((m = /^info kernel=(\S+)/.exec(rest))) {
       col.kernel = m[1];
     }
