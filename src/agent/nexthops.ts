@@ -355,7 +355,9 @@ export class NexthopKeeper {
     if (this.stopped) return undefined;
     const plan = planNexthops(peers, this.routes, links, neighbours, this.exclude);
     this.devices = plan.devices;
-    if (plan.manage.length > 0) await this.manage(plan.manage);
+    // After a refusal (a full neighbour table: ENOBUFS; a kernel before 5.16) only the periodic
+    // and route-event passes try again, not every neighbour event.
+    if (plan.manage.length > 0 && (kind === 'routes' || !this.managedRefused)) await this.manage(plan.manage);
     this.write(maps, plan);
     // Managed neighbours of ours that no peer uses any more.
     const unused = [...neighbours].filter(([key, n]) => n.managed && n.protocol === String(NEIGH_PROTO) && !plan.used.has(key));
@@ -380,6 +382,7 @@ export class NexthopKeeper {
     const input = hops.map((h) => `neigh replace ${h.address} dev ${h.dev} managed protocol ${NEIGH_PROTO}`).join('\n') + '\n';
     try {
       await run(['ip', '-batch', '-'], { input });
+      this.managedRefused = false;
     } catch (e) {
       if (!this.managedRefused) this.opts.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'a next hop could not be made a managed neighbour: it is resolved by traffic, not ahead of it');
       this.managedRefused = true;
