@@ -46,7 +46,13 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
       if (!timedOut && (code === 0 || (code !== null && options.okExitCodes?.includes(code)))) resolve(stdout);
       else reject(new CommandError(argv, code, stderr || String(error?.message ?? ''), timedOut ? options.timeoutMs : undefined));
     });
-    if (options.input !== undefined) child.stdin?.end(options.input);
+    if (options.input !== undefined) {
+      // A command that stops reading (`ip -batch` ends at its first failing line) closes the pipe
+      // while a long input is still being written: that EPIPE must not be an unhandled 'error'
+      // (it killed agentd); the command's own exit status says what went wrong.
+      child.stdin?.on('error', () => {});
+      child.stdin?.end(options.input);
+    }
   });
 }
 
