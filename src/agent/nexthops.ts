@@ -36,6 +36,9 @@ export const DEFAULT_NEXTHOP_PERIOD_MS = 30_000;
 /** Route and link events look the routes up again at most this often. */
 const ROUTE_EVENT_MIN_MS = 1000;
 const NEIGH_EVENT_DEBOUNCE_MS = 20;
+/** Neighbour events replan at most this often: peers that never answer (nodes down) make the
+ * kernel retry their managed neighbours, an event each, for as long as they stay down. */
+const NEIGH_EVENT_MIN_MS = 250;
 
 /** `ip route get <peer>`: what matters of the answer. */
 export interface RouteToPeer {
@@ -246,6 +249,7 @@ export class NexthopKeeper {
   private running: Promise<void> | undefined;
   private again: PassKind | undefined;
   private lastRoutes = 0;
+  private lastPass = 0;
   private stopped = false;
   private devices = new Set<string>();
   private managedRefused = false;
@@ -297,7 +301,7 @@ export class NexthopKeeper {
     const kind = eventKind(line);
     if (kind === 'neighbour') {
       const dev = / dev (\S+)/.exec(line)?.[1];
-      if (dev !== undefined && this.devices.has(dev)) this.trigger('neighbours', NEIGH_EVENT_DEBOUNCE_MS);
+      if (dev !== undefined && this.devices.has(dev)) this.trigger('neighbours', Math.max(NEIGH_EVENT_DEBOUNCE_MS, this.lastPass + NEIGH_EVENT_MIN_MS - Date.now()));
     } else if (kind === 'route') {
       this.trigger('routes', Math.max(NEIGH_EVENT_DEBOUNCE_MS, this.lastRoutes + ROUTE_EVENT_MIN_MS - Date.now()));
     }
@@ -338,6 +342,7 @@ export class NexthopKeeper {
   async pass(kind: PassKind = 'routes'): Promise<NexthopPlan | undefined> {
     const maps = this.opts.maps();
     if (!maps) return undefined;
+    this.lastPass = Date.now();
     const peers = this.opts.peers();
     for (const peer of this.routes.keys()) if (!peers.has(peer)) this.routes.delete(peer);
     const ask = kind === 'routes' ? [...peers] : [...peers].filter((p) => !this.routes.has(p));
