@@ -42,17 +42,12 @@ int tc_encap(struct __sk_buff *skb)
 	 * route or neighbour lookup. */
 	nh = encap_nexthop(&e);
 	if (nh) {
-		if (!skb->gso_size && nexthop_too_big(nh, &e, len))
+		if (!skb->gso_size && outer_exceeds(&e, len, nh->mtu))
 			return counted(BURROW_STAT_DROP_TOO_BIG, len, TC_ACT_SHOT);
-		if (encap_skb(skb, &e, len) || encap_set_l2_skb(skb, nh))
-			return counted(BURROW_STAT_DROP_ENCAP_FAILED, len, TC_ACT_SHOT);
-		mss_count(mss_clamp_skb(skb, &e), len);
-		count(stat, len);
-		return bpf_redirect(nh->ifindex, 0);
-	}
-	/* 8b: the uplink: fixed, or the one the FIB chooses for the peer (docs/datapath.md,
-	 * "Loopback tunnel source"). */
-	if (e.cfg->flags & BURROW_CFG_UPLINK_FIB) {
+		out = nh->ifindex;
+	} else if (e.cfg->flags & BURROW_CFG_UPLINK_FIB) {
+		/* 8b: the uplink: fixed, or the one the FIB chooses for the peer (docs/datapath.md,
+		 * "Loopback tunnel source"). */
 		rc = encap_fib_lookup_skb(skb, &e, skb->gso_size ? 0 : len - ETH_HLEN + e.overhead, &fib);
 		if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 			return counted(BURROW_STAT_DROP_TOO_BIG, len, TC_ACT_SHOT);
@@ -62,11 +57,13 @@ int tc_encap(struct __sk_buff *skb)
 	} else {
 		out = e.cfg->uplink_ifindex;
 	}
-	if (encap_skb(skb, &e, len))
+	if (encap_skb(skb, &e, len) || (nh && encap_set_l2_skb(skb, nh)))
 		return counted(BURROW_STAT_DROP_ENCAP_FAILED, len, TC_ACT_SHOT);
 	/* Only SYNs pay more than a branch and a 20-byte load (mss.h). */
 	mss_count(mss_clamp_skb(skb, &e), len);
 	count(stat, len);
+	if (nh)
+		return bpf_redirect(out, 0);
 	/* No next hop passed, even with the FIB's at hand: the kernel then routes the outer packet
 	 * itself on `out` and sets the skb's dst to that route. Given a next hop it keeps the inner
 	 * packet's dst (the route into burrow0), and a packet queued while the neighbour resolves is

@@ -48,7 +48,7 @@ int xdp_encap(struct xdp_md *ctx)
 	/* 8: the next hop agentd keeps for the peer (docs/datapath.md, "Next hops"), else the FIB's. */
 	nh = encap_nexthop(&e);
 	if (nh) {
-		if (nexthop_too_big(nh, &e, len))
+		if (outer_exceeds(&e, len, nh->mtu))
 			return counted(BURROW_STAT_PASS_TOO_BIG, len, XDP_PASS);
 		out = nh->ifindex;
 		dmac = nh->dmac;

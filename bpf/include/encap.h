@@ -149,13 +149,18 @@ static __always_inline int encap_write(void *data, void *data_end, const struct 
 
 /* ---- encap actions ---------------------------------------------------------------------- */
 
+/* The outer packet of a len-byte frame is larger than mtu (0: not checked): the one MTU test of
+ * the uplink (step 8) and of a next hop (8a). */
+static __always_inline int outer_exceeds(const struct encap_plan *e, __u32 len, __u16 mtu)
+{
+	return mtu && len - ETH_HLEN + e->overhead > mtu;
+}
+
 /* docs/datapath.md tc_encap step 8, xdp_encap step 7: too big for the uplink once encapsulated
  * (tc_encap asks only for non-GSO frames). */
 static __always_inline int encap_too_big(const struct encap_plan *e, __u32 len)
 {
-	__u16 mtu = e->cfg->uplink_mtu;
-
-	return mtu && len - ETH_HLEN + e->overhead > mtu;
+	return outer_exceeds(e, len, e->cfg->uplink_mtu);
 }
 
 /*
@@ -216,13 +221,6 @@ static __always_inline const struct burrow_nexthop *encap_nexthop(const struct e
 	__u32 remote = e->route->remote;
 
 	return bpf_map_lookup_elem(&nexthops, &remote);
-}
-
-/* The outer packet is larger than the next hop's route takes (mtu 0: not checked). */
-static __always_inline int nexthop_too_big(const struct burrow_nexthop *nh,
-					   const struct encap_plan *e, __u32 len)
-{
-	return nh->mtu && len - ETH_HLEN + e->overhead > nh->mtu;
 }
 
 /* TC with a next hop: the Ethernet header in front (kept there by encap_skb) gets its MACs. */

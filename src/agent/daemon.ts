@@ -318,7 +318,7 @@ export class Daemon {
       maps: () => this.datapath?.maps,
       engine: this.engine,
       uplink: () => this.uplinkFacts(),
-      peers: () => new Set([...this.engine.derived.peers.values()].map((p) => p.address)),
+      peers: () => this.peerAddresses(),
       log: this.opts.log.child({ component: 'pmtu' }),
       ...(this.opts.pmtuExpiryMs !== undefined ? { expiryMs: this.opts.pmtuExpiryMs } : {}),
     });
@@ -326,7 +326,7 @@ export class Daemon {
     if (this.opts.nexthops ?? true) {
       this.nexthops = new NexthopKeeper({
         maps: () => this.datapath?.maps,
-        peers: () => new Set([...this.engine.derived.peers.values()].map((p) => p.address)),
+        peers: () => this.peerAddresses(),
         local: () => this.engine.derived.local?.address,
         exclude: [this.opts.tunnelDevice, tunnelPeerName(this.opts.tunnelDevice)],
         log: this.opts.log.child({ component: 'nexthops' }),
@@ -343,6 +343,11 @@ export class Daemon {
       favourMemory();
       this.memory.releaseNow();
     });
+  }
+
+  /** The derived peers' addresses (the path MTU poller and the next-hop keeper follow them). */
+  private peerAddresses(): Set<string> {
+    return new Set([...this.engine.derived.peers.values()].map((p) => p.address));
   }
 
   /** Events from the file source: applied to the engine at once (cheap), then one cycle flushes them. */

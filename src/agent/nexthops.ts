@@ -202,10 +202,13 @@ export function eventKind(line: string): 'neighbour' | 'route' | undefined {
 const sameNexthop = (a: BurrowNexthop, b: BurrowNexthop): boolean =>
   a.ifindex === b.ifindex && a.dmac === b.dmac && a.smac === b.smac && a.mtu === b.mtu;
 
+/** A managed neighbour agentd made (protocol 211). */
+const isOurs = (n: NeighbourFacts): boolean => n.managed && n.protocol === String(NEIGH_PROTO);
+
 /** Deletes every managed neighbour of protocol 211 (agentd's cleanup); returns how many. */
 export async function removeManagedNeighbours(): Promise<number> {
   const ours = [...parseNeighbours(await run(['ip', '-j', '-d', '-4', 'neigh', 'show']))]
-    .filter(([, n]) => n.managed && n.protocol === String(NEIGH_PROTO));
+    .filter(([, n]) => isOurs(n));
   if (ours.length === 0) return 0;
   await deleteNeighbours(ours.map(([key]) => key));
   return ours.length;
@@ -233,8 +236,6 @@ export interface NexthopKeeperOptions {
   periodMs?: number;
   /** Follow `ip monitor` events (default true; false: the period and peer changes only). */
   watch?: boolean;
-  /** After every pass (tests, metrics). */
-  onPass?: (plan: NexthopPlan) => void;
 }
 
 type PassKind = 'neighbours' | 'peers' | 'routes';
@@ -255,8 +256,6 @@ export class NexthopKeeper {
   private managedRefused = false;
   private lastWaiting = '';
   private peersKey = '';
-  /** The last plan (status, tests). */
-  plan: NexthopPlan | undefined;
 
   constructor(private readonly opts: NexthopKeeperOptions) {
     this.exclude = new Set(opts.exclude);
@@ -365,7 +364,7 @@ export class NexthopKeeper {
     if (plan.manage.length > 0 && (kind === 'routes' || !this.managedRefused)) await this.manage(plan.manage);
     this.write(maps, plan);
     // Managed neighbours of ours that no peer uses any more.
-    const unused = [...neighbours].filter(([key, n]) => n.managed && n.protocol === String(NEIGH_PROTO) && !plan.used.has(key));
+    const unused = [...neighbours].filter(([key, n]) => isOurs(n) && !plan.used.has(key));
     if (unused.length > 0) await deleteNeighbours(unused.map(([key]) => key));
     const waiting = JSON.stringify([...plan.waiting].sort());
     if (waiting !== this.lastWaiting) {
@@ -373,8 +372,6 @@ export class NexthopKeeper {
       if (plan.waiting.size > 0) this.opts.log.info({ entries: plan.entries.size, waiting: Object.fromEntries([...plan.waiting].slice(0, 20)), waitingCount: plan.waiting.size }, 'next hops: some peers go the kernel\'s way for now');
       else this.opts.log.info({ entries: plan.entries.size }, 'next hops: every peer has one');
     }
-    this.plan = plan;
-    this.opts.onPass?.(plan);
     return plan;
   }
 
@@ -386,13 +383,12 @@ export class NexthopKeeper {
   private async manage(hops: readonly { address: string; dev: string }[]): Promise<void> {
     const input = hops.map((h) => `neigh replace ${h.address} dev ${h.dev} managed protocol ${NEIGH_PROTO}`).join('\n') + '\n';
     try {
-      await run(['ip', '-batch', '-'], { input });
+      // -force: one refusal does not hold back the rest; ip still exits 1 when any line failed.
+      await run(['ip', '-force', '-batch', '-'], { input });
       this.managedRefused = false;
     } catch (e) {
       if (!this.managedRefused) this.opts.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'a next hop could not be made a managed neighbour: it is resolved by traffic, not ahead of it');
       this.managedRefused = true;
-      // One refusal must not hold back the rest.
-      if (hops.length > 1) await run(['ip', '-force', '-batch', '-'], { input, okExitCodes: [1] });
     }
   }
 

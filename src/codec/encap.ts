@@ -127,7 +127,7 @@ export function encap(frame: Uint8Array, options: EncapOptions): EncapResult {
   }
   const overhead = tunnelOverhead(mode);
   const mtu = options.config.uplinkMtu;
-  const fits = mtu === 0 || frame.length - ETH_HLEN + overhead <= mtu;
+  const fits = !outerExceeds(frame, overhead, mtu);
   const id = outerId(ip, options.ipId);
   return options.hook === 'tc'
     ? encapTc(frame, ip, entry, mode, fits, id, options)
@@ -197,7 +197,7 @@ function encapTc(
   // Step 8a: the next hop agentd keeps for the peer (docs/datapath.md, "Next hops").
   const nh = nexthopOf(options.nexthops, entry.route.remote);
   if (nh !== undefined) {
-    if (!gso && nh.mtu !== 0 && frame.length - ETH_HLEN + overhead > nh.mtu) return finish('tc', 'drop', 'DROP_TOO_BIG', frame, entry);
+    if (!gso && outerExceeds(frame, overhead, nh.mtu)) return finish('tc', 'drop', 'DROP_TOO_BIG', frame, entry);
     if (!gso && options.skbMaxLen !== undefined && frame.length + overhead > options.skbMaxLen) {
       return finish('tc', 'drop', 'DROP_ENCAP_FAILED', frame, entry);
     }
@@ -222,6 +222,11 @@ function encapTc(
     return { ...finish('tc', 'drop', 'DROP_ENCAP_FAILED', frame, entry), ...(fibQuery ? { fibQuery } : {}) };
   }
   return { ...encapsulated('tc', 'redirect', frame, ip, entry, mode, id, options, undefined, redirectIfindex), ...(fibQuery ? { fibQuery } : {}) };
+}
+
+/** The frame's outer packet is larger than `mtu` (0: not checked): the uplink's (step 8) and a next hop's (8a). */
+function outerExceeds(frame: Uint8Array, overhead: number, mtu: number): boolean {
+  return mtu !== 0 && frame.length - ETH_HLEN + overhead > mtu;
 }
 
 /** The `nexthops` entry of a peer. */
@@ -271,7 +276,7 @@ function encapXdp(
   // Step 8: the next hop agentd keeps for the peer (docs/datapath.md, "Next hops"), else the FIB's.
   const nh = nexthopOf(options.nexthops, entry.route.remote);
   if (nh !== undefined) {
-    if (nh.mtu !== 0 && frame.length - ETH_HLEN + overhead > nh.mtu) return finish('xdp', 'pass', 'PASS_TOO_BIG', frame, entry);
+    if (outerExceeds(frame, overhead, nh.mtu)) return finish('xdp', 'pass', 'PASS_TOO_BIG', frame, entry);
     if ((options.xdpHeadroom ?? XDP_PACKET_HEADROOM) - overhead < XDP_FRAME_SIZE) return finish('xdp', 'drop', 'DROP_ENCAP_FAILED', frame, entry);
     return encapsulated('xdp', nh.ifindex === ingressIfindex ? 'tx' : 'redirect', frame, ip, entry, mode, id, options, nh, nh.ifindex);
   }

@@ -118,23 +118,20 @@ export function arbEncapScenario(opts: EncapScenarioOptions = {}): fc.Arbitrary<
     const { frame, routes: table, peers: needed } = resolveEncapFrame(spec, config, routes);
     const peers = peerMap([...otherPeers, ...needed].map((a) => [a, { modes: 3, vni: 4096 }] as const));
     const fib: FibLookup = opts.fib ?? (() => fibResult);
+    // The route the frame takes (if any) and its outer length: what 'around' MTUs are taken from.
+    const ip = parseIpv4Frame(frame);
+    const framesEntry = ip && lookupRoute(table, ip.dst);
+    const outerOf = (entry: RouteEntry | undefined) => frame.length - ETH_HLEN + (entry?.route.mode === 'vxlan' ? 50 : 20);
     const pmtu = new Map<string, number>();
     if (learned?.kind === 'any' && table.length > 0) pmtu.set(table[learned.pick % table.length]!.route.remote, learned.mtu);
-    if (learned?.kind === 'around') {
-      const ip = parseIpv4Frame(frame);
-      const entry = ip && lookupRoute(table, ip.dst);
-      const overhead = entry?.route.mode === 'vxlan' ? 50 : 20;
-      if (entry) pmtu.set(entry.route.remote, Math.max(0, frame.length - 14 + overhead + learned.delta));
-    }
+    if (learned?.kind === 'around' && framesEntry) pmtu.set(framesEntry.route.remote, Math.max(0, outerOf(framesEntry) + learned.delta));
     const nexthops = new Map<string, Nexthop>();
     if (nexthop !== undefined && table.length > 0) {
-      const ip = parseIpv4Frame(frame);
-      const entry = nexthop.kind === 'frame' ? ip && lookupRoute(table, ip.dst) : table[nexthop.pick % table.length];
-      const outer = frame.length - ETH_HLEN + (entry?.route.mode === 'vxlan' ? 50 : 20);
+      const entry = nexthop.kind === 'frame' ? framesEntry : table[nexthop.pick % table.length];
       const { mtu, ...rest } = nexthop.nh;
       const devices = opts.nexthopIfindexes;
       const ifindex = devices?.length ? devices[rest.ifindex % devices.length]! : rest.ifindex === 1 ? ingressIfindex : rest.ifindex;
-      if (entry) nexthops.set(entry.route.remote, { ...rest, ifindex, mtu: aroundMtu(mtu, outer) });
+      if (entry) nexthops.set(entry.route.remote, { ...rest, ifindex, mtu: aroundMtu(mtu, outerOf(entry)) });
     }
     const options: EncapOptions = {
       routes: table, config, peers, hook, ipId, ingressIfindex, fib, ...(pmtu.size ? { pmtu } : {}), ...(nexthops.size ? { nexthops } : {}),
