@@ -3,7 +3,7 @@
 // what iproute2 6.1 printed in a scratch namespace (docs/datapath.md, "Next hops").
 import test from 'ava';
 
-import { eventKind, neighbourKey, parseLinks, parseNeighbours, parseRouteGets, planNexthops, type LinkFacts, type NeighbourFacts, type RouteToPeer } from '../../../src/agent/nexthops.js';
+import { chooseManaged, eventKind, isUsable, neighbourKey, parseNeighbourEvent, parseLinks, parseNeighbours, parseRouteGets, planNexthops, type LinkFacts, type NeighbourFacts, type RouteToPeer } from '../../../src/agent/nexthops.js';
 
 const ROUTE_GETS = [
   '[{"type":"unicast","dst":"10.99.0.2","from":"10.99.0.1","dev":"eth0","table":"main","flags":[],"uid":0,"cache":[]}]',
@@ -120,4 +120,40 @@ test('monitor lines: neighbours, routes and links that may move a peer; IPv6, th
     ['10.99.0.2 dev nhva lladdr f2:59:5c:37:83:8c REACHABLE', undefined],
   ];
   for (const [line, kind] of cases) t.is(eventKind(line), kind, line);
+});
+
+test('neighbour events: the key and what the neighbour is now; deleted; IPv6 and Miss lines are none', (t) => {
+  // Lines as iproute2 6.1 printed them (`ip -o monitor label neigh`) for a managed and a kernel-made entry.
+  t.deepEqual(parseNeighbourEvent('[NEIGH]10.9.0.7 dev d0 lladdr 02:00:00:00:00:07 managed REACHABLE proto 211 '),
+    { key: neighbourKey('d0', '10.9.0.7'), facts: { lladdr: '02:00:00:00:00:07', states: ['REACHABLE'], managed: true, protocol: '211' } });
+  t.deepEqual(parseNeighbourEvent('[NEIGH]10.9.0.5 dev d0 managed FAILED proto 211 '),
+    { key: neighbourKey('d0', '10.9.0.5'), facts: { states: ['FAILED'], managed: true, protocol: '211' } });
+  t.deepEqual(parseNeighbourEvent('[NEIGH]10.9.0.6 dev d0 lladdr 02:00:00:00:00:06 router STALE'),
+    { key: neighbourKey('d0', '10.9.0.6'), facts: { lladdr: '02:00:00:00:00:06', states: ['STALE'], managed: false } });
+  t.deepEqual(parseNeighbourEvent('[NEIGH]Deleted 10.9.0.6 dev d0 FAILED '), { key: neighbourKey('d0', '10.9.0.6'), facts: null });
+  t.is(parseNeighbourEvent('[NEIGH]Miss 10.9.0.6 dev d0 '), undefined);
+  t.is(parseNeighbourEvent('[NEIGH]fe80::1 dev d0 lladdr 02:00:00:00:00:06 router STALE'), undefined);
+  t.is(parseNeighbourEvent('[ROUTE]10.97.0.0/16 via 10.98.0.7 dev va '), undefined);
+  t.true(isUsable(parseNeighbourEvent('[NEIGH]10.9.0.6 dev d0 lladdr 02:00:00:00:00:06 STALE')!.facts!));
+  t.false(isUsable(parseNeighbourEvent('[NEIGH]10.9.0.5 dev d0 managed FAILED proto 211')!.facts!));
+});
+
+test('managed neighbours: within the room, resolved ones first, resting ones only when their time is up or they resolved', (t) => {
+  const hop = (address: string) => ({ address, dev: 'eth0' });
+  const candidates = [hop('10.0.0.1'), hop('10.0.0.2'), hop('10.0.0.3'), hop('10.0.0.4')];
+  const neighbours = new Map<string, NeighbourFacts>([
+    [neighbourKey('eth0', '10.0.0.3'), { lladdr: '02:00:00:00:00:03', states: ['STALE'], managed: false }],
+    [neighbourKey('eth0', '10.0.0.4'), { states: ['FAILED'], managed: false }],
+  ]);
+  const now = 1_000_000;
+  t.deepEqual(chooseManaged(candidates, neighbours, 2, new Map(), now), [hop('10.0.0.3'), hop('10.0.0.1')]);
+  t.deepEqual(chooseManaged(candidates, neighbours, 0, new Map(), now), []);
+  t.deepEqual(chooseManaged(candidates, neighbours, -3, new Map(), now), []);
+  const resting = new Map([
+    [neighbourKey('eth0', '10.0.0.1'), { until: now + 1 }],
+    [neighbourKey('eth0', '10.0.0.2'), { until: now }],
+    [neighbourKey('eth0', '10.0.0.3'), { until: now + 60_000 }],
+  ]);
+  t.deepEqual(chooseManaged(candidates, neighbours, 10, resting, now), [hop('10.0.0.3'), hop('10.0.0.2'), hop('10.0.0.4')],
+    'resting until later: left out unless resolved since');
 });
