@@ -126,7 +126,9 @@ function procStatus(pid: number, field: string): number {
 function spawnAgentd(ns: string, endpoint: string, pinRoot: string) {
   const started = now();
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, AGENTD, '--node', LOCAL_NODE, '--datastore', 'etcdv3', '--etcd-endpoints', endpoint,
-    '--uplink', 'up0', '--pin-root', pinRoot, '--decap-hook', 'tc', '--log-level', 'debug', '--cleanup-on-exit'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--uplink', 'up0', '--pin-root', pinRoot, '--decap-hook', 'tc', '--log-level', 'debug', '--cleanup-on-exit',
+    // More agentd options for a comparison run (e.g. `--nexthops off`), listed in the report's method.
+    ...(process.env['BURROW_BENCH_AGENTD_ARGS'] ?? '').split(' ').filter(Boolean)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const kill = onCleanup(`agentd:${child.pid}`, () => child.kill('SIGKILL'));
   const lines: LogLine[] = [];
   let partial = '';
@@ -261,10 +263,11 @@ async function scaleRuns(o: EtcdBenchOptions): Promise<Pick<EtcdBenchResult, 'lo
       } catch (e) {
         // What agentd said besides its routine lines: the likeliest explanation of a failure.
         const said = agentd.lines.filter((l) => Number(l.rec['level']) >= 40).slice(-5).map((l) => JSON.stringify(l.rec).slice(0, 500));
-        if (process.env['BURROW_BENCH_DUMP']) fs.writeFileSync(process.env['BURROW_BENCH_DUMP'], agentd.lines.map((l) => `${l.t.toFixed(1)} ${JSON.stringify(l.rec)}`).join('\n'));
         throw said.length > 0 ? new Error(`${e instanceof Error ? e.message : String(e)}\nagentd warned:\n${said.join('\n')}`) : e;
       } finally {
         await agentd.stop();
+        // BURROW_BENCH_DUMP=<file>: the last agentd's log lines, time-stamped (for a diagnosis).
+        if (process.env['BURROW_BENCH_DUMP']) fs.writeFileSync(process.env['BURROW_BENCH_DUMP'], agentd.lines.map((l) => `${l.t.toFixed(1)} ${JSON.stringify(l.rec)}`).join('\n'));
         pin.remove();
         // --cleanup-on-exit removes its kernel routes; make sure before the next cold start.
         try {
@@ -369,7 +372,7 @@ ${n(r.nodes)} Nodes (v3 JSON under \`/calico/resources/v3/projectcalico.org/node
 affinities (\`/calico/ipam/v2/host/<node>/ipv4/block/<cidr>\`) written into an etcd running in a
 throwaway namespace (on that namespace's loopback), in transactions of 128 puts (etcd's
 \`--max-txn-ops\` default), 8 in flight; agentd in the same namespace (veth uplink with node-0's
-address, TC decap, kernel routes and nft, \`--log-level debug\`): process spawn → its log lines as
+address, TC decap, kernel routes and nft, \`--log-level debug\`${process.env['BURROW_BENCH_AGENTD_ARGS'] ? `, \`${process.env['BURROW_BENCH_AGENTD_ARGS']}\`` : ''}): process spawn → its log lines as
 read off its stdout — *read* = 'manifests read' (node start, etcd client, one consistent read of
 the prefixes, engine validate + derive), *adopted* = maps loaded and read back, *first cycle* =
 maps flushed (${n(r.routes)} entries) + the pool's one kernel route + nft + attach (its own durationMs), *ready* =

@@ -43,9 +43,19 @@ export const ETCD_PREFIXES = [
 const AFFINITY = /^\/calico\/ipam\/v2\/(?:(host|virtual)\/)?([^/]+)\/ipv([46])\/block\/([^/]+)$/;
 const AFFINITY_OLD = /^\/calico\/ipam\/v2\/host\/([^/]+)\/ipv([46])\/block\/([^/]+)$/;
 
+/** HTTP/2 flow-control window of the etcd connection and its streams (bytes): ~4 pages of affinities. */
+const FLOW_WINDOW = 4 << 20;
+
 /** A client for the endpoints, with mutual TLS when certificates are given. */
 function etcdClient(c: EtcdConnection): Etcd3 {
-  const options: IOptions = { hosts: [...c.endpoints], dialTimeout: 3000 };
+  const options: IOptions = {
+    hosts: [...c.endpoints], dialTimeout: 3000,
+    // HTTP/2's default 64 KiB window: while the engine takes in one page the next stalls after
+    // 64 KiB (nobody reads the socket), and the rest then comes in window-sized round trips. A
+    // window of a few pages lets etcd send the next page whole meanwhile (a cold start at 100k
+    // affinities sat idle a quarter of its read without it).
+    grpcOptions: { 'grpc-node.flow_control_window': FLOW_WINDOW },
+  };
   if (c.tls) options.credentials = { rootCertificate: c.tls.ca, ...(c.tls.key ? { privateKey: c.tls.key } : {}), ...(c.tls.cert ? { certChain: c.tls.cert } : {}) };
   return new Etcd3(options);
 }
@@ -54,12 +64,46 @@ function etcdClient(c: EtcdConnection): Etcd3 {
  * One consistent read of every prefix burrow reads: the first page fixes the revision, every other
  * page reads at it. Each page is handed to `onPage` as it arrives (then dropped): 100k affinities
  * are never held as gRPC objects at once. Returns the revision.
+ *
+ * The affinities (the bulk: 20 per node) are read as `streams` key ranges at once, split at the
+ * node names just read: one paged read keeps one page in flight, and at 100k affinities the engine
+ * then waited for etcd a quarter of the read. The ranges cover the prefix whatever the names are
+ * (they only balance the split); the order of the pages does not matter to the store.
  */
-async function readPrefixes(client: Etcd3, onPage: (kvs: readonly RawKeyValue[]) => void, pageSize = PAGE): Promise<string> {
+export async function readPrefixes(client: Etcd3, onPage: (kvs: readonly RawKeyValue[]) => void, pageSize = PAGE, streams = STREAMS): Promise<string> {
   let revision: string | undefined;
-  for (const p of ETCD_PREFIXES) revision = await rangeAll(client, p, revision, onPage, pageSize);
+  const names: string[] = [];
+  for (const p of ETCD_PREFIXES) {
+    if (p === HOST_PREFIX && streams > 1 && names.length >= streams * 16) {
+      names.sort();
+      const cuts = Array.from({ length: streams - 1 }, (_, i) => Buffer.from(`${p}${names[Math.floor(((i + 1) * names.length) / streams)]!}`));
+      const starts = [Buffer.from(p), ...cuts];
+      const ends = [...cuts, Buffer.from(Range.prefix(p).end)];
+      let failed = false;
+      const settled = await Promise.allSettled(starts.map((start, i) => rangeAll(client, start, ends[i]!, revision, (kvs) => failed || onPage(kvs), pageSize)
+        .catch((e: unknown) => {
+          failed = true;
+          throw e;
+        })));
+      const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (rejected) throw rejected.reason;
+      continue;
+    }
+    const onNodes = p === NODES_PREFIX
+      ? (kvs: readonly RawKeyValue[]) => {
+        for (const kv of kvs) names.push(kv.key.toString('latin1', NODES_PREFIX.length));
+        onPage(kvs);
+      }
+      : onPage;
+    revision = await rangeAll(client, Buffer.from(p), Buffer.from(Range.prefix(p).end), revision, onNodes, pageSize);
+  }
   return revision!;
 }
+
+const NODES_PREFIX = `${CALICO_V3_PREFIX}nodes/`;
+const HOST_PREFIX = `${CALICO_IPAM_PREFIX}host/`;
+/** Key ranges the affinities are read as at once. */
+const STREAMS = 3;
 
 export interface EtcdSourceOptions extends EtcdConnection, DatastoreHooks {
   /** Keys per range request (default PAGE; tests use a few to see the read page by page). */
@@ -70,15 +114,14 @@ export interface EtcdSourceOptions extends EtcdConnection, DatastoreHooks {
 const PAGE = 5000;
 
 /**
- * Every key under `prefix`, page by page (each handed to `onPage`), all at one revision (the
+ * Every key in [start, end), page by page (each handed to `onPage`), all at one revision (the
  * first page's, unless given): a consistent read of any size. Returns the revision. The pages
  * come through etcd-range.ts (keys and values are views of the message: copy what is kept).
  */
-export async function rangeAll(client: Etcd3, prefix: string, revision: string | undefined, onPage: (kvs: readonly RawKeyValue[]) => void, pageSize = PAGE): Promise<string> {
-  const rangeEnd = Range.prefix(prefix).end;
+export async function rangeAll(client: Etcd3, start: Buffer, rangeEnd: Buffer, revision: string | undefined, onPage: (kvs: readonly RawKeyValue[]) => void, pageSize = PAGE): Promise<string> {
   const page = (key: Buffer, rev: string | undefined) => rawRange(client, { key, rangeEnd, limit: pageSize, ...(rev !== undefined ? { revision: rev } : {}) });
   let rev = revision;
-  let next: Promise<RawRangeResponse> | undefined = page(Buffer.from(prefix), rev);
+  let next: Promise<RawRangeResponse> | undefined = page(start, rev);
   while (next) {
     const res: RawRangeResponse = await next;
     rev ??= res.revision;

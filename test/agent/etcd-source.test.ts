@@ -6,7 +6,7 @@ import test, { type ExecutionContext } from 'ava';
 import type { Etcd3 } from 'etcd3';
 
 import { Engine } from '../../src/engine/engine.js';
-import { documentOf, EtcdSource, rangeAll } from '../../src/engine/etcd-source.js';
+import { documentOf, EtcdSource, rangeAll, readPrefixes } from '../../src/engine/etcd-source.js';
 import { routeKeyText } from '../../src/engine/packed-table.js';
 import { agentctl } from '../helpers/agentctl.js';
 import { AFFINITY_CONFIRMED, affinityKey, TestEtcd } from '../support/etcd.js';
@@ -189,7 +189,7 @@ test.serial('rangeAll reads any number of keys page by page, all at the first pa
   await kv.put('/q/outside').value('x');
   const read = async (revision?: string) => {
     const pages: string[][] = [];
-    const rev = await rangeAll(kv, '/p/', revision, (kvs) => pages.push(kvs.map((k) => k.key.toString())), 3);
+    const rev = await rangeAll(kv, Buffer.from('/p/'), Buffer.from('/p0'), revision, (kvs) => pages.push(kvs.map((k) => k.key.toString())), 3);
     return { pages, keys: pages.flat(), revision: rev };
   };
   const first = await read();
@@ -200,4 +200,53 @@ test.serial('rangeAll reads any number of keys page by page, all at the first pa
   t.is(again.keys.length, 10, 'read at the old revision: the later key is not there');
   t.is(again.revision, first.revision);
   t.is((await read()).keys.length, 11);
+});
+
+test.serial('the affinities are read as key ranges at once, split at the node names: every key once, at one revision', async (t) => {
+  const etcd = await TestEtcd.create();
+  t.teardown(() => etcd.destroy());
+  const kv = etcd.client();
+  t.teardown(() => kv.close());
+  const names = Array.from({ length: 60 }, (_, i) => `node-${i}`);
+  const keys: string[] = [];
+  const put = (key: string, value: string) => {
+    keys.push(key);
+    return { put: key, value };
+  };
+  const ops = [put(`${V3}/ippools/p`, pool('p', '10.0.0.0/8'))];
+  for (const [i, name] of names.entries()) {
+    ops.push(put(`${V3}/nodes/${name}`, node(name, `172.16.${i >> 8}.${i & 255}/16`)));
+    // node-1's keys sort before node-10's ("/" < "0"): the cuts must not split a node's keys wrongly.
+    for (let b = 0; b < 3; b++) ops.push(put(affinityKey(name, `10.${i}.${b}.0/26`), AFFINITY_CONFIRMED));
+  }
+  // Affinities of nodes without a Node, before the first name, after the last, and virtual ones.
+  ops.push(put(affinityKey('a-first', '10.200.0.0/26'), AFFINITY_CONFIRMED), put(affinityKey('zz-last', '10.201.0.0/26'), AFFINITY_CONFIRMED));
+  ops.push(put('/calico/ipam/v2/virtual/node-3/ipv4/block/10.202.0.0-26', AFFINITY_CONFIRMED));
+  for (let i = 0; i < ops.length; i += 100) etcd.ops(ops.slice(i, i + 100));
+  const read = async (streams: number) => {
+    const pages: string[][] = [];
+    const revision = await readPrefixes(kv, (kvs) => pages.push(kvs.map((k) => k.key.toString())), 1000, streams);
+    return { pages, revision };
+  };
+  const one = await read(1);
+  const three = await read(3);
+  t.deepEqual([...three.pages.flat()].sort(), [...keys].sort(), 'every key once');
+  t.deepEqual([...one.pages.flat()].sort(), [...keys].sort());
+  const affinityPages = (r: { pages: string[][] }) => r.pages.filter((p) => p[0]?.startsWith('/calico/ipam/v2/host/')).length;
+  t.is(affinityPages(one), 1, 'one range: one page of 182 affinities');
+  t.is(affinityPages(three), 3, 'three ranges, a page each');
+  t.is(three.revision, one.revision);
+  // At one revision: a key written after the first page is not in the read.
+  const late = affinityKey('zz-late', '10.203.0.0/26');
+  let wrote = false;
+  const pages: string[] = [];
+  await readPrefixes(kv, (kvs) => {
+    pages.push(...kvs.map((k) => k.key.toString()));
+    if (!wrote) {
+      wrote = true;
+      etcd.ops([{ put: late, value: AFFINITY_CONFIRMED }]);
+    }
+  }, 1000, 3);
+  t.false(pages.includes(late), 'written after the read began: not in it');
+  t.is(pages.length, keys.length);
 });
