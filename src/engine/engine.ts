@@ -165,16 +165,37 @@ export class Engine {
 
   // ── the desired state as plain values (tests, agentctl) ────────────────────────────────────
 
+  private poolKeys: { pools: readonly unknown[]; keys: Set<number> } | undefined;
+
+  /** Every pool's CIDR as a route key (recomputed when the store's pools change). */
+  private poolRouteKeys(): Set<number> {
+    const pools = this.store.pools;
+    if (this.poolKeys?.pools !== pools) this.poolKeys = { pools, keys: new Set(pools.map((p) => packRouteKey(p.net.addr, p.net.prefix))) };
+    return this.poolKeys.keys;
+  }
+
+  /**
+   * False when the route (its key and head(): tag, mode, flags) certainly wants no kernel route;
+   * most keys — encapsulated blocks, which their pool's route carries — are decided here.
+   */
+  private mayWantKernelRoute(key: number, head: number): boolean {
+    if (head < 0) return false;
+    const tag = head >>> 16;
+    if (tag === ROUTE_KIND_POOL) return true;
+    if (tag !== ROUTE_KIND_BLOCK) return false;
+    if ((MODE_NAMES.get(head & 0xff) ?? 'none') === 'none') return ((head >>> 8) & BurrowRouteFlag.same_subnet) !== 0;
+    // An encapsulated block makes a route only with its pool's very CIDR.
+    return this.poolRouteKeys().has(key);
+  }
+
   /** The kernel route a desired route key wants, or undefined (compile's compileKernelRoutes rules). */
   kernelRouteFor(key: number, uplink: UplinkFacts | undefined, cfg = this.derived.nodeConfig(uplink)): KernelRoute | undefined {
     // Most keys (encapsulated blocks: their pool's route carries them) want nothing: decided from
     // the tag and the first two bytes (mode, flags) in one lookup, before any view or string is made.
     const head = this.derived.routes.head(key);
-    if (head < 0) return undefined;
+    if (!this.mayWantKernelRoute(key, head)) return undefined;
     const tag = head >>> 16;
-    if (tag !== ROUTE_KIND_BLOCK && tag !== ROUTE_KIND_POOL) return undefined;
     const mode = MODE_NAMES.get(head & 0xff) ?? 'none';
-    if (tag === ROUTE_KIND_BLOCK && mode === 'none' && ((head >>> 8) & BurrowRouteFlag.same_subnet) === 0) return undefined;
     const bytes = this.derived.routes.get(key);
     const local = this.derived.local;
     if (!bytes || !cfg || !local) return undefined;
@@ -384,7 +405,10 @@ export class Engine {
     const guard = guardOf(cfg.node);
     if (kernel && !peersOnly) {
       if (kernelShape !== this.kernelShape) {
-        for (const k of this.derived.routes.keys()) this.pendingKernel.add(k);
+        // Every route again (the first flush: 100k keys); most are decided without a lookup.
+        this.derived.routes.forEachHead((k, head) => {
+          if (this.mayWantKernelRoute(k, head)) this.pendingKernel.add(k);
+        });
         for (const k of this.appliedKernel.keys()) this.pendingKernel.add(k);
       }
       for (const key of this.pendingKernel) {

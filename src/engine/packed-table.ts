@@ -87,6 +87,14 @@ export class SlotIndex {
     return out;
   }
 
+  /** Every key with its slot (the table must not change meanwhile). */
+  forEach(fn: (key: number, slot: number) => void): void {
+    for (let c = 0; c < this.cells.length; c++) {
+      const v = this.cells[c]!;
+      if (v > 0) fn(this.keyOfSlot[v - 1]!, v - 1);
+    }
+  }
+
   clear(): void {
     this.cells.fill(0);
     this.used = 0;
@@ -153,6 +161,12 @@ export class PackedTable {
     if (slot === undefined) return -1;
     const base = slot * this.recordSize;
     return this.tags[slot]! * 65536 + (this.recordSize > 1 ? this.slab[base + 1]! * 256 : 0) + this.slab[base]!;
+  }
+
+  /** head() of every record, without a lookup per key (the table must not change meanwhile). */
+  forEachHead(fn: (key: number, head: number) => void): void {
+    const n = this.recordSize;
+    this.slots.forEach((key, slot) => fn(key, this.tags[slot]! * 65536 + (n > 1 ? this.slab[slot * n + 1]! * 256 : 0) + this.slab[slot * n]!));
   }
 
   /** The record's tag, or undefined when absent. */

@@ -15,6 +15,7 @@ import { Engine } from '../../../src/engine/engine.js';
 import { routeKeyText } from '../../../src/engine/packed-table.js';
 
 const V3 = 'projectcalico.org/v3';
+const UPLINK = { name: 'eth0', ifindex: 2, mac: '02:00:00:00:00:01', mtu: 1500 };
 const KIND: Record<number, TunnelRouteKind> = {
   [ROUTE_KIND_BLOCK]: 'block', [ROUTE_KIND_NODE_ADDRESS]: 'node-address', [ROUTE_KIND_LOCAL_BLOCK]: 'local-block', [ROUTE_KIND_POOL]: 'pool',
 };
@@ -63,6 +64,9 @@ test('pools and our blocks: the engine follows every change the compiler would m
     t.true(engine.valid, what);
     t.deepEqual(got, want, what);
     t.deepEqual(gotKinds, wantKinds, what);
+    // The kernel routes too: a remote block at the tiny pool's CIDR carries the pool's route.
+    const routeText = (r: { dst: string; dev?: string; via?: string; mtu?: number }) => `${r.dst} ${r.dev ?? '-'} ${r.via ?? '-'} ${r.mtu ?? '-'}`;
+    t.deepEqual(engine.kernelRoutes(UPLINK).map(routeText).sort(), desiredParts(state, UPLINK).kernelRoutes.map(routeText).sort(), `${what}: kernel routes`);
     for (const k of Object.values(wantKinds)) seen.add(k);
   }
   t.deepEqual([...seen].sort(), ['block', 'local-block', 'pool'], 'every kind the steps are about occurred');
