@@ -1,12 +1,12 @@
-// The BlockAffinity fast path (resources.ts fastBlockAffinity) against the zod schema: whatever
+// The BlockAffinity and Node fast paths (resources.ts fastBlockAffinity, fastNode) against the zod schema: whatever
 // it accepts, the schema accepts with the same value; the plain shapes real clusters write are
 // accepted (so the fast path is the one taken); anything unusual is left to the schema.
 import test from 'ava';
 import fc from 'fast-check';
 
 import { deepEqual } from '../../../src/agent/diff.js';
-import { fastBlockAffinity } from '../../../src/config/resources.js';
-import { BlockAffinitySchema } from '../../../src/config/schema.js';
+import { fastBlockAffinity, fastNode } from '../../../src/config/resources.js';
+import { BlockAffinitySchema, NodeSchema } from '../../../src/config/schema.js';
 
 const anyValue = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant('true'), fc.constant('false'), fc.dictionary(fc.string(), fc.string()), fc.array(fc.string()));
 const mostly = <T, U>(good: fc.Arbitrary<T>, other: fc.Arbitrary<U>) => fc.oneof({ weight: 6, arbitrary: good }, { weight: 1, arbitrary: other });
@@ -61,4 +61,79 @@ test('the shapes kubectl and calicoctl write take the fast path', (t) => {
   t.deepEqual(fastBlockAffinity(plain), BlockAffinitySchema.parse(plain));
   t.is(fastBlockAffinity({ ...plain, spec: { ...plain.spec, extra: 1 } }), undefined, 'an unknown field is left to the schema (its diagnostic)');
   t.is(fastBlockAffinity({ ...plain, metadata: { name: 'Node_1' } }), undefined, 'a name the schema refuses is left to it');
+});
+
+// ── Node ─────────────────────────────────────────────────────────────────────────────────────
+
+const ipv4ish = mostly(fc.constantFrom('10.0.0.1', '192.168.7.250', '0.0.0.0'), fc.oneof(fc.constantFrom('10.0.0', '10.0.0.256', '10.0.0.1/24', '01.2.3.4', ''), anyValue));
+const nodeMeta = fc.record({
+  name: often(mostly(fc.constantFrom('node-1', 'a', 'worker-3.example.com', 'x'.repeat(253)), fc.oneof(fc.constantFrom('', 'Node_1', 'x'.repeat(254)), fc.string())), 10),
+  uid: rarely(mostly(fc.string(), anyValue)),
+  resourceVersion: rarely(mostly(fc.string(), fc.integer())),
+  creationTimestamp: rarely(mostly(fc.string(), fc.constant(null))),
+  labels: often(mostly(fc.dictionary(fc.string(), fc.string()), fc.dictionary(fc.string(), anyValue)), 2),
+  annotations: rarely(mostly(fc.dictionary(fc.string(), fc.string()), anyValue)),
+  generation: rarely(mostly(fc.integer(), anyValue)),
+  weird: rarely(anyValue),
+}).map(defined);
+const bgp = fc.record({
+  ipv4Address: often(mostly(fc.constantFrom('10.0.0.1/24', '10.0.0.1'), anyValue), 10),
+  ipv6Address: rarely(mostly(fc.string(), anyValue)),
+  ipv4IPIPTunnelAddr: often(ipv4ish, 2),
+  asNumber: rarely(mostly(fc.oneof(fc.integer(), fc.string()), fc.oneof(fc.double(), anyValue))),
+  routeReflectorClusterID: rarely(mostly(fc.string(), anyValue)),
+  extra: rarely(anyValue),
+}).map(defined);
+const nodeSpec = fc.record({
+  bgp: often(mostly(bgp, anyValue), 10),
+  ipv4VXLANTunnelAddr: often(ipv4ish, 2),
+  vxlanTunnelMACAddr: often(mostly(fc.constantFrom('66:0a:1b:2c:3d:4e', '66-0A-1B-2C-3D-4E'), fc.oneof(fc.constantFrom('67:0a:1b:2c:3d:4e', '66:0a:1b:2c:3d', 'zz:0a:1b:2c:3d:4e'), anyValue)), 2),
+  ipv6VXLANTunnelAddr: rarely(mostly(fc.string(), anyValue)),
+  vxlanTunnelMACAddrV6: rarely(mostly(fc.string(), anyValue)),
+  orchRefs: often(mostly(fc.array(fc.record({ nodeName: often(mostly(fc.string(), anyValue)), orchestrator: often(mostly(fc.constant('k8s'), anyValue), 10), more: rarely(anyValue) }).map(defined), { maxLength: 2 }), anyValue), 2),
+  addresses: often(mostly(fc.array(fc.record({ address: often(mostly(fc.constantFrom('10.0.0.1/24', '10.0.0.1'), anyValue), 10), type: often(mostly(fc.constantFrom('CalicoNodeIP', 'InternalIP'), anyValue)), more: rarely(anyValue) }).map(defined), { maxLength: 3 }), anyValue), 2),
+  wireguard: rarely(mostly(fc.record({ interfaceIPv4Address: often(mostly(fc.string(), anyValue)), interfaceIPv6Address: rarely(fc.string()), more: rarely(anyValue) }).map(defined), anyValue)),
+  extra: rarely(anyValue),
+}).map(defined);
+const nodeResource = fc.record({
+  apiVersion: fc.constant('projectcalico.org/v3'),
+  kind: fc.constant('Node'),
+  metadata: mostly(nodeMeta, anyValue),
+  spec: mostly(nodeSpec, anyValue),
+  status: rarely(mostly(fc.dictionary(fc.string(), anyValue), anyValue)),
+}).map(defined);
+
+test('Node: whatever the fast path accepts, the schema accepts with the same value', (t) => {
+  let accepted = 0;
+  fc.assert(
+    fc.property(nodeResource, (r) => {
+      const fast = fastNode(r as Record<string, unknown>);
+      if (!fast) return true;
+      accepted++;
+      const parsed = NodeSchema.safeParse(r);
+      return parsed.success && deepEqual(parsed.data, fast);
+    }),
+    { numRuns: 20000 },
+  );
+  t.true(accepted > 1000, `the fast path accepted ${accepted} generated resources`);
+});
+
+test('Node: what calico-node and the lab write take the fast path; the rest is left to the schema', (t) => {
+  const plain = {
+    apiVersion: 'projectcalico.org/v3', kind: 'Node',
+    metadata: { name: 'worker-1', uid: 'u', resourceVersion: '7', creationTimestamp: '2026-11-29T00:00:00Z', labels: { 'kubernetes.io/hostname': 'worker-1', 'kubernetes.io/os': 'linux' } },
+    spec: {
+      bgp: { ipv4Address: '10.0.1.10/24', ipv4IPIPTunnelAddr: '192.168.1.1' }, ipv4VXLANTunnelAddr: '192.168.1.2', vxlanTunnelMACAddr: '66:0a:1b:2c:3d:4e',
+      orchRefs: [{ nodeName: 'worker-1', orchestrator: 'k8s' }], addresses: [{ address: '10.0.1.10/24', type: 'CalicoNodeIP' }, { address: '10.0.1.10', type: 'InternalIP' }],
+    },
+    status: { podCIDRs: ['192.168.1.0/24'] },
+  };
+  t.deepEqual(fastNode(plain), NodeSchema.parse(plain));
+  t.deepEqual(fastNode({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'n' }, spec: { bgp: { ipv4Address: '10.0.0.1/24' } } }), NodeSchema.parse({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'n' }, spec: { bgp: { ipv4Address: '10.0.0.1/24' } } }));
+  t.is(fastNode({ ...plain, spec: { ...plain.spec, vxlanTunnelMACAddr: '67:0a:1b:2c:3d:4e' } }), undefined, 'a multicast VTEP MAC: the schema reports it');
+  t.is(fastNode({ ...plain, spec: { ...plain.spec, bgp: { ipv4Address: '10.0.1.10/24', ipv4IPIPTunnelAddr: '192.168.1' } } }), undefined, 'a bad tunnel address: the schema reports it');
+  t.is(fastNode({ ...plain, spec: { bgp: plain.spec.bgp, extra: 1 } }), undefined, 'an unknown field is left to the schema');
+  t.is(fastNode({ ...plain, spec: {} }), undefined, 'no bgp: the schema reports it');
+  t.is(fastNode({ ...plain, metadata: { name: 'n', labels: JSON.parse('{"__proto__":"x"}') as Record<string, string> } }), undefined,
+    'a __proto__ label: zod\'s copy would not keep it, so the schema decides');
 });
