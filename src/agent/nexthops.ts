@@ -133,8 +133,6 @@ export interface NexthopPlan {
   manage: { address: string; dev: string }[];
   /** Next hops in use (neighbourKey), managed or not. */
   used: Set<string>;
-  /** Devices the next hops are on (neighbour events elsewhere do not matter). */
-  devices: Set<string>;
   /** Why each peer without an entry has none. */
   waiting: Map<string, string>;
   /** peer → the neighbourKey of its next hop (peers with a usable route only). */
@@ -150,7 +148,7 @@ export function planNexthops(
   peers: Iterable<string>, routes: ReadonlyMap<string, RouteToPeer | null>, links: ReadonlyMap<string, LinkFacts>,
   neighbours: ReadonlyMap<string, NeighbourFacts>, exclude: ReadonlySet<string>,
 ): NexthopPlan {
-  const plan: NexthopPlan = { entries: new Map(), manage: [], used: new Set(), devices: new Set(), waiting: new Map(), hops: new Map() };
+  const plan: NexthopPlan = { entries: new Map(), manage: [], used: new Set(), waiting: new Map(), hops: new Map() };
   for (const peer of peers) {
     const route = routes.get(peer);
     if (!route) {
@@ -173,7 +171,6 @@ export function planNexthops(
     const via = route.gateway ?? peer;
     const key = neighbourKey(route.dev, via);
     const n = neighbours.get(key);
-    plan.devices.add(route.dev);
     plan.hops.set(peer, key);
     const permanent = n !== undefined && (n.states.includes('PERMANENT') || n.states.includes('NOARP'));
     if (!plan.used.has(key) && !permanent && !n?.managed) plan.manage.push({ address: via, dev: route.dev });
@@ -519,7 +516,7 @@ export class NexthopKeeper {
         unresolved.set(key, since);
         continue;
       }
-      const ms = Math.min(REST_MAX_MS, this.resting.has(key) ? this.resting.get(key)!.ms * 2 : REST_FIRST_MS);
+      const ms = Math.min(REST_MAX_MS, (this.resting.get(key)?.ms ?? REST_FIRST_MS / 2) * 2);
       this.resting.set(key, { until: now + ms, ms });
       retire.push(key);
     }

@@ -32,7 +32,7 @@ import { TUNNEL_GATEWAY } from '../compile/routes.js';
 import type { SourceEvent } from './events.js';
 import { ipv4Number, ipv4Text, maskNumber, packRouteKey, PackedTable, routeKeyAddr, routeKeyPrefix, routeKeyText } from './packed-table.js';
 import { KernelRouteTable } from './kernel-table.js';
-import { ResourceStore } from './store.js';
+import { ResourceStore, type PoolView } from './store.js';
 
 /** The `routes` map as raw bytes: the engine writes encoded entries without decoding them. */
 export interface RawRouteMap {
@@ -165,7 +165,7 @@ export class Engine {
 
   // ── the desired state as plain values (tests, agentctl) ────────────────────────────────────
 
-  private poolKeys: { pools: readonly unknown[]; keys: Set<number> } | undefined;
+  private poolKeys: { pools: readonly PoolView[]; keys: Set<number> } | undefined;
 
   /** Every pool's CIDR as a route key (recomputed when the store's pools change). */
   private poolRouteKeys(): Set<number> {

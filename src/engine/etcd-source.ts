@@ -74,19 +74,11 @@ export async function readPrefixes(client: Etcd3, onPage: (kvs: readonly RawKeyV
   let revision: string | undefined;
   const names: string[] = [];
   for (const p of ETCD_PREFIXES) {
+    const end = Range.prefix(p).end;
     if (p === HOST_PREFIX && streams > 1 && names.length >= streams * 16) {
       names.sort();
       const cuts = Array.from({ length: streams - 1 }, (_, i) => Buffer.from(`${p}${names[Math.floor(((i + 1) * names.length) / streams)]!}`));
-      const starts = [Buffer.from(p), ...cuts];
-      const ends = [...cuts, Buffer.from(Range.prefix(p).end)];
-      let failed = false;
-      const settled = await Promise.allSettled(starts.map((start, i) => rangeAll(client, start, ends[i]!, revision, (kvs) => failed || onPage(kvs), pageSize)
-        .catch((e: unknown) => {
-          failed = true;
-          throw e;
-        })));
-      const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (rejected) throw rejected.reason;
+      await rangesAll(client, [Buffer.from(p), ...cuts], end, revision!, onPage, pageSize);
       continue;
     }
     const onNodes = p === NODES_PREFIX
@@ -95,9 +87,27 @@ export async function readPrefixes(client: Etcd3, onPage: (kvs: readonly RawKeyV
         onPage(kvs);
       }
       : onPage;
-    revision = await rangeAll(client, Buffer.from(p), Buffer.from(Range.prefix(p).end), revision, onNodes, pageSize);
+    revision = await rangeAll(client, Buffer.from(p), end, revision, onNodes, pageSize);
   }
   return revision!;
+}
+
+/**
+ * The keys from starts[0] to `end` as the ranges [starts[i], starts[i + 1]), all read at once at
+ * `revision`. After one fails, the others hand in no more pages; the first failure is thrown
+ * once all have stopped.
+ */
+async function rangesAll(client: Etcd3, starts: readonly Buffer[], end: Buffer, revision: string, onPage: (kvs: readonly RawKeyValue[]) => void, pageSize: number): Promise<void> {
+  let failed = false;
+  const settled = await Promise.allSettled(starts.map((start, i) =>
+    rangeAll(client, start, starts[i + 1] ?? end, revision, (kvs) => {
+      if (!failed) onPage(kvs);
+    }, pageSize).catch((e: unknown) => {
+      failed = true;
+      throw e;
+    })));
+  const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 const NODES_PREFIX = `${CALICO_V3_PREFIX}nodes/`;

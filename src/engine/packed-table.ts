@@ -158,15 +158,17 @@ export class PackedTable {
    */
   head(key: number): number {
     const slot = this.slots.get(key);
-    if (slot === undefined) return -1;
+    return slot === undefined ? -1 : this.headAt(slot);
+  }
+
+  private headAt(slot: number): number {
     const base = slot * this.recordSize;
     return this.tags[slot]! * 65536 + (this.recordSize > 1 ? this.slab[base + 1]! * 256 : 0) + this.slab[base]!;
   }
 
   /** head() of every record, without a lookup per key (the table must not change meanwhile). */
   forEachHead(fn: (key: number, head: number) => void): void {
-    const n = this.recordSize;
-    this.slots.forEach((key, slot) => fn(key, this.tags[slot]! * 65536 + (n > 1 ? this.slab[slot * n + 1]! * 256 : 0) + this.slab[slot * n]!));
+    this.slots.forEach((key, slot) => fn(key, this.headAt(slot)));
   }
 
   /** The record's tag, or undefined when absent. */

@@ -87,7 +87,10 @@ test('plan: the neighbour\'s MAC and the device\'s MAC, MTU and ifindex; none un
     '10.0.8.10': 'a blackhole route',
     '10.0.9.10': 'neighbour 10.0.9.10 on eth1 failed',
   });
-  t.deepEqual([...plan.devices].sort(), ['eth0', 'eth1']);
+  t.deepEqual(Object.fromEntries(plan.hops), {
+    '10.0.1.11': neighbourKey('eth0', '10.0.1.11'), '10.0.2.10': neighbourKey('eth0', '10.0.1.1'), '10.0.2.11': neighbourKey('eth0', '10.0.1.1'),
+    '10.0.3.10': neighbourKey('eth1', '10.0.3.10'), '10.0.4.10': neighbourKey('eth0', '10.0.4.10'), '10.0.9.10': neighbourKey('eth1', '10.0.9.10'),
+  }, 'each peer with a route to an Ethernet device: its next hop, which neighbour events are matched against');
   t.true(plan.used.has(neighbourKey('eth0', '10.0.1.1')) && plan.used.has(neighbourKey('eth1', '10.0.3.10')));
 });
 
