@@ -99,6 +99,13 @@ struct burrow_config {
 	 * the tunnel MTU of the mode less 40; 0 turns clamping off for the mode. */
 	__u16 mss_ipip;
 	__u16 mss_vxlan;
+	/* tc_decap, VXLAN (docs/datapath.md, "VXLAN through the tunnel device's GRO"): the inner
+	 * frame is redirected to this device, the tunnel device's peer, so that it arrives on the
+	 * tunnel device through the veth's NAPI, where GRO merges it; written with tunnel_mac as
+	 * its Ethernet destination. 0: the inner frame goes up the uplink's stack (TC_ACT_OK). */
+	__u32 gro_ifindex;
+	__u8  tunnel_mac[6];
+	__u16 _pad2;
 };
 
 /* Index of the `stats` per-CPU array. Every verdict of every program moves exactly one verdict

@@ -38,6 +38,8 @@ struct decap_plan {
 	__u32 strip;            /* bytes removed after the outer Ethernet header */
 	__u8  inner_tos;        /* inner TOS after the RFC 6040 table */
 	__u8  tos_changed;
+	__u32 gro_ifindex;      /* cfg.gro_ifindex (tc_decap step 16) */
+	const __u8 *tunnel_mac; /* cfg.tunnel_mac */
 };
 
 /* ---- VXLAN source port ---------------------------------------------------------------- */
@@ -284,6 +286,19 @@ static __always_inline int decap_skb(struct __sk_buff *skb, const struct decap_p
 	if (bpf_skb_adjust_room(skb, -(__s32)d->strip, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO))
 		return -1;
 	return decap_fix_inner((void *)(long)skb->data, (void *)(long)skb->data_end, d);
+}
+
+/* tc_decap step 16: the Ethernet destination the tunnel device accepts as its own. */
+static __always_inline int decap_set_dmac_skb(struct __sk_buff *skb, const __u8 *mac)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+	return 0;
 }
 
 /* XDP: move the head past the outer headers and put the outer Ethernet header back in front. */

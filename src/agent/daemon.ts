@@ -41,7 +41,7 @@ import { TunnelModeSwitch } from './mode-switch.js';
 import { NexthopKeeper } from './nexthops.js';
 import { PmtuPoller, removePmtuRoutes } from './pmtu.js';
 import { ensureTunnelDevice, tunnelPeerName } from './tunnel-device.js';
-import { chooseDecapHook, findUplinks, type DecapHook, type DecapHookChoice, type UplinkSet } from './uplink.js';
+import { chooseDecapHook, chooseGroHop, findUplinks, type DecapHook, type DecapHookChoice, type GroHopChoice, type GroHopDecision, type UplinkSet } from './uplink.js';
 
 export interface DaemonOptions {
   node: string;
@@ -53,6 +53,8 @@ export interface DaemonOptions {
   uplink?: readonly string[] | undefined;
   pinRoot: string;
   decapHook: DecapHookChoice;
+  /** --vxlan-gro: tc_decap's GRO hop for VXLAN (docs/datapath.md, "VXLAN through the tunnel device's GRO"); default 'auto'. */
+  vxlanGro?: GroHopChoice;
   tunnelDevice: string;
   /** Decap's inner source check (docs/datapath.md step 12); default 'strict'. */
   decapSourceCheck?: DecapSourceCheck;
@@ -158,6 +160,9 @@ export class Daemon {
   private readonly modeSwitch: TunnelModeSwitch;
   private uplink: UplinkSet | undefined;
   private uplinkFor: string | undefined;
+  /** tc_decap's GRO hop, decided with the uplinks; the tunnel device's peer and MAC it needs. */
+  private groHop: GroHopDecision | undefined;
+  private tunnel: { peerIfindex: number; mac: string } | undefined;
   private resyncDue = false;
   private lastKernelResync = Date.now();
   private switchTimer: NodeJS.Timeout | undefined;
@@ -575,10 +580,11 @@ export class Daemon {
     const u = this.uplink;
     if (!u) return undefined;
     const { primary } = u;
+    const groHop = this.groHop?.on && this.tunnel ? { groHop: { ifindex: this.tunnel.peerIfindex, mac: this.tunnel.mac } } : {};
     // With the FIB choosing the uplink, no route names a device (docs/datapath.md, "Loopback tunnel source").
     return u.fib
-      ? { ifindex: primary.ifindex, mac: primary.mac, mtu: u.mtu, fib: true }
-      : { name: primary.name, ifindex: primary.ifindex, mac: primary.mac, mtu: u.mtu };
+      ? { ifindex: primary.ifindex, mac: primary.mac, mtu: u.mtu, fib: true, ...groHop }
+      : { name: primary.name, ifindex: primary.ifindex, mac: primary.mac, mtu: u.mtu, ...groHop };
   }
 
   private async apply(summary: CycleSummary): Promise<void> {
@@ -588,10 +594,13 @@ export class Daemon {
       this.uplinkFor = local.address;
       const u = this.uplink;
       if (u.fib) this.log.info({ uplinks: u.all.map((x) => x.name), source: u.sourceDevice, mtu: u.mtu }, 'tunnel source not on a single uplink: tc_encap follows the FIB, decap on every uplink');
+      this.groHop = chooseGroHop(this.opts.vxlanGro ?? 'auto', u.all);
+      this.log.info({ vxlanGro: this.groHop.on, why: this.groHop.reason }, 'VXLAN GRO hop chosen');
     }
     const uplink = this.uplink;
     const tunnelAddresses = [...new Set([local.ipipTunnelAddr, local.vxlanTunnelAddr].filter((a): a is string => a !== undefined))];
     const device = await ensureTunnelDevice(this.opts.tunnelDevice, uplink.mtu, tunnelAddresses);
+    this.tunnel = { peerIfindex: device.peerIfindex, mac: device.mac };
     summary.device = device.changes;
     const next = { peers: [...this.engine.derived.peers.values()] };
     const decision = this.modeSwitch.decide(this.previous, next);
@@ -627,7 +636,7 @@ export class Daemon {
     if (!this.hook) {
       // One hook for all: XDP only when every uplink would take it natively.
       const vxlan = this.engine.store.pools.some((p) => poolEncap(p.pool)?.encap === 'vxlan');
-      const choices = uplinks.all.map((u) => chooseDecapHook(this.opts.decapHook, u, { vxlan }));
+      const choices = uplinks.all.map((u) => chooseDecapHook(this.opts.decapHook, u, { vxlan, groHop: this.groHop?.on ?? false }));
       const choice = choices.find((c) => c.hook === 'tc') ?? choices[0]!;
       this.hook = choice.hook;
       this.log.info({ uplink: uplinks.all.map((u) => u.name).join(','), kind: uplink.kind ?? 'device', driver: uplink.driver, decapHook: choice.hook, why: choice.reason }, 'decap hook chosen');

@@ -72,6 +72,11 @@ export interface RuntimeUplink {
   mtu: number;
   /** tc_encap asks the FIB for the uplink (BURROW_CFG_UPLINK_FIB): a loopback tunnel source, several uplinks. */
   fib?: boolean;
+  /**
+   * tc_decap's GRO hop for VXLAN (docs/datapath.md, "VXLAN through the tunnel device's GRO"): the
+   * tunnel device's peer and the tunnel device's MAC; absent: none (decapsulated VXLAN goes up the uplink).
+   */
+  groHop?: { ifindex: number; mac: string };
 }
 
 /** IPv4 (20) and TCP (20) headers without options: what a SYN's MSS may announce on a path of `mtu`. */
@@ -95,6 +100,8 @@ export function configValueOf(n: NodeConfig, uplink?: RuntimeUplink): BurrowConf
     flags: (n.decapSourceCheck === 'pool' ? BurrowConfigFlag.decap_src_pool : 0) | (uplink?.fib ? BurrowConfigFlag.uplink_fib : 0),
     mss_ipip: n.mssClamp ? mssFor(n.tunnelMtu.ipip) : 0,
     mss_vxlan: n.mssClamp ? mssFor(n.tunnelMtu.vxlan) : 0,
+    gro_ifindex: uplink?.groHop?.ifindex ?? 0,
+    tunnel_mac: uplink?.groHop?.mac ?? ZERO_MAC,
   };
 }
 

@@ -48,6 +48,9 @@ export interface ConfigView {
   /** MSS clamps (0: off). */
   mssIpip: number;
   mssVxlan: number;
+  /** tc_decap's GRO hop for VXLAN (0: none) and the tunnel device's MAC it writes. */
+  groIfindex: number;
+  tunnelMac: string;
 }
 
 export interface CounterView {
@@ -94,6 +97,8 @@ export function configView(c: BurrowConfig): ConfigView {
     flags: flagNames(c.flags, BurrowConfigFlag),
     mssIpip: c.mss_ipip,
     mssVxlan: c.mss_vxlan,
+    groIfindex: c.gro_ifindex,
+    tunnelMac: c.tunnel_mac,
   };
 }
 

@@ -51,6 +51,7 @@ const PEER_FIELDS: Partial<Record<keyof PeerView, string>> = { modes: 'modes', v
 const CONFIG_FIELDS: Partial<Record<keyof ConfigView, string>> = {
   localIp: 'local-ip', uplinkIfindex: 'uplink-ifindex', uplinkMac: 'uplink-mac', vtepMac: 'vtep-mac', vxlanPort: 'vxlan-port',
   ttl: 'ttl', defaultVni: 'default-vni', uplinkMtu: 'uplink-mtu', flags: 'flags', mssIpip: 'mss-ipip', mssVxlan: 'mss-vxlan',
+  groIfindex: 'gro-ifindex', tunnelMac: 'tunnel-mac',
 };
 const KERNEL_FIELDS: Partial<Record<keyof KernelRoute, string>> = { via: 'via', dev: 'dev', onlink: 'onlink', mtu: 'mtu', src: 'src' };
 
@@ -168,6 +169,7 @@ function diffJson<E, V extends object>(d: KeyedDiff<E>, view: (key: string, e: E
 const CONFIG_VIEW_NAME: Record<keyof BurrowConfig, keyof ConfigView> = {
   local_ip: 'localIp', uplink_ifindex: 'uplinkIfindex', uplink_mac: 'uplinkMac', vtep_mac: 'vtepMac', vxlan_port: 'vxlanPort',
   ttl: 'ttl', default_vni: 'defaultVni', uplink_mtu: 'uplinkMtu', flags: 'flags', mss_ipip: 'mssIpip', mss_vxlan: 'mssVxlan',
+  gro_ifindex: 'groIfindex', tunnel_mac: 'tunnelMac',
 };
 
 export function planJson(plan: Plan): PlanJson {

@@ -93,13 +93,13 @@ export function guardOf(node: { readonly vxlanPort: number }): TunnelGuard {
 }
 
 /**
- * The uplink fields (ifindex, MAC, MTU) are runtime facts the manifests do not carry: when the
+ * The uplink fields (ifindex, MAC, MTU) and tc_decap's GRO hop are runtime facts the manifests do not carry: when the
  * caller does not know them, keep the ones already in the config entry instead of zeroing them.
  */
 export function keepRuntimeUplink(desired: DesiredParts, actualConfig: BurrowConfig | null): DesiredParts {
   if (actualConfig === null || actualConfig.uplink_ifindex === 0) return desired;
-  const { uplink_ifindex, uplink_mac, uplink_mtu } = actualConfig;
-  return { ...desired, config: { ...desired.config, uplink_ifindex, uplink_mac, uplink_mtu } };
+  const { uplink_ifindex, uplink_mac, uplink_mtu, gro_ifindex, tunnel_mac } = actualConfig;
+  return { ...desired, config: { ...desired.config, uplink_ifindex, uplink_mac, uplink_mtu, gro_ifindex, tunnel_mac } };
 }
 
 /**
@@ -157,12 +157,14 @@ export function canonicalRouteKey(key: BurrowRouteKey): string {
 export function isZeroConfig(c: BurrowConfig): boolean {
   return (
     c.local_ip === '0.0.0.0' && c.uplink_ifindex === 0 && c.uplink_mac === ZERO_MAC && c.vtep_mac === ZERO_MAC &&
-    c.vxlan_port === 0 && c.ttl === 0 && c.default_vni === 0 && c.uplink_mtu === 0 && c.flags === 0 && c.mss_ipip === 0 && c.mss_vxlan === 0
+    c.vxlan_port === 0 && c.ttl === 0 && c.default_vni === 0 && c.uplink_mtu === 0 && c.flags === 0 && c.mss_ipip === 0 && c.mss_vxlan === 0 &&
+    c.gro_ifindex === 0 && c.tunnel_mac === ZERO_MAC
   );
 }
 
 const CONFIG_FIELDS: (keyof BurrowConfig)[] = [
   'local_ip', 'uplink_ifindex', 'uplink_mac', 'vtep_mac', 'vxlan_port', 'ttl', 'default_vni', 'uplink_mtu', 'flags', 'mss_ipip', 'mss_vxlan',
+  'gro_ifindex', 'tunnel_mac',
 ];
 
 export function planConfig(before: BurrowConfig | null, after: BurrowConfig): ConfigChange | null {

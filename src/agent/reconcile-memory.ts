@@ -74,6 +74,7 @@ export class MemoryMap<K, V> implements ReconcileMap<K, V> {
 export const ZERO_CONFIG: BurrowConfig = {
   local_ip: '0.0.0.0', uplink_ifindex: 0, uplink_mac: '00:00:00:00:00:00', vtep_mac: '00:00:00:00:00:00',
   vxlan_port: 0, ttl: 0, default_vni: 0, uplink_mtu: 0, flags: 0, mss_ipip: 0, mss_vxlan: 0,
+  gro_ifindex: 0, tunnel_mac: '00:00:00:00:00:00',
 };
 
 export interface MemoryDatapathMaps extends ReconcileMaps {

@@ -6,7 +6,9 @@
  * off on the peer, so the stack drops it instead of looping it until its TTL runs out.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 
+import { addon } from '../bpf/native.js';
 import { run } from './exec.js';
 import { readLink } from './uplink.js';
 
@@ -18,6 +20,18 @@ export interface TunnelDeviceResult {
   /** What had to change: [] when the device was already as wanted. */
   changes: string[];
   ifindex: number;
+  /** The tunnel device's MAC and its peer's ifindex: tc_decap's GRO hop (docs/datapath.md, "VXLAN through the tunnel device's GRO"). */
+  mac: string;
+  peerIfindex: number;
+}
+
+/**
+ * Receive queues of a new pair: one per CPU, so each CPU's decapsulated VXLAN meets its own NAPI
+ * (and GRO) on the tunnel device: a frame sent on the peer's transmit queue n arrives on the
+ * device's receive queue n, and the peer picks n from the uplink's receive queue or the flow hash.
+ */
+export function tunnelQueues(): number {
+  return Math.max(1, Math.min(256, os.availableParallelism()));
 }
 
 /** A kernel setting of the tunnel pair, written through /proc/sys (docs/operations.md, "Kernel settings"). */
@@ -31,11 +45,16 @@ export interface TunnelSysctl {
   optional?: boolean;
 }
 
-/** What the tunnel pair needs: no forwarding on the peer (no loops), no rp_filter on the device, no IPv6 on either. */
+/**
+ * What the tunnel pair needs: no forwarding on the peer (no loops), forwarding and no rp_filter on
+ * the device (decapsulated VXLAN arrives there through the GRO hop, to be routed to its pod), no
+ * IPv6 on either.
+ */
 export function tunnelSysctls(device: string): TunnelSysctl[] {
   const peer = tunnelPeerName(device);
   return [
     { key: `net.ipv4.conf.${peer}.forwarding`, value: '0' },
+    { key: `net.ipv4.conf.${device}.forwarding`, value: '1' },
     { key: `net.ipv4.conf.${device}.rp_filter`, value: '0' },
     { key: `net.ipv6.conf.${device}.disable_ipv6`, value: '1', optional: true },
     { key: `net.ipv6.conf.${peer}.disable_ipv6`, value: '1', optional: true },
@@ -117,8 +136,10 @@ export async function ensureTunnelDevice(device: string, mtu: number, addresses:
     throw new Error(`${device} exists but is a ${link.linkinfo?.info_kind ?? 'non-veth'} device, not burrow's tunnel device: remove it or choose another tunnelDevice`);
   }
   if (!link) {
-    await run(['ip', 'link', 'add', device, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', peer, 'mtu', String(mtu)]);
-    changes.push(`created ${device} (peer ${peer})`);
+    const q = String(tunnelQueues());
+    await run(['ip', 'link', 'add', device, 'mtu', String(mtu), 'numtxqueues', q, 'numrxqueues', q, 'type', 'veth',
+      'peer', 'name', peer, 'mtu', String(mtu), 'numtxqueues', q, 'numrxqueues', q]);
+    changes.push(`created ${device} (peer ${peer}, ${q} queues)`);
     link = await readLink(device);
     if (!link) throw new Error(`${device} vanished right after it was created`);
   }
@@ -146,7 +167,30 @@ export async function ensureTunnelDevice(device: string, mtu: number, addresses:
     changes.push(`removed ${a} from ${device}`);
   }
   changes.push(...applyTunnelSysctls(tunnelSysctls(device)));
-  return { changes, ifindex: link.ifindex };
+  changes.push(...applyTunnelOffloads(device));
+  return { changes, ifindex: link.ifindex, mac: link.address ?? '00:00:00:00:00:00', peerIfindex: peerLink.ifindex };
+}
+
+/**
+ * GRO on the device (its receive queues then run NAPI, whose GRO merges what arrives), TSO off on
+ * the peer: a veth hands a frame to the other end's NAPI only when the sending end cannot send
+ * TCP segments larger than its MTU (drivers/net/veth.c, veth_skb_is_eligible_for_gro); otherwise
+ * the frame skips GRO. Neither changes encapsulation (tc_encap redirects on the device's egress,
+ * before the veth transmits). Read back and set only when different, like the sysctls.
+ */
+export function applyTunnelOffloads(device: string): string[] {
+  const peer = tunnelPeerName(device);
+  const changes: string[] = [];
+  const a = addon();
+  if (!a.linkOffloads(device).gro) {
+    a.setLinkOffloads(device, { gro: true });
+    changes.push(`${device} gro on`);
+  }
+  if (a.linkOffloads(peer).tso) {
+    a.setLinkOffloads(peer, { tso: false });
+    changes.push(`${peer} tso off`);
+  }
+  return changes;
 }
 
 /** Deletes the pair (deleting one end removes both); false when it did not exist. */

@@ -150,22 +150,50 @@ export interface DecapHookDecision {
   reason: string;
 }
 
+/** A veth as it comes: TSO or GSO on, so whole GSO segments cross it (no NIC does that). */
+export function carriesGsoSegments(uplink: UplinkInfo): boolean {
+  const o = uplink.offloads;
+  return uplink.kind === 'veth' && (o === undefined || o.tso || o.gso);
+}
+
+export type GroHopChoice = 'auto' | 'on' | 'off';
+export interface GroHopDecision {
+  on: boolean;
+  reason: string;
+}
+
+/**
+ * `--vxlan-gro` (docs/datapath.md, "VXLAN through the tunnel device's GRO"): whether tc_decap sends
+ * decapsulated VXLAN through the tunnel device, whose GRO merges the inner segments the uplink's
+ * GRO could not. `auto`: on unless an uplink carries whole GSO segments (a veth as it comes: they
+ * arrive merged already, and the tunnel device's peer, TSO off, would segment them again).
+ */
+export function chooseGroHop(requested: GroHopChoice, uplinks: readonly UplinkInfo[]): GroHopDecision {
+  if (requested !== 'auto') return { on: requested === 'on', reason: 'requested' };
+  const gso = uplinks.find(carriesGsoSegments);
+  return gso
+    ? { on: false, reason: `${gso.name} is a veth carrying GSO segments: VXLAN arrives merged` }
+    : { on: true, reason: 'uplinks segment (MTU-sized frames): VXLAN is merged after decapsulation, by the tunnel device\'s GRO' };
+}
+
 /**
  * `auto` (docs/datapath.md, "Choosing the decap hook"): XDP on a NIC with a driver (attach then
  * tries native mode and falls back to TC if the driver has none); on a veth set up like a wire
- * (segmentation offloads off, GRO on: MTU-sized frames that GRO merges) XDP when VXLAN is in use
- * (`vxlan`: some pool tunnels with it; XDP decap runs before GRO, so the inner segments are merged,
- * where TC decap sees every VXLAN packet alone) and TC for IPIP alone (GRO merges IPIP before TC,
- * and XDP on a veth copies each frame); TC on a veth as it comes (it carries whole GSO segments, and
- * XDP on a veth strips GSO from its peer: ~4x less TCP throughput) and on other virtual devices.
+ * (segmentation offloads off, GRO on: MTU-sized frames that GRO merges) TC (GRO merges IPIP before
+ * TC decap, and VXLAN after it through the tunnel device's GRO, where XDP on a veth copies each
+ * frame), or XDP when VXLAN is in use without that GRO hop (`groHop` false: XDP decap runs before
+ * GRO, so the inner segments are merged, where TC decap alone would pass every VXLAN packet up
+ * alone); TC on a veth as it comes (it carries whole GSO segments, and XDP on a veth strips GSO
+ * from its peer: ~4x less TCP throughput) and on other virtual devices.
  */
-export function chooseDecapHook(requested: DecapHookChoice, uplink: UplinkInfo, use: { vxlan: boolean } = { vxlan: true }): DecapHookDecision {
+export function chooseDecapHook(requested: DecapHookChoice, uplink: UplinkInfo, use: { vxlan: boolean; groHop?: boolean } = { vxlan: true }): DecapHookDecision {
   if (requested !== 'auto') return { hook: requested, reason: 'requested' };
   const o = uplink.offloads;
   if (uplink.kind === 'veth' && o && o.gro && !o.tso && !o.gso) {
-    return use.vxlan
-      ? { hook: 'xdp', reason: 'veth set up like a wire (TSO and GSO off, GRO on), VXLAN in use: XDP decap runs before GRO, which then merges the inner segments' }
-      : { hook: 'tc', reason: 'veth set up like a wire (TSO and GSO off, GRO on), IPIP only: GRO merges IPIP before TC decap' };
+    if (!use.vxlan) return { hook: 'tc', reason: 'veth set up like a wire (TSO and GSO off, GRO on), IPIP only: GRO merges IPIP before TC decap' };
+    return use.groHop
+      ? { hook: 'tc', reason: 'veth set up like a wire (TSO and GSO off, GRO on), VXLAN in use: GRO merges IPIP before TC decap and VXLAN after it, on the tunnel device' }
+      : { hook: 'xdp', reason: 'veth set up like a wire (TSO and GSO off, GRO on), VXLAN in use without the GRO hop: XDP decap runs before GRO, which then merges the inner segments' };
   }
   if (uplink.kind === 'veth') return { hook: 'tc', reason: 'veth uplink carrying GSO segments: XDP would strip GSO from its peer' };
   if (!uplink.driver) return { hook: 'tc', reason: `${uplink.kind ?? 'virtual'} device without a driver: no native XDP` };

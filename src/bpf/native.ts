@@ -203,6 +203,8 @@ export interface NativeAddon {
   ifIndexToName(ifindex: number): string;
   /** GRO, TSO and GSO of a device in this thread's netns (SIOCETHTOOL, native/ethtool.cc). */
   linkOffloads(ifname: string): LinkOffloads;
+  /** Sets GRO and/or TSO of a device in this thread's netns (legacy ETHTOOL_SGRO / ETHTOOL_STSO). */
+  setLinkOffloads(ifname: string, want: { gro?: boolean; tso?: boolean }): void;
 }
 
 /** Whether a device aggregates received frames (GRO) and sends frames above its MTU (TSO, GSO). */
@@ -227,7 +229,7 @@ const EXPORTS: readonly (keyof NativeAddon)[] = [
   'BpfObject', 'MapHandle', 'mapCreate', 'mapInfo', 'possibleCpus', 'progTestRun', 'progInfo', 'objPin',
   'objGet', 'fdById', 'closeFd', 'flockExclusive', 'releaseMemory', 'linkCreate', 'linkDetach', 'linkUpdate', 'linkInfo', 'progQuery', 'xdpAttach',
   'xdpDetach', 'xdpQuery', 'tcHookCreate', 'tcHookDestroy', 'tcAttach', 'tcDetach', 'tcQuery', 'tcList',
-  'openNetns', 'setns', 'ifNameToIndex', 'ifIndexToName', 'linkOffloads',
+  'openNetns', 'setns', 'ifNameToIndex', 'ifIndexToName', 'linkOffloads', 'setLinkOffloads',
 ];
 
 function isNativeAddon(mod: unknown): mod is NativeAddon {

@@ -83,7 +83,7 @@ export function codecTables(
     config: {
       localIp: config.local_ip, uplinkIfindex: config.uplink_ifindex, uplinkMac: config.uplink_mac, vtepMac: config.vtep_mac,
       vxlanPort: config.vxlan_port, ttl: config.ttl, defaultVni: config.default_vni, uplinkMtu: config.uplink_mtu, flags: config.flags,
-      mssIpip: config.mss_ipip, mssVxlan: config.mss_vxlan,
+      mssIpip: config.mss_ipip, mssVxlan: config.mss_vxlan, groIfindex: config.gro_ifindex, tunnelMac: config.tunnel_mac,
     },
   };
 }

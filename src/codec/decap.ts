@@ -1,6 +1,6 @@
 // The decapsulation programs, xdp_decap and tc_decap (same rules, same counters), step by step
 // as docs/datapath.md states them.
-import { ipv4ToNumber, numberToIpv4, readU16, readU32 } from './address.js';
+import { ipv4ToNumber, macToBytes, numberToIpv4, readU16, readU32 } from './address.js';
 import { ETH_HLEN, ETH_P_IP } from './ethernet.js';
 import { decapEcn } from './ecn.js';
 import { parseIpv4Frame } from './frame-parse.js';
@@ -34,6 +34,8 @@ export interface DecapResult extends DatapathResult {
   readonly peer?: Peer;
   /** Step P6: the `pmtu` entry written (peer → MTU, with a fresh learned_ns), if any. */
   readonly pmtuWrite?: { readonly peer: string; readonly mtu: number };
+  /** Step 16 (tc, VXLAN, `config.groIfindex` set): the device the frame is redirected to. */
+  readonly redirectIfindex?: number;
 }
 
 /** IHL·4 + 30 for VXLAN: outer UDP, VXLAN and inner Ethernet headers. */
@@ -95,7 +97,14 @@ export function decap(frame: Uint8Array, options: DecapOptions): DecapResult {
   output.set(frame.subarray(innerOffset), ETH_HLEN);
   const newTos = (innerTos & 0xfc) | ecn.innerEcn;
   if (newTos !== innerTos) rewriteTos(output, ETH_HLEN, newTos);
-  return { ...resultOf(hook, 'pass', mode === 'ipip' ? 'DECAP_IPIP' : 'DECAP_VXLAN', output), mode, peer };
+  const counter = mode === 'ipip' ? 'DECAP_IPIP' : 'DECAP_VXLAN';
+  // Step 16: through the tunnel device, whose GRO merges the inner segments.
+  const groIfindex = config.groIfindex ?? 0;
+  if (hook === 'tc' && mode === 'vxlan' && groIfindex !== 0) {
+    output.set(macToBytes(config.tunnelMac ?? '00:00:00:00:00:00'), 0);
+    return { ...resultOf(hook, 'redirect', counter, output), mode, peer, redirectIfindex: groIfindex };
+  }
+  return { ...resultOf(hook, 'pass', counter, output), mode, peer };
 }
 
 /**

@@ -291,3 +291,37 @@ export function readSyns(file: string): CapturedSyn[] {
       };
     });
 }
+
+/** What a namespace's IP layer received: packets (skbs) and the segments they carried. */
+export interface IpReceive {
+  /** `Ip InReceives`: one per packet handed to ip_rcv, merged or not. */
+  packets: number;
+  /** `IpExt In{NoECT,ECT1,ECT0,CE}Pkts`: ip_rcv adds each packet's gso_segs, so a GRO-merged packet counts its segments. */
+  segments: number;
+}
+
+/** `/proc/net/snmp` + `/proc/net/netstat` of a namespace as "Ip.InReceives" → value. */
+export function netCounters(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const lines = text.split('\n').filter((l) => l.trim());
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const head = lines[i]!.split(/\s+/);
+    const vals = lines[i + 1]!.split(/\s+/);
+    const group = head[0]!.replace(/:$/, '');
+    if (vals[0] !== head[0]) throw new Error(`unexpected counter lines '${lines[i]}' / '${lines[i + 1]}'`);
+    for (let j = 1; j < head.length; j++) out.set(`${group}.${head[j]}`, Number(vals[j]));
+  }
+  return out;
+}
+
+/** The IP receive counters of namespace `ns` (GRO's effect: segments per packet). */
+export function ipReceive(ns: string): IpReceive {
+  const c = netCounters(sh(['ip', 'netns', 'exec', ns, 'cat', '/proc/net/snmp', '/proc/net/netstat']));
+  const need = (k: string) => {
+    const v = c.get(k);
+    if (v === undefined || !Number.isFinite(v)) throw new Error(`namespace ${ns} has no counter ${k}`);
+    return v;
+  };
+  const segments = ['IpExt.InNoECTPkts', 'IpExt.InECT1Pkts', 'IpExt.InECT0Pkts', 'IpExt.InCEPkts'].reduce((a, k) => a + need(k), 0);
+  return { packets: need('Ip.InReceives'), segments };
+}

@@ -115,7 +115,7 @@ privileged('maps dump -o json decodes every field of routes, peers, config and s
     { cidr: '192.168.2.0/26', mode: 'vxlan', remote: '10.0.2.10', vni: 4096, vtepMac: '66:cc:00:00:00:0c', flags: ['nat-outgoing', 'in-pool', 'pool-disabled'], pool: 0 },
   ]);
   t.deepEqual(d.peers, [{ address: '10.0.2.10', modes: ['vxlan'], vni: 4096 }]);
-  t.deepEqual(Object.keys(d.config), ['localIp', 'uplinkIfindex', 'uplinkMac', 'vtepMac', 'vxlanPort', 'ttl', 'defaultVni', 'uplinkMtu', 'flags', 'mssIpip', 'mssVxlan']);
+  t.deepEqual(Object.keys(d.config), ['localIp', 'uplinkIfindex', 'uplinkMac', 'vtepMac', 'vxlanPort', 'ttl', 'defaultVni', 'uplinkMtu', 'flags', 'mssIpip', 'mssVxlan', 'groIfindex', 'tunnelMac']);
   t.like(d.config, { localIp: '10.0.1.10', uplinkIfindex: 0, vxlanPort: 4789, ttl: 64, defaultVni: 4096, uplinkMtu: 1500, flags: [] });
   t.regex(String(d.config.vtepMac), /^66:[0-9a-f]{2}(:[0-9a-f]{2}){4}$/);
   t.deepEqual(d.stats.map((s) => s.name), [...burrowStatNames]);

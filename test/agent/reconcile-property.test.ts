@@ -106,7 +106,7 @@ const arbActual: fc.Arbitrary<ActualSeed> = fc.record({
     fc.record({
       local_ip: fc.constantFrom('10.0.1.10', '10.0.9.9'), uplink_ifindex: fc.constantFrom(0, 2), uplink_mac: arbMac, vtep_mac: arbMac,
       vxlan_port: fc.constantFrom(4789, 8472), ttl: fc.constantFrom(64, 0), default_vni: arbVni, uplink_mtu: fc.constantFrom(1500, 9000), flags: fc.constant(0),
-      mss_ipip: fc.constantFrom(0, 1440), mss_vxlan: fc.constantFrom(0, 1410),
+      mss_ipip: fc.constantFrom(0, 1440), mss_vxlan: fc.constantFrom(0, 1410), gro_ifindex: fc.constantFrom(0, 4), tunnel_mac: fc.constantFrom('00:00:00:00:00:00', '02:b0:00:00:00:04'),
     }),
     { nil: null },
   ),
@@ -131,7 +131,10 @@ function expectedWrites(before: ReturnType<typeof readBack>, desired: DesiredSta
   const peerSets = [...want.peers].filter(([k, e]) => !deepEqual(before.peers.get(k), e.value)).map(([k]) => `peers.set ${k}`);
   const peerDeletes = [...before.peers.keys()].filter((k) => !want.peers.has(k)).map((k) => `peers.delete ${k}`);
   let config = want.config;
-  if (keptUplink && before.config) config = { ...config, uplink_ifindex: before.config.uplink_ifindex, uplink_mac: before.config.uplink_mac, uplink_mtu: before.config.uplink_mtu };
+  if (keptUplink && before.config) config = {
+    ...config, uplink_ifindex: before.config.uplink_ifindex, uplink_mac: before.config.uplink_mac, uplink_mtu: before.config.uplink_mtu,
+    gro_ifindex: before.config.gro_ifindex, tunnel_mac: before.config.tunnel_mac,
+  };
   return { sets: [...peerSets, ...routeSets].sort(), deletes: [...routeDeletes, ...peerDeletes].sort(), config };
 }
 
@@ -231,7 +234,7 @@ privileged.serial('the same property against the real kernel maps (a few runs)',
     if (keys.length) dp.maps.routes.deleteBatch(keys);
     const peers = dp.maps.peers.entriesBatch().map(([k]) => k);
     if (peers.length) dp.maps.peers.deleteBatch(peers);
-    dp.maps.config.set(0, { local_ip: '0.0.0.0', uplink_ifindex: 0, uplink_mac: '00:00:00:00:00:00', vtep_mac: '00:00:00:00:00:00', vxlan_port: 0, ttl: 0, default_vni: 0, uplink_mtu: 0, flags: 0, mss_ipip: 0, mss_vxlan: 0 });
+    dp.maps.config.set(0, { local_ip: '0.0.0.0', uplink_ifindex: 0, uplink_mac: '00:00:00:00:00:00', vtep_mac: '00:00:00:00:00:00', vxlan_port: 0, ttl: 0, default_vni: 0, uplink_mtu: 0, flags: 0, mss_ipip: 0, mss_vxlan: 0, gro_ifindex: 0, tunnel_mac: '00:00:00:00:00:00' });
   };
   await t.notThrowsAsync(fc.assert(
     fc.asyncProperty(arbActual, arbDesired, async (a, desired) => {

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-import { procSysPath, tunnelSysctls } from '../../src/agent/tunnel-device.js';
+import { procSysPath, tunnelQueues, tunnelSysctls } from '../../src/agent/tunnel-device.js';
 import { repoRoot } from '../helpers/paths.js';
 import { createNetns } from '../helpers/netns.js';
 import { privileged } from '../helpers/privileged.js';
@@ -24,6 +24,7 @@ test('procSysPath: interface names with dots stay whole', (t) => {
   t.is(procSysPath('net.ipv6.conf.eth0.100.disable_ipv6'), '/proc/sys/net/ipv6/conf/eth0.100/disable_ipv6');
   t.deepEqual(tunnelSysctls('burrow0').map((s) => [s.key, s.value, s.optional ?? false]), [
     ['net.ipv4.conf.burrow0p.forwarding', '0', false],
+    ['net.ipv4.conf.burrow0.forwarding', '1', false],
     ['net.ipv4.conf.burrow0.rp_filter', '0', false],
     ['net.ipv6.conf.burrow0.disable_ipv6', '1', true],
     ['net.ipv6.conf.burrow0p.disable_ipv6', '1', true],
@@ -47,8 +48,25 @@ privileged.serial('the tunnel pair\'s settings are written through /proc/sys, re
   t.is(read('net.ipv6.conf.burrow0.disable_ipv6'), '1');
   t.is(read('net.ipv6.conf.burrow0p.disable_ipv6'), '1');
 
+  // tc_decap's GRO hop (docs/datapath.md, "VXLAN through the tunnel device's GRO"): GRO on the
+  // device, TSO off on its peer, one queue per CPU on both.
+  t.true(changes.includes('burrow0 gro on') && changes.includes('burrow0p tso off'), first.stdout);
+  const feature = (dev: string, name: string) => new RegExp(`^\\s*${name}: (on|off)`, 'm').exec(ns.exec('ethtool', '-k', dev))?.[1];
+  t.is(feature('burrow0', 'generic-receive-offload'), 'on');
+  // What veth_skb_is_eligible_for_gro asks (NETIF_F_ALL_TSO); 6.18's tx-tcp-accecn-segmentation is not part of it.
+  t.deepEqual(['tx-tcp-segmentation', 'tx-tcp-ecn-segmentation', 'tx-tcp-mangleid-segmentation', 'tx-tcp6-segmentation'].map((f) => feature('burrow0p', f)), ['off', 'off', 'off', 'off']);
+  for (const dev of ['burrow0', 'burrow0p']) {
+    const [link] = JSON.parse(ns.exec('ip', '-d', '-j', 'link', 'show', dev)) as Array<{ num_rx_queues: number; num_tx_queues: number }>;
+    t.deepEqual([link!.num_rx_queues, link!.num_tx_queues], [tunnelQueues(), tunnelQueues()], `${dev}: one queue per CPU`);
+  }
+
   const again = ensure(ns.name);
   t.deepEqual(JSON.parse(again.stdout), [], 'nothing to do the second time');
+
+  ns.exec('ethtool', '-K', 'burrow0', 'gro', 'off');
+  ns.exec('ethtool', '-K', 'burrow0p', 'tso', 'on');
+  const offloads = ensure(ns.name);
+  t.deepEqual(JSON.parse(offloads.stdout), ['burrow0 gro on', 'burrow0p tso off'], 'offloads changed behind its back: put back');
 
   ns.exec('sysctl', '-qw', 'net.ipv4.conf.burrow0p.forwarding=1');
   const repaired = ensure(ns.name);

@@ -10,7 +10,8 @@ import { VNI_MAX } from '../../src/codec/vxlan.js';
 /**
  * Uplink ifindex 1–8, or 0 (no uplink yet: tc_encap's DROP_NO_ROUTE) one time in ten; VXLAN port
  * 4789 mostly, 8472 or any other; TTL 0 or any; MTU 0 or 1280–1500; VNI 4096 or any; decap's
- * pool source check and tc_encap's FIB-chosen uplink one time in four each; MSS clamps per mode (arbMssClamp).
+ * pool source check and tc_encap's FIB-chosen uplink one time in four each; MSS clamps per mode (arbMssClamp);
+ * tc_decap's GRO hop to a device 1–8 one time in three.
  */
 export function arbNodeConfig(): fc.Arbitrary<NodeConfig> {
   return fc.record({
@@ -28,6 +29,9 @@ export function arbNodeConfig(): fc.Arbitrary<NodeConfig> {
     // MSS clamps: off one time in five, else what the agent writes for common MTUs, or any.
     mssIpip: arbMssClamp(),
     mssVxlan: arbMssClamp(),
+    // tc_decap step 16 (VXLAN through the tunnel device's GRO) one time in three.
+    groIfindex: fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }) }),
+    tunnelMac: arbMac(),
   });
 }
 

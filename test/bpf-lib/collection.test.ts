@@ -47,7 +47,7 @@ privileged('C reads each field where the codecs put it (xdp_report echoes them i
   peers.set('10.0.9.9', { modes: 3, vni: 0x00123456 });
   config.set(0, {
     local_ip: '10.0.1.10', uplink_ifindex: 0x01020304, uplink_mac: '02:aa:bb:cc:dd:ee', vtep_mac: '66:0a:0b:0c:0d:0e',
-    vxlan_port: 4789, ttl: 63, default_vni: 4096, uplink_mtu: 1500, flags: 0x80000001, mss_ipip: 0, mss_vxlan: 0,
+    vxlan_port: 4789, ttl: 63, default_vni: 4096, uplink_mtu: 1500, flags: 0x80000001, mss_ipip: 0, mss_vxlan: 0, gro_ifindex: 0, tunnel_mac: '00:00:00:00:00:00',
   });
   const frame = ipv4Frame({ src: '10.0.9.9', dst: '10.244.3.4', payload: 58 });
   const r = c.program('xdp_report').run({ data: frame });
@@ -147,7 +147,7 @@ privileged('map replacements: the program uses the caller\'s map; incompatible o
   routes.set({ prefixlen: 32, addr: '10.244.9.9' }, { mode: 2, flags: 0, pool: 0, remote: '10.0.1.11', vni: 7, vtep_mac: '66:00:00:00:00:01' });
   c.map('config', burrowConfigKey, burrowConfig).set(0, {
     local_ip: '10.0.1.10', uplink_ifindex: 1, uplink_mac: '02:00:00:00:00:01', vtep_mac: '66:00:00:00:00:02',
-    vxlan_port: 4789, ttl: 64, default_vni: 4096, uplink_mtu: 0, flags: 0, mss_ipip: 0, mss_vxlan: 0,
+    vxlan_port: 4789, ttl: 64, default_vni: 4096, uplink_mtu: 0, flags: 0, mss_ipip: 0, mss_vxlan: 0, gro_ifindex: 0, tunnel_mac: '00:00:00:00:00:00',
   });
   const r = c.program('xdp_report').run({ data: ipv4Frame({ src: '10.0.0.1', dst: '10.244.9.9', payload: 58 }) });
   t.is(r.retval, XdpAction.tx, 'the route written through the caller\'s map was found');

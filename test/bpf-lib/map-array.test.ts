@@ -12,7 +12,7 @@ const cfg = {
   ttl: 64,
   default_vni: 4096,
   uplink_mtu: 1500,
-  flags: 0, mss_ipip: 0, mss_vxlan: 0,
+  flags: 0, mss_ipip: 0, mss_vxlan: 0, gro_ifindex: 0, tunnel_mac: '00:00:00:00:00:00',
 };
 
 function configMap(n = 4) {

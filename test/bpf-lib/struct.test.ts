@@ -62,8 +62,11 @@ const layouts = [
   { codec: burrowPeer, size: 8, offsets: { modes: 0, _pad: 1, vni: 4 } },
   {
     codec: burrowConfig,
-    size: 40,
-    offsets: { local_ip: 0, uplink_ifindex: 4, uplink_mac: 8, vtep_mac: 14, vxlan_port: 20, ttl: 22, _pad0: 23, default_vni: 24, uplink_mtu: 28, _pad1: 30, flags: 32, mss_ipip: 36, mss_vxlan: 38 },
+    size: 52,
+    offsets: {
+      local_ip: 0, uplink_ifindex: 4, uplink_mac: 8, vtep_mac: 14, vxlan_port: 20, ttl: 22, _pad0: 23, default_vni: 24, uplink_mtu: 28, _pad1: 30, flags: 32, mss_ipip: 36, mss_vxlan: 38,
+      gro_ifindex: 40, tunnel_mac: 44, _pad2: 50,
+    },
   },
   { codec: burrowStatValue, size: 16, offsets: { packets: 0, bytes: 8 } },
 ];

@@ -3,15 +3,18 @@
 // traffic is segmented after encapsulation and aggregated again before (XDP) or after (TC) decap.
 // In IPIP and VXLAN, with TC and with XDP decap: the largest DF ping whose outer packet is exactly
 // the uplink MTU passes, one byte more gets frag-needed naming the tunnel MTU, and TCP both ways
-// arrives intact (sha256) in segments that fill the MTU exactly. An nftables counter on the
-// segment's bridge proves the mode: no frame above the MTU crosses it (and in the default GSO
-// mode, the control below, frames far above it do).
+// arrives intact (sha256) in segments that fill the MTU exactly, and GRO merged them again before
+// the pods (their IP layer counts more segments than packets: for VXLAN with TC decap through the
+// tunnel device's GRO, docs/datapath.md step 16; the control without it sees one per packet). An
+// nftables counter on the segment's bridge proves the mode: no frame above the MTU crosses it (and
+// in the default GSO mode, the control below, frames far above it do).
 import type { ExecutionContext } from 'ava';
 
 import type { Lab } from '../../src/lab/lab.js';
 import { wireProblems } from '../../src/lab/offloads.js';
 import { defaultTopology } from '../../src/lab/topology.js';
-import { ping } from '../../src/lab/traffic.js';
+import { ipReceive, ping, type IpReceive } from '../../src/lab/traffic.js';
+import { openDatapathMaps } from '../../src/agent/datapath.js';
 import { assertNoReplies, assertPodsConnected, counters, labWithAgents, MiB } from '../helpers/lab.js';
 import { privileged } from '../helpers/privileged.js';
 
@@ -55,6 +58,14 @@ function countFrames(lab: Lab): () => { over: number; exact: number; all: number
   };
 }
 
+/** Segments per packet the two pods' IP layers received since `before` (what GRO merged on the way). */
+function podSegmentsPerPacket(lab: Lab, before?: IpReceive[]): { now: IpReceive[]; ratio: number } {
+  const now = ['node-a', 'node-b'].map((n) => ipReceive(lab.pod(n).ns));
+  const d = now.map((c, i) => ({ packets: c.packets - (before?.[i]?.packets ?? 0), segments: c.segments - (before?.[i]?.segments ?? 0) }));
+  const packets = d.reduce((a, x) => a + x.packets, 0);
+  return { now, ratio: packets ? d.reduce((a, x) => a + x.segments, 0) / packets : 0 };
+}
+
 /** Read back with ethtool -k: the uplinks segment nothing and aggregate; their bridge ports neither. */
 function assertWireLike(t: ExecutionContext, lab: Lab): void {
   for (const [node, f] of Object.entries(lab.uplinkFeatures())) t.deepEqual(wireProblems(f, 'on'), [], `${node}'s uplink is wire-like`);
@@ -65,7 +76,7 @@ function assertWireLike(t: ExecutionContext, lab: Lab): void {
 // (src/agent/uplink.ts): that hook is asked for as auto, so these tests also check the choice.
 const cases = [
   { mode: 'ipip', pool: { ipipMode: 'Always' }, tunnelMtu: MTU - 20, auto: 'tc' },
-  { mode: 'vxlan', pool: { vxlanMode: 'Always' }, tunnelMtu: MTU - 50, auto: 'xdp' },
+  { mode: 'vxlan', pool: { vxlanMode: 'Always' }, tunnelMtu: MTU - 50, auto: 'tc' },
 ] as const;
 
 for (const { mode, pool, tunnelMtu, auto } of cases) {
@@ -91,7 +102,10 @@ for (const { mode, pool, tunnelMtu, auto } of cases) {
       const pings = frames();
       t.true(pings.exact >= 12, `the boundary pings (6 requests, 6 replies) crossed seg1 as ${MTU}-byte frames: ${JSON.stringify(pings)}`);
 
+      const rx = podSegmentsPerPacket(lab);
       await assertPodsConnected(t, lab, 'node-a', 'node-b', BYTES);
+      const merged = podSegmentsPerPacket(lab, rx.now).ratio;
+      t.true(merged >= 3, `GRO merged the segments before the pods: ${merged.toFixed(2)} segments per packet`);
       const after = frames();
       t.is(after.over, 0, `no frame above ${MTU} bytes crossed seg1: ${JSON.stringify(after)}`);
       // MSS is clamped to tunnelMtu - 40; with TCP timestamps a full segment carries 12 bytes
@@ -103,10 +117,29 @@ for (const { mode, pool, tunnelMtu, auto } of cases) {
         const c = counters(lab, node);
         t.true(c[`encap_${mode}`]! > 0 && c[`decap_${mode}`]! > 0, `${node} encapsulated and decapsulated: ${JSON.stringify(c)}`);
         t.is(c.drop_too_big! + c.drop_malformed! + c.drop_encap_failed!, 0, `${node}: nothing dropped: ${JSON.stringify(c)}`);
+        // The GRO hop is written for both hooks (only tc_decap reads it): burrow0's peer, burrow0's MAC.
+        const links = JSON.parse(lab.ip(lab.node(node).ns, '-j', 'link', 'show')) as Array<{ ifname: string; ifindex: number; address: string }>;
+        const maps = openDatapathMaps(lab.node(node).pinRoot);
+        try {
+          const cfg = maps.config.get(0)!;
+          t.deepEqual([cfg.gro_ifindex, cfg.tunnel_mac], [links.find((l) => l.ifname === 'burrow0p')!.ifindex, links.find((l) => l.ifname === 'burrow0')!.address], `${node}: config's GRO hop`);
+        } finally {
+          maps.close();
+        }
       }
     });
   }
 }
+
+privileged.serial('control: wire-like links, vxlan, TC decap with --vxlan-gro off: TCP intact, but every segment reaches the pods alone (so the GRO assertion above can fail)', async (t) => {
+  const { lab, agents } = await labWithAgents(t, { pool: { vxlanMode: 'Always' }, links: 'wire', topology: twoNodes(), agent: { decapHook: 'tc', extraArgs: ['--vxlan-gro', 'off'] } });
+  for (const a of Object.values(agents)) t.like(a.records.find((r) => r.msg === 'VXLAN GRO hop chosen'), { vxlanGro: false });
+  const rx = podSegmentsPerPacket(lab);
+  await assertPodsConnected(t, lab, 'node-a', 'node-b', BYTES);
+  const ratio = podSegmentsPerPacket(lab, rx.now).ratio;
+  t.true(ratio < 1.05, `one packet per segment without the GRO hop: ${ratio.toFixed(2)} segments per packet`);
+  t.is(counters(lab, 'node-b').decap_vxlan! > 0, true);
+});
 
 privileged.serial('control: with the default GSO links the same counter sees frames above the MTU (so the wire-like tests can fail), and auto chooses TC decap there', async (t) => {
   const { lab, agents } = await labWithAgents(t, { pool: { ipipMode: 'Always' }, topology: twoNodes(), agent: { decapHook: 'auto' } });

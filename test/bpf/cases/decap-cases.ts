@@ -22,6 +22,15 @@ const OUTSIDE_POOL = keep('drop', 'DROP_OUTSIDE_POOL');
 /** node-a with decap's pool source check (agentd --decap-source-check pool). */
 const POOL_CHECK = { ...NODE, flags: BURROW_CONFIG_FLAG.DECAP_SRC_POOL };
 
+/** node-a with tc_decap's GRO hop (agentd on a link that segments): burrow0's peer and burrow0's MAC. */
+const GRO_HOP = { ...NODE, groIfindex: 7, tunnelMac: '02:b0:00:00:00:07' };
+/** The frame with its Ethernet destination replaced. */
+const withDestination = (frame: Uint8Array, mac: string): Uint8Array => {
+  const out = frame.slice();
+  out.set(mac.split(':').map((h) => parseInt(h, 16)), 0);
+  return out;
+};
+
 const OUTER_IPIP_INNER = 14 + 20; // inner IPv4 header of an IPIP frame without outer options
 const OUTER_VXLAN_INNER = 14 + 20 + 30;
 
@@ -173,6 +182,25 @@ export const DECAP_CASES: DecapCase[] = [
   // --- the two tunnels, from a peer ------------------------------------------------------
   { description: 'IPIP from a peer is decapsulated', rule: 'step 15', frame: IPIP, expect: decapped(IPIP, 'ipip') },
   { description: 'VXLAN from a peer is decapsulated', rule: 'step 15', frame: VXLAN, expect: decapped(VXLAN, 'vxlan') },
+
+  // --- step 16: VXLAN through the tunnel device's GRO (tc_decap only) ----------------------
+  {
+    description: 'VXLAN with a GRO hop: tc_decap redirects to it with the tunnel MAC, xdp_decap passes',
+    rule: 'step 16', frame: VXLAN, config: GRO_HOP, expect: decapped(VXLAN, 'vxlan'),
+    tc: { ...decapped(VXLAN, 'vxlan'), verdict: 'redirect', output: withDestination(decapOutput(VXLAN, OUTER_VXLAN_INNER), GRO_HOP.tunnelMac!), redirectIfindex: GRO_HOP.groIfindex! },
+  },
+  { description: 'IPIP with a GRO hop: passed up the uplink (GRO merged it already)', rule: 'step 16', frame: IPIP, config: GRO_HOP, expect: decapped(IPIP, 'ipip') },
+  { description: 'VXLAN outside the pools with a GRO hop: dropped, not redirected', rule: 'step 16', frame: vxlanToUs({ inner: innerPacket({ dst: '192.0.2.1' }) }), config: GRO_HOP, expect: OUTSIDE_POOL },
+  (() => {
+    const frame = vxlanToUs({ ecn: 3, inner: innerPacket({ ecn: 2 }) });
+    const at = OUTER_VXLAN_INNER;
+    const out = decapOutput(withInnerEcn(frame, at, 3), at);
+    return {
+      description: 'VXLAN with a GRO hop and CE outside: the inner ECN becomes CE, then redirected', rule: 'step 16', frame, config: GRO_HOP,
+      expect: { ...decapped(frame, 'vxlan'), output: out },
+      tc: { ...decapped(frame, 'vxlan'), verdict: 'redirect' as const, output: withDestination(out, GRO_HOP.tunnelMac!), redirectIfindex: GRO_HOP.groIfindex! },
+    };
+  })(),
   (() => {
     const inner = buildIpv4Frame({ src: '10.244.2.20', dst: '10.244.1.30', protocol: 4, payload: innerPacket() }).slice(14);
     const frame = ipipToUs({ inner });

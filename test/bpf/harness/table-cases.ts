@@ -52,8 +52,10 @@ export interface DecapCase {
   readonly config?: NodeConfig;
   readonly peers?: PeerMap;
   readonly routes?: RouteEntry[];
-  /** The same for tc_decap and xdp_decap (only the return codes differ). */
+  /** The same for tc_decap and xdp_decap (only the return codes differ)... */
   readonly expect: Expected;
+  /** ...unless tc_decap's differs (step 16: the GRO hop), and then where it redirects to. */
+  readonly tc?: Expected & { readonly redirectIfindex: number };
   /** The `pmtu` map before the frame (default empty) and after it (default: as before). */
   readonly pmtuBefore?: ReadonlyMap<string, number>;
   readonly pmtuAfter?: ReadonlyMap<string, number>;
@@ -152,11 +154,14 @@ export function runDecapCase(runner: DifferentialRunner, c: DecapCase, ctx: { co
   const config = c.config ?? ctx.config;
   const peers = c.peers ?? ctx.peers;
   const routes = c.routes ?? ctx.routes;
-  const want = expectedOutput(c.expect, c.frame, 0);
+  const expected = (hook === 'tc' ? c.tc : undefined) ?? c.expect;
+  const want = expectedOutput(expected, c.frame, 0);
   const before = c.pmtuBefore ?? new Map<string, number>();
   const after = c.pmtuAfter ?? before;
   const model = decap(c.frame, { config, peers, routes, hook, pmtu: before });
-  const problems = compareCodec(model, c.expect, want);
+  const problems = compareCodec(model, expected, want);
+  const redirect = hook === 'tc' ? c.tc?.redirectIfindex : undefined;
+  if (model.redirectIfindex !== redirect) problems.push(`codec redirects to ${model.redirectIfindex ?? 'nowhere'}, expected ${redirect ?? 'nowhere'}`);
   const codecAfter = new Map(before);
   if (model.pmtuWrite) codecAfter.set(model.pmtuWrite.peer, model.pmtuWrite.mtu);
   const show = (m: ReadonlyMap<string, number>) => JSON.stringify([...m].sort());
@@ -167,7 +172,7 @@ export function runDecapCase(runner: DifferentialRunner, c: DecapCase, ctx: { co
     runner.writer.writePeers(peers);
     runner.writer.writeRoutes(routes);
     runner.resetPmtu(before);
-    problems.push(...compareBpf(hook, runner.run(c.frame), c.expect, want, c.frame.length));
+    problems.push(...compareBpf(hook, runner.run(c.frame), expected, want, c.frame.length));
     const held = runner.readPmtu();
     if (show(held) !== show(after)) problems.push(`bpf pmtu map after: ${show(held)}, expected ${show(after)}`);
     ran = true;

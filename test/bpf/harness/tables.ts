@@ -58,6 +58,8 @@ export function configValueOf(config: NodeConfig): BurrowConfig {
     flags: config.flags,
     mss_ipip: config.mssIpip ?? 0,
     mss_vxlan: config.mssVxlan ?? 0,
+    gro_ifindex: config.groIfindex ?? 0,
+    tunnel_mac: config.tunnelMac ?? '00:00:00:00:00:00',
   };
 }
 

@@ -41,7 +41,7 @@ test('nothing pinned: every route, peer and the config are additions, in make-be
     '+ route 192.168.2.0/26 ipip via 10.0.2.10',
     '7 changes (not compared: kernel routes, nat)',
   ]);
-  t.regex(lines[1]!, /^\+ config local-ip 10\.0\.1\.10, uplink-ifindex 0, .*vxlan-port 4789, ttl 64, default-vni 4096, uplink-mtu 1500, flags -, mss-ipip 1440, mss-vxlan 1410$/);
+  t.regex(lines[1]!, /^\+ config local-ip 10\.0\.1\.10, uplink-ifindex 0, .*vxlan-port 4789, ttl 64, default-vni 4096, uplink-mtu 1500, flags -, mss-ipip 1440, mss-vxlan 1410, gro-ifindex 0, tunnel-mac 00:00:00:00:00:00$/);
   t.deepEqual(fs.readdirSync(root), [], 'plan created nothing');
 });
 
@@ -61,7 +61,7 @@ test('-o json: the Plan shape with decoded values', async (t) => {
   t.deepEqual(p.peers.add, [{ address: '10.0.2.10', modes: ['ipip'], vni: 4096 }]);
   t.is(p.config?.before, null);
   t.like(p.config?.after, { localIp: '10.0.1.10', vxlanPort: 4789, ttl: 64, defaultVni: 4096, uplinkMtu: 1500 });
-  t.is(p.config?.fields.length, 11);
+  t.is(p.config?.fields.length, 13);
   t.deepEqual(p.kernelRoutes, { add: [], update: [], remove: [] });
 });
 

@@ -2,7 +2,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import {
-  decap, encap, ETH_HLEN, findMssOption, ipv4HeaderChecksumValid, effectiveMssClamp, parseIpv4, parseUdp, STAT_NAMES, tcpChecksumValid, type StatName,
+  decap, encap, ETH_HLEN, macToBytes, findMssOption, ipv4HeaderChecksumValid, effectiveMssClamp, parseIpv4, parseUdp, STAT_NAMES, tcpChecksumValid, type StatName,
 } from '../../../src/codec/index.js';
 import { arbDecapScenario, arbEncapScenario, receivingNode } from '../../arbitraries/index.js';
 
@@ -17,9 +17,14 @@ test('property: encap then decap at the receiving node returns the inner packet 
     const got = decap(sent.output, { ...receiver, hook: s.hook });
     const innerTtl = s.frame[ETH_HLEN + 8];
     if (innerTtl === 0) return got.counter === 'DROP_TTL';
+    // tc_decap step 16: VXLAN goes to the tunnel device's peer, addressed to the tunnel device.
+    const hop = s.hook === 'tc' && sent.mode === 'vxlan' && (receiver.config.groIfindex ?? 0) !== 0;
+    const eth = sent.output.slice(0, ETH_HLEN);
+    if (hop) eth.set(macToBytes(receiver.config.tunnelMac ?? '00:00:00:00:00:00'), 0);
     // The outer TOS is the inner one, so the RFC 6040 table leaves the inner ECN as it was.
     return got.counter === (sent.mode === 'ipip' ? 'DECAP_IPIP' : 'DECAP_VXLAN') &&
-      Buffer.from(got.output.subarray(0, ETH_HLEN)).equals(Buffer.from(sent.output.subarray(0, ETH_HLEN))) &&
+      got.verdict === (hop ? 'redirect' : 'pass') && got.redirectIfindex === (hop ? receiver.config.groIfindex : undefined) &&
+      Buffer.from(got.output.subarray(0, ETH_HLEN)).equals(Buffer.from(eth)) &&
       // The inner packet as sent: the input, but for a clamped SYN's MSS (docs/datapath.md "MSS clamping").
       Buffer.from(got.output.subarray(ETH_HLEN)).equals(Buffer.from(sent.output.subarray(ETH_HLEN + (sent.mode === 'ipip' ? 20 : 50)))) &&
       (sent.also?.includes('MSS_CLAMPED') || Buffer.from(got.output.subarray(ETH_HLEN)).equals(Buffer.from(s.frame.subarray(ETH_HLEN))));
@@ -108,7 +113,8 @@ test('property: the counter decides the verdict', (t) => {
     const dr = decap(d.frame, d.options);
     const encapOk = er.counter.startsWith('DROP_') ? er.verdict === 'drop'
       : er.counter.startsWith('ENCAP_') ? (er.verdict === 'redirect' || er.verdict === 'tx') : er.verdict === 'pass';
-    const decapOk = dr.counter.startsWith('DROP_') ? dr.verdict === 'drop' : dr.verdict === 'pass';
+    const hop = d.hook === 'tc' && dr.counter === 'DECAP_VXLAN' && (d.config.groIfindex ?? 0) !== 0;
+    const decapOk = dr.counter.startsWith('DROP_') ? dr.verdict === 'drop' : dr.verdict === (hop ? 'redirect' : 'pass');
     return encapOk && decapOk && !dr.counter.startsWith('ENCAP_') && !er.counter.startsWith('DECAP_');
   }), RUNS));
 });
