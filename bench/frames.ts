@@ -80,7 +80,7 @@ export function encapFrame(mode: TunnelMode, deviceMac: string): Uint8Array {
 export function decapConfig(): BurrowConfig {
   return {
     local_ip: LOCAL_IP, uplink_ifindex: 0, uplink_mac: decapDeviceMac(), vtep_mac: LOCAL_VTEP_MAC,
-    vxlan_port: VXLAN_PORT, ttl: 64, default_vni: VNI, uplink_mtu: 1500, flags: 0, mss_ipip: 0, mss_vxlan: 0,
+    vxlan_port: VXLAN_PORT, ttl: 64, default_vni: VNI, uplink_mtu: 1500, flags: 0, mss_ipip: 0, mss_vxlan: 0, gro_ifindex: 0, tunnel_mac: '00:00:00:00:00:00',
   };
 }
 
@@ -106,7 +106,7 @@ export const decapPeer: [string, BurrowPeer] = [PEER_IP, { modes: BurrowPeerMode
 export function encapConfig(uplinkIfindex: number, uplinkMac: string): BurrowConfig {
   return {
     local_ip: ENCAP_LOCAL_IP, uplink_ifindex: uplinkIfindex, uplink_mac: uplinkMac, vtep_mac: LOCAL_VTEP_MAC,
-    vxlan_port: VXLAN_PORT, ttl: 64, default_vni: VNI, uplink_mtu: 1500, flags: 0, mss_ipip: 0, mss_vxlan: 0,
+    vxlan_port: VXLAN_PORT, ttl: 64, default_vni: VNI, uplink_mtu: 1500, flags: 0, mss_ipip: 0, mss_vxlan: 0, gro_ifindex: 0, tunnel_mac: '00:00:00:00:00:00',
   };
 }
 

@@ -34,7 +34,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
-import type { DecapHookDecision } from '../src/agent/uplink.js';
+import type { DecapHookDecision, GroHopDecision } from '../src/agent/uplink.js';
 import { attachXdp, type Link } from '../src/bpf/index.js';
 import type { LinkOffloads } from '../src/bpf/native.js';
 import { calicoVtepMac } from '../src/config/index.js';
@@ -44,7 +44,7 @@ import { formatFeatures, type LinkMode } from '../src/lab/offloads.js';
 import { labManifests, poolManifest, writeLabManifests } from '../src/lab/manifests.js';
 import { sh } from '../src/lab/sh.js';
 import { defaultTopology } from '../src/lab/topology.js';
-import { ping } from '../src/lab/traffic.js';
+import { ipReceive, ping } from '../src/lab/traffic.js';
 import { withNetns } from '../src/bpf/index.js';
 import { pairedRatio, sleep, summarize, type Summary } from './measure.js';
 import { noopObject, udpBlast } from './objects.js';
@@ -108,6 +108,8 @@ export interface AutoChoice {
   /** With IPIP pools only, and with a VXLAN pool. */
   ipip: DecapHookDecision;
   vxlan: DecapHookDecision;
+  /** `--vxlan-gro auto`: tc_decap's GRO hop for VXLAN on or off. */
+  groHop?: GroHopDecision;
   offloads: LinkOffloads | null;
 }
 
@@ -123,6 +125,8 @@ function autoChoice(lab: Lab, node: string): AutoChoice {
 interface Scenario {
   name: string;
   description: string;
+  /** Only in these link modes (default: every mode asked for). */
+  modes?: readonly LinkMode[];
   setup(lab: Lab, links: Link[]): Promise<void>;
 }
 
@@ -154,13 +158,14 @@ function felixVxlan(lab: Lab, node: string, peer: string): void {
   lab.ip(n.ns, 'route', 'replace', p.block, 'via', vtep(p.block), 'dev', 'vxlan.calico', 'onlink');
 }
 
-function burrow(mode: 'ipip' | 'vxlan', hook: 'tc' | 'xdp'): Scenario {
+function burrow(mode: 'ipip' | 'vxlan', hook: 'tc' | 'xdp', variant?: { suffix: string; description: string; args: string[]; modes: LinkMode[] }): Scenario {
   return {
-    name: `burrow-${mode}-${hook}`,
-    description: `agentd on both nodes, ${mode === 'ipip' ? 'ipipMode' : 'vxlanMode'} Always, ${hook.toUpperCase()} decap`,
+    name: `burrow-${mode}-${hook}${variant?.suffix ?? ''}`,
+    description: `agentd on both nodes, ${mode === 'ipip' ? 'ipipMode' : 'vxlanMode'} Always, ${hook.toUpperCase()} decap${variant?.description ?? ''}`,
+    ...(variant ? { modes: variant.modes } : {}),
     async setup(lab) {
       writeLabManifests(lab, labManifests(lab, { 'pool.yaml': poolManifest(mode === 'ipip' ? { ipipMode: 'Always' } : { vxlanMode: 'Always' }) }));
-      await Promise.all([NODE_A, NODE_B].map((n) => startAgent(lab, n, { decapHook: hook, extraArgs: ['--resync', '0'] })));
+      await Promise.all([NODE_A, NODE_B].map((n) => startAgent(lab, n, { decapHook: hook, extraArgs: ['--resync', '0', ...(variant?.args ?? [])] })));
     },
   };
 }
@@ -179,6 +184,8 @@ export const SCENARIOS: Scenario[] = [
   burrow('ipip', 'tc'),
   burrow('ipip', 'xdp'),
   burrow('vxlan', 'tc'),
+  // Wire-like only: on GSO veth links `--vxlan-gro auto` is off already.
+  burrow('vxlan', 'tc', { suffix: '-nogro', description: ', `--vxlan-gro off` (decapsulated VXLAN up the uplink, not through the tunnel device\'s GRO)', args: ['--vxlan-gro', 'off'], modes: ['wire'] }),
   burrow('vxlan', 'xdp'),
   {
     name: 'kernel-vxlan',
@@ -250,21 +257,6 @@ interface Measurement {
   seconds: number;
 }
 
-/** `/proc/net/snmp` + `/proc/net/netstat` of namespace `ns` as "Ip.InReceives" → value. */
-function netCounters(lab: Lab, ns: string): Map<string, number> {
-  const text = lab.exec(ns, ['cat', '/proc/net/snmp', '/proc/net/netstat']);
-  const out = new Map<string, number>();
-  const lines = text.split('\n').filter((l) => l.trim());
-  for (let i = 0; i + 1 < lines.length; i += 2) {
-    const head = lines[i]!.split(/\s+/);
-    const vals = lines[i + 1]!.split(/\s+/);
-    const group = head[0]!.replace(/:$/, '');
-    if (vals[0] !== head[0]) throw new Error(`${ns}: unexpected counter lines '${lines[i]}' / '${lines[i + 1]}'`);
-    for (let j = 1; j < head.length; j++) out.set(`${group}.${head[j]}`, Number(vals[j]));
-  }
-  return out;
-}
-
 interface ReceiveCounters {
   packets: number;
   segments: number;
@@ -272,16 +264,10 @@ interface ReceiveCounters {
 }
 
 function receiveCounters(lab: Lab): ReceiveCounters {
-  const c = netCounters(lab, lab.pod(NODE_B).ns);
-  const need = (k: string) => {
-    const v = c.get(k);
-    if (v === undefined || !Number.isFinite(v)) throw new Error(`pod-b's namespace has no counter ${k}`);
-    return v;
-  };
-  const segments = ['IpExt.InNoECTPkts', 'IpExt.InECT1Pkts', 'IpExt.InECT0Pkts', 'IpExt.InCEPkts'].reduce((a, k) => a + need(k), 0);
+  const { packets, segments } = ipReceive(lab.pod(NODE_B).ns);
   const b = lab.node(NODE_B);
   const link = JSON.parse(lab.ip(b.ns, '-s', '-j', 'link', 'show', b.uplink)) as Array<{ stats64: { rx: { packets: number } } }>;
-  return { packets: need('Ip.InReceives'), segments, frames: link[0]!.stats64.rx.packets };
+  return { packets, segments, frames: link[0]!.stats64.rx.packets };
 }
 
 const SINK_TABLE = 'burrow_bench_sink';
@@ -369,7 +355,7 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
   const cg = cpuCgroup();
   try {
     for (const mode of modes) {
-      for (const s of chosen) {
+      for (const s of chosen.filter((x) => !x.modes || x.modes.includes(mode))) {
         const lab = Lab.create({ topology: topology(), links: mode });
         const key = `${mode}:${s.name}`;
         setups.push({ key, mode, scenario: s, lab });
@@ -377,7 +363,7 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
         if (!auto[mode]) {
           auto[mode] = autoChoice(lab, NODE_B);
           const a = auto[mode]!;
-          log(`  ${mode}: --decap-hook auto on ${NODE_B}'s uplink chooses ${a.ipip.hook} for IPIP (${a.ipip.reason}), ${a.vxlan.hook} for VXLAN (${a.vxlan.reason})`);
+          log(`  ${mode}: --decap-hook auto on ${NODE_B}'s uplink chooses ${a.ipip.hook} for IPIP (${a.ipip.reason}), ${a.vxlan.hook} for VXLAN (${a.vxlan.reason}); --vxlan-gro ${a.groHop?.on ? 'on' : 'off'}`);
         }
         await s.setup(lab, links);
         installUdpSink(lab);

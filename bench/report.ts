@@ -285,7 +285,7 @@ function labModeTables(d: LabThroughputResult, mode: string): string {
     return [`${m === 'ipip' ? 'IPIP' : 'VXLAN'}: ${f.hook.toUpperCase()} (TC ${f.tc.toFixed(2)}, XDP ${f.xdp.toFixed(2)} Gbit/s)${auto ? (auto[m].hook === f.hook ? ', as auto chose' : ', **not** what auto chose') : ''}`];
   });
   const autoLine = auto
-    ? `\n\`--decap-hook auto\` on node-b's uplink in this mode (bench/decap-choice-child.ts, in the node's namespace as agentd asks): IPIP pools **${auto.ipip.hook.toUpperCase()}** (${auto.ipip.reason}), a VXLAN pool **${auto.vxlan.hook.toUpperCase()}** (${auto.vxlan.reason})${auto.offloads ? ` (GRO ${auto.offloads.gro ? 'on' : 'off'}, TSO ${auto.offloads.tso ? 'on' : 'off'}, GSO ${auto.offloads.gso ? 'on' : 'off'})` : ''}. Faster hook measured, TCP 1 stream: ${faster.join('; ')}.\n`
+    ? `\n\`--decap-hook auto\` on node-b's uplink in this mode (bench/decap-choice-child.ts, in the node's namespace as agentd asks): IPIP pools **${auto.ipip.hook.toUpperCase()}** (${auto.ipip.reason}), a VXLAN pool **${auto.vxlan.hook.toUpperCase()}** (${auto.vxlan.reason})${auto.groHop ? `; \`--vxlan-gro auto\` **${auto.groHop.on ? 'on' : 'off'}** (${auto.groHop.reason})` : ''}${auto.offloads ? ` (GRO ${auto.offloads.gro ? 'on' : 'off'}, TSO ${auto.offloads.tso ? 'on' : 'off'}, GSO ${auto.offloads.gso ? 'on' : 'off'})` : ''}. Faster hook measured, TCP 1 stream: ${faster.join('; ')}.\n`
     : '';
   const delivered = list.map((s) => `${s.scenario} ${s.delivered !== undefined ? pct(s.delivered) : '–'}`).join(', ');
   return `### ${MODE_TITLE[mode] ?? mode}
