@@ -2,8 +2,8 @@
 /*
  * tc_decap — docs/datapath.md "Decapsulation" at TC ingress of the uplink: the fallback for
  * devices without native XDP, and the faster hook on veth (XDP there strips GSO from the peer).
- * With cfg.gro_ifindex set, a decapsulated VXLAN frame goes through the tunnel device, whose GRO
- * merges what the uplink's GRO could not (step 16).
+ * With cfg.gro_ifindex set, a decapsulated VXLAN frame carrying TCP goes through the tunnel device,
+ * whose GRO merges what the uplink's GRO could not (step 16).
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -28,7 +28,7 @@ int tc_decap(struct __sk_buff *skb)
 		return counted(stat, len, TC_ACT_SHOT);
 	if (decap_skb(skb, &d))
 		return counted(BURROW_STAT_DROP_ENCAP_FAILED, len, TC_ACT_SHOT);
-	if (stat == BURROW_STAT_DECAP_VXLAN && d.gro_ifindex) {
+	if (stat == BURROW_STAT_DECAP_VXLAN && d.inner_tcp && d.gro_ifindex) {
 		if (decap_set_dmac_skb(skb, d.tunnel_mac))
 			return counted(BURROW_STAT_DROP_ENCAP_FAILED, len, TC_ACT_SHOT);
 		return counted(stat, len, bpf_redirect(d.gro_ifindex, 0));

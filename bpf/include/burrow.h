@@ -99,8 +99,8 @@ struct burrow_config {
 	 * the tunnel MTU of the mode less 40; 0 turns clamping off for the mode. */
 	__u16 mss_ipip;
 	__u16 mss_vxlan;
-	/* tc_decap, VXLAN (docs/datapath.md, "VXLAN through the tunnel device's GRO"): the inner
-	 * frame is redirected to this device, the tunnel device's peer, so that it arrives on the
+	/* tc_decap, VXLAN carrying TCP (docs/datapath.md, "VXLAN through the tunnel device's GRO"): the
+	 * inner frame is redirected to this device, the tunnel device's peer, so that it arrives on the
 	 * tunnel device through the veth's NAPI, where GRO merges it; written with tunnel_mac as
 	 * its Ethernet destination. 0: the inner frame goes up the uplink's stack (TC_ACT_OK). */
 	__u32 gro_ifindex;

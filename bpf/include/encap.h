@@ -38,6 +38,7 @@ struct decap_plan {
 	__u32 strip;            /* bytes removed after the outer Ethernet header */
 	__u8  inner_tos;        /* inner TOS after the RFC 6040 table */
 	__u8  tos_changed;
+	__u8  inner_tcp;        /* inner protocol TCP (tc_decap step 16) */
 	__u32 gro_ifindex;      /* cfg.gro_ifindex (tc_decap step 16) */
 	const __u8 *tunnel_mac; /* cfg.tunnel_mac */
 };

@@ -73,7 +73,7 @@ function buildCommand(): Command {
     .option('--peer-grace <ms>', 'then keep accepting a peer\'s old modes this long', '5000')
     .option('--pmtu-expiry <ms>', 'forget a path MTU learned from ICMP frag-needed after this long (as the kernel\'s mtu_expires; docs/datapath.md, "Path MTU")', '600000')
     .option('--nexthops <on|off>', 'keep each peer\'s next hop (device, MACs, MTU) in the nexthops map, so the encap programs skip the kernel\'s route and neighbour lookups; off: they ask the kernel per packet (docs/datapath.md, "Next hops")', 'on')
-    .option('--vxlan-gro <auto|on|off>', 'tc_decap sends decapsulated VXLAN through the tunnel device, whose GRO merges the inner segments (the uplink\'s GRO merges no VXLAN without a VXLAN socket); auto: on unless an uplink is a veth carrying GSO segments (docs/datapath.md, "VXLAN through the tunnel device\'s GRO")', 'auto')
+    .option('--vxlan-gro <auto|on|off>', 'tc_decap sends decapsulated VXLAN carrying TCP through the tunnel device, whose GRO merges the inner segments (the uplink\'s GRO merges no VXLAN without a VXLAN socket); auto: on unless an uplink is a veth carrying GSO segments (docs/datapath.md, "VXLAN through the tunnel device\'s GRO")', 'auto')
     .option('--log-level <level>', LOG_LEVELS.join(', '), 'info')
     .option('--bpf-dir <dir>', 'the compiled eBPF objects (default $BURROW_BPF_DIR, else build/bpf; docs/operations.md, "Upgrades")')
     .exitOverride();

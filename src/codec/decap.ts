@@ -5,7 +5,7 @@ import { ETH_HLEN, ETH_P_IP } from './ethernet.js';
 import { decapEcn } from './ecn.js';
 import { parseIpv4Frame } from './frame-parse.js';
 import { ICMP_HLEN } from './icmp.js';
-import { IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_UDP, IPV4_MIN_HLEN, rewriteTos } from './ipv4.js';
+import { IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HLEN, rewriteTos } from './ipv4.js';
 import {
   BURROW_CONFIG_FLAG, BURROW_PMTU_MIN, BURROW_ROUTE_FLAG, peerAllows,
   type NodeConfig, type Peer, type PeerMap, type PeerMode, type PmtuMap, type RouteTable,
@@ -34,7 +34,7 @@ export interface DecapResult extends DatapathResult {
   readonly peer?: Peer;
   /** Step P6: the `pmtu` entry written (peer → MTU, with a fresh learned_ns), if any. */
   readonly pmtuWrite?: { readonly peer: string; readonly mtu: number };
-  /** Step 16 (tc, VXLAN, `config.groIfindex` set): the device the frame is redirected to. */
+  /** Step 16 (tc, VXLAN carrying TCP, `config.groIfindex` set): the device the frame is redirected to. */
   readonly redirectIfindex?: number;
 }
 
@@ -98,9 +98,9 @@ export function decap(frame: Uint8Array, options: DecapOptions): DecapResult {
   const newTos = (innerTos & 0xfc) | ecn.innerEcn;
   if (newTos !== innerTos) rewriteTos(output, ETH_HLEN, newTos);
   const counter = mode === 'ipip' ? 'DECAP_IPIP' : 'DECAP_VXLAN';
-  // Step 16: through the tunnel device, whose GRO merges the inner segments.
+  // Step 16: TCP through the tunnel device, whose GRO merges the inner segments.
   const groIfindex = config.groIfindex ?? 0;
-  if (hook === 'tc' && mode === 'vxlan' && groIfindex !== 0) {
+  if (hook === 'tc' && mode === 'vxlan' && frame[innerOffset + 9] === IPPROTO_TCP && groIfindex !== 0) {
     output.set(macToBytes(config.tunnelMac ?? '00:00:00:00:00:00'), 0);
     return { ...resultOf(hook, 'redirect', counter, output), mode, peer, redirectIfindex: groIfindex };
   }

@@ -109,8 +109,8 @@ export interface NodeConfig {
   /** MSS clamp for SYNs encapsulated in VXLAN; 0 or absent: off. */
   readonly mssVxlan?: number;
   /**
-   * tc_decap step 16: decapsulated VXLAN frames are redirected to this device (the tunnel device's
-   * peer) with `tunnelMac` as their Ethernet destination; 0 or absent: passed up the uplink's stack.
+   * tc_decap step 16: decapsulated VXLAN frames carrying TCP are redirected to this device (the
+   * tunnel device's peer) with `tunnelMac` as their Ethernet destination; 0 or absent: passed up the uplink's stack.
    */
   readonly groIfindex?: number;
   /** The tunnel device's MAC (step 16). */

@@ -190,6 +190,10 @@ export const DECAP_CASES: DecapCase[] = [
     tc: { ...decapped(VXLAN, 'vxlan'), verdict: 'redirect', output: withDestination(decapOutput(VXLAN, OUTER_VXLAN_INNER), GRO_HOP.tunnelMac!), redirectIfindex: GRO_HOP.groIfindex! },
   },
   { description: 'IPIP with a GRO hop: passed up the uplink (GRO merged it already)', rule: 'step 16', frame: IPIP, config: GRO_HOP, expect: decapped(IPIP, 'ipip') },
+  (() => {
+    const frame = vxlanToUs({ inner: buildUdpFrame({ src: '10.244.2.7', dst: '10.244.1.5', sport: 53, dport: 40000, payload: PAYLOAD }).slice(14) });
+    return { description: 'VXLAN carrying UDP with a GRO hop: passed up the uplink (no GRO merges forwarded UDP)', rule: 'step 16', frame, config: GRO_HOP, expect: decapped(frame, 'vxlan') };
+  })(),
   { description: 'VXLAN outside the pools with a GRO hop: dropped, not redirected', rule: 'step 16', frame: vxlanToUs({ inner: innerPacket({ dst: '192.0.2.1' }) }), config: GRO_HOP, expect: OUTSIDE_POOL },
   (() => {
     const frame = vxlanToUs({ ecn: 3, inner: innerPacket({ ecn: 2 }) });

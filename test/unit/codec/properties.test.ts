@@ -18,7 +18,7 @@ test('property: encap then decap at the receiving node returns the inner packet 
     const innerTtl = s.frame[ETH_HLEN + 8];
     if (innerTtl === 0) return got.counter === 'DROP_TTL';
     // tc_decap step 16: VXLAN goes to the tunnel device's peer, addressed to the tunnel device.
-    const hop = s.hook === 'tc' && sent.mode === 'vxlan' && (receiver.config.groIfindex ?? 0) !== 0;
+    const hop = s.hook === 'tc' && sent.mode === 'vxlan' && s.frame[ETH_HLEN + 9] === 6 && (receiver.config.groIfindex ?? 0) !== 0;
     const eth = sent.output.slice(0, ETH_HLEN);
     if (hop) eth.set(macToBytes(receiver.config.tunnelMac ?? '00:00:00:00:00:00'), 0);
     // The outer TOS is the inner one, so the RFC 6040 table leaves the inner ECN as it was.
@@ -113,7 +113,8 @@ test('property: the counter decides the verdict', (t) => {
     const dr = decap(d.frame, d.options);
     const encapOk = er.counter.startsWith('DROP_') ? er.verdict === 'drop'
       : er.counter.startsWith('ENCAP_') ? (er.verdict === 'redirect' || er.verdict === 'tx') : er.verdict === 'pass';
-    const hop = d.hook === 'tc' && dr.counter === 'DECAP_VXLAN' && (d.config.groIfindex ?? 0) !== 0;
+    // tc_decap step 16: decapsulated VXLAN carrying TCP (the output's inner protocol) is redirected.
+    const hop = d.hook === 'tc' && dr.counter === 'DECAP_VXLAN' && dr.output[ETH_HLEN + 9] === 6 && (d.config.groIfindex ?? 0) !== 0;
     const decapOk = dr.counter.startsWith('DROP_') ? dr.verdict === 'drop' : dr.verdict === (hop ? 'redirect' : 'pass');
     return encapOk && decapOk && !dr.counter.startsWith('ENCAP_') && !er.counter.startsWith('DECAP_');
   }), RUNS));
