@@ -406,13 +406,18 @@ ${labGoals(d)}**What limits these figures.**
   program. On a NIC with native XDP this does not apply; \`--decap-hook auto\` picks TC on veth for
   this reason.
 - On wire-like links every hook sees MTU-sized frames; what the receiver's GRO merges (the GRO
-  table) decides how many packets the rest of its stack handles. VXLAN with TC decap reaches pod-b
-  one packet per segment: the UDP GRO handler merges only for a socket with a GRO hook (the
-  kernel's VXLAN device has one, burrow has none). XDP decap runs before GRO and gets the merging
-  back, but on a veth the frame is copied into a page for XDP (a software-segmented frame is not one
-  linear page), so there it stays below the kernel's VXLAN device; a NIC's native XDP has the frame
-  in a page already, which this lab cannot show. IPIP is merged by GRO before TC decap, so TC is the
-  faster hook for it here (no copy). On the encapsulation side the per-packet route and
+  table) decides how many packets the rest of its stack handles. The uplink's UDP GRO merges VXLAN
+  only for a socket with a GRO hook (the kernel's VXLAN device has one, burrow has none), so
+  \`burrow-vxlan-tc-nogro\` reaches pod-b one packet per segment. With \`--vxlan-gro\` (auto: on
+  for links that segment) \`tc_decap\` sends the decapsulated frame through the tunnel device's
+  peer, and the tunnel device's NAPI GRO merges it again (docs/datapath.md, tc_decap step 16):
+  \`burrow-vxlan-tc\` gets the kernel's segments per packet back. What still separates it from the
+  kernel's device is per-segment work before that GRO (the uplink's receive, \`tc_decap\`, the veth
+  transmit, once per segment), where the kernel's device merges at the uplink already. XDP decap runs
+  before GRO and merges too, but on a veth the frame is copied into a page for XDP (a
+  software-segmented frame is not one linear page); a NIC's native XDP has the frame in a page
+  already, which this lab cannot show. IPIP is merged by GRO before TC decap, so TC is the faster
+  hook for it here (no copy). On the encapsulation side the per-packet route and
   neighbour lookups of \`bpf_redirect_neigh\` are gone (agentd's next hops; §2 measures
   \`tc_encap\` on real skbs with and without one); the tunnel device hop
   (the veth pair \`burrow0\`: one more device transmit and receive per packet) is what remains.
