@@ -4,7 +4,7 @@ import test from 'ava';
 import { attachmentPinName } from '../../../src/agent/attach.js';
 import { parseListen } from '../../../src/agent/metrics.js';
 import { tunnelPeerName } from '../../../src/agent/tunnel-device.js';
-import { chooseDecapHook, type UplinkInfo } from '../../../src/agent/uplink.js';
+import { chooseDecapHook, chooseGroHop, type UplinkInfo } from '../../../src/agent/uplink.js';
 
 const uplink = (kind: string | undefined, driver: string | undefined, offloads?: UplinkInfo['offloads']): UplinkInfo =>
   ({ name: 'eth0', ifindex: 2, mac: '02:00:00:00:00:01', mtu: 1500, kind, driver, ...(offloads ? { offloads } : {}) });
@@ -12,7 +12,7 @@ const veth = { gro: false, tso: true, gso: true };
 const wire = { gro: true, tso: false, gso: false };
 
 test('decap hook: explicit wins; auto is TC on veth as it comes and driverless devices, XDP with a driver or on a wire-like veth', (t) => {
-  const cases: Array<[Parameters<typeof chooseDecapHook>[0], UplinkInfo, string, { vxlan: boolean }?]> = [
+  const cases: Array<[Parameters<typeof chooseDecapHook>[0], UplinkInfo, string, { vxlan: boolean; groHop?: boolean }?]> = [
     ['xdp', uplink('veth', undefined), 'xdp'],
     ['tc', uplink(undefined, 'ixgbe'), 'tc'],
     ['tc', uplink('veth', undefined, wire), 'tc'],
@@ -24,6 +24,11 @@ test('decap hook: explicit wins; auto is TC on veth as it comes and driverless d
     ['auto', uplink('veth', undefined, wire), 'xdp'],
     ['auto', uplink('veth', undefined, wire), 'xdp', { vxlan: true }],
     ['auto', uplink('veth', undefined, wire), 'tc', { vxlan: false }],
+    // With tc_decap's GRO hop VXLAN is merged after TC decap too: TC on a wire-like veth.
+    ['auto', uplink('veth', undefined, wire), 'tc', { vxlan: true, groHop: true }],
+    ['auto', uplink('veth', undefined, wire), 'xdp', { vxlan: true, groHop: false }],
+    ['auto', uplink('veth', undefined, veth), 'tc', { vxlan: true, groHop: true }],
+    ['auto', uplink(undefined, 'virtio_net'), 'xdp', { vxlan: true, groHop: true }],
     ['auto', uplink('veth', undefined, veth), 'tc', { vxlan: true }],
     ['auto', uplink(undefined, 'virtio_net'), 'xdp', { vxlan: false }],
     ['auto', uplink('bond', undefined), 'tc'],
@@ -31,6 +36,21 @@ test('decap hook: explicit wins; auto is TC on veth as it comes and driverless d
     ['auto', uplink(undefined, 'virtio_net'), 'xdp'],
   ];
   for (const [requested, u, want, use] of cases) t.is(chooseDecapHook(requested, u, use).hook as string, want, `${requested} on ${u.kind ?? u.driver} ${JSON.stringify(u.offloads)} ${JSON.stringify(use)}`);
+});
+
+test('--vxlan-gro: explicit wins; auto is off when any uplink is a veth carrying GSO segments, on for links that segment', (t) => {
+  const on = (requested: Parameters<typeof chooseGroHop>[0], ...uplinks: UplinkInfo[]) => chooseGroHop(requested, uplinks).on;
+  t.true(on('auto', uplink('veth', undefined, wire)));
+  t.true(on('auto', uplink(undefined, 'ixgbe')));
+  t.true(on('auto', uplink(undefined, 'ixgbe', { gro: true, tso: true, gso: true })), 'a NIC segments on the wire whatever its TSO');
+  t.true(on('auto', uplink('bond', undefined)));
+  t.false(on('auto', uplink('veth', undefined, veth)));
+  t.false(on('auto', uplink('veth', undefined)), 'a veth whose offloads could not be read: as it comes');
+  t.false(on('auto', uplink('veth', undefined, { ...wire, gso: true })));
+  t.false(on('auto', uplink(undefined, 'ixgbe'), uplink('veth', undefined, veth)), 'one GSO veth among the uplinks is enough');
+  t.true(on('on', uplink('veth', undefined, veth)));
+  t.false(on('off', uplink('veth', undefined, wire)));
+  t.regex(chooseGroHop('auto', [uplink('veth', undefined, veth)]).reason, /eth0 is a veth carrying GSO segments/);
 });
 
 test('--listen: PORT, :PORT, HOST:PORT', (t) => {
