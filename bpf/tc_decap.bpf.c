@@ -28,10 +28,10 @@ int tc_decap(struct __sk_buff *skb)
 		return counted(stat, len, TC_ACT_SHOT);
 	if (decap_skb(skb, &d))
 		return counted(BURROW_STAT_DROP_ENCAP_FAILED, len, TC_ACT_SHOT);
-	if (stat == BURROW_STAT_DECAP_VXLAN && d.inner_tcp && d.gro_ifindex) {
-		if (decap_set_dmac_skb(skb, d.tunnel_mac))
+	if (stat == BURROW_STAT_DECAP_VXLAN && d.inner_tcp && d.cfg->gro_ifindex) {
+		if (decap_set_dmac_skb(skb, d.cfg->tunnel_mac))
 			return counted(BURROW_STAT_DROP_ENCAP_FAILED, len, TC_ACT_SHOT);
-		return counted(stat, len, bpf_redirect(d.gro_ifindex, 0));
+		return counted(stat, len, bpf_redirect(d.cfg->gro_ifindex, 0));
 	}
 	return counted(stat, len, TC_ACT_OK);
 }

@@ -352,8 +352,7 @@ static __always_inline int decap_classify(struct pkt *p, struct decap_plan *d)
 
 	d->strip = off - ETH_HLEN;
 	d->inner_tcp = inner->protocol == IPPROTO_TCP;
-	d->gro_ifindex = cfg->gro_ifindex;
-	d->tunnel_mac = cfg->tunnel_mac;
+	d->cfg = cfg;
 	return vxlan ? BURROW_STAT_DECAP_VXLAN : BURROW_STAT_DECAP_IPIP;
 }
 

@@ -23,7 +23,7 @@
 
 struct encap_plan {
 	const struct burrow_route *route;
-	const struct burrow_config *cfg;
+	const struct burrow_config *cfg; /* config[0] as decap read it (tc_decap step 16: the GRO hop) */
 	__u32 overhead;         /* BURROW_IPIP_OVERHEAD or BURROW_VXLAN_OVERHEAD */
 	__u8  mode;             /* BURROW_MODE_IPIP or BURROW_MODE_VXLAN */
 	__u8  tos;              /* inner TOS, copied whole to the outer header (RFC 6040 normal) */
@@ -39,8 +39,7 @@ struct decap_plan {
 	__u8  inner_tos;        /* inner TOS after the RFC 6040 table */
 	__u8  tos_changed;
 	__u8  inner_tcp;        /* inner protocol TCP (tc_decap step 16) */
-	__u32 gro_ifindex;      /* cfg.gro_ifindex (tc_decap step 16) */
-	const __u8 *tunnel_mac; /* cfg.tunnel_mac */
+	const struct burrow_config *cfg; /* config[0] as decap read it (tc_decap step 16: the GRO hop) */
 };
 
 /* ---- VXLAN source port ---------------------------------------------------------------- */
@@ -226,14 +225,20 @@ static __always_inline const struct burrow_nexthop *encap_nexthop(const struct e
 	return bpf_map_lookup_elem(&nexthops, &remote);
 }
 
+/* TC: the Ethernet header in front of the packet, or NULL when the packet is shorter. */
+static __always_inline struct ethhdr *skb_eth(struct __sk_buff *skb)
+{
+	struct ethhdr *eth = (void *)(long)skb->data;
+
+	return (void *)(eth + 1) > (void *)(long)skb->data_end ? NULL : eth;
+}
+
 /* TC with a next hop: the Ethernet header in front (kept there by encap_skb) gets its MACs. */
 static __always_inline int encap_set_l2_skb(struct __sk_buff *skb, const struct burrow_nexthop *nh)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
+	struct ethhdr *eth = skb_eth(skb);
 
-	if ((void *)(eth + 1) > data_end)
+	if (!eth)
 		return -1;
 	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
@@ -292,11 +297,9 @@ static __always_inline int decap_skb(struct __sk_buff *skb, const struct decap_p
 /* tc_decap step 16: the Ethernet destination the tunnel device accepts as its own. */
 static __always_inline int decap_set_dmac_skb(struct __sk_buff *skb, const __u8 *mac)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
+	struct ethhdr *eth = skb_eth(skb);
 
-	if ((void *)(eth + 1) > data_end)
+	if (!eth)
 		return -1;
 	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
 	return 0;

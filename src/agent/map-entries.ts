@@ -14,9 +14,9 @@ import {
   type BurrowRoute,
   type BurrowRouteKey,
 } from '../bpf/index.js';
+import { ZERO_MAC } from '../codec/address.js';
 import { BURROW_POOL_NONE } from '../generated/burrow-h.js';
 
-const ZERO_MAC = '00:00:00:00:00:00';
 
 export interface RouteEntry {
   key: BurrowRouteKey;

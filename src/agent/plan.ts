@@ -8,7 +8,7 @@
  * destination. Values compare field by field, so a plan is empty exactly when nothing differs.
  */
 import type { BurrowConfig, BurrowRouteKey } from '../bpf/index.js';
-import { numberToIpv4, ipv4ToNumber, prefixMask } from '../codec/address.js';
+import { numberToIpv4, ipv4ToNumber, prefixMask, ZERO_MAC } from '../codec/address.js';
 import type { DesiredState, KernelRoute as CompiledKernelRoute, TunnelPeer } from '../compile/index.js';
 import { deepEqual, diffKeyed, isEmptyDiff, type KeyedDiff } from './diff.js';
 import type { KernelRoute } from './kernel-routes.js';
@@ -72,7 +72,6 @@ export interface Plan {
   skipped: ReconcilePart[];
 }
 
-const ZERO_MAC = '00:00:00:00:00:00';
 
 /** The burrow.h view of a DesiredState, plus its kernel routes and NAT rules. */
 export function desiredParts(state: DesiredState, uplink?: RuntimeUplink): DesiredParts {

@@ -5,6 +5,7 @@
  * are copied in and out like the kernel copies bytes, and capacity is enforced.
  */
 import type { BurrowConfig, BurrowPeer, BurrowRoute, BurrowRouteKey } from '../bpf/index.js';
+import { ZERO_MAC } from '../codec/address.js';
 import { BURROW_PEERS_MAX, BURROW_ROUTES_MAX } from '../generated/burrow-h.js';
 import { canonicalRouteKey } from './plan.js';
 import type { ReconcileMap, ReconcileMaps } from './reconcile.js';
@@ -72,9 +73,9 @@ export class MemoryMap<K, V> implements ReconcileMap<K, V> {
 }
 
 export const ZERO_CONFIG: BurrowConfig = {
-  local_ip: '0.0.0.0', uplink_ifindex: 0, uplink_mac: '00:00:00:00:00:00', vtep_mac: '00:00:00:00:00:00',
+  local_ip: '0.0.0.0', uplink_ifindex: 0, uplink_mac: ZERO_MAC, vtep_mac: ZERO_MAC,
   vxlan_port: 0, ttl: 0, default_vni: 0, uplink_mtu: 0, flags: 0, mss_ipip: 0, mss_vxlan: 0,
-  gro_ifindex: 0, tunnel_mac: '00:00:00:00:00:00',
+  gro_ifindex: 0, tunnel_mac: ZERO_MAC,
 };
 
 export interface MemoryDatapathMaps extends ReconcileMaps {

@@ -50,6 +50,9 @@ export function writeU32(bytes: Uint8Array, offset: number, value: number): void
   bytes[offset + 3] = value & 0xff;
 }
 
+/** The all-zero MAC: a map field nobody set (no uplink yet, no VTEP, no GRO hop). */
+export const ZERO_MAC = '00:00:00:00:00:00';
+
 /** Parses "aa:bb:cc:dd:ee:ff" (case-insensitive) into 6 bytes. */
 export function macToBytes(mac: string): Uint8Array {
   const parts = mac.split(':');

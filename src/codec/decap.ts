@@ -1,6 +1,6 @@
 // The decapsulation programs, xdp_decap and tc_decap (same rules, same counters), step by step
 // as docs/datapath.md states them.
-import { ipv4ToNumber, macToBytes, numberToIpv4, readU16, readU32 } from './address.js';
+import { ipv4ToNumber, macToBytes, numberToIpv4, readU16, readU32, ZERO_MAC } from './address.js';
 import { ETH_HLEN, ETH_P_IP } from './ethernet.js';
 import { decapEcn } from './ecn.js';
 import { parseIpv4Frame } from './frame-parse.js';
@@ -101,7 +101,7 @@ export function decap(frame: Uint8Array, options: DecapOptions): DecapResult {
   // Step 16: TCP through the tunnel device, whose GRO merges the inner segments.
   const groIfindex = config.groIfindex ?? 0;
   if (hook === 'tc' && mode === 'vxlan' && frame[innerOffset + 9] === IPPROTO_TCP && groIfindex !== 0) {
-    output.set(macToBytes(config.tunnelMac ?? '00:00:00:00:00:00'), 0);
+    output.set(macToBytes(config.tunnelMac ?? ZERO_MAC), 0);
     return { ...resultOf(hook, 'redirect', counter, output), mode, peer, redirectIfindex: groIfindex };
   }
   return { ...resultOf(hook, 'pass', counter, output), mode, peer };

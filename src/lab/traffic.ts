@@ -301,7 +301,7 @@ export interface IpReceive {
 }
 
 /** `/proc/net/snmp` + `/proc/net/netstat` of a namespace as "Ip.InReceives" → value. */
-export function netCounters(text: string): Map<string, number> {
+function netCounters(text: string): Map<string, number> {
   const out = new Map<string, number>();
   const lines = text.split('\n').filter((l) => l.trim());
   for (let i = 0; i + 1 < lines.length; i += 2) {

@@ -4,7 +4,7 @@
 // cases/expected.ts, not from the codec.
 import {
   BURROW_CONFIG_FLAG, BURROW_ROUTE_FLAG, buildFragNeededFrame, buildIpv4Frame, buildTunnelQuote, buildUdpFrame, fixIpv4HeaderChecksum,
-  writeU16, type StatName, type TunnelQuoteFields,
+  macToBytes, writeU16, type StatName, type TunnelQuoteFields,
 } from '../../../src/codec/index.js';
 import { tunnelRoute as route } from '../../helpers/codec-node.js';
 import type { DecapCase, Expected } from '../harness/table-cases.js';
@@ -27,7 +27,7 @@ const GRO_HOP = { ...NODE, groIfindex: 7, tunnelMac: '02:b0:00:00:00:07' };
 /** The frame with its Ethernet destination replaced. */
 const withDestination = (frame: Uint8Array, mac: string): Uint8Array => {
   const out = frame.slice();
-  out.set(mac.split(':').map((h) => parseInt(h, 16)), 0);
+  out.set(macToBytes(mac), 0);
   return out;
 };
 

@@ -4,7 +4,7 @@
 // never sees an entry left over from the one before.
 import { encode, burrowConfig, burrowPeer, burrowRoute, type BurrowConfig, type BurrowPeer, type BurrowRoute, type BurrowRouteKey } from '../../../src/bpf/index.js';
 import {
-  BURROW_MODE, effectiveRoutes, numberToIpv4, parseCidr, peerModeBits,
+  BURROW_MODE, effectiveRoutes, numberToIpv4, parseCidr, peerModeBits, ZERO_MAC,
   type NodeConfig, type Peer, type PeerMap, type RouteTable, type TunnelMode, type TunnelRoute,
 } from '../../../src/codec/index.js';
 import type { ProgramUnderTest } from './datapath.js';
@@ -59,7 +59,7 @@ export function configValueOf(config: NodeConfig): BurrowConfig {
     mss_ipip: config.mssIpip ?? 0,
     mss_vxlan: config.mssVxlan ?? 0,
     gro_ifindex: config.groIfindex ?? 0,
-    tunnel_mac: config.tunnelMac ?? '00:00:00:00:00:00',
+    tunnel_mac: config.tunnelMac ?? ZERO_MAC,
   };
 }
 
