@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * csum.h — Internet checksum helpers (RFC 1071, RFC 1624) for the two places the datapath needs
- * one: the fixed 20-byte outer IPv4 header it builds, and the inner header whose TOS byte ECN
- * decapsulation may change. No loops over packet bytes. The one's complement sum does not depend
+ * one: the fixed 20-byte outer IPv4 header it builds (summed from the values it writes), and
+ * the inner header whose TOS byte ECN decapsulation may change. No loops over packet bytes. The one's complement sum does not depend
  * on byte order, so words are summed exactly as they sit in memory.
  */
 #ifndef BURROW_CSUM_H
@@ -20,16 +20,16 @@ static __always_inline __u16 csum_fold(__u32 sum)
 }
 
 /*
- * Header checksum of a 20-byte IPv4 header (no options). Sums all ten words, so the check field
- * must be zero on entry. The caller has proved the 20 bytes are in bounds.
+ * Header checksum of a 20-byte IPv4 header (no options) from its fields as they sit in memory:
+ * the first five 16-bit words (version/IHL/TOS, total length, ID, flags/fragment offset,
+ * TTL/protocol) and the two addresses; the check field counts as zero.
  */
-static __always_inline __u16 ipv4_csum20(const struct iphdr *iph)
+static __always_inline __u16 ipv4_csum_words(__be16 w0, __be16 w1, __be16 w2, __be16 w3,
+					     __be16 w4, __be32 saddr, __be32 daddr)
 {
-	const __u16 *w = (const __u16 *)iph;
-	__u32 sum;
+	__u32 sum = (__u32)w0 + w1 + w2 + w3 + w4 +
+		    (saddr & 0xffff) + (saddr >> 16) + (daddr & 0xffff) + (daddr >> 16);
 
-	sum = (__u32)w[0] + w[1] + w[2] + w[3] + w[4] +
-	      w[5] + w[6] + w[7] + w[8] + w[9];
 	return csum_fold(sum);
 }
 

@@ -55,17 +55,21 @@ static __always_inline __u32 fmix32(__u32 h)
 	return h;
 }
 
-/* ports: (sport << 16) | dport in host order, or 0 when the flow has none (see flow_ports()). */
+/*
+ * ports: (sport << 16) | dport in host order, or 0 when the flow has none (see flow_ports()).
+ * Four independent multiplications (xxHash32's primes) combined by addition, one finalizer, and
+ * a multiply-shift into the port range instead of a division: 4 serial multiplications where
+ * chaining a finalizer per field took 8 and a 64-bit div (perf: 27 % of tc_encap's own time).
+ */
 static __always_inline __u16 vxlan_source_port(__be32 saddr, __be32 daddr, __u32 ports,
 					       __u8 protocol)
 {
-	__u32 h = 0x9e3779b9;
+	__u32 h = 0x165667b1 + bpf_ntohl(saddr) * 0x9e3779b1 + bpf_ntohl(daddr) * 0x85ebca77 +
+		  ports * 0xc2b2ae3d + (__u32)protocol * 0x27d4eb2f;
 
-	h = fmix32(h ^ bpf_ntohl(saddr));
-	h = fmix32(h ^ bpf_ntohl(daddr));
-	h = fmix32(h ^ ports);
-	h = fmix32(h ^ protocol);
-	return BURROW_SPORT_MIN + h % (BURROW_SPORT_MAX - BURROW_SPORT_MIN + 1);
+	h = fmix32(h);
+	return BURROW_SPORT_MIN +
+	       (__u16)(((__u64)h * (BURROW_SPORT_MAX - BURROW_SPORT_MIN + 1)) >> 32);
 }
 
 /* ---- header builders (memory already bounds-checked) ----------------------------------- */
@@ -73,7 +77,9 @@ static __always_inline __u16 vxlan_source_port(__be32 saddr, __be32 daddr, __u32
 static __always_inline void create_outer_ipv4(struct iphdr *o, const struct encap_plan *e,
 					      __u16 tot_len, __u8 protocol)
 {
-	__u8 ttl = e->cfg->ttl;
+	__u8 ttl = e->cfg->ttl ? e->cfg->ttl : BURROW_DEFAULT_TTL;
+	__be32 saddr = e->cfg->local_ip, daddr = e->route->remote;
+	__be16 w0, w1, w2, w3, w4;
 	__u16 id = 0;
 
 	if (!e->df) {
@@ -82,20 +88,25 @@ static __always_inline void create_outer_ipv4(struct iphdr *o, const struct enca
 		if (!id)
 			id = 1;
 	}
-	*(__u8 *)o = 0x45;      /* version 4, IHL 5: one store instead of two bitfield updates */
-	o->tos = e->tos;
-	o->tot_len = bpf_htons(tot_len);
-	o->id = bpf_htons(id);
-	/* Always DF (docs/datapath.md, "Path MTU"): a router never fragments the outer packet (the
-	 * receiver has no ipip module or VXLAN socket to reassemble it for) but answers with ICMP
-	 * frag-needed, from which decap learns the path MTU. */
-	o->frag_off = bpf_htons(IP_DF);
-	o->ttl = ttl ? ttl : BURROW_DEFAULT_TTL;
-	o->protocol = protocol;
-	o->check = 0;
-	o->saddr = e->cfg->local_ip;
-	o->daddr = e->route->remote;
-	o->check = ipv4_csum20(o);
+	/* The header's first five words, as they sit in memory. Always DF (docs/datapath.md, "Path
+	 * MTU"): a router never fragments the outer packet (the receiver has no ipip module or VXLAN
+	 * socket to reassemble it for) but answers with ICMP frag-needed, from which decap learns
+	 * the path MTU. */
+	w0 = bpf_htons(0x4500 | e->tos);        /* version 4, IHL 5, TOS */
+	w1 = bpf_htons(tot_len);
+	w2 = bpf_htons(id);
+	w3 = bpf_htons(IP_DF);
+	w4 = bpf_htons((__u16)ttl << 8 | protocol);
+	*(__be16 *)o = w0;
+	o->tot_len = w1;
+	o->id = w2;
+	o->frag_off = w3;
+	*((__be16 *)o + 4) = w4;
+	o->saddr = saddr;
+	o->daddr = daddr;
+	/* Summed from the values written, not read back: a 16-bit load of bytes just stored by
+	 * other stores stalls (perf: 15 % of tc_encap's own time went to that read-back). */
+	o->check = ipv4_csum_words(w0, w1, w2, w3, w4, saddr, daddr);
 }
 
 static __always_inline void create_vxlan(struct udphdr *udp, const struct encap_plan *e,

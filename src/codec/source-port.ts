@@ -26,19 +26,21 @@ export interface FlowKey {
   readonly ports: number;
 }
 
-export function flowHash(flow: FlowKey): number {
+/** The four fields weighted by xxHash32's primes and summed (mod 2^32), before the finalizer. */
+export function flowMix(flow: FlowKey): number {
   const saddr = typeof flow.src === 'number' ? flow.src >>> 0 : ipv4ToNumber(flow.src);
   const daddr = typeof flow.dst === 'number' ? flow.dst >>> 0 : ipv4ToNumber(flow.dst);
-  let h = 0x9e3779b9;
-  h = fmix32(h ^ saddr);
-  h = fmix32(h ^ daddr);
-  h = fmix32(h ^ (flow.ports >>> 0));
-  h = fmix32(h ^ (flow.protocol & 0xff));
-  return h;
+  return (0x165667b1 + Math.imul(saddr, 0x9e3779b1) + Math.imul(daddr, 0x85ebca77) +
+    Math.imul(flow.ports >>> 0, 0xc2b2ae3d) + Math.imul(flow.protocol & 0xff, 0x27d4eb2f)) >>> 0;
 }
 
+export function flowHash(flow: FlowKey): number {
+  return fmix32(flowMix(flow));
+}
+
+/** Multiply-shift into the range: ⌊hash · 28232 / 2^32⌋ (exact in a double: the product < 2^47). */
 export function sourcePortOfHash(hash: number): number {
-  return BURROW_SPORT_MIN + ((hash >>> 0) % SPORT_RANGE);
+  return BURROW_SPORT_MIN + Math.floor(((hash >>> 0) * SPORT_RANGE) / 0x100000000);
 }
 
 /** The flow key of the IPv4 packet at `ipOffset` (needs its 20-byte header in `bytes`). */

@@ -97,12 +97,10 @@ export function docSourcePort(frame: Uint8Array): number {
   const fragment = ((((frame[20] ?? 0) << 8) | (frame[21] ?? 0)) & 0x3fff) !== 0;
   const l4 = 14 + ihl * 4;
   const ports = [6, 17, 132].includes(protocol) && !fragment && l4 + 4 <= frame.length ? be32(frame, l4) : 0;
-  let h = 0x9e3779b9;
-  h = fmix32(h ^ be32(frame, 14 + 12));
-  h = fmix32(h ^ be32(frame, 14 + 16));
-  h = fmix32(h ^ ports);
-  h = fmix32(h ^ protocol);
-  return 32768 + (h % 28232);
+  const mixed = BigInt(0x165667b1) + BigInt(be32(frame, 14 + 12)) * 0x9e3779b1n + BigInt(be32(frame, 14 + 16)) * 0x85ebca77n +
+    BigInt(ports) * 0xc2b2ae3dn + BigInt(protocol) * 0x27d4eb2fn;
+  const h = fmix32(Number(mixed & 0xffffffffn));
+  return 32768 + Number((BigInt(h) * 28232n) >> 32n);
 }
 
 // --- what encapsulation and decapsulation produce --------------------------------------------
