@@ -5,6 +5,8 @@
  *
  *   routed            plain routes between the nodes, no encapsulation: the limit
  *   routed+xdp-noop   the same with xdp_noop on both uplinks (what any XDP program costs on veth)
+ *   routed+nft-guard  the same with burrow's nft guard table on both nodes (its forward-hook chain
+ *                     runs for every forwarded packet: the netfilter price a burrow node pays)
  *   burrow-*-tc|xdp   agentd on both nodes (IPIP or VXLAN pool, Always), decap hook forced
  *   kernel-vxlan      the kernel's VXLAN device as Calico's felix sets it up: vxlan.calico,
  *                     VNI 4096, port 4789, VTEP MAC, permanent neighbour + FDB entry for the
@@ -43,6 +45,9 @@ import { Lab } from '../src/lab/lab.js';
 import { formatFeatures, type LinkMode } from '../src/lab/offloads.js';
 import { labManifests, poolManifest, writeLabManifests } from '../src/lab/manifests.js';
 import { sh } from '../src/lab/sh.js';
+import { renderNatScript } from '../src/agent/nat.js';
+import { DEFAULT_NAT_TABLE } from '../src/agent/reconcile.js';
+import { BURROW_DEFAULT_VXLAN_PORT } from '../src/generated/burrow-h.js';
 import { defaultTopology } from '../src/lab/topology.js';
 import { ipReceive, ping } from '../src/lab/traffic.js';
 import { withNetns } from '../src/bpf/index.js';
@@ -179,6 +184,14 @@ export const SCENARIOS: Scenario[] = [
       routedSetup(lab);
       const prog = noopObject().program('xdp_noop');
       for (const n of [NODE_A, NODE_B]) links.push(withNetns(`/run/netns/${lab.node(n).ns}`, () => attachXdp(prog, 'eth0', { mode: 'native' })));
+    },
+  },
+  {
+    name: 'routed+nft-guard',
+    description: "plain routes plus burrow's nft guard table on both nodes (docs/datapath.md, \"Tunnel traffic only from nodes\": a forward-hook chain every forwarded packet passes)",
+    async setup(lab) {
+      routedSetup(lab);
+      for (const n of [NODE_A, NODE_B]) lab.exec(lab.node(n).ns, ['nft', '-f', '-'], renderNatScript(DEFAULT_NAT_TABLE, [], { vxlanPort: BURROW_DEFAULT_VXLAN_PORT }));
     },
   },
   burrow('ipip', 'tc'),

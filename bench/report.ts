@@ -243,6 +243,22 @@ function fasterHook(d: LabThroughputResult, mode: string, encap: 'ipip' | 'vxlan
   return { hook: tc >= xdp ? 'tc' : 'xdp', tc, xdp };
 }
 
+/** The nft guard's share of the small-UDP gap: \`routed+nft-guard\` ÷ \`routed\` per link mode. */
+function guardLine(d: LabThroughputResult, modes: readonly string[]): string {
+  const parts = modes.flatMap((m) => {
+    const g = med(scenarioIn(d, m, 'routed+nft-guard')?.vsLimit.udp64);
+    const b = med(scenarioIn(d, m, 'burrow-ipip-tc')?.vsLimit.udp64);
+    return Number.isFinite(g) ? [`${m === 'wire' ? 'wire-like' : 'GSO veth'} ${g.toFixed(2)}× routed (burrow IPIP ${num(b, 2)}×)`] : [];
+  });
+  if (parts.length === 0) return '';
+  return `
+  Part of that price is not the tunnel: burrow's nft guard (a filter chain on the forward hook,
+  docs/datapath.md, "Tunnel traffic only from nodes") runs for every forwarded packet on both
+  nodes, and plain routing with only that table added (\`routed+nft-guard\`) moves
+  ${parts.join(', ')} 64-byte datagrams. A Calico node pays the same kind of price in felix's
+  iptables chains, which the \`kernel-vxlan\` scenario leaves out.`;
+}
+
 function labModeTables(d: LabThroughputResult, mode: string): string {
   const list = d.scenarios.filter((s) => (s.links ?? 'gso') === mode);
   const tests = Object.keys(list[0]?.rate ?? {});
@@ -428,7 +444,7 @@ ${labGoals(d)}**What limits these figures.**
   \`tc_encap\` on real skbs with and without one); the tunnel device hop
   (the veth pair \`burrow0\`: one more device transmit and receive per packet) is what remains.
 - Small UDP is per-packet cost on one sending core (softirq of every hop runs in the sender's
-  context); the ratios there are the per-packet price of the encapsulation path.
+  context); the ratios there are the per-packet price of the encapsulation path.${guardLine(d, modes)}
 `;
 }
 
