@@ -167,6 +167,17 @@ ${range(byName('tc_encap', 'tc-skb-path', 'noop', true), (r) => med(r.addedNs), 
   neighbour lookup per packet (perf: \`ip_route_output_key_hash_rcu\`, \`fib_table_lookup\`,
   \`skb_do_redirect\`), which the kernel's own tunnel devices also do. With a next hop the program
   writes the MACs itself and \`bpf_redirect\`s: the same egress as \`tc_bounce\`.
+- Inside the programs (perf samples by offset in the JIT image, read with
+  \`BPF_OBJ_GET_INFO_BY_FD\`'s \`jited_prog_insns\`: this machine's bpftool has no disassembler),
+  \`tc_encap\` with a next hop spent 27 % of its own time on the VXLAN source port (four chained
+  finalizers and a 64-bit \`div\`) and 15 % re-reading the outer header it had just written, in
+  bytes, for the checksum (store-forwarding stalls); both are gone since 2026-11-30 (one finalizer
+  and a multiply-shift; the checksum summed from the values written: docs/datapath.md, "VXLAN
+  source port hash"), which took 7–13 ns off VXLAN encapsulation (bpf_stats, program alone, before
+  and after on this machine). What is left is the program's
+  entry, its first touch of the packet, the per-CPU counter, and the lookups: one LPM (\`routes\`)
+  and two hashes (\`peers\` for the recursion check, \`nexthops\`), three in XDP (\`pmtu\`); with
+  \`xdp_tx\` at ~${med(encapTx[0]?.baselineHookNs).toFixed(0)} ns, ${GOAL_RATIO}× leaves less room than one LPM and one hash lookup cost.
 - One-run-per-call TC figures are dominated by what the harness does around a single run
   (clock reads, cold caches after the system call): a no-op costs ~${med(byName('tc_encap', 'tc')[0]?.baselineHookNs).toFixed(0)} ns there, far more than
   the no-op program. They bound the cold per-packet cost; the real-skb figures are the warm one.
@@ -254,8 +265,8 @@ function guardLine(d: LabThroughputResult, modes: readonly string[]): string {
   return `
   Part of that price is not the tunnel: burrow's nft guard (a filter chain on the forward hook,
   docs/datapath.md, "Tunnel traffic only from nodes") runs for every forwarded packet on both
-  nodes, and plain routing with only that table added (\`routed+nft-guard\`) moves
-  ${parts.join(', ')} 64-byte datagrams. A Calico node pays the same kind of price in felix's
+  nodes, and plain routing with only that table added (\`routed+nft-guard\`) moves 64-byte
+  datagrams at: ${parts.join('; ')}. A Calico node pays the same kind of price in felix's
   iptables chains, which the \`kernel-vxlan\` scenario leaves out.`;
 }
 
@@ -442,7 +453,11 @@ ${labGoals(d)}**What limits these figures.**
   hook for it here (no copy). On the encapsulation side the per-packet route and
   neighbour lookups of \`bpf_redirect_neigh\` are gone (agentd's next hops; §2 measures
   \`tc_encap\` on real skbs with and without one); the tunnel device hop
-  (the veth pair \`burrow0\`: one more device transmit and receive per packet) is what remains.
+  (the veth pair \`burrow0\`: one more device transmit per packet) remains, but it is not what
+  separates burrow from \`routed\`: \`tc_encap\` at the uplink's egress, which skips it, measured no
+  faster, and at a pod veth's ingress, which skips the sending node's whole forward path, faster
+  than \`routed\` (docs/datapath.md, "Where the encapsulation runs (measured)", for why agentd
+  does neither).
 - Small UDP is per-packet cost on one sending core (softirq of every hop runs in the sender's
   context); the ratios there are the per-packet price of the encapsulation path.${guardLine(d, modes)}
 `;
