@@ -254,22 +254,21 @@ function fasterHook(d: LabThroughputResult, mode: string, encap: 'ipip' | 'vxlan
   return { hook: tc >= xdp ? 'tc' : 'xdp', tc, xdp };
 }
 
-/** The nft guard's share of the small-UDP gap: \`routed+nft-guard\` ÷ \`routed\` per link mode. */
+/** The nft guard's share of the small-UDP gap: \`routed+nft-guard\` ÷ \`routed\` per link mode, per round. */
 function guardLine(d: LabThroughputResult, modes: readonly string[]): string {
   const parts = modes.flatMap((m) => {
-    const g = med(scenarioIn(d, m, 'routed+nft-guard')?.vsLimit.udp64);
+    const g = scenarioIn(d, m, 'routed+nft-guard')?.vsLimit.udp64;
     const b = med(scenarioIn(d, m, 'burrow-ipip-tc')?.vsLimit.udp64);
-    return Number.isFinite(g) ? [`${m === 'wire' ? 'wire-like' : 'GSO veth'} ${g.toFixed(2)}× routed (burrow IPIP ${num(b, 2)}×)`] : [];
+    return g ? [`${m === 'wire' ? 'wire-like' : 'GSO veth'} ${fmt(g, 2)}× (burrow IPIP ${num(b, 2)}×)`] : [];
   });
   if (parts.length === 0) return '';
   return `
   Burrow's nft guard (a filter chain on the forward hook, docs/datapath.md, "Tunnel traffic only
-  from nodes") runs for every forwarded packet on both nodes, which plain routing does not pay;
-  with only that table added (\`routed+nft-guard\`) routing moved 64-byte datagrams at:
-  ${parts.join('; ')}. Scratch runs of the same pair on 2026-11-30 ranged 0.91–1.06× routed on GSO
-  veth links (3 and 5 rounds × 3 s), so the guard accounts for at most a part of the gap, within
-  this machine's noise. (A Calico node pays the same kind of price in felix's iptables chains,
-  which the \`kernel-vxlan\` scenario leaves out.)`;
+  from nodes") runs for every forwarded packet on both nodes, which plain routing does not pay.
+  Routing with only that table added (\`routed+nft-guard\`) moved this share of \`routed\`'s
+  64-byte datagrams (median and range of the per-round ratios): ${parts.join('; ')}. Where the range
+  reaches 1 the guard's cost is within this machine's noise. (A Calico node pays the same kind of
+  price in felix's iptables chains, which the \`kernel-vxlan\` scenario leaves out.)`;
 }
 
 function labModeTables(d: LabThroughputResult, mode: string): string {

@@ -2,8 +2,9 @@
 /*
  * csum.h — Internet checksum helpers (RFC 1071, RFC 1624) for the two places the datapath needs
  * one: the fixed 20-byte outer IPv4 header it builds (summed from the values it writes), and
- * the inner header whose TOS byte ECN decapsulation may change. No loops over packet bytes. The one's complement sum does not depend
- * on byte order, so words are summed exactly as they sit in memory.
+ * the inner header whose TOS byte ECN decapsulation may change. No loops over packet bytes. The
+ * one's complement sum does not depend on byte order, so words are summed exactly as they sit in
+ * memory.
  */
 #ifndef BURROW_CSUM_H
 #define BURROW_CSUM_H

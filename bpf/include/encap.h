@@ -23,7 +23,7 @@
 
 struct encap_plan {
 	const struct burrow_route *route;
-	const struct burrow_config *cfg; /* config[0] as decap read it (tc_decap step 16: the GRO hop) */
+	const struct burrow_config *cfg; /* config[0] as encap_classify read it */
 	__u32 overhead;         /* BURROW_IPIP_OVERHEAD or BURROW_VXLAN_OVERHEAD */
 	__u8  mode;             /* BURROW_MODE_IPIP or BURROW_MODE_VXLAN */
 	__u8  tos;              /* inner TOS, copied whole to the outer header (RFC 6040 normal) */
@@ -101,7 +101,7 @@ static __always_inline void create_outer_ipv4(struct iphdr *o, const struct enca
 	o->tot_len = w1;
 	o->id = w2;
 	o->frag_off = w3;
-	*((__be16 *)o + 4) = w4;
+	*((__be16 *)o + 4) = w4;               /* TTL, protocol */
 	o->saddr = saddr;
 	o->daddr = daddr;
 	/* Summed from the values written, not read back: a 16-bit load of bytes just stored by

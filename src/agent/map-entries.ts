@@ -17,7 +17,6 @@ import {
 import { ZERO_MAC } from '../codec/address.js';
 import { BURROW_POOL_NONE } from '../generated/burrow-h.js';
 
-
 export interface RouteEntry {
   key: BurrowRouteKey;
   value: BurrowRoute;

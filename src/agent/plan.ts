@@ -72,7 +72,6 @@ export interface Plan {
   skipped: ReconcilePart[];
 }
 
-
 /** The burrow.h view of a DesiredState, plus its kernel routes and NAT rules. */
 export function desiredParts(state: DesiredState, uplink?: RuntimeUplink): DesiredParts {
   const entries = desiredMapEntries(state, uplink);
