@@ -31,10 +31,12 @@
  * syscall cost of this VM, not the path), counted and dropped by an nftables rule at pod-b's
  * prerouting hook: packets/s that arrived. CPU: the senders and receivers run in a cpuacct cgroup
  * of ours, whose usage includes the softirq work done in their context (no IRQ time accounting on
- * this kernel), plus the ksoftirqd threads' run time over the test; divided by the rate.
+ * this kernel), plus the ksoftirqd threads' run time over the test; divided by the rate. Senders
+ * run on CPU SENDER_CPU, receivers on RECEIVER_CPU (below: this machine's vCPUs differ in speed).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 
 import type { DecapHookDecision, GroHopDecision } from '../src/agent/uplink.js';
 import { attachXdp, type Link } from '../src/bpf/index.js';
@@ -107,6 +109,8 @@ export interface LabThroughputResult {
   modes?: LinkMode[];
   /** Per link mode: what `--decap-hook auto` chooses on node-b's uplink there (bench/decap-choice-child.ts). */
   auto?: Partial<Record<LinkMode, AutoChoice>>;
+  /** The CPUs senders and receivers were pinned to (absent: not pinned, before 2026-11-30). */
+  pinned?: { sender: number; receiver: number };
 }
 
 export interface AutoChoice {
@@ -127,7 +131,7 @@ function autoChoice(lab: Lab, node: string): AutoChoice {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as AutoChoice;
 }
 
-interface Scenario {
+export interface Scenario {
   name: string;
   description: string;
   /** Only in these link modes (default: every mode asked for). */
@@ -135,10 +139,10 @@ interface Scenario {
   setup(lab: Lab, links: Link[]): Promise<void>;
 }
 
-const NODE_A = 'node-a';
-const NODE_B = 'node-b';
+export const NODE_A = 'node-a';
+export const NODE_B = 'node-b';
 
-function topology() {
+export function topology() {
   const base = defaultTopology();
   return defaultTopology({ nodes: base.nodes.filter((n) => n.name === NODE_A || n.name === NODE_B) });
 }
@@ -239,9 +243,19 @@ interface IperfRun {
   stderr: string;
 }
 
-/** Runs `ip netns exec ns <cmd> ...` inside the cgroup. */
-function inCgroup(cgroup: string, ns: string, argv: string[], timeoutMs: number): { done: Promise<IperfRun>; kill(): void } {
-  const script = `echo $$ > ${cgroup}/cgroup.procs && exec ip netns exec "$0" "$@"`;
+/**
+ * The CPUs the senders and the receivers run on. This machine's two vCPUs do not run at one speed:
+ * measured with the same CPU-bound loop pinned to each, one took 0.56–0.60 s and the other
+ * 0.90–0.92 s (another guest on its core, presumably), and a test's rate then depended on which
+ * vCPU the scheduler gave the sender — 0.20 or 0.30 Mpps for the same scenario, round to round.
+ * Pinned, every scenario's sender (and receiver) runs where the others' do.
+ */
+export const SENDER_CPU = 0;
+export const RECEIVER_CPU = os.availableParallelism() > 1 ? 1 : 0;
+
+/** Runs `ip netns exec ns <cmd> ...` inside the cgroup, pinned to `cpu`. */
+function inCgroup(cgroup: string, ns: string, argv: string[], timeoutMs: number, cpu: number): { done: Promise<IperfRun>; kill(): void } {
+  const script = `echo $$ > ${cgroup}/cgroup.procs && exec taskset -c ${cpu} ip netns exec "$0" "$@"`;
   const child = spawn('sh', ['-c', script, ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -287,7 +301,7 @@ const SINK_TABLE = 'burrow_bench_sink';
 const SINK_PORT = 9;
 
 /** pod-b counts and drops the small-UDP test's datagrams before anything else sees them. */
-function installUdpSink(lab: Lab): void {
+export function installUdpSink(lab: Lab): void {
   lab.exec(lab.pod(NODE_B).ns, ['nft', '-f', '-'], [
     `table ip ${SINK_TABLE} {`,
     '  chain pre {',
@@ -299,7 +313,7 @@ function installUdpSink(lab: Lab): void {
 }
 
 /** The sink rule's packet count. */
-function udpSinkCount(lab: Lab): number {
+export function udpSinkCount(lab: Lab): number {
   const text = lab.exec(lab.pod(NODE_B).ns, ['nft', '-j', 'list', 'table', 'ip', SINK_TABLE]);
   const out = JSON.parse(text) as { nftables: Array<{ rule?: { expr?: Array<{ counter?: { packets: number } }> } }> };
   for (const item of out.nftables) {
@@ -323,7 +337,7 @@ async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType
     const cpu0 = cg.usageNs();
     const soft0 = ksoftirqdNs();
     const t0 = process.hrtime.bigint();
-    const r = await inCgroup(cg.path, client.ns, [udpBlast(), server.address, String(SINK_PORT), '64', String(seconds)], timeout).done;
+    const r = await inCgroup(cg.path, client.ns, [udpBlast(), server.address, String(SINK_PORT), '64', String(seconds)], timeout, SENDER_CPU).done;
     const wall = Number(process.hrtime.bigint() - t0);
     const cores = (cg.usageNs() - cpu0 + (ksoftirqdNs() - soft0)) / wall;
     if (r.code !== 0) throw new Error(`udp_blast in lab ${lab.prefix} failed (${r.code}): ${r.stderr.trim()}`);
@@ -332,14 +346,14 @@ async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType
     const arrived = udpSinkCount(lab) - before;
     return received({ rate: arrived / secs!, cores, retransmits: 0, delivered: arrived / sent! }, wall);
   }
-  const srv = inCgroup(cg.path, server.ns, ['iperf3', '-s', '-1', '-p', '5201'], timeout);
+  const srv = inCgroup(cg.path, server.ns, ['iperf3', '-s', '-1', '-p', '5201'], timeout, RECEIVER_CPU);
   await sleep(300);
   const args = ['iperf3', '-c', server.address, '-p', '5201', '-t', String(seconds), '-J'];
   if (test === 'tcp4') args.push('-P', '4');
   const cpu0 = cg.usageNs();
   const soft0 = ksoftirqdNs();
   const t0 = process.hrtime.bigint();
-  const cli = await inCgroup(cg.path, client.ns, args, timeout).done;
+  const cli = await inCgroup(cg.path, client.ns, args, timeout, SENDER_CPU).done;
   const wall = Number(process.hrtime.bigint() - t0);
   const cores = (cg.usageNs() - cpu0 + (ksoftirqdNs() - soft0)) / wall;
   srv.kill();
@@ -432,7 +446,7 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
       log(`  ${key.padEnd(21)} ${opts.tests.map((t) => `${t} ${fmt(t)} (${gro(t)})`).join(', ')}`);
       return r;
     });
-    return { scenarios: out, seconds: opts.seconds, modes, auto };
+    return { scenarios: out, seconds: opts.seconds, modes, auto, pinned: { sender: SENDER_CPU, receiver: RECEIVER_CPU } };
   } finally {
     for (const l of links) {
       try {

@@ -7,6 +7,7 @@ import type { EngineBenchResult, EngineSizeResult } from './engine.js';
 import { etcdTable, type EtcdBenchResult } from './etcd.js';
 import type { ControlPlaneResult, SizeResult } from './control-plane.js';
 import type { DecapRateResult, RateRow } from './decap-rate.js';
+import { GROUPS, OTHER, groupOf, type LabProfileResult, type ProfileScenario } from './lab-profile.js';
 import type { LabThroughputResult, ScenarioResult } from './lab-throughput.js';
 import type { LinkMode } from '../src/lab/offloads.js';
 import type { MachineFacts } from './machine.js';
@@ -404,7 +405,11 @@ Link modes (src/lab/offloads.ts, issue 16): **GSO veth** leaves the veths as the
 software before a frame leaves the node) and GRO on (the receiving node aggregates), so the
 underlay carries only MTU-sized frames (test/e2e/wire.test.ts counts them). Pods and the tunnel
 device keep their defaults in both.
-${pending}
+${d.pinned ? `
+Senders (iperf3 -c, udp_blast) run on CPU ${d.pinned.sender}, receivers (iperf3 -s) on CPU ${d.pinned.receiver}: this machine's two
+vCPUs do not run at one speed (the same CPU-bound loop took 0.56–0.60 s on one and 0.90–0.92 s on the
+other when measured), and unpinned, a test's rate depended on which one the sender got.
+` : ''}${pending}
 TCP: iperf3, Gbit/s received. Small UDP: 64-byte payloads from one core, 64 datagrams per
 \`sendmmsg()\` (bench/tools/udp_blast.c), counted and dropped by an nftables rule at pod-b's
 prerouting hook; packets/s that arrived. (\`iperf3 -u -l 64 -b 0\` writes one datagram per system
@@ -576,10 +581,87 @@ the median and, in parentheses, the range over rounds; ratios are taken within e
   if (s['program-cost']) parts.push(programCost(s['program-cost']));
   if (s['decap-rate']) parts.push(decapRate(s['decap-rate']));
   if (s.lab) parts.push(labThroughput(s.lab));
+  if (s['lab-profile']) parts.push(labProfile(s['lab-profile']));
   if (s['control-plane']) parts.push(controlPlane(s['control-plane']));
   if (s.engine) parts.push(engineSection(s.engine));
   if (s.etcd) parts.push(`\n## 7. The etcd datastore (issue 10)\n\n${sectionHeader(s.etcd)}\n\n${etcdTable(s.etcd.data as EtcdBenchResult)}\n`);
   return parts.join('\n') + '\n';
+}
+
+// ------------------------------------------------------------------------------------- §4 profile
+
+/** The range of the per-round speed scaling, e.g. "0.71–1.22". */
+function fmtScale(d: LabProfileResult): string {
+  const r = d.scenarios.find((x) => x.scenario === 'routed');
+  const raw = r?.rawBusyNs;
+  if (!raw || raw.n < 2) return 'one round: none';
+  return `factors ${(raw.median / raw.max).toFixed(2)}–${(raw.median / raw.min).toFixed(2)}`;
+}
+
+function labProfile(rec: SectionRecord): string {
+  const d = rec.data as LabProfileResult;
+  const base = d.scenarios.find((x) => x.scenario === 'routed');
+  const order = [...(base ? [base] : []), ...d.scenarios.filter((x) => x !== base)];
+  const ns = (x: number) => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
+  const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(0)}` : 'n/a');
+  const cell = (v: Summary | undefined, dv: Summary | undefined) => (dv ? `${ns(med(v))} (${signed(med(dv))})` : ns(med(v)));
+  const signedRange = (x: Summary) => (x.n > 1 ? `${signed(x.median)} (${signed(x.min)} to ${signed(x.max)} over the rounds)` : signed(x.median));
+  const groupNames = [...GROUPS.map(([g]) => g), OTHER];
+  const rows = [
+    ['packets/s at pod-b under perf', ...order.map((sc) => `${(med(sc.rate) / 1e6).toFixed(3)} M`)],
+    ['**CPU per packet, all of it**', ...order.map((sc) => `**${cell(sc.busyNs, sc.vsRouted?.busyNs)}**`)],
+    ...groupNames.map((g) => [g, ...order.map((sc) => cell(sc.groups[g], sc.vsRouted?.groups[g]))]),
+  ];
+  const short = (g: string) => g.replace(/ \(.*$/, '').replace(/:.*$/, '');
+  const added = (sc: ProfileScenario) => {
+    const fns = Object.entries(sc.vsRouted?.functions ?? {})
+      .filter(([, x]) => x >= 3)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 14);
+    return `- \`${sc.scenario}\`: ${fns.map(([fn, x]) => `\`${fn}\` +${x.toFixed(0)} (${short(groupOf(fn))})`).join(', ')}`;
+  };
+  const dg = (sc: ProfileScenario | undefined, ...names: string[]) => names.reduce((sum, n) => sum + med(sc?.vsRouted?.groups[n]), 0);
+  const burrows = order.filter((x) => x.scenario.startsWith('burrow-'));
+  const guard = order.find((x) => x.scenario === 'routed+nft-guard');
+  const share = (sc: ProfileScenario) => med(sc.vsRouted?.busyNs) / (med(sc.busyNs) - med(sc.vsRouted?.busyNs));
+  const summary = burrows.filter((sc) => sc.vsRouted).map((sc) =>
+    `- \`${sc.scenario}\` spends ${ns(med(sc.vsRouted!.busyNs))} ns more CPU per packet than routed (+${(share(sc) * 100).toFixed(0)} %; ${signedRange(sc.vsRouted!.busyNs)}): ` +
+    `${ns(dg(sc, 'BPF programs (their own instructions)', 'BPF map lookups', 'BPF helpers, program entry'))} in the BPF programs, their map lookups and helpers; ` +
+    `${ns(dg(sc, 'headroom: reallocating the packet'))} reallocating the packet for the outer header; ` +
+    `${ns(dg(sc, 'netfilter hooks (nftables, bridge netfilter)'))} in netfilter; ` +
+    `${ns(dg(sc, 'device transmit and receive (veth, queues, softirq)'))} in device transmit and receive; ${ns(dg(sc, 'GRO'))} in GRO.`,
+  ).join('\n');
+  const guardLine = guard?.vsRouted
+    ? `\nThe nft guard alone (\`routed+nft-guard\` − routed): ${signedRange(guard.vsRouted.busyNs)} ns per packet in all, ` +
+      `${signed(dg(guard, 'netfilter hooks (nftables, bridge netfilter)'))} ns in netfilter.\n`
+    : '';
+  return `
+### Where a small packet's time goes (perf, ${d.mode === 'wire' ? 'wire-like' : 'GSO veth'} links)
+
+${sectionHeader(rec)}
+
+The small-UDP test of the table above (64-byte datagrams, pod-a → pod-b), ${d.mode} links, one lab per
+scenario, all up at once, each scenario in turn under \`perf record -a -F ${d.frequency}\` for ${d.seconds} s
+in each of ${d.rounds} rounds (bench/lab-profile.ts). One sample is ${(1e6 / d.frequency).toFixed(0)} µs of one CPU, so a
+function's cost per packet is its samples × ${(1e6 / d.frequency).toFixed(0)} µs ÷ the packets pod-b counted in that window.
+The whole path of a packet — both nodes, both pods, the lab's bridge — runs in the sender's system
+call and the softirqs it raises, on one CPU, so CPU per packet is what the rate pays; only samples
+in those contexts count (agentd, perf and the bench are left out), idle ones not. Functions are grouped by name
+(GROUPS in bench/lab-profile.ts). The sender runs on one pinned CPU, whose speed drifts on this
+shared machine from round to round and moves every function alike: each round's figures are
+scaled by routed's median CPU per packet over that round's (${fmtScale(d)}), then the medians over
+rounds are taken; in parentheses the difference from \`routed\`, paired within each round. With
+this virtual machine's timer-based sampling, time spent with interrupts off lands on
+\`pvm_irq_enable\` (kernel plumbing).
+
+${table(['ns per packet', ...order.map((sc) => `\`${sc.scenario}\``)], rows)}
+
+${summary}
+${guardLine}
+The functions that add the most per packet against \`routed\` (ns, paired medians, ≥ 3 ns):
+
+${burrows.map(added).join('\n')}
+`;
 }
 
 // ---------------------------------------------------------------------------------------------- §6

@@ -5,8 +5,9 @@
  *   node dist/bench/run.js [--quick] [--only SECTION...] [--rounds N] [--seconds N] [--links MODE...]
  *                          [--no-report] [--report-only]
  *
- * Sections: program-cost (§2), decap-rate (§3), lab (§4), control-plane (§5). A full run writes
- * bench/results/latest.json (sections run now replace their old results; the others are kept,
+ * Sections: program-cost (§2), decap-rate (§3), lab (§4), lab-profile (§4's last part: where a
+ * small packet's time goes, by kernel function, under perf), control-plane (§5), engine (§6),
+ * etcd (§7). A full run writes bench/results/latest.json (sections run now replace their old results; the others are kept,
  * each with its own date) and BENCHMARKS.md from it. --quick (about a minute, smaller figures)
  * writes build/bench/quick.json only (not committed). Needs root; creates only `burrow-bench-<pid>-*`
  * namespaces, bpffs mounts and directories, and `bl-*` labs, and removes them on exit.
@@ -21,6 +22,7 @@ import { runControlPlane } from './control-plane.js';
 import { runDecapRate } from './decap-rate.js';
 import { runEngine } from './engine.js';
 import { runEtcd } from './etcd.js';
+import { runLabProfile } from './lab-profile.js';
 import { runLabThroughput, SCENARIOS, type TestName } from './lab-throughput.js';
 import { LINK_MODES, type LinkMode } from '../src/lab/offloads.js';
 import { busyShare, cpuSnapshot, loadAverage, machineFacts } from './machine.js';
@@ -29,7 +31,7 @@ import { runProgramCost } from './program-cost.js';
 import { renderReport, type Results, type SectionRecord } from './report.js';
 import { cleanupAll, removeStale } from './scratch.js';
 
-export const SECTIONS = ['program-cost', 'decap-rate', 'lab', 'control-plane', 'engine', 'etcd'] as const;
+export const SECTIONS = ['program-cost', 'decap-rate', 'lab', 'lab-profile', 'control-plane', 'engine', 'etcd'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 interface Options {
@@ -63,6 +65,15 @@ async function runSection(name: SectionName, o: Options): Promise<unknown> {
       const tests: TestName[] = q ? ['tcp1', 'udp64'] : ['tcp1', 'tcp4', 'udp64'];
       return runLabThroughput({ rounds: rounds(3, 1), seconds: o.seconds ?? (q ? 2 : 5), scenarios, tests, modes: o.links ?? [...LINK_MODES], log });
     }
+    case 'lab-profile':
+      return runLabProfile({
+        scenarios: q ? ['routed', 'burrow-ipip-tc'] : ['routed', 'routed+nft-guard', 'burrow-ipip-tc', 'burrow-vxlan-tc', 'kernel-vxlan'],
+        mode: 'wire',
+        rounds: rounds(8, 1),
+        seconds: o.seconds ?? 2,
+        frequency: 1999,
+        log,
+      });
     case 'control-plane':
       return runControlPlane({
         sizes: q ? [1000, 10_000] : [1000, 10_000, 100_000],

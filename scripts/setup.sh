@@ -10,6 +10,8 @@ APT_PACKAGES=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 nftab
               iperf3 xdp-tools make g++ python3 pkg-config iputils-ping netcat-openbsd strace time etcd-server)
 # The lab's wire-like links (src/lab/offloads.ts) switch offloads with ethtool.
 APT_PACKAGES+=(ethtool)
+# bench §4 profile (bench/lab-profile.ts): perf record / perf report.
+APT_PACKAGES+=(linux-perf)
 # npm run test:kernels (scripts/test-kernels.sh): qemu boots Debian's kernels, busybox-static is the
 # initramfs, kmod runs depmod on the extracted modules and is the guests' modprobe, e2fsprogs makes
 # the project's disk image, xz-utils unpacks the modules.
