@@ -66,6 +66,8 @@ export interface LabThroughputOptions {
   tests: TestName[];
   /** Lab link modes; every scenario runs in each (default both). */
   modes?: LinkMode[];
+  /** Pin senders to SENDER_CPU and receivers to RECEIVER_CPU (default true). */
+  pin?: boolean;
   log: (line: string) => void;
 }
 
@@ -253,9 +255,10 @@ interface IperfRun {
 export const SENDER_CPU = 0;
 export const RECEIVER_CPU = os.availableParallelism() > 1 ? 1 : 0;
 
-/** Runs `ip netns exec ns <cmd> ...` inside the cgroup, pinned to `cpu`. */
-function inCgroup(cgroup: string, ns: string, argv: string[], timeoutMs: number, cpu: number): { done: Promise<IperfRun>; kill(): void } {
-  const script = `echo $$ > ${cgroup}/cgroup.procs && exec taskset -c ${cpu} ip netns exec "$0" "$@"`;
+/** Runs `ip netns exec ns <cmd> ...` inside the cgroup, pinned to `cpu` unless it is null. */
+function inCgroup(cgroup: string, ns: string, argv: string[], timeoutMs: number, cpu: number | null): { done: Promise<IperfRun>; kill(): void } {
+  const pin = cpu === null ? '' : `taskset -c ${cpu} `;
+  const script = `echo $$ > ${cgroup}/cgroup.procs && exec ${pin}ip netns exec "$0" "$@"`;
   const child = spawn('sh', ['-c', script, ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -323,7 +326,9 @@ export function udpSinkCount(lab: Lab): number {
   return 0;
 }
 
-async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType<typeof cpuCgroup>): Promise<Measurement> {
+async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType<typeof cpuCgroup>, pin: boolean): Promise<Measurement> {
+  const sender = pin ? SENDER_CPU : null;
+  const receiver = pin ? RECEIVER_CPU : null;
   const client = lab.pod(NODE_A);
   const server = lab.pod(NODE_B);
   const timeout = (seconds + 30) * 1000;
@@ -337,7 +342,7 @@ async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType
     const cpu0 = cg.usageNs();
     const soft0 = ksoftirqdNs();
     const t0 = process.hrtime.bigint();
-    const r = await inCgroup(cg.path, client.ns, [udpBlast(), server.address, String(SINK_PORT), '64', String(seconds)], timeout, SENDER_CPU).done;
+    const r = await inCgroup(cg.path, client.ns, [udpBlast(), server.address, String(SINK_PORT), '64', String(seconds)], timeout, sender).done;
     const wall = Number(process.hrtime.bigint() - t0);
     const cores = (cg.usageNs() - cpu0 + (ksoftirqdNs() - soft0)) / wall;
     if (r.code !== 0) throw new Error(`udp_blast in lab ${lab.prefix} failed (${r.code}): ${r.stderr.trim()}`);
@@ -346,14 +351,14 @@ async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType
     const arrived = udpSinkCount(lab) - before;
     return received({ rate: arrived / secs!, cores, retransmits: 0, delivered: arrived / sent! }, wall);
   }
-  const srv = inCgroup(cg.path, server.ns, ['iperf3', '-s', '-1', '-p', '5201'], timeout, RECEIVER_CPU);
+  const srv = inCgroup(cg.path, server.ns, ['iperf3', '-s', '-1', '-p', '5201'], timeout, receiver);
   await sleep(300);
   const args = ['iperf3', '-c', server.address, '-p', '5201', '-t', String(seconds), '-J'];
   if (test === 'tcp4') args.push('-P', '4');
   const cpu0 = cg.usageNs();
   const soft0 = ksoftirqdNs();
   const t0 = process.hrtime.bigint();
-  const cli = await inCgroup(cg.path, client.ns, args, timeout, SENDER_CPU).done;
+  const cli = await inCgroup(cg.path, client.ns, args, timeout, sender).done;
   const wall = Number(process.hrtime.bigint() - t0);
   const cores = (cg.usageNs() - cpu0 + (ksoftirqdNs() - soft0)) / wall;
   srv.kill();
@@ -414,7 +419,7 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
     for (let round = 0; round < opts.rounds; round++) {
       for (const test of opts.tests) {
         for (const x of setups) {
-          const m = await measure(x.lab, test, opts.seconds, cg);
+          const m = await measure(x.lab, test, opts.seconds, cg, opts.pin ?? true);
           samples.get(x.key)!.get(test)!.push(m);
         }
       }
@@ -446,7 +451,7 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
       log(`  ${key.padEnd(21)} ${opts.tests.map((t) => `${t} ${fmt(t)} (${gro(t)})`).join(', ')}`);
       return r;
     });
-    return { scenarios: out, seconds: opts.seconds, modes, auto, pinned: { sender: SENDER_CPU, receiver: RECEIVER_CPU } };
+    return { scenarios: out, seconds: opts.seconds, modes, auto, ...(opts.pin ?? true ? { pinned: { sender: SENDER_CPU, receiver: RECEIVER_CPU } } : {}) };
   } finally {
     for (const l of links) {
       try {

@@ -465,7 +465,8 @@ ${labGoals(d)}**What limits these figures.**
   than \`routed\` (docs/datapath.md, "Where the encapsulation runs (measured)", for why agentd
   does neither).
 - Small UDP is per-packet cost on one sending core (softirq of every hop runs in the sender's
-  context); the ratios there are the per-packet price of the encapsulation path.${guardLine(d, modes)}
+  context); the ratios there are the per-packet price of the encapsulation path, which the next
+  part ("Where a small packet's time goes") splits by kernel function.${guardLine(d, modes)}
 `;
 }
 

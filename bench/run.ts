@@ -43,6 +43,8 @@ interface Options {
   seconds?: number;
   /** Lab section: link modes (default both). */
   links?: LinkMode[];
+  /** Lab section: pin senders and receivers to CPUs (default; --no-pin lets the scheduler place them). */
+  pin: boolean;
   report: boolean;
 }
 
@@ -63,7 +65,7 @@ async function runSection(name: SectionName, o: Options): Promise<unknown> {
     case 'lab': {
       const scenarios = q ? ['routed', 'burrow-ipip-tc', 'burrow-vxlan-tc', 'burrow-vxlan-xdp', 'kernel-vxlan'] : SCENARIOS.map((s) => s.name);
       const tests: TestName[] = q ? ['tcp1', 'udp64'] : ['tcp1', 'tcp4', 'udp64'];
-      return runLabThroughput({ rounds: rounds(3, 1), seconds: o.seconds ?? (q ? 2 : 5), scenarios, tests, modes: o.links ?? [...LINK_MODES], log });
+      return runLabThroughput({ rounds: rounds(3, 1), seconds: o.seconds ?? (q ? 2 : 5), scenarios, tests, modes: o.links ?? [...LINK_MODES], pin: o.pin, log });
     }
     case 'lab-profile':
       return runLabProfile({
@@ -120,6 +122,7 @@ async function main(argv: string[]): Promise<void> {
       return n;
     })
     .addOption(new Option('--links <mode...>', 'lab: link modes, each scenario in each (default: gso wire)').choices([...LINK_MODES]))
+    .option('--no-pin', 'lab: let the scheduler place senders and receivers (default: pinned to CPU 0 and 1)')
     .option('--no-report', 'do not rewrite BENCHMARKS.md (full runs)')
     .option('--report-only', 'measure nothing: rewrite BENCHMARKS.md from bench/results/latest.json')
     .parse(argv);
