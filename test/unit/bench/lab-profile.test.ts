@@ -40,19 +40,23 @@ test('parsePerfReport: header and blank lines only → nothing', (t) => {
   t.is(parsePerfReport('# Samples: 0\n#\n\n').size, 0);
 });
 
+const GROUPED: ReadonlyArray<readonly [string, string]> = [
+  ['bpf_prog_tc_encap', 'BPF programs (their own instructions)'],
+  ['trie_lookup_elem', 'BPF map lookups'],
+  ['lookup_nulls_elem_raw', 'BPF map lookups'],
+  ['bpf_skb_adjust_room', 'BPF helpers, program entry'],
+  ['pskb_expand_head', 'headroom: reallocating the packet'],
+  ['nft_do_chain', 'netfilter hooks (nftables, bridge netfilter)'],
+  ['ipip_gro_receive', 'GRO'],
+  ['inet_gro_receive', 'GRO'],
+  ['br_handle_frame', "the lab's bridge (the wire between the nodes)"],
+  ['veth_xmit', 'device transmit and receive (veth, queues, softirq)'],
+  ['ip_forward', 'IP forwarding, routing, neighbours'],
+  ['__rcu_read_lock', 'kernel plumbing (RCU, interrupts off/on, clocks, user copies, locks)'],
+  ['udp_sendmsg', 'UDP and the sending socket'],
+  ['Builtins_Add_Baseline', OTHER],
+];
+
 test('groupOf: the groups the report budgets by', (t) => {
-  t.is(groupOf('bpf_prog_tc_encap'), 'BPF programs (their own instructions)');
-  t.is(groupOf('trie_lookup_elem'), 'BPF map lookups');
-  t.is(groupOf('lookup_nulls_elem_raw'), 'BPF map lookups');
-  t.is(groupOf('bpf_skb_adjust_room'), 'BPF helpers, program entry');
-  t.is(groupOf('pskb_expand_head'), 'headroom: reallocating the packet');
-  t.is(groupOf('nft_do_chain'), 'netfilter hooks (nftables, bridge netfilter)');
-  t.is(groupOf('ipip_gro_receive'), 'GRO');
-  t.is(groupOf('inet_gro_receive'), 'GRO');
-  t.is(groupOf('br_handle_frame'), "the lab's bridge (the wire between the nodes)");
-  t.is(groupOf('veth_xmit'), 'device transmit and receive (veth, queues, softirq)');
-  t.is(groupOf('ip_forward'), 'IP forwarding, routing, neighbours');
-  t.is(groupOf('__rcu_read_lock'), 'kernel plumbing (RCU, interrupts off/on, clocks, user copies, locks)');
-  t.is(groupOf('udp_sendmsg'), 'UDP and the sending socket');
-  t.is(groupOf('Builtins_Add_Baseline'), OTHER);
+  for (const [fn, group] of GROUPED) t.is(groupOf(fn), group, fn);
 });
