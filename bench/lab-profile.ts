@@ -1,9 +1,9 @@
 /**
- * §4, last part: where a small packet's time goes: the lab's 64-byte UDP test (bench/tools/udp_blast.c, pod-a
- * → pod-b, counted and dropped at pod-b's prerouting hook) under `perf record -a` (system-wide,
- * fixed frequency, no call graphs), one scenario at a time, each in its own two-node lab (all up
- * at once, every scenario in each round). Each sample stands for 1/frequency s of one CPU, so a
- * kernel function's cost per packet is
+ * §4, last part: where a small packet's time goes. The lab's 64-byte UDP test
+ * (bench/tools/udp_blast.c, pod-a → pod-b, counted and dropped at pod-b's prerouting hook) under
+ * `perf record -a` (system-wide, fixed frequency, no call graphs), one scenario at a time, each in
+ * its own two-node lab (all up at once, every scenario in each round). Each sample stands for
+ * 1/frequency s of one CPU, so a kernel function's cost per packet is
  *
  *   samples × (1 / frequency) ÷ packets counted by pod-b's sink while perf recorded
  *
