@@ -27,8 +27,7 @@ import path from 'node:path';
 import type { Link } from '../src/bpf/index.js';
 import { Lab } from '../src/lab/lab.js';
 import type { LinkMode } from '../src/lab/offloads.js';
-import { ping } from '../src/lab/traffic.js';
-import { installUdpSink, NODE_A, NODE_B, SCENARIOS, SENDER_CPU, topology, udpSinkCount } from './lab-throughput.js';
+import { closeLinks, inNetns, NODE_A, NODE_B, SCENARIOS, SENDER_CPU, setUpScenario, topology, UDP_SINK_PORT, udpSinkCount } from './lab-throughput.js';
 import { sleep, summarize, type Summary } from './measure.js';
 import { udpBlast } from './objects.js';
 import { onCleanup } from './scratch.js';
@@ -44,21 +43,38 @@ export interface LabProfileOptions {
   log: (line: string) => void;
 }
 
+/** The groups' names, as the report prints them (and the results file keys them). */
+export const GROUP = {
+  programs: 'BPF programs (their own instructions)',
+  maps: 'BPF map lookups',
+  helpers: 'BPF helpers, program entry',
+  headroom: 'headroom: reallocating the packet',
+  netfilter: 'netfilter hooks (nftables, bridge netfilter)',
+  gro: 'GRO',
+  bridge: "the lab's bridge (the wire between the nodes)",
+  devices: 'device transmit and receive (veth, queues, softirq)',
+  ip: 'IP forwarding, routing, neighbours',
+  plumbing: 'kernel plumbing (RCU, interrupts off/on, clocks, user copies, locks)',
+  udp: 'UDP and the sending socket',
+  other: 'everything else',
+} as const;
+
 /** Groups, in the order they are tried; the first whose pattern matches a function's name wins. */
 export const GROUPS: ReadonlyArray<readonly [string, RegExp]> = [
-  ['BPF programs (their own instructions)', /^bpf_prog_/],
-  ['BPF map lookups', /^(trie_lookup_elem|__htab_map_lookup_elem|htab_map_hash|lookup_nulls_elem_raw|htab_|array_map_|percpu_array_|bpf_map_)/],
-  ['BPF helpers, program entry', /^(bpf_|__bpf_|skb_do_redirect|skb_headers_offset_update|skb_postpush_rcsum|skb_postpull_rcsum)/],
-  ['headroom: reallocating the packet', /^(pskb_expand_head|__kmalloc_node_track_caller|kmalloc_size_roundup|__memmove|kfree$|skb_free_head|skb_release_data|__check_heap_object|is_vmalloc_addr)/],
-  ['netfilter hooks (nftables, bridge netfilter)', /^(nft_|nf_|__nf_|ipt_|br_nf_|ip_sabotage|nf_hook)/],
-  ['GRO', /gro_(receive|complete)|^(napi_gro|dev_gro|skb_gro|gro_|napi_skb_finish)/],
-  ['the lab\'s bridge (the wire between the nodes)', /^(br_|fdb_|__br_)/],
-  ['device transmit and receive (veth, queues, softirq)', /^(veth_|__dev_queue_xmit|dev_queue_xmit|dev_hard_start_xmit|__netif_receive|netif_|__netif_|process_backlog|enqueue_to_backlog|net_rx_action|napi_|__napi|eth_type_trans|netdev_|validate_xmit|sch_handle|tcx_|skb_csum_hwoffload_help|passthru_features_check|handle_softirqs|__local_bh|do_softirq|__do_softirq|__raise_softirq|raise_softirq|skb_network_protocol|dev_get_by_index|skb_defer|__skb_ext|skb_ext_)/],
-  ['IP forwarding, routing, neighbours', /^(ip_|fib_|__fib|ipv4_|dst_|__ip_|rt_|neigh_|__neigh|inet_|ip4_|iptunnel_|ipip_|vxlan_|udp_tunnel|udp4_lib_lookup|__udp4_lib)/],
-  ['kernel plumbing (RCU, interrupts off/on, clocks, user copies, locks)', /^(pvm_irq_|__raw_callee_save_pvm_|__rcu_read_|rcu_|_find_next_bit|_find_first_bit|pvclock_|kvm_clock_|ktime_get|__virt_addr_valid|copy_|_copy_|__copy_|memcmp|__list_|_raw_spin_|raw_spin_|map_id_range_down|__put_user|__get_user|fdget|import_|__import_|__check_object_size|check_heap_object|kmalloc_reserve|__pi_memcpy|__pi_memset|memcpy|memset)/],
-  ['UDP and the sending socket', /^(udp|__udp|sock_|__sock|__sys_|___sys_|____sys_|__x64_sys|x64_sys|do_syscall|entry_SYSCALL|syscall_|sendmmsg|__skb_|skb_|kmem_cache_|__alloc_skb|alloc_skb|consume_skb|kfree_skb|__kfree_skb|__copy_skb|memcg|__memcg)/],
+  [GROUP.programs, /^bpf_prog_/],
+  [GROUP.maps, /^(trie_lookup_elem|__htab_map_lookup_elem|htab_map_hash|lookup_nulls_elem_raw|htab_|array_map_|percpu_array_|bpf_map_)/],
+  [GROUP.helpers, /^(bpf_|__bpf_|skb_do_redirect|skb_headers_offset_update|skb_postpush_rcsum|skb_postpull_rcsum)/],
+  [GROUP.headroom, /^(pskb_expand_head|__kmalloc_node_track_caller|kmalloc_size_roundup|__memmove|kfree$|skb_free_head|skb_release_data|__check_heap_object|is_vmalloc_addr)/],
+  [GROUP.netfilter, /^(nft_|nf_|__nf_|ipt_|br_nf_|ip_sabotage|nf_hook)/],
+  [GROUP.gro, /gro_(receive|complete)|^(napi_gro|dev_gro|skb_gro|gro_|napi_skb_finish)/],
+  [GROUP.bridge, /^(br_|fdb_|__br_)/],
+  [GROUP.devices, /^(veth_|__dev_queue_xmit|dev_queue_xmit|dev_hard_start_xmit|__netif_receive|netif_|__netif_|process_backlog|enqueue_to_backlog|net_rx_action|napi_|__napi|eth_type_trans|netdev_|validate_xmit|sch_handle|tcx_|skb_csum_hwoffload_help|passthru_features_check|handle_softirqs|__local_bh|do_softirq|__do_softirq|__raise_softirq|raise_softirq|skb_network_protocol|dev_get_by_index|skb_defer|__skb_ext|skb_ext_)/],
+  [GROUP.ip, /^(ip_|fib_|__fib|ipv4_|dst_|__ip_|rt_|neigh_|__neigh|inet_|ip4_|iptunnel_|ipip_|vxlan_|udp_tunnel|udp4_lib_lookup|__udp4_lib)/],
+  [GROUP.plumbing, /^(pvm_irq_|__raw_callee_save_pvm_|__rcu_read_|rcu_|_find_next_bit|_find_first_bit|pvclock_|kvm_clock_|ktime_get|__virt_addr_valid|copy_|_copy_|__copy_|memcmp|__list_|_raw_spin_|raw_spin_|map_id_range_down|__put_user|__get_user|fdget|import_|__import_|__check_object_size|check_heap_object|kmalloc_reserve|__pi_memcpy|__pi_memset|memcpy|memset)/],
+  [GROUP.udp, /^(udp|__udp|sock_|__sock|__sys_|___sys_|____sys_|__x64_sys|x64_sys|do_syscall|entry_SYSCALL|syscall_|sendmmsg|__skb_|skb_|kmem_cache_|__alloc_skb|alloc_skb|consume_skb|kfree_skb|__kfree_skb|__copy_skb|memcg|__memcg)/],
 ];
-export const OTHER = 'everything else';
+/** Every group's name, in the report's order. */
+export const GROUP_NAMES: readonly string[] = [...GROUPS.map(([g]) => g), GROUP.other];
 
 /** Functions that only ever run on an idle CPU. */
 const IDLE = /(^|_)(safe_halt|halt|idle|mwait|poll_idle|cpuidle|do_idle|cpu_startup_entry)|^pvm_safe_halt_hc$/;
@@ -84,8 +100,6 @@ export interface ProfileScenario {
   rawBusyNs?: Summary;
   /** ns per packet by group, scaled as busyNs. */
   groups: Record<string, Summary>;
-  /** ns per packet by function, scaled, the median over rounds (functions with ≥ 0.5 ns in some round). */
-  functions: Record<string, number>;
   /** Against `routed` (when measured), paired within each round: this scenario − routed. */
   vsRouted?: {
     busyNs: Summary;
@@ -105,7 +119,7 @@ export interface LabProfileResult {
 
 export function groupOf(fn: string): string {
   for (const [name, re] of GROUPS) if (re.test(fn)) return name;
-  return OTHER;
+  return GROUP.other;
 }
 
 /** The contexts a packet's path runs in: the sender's system call and the softirqs it raises, softirq
@@ -145,7 +159,8 @@ async function profileOnce(lab: Lab, opts: LabProfileOptions, file: string): Pro
   const a = lab.pod(NODE_A);
   const b = lab.pod(NODE_B);
   const total = opts.seconds + 2;
-  const blast = spawn('taskset', ['-c', String(SENDER_CPU), 'ip', 'netns', 'exec', a.ns, udpBlast(), b.address, '9', '64', String(total)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, ...args] = inNetns(a.ns, [udpBlast(), b.address, String(UDP_SINK_PORT), '64', String(total)], SENDER_CPU);
+  const blast = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   blast.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<number | null>((resolve) => blast.on('close', resolve));
@@ -165,8 +180,9 @@ async function profileOnce(lab: Lab, opts: LabProfileOptions, file: string): Pro
     let busy = 0;
     for (const [fn, n] of samplesByFunction(file)) {
       const ns = (n * perSample) / packets;
+      const g = groupOf(fn);
       busy += ns;
-      groups[groupOf(fn)] = (groups[groupOf(fn)] ?? 0) + ns;
+      groups[g] = (groups[g] ?? 0) + ns;
       if (ns >= 0.5) functions[fn] = ns;
     }
     return { rate: packets / wall, busyNs: busy, functions, groups };
@@ -195,10 +211,7 @@ export async function runLabProfile(opts: LabProfileOptions): Promise<LabProfile
     for (const s of chosen) {
       const lab = Lab.create({ topology: topology(), links: opts.mode });
       labs.push({ name: s.name, lab });
-      await s.setup(lab, links);
-      installUdpSink(lab);
-      const p = await ping(lab.pod(NODE_A).ns, lab.pod(NODE_B).address, { count: 3, interval: 0.05, wait: 2 });
-      if (p.received === 0) throw new Error(`lab-profile ${s.name}: pod-a cannot reach pod-b (lab ${lab.prefix})\n${p.output}`);
+      await setUpScenario(lab, s, links);
       log(`  ${s.name}: lab ${lab.prefix} up`);
     }
     for (let round = 0; round < opts.rounds; round++) {
@@ -209,22 +222,16 @@ export async function runLabProfile(opts: LabProfileOptions): Promise<LabProfile
       }
     }
   } finally {
-    for (const l of links) {
-      try {
-        l.close();
-      } catch {
-        // the lab goes anyway
-      }
-    }
+    closeLinks(links);
     for (const { lab } of labs) lab.destroy();
   }
-  const groupNames = [...GROUPS.map(([g]) => g), OTHER];
   const routedRuns = runs.get('routed');
   // Each round's figures scaled to one machine speed: by the median of routed's CPU per packet over
   // that round's. Within a round every scenario ran on the same vCPU under the same conditions; from
   // round to round the vCPU's speed drifted (routed: 2.3 µs per packet in one round, 3.5 in the next,
   // every function slower alike).
-  const scale = routedRuns ? routedRuns.map((r) => summarize(routedRuns.map((x) => x.busyNs)).median / r.busyNs) : runs.get(chosen[0]!.name)!.map(() => 1);
+  const routedMedian = routedRuns ? summarize(routedRuns.map((r) => r.busyNs)).median : NaN;
+  const scale = routedRuns?.map((r) => routedMedian / r.busyNs) ?? [];
   const scaled = (r: ProfileRun, i: number): ProfileRun => {
     const k = scale[i] ?? 1;
     const mul = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([key, v]) => [key, v * k]));
@@ -234,20 +241,17 @@ export async function runLabProfile(opts: LabProfileOptions): Promise<LabProfile
   const scenarios = chosen.map((s): ProfileScenario => {
     const raw = runs.get(s.name)!;
     const rs = raw.map(scaled);
-    const names = new Set(rs.flatMap((r) => Object.keys(r.functions)));
-    const functions: Record<string, number> = {};
-    for (const fn of names) functions[fn] = summarize(rs.map((r) => r.functions[fn] ?? 0)).median;
     const groups: Record<string, Summary> = {};
-    for (const g of groupNames) groups[g] = summarize(rs.map((r) => r.groups[g] ?? 0));
+    for (const g of GROUP_NAMES) groups[g] = summarize(rs.map((r) => r.groups[g] ?? 0));
     const out: ProfileScenario = {
       scenario: s.name, description: s.description, rate: summarize(raw.map((r) => r.rate)), busyNs: summarize(rs.map((r) => r.busyNs)),
-      rawBusyNs: summarize(raw.map((r) => r.busyNs)), groups, functions,
+      rawBusyNs: summarize(raw.map((r) => r.busyNs)), groups,
     };
     if (routed && s.name !== 'routed') {
       const paired = (f: (r: ProfileRun) => number) => summarize(rs.map((r, i) => f(r) - f(routed[i]!)));
       const vs: NonNullable<ProfileScenario['vsRouted']> = { busyNs: paired((r) => r.busyNs), groups: {}, functions: {} };
-      for (const g of groupNames) vs.groups[g] = paired((r) => r.groups[g] ?? 0);
-      for (const fn of new Set([...names, ...routed.flatMap((r) => Object.keys(r.functions))])) vs.functions[fn] = paired((r) => r.functions[fn] ?? 0).median;
+      for (const g of GROUP_NAMES) vs.groups[g] = paired((r) => r.groups[g] ?? 0);
+      for (const fn of new Set([...rs, ...routed].flatMap((r) => Object.keys(r.functions)))) vs.functions[fn] = paired((r) => r.functions[fn] ?? 0).median;
       out.vsRouted = vs;
     }
     return out;

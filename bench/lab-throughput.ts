@@ -112,7 +112,7 @@ export interface LabThroughputResult {
   /** Per link mode: what `--decap-hook auto` chooses on node-b's uplink there (bench/decap-choice-child.ts). */
   auto?: Partial<Record<LinkMode, AutoChoice>>;
   /** The CPUs senders and receivers were pinned to (absent: not pinned, before 2026-11-30). */
-  pinned?: { sender: number; receiver: number };
+  pinned?: PinnedCpus;
 }
 
 export interface AutoChoice {
@@ -255,11 +255,20 @@ interface IperfRun {
 export const SENDER_CPU = 0;
 export const RECEIVER_CPU = os.availableParallelism() > 1 ? 1 : 0;
 
-/** Runs `ip netns exec ns <cmd> ...` inside the cgroup, pinned to `cpu` unless it is null. */
-function inCgroup(cgroup: string, ns: string, argv: string[], timeoutMs: number, cpu: number | null): { done: Promise<IperfRun>; kill(): void } {
-  const pin = cpu === null ? '' : `taskset -c ${cpu} `;
-  const script = `echo $$ > ${cgroup}/cgroup.procs && exec ${pin}ip netns exec "$0" "$@"`;
-  const child = spawn('sh', ['-c', script, ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+export interface PinnedCpus {
+  sender: number;
+  receiver: number;
+}
+
+/** `ip netns exec ns <cmd> ...`, under `taskset -c cpu` unless cpu is undefined. */
+export function inNetns(ns: string, argv: readonly string[], cpu?: number): string[] {
+  return [...(cpu === undefined ? [] : ['taskset', '-c', String(cpu)]), 'ip', 'netns', 'exec', ns, ...argv];
+}
+
+/** Runs `ip netns exec ns <cmd> ...` inside the cgroup, pinned to `cpu` unless it is undefined. */
+function inCgroup(cgroup: string, ns: string, argv: string[], timeoutMs: number, cpu: number | undefined): { done: Promise<IperfRun>; kill(): void } {
+  const script = `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`;
+  const child = spawn('sh', ['-c', script, 'sh', ...inNetns(ns, argv, cpu)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -301,15 +310,15 @@ function receiveCounters(lab: Lab): ReceiveCounters {
 }
 
 const SINK_TABLE = 'burrow_bench_sink';
-const SINK_PORT = 9;
+export const UDP_SINK_PORT = 9;
 
 /** pod-b counts and drops the small-UDP test's datagrams before anything else sees them. */
-export function installUdpSink(lab: Lab): void {
+function installUdpSink(lab: Lab): void {
   lab.exec(lab.pod(NODE_B).ns, ['nft', '-f', '-'], [
     `table ip ${SINK_TABLE} {`,
     '  chain pre {',
     '    type filter hook prerouting priority raw; policy accept;',
-    `    udp dport ${SINK_PORT} counter drop`,
+    `    udp dport ${UDP_SINK_PORT} counter drop`,
     '  }',
     '}',
   ].join('\n') + '\n');
@@ -326,9 +335,7 @@ export function udpSinkCount(lab: Lab): number {
   return 0;
 }
 
-async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType<typeof cpuCgroup>, pin: boolean): Promise<Measurement> {
-  const sender = pin ? SENDER_CPU : null;
-  const receiver = pin ? RECEIVER_CPU : null;
+async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType<typeof cpuCgroup>, cpus: PinnedCpus | undefined): Promise<Measurement> {
   const client = lab.pod(NODE_A);
   const server = lab.pod(NODE_B);
   const timeout = (seconds + 30) * 1000;
@@ -342,7 +349,7 @@ async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType
     const cpu0 = cg.usageNs();
     const soft0 = ksoftirqdNs();
     const t0 = process.hrtime.bigint();
-    const r = await inCgroup(cg.path, client.ns, [udpBlast(), server.address, String(SINK_PORT), '64', String(seconds)], timeout, sender).done;
+    const r = await inCgroup(cg.path, client.ns, [udpBlast(), server.address, String(UDP_SINK_PORT), '64', String(seconds)], timeout, cpus?.sender).done;
     const wall = Number(process.hrtime.bigint() - t0);
     const cores = (cg.usageNs() - cpu0 + (ksoftirqdNs() - soft0)) / wall;
     if (r.code !== 0) throw new Error(`udp_blast in lab ${lab.prefix} failed (${r.code}): ${r.stderr.trim()}`);
@@ -351,14 +358,14 @@ async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType
     const arrived = udpSinkCount(lab) - before;
     return received({ rate: arrived / secs!, cores, retransmits: 0, delivered: arrived / sent! }, wall);
   }
-  const srv = inCgroup(cg.path, server.ns, ['iperf3', '-s', '-1', '-p', '5201'], timeout, receiver);
+  const srv = inCgroup(cg.path, server.ns, ['iperf3', '-s', '-1', '-p', '5201'], timeout, cpus?.receiver);
   await sleep(300);
   const args = ['iperf3', '-c', server.address, '-p', '5201', '-t', String(seconds), '-J'];
   if (test === 'tcp4') args.push('-P', '4');
   const cpu0 = cg.usageNs();
   const soft0 = ksoftirqdNs();
   const t0 = process.hrtime.bigint();
-  const cli = await inCgroup(cg.path, client.ns, args, timeout, sender).done;
+  const cli = await inCgroup(cg.path, client.ns, args, timeout, cpus?.sender).done;
   const wall = Number(process.hrtime.bigint() - t0);
   const cores = (cg.usageNs() - cpu0 + (ksoftirqdNs() - soft0)) / wall;
   srv.kill();
@@ -366,6 +373,28 @@ async function measure(lab: Lab, test: TestName, seconds: number, cg: ReturnType
   if (cli.code !== 0) throw new Error(`iperf3 ${test} in lab ${lab.prefix} failed (${cli.code}): ${cli.stderr.trim() || cli.stdout.slice(-500)}`);
   const j = JSON.parse(cli.stdout) as { end: { sum_received: { bits_per_second: number }; sum_sent?: { retransmits?: number } } };
   return received({ rate: j.end.sum_received.bits_per_second / 1e9, cores, retransmits: j.end.sum_sent?.retransmits ?? 0 }, wall);
+}
+
+/**
+ * Runs scenario `s`'s setup in `lab` (its links, XDP programs among them, go to `links`), installs
+ * the small-UDP sink, and checks that pod-a reaches pod-b.
+ */
+export async function setUpScenario(lab: Lab, s: Scenario, links: Link[], key = s.name): Promise<void> {
+  await s.setup(lab, links);
+  installUdpSink(lab);
+  const p = await ping(lab.pod(NODE_A).ns, lab.pod(NODE_B).address, { count: 3, interval: 0.05, wait: 2 });
+  if (p.received === 0) throw new Error(`scenario ${key}: pod-a cannot reach pod-b (lab ${lab.prefix})\n${p.output}`);
+}
+
+/** Closes what scenarios attached, whatever fails: the labs are destroyed next anyway. */
+export function closeLinks(links: readonly Link[]): void {
+  for (const l of links) {
+    try {
+      l.close();
+    } catch {
+      // the lab goes anyway
+    }
+  }
 }
 
 /** One lab per scenario and link mode. */
@@ -385,6 +414,7 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
   const offloads = new Map<string, Record<string, string>>();
   const auto: Partial<Record<LinkMode, AutoChoice>> = {};
   const cg = cpuCgroup();
+  const cpus = opts.pin ?? true ? { sender: SENDER_CPU, receiver: RECEIVER_CPU } : undefined;
   try {
     for (const mode of modes) {
       for (const s of chosen.filter((x) => !x.modes || x.modes.includes(mode))) {
@@ -397,10 +427,7 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
           const a = auto[mode]!;
           log(`  ${mode}: --decap-hook auto on ${NODE_B}'s uplink chooses ${a.ipip.hook} for IPIP (${a.ipip.reason}), ${a.vxlan.hook} for VXLAN (${a.vxlan.reason}); --vxlan-gro ${a.groHop?.on ? 'on' : 'off'}`);
         }
-        await s.setup(lab, links);
-        installUdpSink(lab);
-        const p = await ping(lab.pod(NODE_A).ns, lab.pod(NODE_B).address, { count: 3, interval: 0.05, wait: 2 });
-        if (p.received === 0) throw new Error(`scenario ${key}: pod-a cannot reach pod-b (lab ${lab.prefix})\n${p.output}`);
+        await setUpScenario(lab, s, links, key);
         // Read back after the setup: an XDP program on a veth takes TSO from its peer.
         const up = lab.uplinkFeatures();
         const port = lab.segmentPortFeatures();
@@ -419,7 +446,7 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
     for (let round = 0; round < opts.rounds; round++) {
       for (const test of opts.tests) {
         for (const x of setups) {
-          const m = await measure(x.lab, test, opts.seconds, cg, opts.pin ?? true);
+          const m = await measure(x.lab, test, opts.seconds, cg, cpus);
           samples.get(x.key)!.get(test)!.push(m);
         }
       }
@@ -451,15 +478,9 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
       log(`  ${key.padEnd(21)} ${opts.tests.map((t) => `${t} ${fmt(t)} (${gro(t)})`).join(', ')}`);
       return r;
     });
-    return { scenarios: out, seconds: opts.seconds, modes, auto, ...(opts.pin ?? true ? { pinned: { sender: SENDER_CPU, receiver: RECEIVER_CPU } } : {}) };
+    return { scenarios: out, seconds: opts.seconds, modes, auto, ...(cpus ? { pinned: cpus } : {}) };
   } finally {
-    for (const l of links) {
-      try {
-        l.close();
-      } catch {
-        // the lab goes anyway
-      }
-    }
+    closeLinks(links);
     for (const x of setups) x.lab.destroy();
   }
 }

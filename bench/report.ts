@@ -7,7 +7,7 @@ import type { EngineBenchResult, EngineSizeResult } from './engine.js';
 import { etcdTable, type EtcdBenchResult } from './etcd.js';
 import type { ControlPlaneResult, SizeResult } from './control-plane.js';
 import type { DecapRateResult, RateRow } from './decap-rate.js';
-import { GROUPS, OTHER, groupOf, type LabProfileResult, type ProfileScenario } from './lab-profile.js';
+import { GROUP, GROUP_NAMES, groupOf, type LabProfileResult, type ProfileScenario } from './lab-profile.js';
 import type { LabThroughputResult, ScenarioResult } from './lab-throughput.js';
 import type { LinkMode } from '../src/lab/offloads.js';
 import type { MachineFacts } from './machine.js';
@@ -607,11 +607,10 @@ function labProfile(rec: SectionRecord): string {
   const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(0)}` : 'n/a');
   const cell = (v: Summary | undefined, dv: Summary | undefined) => (dv ? `${ns(med(v))} (${signed(med(dv))})` : ns(med(v)));
   const signedRange = (x: Summary) => (x.n > 1 ? `${signed(x.median)} (${signed(x.min)} to ${signed(x.max)} over the rounds)` : signed(x.median));
-  const groupNames = [...GROUPS.map(([g]) => g), OTHER];
   const rows = [
     ['packets/s at pod-b under perf', ...order.map((sc) => `${(med(sc.rate) / 1e6).toFixed(3)} M`)],
     ['**CPU per packet, all of it**', ...order.map((sc) => `**${cell(sc.busyNs, sc.vsRouted?.busyNs)}**`)],
-    ...groupNames.map((g) => [g, ...order.map((sc) => cell(sc.groups[g], sc.vsRouted?.groups[g]))]),
+    ...GROUP_NAMES.map((g) => [g, ...order.map((sc) => cell(sc.groups[g], sc.vsRouted?.groups[g]))]),
   ];
   const short = (g: string) => g.replace(/ \(.*$/, '').replace(/:.*$/, '');
   const added = (sc: ProfileScenario) => {
@@ -627,14 +626,14 @@ function labProfile(rec: SectionRecord): string {
   const share = (sc: ProfileScenario) => med(sc.vsRouted?.busyNs) / (med(sc.busyNs) - med(sc.vsRouted?.busyNs));
   const summary = burrows.filter((sc) => sc.vsRouted).map((sc) =>
     `- \`${sc.scenario}\` spends ${ns(med(sc.vsRouted!.busyNs))} ns more CPU per packet than routed (+${(share(sc) * 100).toFixed(0)} %; ${signedRange(sc.vsRouted!.busyNs)}): ` +
-    `${ns(dg(sc, 'BPF programs (their own instructions)', 'BPF map lookups', 'BPF helpers, program entry'))} in the BPF programs, their map lookups and helpers; ` +
-    `${ns(dg(sc, 'headroom: reallocating the packet'))} reallocating the packet for the outer header; ` +
-    `${ns(dg(sc, 'netfilter hooks (nftables, bridge netfilter)'))} in netfilter; ` +
-    `${ns(dg(sc, 'device transmit and receive (veth, queues, softirq)'))} in device transmit and receive; ${ns(dg(sc, 'GRO'))} in GRO.`,
+    `${ns(dg(sc, GROUP.programs, GROUP.maps, GROUP.helpers))} in the BPF programs, their map lookups and helpers; ` +
+    `${ns(dg(sc, GROUP.headroom))} reallocating the packet for the outer header; ` +
+    `${ns(dg(sc, GROUP.netfilter))} in netfilter; ` +
+    `${ns(dg(sc, GROUP.devices))} in device transmit and receive; ${ns(dg(sc, GROUP.gro))} in GRO.`,
   ).join('\n');
-  const guardLine = guard?.vsRouted
+  const guardAlone = guard?.vsRouted
     ? `\nThe nft guard alone (\`routed+nft-guard\` − routed): ${signedRange(guard.vsRouted.busyNs)} ns per packet in all, ` +
-      `${signed(dg(guard, 'netfilter hooks (nftables, bridge netfilter)'))} ns in netfilter.\n`
+      `${signed(dg(guard, GROUP.netfilter))} ns in netfilter.\n`
     : '';
   return `
 ### Where a small packet's time goes (perf, ${d.mode === 'wire' ? 'wire-like' : 'GSO veth'} links)
@@ -658,7 +657,7 @@ this virtual machine's timer-based sampling, time spent with interrupts off land
 ${table(['ns per packet', ...order.map((sc) => `\`${sc.scenario}\``)], rows)}
 
 ${summary}
-${guardLine}
+${guardAlone}
 The functions that add the most per packet against \`routed\` (ns, paired medians, ≥ 3 ns):
 
 ${burrows.map(added).join('\n')}

@@ -3,14 +3,15 @@
  * burrow's benchmarks (issue 6). `npm run bench` runs setup, then this:
  *
  *   node dist/bench/run.js [--quick] [--only SECTION...] [--rounds N] [--seconds N] [--links MODE...]
- *                          [--no-report] [--report-only]
+ *                          [--no-pin] [--no-report] [--report-only]
  *
  * Sections: program-cost (§2), decap-rate (§3), lab (§4), lab-profile (§4's last part: where a
  * small packet's time goes, by kernel function, under perf), control-plane (§5), engine (§6),
- * etcd (§7). A full run writes bench/results/latest.json (sections run now replace their old results; the others are kept,
- * each with its own date) and BENCHMARKS.md from it. --quick (about a minute, smaller figures)
- * writes build/bench/quick.json only (not committed). Needs root; creates only `burrow-bench-<pid>-*`
- * namespaces, bpffs mounts and directories, and `bl-*` labs, and removes them on exit.
+ * etcd (§7). A full run writes bench/results/latest.json (sections run now replace their old
+ * results; the others are kept, each with its own date) and BENCHMARKS.md from it. --quick
+ * (about a minute, smaller figures) writes build/bench/quick.json only (not committed). Needs
+ * root; creates only `burrow-bench-<pid>-*` namespaces, bpffs mounts and directories, and `bl-*`
+ * labs, and removes them on exit.
  */
 import fs from 'node:fs';
 import path from 'node:path';

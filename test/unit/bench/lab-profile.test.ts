@@ -3,7 +3,7 @@
 // `perf report --stdio --no-children -n --sort comm,sym -F sample,comm,sym -t '\t'`.
 import test from 'ava';
 
-import { groupOf, OTHER, parsePerfReport } from '../../../bench/lab-profile.js';
+import { groupOf, GROUP, parsePerfReport } from '../../../bench/lab-profile.js';
 
 const REPORT = [
   '# To display the perf.data header info, please use --header/--header-only options.',
@@ -54,7 +54,7 @@ const GROUPED: ReadonlyArray<readonly [string, string]> = [
   ['ip_forward', 'IP forwarding, routing, neighbours'],
   ['__rcu_read_lock', 'kernel plumbing (RCU, interrupts off/on, clocks, user copies, locks)'],
   ['udp_sendmsg', 'UDP and the sending socket'],
-  ['Builtins_Add_Baseline', OTHER],
+  ['Builtins_Add_Baseline', GROUP.other],
 ];
 
 test('groupOf: the groups the report budgets by', (t) => {
