@@ -158,6 +158,13 @@ export class DerivedState {
       for (const n of this.peerOf.keys()) peerNodes.add(n);
       for (const n of this.store.nodes()) peerNodes.add(n.name);
     }
+    // A node leaving an address hands its peer entry to whichever node still has that address
+    // (two nodes on one address is an error, but the model passes through it: the survivor's
+    // entry must come back when the other moves away).
+    for (const name of [...peerNodes]) {
+      const had = this.peerOf.get(name);
+      if (had !== undefined) for (const r of this.store.nodesByAddress.get(ipv4Number(had)) ?? []) peerNodes.add(r.name);
+    }
     for (const name of peerNodes) this.recomputePeer(name);
   }
 

@@ -251,6 +251,22 @@ test('after every event of random sequences, the engine equals a from-scratch co
   t.true(invalid > 20, `invalid states reached: ${invalid}`);
 });
 
+test('two nodes on one address, then one moves away: the other keeps its peer entry (found by the property, CI seed -1373852429)', async (t) => {
+  // BASE's n2 is at 172.16.1.3; a second n3 on the same address (an error) shadows BASE's n3,
+  // then goes: n3 is back at 172.16.2.7 and n2's peer entry must still be there.
+  const events: Ev[] = [
+    { type: 'write', file: 0, text: '' },
+    { type: 'write', file: 2, text: stringify(pool('p1', '10.0.0.0/16', { ipipMode: 'Always', natOutgoing: false })) },
+    { type: 'write', file: 0, text: stringify(node('n3', '172.16.1.3/24')) },
+    { type: 'remove', file: 0 },
+  ];
+  t.is(await run(events, true), undefined);
+  const w = newWorld();
+  for (const [f, text] of Object.entries(BASE)) await step(w, { type: 'write', file: Number(f), text });
+  for (const ev of events) t.is(await step(w, ev), undefined);
+  t.deepEqual([...w.engine.derived.peers.keys()].sort(), ['172.16.0.2', '172.16.1.3', '172.16.2.7']);
+});
+
 test('invalid input after a valid state changes nothing in the maps, and fixing it converges (in-memory maps and kernel)', async (t) => {
   const w = newWorld();
   for (const [f, text] of Object.entries(BASE)) await step(w, { type: 'write', file: Number(f), text });
