@@ -238,11 +238,12 @@ test('after every event of random sequences, the engine equals a from-scratch co
     }),
     { numRuns: 2000 },
   );
-  // Both sides of the property were exercised (a generator that only made invalid input would prove little).
-  for (let i = 0; i < 200; i++) {
+  // Both sides of the property were exercised (a generator that only made invalid input would
+  // prove little). A fixed sample: unseeded, ~10 % of single events leave BASE valid, and a
+  // threshold on a fresh random count failed now and then (19 of 200).
+  for (const ev of fc.sample(arbEvent, { numRuns: 200, seed: 16 })) {
     const w = newWorld();
     for (const [f, text] of Object.entries(BASE)) await step(w, { type: 'write', file: Number(f), text });
-    const ev = fc.sample(arbEvent, 1)[0]!;
     await step(w, ev);
     if (w.engine.valid) valid++;
     else invalid++;
