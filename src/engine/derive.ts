@@ -6,7 +6,7 @@
  * routeValueOf). A change recomputes only the route keys it can affect:
  *
  *   block added/removed/changed          its CIDR
- *   node changed                         its blocks, its old and new /32, its peer entry
+ *   node changed                         its blocks, its old and new /32, its peer entry (and any other node's on its old address)
  *   pool modes / NAT / disabled changed  that pool's blocks and node addresses; all peers
  *   pool set, CIDRs or VNI changed       everything (rare; ≤ 500 ms at 100k routes)
  *   the local node's address changed     everything
