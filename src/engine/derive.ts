@@ -158,13 +158,6 @@ export class DerivedState {
       for (const n of this.peerOf.keys()) peerNodes.add(n);
       for (const n of this.store.nodes()) peerNodes.add(n.name);
     }
-    // A node leaving an address hands its peer entry to whichever node still has that address
-    // (two nodes on one address is an error, but the model passes through it: the survivor's
-    // entry must come back when the other moves away).
-    for (const name of [...peerNodes]) {
-      const had = this.peerOf.get(name);
-      if (had !== undefined) for (const r of this.store.nodesByAddress.get(ipv4Number(had)) ?? []) peerNodes.add(r.name);
-    }
     for (const name of peerNodes) this.recomputePeer(name);
   }
 
@@ -256,8 +249,22 @@ export class DerivedState {
 
   private recomputePeer(name: string): void {
     const had = this.peerOf.get(name);
-    if (had !== undefined && this.peers.get(had)?.node === name) this.peers.delete(had);
+    const released = had !== undefined && this.peers.get(had)?.node === name;
+    if (released) this.peers.delete(had);
     this.peerOf.delete(name);
+    this.setPeer(name);
+    if (!released || this.peers.has(had)) return;
+    // Two nodes on one address is an error, but the model passes through it: an entry this node
+    // gave up goes to a node still on that address, or that node would stay without one. That node
+    // is recomputed whole: it may hold an entry at an address it has just left.
+    for (const r of this.store.nodesByAddress.get(ipv4Number(had)) ?? []) {
+      if (r.name !== name) this.recomputePeer(r.name);
+      if (this.peers.has(had)) return;
+    }
+  }
+
+  /** Writes the node's peer entry (and peerOf) when it is a remote node that may tunnel to us. */
+  private setPeer(name: string): void {
     const local = this.local;
     const n = this.store.node(name);
     if (!local || !n || n.name === local.name) return;
