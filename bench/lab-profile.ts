@@ -97,7 +97,7 @@ export interface ProfileScenario {
   rate: Summary;
   /** CPU per packet, each round scaled to one machine speed (see runLabProfile); rawBusyNs unscaled. */
   busyNs: Summary;
-  rawBusyNs?: Summary;
+  rawBusyNs: Summary;
   /** ns per packet by group, scaled as busyNs. */
   groups: Record<string, Summary>;
   /** Against `routed` (when measured), paired within each round: this scenario − routed. */

@@ -414,7 +414,7 @@ export async function runLabThroughput(opts: LabThroughputOptions): Promise<LabT
   const offloads = new Map<string, Record<string, string>>();
   const auto: Partial<Record<LinkMode, AutoChoice>> = {};
   const cg = cpuCgroup();
-  const cpus = opts.pin ?? true ? { sender: SENDER_CPU, receiver: RECEIVER_CPU } : undefined;
+  const cpus = (opts.pin ?? true) ? { sender: SENDER_CPU, receiver: RECEIVER_CPU } : undefined;
   try {
     for (const mode of modes) {
       for (const s of chosen.filter((x) => !x.modes || x.modes.includes(mode))) {

@@ -593,8 +593,7 @@ the median and, in parentheses, the range over rounds; ratios are taken within e
 
 /** The range of the per-round speed scaling, e.g. "0.71–1.22". */
 function fmtScale(d: LabProfileResult): string {
-  const r = d.scenarios.find((x) => x.scenario === 'routed');
-  const raw = r?.rawBusyNs;
+  const raw = d.scenarios.find((x) => x.scenario === 'routed')?.rawBusyNs;
   if (!raw || raw.n < 2) return 'one round: none';
   return `factors ${(raw.median / raw.max).toFixed(2)}–${(raw.median / raw.min).toFixed(2)}`;
 }
